@@ -1,0 +1,1 @@
+"""rm-advisor offline pipeline: ingest, train, score, measure, fit; publish into DuckDB atomically."""

@@ -1,0 +1,151 @@
+"""`python -m pipeline.run [--config FILE] [--stages a,b] [--db PATH]`: run the stages, publish the database.
+
+Stages run in the fixed order of STAGES. Each stage module exposes ``run(ctx)``; it is imported only
+when it runs, so an ingest-only rebuild never imports torch. Expensive stages keep their outputs under
+``work_dir`` and skip finished work on a rerun; the database itself is always built beside the live
+one and swapped in atomically (pipeline/publish.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import config as config_mod
+from pipeline import publish, schema
+from pipeline.errors import InputError
+
+STAGES = {
+    "ingest": "pipeline.ingest.stage",  # data/ files and user results into the database
+    "benchmarks": "pipeline.benchmarks.stage",  # lm-evaluation-harness / EvalPlus on candidate models
+    "train": "pipeline.train.stage",  # reward models: Bradley-Terry, regression + merge, RewardBench
+    "presence": "pipeline.presence.stage",  # pre-training presence scores and JSD
+    "predictor": "pipeline.predictor_stage",  # fit the predictor, write reports/reproduction.*
+}
+
+
+@dataclass
+class Context:
+    config: config_mod.PipelineConfig
+    con: object
+    run_id: str
+    args: argparse.Namespace
+    stages: list[str] = field(default_factory=list)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.resolve(self.config.data_dir)
+
+    @property
+    def work_dir(self) -> Path:
+        path = self.config.resolve(self.config.work_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def db_path(self) -> Path:
+        return self.config.resolve(self.config.db)
+
+    def section(self, cls, name: str):
+        return config_mod.section(cls, self.config.raw, name, self.config.path)
+
+    def log(self, msg: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=config_mod.ROOT,
+                             capture_output=True, text=True, timeout=5)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import advisor
+    return advisor.__version__
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m pipeline.run", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="stages, in order: " + ", ".join(STAGES))
+    p.add_argument("--config", help="YAML config (default: configs/default.yaml)")
+    p.add_argument("--stages", help="comma-separated subset of the config's stages to run; the other "
+                   "stages' tables are carried over from the live database")
+    p.add_argument("--db", help="database path (default: the config's 'db', data/advisor.duckdb)")
+    p.add_argument("--results", nargs="+", metavar="FILE", default=[],
+                   help="lm-evaluation-harness results_*.json or EvalPlus files to ingest (kept in "
+                   "work_dir/results so later rebuilds keep them)")
+    p.add_argument("--model", help="Hugging Face id the --results files belong to, when the file "
+                   "does not name it")
+    p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
+    return p.parse_args(argv)
+
+
+def select_stages(cfg: config_mod.PipelineConfig, arg: str | None) -> list[str]:
+    for s in cfg.stages:
+        if s not in STAGES:
+            raise InputError(cfg.path, f"unknown stage {s!r} in 'stages'",
+                             f"use stages from: {', '.join(STAGES)}", field="stages")
+    if not arg:
+        return [s for s in STAGES if s in cfg.stages]
+    wanted = [s.strip() for s in arg.split(",") if s.strip()]
+    for s in wanted:
+        if s not in STAGES:
+            raise InputError("--stages", f"unknown stage {s!r}", f"use stages from: {', '.join(STAGES)}")
+    return [s for s in STAGES if s in wanted]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = config_mod.load(args.config)
+        if args.db:
+            cfg.db = args.db
+        stages = select_stages(cfg, args.stages)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    db_path = cfg.resolve(cfg.db)
+    carry_over = set(stages) != {s for s in STAGES if s in cfg.stages} or bool(args.stages)
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    t0 = time.perf_counter()
+    print(f"rm-advisor pipeline run {run_id}: stages {', '.join(stages)} -> {db_path}", flush=True)
+    try:
+        with publish.building(db_path, carry_over=carry_over) as con:
+            ctx = Context(config=cfg, con=con, run_id=run_id, args=args, stages=stages)
+            for i, name in enumerate(stages, 1):
+                ts = time.perf_counter()
+                ctx.log(f"stage {i}/{len(stages)} {name}: start")
+                module = importlib.import_module(STAGES[name])
+                con.execute("BEGIN TRANSACTION")
+                schema.clear_owned(con, name)
+                module.run(ctx)
+                con.execute("COMMIT")
+                ctx.log(f"stage {i}/{len(stages)} {name}: done in {time.perf_counter() - ts:.1f}s")
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
+                [run_id, started, datetime.now(timezone.utc).replace(tzinfo=None), cfg.path,
+                 json.dumps(cfg.raw, default=str), ",".join(stages), code_version(),
+                 platform.python_version(), socket.gethostname()])
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+    print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

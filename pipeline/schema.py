@@ -1,0 +1,51 @@
+"""The database schema, as SQL files in ``pipeline/sql/`` (documented for users in README.md).
+
+Each file starts with ``-- stage: NAME``: the tables it creates belong to that stage, and a run of the
+stage rewrites them completely. ``-- rows: TABLE: WHERE`` lines claim only some rows of a shared
+table (``rm_results``: ``ingest`` owns ``source = 'paper'``, ``train`` owns ``source = 'pipeline'``).
+A run of some stages carries every other table over from the live database unchanged.
+Bump SCHEMA_VERSION whenever a table changes, so a stale database is rebuilt instead of misread.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+SCHEMA_VERSION = "1"
+SQL_DIR = Path(__file__).with_name("sql")
+
+
+@lru_cache(maxsize=1)
+def sql_files() -> list[tuple[str, str, dict[str, str], list[str]]]:
+    """[(stage, ddl, owned_rows {table: where}, tables)] in file order."""
+    out = []
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        text = path.read_text()
+        stage = re.search(r"^-- stage: (\w+)", text, re.M).group(1)
+        rows = dict(re.findall(r"^-- rows: (\w+): (.+)$", text, re.M))
+        tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", text)
+        out.append((stage, text, rows, tables))
+    return out
+
+
+def create_all(con) -> None:
+    for _, ddl, _, _ in sql_files():
+        con.execute(ddl)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def owned_tables(stage: str) -> list[str]:
+    """Tables ``stage`` rewrites whole (the 'core' file's tables belong to no stage)."""
+    return [t for s, _, _, tables in sql_files() if s == stage and s != "core" for t in tables]
+
+
+def clear_owned(con, stage: str) -> None:
+    """Empty what ``stage`` owns, so a rerun of it replaces rather than duplicates."""
+    for table in owned_tables(stage):
+        con.execute(f'DELETE FROM "{table}"')
+    for s, _, rows, _ in sql_files():
+        if s == stage:
+            for table, where in rows.items():
+                con.execute(f'DELETE FROM "{table}" WHERE {where}')

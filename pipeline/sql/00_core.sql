@@ -1,0 +1,14 @@
+-- stage: core
+-- Never cleared: the history of pipeline runs and the shared reward-model results table,
+-- whose rows belong to the stages that claim them with '-- rows:' lines.
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, config_path VARCHAR,
+    config_json VARCHAR, stages VARCHAR, code_version VARCHAR, python_version VARCHAR,
+    host VARCHAR, status VARCHAR);
+
+CREATE TABLE IF NOT EXISTS rm_results (
+    hf_id VARCHAR NOT NULL, method VARCHAR NOT NULL, chat DOUBLE, chat_hard DOUBLE, safety DOUBLE,
+    reasoning DOUBLE, score DOUBLE, source VARCHAR NOT NULL, run_id VARCHAR, config VARCHAR);
+
