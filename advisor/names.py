@@ -37,6 +37,11 @@ class ModelResolver:
             self._by_key.setdefault(model_key(h), h)
         self._aliases = {model_key(k): v for k, v in (aliases or {}).items()}
 
+    def exact(self, name: str) -> str | None:
+        """Only a case-insensitive match of the full id: for tables that already use hub ids, where a
+        fine-tune under another org must not be taken for the original."""
+        return self._by_lower.get(str(name).strip().lower())
+
     def resolve(self, name: str) -> str | None:
         s = str(name).strip()
         if s.lower() in self._by_lower:

@@ -1,0 +1,1 @@
+"""Ingesters: one small module per source file, each validating its input with clear errors."""

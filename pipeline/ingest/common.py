@@ -1,0 +1,74 @@
+"""What every ingester shares: reading a table with validation, and recording provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import InputError
+
+
+def read_table(path, required: list[str], numeric: list[str] = (), allow_missing: list[str] = ()) -> pd.DataFrame:
+    """Read a CSV, checking that it exists, is not empty, has ``required`` columns and that ``numeric``
+    columns hold numbers (empty cells allowed only in ``allow_missing``). Row numbers in errors are
+    1-based data rows as a spreadsheet shows them (header = row 1)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found", "restore it from git or point the config at the right file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty", "restore the file; it needs a header row and data rows")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV ({exc})", "save the file as UTF-8 CSV") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "file has no header", "add a header row naming the columns") from None
+    if df.empty:
+        raise InputError(path, "file has a header but no data rows", "add data rows")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {missing}", f"add them; expected columns: {', '.join(required)}",
+                         field=missing[0])
+    out = df.copy()
+    for col in numeric:
+        values = out[col].str.strip()
+        parsed = pd.to_numeric(values.replace("", None), errors="coerce")
+        for i, (text, num) in enumerate(zip(values, parsed)):
+            if text == "" and col in allow_missing:
+                continue
+            if text == "" or pd.isna(num):
+                raise InputError(path, f"{text!r} is not a number" if text else "empty cell",
+                                 f"write a number in column {col!r}", row=i + 2, field=col)
+        out[col] = parsed.astype(float)
+    return out
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def add_source(con, source_id: str, path, origin: str, license: str, description: str, rows: int) -> None:
+    con.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [source_id, str(path), origin, license, description, sha256(path), rows, now()])
+
+
+def insert_scores(con, rows: list[tuple]) -> int:
+    """rows: (hf_id, benchmark, value, scale, source, settings dict)."""
+    ts = now()
+    con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), ts) for h, b, v, s, src, st in rows])
+    return len(rows)
+
+
+def unknown_model(path, name, row, field="model"):
+    return InputError(path, f"unknown model {name!r}",
+                      "use a Hugging Face id listed in data/paper/models.csv (or add the model there first)",
+                      row=row, field=field)

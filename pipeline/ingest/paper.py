@@ -1,0 +1,92 @@
+"""The paper's tables (data/paper/): models (Table 3), RewardBench results (Tables 4-5), post-training
+(Table 1) and the benchmark list (Table 2)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from advisor import registry
+from advisor.names import ModelResolver
+from pipeline.errors import InputError
+from pipeline.ingest.common import add_source, read_table, unknown_model
+
+PAPER = "A Systematic Analysis of Base Model Choice for Reward Modeling (Ahrabian et al.)"
+CATEGORIES = ["chat", "chat_hard", "safety", "reasoning", "score"]
+RM_FILES = {"regression": ("rewardbench_regression.csv", "Table 4"),
+            "bradley_terry": ("rewardbench_bradley_terry.csv", "Table 5")}
+SIZE_GROUPS = {"<3B", "3-6B", ">=6B"}
+
+
+def load_aliases(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "model_aliases.csv"
+    with path.open(newline="") as fh:
+        return {r["name"]: r["hf_id"] for r in csv.DictReader(fh)}
+
+
+def ingest_models(con, data_dir: Path) -> ModelResolver:
+    path = data_dir / "paper" / "models.csv"
+    df = read_table(path, ["model", "hf_id", "publisher", "family", "release_month", "params_b",
+                           "downloads_feb2025", "likes", "pretrain_tokens_t", "size_group"],
+                    numeric=["params_b", "downloads_feb2025", "likes", "pretrain_tokens_t"])
+    seen = set()
+    for i, r in df.iterrows():
+        if "/" not in r["hf_id"]:
+            raise InputError(path, f"{r['hf_id']!r} is not a Hugging Face id", "write it as org/name",
+                             row=i + 2, field="hf_id")
+        if r["hf_id"] in seen:
+            raise InputError(path, f"duplicate model {r['hf_id']!r}", "keep one row per model", row=i + 2, field="hf_id")
+        if r["size_group"] not in SIZE_GROUPS:
+            raise InputError(path, f"size group {r['size_group']!r}", f"use one of {sorted(SIZE_GROUPS)}",
+                             row=i + 2, field="size_group")
+        seen.add(r["hf_id"])
+        con.execute("INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, true, 'paper')",
+                    [r["hf_id"], r["model"], r["publisher"], r["family"], r["params_b"], r["pretrain_tokens_t"],
+                     r["release_month"], r["size_group"], int(r["downloads_feb2025"]), int(r["likes"])])
+    add_source(con, "paper_models", path, PAPER + ", Table 3", "paper", "the 40 chat models", len(df))
+    return ModelResolver(df["hf_id"], load_aliases(data_dir))
+
+
+def ingest_rm_results(con, data_dir: Path, resolver: ModelResolver) -> None:
+    for method, (name, table) in RM_FILES.items():
+        path = data_dir / "paper" / name
+        df = read_table(path, ["model", *CATEGORIES], numeric=CATEGORIES)
+        for i, r in df.iterrows():
+            hf_id = resolver.resolve(r["model"])
+            if hf_id is None:
+                raise unknown_model(path, r["model"], i + 2)
+            for c in CATEGORIES:
+                if not 0 <= r[c] <= 100:
+                    raise InputError(path, f"{r[c]} is outside 0-100", "write RewardBench accuracy in percent",
+                                     row=i + 2, field=c)
+            con.execute("INSERT INTO rm_results VALUES (?, ?, ?, ?, ?, ?, ?, 'paper', NULL, ?)",
+                        [hf_id, method, *(r[c] for c in CATEGORIES), f'{{"paper_table": "{table}"}}'])
+        add_source(con, f"paper_rm_{method}", path, f"{PAPER}, {table}", "paper",
+                   f"RewardBench results of {method} RMs on the 40 models", len(df))
+
+
+def ingest_post_training(con, data_dir: Path, resolver: ModelResolver) -> None:
+    path = data_dir / "paper" / "post_training.csv"
+    df = read_table(path, ["model", "stage", *CATEGORIES], numeric=CATEGORIES)
+    wide = ModelResolver(set(resolver.hf_ids) | set(load_aliases(data_dir).values()), load_aliases(data_dir))
+    for i, r in df.iterrows():
+        hf_id = wide.resolve(r["model"])
+        if hf_id is None:
+            raise unknown_model(path, r["model"], i + 2)
+        con.execute("INSERT INTO post_training VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r["model"], hf_id, r["stage"], *(r[c] for c in CATEGORIES)])
+    add_source(con, "paper_post_training", path, f"{PAPER}, Table 1", "paper",
+               "Llama-3.1-8B base vs post-trained variants (regression RMs)", len(df))
+
+
+def ingest_benchmarks(con, data_dir: Path) -> None:
+    path = data_dir / "paper" / "benchmarks.csv"
+    df = read_table(path, ["framework", "task", "topic", "shots", "reported_by"])
+    table2 = {registry.normalize_label(t) for t in df["task"]}
+    for b in registry.benchmarks().values():
+        in_t2 = registry.normalize_label(b.task) in table2 or registry.normalize_label(b.display_name) in table2
+        con.execute('INSERT INTO benchmarks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                    [b.name, b.display_name, b.group, b.topic, b.harness, b.task, b.metric, b.native_scale,
+                     b.higher_is_better, b.fewshot, "|".join(b.aliases), in_t2])
+    add_source(con, "paper_benchmarks", path, f"{PAPER}, Table 2", "paper",
+               "the 33 benchmarks of the paper (in_paper_table2 flag of the benchmarks table)", len(df))
