@@ -1,0 +1,243 @@
+"""Tables the app shows, read from the database and shaped for display (no analysis here).
+
+Every function takes the database path and opens a short-lived read-only connection, so the app can
+cache results keyed on (path, modification time) and pick up a rebuilt database on the next rerun.
+No streamlit import: these are plain functions, tested directly and through the app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from advisor import registry, store
+
+RM_CATEGORIES = ("score", "chat", "chat_hard", "safety", "reasoning")
+CATEGORY_LABELS = {"score": "Overall", "chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety",
+                   "reasoning": "Reasoning"}
+METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}
+SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
+PRESENCE_TABLES = ("presence_scores", "presence_summary", "presence_jsd")
+PRESENCE_COMMAND = "python -m pipeline.run --config configs/smoke.yaml --stages presence"
+
+
+def db_file() -> Path:
+    return store.db_path()
+
+
+def db_stamp(path: Path | None = None) -> int:
+    """Cache key part that changes whenever the pipeline publishes a new database."""
+    p = Path(path) if path else db_file()
+    try:
+        return p.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def connection(path=None):
+    con = store.connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def has_rows(con, table: str) -> bool:
+    return store.has_table(con, table) and con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] > 0
+
+
+def label(name: str) -> str:
+    """Display name of a benchmark or training metric, the registry name when unknown."""
+    try:
+        return registry.get(name).display_name
+    except KeyError:
+        return CATEGORY_LABELS.get(name, name)
+
+
+# --- reward-model results -------------------------------------------------------------------------
+
+def rm_results(path=None) -> pd.DataFrame:
+    """All RewardBench results (paper and pipeline-trained), with model facts."""
+    with connection(path) as con:
+        df = store.rm_table(con)
+    df["display_name"] = df["display_name"].fillna(df["hf_id"])
+    return df
+
+
+def post_training(path=None) -> pd.DataFrame:
+    with connection(path) as con:
+        return store.frame(con, "SELECT * FROM post_training")
+
+
+# --- benchmarks -----------------------------------------------------------------------------------
+
+def benchmark_catalog(path=None) -> pd.DataFrame:
+    """The benchmarks table with how many models have a value, per scale."""
+    with connection(path) as con:
+        return store.frame(con, """
+            SELECT b.name, b.display_name, b."group", b.topic, b.harness, b.task, b.metric,
+                   b.scale AS native_scale, b.fewshot, b.in_paper_table2,
+                   coalesce(c.models, 0) AS models_with_values, c.scales
+            FROM benchmarks b LEFT JOIN (
+                SELECT benchmark, count(DISTINCT hf_id) AS models,
+                       string_agg(DISTINCT scale, ', ' ORDER BY scale) AS scales
+                FROM benchmark_scores GROUP BY benchmark) c ON c.benchmark = b.name
+            ORDER BY b."group", b.name""")
+
+
+def feature_scales(path=None, oll_v2_scale: str = "normalized") -> dict[str, str]:
+    """{benchmark: scale} for every benchmark with values: the OLL v2 tasks on ``oll_v2_scale``, the
+    others on the scale most of their values use. Training metrics are 'count'."""
+    with connection(path) as con:
+        rows = store.frame(con, """SELECT benchmark, scale, count(*) AS n FROM benchmark_scores
+                                   GROUP BY ALL ORDER BY benchmark, n DESC, scale""")
+    out: dict[str, str] = {}
+    for bench, group in rows.groupby("benchmark", sort=False):
+        scales = list(group["scale"])
+        out[bench] = oll_v2_scale if oll_v2_scale in scales and bench.startswith("leaderboard_") \
+            else scales[0]
+    for m in registry.TRAINING_METRICS:
+        out[m] = "count"
+    return out
+
+
+def paper_feature_matrix(path=None, oll_v2_scale: str = "normalized", min_models: int = 3) -> pd.DataFrame:
+    """The 40 paper models x every benchmark and training metric with at least ``min_models`` values
+    (index hf_id, registry names as columns, NaN where a model has no value)."""
+    scales = feature_scales(path, oll_v2_scale)
+    with connection(path) as con:
+        models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
+        parts = []
+        for scale in sorted(set(scales.values())):
+            feats = [f for f, s in scales.items() if s == scale]
+            if scale == "count":
+                parts.append(store.feature_matrix(con, feats, "normalized", models=models))
+            else:
+                parts.append(store.feature_matrix(con, feats, scale, models=models))
+    matrix = pd.concat(parts, axis=1)
+    keep = [c for c in _registry_order(matrix.columns) if matrix[c].notna().sum() >= min_models]
+    return matrix[keep]
+
+
+def _registry_order(columns) -> list[str]:
+    order = {n: i for i, n in enumerate(registry.benchmarks())}
+    return sorted(columns, key=lambda c: order.get(c, len(order)))
+
+
+def rm_targets(path=None, method: str = "regression") -> pd.DataFrame:
+    """Paper RewardBench results of one method: index hf_id, columns score + the four categories."""
+    rm = rm_results(path)
+    rm = rm[(rm["method"] == method) & (rm["source"] == "paper")]
+    return rm.set_index("hf_id")[list(RM_CATEGORIES)]
+
+
+# --- leaderboard candidates -----------------------------------------------------------------------
+
+def leaderboard(path=None) -> pd.DataFrame:
+    """The Open LLM Leaderboard v2 table, one row per model (its best-ranked row), with ``known``
+    (a paper model with trained reward models) and ``org``."""
+    with connection(path) as con:
+        df = store.frame(con, """
+            SELECT l.hf_id, l.rank, l.average, l.params_b, l.leaderboard_ifeval, l.leaderboard_bbh,
+                   l.leaderboard_math_hard, l.leaderboard_gpqa, l.leaderboard_musr,
+                   l.leaderboard_mmlu_pro, coalesce(l.org, split_part(l.hf_id, '/', 1)) AS org,
+                   m.hf_id IS NOT NULL AS known
+            FROM leaderboard_v2 l LEFT JOIN models m USING (hf_id)
+            QUALIFY row_number() OVER (PARTITION BY l.hf_id ORDER BY l.rank) = 1
+            ORDER BY l.rank""")
+    return df.reset_index(drop=True)
+
+
+def filter_leaderboard(df: pd.DataFrame, search: str = "", size_range=(0.0, 1e9), orgs=(),
+                       status: str = "all") -> pd.DataFrame:
+    """Rows matching a case-insensitive substring of the id, a parameter range (B), organisations,
+    and status 'all' | 'known' | 'new'."""
+    mask = pd.Series(True, index=df.index)
+    if search.strip():
+        mask &= df["hf_id"].str.contains(search.strip(), case=False, regex=False)
+    lo, hi = size_range
+    mask &= df["params_b"].between(lo, hi) | df["params_b"].isna() & (lo <= 0)
+    if orgs:
+        mask &= df["org"].isin(list(orgs))
+    if status == "known":
+        mask &= df["known"]
+    elif status == "new":
+        mask &= ~df["known"]
+    return df[mask]
+
+
+# --- data page ------------------------------------------------------------------------------------
+
+def sources(path=None) -> pd.DataFrame:
+    with connection(path) as con:
+        df = store.frame(con, """SELECT source_id, origin, license, description, rows_ingested,
+                                        file, sha256, ingested_at FROM sources ORDER BY source_id""")
+    df["file"] = df["file"].map(lambda f: _relative(f))
+    df["sha256"] = df["sha256"].str[:12]
+    return df
+
+
+def _relative(f: str) -> str:
+    try:
+        return str(Path(f).resolve().relative_to(store.ROOT))
+    except (ValueError, OSError, TypeError):
+        return str(f)
+
+
+def runs(path=None) -> pd.DataFrame:
+    with connection(path) as con:
+        return store.frame(con, """SELECT run_id, started_at, finished_at, stages, code_version,
+                                          python_version, status, config_path
+                                   FROM runs ORDER BY started_at DESC""")
+
+
+def coverage_matrix(path=None) -> pd.DataFrame:
+    """Which of the models in the database have a value for which benchmark: index hf_id, one column
+    per benchmark (display names), True where any scale has a value."""
+    with connection(path) as con:
+        long = store.frame(con, """SELECT DISTINCT m.display_name, s.benchmark FROM benchmark_scores s
+                                   JOIN models m USING (hf_id)""")
+        names = store.frame(con, "SELECT display_name FROM models ORDER BY display_name")["display_name"]
+    long["has"] = True
+    wide = long.pivot(index="display_name", columns="benchmark", values="has")
+    wide = wide.reindex(index=list(names), columns=_registry_order(wide.columns))
+    wide.columns = [label(c) for c in wide.columns]
+    return wide.fillna(False).astype(bool)
+
+
+def meta(path=None) -> dict[str, str]:
+    with connection(path) as con:
+        return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+
+def table_counts(path=None) -> pd.DataFrame:
+    with connection(path) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+        return pd.DataFrame({"table": names, "rows": [
+            con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names]})
+
+
+# --- pre-training data ----------------------------------------------------------------------------
+
+def presence(path=None) -> dict[str, pd.DataFrame] | None:
+    """The presence tables, or None when the database has none (or they are empty)."""
+    with connection(path) as con:
+        if not all(store.has_table(con, t) for t in PRESENCE_TABLES) or not has_rows(con, "presence_scores"):
+            return None
+        return {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES}
+
+
+def settings_text(settings: str | None) -> str:
+    """A settings JSON as 'key=value, ...' for a table cell."""
+    if not settings:
+        return ""
+    try:
+        d = json.loads(settings)
+    except (TypeError, json.JSONDecodeError):
+        return str(settings)
+    return ", ".join(f"{k}={v}" for k, v in d.items()) if isinstance(d, dict) else str(d)
