@@ -229,12 +229,12 @@ def parse_csv(data: bytes, filename: str, scale: str = "auto",
 
 def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
                  max_bytes: int = MAX_UPLOAD_BYTES) -> Candidates:
-    """An lm-evaluation-harness ``results_*.json``: one candidate with the benchmarks it ran.
+    """An lm-evaluation-harness ``results_*.json`` (or EvalPlus results file): one candidate with
+    the benchmarks it ran, parsed by ``advisor.lmeval``.
 
-    The model id comes from the file (``model_name`` / ``model_args pretrained=``) unless given.
+    When the file yields both scales (raw, and the leaderboard's normalized values where it holds
+    every input) the scale covering more benchmarks is used, 'normalized' on a tie.
     """
-    import json
-
     from advisor import lmeval
 
     problem = _size_problem(data, filename, max_bytes)
@@ -243,54 +243,33 @@ def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
         out.errors.append(problem)
         return out
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        out = empty(filename, "raw")
-        out.errors.append(f"{filename}: not valid JSON ({exc}). Fix: upload the results_*.json that "
-                          f"lm_eval --output_path wrote, unedited.")
-        return out
-    try:
-        rows = lmeval.parse_results(doc, source=filename)
+        parsed = lmeval.parse(bytes(data), name=filename, model=model_id or None)
     except ValueError as exc:
         out = empty(filename, "raw")
-        out.errors.append(f"{filename}: {exc}")
+        out.errors.append(str(exc))
         return out
-    hf_id = model_id or _lmeval_model_id(doc) or filename.rsplit("/", 1)[-1].removesuffix(".json")
-    out = Candidates(pd.DataFrame(), "raw", filename)
-    values: dict[str, float] = {}
-    scales = set()
-    for r in rows:
-        name = r["benchmark"]
-        if registry.resolve(name) is None:
-            continue
-        name = registry.resolve(name)
-        values.setdefault(name, float(r["value"]))
-        if registry.get(name).native_scale not in ("count", "percent"):
-            scales.add(r["scale"])
+    by_scale: dict[str, dict[str, float]] = {}
+    fixed: dict[str, float] = {}  # percent / count benchmarks, whatever the table's scale
+    for s in parsed.scores:
+        if registry.get(s.benchmark).native_scale in ("count", "percent") and s.scale != "raw":
+            fixed.setdefault(s.benchmark, float(s.value))
+        else:
+            by_scale.setdefault(s.scale, {}).setdefault(s.benchmark, float(s.value))
+    scale = max(by_scale, key=lambda k: (len(by_scale[k]), k == "normalized")) if by_scale else "raw"
+    values = {**by_scale.get(scale, {}), **fixed}
+    hf_id = (model_id or parsed.model or "").strip() or filename.rsplit("/", 1)[-1].removesuffix(".json")
+    out = Candidates(pd.DataFrame([{"hf_id": hf_id, **values}]), scale, filename)
     if not values:
         out.errors.append(f"{filename}: none of its tasks is a benchmark the advisor knows. Fix: run "
                           f"the Open LLM Leaderboard v2 tasks (lm_eval --tasks leaderboard).")
-    if len(scales) > 1:
-        out.warnings.append(f"{filename}: mixed scales {sorted(scales)}; read as 'raw'.")
-    out.scale = scales.pop() if len(scales) == 1 else "raw"
-    out.notes.append(f"{filename}: lm-evaluation-harness results for {hf_id!r}, "
-                     f"{len(values)} benchmark(s), scale {out.scale!r}.")
-    out.frame = pd.DataFrame([{"hf_id": hf_id, **values}])
+    if parsed.unmapped:
+        more = " ..." if len(parsed.unmapped) > 8 else ""
+        out.warnings.append(f"{filename}: ignored {len(parsed.unmapped)} task(s) the advisor does not "
+                            f"use: {', '.join(parsed.unmapped[:8])}{more}.")
+    out.notes.append(f"{filename}: {parsed.kind} results for {hf_id!r}: {len(values)} benchmark(s) on "
+                     f"the {scale!r} scale.")
+    out.notes.extend(f"{filename}: {n}" for n in parsed.notes)
     return out
-
-
-def _lmeval_model_id(doc: dict) -> str | None:
-    if isinstance(doc.get("model_name"), str) and doc["model_name"].strip():
-        return doc["model_name"].strip()
-    args = (doc.get("config") or {}).get("model_args")
-    if isinstance(args, str):
-        for part in args.split(","):
-            k, _, v = part.partition("=")
-            if k.strip() == "pretrained" and v.strip():
-                return v.strip()
-    if isinstance(args, dict) and args.get("pretrained"):
-        return str(args["pretrained"])
-    return None
 
 
 def parse_upload(data: bytes, filename: str, scale: str = "auto", model_id: str | None = None,

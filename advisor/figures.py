@@ -1,0 +1,160 @@
+"""Plotly figures of the app, one builder per figure; data in, ``go.Figure`` out, hover names models.
+
+Builders only draw what they are given (the numbers come from ``advisor/`` analysis functions or the
+database); they never compute a statistic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from advisor.views import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, label
+
+BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
+COLOR = "#1f77b4"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      hoverlabel=dict(namelength=-1))
+    return fig
+
+
+def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
+    """Fig. 2: every model's RewardBench score minus its size group's Llama-3.x baseline, one panel
+    per method; the baseline in red, the group's best labelled with its gain."""
+    methods = [m for m in METHOD_LABELS if m in set(gains["method"])]
+    fig = make_subplots(rows=1, cols=max(len(methods), 1), shared_yaxes=True,
+                        subplot_titles=[METHOD_LABELS[m] for m in methods])
+    for col, method in enumerate(methods, 1):
+        g = gains[gains["method"] == method].set_index("size_group")
+        sub = rm[rm["method"] == method]
+        for group in [s for s in SIZE_GROUPS if s in g.index]:
+            base = g.loc[group]
+            rows = sub[sub["size_group"] == group].sort_values("score", ascending=False)
+            rel = rows["score"] - base["baseline_score"]
+            colors = [BASELINE_COLOR if h == base["baseline_hf_id"] else COLOR for h in rows["hf_id"]]
+            fig.add_trace(go.Bar(
+                x=[group] * len(rows), y=rel, marker_color=colors, name=group, showlegend=False,
+                customdata=np.stack([rows["display_name"], rows["score"]], axis=1),
+                hovertemplate="%{customdata[0]}<br>score %{customdata[1]:.1f}<br>"
+                              "vs baseline %{y:+.1f} points<extra></extra>",
+                offsetgroup=None), row=1, col=col)
+            fig.add_annotation(x=group, y=float(base["gain_points"]), row=1, col=col,
+                               text=f"+{base['gain_points']:.1f}", showarrow=False, yshift=10)
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title_text="RewardBench points vs Llama-3.x baseline", row=1, col=1)
+    return _layout(fig, "Gains over the Llama-3.x baseline of each size group (Fig. 2)")
+
+
+def bt_vs_regression(diff: pd.DataFrame, value_col: str, name_col: str = "display_name") -> go.Figure:
+    """Fig. 11: Regression minus Bradley-Terry per model (positive: regression better)."""
+    d = diff.sort_values(value_col)
+    fig = go.Figure(go.Bar(x=d[value_col], y=d[name_col], orientation="h",
+                           marker_color=np.where(d[value_col] >= 0, COLOR, BASELINE_COLOR),
+                           hovertemplate="%{y}<br>Regression - Bradley-Terry: %{x:+.1f}<extra></extra>"))
+    fig.update_xaxes(title_text="RewardBench: Regression minus Bradley-Terry (points)")
+    return _layout(fig, "Bradley-Terry vs Regression (Fig. 11)", height=max(420, 18 * len(d)))
+
+
+def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
+    """Fig. 3: features x RewardBench categories, r in each cell, '*' where significant."""
+    c = corr.copy()
+    c["feature_label"] = c["feature"].map(label) + " (n=" + c["n"].astype(int).astype(str) + ")"
+    feats = list(dict.fromkeys(c["feature_label"]))
+    targets = list(dict.fromkeys(c["target"]))
+    z = c.pivot(index="feature_label", columns="target", values="r").reindex(index=feats, columns=targets)
+    sig = c.pivot(index="feature_label", columns="target", values="significant").reindex(
+        index=feats, columns=targets)
+    p = c.pivot(index="feature_label", columns="target", values="p_value").reindex(index=feats, columns=targets)
+    text = [[("" if pd.isna(z.iat[i, j]) else f"{z.iat[i, j]:.2f}" + ("*" if sig.iat[i, j] is True
+                                                                      or sig.iat[i, j] == 1 else ""))
+             for j in range(z.shape[1])] for i in range(z.shape[0])]
+    fig = go.Figure(go.Heatmap(
+        z=z.values, x=[CATEGORY_LABELS.get(t, t) for t in targets], y=feats, zmin=-1, zmax=1,
+        colorscale="RdBu", reversescale=False, text=text, texttemplate="%{text}",
+        customdata=p.values, colorbar=dict(title="r"),
+        hovertemplate="%{y}<br>%{x}: r = %{z:.3f}, p = %{customdata:.3g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Correlation with RewardBench (Fig. 3); * significant at the chosen level",
+                   height=max(420, 22 * len(feats)))
+
+
+def coverage_curves(curves: pd.DataFrame, highlight: str | None = None) -> go.Figure:
+    """Fig. 4/6: coverage of the true top-k by each feature's top-k, k on the x axis."""
+    fig = go.Figure()
+    for feat, g in curves.groupby("feature", sort=False):
+        g = g.sort_values("k")
+        is_hi = feat == highlight
+        fig.add_trace(go.Scatter(
+            x=g["k"], y=g["coverage"], mode="lines+markers" if is_hi else "lines",
+            name=label(feat) if not is_hi else f"{feat} (predictor)",
+            line=dict(width=4 if is_hi else 1.5, color=BASELINE_COLOR if is_hi else None),
+            hovertemplate=f"{label(feat)}<br>k=%{{x}}: coverage %{{y:.2f}}<extra></extra>"))
+    fig.update_xaxes(title_text="k (top-k models)")
+    fig.update_yaxes(title_text="coverage", range=[0, 1.02])
+    return _layout(fig, "Coverage of the top-k reward models (Fig. 4, 6)")
+
+
+def pca_explained(ratio: pd.Series) -> go.Figure:
+    """Fig. 13: explained variance ratio per component and its running total."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(ratio.index.astype(str)), y=ratio.values, name="explained",
+                         hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=list(ratio.index.astype(str)), y=np.cumsum(ratio.values),
+                             name="cumulative", mode="lines+markers",
+                             hovertemplate="up to %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return _layout(fig, "PCA explained variance (Fig. 13)")
+
+
+def pca_loadings(loadings: pd.DataFrame) -> go.Figure:
+    """Fig. 12: weights of each benchmark in each principal component."""
+    z = loadings.copy()
+    z.index = [label(i) for i in z.index]
+    m = float(np.nanmax(np.abs(z.values))) if z.size else 1.0
+    fig = go.Figure(go.Heatmap(z=z.values, x=[str(c) for c in z.columns], y=list(z.index),
+                               zmin=-m, zmax=m, colorscale="RdBu", texttemplate="%{z:.2f}",
+                               hovertemplate="%{y}<br>%{x}: %{z:.3f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Principal components' weights (Fig. 12)", height=max(420, 22 * len(z)))
+
+
+def presence_distributions(scores: pd.DataFrame, model_col: str, subset_col: str,
+                           value_col: str) -> go.Figure:
+    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model."""
+    fig = px.box(scores, x=subset_col, y=value_col, color=model_col, points=False,
+                 hover_data=[model_col])
+    fig.update_yaxes(title_text="presence score")
+    return _layout(fig, "Estimated pre-training data distributions (Fig. 7)", height=480)
+
+
+def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str) -> go.Figure:
+    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions."""
+    m = jsd.pivot_table(index=a, columns=b, values=value_col, aggfunc="mean")
+    names = sorted(set(m.index) | set(m.columns))
+    m = m.reindex(index=names, columns=names)
+    m = m.combine_first(m.T)
+    fig = go.Figure(go.Heatmap(z=m.values, x=names, y=names, colorscale="Viridis",
+                               texttemplate="%{z:.3f}",
+                               hovertemplate="%{y} vs %{x}<br>JSD %{z:.4f}<extra></extra>"))
+    return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
+
+
+def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
+    """Predicted RewardBench score per candidate with its interval, best at the top."""
+    d = pred.sort_values("prediction")
+    err_hi = d["upper"] - d["prediction"]
+    err_lo = d["prediction"] - d["lower"]
+    fig = go.Figure(go.Scatter(
+        x=d["prediction"], y=d["hf_id"], mode="markers",
+        error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo),
+        customdata=np.stack([d["rank"], d["rank_upper"], d["lower"], d["upper"]], axis=1),
+        hovertemplate="%{y}<br>predicted %{x:.1f} [%{customdata[2]:.1f}, %{customdata[3]:.1f}]"
+                      "<br>rank %{customdata[0]} (upper-bound rank %{customdata[1]})<extra></extra>"))
+    fig.update_xaxes(title_text="predicted RewardBench score")
+    return _layout(fig, title, height=max(300, 24 * len(d) + 120))

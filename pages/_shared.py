@@ -1,0 +1,23 @@
+"""Plumbing every page uses: cached database reads keyed on the database file's modification time,
+so a rebuild published by the pipeline shows up on the next rerun without restarting the app."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from advisor import views
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load(fn_name: str, path: str, stamp: int, kwargs: tuple) -> object:
+    return getattr(views, fn_name)(path, **dict(kwargs))
+
+
+def cached(fn_name: str, **kwargs):
+    """``views.<fn_name>(db, **kwargs)``, cached until the database file changes."""
+    path = views.db_file()
+    return _load(fn_name, str(path), views.db_stamp(path), tuple(sorted(kwargs.items())))
+
+
+def source_caption(text: str) -> None:
+    st.caption(f"Source: {text}. Provenance of every file: the *Data & provenance* page.")

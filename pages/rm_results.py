@@ -1,0 +1,58 @@
+"""Reward-model results: the 40 models x both training methods (paper and pipeline-trained rows),
+the gains per size group (Fig. 2), Bradley-Terry vs Regression (Fig. 11), post-training (Table 1)."""
+
+import streamlit as st
+
+from advisor import figures, posttraining, views
+from advisor.gains import gains_per_size_group
+from pages._shared import cached, source_caption
+
+st.title("Reward-model results")
+st.markdown("RewardBench scores of reward models trained on each base model with two methods: "
+            "**Regression** (multi-attribute scores, HelpSteer2) and **Bradley-Terry** (binary "
+            "preferences, HelpSteer2-Preference). Rows marked *pipeline* were trained by this project's "
+            "`train` stage.")
+
+rm = cached("rm_results")
+c1, c2, c3, c4 = st.columns(4)
+methods = c1.multiselect("Method", list(views.METHOD_LABELS), default=list(views.METHOD_LABELS),
+                         format_func=views.METHOD_LABELS.get, key="rm_methods")
+groups = c2.multiselect("Size group", list(views.SIZE_GROUPS), default=list(views.SIZE_GROUPS),
+                        key="rm_groups")
+publishers = c3.multiselect("Publisher", sorted(rm["publisher"].dropna().unique()), key="rm_publishers")
+families = c4.multiselect("Family", sorted(rm["family"].dropna().unique()), key="rm_families")
+shown = rm[rm["method"].isin(methods) & (rm["size_group"].isin(groups) | rm["size_group"].isna())]
+if publishers:
+    shown = shown[shown["publisher"].isin(publishers)]
+if families:
+    shown = shown[shown["family"].isin(families)]
+table = shown[["display_name", "method", "score", "chat", "chat_hard", "safety", "reasoning",
+               "params_b", "size_group", "family", "publisher", "source", "hf_id"]].copy()
+table["method"] = table["method"].map(views.METHOD_LABELS)
+st.metric("Reward models shown", len(table))
+st.dataframe(table.sort_values("score", ascending=False), hide_index=True, width="stretch",
+             column_config={"display_name": "Model", "score": st.column_config.NumberColumn("Overall", format="%.1f"),
+                            "chat_hard": "Chat Hard", "params_b": "Params (B)", "size_group": "Size group",
+                            "hf_id": "Hugging Face id"}, key="rm_table")
+source_caption("paper Tables 4 and 5 (rm_results.source = 'paper'); pipeline-trained rows "
+               "(source = 'pipeline')")
+
+paper = rm[rm["source"] == "paper"]
+st.subheader("Gains per size group")
+gains = gains_per_size_group(paper)
+st.plotly_chart(figures.gains_by_size_group(paper, gains), key="fig2")
+g = gains.copy()
+g["method"] = g["method"].map(views.METHOD_LABELS)
+st.dataframe(g, hide_index=True, width="stretch", key="gains_table",
+             column_config={"gain_points": st.column_config.NumberColumn("Gain (points)", format="%+.1f")})
+
+st.subheader("Bradley-Terry vs Regression")
+bt = posttraining.bt_vs_regression(paper)
+st.plotly_chart(figures.bt_vs_regression(bt, "diff" if "diff" in bt else bt.columns[-1]), key="fig11")
+
+st.subheader("Post-training stages (Table 1)")
+st.markdown("Regression reward models trained on Llama-3.1-8B and its post-trained variants; the Δ "
+            "columns are the change relative to the base model.")
+st.dataframe(posttraining.table1_deltas(cached("post_training")), hide_index=True, width="stretch",
+             key="table1")
+source_caption("paper Table 1")
