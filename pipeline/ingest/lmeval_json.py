@@ -1,0 +1,167 @@
+"""Ingest lm-evaluation-harness ``results_*.json`` and EvalPlus files into ``benchmark_scores``.
+
+``python -m pipeline.run --stages ingest --results FILE... [--model HF_ID]`` copies the files into
+``work_dir/results/`` (so every later rebuild keeps them) and the ingest stage then ingests every
+``*.json`` under ``work_dir/results/`` and under ``work_dir/lm_eval/`` (the benchmark stage's own runs).
+
+* Parsing and metric choice: ``advisor.lmeval`` (primary metric per task, leaderboard normalisation).
+* Model id: ``--model`` when given, else the model the file names (``model_args`` pretrained=...).
+  A file naming no model, or only a local path, needs ``--model``. The id used is written beside the
+  copy as ``<file>.meta`` (JSON), so rebuilds do not need ``--model`` again.
+* Rows: ``source`` = ``lm_eval:<path under work_dir>`` (``evalplus:...`` for EvalPlus), ``settings`` =
+  JSON (task, metric, filter, shots, chat_template, dtype, harness_version, model_args, limit, date,
+  normalization), ``recorded_at`` = the evaluation's date from the file (``date``), else the file's
+  modification time. Rows of one source are replaced, never duplicated, whoever ingests them.
+* Two results for the same model and benchmark (two files) are both kept with their settings; where
+  one value is needed, ``advisor.store.feature_matrix`` takes the newest ``recorded_at`` (then the
+  greater source name), i.e. the most recent evaluation run.
+* A malformed file raises InputError naming it, the field and the fix, before anything is copied or
+  written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from advisor import lmeval
+from pipeline.errors import InputError
+
+META_SUFFIX = ".meta"
+
+
+def read_meta(path: Path) -> dict:
+    meta = path.with_name(path.name + META_SUFFIX)
+    if not meta.exists():
+        return {}
+    try:
+        data = json.loads(meta.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(meta, f"not valid JSON ({exc.msg})", "delete the .meta file and ingest the "
+                         "results again with --results FILE --model HF_ID") from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_meta(path: Path, **meta) -> None:
+    path.with_name(path.name + META_SUFFIX).write_text(json.dumps(meta, indent=2, sort_keys=True))
+
+
+def _looks_local(name: str | None) -> bool:
+    return bool(name) and (name.startswith(("/", "./", "../", "~")) or name.count("/") > 1
+                           or Path(name).is_absolute())
+
+
+def parse_file(path: Path, model: str | None = None, task_map: dict | None = None,
+               display: str | None = None) -> lmeval.Parsed:
+    """Parse one results file; InputError (file, field, fix) for anything unusable."""
+    display = display or str(path)
+    try:
+        parsed = lmeval.parse(path, name=display, model=model, task_map=task_map)
+    except ValueError as exc:
+        msg = str(exc)
+        where, _, rest = msg.partition(": ")
+        problem, _, fix = rest.partition(". Fix: ")
+        field = where.split("field ", 1)[1].strip("'\"") if "field " in where else None
+        raise InputError(display, problem or msg, fix or lmeval.FIX_LMEVAL, field=field) from None
+    except KeyError as exc:  # a task_map naming an unknown benchmark
+        raise InputError(display, str(exc).strip("\"'"), "fix the task_map entry", field="task_map") from None
+    if parsed.kind == "lm_eval":
+        if not parsed.model:
+            raise InputError(display, "the file does not name its model (no model_args pretrained= "
+                             "and no model_name)", "pass the Hugging Face id with --model HF_ID")
+        if _looks_local(parsed.model) and not model:
+            raise InputError(display, f"the file names a local path {parsed.model!r} as its model",
+                             "pass the Hugging Face id with --model HF_ID", field="config.model_args")
+        if not parsed.scores:
+            raise InputError(display, f"none of its tasks ({', '.join(parsed.unmapped[:6])}) is a "
+                             "benchmark of the registry", "run registry tasks (e.g. lm_eval --tasks "
+                             "leaderboard) or map a local task with the benchmarks section's task_map",
+                             field="results")
+    elif any(s.hf_id is None for s in parsed.scores):
+        raise InputError(display, "EvalPlus evaluation output does not name its model",
+                         "pass the Hugging Face id with --model HF_ID")
+    return parsed
+
+
+def write_scores(con, parsed: lmeval.Parsed, source: str, fallback_time: datetime) -> int:
+    """Replace the rows of ``source`` by ``parsed``'s scores."""
+    con.execute("DELETE FROM benchmark_scores WHERE source = ?", [source])
+    when = parsed.recorded_at or fallback_time
+    rows = [(s.hf_id, s.benchmark, float(s.value), s.scale, source,
+             json.dumps(s.settings, sort_keys=True, default=str), when) for s in parsed.scores]
+    if rows:
+        con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def source_name(path: Path, work_dir: Path, kind: str) -> str:
+    try:
+        rel = path.resolve().relative_to(work_dir.resolve())
+    except ValueError:
+        rel = Path(path.name)
+    return f"{kind}:{rel.as_posix()}"
+
+
+def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
+                task_map: dict | None = None) -> tuple[int, lmeval.Parsed]:
+    """Parse ``path`` (with its .meta sidecar, if any) and replace its rows; (rows, parsed)."""
+    meta = read_meta(path)
+    parsed = parse_file(path, model=model or meta.get("hf_id"),
+                        task_map=task_map if task_map is not None else meta.get("task_map"))
+    mtime = datetime.fromtimestamp(path.stat().st_mtime)
+    return write_scores(con, parsed, source_name(path, work_dir, parsed.kind), mtime), parsed
+
+
+def _copy_target(src: Path, dest_dir: Path) -> Path:
+    """dest_dir/src.name, or a name with a content hash when another file already has that name."""
+    target = dest_dir / src.name
+    if not target.exists() or target.read_bytes() == src.read_bytes():
+        return target
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:8]
+    return dest_dir / f"{src.stem}-{digest}{src.suffix}"
+
+
+def results_files(work_dir: Path) -> list[Path]:
+    """Every results file the ingest stage reads: work_dir/results/*.json, work_dir/lm_eval/**/*.json."""
+    files = sorted((work_dir / "results").glob("*.json"))
+    files += sorted((work_dir / "lm_eval").rglob("*.json"))
+    return [f for f in files if f.is_file()]
+
+
+def ingest_results(ctx) -> int:
+    """Copy ``ctx.args.results`` into work_dir/results and ingest every results file there.
+
+    All new files are validated first: one malformed file -> InputError, nothing copied, nothing
+    written. Returns the number of rows written.
+    """
+    work_dir = Path(ctx.work_dir)
+    new = [Path(p) for p in (getattr(ctx.args, "results", None) or [])]
+    model = getattr(ctx.args, "model", None)
+    for p in new:
+        if not p.is_file():
+            raise InputError(p, "results file not found", "pass existing files to --results")
+        parse_file(p, model=model)  # raises before anything is copied
+    dest = work_dir / "results"
+    if new:
+        dest.mkdir(parents=True, exist_ok=True)
+    for p in new:
+        target = _copy_target(p, dest)
+        shutil.copy2(p, target)
+        if model:
+            write_meta(target, hf_id=model, original=str(p.resolve()))
+        ctx.log(f"  results: kept {p} as {target}")
+    files = results_files(work_dir)
+    parsed_all = [(f, parse_file(f, model=read_meta(f).get("hf_id"), task_map=read_meta(f).get("task_map")))
+                  for f in files]
+    total = 0
+    for f, parsed in parsed_all:
+        mtime = datetime.fromtimestamp(f.stat().st_mtime)
+        n = write_scores(ctx.con, parsed, source_name(f, work_dir, parsed.kind), mtime)
+        total += n
+        for note in parsed.notes:
+            ctx.log(f"  {f.name}: {note}")
+    ctx.log(f"  results files: {len(files)} file(s), {total} benchmark rows")
+    return total
