@@ -21,6 +21,7 @@ CATEGORY_LABELS = {"score": "Overall", "chat": "Chat", "chat_hard": "Chat Hard",
 METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}
 SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
 PRESENCE_TABLES = ("presence_scores", "presence_summary", "presence_jsd")
+PRESENCE_SAMPLE = 50_000
 PRESENCE_COMMAND = "python -m pipeline.run --config configs/smoke.yaml --stages presence"
 
 
@@ -229,7 +230,24 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
     with connection(path) as con:
         if not all(store.has_table(con, t) for t in PRESENCE_TABLES) or not has_rows(con, "presence_scores"):
             return None
-        return {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES}
+        out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
+        # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
+        out["presence_scores"] = store.frame(
+            con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")
+        out["n_scores"] = con.execute("SELECT count(*) FROM presence_scores").fetchone()[0]
+        return out
+
+
+def column_like(df: pd.DataFrame, *candidates: str, numeric: bool | None = None) -> str | None:
+    """The first column named like one of ``candidates`` (for tables owned by other stages)."""
+    for c in candidates:
+        if c in df.columns:
+            return c
+    for c in df.columns:
+        if numeric is None or pd.api.types.is_numeric_dtype(df[c]) == numeric:
+            if any(k in c.lower() for k in candidates):
+                return c
+    return None
 
 
 def settings_text(settings: str | None) -> str:
