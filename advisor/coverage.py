@@ -1,0 +1,62 @@
+"""Top-k coverage of a ranking (paper eq. 9, Fig. 4, 6, 9, 10).
+
+C(beta, rho, L, k) = |T_beta(L, k) & T_rho(L, k)| / k, where T_x(L, k) are the k best models of L by x.
+
+Tie rule (deterministic): models are ordered by value, higher first, and models with equal values are
+ordered by their index label (hf_id) ascending; the top k of that order is T(L, k). Only models with a
+value in both the prediction and the truth count (pairwise complete); k larger than that raises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def top_k(values: pd.Series, k: int) -> list:
+    """The k best index labels: by value descending, ties by label ascending."""
+    s = pd.to_numeric(values, errors="coerce").dropna()
+    order = sorted(s.index, key=lambda label: (-s[label], str(label)))
+    return order[:k]
+
+
+def coverage_at_k(pred: pd.Series, truth: pd.Series, k: int) -> float:
+    """Eq. 9 for one k on the models that have both values."""
+    pred = pd.to_numeric(pred, errors="coerce")
+    truth = pd.to_numeric(truth, errors="coerce")
+    common = pred.dropna().index.intersection(truth.dropna().index)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if k > len(common):
+        raise ValueError(f"k = {k} but only {len(common)} models have both values")
+    return len(set(top_k(pred[common], k)) & set(top_k(truth[common], k))) / k
+
+
+def coverage_curves(features: pd.DataFrame, truth: pd.Series, ks=range(5, 31)) -> pd.DataFrame:
+    """Coverage of every feature column vs ``truth`` for each k: columns feature, k, coverage, n.
+
+    k values above a feature's number of complete models are skipped for that feature.
+    """
+    rows = []
+    for f in features.columns:
+        n = int((features[f].notna() & truth.reindex(features.index).notna()).sum())
+        for k in ks:
+            if k <= n:
+                rows.append({"feature": f, "k": int(k),
+                             "coverage": coverage_at_k(features[f], truth, k), "n": n})
+    return pd.DataFrame(rows, columns=["feature", "k", "coverage", "n"])
+
+
+def passing(curves: pd.DataFrame, min_k5: float = 0.4, min_k10: float = 0.7) -> list[str]:
+    """Features kept by the paper's filter: coverage >= min_k5 at k=5 and >= min_k10 at k=10."""
+    wide = curves.pivot_table(index="feature", columns="k", values="coverage")
+    if 5 not in wide.columns or 10 not in wide.columns:
+        return []
+    keep = (wide[5] >= min_k5 - 1e-12) & (wide[10] >= min_k10 - 1e-12)
+    return [f for f in curves.feature.drop_duplicates() if keep.get(f, False)]
+
+
+def mean_coverage(curves: pd.DataFrame, ks=range(5, 11)) -> pd.Series:
+    """Average coverage over ``ks`` per feature (the paper's "on average in the top 5-10")."""
+    sub = curves[curves.k.isin(list(ks))]
+    return sub.groupby("feature", sort=False).coverage.mean().sort_values(ascending=False)

@@ -1,0 +1,57 @@
+"""Fill missing benchmark results from the low-rank structure of the model x benchmark matrix.
+
+Iterative PCA (hard-impute): standardize each column on its observed values, start missing cells at
+the column mean (0), then repeat {rank-r SVD reconstruction; overwrite only the missing cells} until
+the missing cells change by less than ``tol``. Observed cells are never changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def impute_lowrank(matrix: pd.DataFrame, rank: int = 2, max_iter: int = 200,
+                   tol: float = 1e-6) -> pd.DataFrame:
+    """The matrix with its missing cells filled by iterative rank-``rank`` PCA."""
+    A = matrix.apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    miss = ~np.isfinite(A)
+    empty = [c for c, m in zip(matrix.columns, miss.all(axis=0)) if m]
+    if empty:
+        raise ValueError(f"column(s) {empty} have no observed value: nothing to impute from")
+    if not miss.any():
+        return matrix.astype(float).copy()
+    mean = np.nanmean(A, axis=0)
+    std = np.nanstd(A, axis=0)
+    std[~np.isfinite(std) | (std == 0)] = 1.0
+    Z = (A - mean) / std
+    Z[miss] = 0.0
+    r = max(1, min(rank, min(Z.shape) - 1 if min(Z.shape) > 1 else 1))
+    for _ in range(max_iter):
+        U, s, Vt = np.linalg.svd(Z, full_matrices=False)
+        low = (U[:, :r] * s[:r]) @ Vt[:r]
+        change = np.max(np.abs(low[miss] - Z[miss]))
+        Z[miss] = low[miss]
+        if change < tol:
+            break
+    out = Z * std + mean
+    out[~miss] = A[~miss]
+    return pd.DataFrame(out, index=matrix.index, columns=matrix.columns)
+
+
+def impute_rows(rows: pd.DataFrame, reference: pd.DataFrame, rank: int = 2) -> pd.DataFrame:
+    """Fill the missing cells of ``rows`` using ``reference`` (known models) for the structure.
+
+    Only the columns of ``rows`` are used; the reference must have them all.
+    """
+    cols = list(rows.columns)
+    lacking = [c for c in cols if c not in reference.columns]
+    if lacking:
+        raise ValueError(f"reference matrix lacks column(s) {lacking}")
+    ref = reference[cols].copy()
+    ref.index = [f"__ref_{i}" for i in range(len(ref))]
+    stacked = pd.concat([ref, rows.astype(float)])
+    filled = impute_lowrank(stacked, rank=rank)
+    out = filled.iloc[len(ref):]
+    out.index = rows.index
+    return out

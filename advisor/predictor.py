@@ -1,0 +1,500 @@
+"""Reward-model performance predictor (paper section 4.2, Fig. 5), fast and honest.
+
+Model: standardize the features, expand them to polynomial terms of degree 1-3, standardize the
+terms, Elastic Net. Hyperparameters come from the paper's grid (degree {1,2,3} x alpha {0.1, 0.01,
+0.001, 0.0001} x l1_ratio {0, .25, .5, .75, 1}) by 10-fold CV on mean absolute error, then the best
+configuration is refit on all models (what the paper does).
+
+The search is the same model as ``reference_grid_search`` (scikit-learn's ``GridSearchCV`` over the
+equivalent ``Pipeline``) but much faster: the two scalings and the polynomial expansion are computed
+once per (fold, degree) instead of once per configuration, the four alphas of an l1_ratio are one
+warm-started ``enet_path`` on a precomputed Gram matrix, l1_ratio = 0 (ridge) is the closed form from
+one SVD, and folds run on threads (the coordinate-descent solver releases the GIL).
+``bench/bench_predictor.py`` times both and checks the selected configuration.
+
+Honest error (beyond the paper, which selects and reports on the same folds):
+``nested_cv`` re-runs the whole search inside each outer fold; ``leave_one_family_out`` holds out a
+model family at a time. Intervals are split-conformal from out-of-fold residuals of the selected
+configuration; their empirical coverage is measured on the nested outer folds.
+
+No torch import here: the app refits this interactively.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.linear_model import enet_path
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+from sklearn.preprocessing import PolynomialFeatures
+
+import advisor
+from advisor import registry
+
+DEFAULT_FEATURES = (*registry.OLL_V2_TASKS, *registry.TRAINING_METRICS)
+TARGETS = ("score", "chat", "chat_hard", "safety", "reasoning")
+METHODS = ("regression", "bradley_terry")
+PAPER_GRID = {"degrees": (1, 2, 3), "alphas": (0.1, 0.01, 0.001, 0.0001),
+              "l1_ratios": (0.0, 0.25, 0.5, 0.75, 1.0)}
+ROOT = Path(advisor.__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+
+
+# ---------------------------------------------------------------------------------------------
+# reference: the paper's search with scikit-learn defaults (used by bench/ and the tests)
+
+def reference_pipeline(degree: int = 1, alpha: float = 1.0, l1_ratio: float = 0.5,
+                       max_iter: int = 1000, tol: float = 1e-4):
+    """The predictor as a plain scikit-learn Pipeline (identical model, default solver)."""
+    from sklearn.linear_model import ElasticNet
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), PolynomialFeatures(degree, include_bias=False),
+                         StandardScaler(), ElasticNet(alpha=alpha, l1_ratio=l1_ratio,
+                                                      max_iter=max_iter, tol=tol))
+
+
+def reference_grid_search(X, y, degrees=PAPER_GRID["degrees"], alphas=PAPER_GRID["alphas"],
+                          l1_ratios=PAPER_GRID["l1_ratios"], cv: int = 10, random_state: int = 0,
+                          n_jobs: int = 2, max_iter: int = 1000):
+    """``GridSearchCV`` over the paper's grid (neg. MAE, KFold with shuffling), fitted."""
+    from sklearn.model_selection import GridSearchCV
+
+    grid = {"polynomialfeatures__degree": list(degrees), "elasticnet__alpha": list(alphas),
+            "elasticnet__l1_ratio": list(l1_ratios)}
+    search = GridSearchCV(reference_pipeline(max_iter=max_iter), grid,
+                          scoring="neg_mean_absolute_error",
+                          cv=KFold(cv, shuffle=True, random_state=random_state), n_jobs=n_jobs)
+    return search.fit(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+
+
+# ---------------------------------------------------------------------------------------------
+# the fast search
+
+def _standardize(train: np.ndarray, *others: np.ndarray):
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[std == 0] = 1.0  # StandardScaler's rule for constant columns
+    return [(a - mean) / std for a in (train, *others)], mean, std
+
+
+@dataclass
+class _Design:
+    """Everything needed to turn raw features into the standardized polynomial terms."""
+    degree: int
+    mean1: np.ndarray
+    std1: np.ndarray
+    mean2: np.ndarray
+    std2: np.ndarray
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        Z = (X - self.mean1) / self.std1
+        P = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
+        return (P - self.mean2) / self.std2
+
+
+def _design(Xtr: np.ndarray, degree: int) -> tuple[_Design, np.ndarray]:
+    (Ztr,), m1, s1 = _standardize(Xtr)
+    Ptr = PolynomialFeatures(degree, include_bias=False).fit_transform(Ztr)
+    (Ptr,), m2, s2 = _standardize(Ptr)
+    return _Design(degree, m1, s1, m2, s2), Ptr
+
+
+def _fit_configs(P: np.ndarray, y: np.ndarray, alphas, l1_ratios, max_iter: int, tol: float):
+    """Coefficients for every (alpha, l1_ratio) on standardized terms P and targets y.
+
+    Returns ({(alpha, l1_ratio): (coef, intercept)}, number of fits that hit max_iter).
+    Objective (scikit-learn's ElasticNet): 1/(2n)|y - Pw - b|^2 + a*r*|w|_1 + a*(1-r)/2*|w|^2.
+    """
+    n = P.shape[0]
+    y_mean = float(y.mean())
+    yc = y - y_mean
+    out, capped = {}, 0
+    desc = sorted(alphas, reverse=True)  # the path goes from strong to weak regularisation
+    if any(r == 0 for r in l1_ratios):  # ridge: closed form through one thin SVD
+        U, s, Vt = np.linalg.svd(P, full_matrices=False)
+        Uty = U.T @ yc
+        for a in desc:
+            out[(a, 0.0)] = (Vt.T @ (s / (s ** 2 + n * a) * Uty), y_mean)
+    gram = None
+    for r in l1_ratios:
+        if r == 0:
+            continue
+        if gram is None:
+            gram = np.ascontiguousarray(P.T @ P)
+            Xy = P.T @ yc
+        _, coefs, _, n_iters = enet_path(P, yc, l1_ratio=r, alphas=desc, precompute=gram, Xy=Xy,
+                                         max_iter=max_iter, tol=tol, return_n_iter=True,
+                                         check_input=False)
+        capped += sum(int(it >= max_iter) for it in n_iters)
+        for j, a in enumerate(desc):
+            out[(a, float(r))] = (coefs[:, j].copy(), y_mean)
+    return out, capped
+
+
+def _configs(degrees, alphas, l1_ratios) -> list[tuple[int, float, float]]:
+    """Grid order used for tie-breaking: lower degree, then larger alpha, then smaller l1_ratio."""
+    return [(int(d), float(a), float(r)) for d in degrees for a in sorted(alphas, reverse=True)
+            for r in sorted(l1_ratios)]
+
+
+def _fold_task(X, y, train, test, degree, alphas, l1_ratios, max_iter, tol):
+    design, Ptr = _design(X[train], degree)
+    Pte = design.transform(X[test])
+    fits, capped = _fit_configs(Ptr, y[train], alphas, l1_ratios, max_iter, tol)
+    preds = {(degree, a, r): Pte @ coef + b for (a, r), (coef, b) in fits.items()}
+    return preds, capped
+
+
+@dataclass
+class SearchResult:
+    configs: list  # [(degree, alpha, l1_ratio)]
+    fold_mae: np.ndarray  # (n_folds, n_configs)
+    oof: np.ndarray  # (n_samples, n_configs): out-of-fold predictions
+    n_fits: int
+    n_capped: int
+
+    @property
+    def mean_mae(self) -> np.ndarray:
+        return self.fold_mae.mean(axis=0)
+
+    @property
+    def best_index(self) -> int:
+        return int(np.argmin(self.mean_mae))  # first of equals, as GridSearchCV
+
+
+def grid_search(X: np.ndarray, y: np.ndarray, splits, degrees=PAPER_GRID["degrees"],
+                alphas=PAPER_GRID["alphas"], l1_ratios=PAPER_GRID["l1_ratios"],
+                max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 2) -> SearchResult:
+    """Evaluate every configuration on every (train, test) split; see the module docstring."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    splits = list(splits)
+    configs = _configs(degrees, alphas, l1_ratios)
+    tasks = [(k, d) for k in range(len(splits)) for d in sorted(degrees, reverse=True)]
+    results = Parallel(n_jobs=n_jobs, prefer="threads")(
+        delayed(_fold_task)(X, y, splits[k][0], splits[k][1], d, alphas, l1_ratios, max_iter, tol)
+        for k, d in tasks)
+    fold_mae = np.full((len(splits), len(configs)), np.nan)
+    oof = np.full((len(y), len(configs)), np.nan)
+    index = {c: j for j, c in enumerate(configs)}
+    n_capped = 0
+    for (k, _), (preds, capped) in zip(tasks, results):
+        n_capped += capped
+        test = splits[k][1]
+        for c, p in preds.items():
+            j = index[c]
+            fold_mae[k, j] = np.mean(np.abs(y[test] - p))
+            oof[test, j] = p
+    return SearchResult(configs, fold_mae, oof, len(splits) * len(configs), n_capped)
+
+
+def conformal_halfwidth(abs_residuals: np.ndarray, level: float) -> float:
+    """Split-conformal half-width: the ceil((n+1)*level)-th smallest |residual| (inf if > n)."""
+    r = np.sort(np.asarray(abs_residuals, dtype=float))
+    n = len(r)
+    k = math.ceil((n + 1) * level)
+    return float("inf") if k > n else float(r[k - 1])
+
+
+def _readable(name: str, labels: dict[str, str]) -> str:
+    """'x0 x3^2' -> 'IFEval x MATH Lvl 5^2' using display names."""
+    parts = []
+    for token in name.split(" "):
+        base, _, power = token.partition("^")
+        parts.append(labels[base] + (f"^{power}" if power else ""))
+    return " x ".join(parts)
+
+
+def data_hash(X: pd.DataFrame, y: pd.Series | pd.DataFrame) -> str:
+    """SHA-256 of the training data (rows sorted by index, columns as given)."""
+    frame = pd.concat([X, y], axis=1).sort_index()
+    return hashlib.sha256(frame.to_csv(float_format="%.10g").encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import joblib
+    import scipy
+    import sklearn
+
+    return {"advisor": advisor.__version__, "python": platform.python_version(),
+            "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
+
+
+# ---------------------------------------------------------------------------------------------
+# the estimator
+
+class RMPredictor(RegressorMixin, BaseEstimator):
+    """Elastic Net on polynomial features predicting a RewardBench score from benchmark results.
+
+    ``features`` are registry names (``advisor.registry``); ``scale`` is the scale of the benchmark
+    features (training metrics are always ``count``). ``fit`` takes a DataFrame with those columns.
+    """
+
+    def __init__(self, features=DEFAULT_FEATURES, scale: str = "normalized",
+                 degrees=PAPER_GRID["degrees"], alphas=PAPER_GRID["alphas"],
+                 l1_ratios=PAPER_GRID["l1_ratios"], cv: int = 10, interval_level: float = 0.9,
+                 random_state: int = 0, n_jobs: int = 2, max_iter: int = 10_000, tol: float = 1e-4):
+        self.features = features
+        self.scale = scale
+        self.degrees = degrees
+        self.alphas = alphas
+        self.l1_ratios = l1_ratios
+        self.cv = cv
+        self.interval_level = interval_level
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.max_iter = max_iter
+        self.tol = tol
+
+    # -- input checks -------------------------------------------------------------------------
+    def _check_params(self) -> list[str]:
+        features = list(self.features)
+        for f in features:
+            registry.get(f)  # KeyError listing the valid names
+        if len(set(features)) != len(features):
+            raise ValueError(f"features: duplicated names in {features}")
+        if self.scale not in registry.SCALES or self.scale == "count":
+            raise ValueError(f"scale {self.scale!r} is not a benchmark scale; use one of "
+                             f"'raw', 'percent', 'normalized'")
+        if not 0 < self.interval_level < 1:
+            raise ValueError(f"interval_level must be in (0, 1), got {self.interval_level}")
+        return features
+
+    def _matrix(self, X, features: list[str]) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            A = np.asarray(X, dtype=float)
+            if A.ndim != 2 or A.shape[1] != len(features):
+                raise ValueError(f"X must have {len(features)} columns in the order {features}")
+            X = pd.DataFrame(A, columns=features)
+        missing = [f for f in features if f not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks feature column(s) {missing}; the predictor needs {features}. "
+                             "Fix: add the columns, or impute them (advisor.shortlist)")
+        A = X[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        bad = np.argwhere(~np.isfinite(A))
+        if len(bad):
+            i, j = bad[0]
+            raise ValueError(f"row {X.index[i]!r}, feature {features[j]!r}: missing or non-numeric "
+                             f"value ({len(bad)} such cells). Fix: supply it or impute it "
+                             "(advisor.impute)")
+        return A
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, X, y):
+        features = self._check_params()
+        A = self._matrix(X, features)
+        yv = np.asarray(y, dtype=float)
+        if yv.shape != (A.shape[0],):
+            raise ValueError(f"y must be one value per row of X ({A.shape[0]}), got shape {yv.shape}")
+        if not np.all(np.isfinite(yv)):
+            raise ValueError("y has missing values; drop those models before fitting")
+        if A.shape[0] < self.cv:
+            raise ValueError(f"{A.shape[0]} models is fewer than cv={self.cv} folds")
+        t0 = time.perf_counter()
+        splits = list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(A))
+        search = grid_search(A, yv, splits, self.degrees, self.alphas, self.l1_ratios,
+                             self.max_iter, self.tol, self.n_jobs)
+        best = search.best_index
+        degree, alpha, l1_ratio = search.configs[best]
+        design, P = _design(A, degree)
+        fits, capped = _fit_configs(P, yv, [a for a in self.alphas if a >= alpha], [l1_ratio],
+                                    self.max_iter, self.tol)
+        self.coef_, self.intercept_ = fits[(alpha, l1_ratio)]
+        self.design_ = design
+        self.fit_seconds_ = time.perf_counter() - t0
+
+        self.best_params_ = {"degree": degree, "alpha": alpha, "l1_ratio": l1_ratio}
+        self.cv_mae_ = float(search.mean_mae[best])
+        self.cv_results_ = pd.DataFrame(search.configs, columns=["degree", "alpha", "l1_ratio"])
+        self.cv_results_["mean_mae"] = search.mean_mae
+        self.cv_results_["std_mae"] = search.fold_mae.std(axis=0)
+        self.oof_predictions_ = pd.Series(search.oof[:, best], index=self._index(X, len(yv)))
+        self.residuals_ = np.abs(yv - search.oof[:, best])
+        self.interval_halfwidth_ = conformal_halfwidth(self.residuals_, self.interval_level)
+        self.n_fits_ = search.n_fits + 1
+        self.n_iter_capped_ = search.n_capped + capped
+        self.feature_names_in_ = np.array(features, dtype=object)
+        self.n_features_in_ = len(features)
+        self.scale_ = self.scale
+        ytrain = pd.Series(yv, index=self._index(X, len(yv)), name="y")
+        self.train_hash_ = data_hash(pd.DataFrame(A, columns=features, index=ytrain.index), ytrain)
+        self.versions_ = library_versions()
+        self.coefficients_ = self._coefficients(features, degree)
+        return self
+
+    @staticmethod
+    def _index(X, n):
+        return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
+
+    def _coefficients(self, features: list[str], degree: int) -> pd.DataFrame:
+        poly = PolynomialFeatures(degree, include_bias=False).fit(np.zeros((1, len(features))))
+        labels = {f"x{i}": registry.get(f).display_name for i, f in enumerate(features)}
+        terms = [_readable(n, labels) for n in poly.get_feature_names_out()]
+        df = pd.DataFrame({"term": terms, "coef": self.coef_})
+        df = df[df.coef != 0].copy()
+        df["abs"] = df.coef.abs()
+        return df.sort_values("abs", ascending=False).drop(columns="abs").reset_index(drop=True)
+
+    # -- predict --------------------------------------------------------------------------------
+    def predict(self, X) -> np.ndarray:
+        if not hasattr(self, "coef_"):
+            raise ValueError("RMPredictor is not fitted yet; call fit(X, y) first")
+        A = self._matrix(X, list(self.feature_names_in_))
+        return self.design_.transform(A) @ self.coef_ + self.intercept_
+
+    def predict_interval(self, X) -> pd.DataFrame:
+        """Point prediction and the conformal ``interval_level`` interval, one row per row of X."""
+        p = self.predict(X)
+        h = self.interval_halfwidth_
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame({"prediction": p, "lower": p - h, "upper": p + h}, index=index)
+
+
+# ---------------------------------------------------------------------------------------------
+# honest error
+
+@dataclass
+class CVReport:
+    """Out-of-sample predictions of a whole fit procedure (search included) and their errors."""
+    predictions: pd.DataFrame  # index like X: y, prediction, lower, upper, fold
+    mae: float
+    interval_coverage: float
+    n_iter_capped: int
+
+
+def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
+    from tqdm.auto import tqdm
+
+    rows, capped = [], 0
+    for k, (train, test) in enumerate(tqdm(splits, desc=desc, leave=False, disable=None)):
+        est = clone(estimator).fit(X.iloc[train], y.iloc[train])
+        capped += est.n_iter_capped_
+        part = est.predict_interval(X.iloc[test])
+        part["y"] = y.iloc[test].to_numpy()
+        part["fold"] = k
+        rows.append(part)
+    df = pd.concat(rows).loc[X.index]
+    inside = (df.y >= df.lower) & (df.y <= df.upper)
+    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped)
+
+
+def nested_cv(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series, outer_cv: int = 10,
+              random_state: int = 1) -> CVReport:
+    """Each outer fold re-runs the complete hyperparameter search on its training part only.
+
+    The outer split uses a different seed from the inner one so the folds do not line up.
+    """
+    splits = list(KFold(outer_cv, shuffle=True, random_state=random_state).split(X))
+    return _outer(estimator, X, y, splits, "nested CV")
+
+
+def leave_one_family_out(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series,
+                         groups: pd.Series) -> CVReport:
+    """Hold out one model family at a time (search included): error on an unseen family."""
+    g = pd.Series(groups).reindex(X.index)
+    if g.isna().any():
+        raise ValueError(f"groups: no family for {list(X.index[g.isna()])}")
+    splits = list(LeaveOneGroupOut().split(X, y, g.to_numpy()))
+    return _outer(estimator, X, y, splits, "leave one family out")
+
+
+# ---------------------------------------------------------------------------------------------
+# a predictor per (method, target), persisted
+
+def _check_data_path(path) -> Path:
+    p = Path(path).resolve()
+    root = DATA_DIR.resolve()
+    if not p.is_relative_to(root):
+        raise ValueError(f"{path}: predictor bundles are only saved to and loaded from the "
+                         f"project's data directory {root}. Fix: use a path under it, e.g. "
+                         f"{root / 'predictor' / 'bundle.joblib'}")
+    return p
+
+
+class PredictorBundle:
+    """One fitted RMPredictor per (method, target), with its training data and provenance.
+
+    ``fit(X, rm)``: X is the model x feature matrix (index hf_id); rm has columns hf_id, method and
+    the targets. Models without a value for a target are left out of that target's fit.
+    """
+
+    def __init__(self, features=DEFAULT_FEATURES, scale: str = "normalized", methods=METHODS,
+                 targets=TARGETS, **predictor_params):
+        self.features = list(features)
+        self.scale = scale
+        self.methods = tuple(methods)
+        self.targets = tuple(targets)
+        self.predictor_params = predictor_params
+        self.predictors: dict[tuple[str, str], RMPredictor] = {}
+
+    def fit(self, X: pd.DataFrame, rm: pd.DataFrame, progress: bool = True) -> PredictorBundle:
+        from tqdm.auto import tqdm
+
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise ValueError(f"feature matrix lacks {missing}")
+        Xf = X[self.features].dropna()
+        self.X_train_ = Xf
+        self.y_train_ = {}
+        jobs = [(m, t) for m in self.methods for t in self.targets]
+        for method, target in tqdm(jobs, desc="fit predictors", disable=not progress or None):
+            y = rm[rm.method == method].set_index("hf_id")[target].dropna()
+            common = Xf.index.intersection(y.index)
+            if len(common) < 10:
+                raise ValueError(f"method {method!r}, target {target!r}: only {len(common)} models "
+                                 "have both the features and the target (need >= 10)")
+            self.y_train_[(method, target)] = y.loc[common]
+            est = RMPredictor(features=self.features, scale=self.scale, **self.predictor_params)
+            self.predictors[(method, target)] = est.fit(Xf.loc[common], y.loc[common])
+        self.train_hash = data_hash(Xf, rm.set_index(["hf_id", "method"])[list(self.targets)]
+                                    .unstack("method"))
+        self.versions = library_versions()
+        self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
+        return self
+
+    @property
+    def version(self) -> str:
+        return f"{advisor.__version__}+{self.train_hash[:12]}"
+
+    def get(self, method: str = "regression", target: str = "score") -> RMPredictor:
+        try:
+            return self.predictors[(method, target)]
+        except KeyError:
+            raise KeyError(f"no predictor for method {method!r}, target {target!r}; available: "
+                           f"{sorted(self.predictors)}") from None
+
+    def save(self, path) -> Path:
+        import joblib
+
+        p = _check_data_path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        joblib.dump(self, tmp)
+        tmp.replace(p)
+        return p
+
+    @classmethod
+    def load(cls, path) -> PredictorBundle:
+        """Load a bundle this project saved: only paths under the project's data/ directory."""
+        import joblib
+
+        p = _check_data_path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: no predictor bundle. Fix: run "
+                                    "`python -m pipeline.run --stages predictor`")
+        obj = joblib.load(p)
+        if not isinstance(obj, cls):
+            raise ValueError(f"{p} does not hold a PredictorBundle")
+        return obj
