@@ -1,0 +1,70 @@
+"""The ``presence:`` config section (one dataclass, read with ``ctx.section(PresenceConfig, "presence")``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.errors import InputError
+
+SLIMPAJAMA_SUBSETS = ["RedPajamaGithub", "RedPajamaBook", "RedPajamaArXiv", "RedPajamaWikipedia",
+                      "RedPajamaStackExchange"]
+NORMALISATIONS = ("scored", "N")
+
+
+@dataclass
+class PresenceConfig:
+    # Models to score, Hugging Face ids or local directories ("tiny:llama" / "tiny:qwen2": the project's
+    # tiny random models, built under work_dir/presence/tiny_models). The first one is the ground-truth reference
+    # (paper: LLM360/Crystal, which saw all of SlimPajama once); plots and the JSD heatmap show it first.
+    models: list[str] = field(default_factory=list)
+    # Corpus: "hub" streams `dataset` (SlimPajama schema: text + meta.redpajama_set_name); "local" reads
+    # `files` (JSONL / JSONL.gz / Parquet in the same schema); "fixture" writes and reads the small built-in
+    # corpus (pipeline/presence/fixtures.py). Deterministic for a given `seed`.
+    source: str = "local"
+    dataset: str = "cerebras/SlimPajama-627B"
+    split: str = "train"
+    files: list[str] = field(default_factory=list)
+    subsets: list[str] = field(default_factory=lambda: list(SLIMPAJAMA_SUBSETS))
+    docs_per_subset: int = 200_000
+    seed: int = 0
+    shard_docs: int = 10_000  # documents per corpus / score shard (the unit of resume and of --shard)
+    stream_buffer: int = 10_000  # hub streaming shuffle buffer
+    # Scoring (eq. 10).
+    max_tokens: int = 2048  # N: only the first N tokens of each document are scored
+    normalise: str = "scored"  # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
+    batch_tokens: int = 32_768  # padded tokens per forward pass (length-sorted batches)
+    head_chunk_tokens: int = 16_384  # LM head applied to at most this many valid positions at a time
+    dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU; or float32 / bfloat16 / float16
+    device: str = "auto"  # auto = cuda when available
+    attn_implementation: str = "sdpa"
+    pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
+    trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
+    # Analysis.
+    family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution
+    bins: int = 100  # shared histogram bins for the JSD and the plotted distributions
+    jsd_base: float = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
+    regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
+    regression_min_models: int = 12  # fewer models with both presence scores and RM results: not run
+
+    def check(self, file: str = "config") -> "PresenceConfig":
+        if not self.models:
+            raise InputError(file, "presence.models is empty", "list at least one model (reference first)",
+                             field="presence.models")
+        if self.source not in ("hub", "local", "fixture"):
+            raise InputError(file, f"unknown presence.source {self.source!r}", "use 'hub', 'local' or 'fixture'",
+                             field="presence.source")
+        if self.source == "local" and not self.files:
+            raise InputError(file, "presence.source is 'local' but presence.files is empty",
+                             "list JSONL/Parquet files in SlimPajama schema, or set source: hub",
+                             field="presence.files")
+        if self.normalise not in NORMALISATIONS:
+            raise InputError(file, f"unknown presence.normalise {self.normalise!r}",
+                             f"use one of {', '.join(NORMALISATIONS)}", field="presence.normalise")
+        for key in ("docs_per_subset", "shard_docs", "max_tokens", "batch_tokens", "head_chunk_tokens", "bins"):
+            if int(getattr(self, key)) < 1:
+                raise InputError(file, f"presence.{key} must be >= 1, got {getattr(self, key)}",
+                                 "use a positive integer", field=f"presence.{key}")
+        if len(set(self.models)) != len(self.models):
+            raise InputError(file, "presence.models lists a model twice", "remove the duplicate",
+                             field="presence.models")
+        return self

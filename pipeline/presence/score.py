@@ -1,0 +1,197 @@
+"""The presence score (paper eq. 10): mean log-probability of a document's first N tokens.
+
+S(D, N) = (1/n) * sum_{i=1..n} log p(t_i | t_<i), over the first n = min(len(D), N) tokens of D.
+The document is tokenised without special tokens and the model's BOS token is put in front, so that the
+first document token is scored too; a tokenizer without BOS (e.g. Qwen) uses the first token as context
+only (n = min(len, N) - 1). ``normalise="scored"`` divides by the tokens actually scored (documents
+shorter than N get their mean log-probability); ``normalise="N"`` divides by N as eq. 10 is written.
+
+Fast path (``PresenceScorer``): documents sorted by length, cut into batches of at most ``batch_tokens``
+padded tokens, right padded; the backbone runs without an attention mask, because with right padding a
+causal mask alone is exact for every real position (and lets SDPA use its flash kernel); the LM head is
+applied only to positions that predict a real token, ``head_chunk_tokens`` at a time, and the
+per-token cross-entropy (``reduction="none"``) is taken in float32 chunk by chunk, so no full-vocabulary
+float32 log-softmax of a whole batch ever exists. The reference path (``naive_scores``) is the obvious
+loop: one document at a time, float32, full log-softmax over the full logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype not in DTYPES:
+        raise ValueError(f"presence.dtype {dtype!r} unknown. Fix: use auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def load_model(name: str, device="auto", dtype="auto", attn_implementation="sdpa", trust_remote_code=False):
+    """(model, tokenizer) in eval mode on ``device``; ``name`` a hub id or a local directory."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dev = resolve_device(device)
+    tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(name, dtype=resolve_dtype(dtype, dev),
+                                                 attn_implementation=attn_implementation,
+                                                 trust_remote_code=trust_remote_code)
+    return model.to(dev).eval(), tok
+
+
+def encode(tokenizer, texts, max_tokens: int) -> list[list[int]]:
+    """Token ids per document: [BOS] + first ``max_tokens`` tokens (no BOS: the first tokens only)."""
+    bos = tokenizer.bos_token_id
+    enc = tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    return [([bos] + ids[:max_tokens]) if bos is not None else ids[:max_tokens] for ids in enc]
+
+
+def finish(sums: np.ndarray, counts: np.ndarray, normalise: str, max_tokens: int) -> np.ndarray:
+    """Scores from summed log-probabilities and scored-token counts (NaN where nothing was scored)."""
+    denom = counts.astype(np.float64) if normalise == "scored" else np.full(len(counts), float(max_tokens))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / denom, np.nan)
+
+
+def make_batches(lengths, batch_tokens: int, pad_multiple: int = 8) -> list[list[int]]:
+    """Index batches, longest documents first, each with rows * padded_len <= batch_tokens (>= 1 row)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches, cur, cur_len = [], [], 0
+    for i in order:
+        width = _padded(max(cur_len, lengths[i]), pad_multiple)
+        if cur and width * (len(cur) + 1) > batch_tokens:
+            batches.append(cur)
+            cur, cur_len = [], 0
+        cur.append(i)
+        cur_len = max(cur_len, lengths[i])
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _padded(n: int, multiple: int) -> int:
+    return int(math.ceil(n / multiple) * multiple)
+
+
+def _logit_transform(config):
+    """Post-processing some architectures apply to the LM head output (identity for Llama/Qwen/Mistral)."""
+    cap = getattr(config, "final_logit_softcapping", None)
+    scale = getattr(config, "logit_scale", None)  # Cohere
+    div = getattr(config, "logits_scaling", None)  # Granite
+
+    def apply(logits):
+        if scale is not None:
+            logits = logits * scale
+        if div is not None:
+            logits = logits / div
+        if cap is not None:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+    return apply
+
+
+class PresenceScorer:
+    """Batched eq. 10 scorer for one causal LM; ``score(seqs)`` -> (sum log-prob, scored tokens) arrays."""
+
+    def __init__(self, model, pad_id: int = 0, batch_tokens: int = 32_768, head_chunk_tokens: int = 16_384,
+                 pass_attention_mask: bool = False, pad_multiple: int = 8, max_head_elements: int = 2**30,
+                 progress: bool = False):
+        self.model = model
+        self.pad_id = int(pad_id if pad_id is not None else 0)
+        self.batch_tokens = batch_tokens
+        self.pass_attention_mask = pass_attention_mask
+        self.pad_multiple = pad_multiple
+        self.progress = progress
+        self.backbone = model.base_model
+        self.head = model.get_output_embeddings()
+        vocab = self.head.weight.shape[0]
+        # float32 logits of one chunk stay under max_head_elements (4 GiB by default), whatever the vocabulary
+        self.head_chunk_tokens = max(1, min(head_chunk_tokens, max_head_elements // vocab))
+        self.transform = _logit_transform(model.config)
+        self.device = next(model.parameters()).device
+
+    @torch.inference_mode()
+    def score(self, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        lengths = [len(s) for s in seqs]
+        sums = np.zeros(len(seqs), dtype=np.float64)
+        counts = np.array([max(0, n - 1) for n in lengths], dtype=np.int64)
+        todo = [i for i, n in enumerate(lengths) if n >= 2]
+        batches = make_batches([lengths[i] for i in todo], self.batch_tokens, self.pad_multiple)
+        if self.progress:
+            from tqdm.auto import tqdm
+            batches = tqdm(batches, desc="batches", leave=False)
+        for batch in batches:
+            idx = [todo[b] for b in batch]
+            sums[idx] = self._score_batch([seqs[i] for i in idx])
+        return sums, counts
+
+    def _score_batch(self, seqs) -> np.ndarray:
+        width = _padded(max(len(s) for s in seqs), self.pad_multiple)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.bool)
+        for r, s in enumerate(seqs):
+            ids[r, :len(s)] = torch.as_tensor(s)
+            mask[r, :len(s)] = True
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        kwargs = {"attention_mask": mask.long()} if self.pass_attention_mask else {}
+        hidden = self.backbone(input_ids=ids, use_cache=False, **kwargs).last_hidden_state
+        # position j predicts token j+1: valid where both j and j+1 are real tokens
+        pred = mask[:, 1:]
+        h = hidden[:, :-1][pred]  # [T, H], only real predictions
+        targets = ids[:, 1:][pred]
+        row = torch.arange(len(seqs), device=self.device).unsqueeze(1).expand_as(pred)[pred]
+        logp = torch.empty(targets.shape[0], dtype=torch.float32, device=self.device)
+        for a in range(0, targets.shape[0], self.head_chunk_tokens):
+            b = a + self.head_chunk_tokens
+            logits = self.transform(self.head(h[a:b])).float()
+            logp[a:b] = -F.cross_entropy(logits, targets[a:b], reduction="none")
+        sums = torch.zeros(len(seqs), dtype=torch.float64, device=self.device)
+        sums.index_add_(0, row, logp.double())
+        return sums.cpu().numpy()
+
+
+@torch.inference_mode()
+def naive_scores(model, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Reference: one document at a time, full forward, full-vocabulary float32 log-softmax."""
+    device = next(model.parameters()).device
+    sums, counts = np.zeros(len(seqs)), np.zeros(len(seqs), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        if len(s) < 2:
+            continue
+        ids = torch.as_tensor([s], device=device)
+        logp = model(input_ids=ids, use_cache=False).logits.float().log_softmax(-1)[0, :-1]
+        sums[i] = logp.gather(-1, ids[0, 1:].unsqueeze(-1)).sum().item()
+        counts[i] = len(s) - 1
+    return sums, counts
+
+
+def self_check(scorer: PresenceScorer, seqs, tol: float = 2e-2) -> float:
+    """Compare the fast path with the model's own logits on a few short documents; raise on mismatch.
+
+    Catches architectures whose LM head output is post-processed in a way ``_logit_transform`` does not
+    know (the fast path calls the backbone and the head itself). Returns the largest per-token gap.
+    """
+    sample = [s[:64] for s in sorted(seqs, key=len)[:4] if len(s) >= 2]
+    if not sample:
+        return 0.0
+    fast, n = scorer.score(sample)
+    slow, _ = naive_scores(scorer.model, sample)
+    gap = float(np.max(np.abs(fast - slow) / np.maximum(n, 1)))
+    if gap > tol:
+        raise ValueError(f"presence scorer: the fast LM-head path differs from {type(scorer.model).__name__}'s "
+                         f"own logits by {gap:.3g} nats/token. Fix: this architecture post-processes its logits "
+                         "in a way pipeline/presence/score.py does not know; add it to _logit_transform")
+    return gap

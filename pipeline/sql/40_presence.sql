@@ -1,0 +1,35 @@
+-- stage: presence
+-- Pre-training presence scores (paper 5.2, eq. 10) and the analyses built on them.
+
+-- One row per (model, document): the eq. 10 score over the first n_tokens scored tokens.
+CREATE TABLE IF NOT EXISTS presence_scores (
+    model VARCHAR NOT NULL, doc_id VARCHAR NOT NULL, subset VARCHAR NOT NULL, n_tokens INTEGER,
+    score DOUBLE);
+
+-- The scored models, in display order (the reference, e.g. LLM360/Crystal, first), with their settings.
+CREATE TABLE IF NOT EXISTS presence_models (
+    model VARCHAR PRIMARY KEY, position INTEGER, is_reference BOOLEAN, n_docs INTEGER, n_tokens BIGINT,
+    corpus VARCHAR, max_tokens INTEGER, normalise VARCHAR, device VARCHAR, dtype VARCHAR,
+    tokens_per_s DOUBLE, seconds DOUBLE);
+
+-- Per (model, subset) distribution summary; subset 'all' covers every document (Fig. 7).
+CREATE TABLE IF NOT EXISTS presence_summary (
+    model VARCHAR, subset VARCHAR, n_docs INTEGER, mean DOUBLE, std DOUBLE, q05 DOUBLE, q25 DOUBLE,
+    median DOUBLE, q75 DOUBLE, q95 DOUBLE);
+
+-- Histograms on bins shared by all models of a subset (density = probability mass of the bin).
+CREATE TABLE IF NOT EXISTS presence_hist (
+    model VARCHAR, subset VARCHAR, bin INTEGER, bin_lo DOUBLE, bin_hi DOUBLE, density DOUBLE);
+
+-- Jensen-Shannon distance between score distributions over all documents (Fig. 8), both orders.
+CREATE TABLE IF NOT EXISTS presence_jsd (
+    model_a VARCHAR, model_b VARCHAR, jsd DOUBLE, bins INTEGER, base DOUBLE);
+
+-- Whose distribution stands for each model (family rule, Table 3 / models table).
+CREATE TABLE IF NOT EXISTS presence_family_map (
+    hf_id VARCHAR, source_model VARCHAR, family VARCHAR, pretrain_tokens_t DOUBLE, reason VARCHAR);
+
+-- Regression experiment: honest-CV error of the predictor without / with the presence means.
+CREATE TABLE IF NOT EXISTS presence_regression (
+    cv VARCHAR, features VARCHAR, n_models INTEGER, mae DOUBLE, mae_change DOUBLE, status VARCHAR,
+    note VARCHAR, target VARCHAR, method VARCHAR);
