@@ -259,3 +259,51 @@ def settings_text(settings: str | None) -> str:
     except (TypeError, json.JSONDecodeError):
         return str(settings)
     return ", ".join(f"{k}={v}" for k, v in d.items()) if isinstance(d, dict) else str(d)
+
+
+# --- predictor ------------------------------------------------------------------------------------
+
+DEFAULT_BUNDLE = store.ROOT / "data" / "predictor" / "bundle.joblib"
+
+
+def bundle_file(path=None) -> Path:
+    """Where the pipeline saved the predictor this database was built with: the ``bundle_path`` it
+    recorded in ``predictor_info`` when there is one, else ``data/predictor/bundle.joblib``."""
+    with connection(path) as con:
+        if store.has_table(con, "predictor_info"):
+            cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                              "WHERE table_name = 'predictor_info'").fetchall()]
+            if "bundle_path" in cols:
+                row = con.execute("SELECT bundle_path FROM predictor_info LIMIT 1").fetchone()
+                if row and row[0]:
+                    p = Path(row[0])
+                    return p if p.is_absolute() else store.ROOT / p
+            elif {"key", "value"} <= set(cols):
+                row = con.execute("SELECT value FROM predictor_info WHERE key = 'bundle_path'").fetchone()
+                if row and row[0]:
+                    p = Path(row[0])
+                    return p if p.is_absolute() else store.ROOT / p
+    return DEFAULT_BUNDLE
+
+
+def known_features(path=None, features=(), scale: str = "normalized") -> pd.DataFrame:
+    """The paper models' values of the predictor's features (index hf_id): the reference the
+    shortlist's nearest-known-model column is found in."""
+    with connection(path) as con:
+        models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
+        return store.feature_matrix(con, list(features), scale, models=models)
+
+
+def predictions_known(path=None, method: str = "regression") -> pd.Series | None:
+    """The predictor's (out-of-fold when the pipeline stored them) predictions for the known models,
+    or None when the database has none."""
+    with connection(path) as con:
+        if not has_rows(con, "predictions_known"):
+            return None
+        df = store.frame(con, 'SELECT * FROM predictions_known')
+    if "method" in df.columns:
+        df = df[df["method"] == method]
+    if "target" in df.columns:
+        df = df[df["target"] == "score"]
+    col = column_like(df, "oof", "prediction", numeric=True)
+    return df.set_index("hf_id")[col] if col and not df.empty else None

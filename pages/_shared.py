@@ -21,3 +21,22 @@ def cached(fn_name: str, **kwargs):
 
 def source_caption(text: str) -> None:
     st.caption(f"Source: {text}. Provenance of every file: the *Data & provenance* page.")
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _bundle(path: str, stamp: int):
+    from advisor.predictor import PredictorBundle
+
+    return PredictorBundle.load(path)
+
+
+def load_bundle():
+    """(the fitted predictor bundle, None) or (None, a message saying how to get one)."""
+    p = cached("bundle_file")
+    try:
+        return _bundle(str(p), p.stat().st_mtime_ns), None
+    except FileNotFoundError:
+        return None, (f"No fitted predictor at `{p}`, so candidates cannot be ranked yet. Fix: run "
+                      f"`python -m pipeline.run --stages predictor` (seconds) and reload.")
+    except ValueError as exc:
+        return None, f"The predictor at `{p}` cannot be used: {exc}"

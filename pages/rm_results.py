@@ -48,7 +48,13 @@ st.dataframe(g, hide_index=True, width="stretch", key="gains_table",
 
 st.subheader("Bradley-Terry vs Regression")
 bt = posttraining.bt_vs_regression(paper)
-st.plotly_chart(figures.bt_vs_regression(bt, "diff" if "diff" in bt else bt.columns[-1]), key="fig11")
+cat = st.segmented_control("Category", list(views.RM_CATEGORIES), default="score", required=True,
+                           format_func=views.CATEGORY_LABELS.get, key="bt_category")
+bt = bt[bt["category"] == cat].merge(paper[["hf_id", "display_name"]].drop_duplicates(), on="hf_id")
+st.plotly_chart(figures.bt_vs_regression(bt, "difference"), key="fig11")
+st.markdown(f"Regression beats Bradley-Terry on {views.CATEGORY_LABELS[cat]} for "
+            f"{int((bt['difference'] > 0).sum())} of {len(bt)} base models "
+            f"(mean difference {bt['difference'].mean():+.1f} points).")
 
 st.subheader("Post-training stages (Table 1)")
 st.markdown("Regression reward models trained on Llama-3.1-8B and its post-trained variants; the Δ "

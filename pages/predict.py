@@ -1,0 +1,169 @@
+"""Predict & shortlist: enter, upload or pick candidate base models; get their predicted RewardBench
+score with an interval, rank (point and upper-bound), nearest known models and imputed inputs; export
+the ranked shortlist."""
+
+import pandas as pd
+import streamlit as st
+
+from advisor import figures, registry, upload, views
+from advisor.shortlist import export_shortlist, predict_candidates
+from pages._shared import cached, load_bundle
+
+TYPED_COLUMNS = ["hf_id", "params_b", *registry.OLL_V2_TASKS]
+EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json"),
+           "markdown": ("Markdown", "text/markdown")}
+EXT = {"csv": "csv", "json": "json", "markdown": "md"}
+
+st.title("Which base model should I train my reward model on?")
+st.markdown("Add candidate base models in any of the three ways below (they combine). The advisor "
+            "predicts the RewardBench score a reward model trained on each would reach, from its "
+            "Open LLM Leaderboard v2 results and size, with an interval, and ranks them.")
+c1, c2 = st.columns([1, 2])
+method = c1.radio("Reward-model training method", list(views.METHOD_LABELS), horizontal=True,
+                  format_func=views.METHOD_LABELS.get, key="method",
+                  help="Regression: multi-attribute scores (HelpSteer2). Bradley-Terry: binary "
+                       "preferences (HelpSteer2-Preference).")
+budget = c2.slider("Size budget (billions of parameters)", 0.0, 150.0, (0.0, 150.0), 0.5, key="budget")
+
+parts: list[upload.Candidates] = []
+tab_type, tab_upload, tab_pick = st.tabs(["Type candidates", "Upload CSV / lm-eval JSON",
+                                          "Pick from the Open LLM Leaderboard"])
+with tab_type:
+    scale_typed = st.selectbox("Scale of the typed values", ["normalized", "raw", "percent"],
+                               format_func=lambda s: f"{s}: {upload.SCALE_HELP[s]}", key="typed_scale")
+    editor = st.data_editor(
+        pd.DataFrame({c: pd.Series(dtype=str if c == "hf_id" else float) for c in TYPED_COLUMNS}),
+        num_rows="dynamic", key="typed", width="stretch",
+        column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name"),
+                       **{c: st.column_config.NumberColumn(views.label(c)) for c in TYPED_COLUMNS[1:]}})
+    typed = editor.dropna(how="all")
+    typed = typed[typed.astype(str).apply(lambda r: any(v.strip() not in ("", "nan", "None")
+                                                        for v in r), axis=1)] if len(typed) else typed
+    if len(typed):
+        parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1))
+
+with tab_upload:
+    files = st.file_uploader("CSV (one row per model; columns such as Model, IFEval, BBH, MATH Lvl 5, "
+                             "GPQA, MUSR, MMLU-PRO, Params (B)) or lm-evaluation-harness results_*.json",
+                             type=["csv", "tsv", "txt", "json"], accept_multiple_files=True, key="upload")
+    u1, u2 = st.columns(2)
+    scale_upload = u1.selectbox("Scale of the CSV values", list(upload.SCALE_CHOICES),
+                                format_func=lambda s: "detect from the values" if s == "auto"
+                                else f"{s}: {upload.SCALE_HELP[s]}", key="upload_scale")
+    json_model = u2.text_input("Model id for JSON files that do not name their model", key="json_model")
+    for f in files or []:
+        parts.append(upload.parse_upload(f.getvalue(), f.name, scale=scale_upload,
+                                         model_id=json_model.strip() or None))
+
+with tab_pick:
+    lb = cached("leaderboard")
+    p1, p2, p3 = st.columns([2, 2, 1])
+    search = p1.text_input("Search model ids", key="lb_search")
+    orgs = p2.multiselect("Organisation", sorted(lb["org"].dropna().unique()), key="lb_orgs")
+    status = p3.radio("Models", ["all", "new", "known"], horizontal=True, key="lb_status",
+                      format_func={"all": "all", "new": "new", "known": "with known RMs"}.get)
+    size = st.slider("Size range (B)", 0.0, float(lb["params_b"].max()), (0.0, float(lb["params_b"].max())),
+                     0.5, key="lb_size")
+    shown = views.filter_leaderboard(lb, search, size, orgs, status)
+    st.caption(f"{len(shown):,} of {len(lb):,} leaderboard models match (normalized scores, 0-100).")
+    st.dataframe(shown.head(200), hide_index=True, width="stretch", key="lb_table",
+                 column_config={c: views.label(c) for c in registry.OLL_V2_TASKS})
+    picked = st.session_state.setdefault("picked", [])
+    choice = st.multiselect("Models to add", list(shown["hf_id"].head(1000)), key="lb_choice")
+
+    def _add(ids):
+        st.session_state["picked"] = list(dict.fromkeys([*st.session_state["picked"], *ids]))
+        st.session_state["lb_choice"] = []
+
+    b1, b2, b3 = st.columns(3)
+    b1.button(f"Add {len(choice)} chosen", key="lb_add", on_click=_add, args=(choice,),
+              disabled=not choice)
+    b2.button(f"Add the first {min(len(shown), 25)} matching", key="lb_add_top", on_click=_add,
+              args=(list(shown["hf_id"].head(25)),), disabled=shown.empty)
+    b3.button("Clear picked models", key="lb_clear", on_click=lambda: st.session_state.update(picked=[]),
+              disabled=not picked)
+    picked = st.session_state["picked"]
+    if picked:
+        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(f"`{p}`" for p in picked[:30])
+                    + (" ..." if len(picked) > 30 else ""))
+        rows = lb[lb["hf_id"].isin(picked)][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
+        parts.append(upload.Candidates(rows.reset_index(drop=True), "normalized", "leaderboard"))
+
+for p in parts:
+    for msg in p.errors:
+        st.error(msg)
+    for msg in p.warnings:
+        st.warning(msg)
+    for msg in p.notes:
+        st.info(msg)
+candidates, dup_warnings = upload.combine(parts)
+for msg in dup_warnings:
+    st.warning(msg)
+
+st.divider()
+st.header("Ranked candidates")
+if candidates.empty:
+    st.info("No candidates yet: type some, upload a file, or pick models from the leaderboard above.")
+    st.stop()
+
+bundle, bundle_problem = load_bundle()
+if bundle is None:
+    st.warning(bundle_problem)
+    st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
+    st.stop()
+
+wrong = candidates[candidates["scale"] != bundle.scale]
+for source, g in wrong.groupby("source", sort=False):
+    st.error(f"{source}: values on the {g['scale'].iloc[0]!r} scale, but the predictor was fitted on "
+             f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its "
+             f"{len(g)} model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM "
+             f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
+usable = candidates[candidates["scale"] == bundle.scale]
+params = usable["params_b"] if "params_b" in usable else pd.Series(float("nan"), index=usable.index)
+outside = params.notna() & ~params.between(*budget)
+if outside.any():
+    st.caption(f"{int(outside.sum())} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
+               f"are not ranked: " + ", ".join(usable.loc[outside, "hf_id"].head(10)))
+usable = usable[~outside]
+if usable.empty:
+    st.info("No candidate is left to rank: check the messages above and the size budget.")
+    st.stop()
+inputs = usable.drop(columns=["source", "scale"]).reset_index(drop=True)
+try:
+    pred = predict_candidates(bundle, inputs, method=method, reference=cached("known_features",
+                                                                                features=tuple(bundle.features),
+                                                                                scale=bundle.scale))
+except ValueError as exc:
+    st.error(f"Prediction failed: {exc}")
+    st.stop()
+
+known = cached("rm_targets", method=method)["score"].rename("measured_score")
+pred = pred.merge(known, left_on="hf_id", right_index=True, how="left")
+best = pred.sort_values("rank").iloc[0]
+m1, m2, m3 = st.columns(3)
+m1.metric("Best candidate", best["hf_id"])
+m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
+          help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
+m3.metric("Candidates ranked", len(pred))
+st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {bundle.version}. "
+           "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
+           "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
+           "share a rank. 'measured_score' is the paper's RewardBench score where the model is known.")
+show = pred.sort_values(["rank", "hf_id"]).merge(inputs, on="hf_id", how="left")
+st.dataframe(show, hide_index=True, width="stretch", key="ranking",
+             column_config={"prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
+                            "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
+                            "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
+                            "rank_upper": "Upper-bound rank",
+                            **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
+                               for c in inputs.columns if c != "hf_id"}})
+st.plotly_chart(figures.ranking(pred.sort_values("rank").head(60),
+                                f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
+
+st.subheader("Export the shortlist")
+cols = st.columns(len(EXPORTS))
+for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
+    col.download_button(f"Download {label}", export_shortlist(show, fmt, bundle.version),
+                        file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
+with st.expander("Preview (Markdown)"):
+    st.markdown(export_shortlist(show, "markdown", bundle.version))
