@@ -97,12 +97,15 @@ def write_scores(con, parsed: lmeval.Parsed, source: str, fallback_time: datetim
     return len(rows)
 
 
-def source_name(path: Path, work_dir: Path, kind: str) -> str:
+def _rel(path: Path, work_dir: Path) -> str:
     try:
-        rel = path.resolve().relative_to(work_dir.resolve())
+        return path.resolve().relative_to(work_dir.resolve()).as_posix()
     except ValueError:
-        rel = Path(path.name)
-    return f"{kind}:{rel.as_posix()}"
+        return path.name
+
+
+def source_name(path: Path, work_dir: Path, kind: str) -> str:
+    return f"{kind}:{_rel(path, work_dir)}"
 
 
 def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
@@ -110,7 +113,8 @@ def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
     """Parse ``path`` (with its .meta sidecar, if any) and replace its rows; (rows, parsed)."""
     meta = read_meta(path)
     parsed = parse_file(path, model=model or meta.get("hf_id"),
-                        task_map=task_map if task_map is not None else meta.get("task_map"))
+                        task_map=task_map if task_map is not None else meta.get("task_map"),
+                        display=_rel(path, work_dir))
     mtime = datetime.fromtimestamp(path.stat().st_mtime)
     return write_scores(con, parsed, source_name(path, work_dir, parsed.kind), mtime), parsed
 
@@ -125,9 +129,11 @@ def _copy_target(src: Path, dest_dir: Path) -> Path:
 
 
 def results_files(work_dir: Path) -> list[Path]:
-    """Every results file the ingest stage reads: work_dir/results/*.json, work_dir/lm_eval/**/*.json."""
+    """What the ingest stage reads: work_dir/results/*.json and the benchmark stage's lm-eval and EvalPlus
+    outputs under work_dir/lm_eval/ (results_*.json, *eval_results.json)."""
     files = sorted((work_dir / "results").glob("*.json"))
-    files += sorted((work_dir / "lm_eval").rglob("*.json"))
+    runs = work_dir / "lm_eval"
+    files += sorted(set(runs.rglob("results_*.json")) | set(runs.rglob("*eval_results.json")))
     return [f for f in files if f.is_file()]
 
 
@@ -154,8 +160,8 @@ def ingest_results(ctx) -> int:
             write_meta(target, hf_id=model, original=str(p.resolve()))
         ctx.log(f"  results: kept {p} as {target}")
     files = results_files(work_dir)
-    parsed_all = [(f, parse_file(f, model=read_meta(f).get("hf_id"), task_map=read_meta(f).get("task_map")))
-                  for f in files]
+    parsed_all = [(f, parse_file(f, model=read_meta(f).get("hf_id"), task_map=read_meta(f).get("task_map"),
+                                 display=_rel(f, work_dir))) for f in files]
     total = 0
     for f, parsed in parsed_all:
         mtime = datetime.fromtimestamp(f.stat().st_mtime)

@@ -1,0 +1,1 @@
+"""Benchmark stage: lm-evaluation-harness (and optionally EvalPlus) on candidate base models."""
