@@ -63,8 +63,9 @@ def add_source(con, source_id: str, path, origin: str, license: str, description
 def insert_scores(con, rows: list[tuple]) -> int:
     """rows: (hf_id, benchmark, value, scale, source, settings dict)."""
     ts = now()
-    con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), ts) for h, b, v, s, src, st in rows])
+    if rows:  # DuckDB's executemany refuses an empty list (a file with no database model)
+        con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), ts) for h, b, v, s, src, st in rows])
     return len(rows)
 
 
