@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -268,7 +269,10 @@ DEFAULT_BUNDLE = store.ROOT / "data" / "predictor" / "bundle.joblib"
 
 def bundle_file(path=None) -> Path:
     """Where the pipeline saved the predictor this database was built with: the ``bundle_path`` it
-    recorded in ``predictor_info`` when there is one, else ``data/predictor/bundle.joblib``."""
+    recorded in ``predictor_info`` when there is one, else ``data/predictor/bundle.joblib``;
+    ``RM_ADVISOR_BUNDLE`` overrides both."""
+    if os.environ.get("RM_ADVISOR_BUNDLE"):
+        return Path(os.environ["RM_ADVISOR_BUNDLE"])
     with connection(path) as con:
         if store.has_table(con, "predictor_info"):
             cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "

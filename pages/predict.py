@@ -130,9 +130,7 @@ if usable.empty:
     st.stop()
 inputs = usable.drop(columns=["source", "scale"]).reset_index(drop=True)
 try:
-    pred = predict_candidates(bundle, inputs, method=method, reference=cached("known_features",
-                                                                                features=tuple(bundle.features),
-                                                                                scale=bundle.scale))
+    pred = predict_candidates(bundle, usable.drop(columns=["source"]), method=method)
 except ValueError as exc:
     st.error(f"Prediction failed: {exc}")
     st.stop()
