@@ -1,0 +1,161 @@
+"""advisor/upload.py: CSV and lm-eval uploads become a clean candidate table plus messages that name
+the file, row, column and fix; bad cells are dropped (imputed later) and the rest still predicts."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from advisor import upload
+
+HEADER = "Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+
+
+def test_columns_matched_case_and_punctuation_insensitively():
+    data = ("hf_id,ifeval,B.B.H,math_lvl_5,GPQA ,musr,MMLU PRO,#Params (B)\n"
+            "org/a,71.5,40.25,20,8,9,30.5,7.6\n").encode()
+    c = upload.parse_csv(data, "c.csv", scale="normalized")
+    assert c.errors == [] and c.warnings == []
+    row = c.frame.iloc[0]
+    assert row["hf_id"] == "org/a"
+    assert row["leaderboard_ifeval"] == 71.5
+    assert row["leaderboard_bbh"] == 40.25
+    assert row["leaderboard_math_hard"] == 20
+    assert row["leaderboard_mmlu_pro"] == 30.5
+    assert row["params_b"] == 7.6
+    assert c.scale == "normalized" and c.notes == []  # explicit scale: no detection note
+
+
+@pytest.mark.parametrize("values, scale", [("0.71,0.40,0.2,0.3,0.41,0.33", "raw"),
+                                           ("71,40,20,8,9,30", "normalized")])
+def test_scale_detected_with_a_visible_note(values, scale):
+    c = upload.parse_csv((HEADER + f"org/a,{values},7\n").encode(), "c.csv")
+    assert c.scale == scale
+    assert len(c.notes) == 1 and f"detected as '{scale}'" in c.notes[0] and c.notes[0].startswith("c.csv")
+    # params (a count) never decides the scale: 7 > 1 but the raw table stays raw
+    assert c.frame["params_b"].iloc[0] == 7
+
+
+def test_text_cell_names_row_column_and_fix_and_rest_survives():
+    data = (HEADER + "org/a,71,40,20,8,9,30,7\norg/b,abc,41,21,9,10,31,3\n").encode()
+    c = upload.parse_csv(data, "cands.csv", scale="normalized")
+    assert c.errors == ["cands.csv, row 3, column 'IFEval': 'abc' is not a number. Fix: enter a number "
+                        "on the 'normalized' scale or leave the cell empty (it is then imputed)."]
+    assert list(c.frame["hf_id"]) == ["org/a", "org/b"]
+    assert math.isnan(c.frame["leaderboard_ifeval"].iloc[1])
+    assert c.frame["leaderboard_bbh"].iloc[1] == 41
+
+
+def test_value_outside_declared_scale_is_rejected_cell_by_cell():
+    data = (HEADER + "org/a,71,40,20,8,9,30,7\n").encode()
+    c = upload.parse_csv(data, "r.csv", scale="raw")
+    # every benchmark cell is above 1, the params cell (a count) is fine
+    assert len(c.errors) == 6
+    assert c.errors[0].startswith("r.csv, row 2, column 'IFEval': 71 is outside the 'raw' scale (0 to 1)")
+    assert "Fix: choose the scale" in c.errors[0]
+    assert c.frame["params_b"].iloc[0] == 7
+    neg = upload.parse_csv((HEADER + "org/a,71,40,20,8,9,30,-2\n").encode(), "n.csv", scale="normalized")
+    assert neg.errors == ["n.csv, row 2, column 'Params (B)': -2 is outside the 'count' scale (at least 0); "
+                          "the cell is ignored and imputed. Fix: enter the size in billions, e.g. 7.6."]
+
+
+def test_unknown_columns_warned_and_ignored():
+    c = upload.parse_csv(b"model,IFEval,Vibes,Colour\norg/a,50,1,2\n", "u.csv", scale="normalized")
+    assert c.errors == []
+    assert len(c.warnings) == 1
+    assert "ignored 2 unknown column(s): 'Vibes', 'Colour'" in c.warnings[0]
+    assert list(c.frame.columns) == ["hf_id", "leaderboard_ifeval"]
+
+
+def test_duplicate_models_keep_first_row_and_say_so():
+    data = (HEADER + "org/a,71,40,20,8,9,30,7\norg/b,60,30,10,5,6,20,3\norg/a,1,2,3,4,5,6,7\n").encode()
+    c = upload.parse_csv(data, "d.csv", scale="normalized")
+    assert c.warnings == ["d.csv: model 'org/a' appears in rows 2, 4; kept row 2. Fix: keep one row per model."]
+    assert list(c.frame["hf_id"]) == ["org/a", "org/b"]
+    assert c.frame.set_index("hf_id").loc["org/a", "leaderboard_ifeval"] == 71
+
+
+def test_missing_model_id_and_missing_model_column():
+    c = upload.parse_csv((HEADER + ",71,40,20,8,9,30,7\n").encode(), "m.csv", scale="normalized")
+    assert c.errors[0].startswith("m.csv, row 2, column 'Model': the model id is empty")
+    assert list(c.frame["hf_id"]) == ["row 2"]
+    c = upload.parse_csv(b"IFEval,BBH\n50,40\n", "n.csv", scale="normalized")
+    assert c.errors[0].startswith("n.csv: no model column. Fix: add a column named 'model'")
+    assert c.frame["leaderboard_bbh"].iloc[0] == 40
+
+
+def test_empty_oversized_and_unreadable_files():
+    assert upload.parse_csv(b"", "e.csv").errors == [
+        "e.csv: the file is empty. Fix: upload a file with a header line and one row per model."]
+    assert upload.parse_csv(HEADER.encode(), "h.csv").errors == [
+        "h.csv: the header is there but no rows. Fix: add one row per model."]
+    big = upload.parse_csv(b"x" * (50 * 2**20), "big.csv")
+    assert big.errors == ["big.csv: 50.0 MB; the limit is 10 MB. Fix: upload only the candidate rows "
+                          "(a few thousand models fit in well under 1 MB)."]
+    assert big.frame.empty
+    bad = upload.parse_csv(b"\xff\xfe\x00garbage", "bin.csv")
+    assert bad.errors[0].startswith("bin.csv: not UTF-8 text") and "Fix: save the file as CSV UTF-8" in bad.errors[0]
+    none = upload.parse_csv(b"model,colour\norg/a,red\n", "x.csv")
+    assert any(e.startswith("x.csv: no benchmark column recognised") for e in none.errors)
+
+
+def test_tab_separated_file():
+    c = upload.parse_csv(b"model\tIFEval\tBBH\norg/a\t50\t40\n", "t.tsv", scale="normalized")
+    assert c.errors == [] and c.frame["leaderboard_bbh"].iloc[0] == 40
+
+
+def lmeval_doc(model="org/tiny-7b"):
+    """A minimal lm-eval 0.4.x results file: IFEval (both strict metrics) and GPQA (task level)."""
+    return {"results": {"leaderboard_ifeval": {"alias": "leaderboard_ifeval",
+                                               "prompt_level_strict_acc,none": 0.5,
+                                               "inst_level_strict_acc,none": 0.6},
+                        "leaderboard_gpqa": {"alias": "leaderboard_gpqa", "acc_norm,none": 0.4}},
+            "config": {"model_args": f"pretrained={model},dtype=bfloat16"}, "model_name": model,
+            "lm_eval_version": "0.4.13", "date": 1732600000.0}
+
+
+def test_lmeval_json_becomes_one_candidate_on_the_leaderboard_scale():
+    c = upload.parse_upload(json.dumps(lmeval_doc()).encode(), "results_2024.json")
+    assert c.errors == []
+    row = c.frame.iloc[0]
+    assert row["hf_id"] == "org/tiny-7b"
+    assert c.scale == "normalized"
+    # leaderboard normalisation: IFEval = mean of the two strict accuracies x 100; GPQA rescaled from
+    # chance 1/4: (0.4 - 0.25) / 0.75 x 100 = 20
+    assert row["leaderboard_ifeval"] == pytest.approx(55.0)
+    assert row["leaderboard_gpqa"] == pytest.approx(20.0)
+    assert "results for 'org/tiny-7b'" in c.notes[0]
+    named = upload.parse_upload(json.dumps(lmeval_doc()).encode(), "r.json", model_id="me/override")
+    assert named.frame["hf_id"].iloc[0] == "me/override"
+
+
+def test_json_that_is_not_lmeval_output_is_a_clear_error():
+    c = upload.parse_upload(b'{"accuracy": 0.5}', "other.json")
+    assert len(c.errors) == 1 and c.errors[0].startswith("other.json, field 'results': missing")
+    assert "Fix: upload the unmodified results_*.json" in c.errors[0]
+    assert c.frame.empty
+    c = upload.parse_upload(b"{not json", "broken.json")
+    assert c.errors[0].startswith("broken.json: not valid JSON")
+
+
+def test_combine_keeps_first_source_of_a_model_and_records_scale():
+    a = upload.parse_csv((HEADER + "org/a,71,40,20,8,9,30,7\n").encode(), "a.csv", scale="normalized")
+    b = upload.parse_csv((HEADER + "org/a,0.7,0.4,0.2,0.1,0.1,0.3,7\norg/b,0.6,0.3,0.1,0.1,0.1,0.2,3\n")
+                         .encode(), "b.csv", scale="raw")
+    frame, warnings = upload.combine([a, b])
+    assert list(frame["hf_id"]) == ["org/a", "org/b"]
+    assert list(frame["scale"]) == ["normalized", "raw"]
+    assert list(frame["source"]) == ["a.csv", "b.csv"]
+    assert warnings == ["'org/a' is both in a.csv and b.csv; used a.csv."]
+    empty, w = upload.combine([])
+    assert empty.empty and w == []
+
+
+def test_clean_table_from_the_editor_counts_rows_from_one():
+    typed = pd.DataFrame({"hf_id": ["x/y", "x/z"], "leaderboard_ifeval": [50.0, "bad"]})
+    c = upload.clean_table(typed, "typed table", scale="normalized", first_row=1)
+    assert c.errors == ["typed table, row 2, column 'leaderboard_ifeval': 'bad' is not a number. Fix: "
+                        "enter a number on the 'normalized' scale or leave the cell empty (it is then imputed)."]
