@@ -1,0 +1,196 @@
+"""Presence corpus, stage (merge, analysis tables, resume after a kill, --shard) and advisor.presence."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from advisor import presence as ap
+from pipeline.errors import InputError
+from pipeline.presence import corpus, stage
+from pipeline.presence.config import PresenceConfig
+from pipeline.presence.fixtures import build_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cfg(files, **kw):
+    base = dict(models=["tiny:llama"], source="local", files=[str(f) for f in files], docs_per_subset=5,
+                shard_docs=7, max_tokens=64)
+    return PresenceConfig(**{**base, **kw}).check()
+
+
+def test_corpus_sampling_is_deterministic_order_free_and_stable(tmp_path):
+    src = build_corpus(tmp_path / "in", docs_per_subset=12)
+    lines = src.read_text().splitlines()
+    rev = tmp_path / "rev.jsonl"
+    rev.write_text("\n".join(reversed(lines)) + "\n")
+    a = corpus.ensure_corpus(_cfg([src]), tmp_path / "a", log=lambda m: None)
+    b = corpus.ensure_corpus(_cfg([rev]), tmp_path / "b", log=lambda m: None)
+    c = corpus.ensure_corpus(_cfg([src], seed=1), tmp_path / "c", log=lambda m: None)
+    ids = lambda shards: pd.concat([pq.read_table(s).to_pandas() for s in shards])  # noqa: E731
+    da, db_, dc = ids(a), ids(b), ids(c)
+    assert len(a) == 4 and len(da) == 25 and da.doc_id.is_unique  # 5 subsets x 5, shards of 7
+    assert list(da.doc_id) == list(db_.doc_id)  # same seed, any file order: same sample and order
+    assert set(da.doc_id) != set(dc.doc_id)  # another seed: another sample
+    assert set(da.subset) == set(PresenceConfig().subsets)  # CommonCrawl skipped
+    row = da.iloc[0]
+    assert row.doc_id == corpus.doc_id(row.subset, row.text)  # id = subset code + text hash
+    # Parquet input in the same schema gives the same sample
+    pq.write_table(pd.read_json(src, lines=True).pipe(lambda d: __import__("pyarrow").Table.from_pandas(d)),
+                   tmp_path / "in.parquet")
+    e = corpus.ensure_corpus(_cfg([tmp_path / "in.parquet"]), tmp_path / "e", log=lambda m: None)
+    assert list(ids(e).doc_id) == list(da.doc_id)
+    # rerun reuses the stored shards
+    assert corpus.ensure_corpus(_cfg([src]), tmp_path / "a", log=lambda m: None) == a
+
+
+def test_corpus_bad_record_names_file_row_field(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok", "meta": {"redpajama_set_name": "RedPajamaBook"}}\n{"text": "no meta"}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl, row 2, field 'meta.redpajama_set_name'"):
+        corpus.ensure_corpus(_cfg([bad]), tmp_path / "o", log=lambda m: None)
+    with pytest.raises(InputError, match="presence.normalise"):
+        PresenceConfig(models=["m"], source="hub", normalise="mean").check()
+
+
+def test_select_shards_and_parse():
+    assert stage.parse_shard("1/3") == (1, 3)
+    for bad in ("3/3", "x", "1/0"):
+        with pytest.raises(InputError, match="--shard"):
+            stage.parse_shard(bad)
+    jobs = [stage.select_shards(10, j, 3) for j in range(3)]
+    assert sorted(sum(jobs, [])) == list(range(10)) and jobs[1] == [1, 4, 7]
+    assert stage.select_shards(10, 1, 3, rank=1, world=2) == [4]
+
+
+def _config_file(tmp_path, **presence):
+    sec = dict(models=["tiny:llama", "tiny:qwen2"], source="fixture", docs_per_subset=8, shard_docs=10,
+               max_tokens=128, bins=20)
+    sec.update(presence)
+    cfg = {"db": str(tmp_path / "db.duckdb"), "data_dir": str(ROOT / "data"), "work_dir": str(tmp_path / "work"),
+           "stages": ["presence"], "presence": sec}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_stage_end_to_end_tables(tmp_path):
+    from pipeline import run
+
+    cfg = _config_file(tmp_path)
+    assert run.main(["--config", str(cfg)]) == 0
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    q = lambda sql: con.execute(sql).fetchdf()  # noqa: E731
+    counts = q("SELECT model, subset, count(*) n FROM presence_scores GROUP BY ALL")
+    assert len(counts) == 10 and (counts.n == 8).all()
+    models = q("SELECT * FROM presence_models ORDER BY position")
+    assert list(models.model) == ["tiny:llama", "tiny:qwen2"] and models.is_reference.tolist() == [True, False]
+    assert (models.tokens_per_s > 0).all()
+    summ = q("SELECT * FROM presence_summary WHERE subset = 'all'")
+    means = q("SELECT model, avg(score) m FROM presence_scores GROUP BY model").set_index("model").m
+    assert np.allclose(summ.set_index("model")["mean"].loc[means.index], means)
+    jsd = q("SELECT * FROM presence_jsd").pivot(index="model_a", columns="model_b", values="jsd")
+    assert np.allclose(jsd.values, jsd.values.T) and np.all(np.diag(jsd.values) == 0) and jsd.values.max() > 0
+    hist = q("SELECT model, subset, sum(density) s, count(*) n FROM presence_hist GROUP BY ALL")
+    assert np.allclose(hist.s, 1) and (hist.n == 20).all() and len(hist) == 12
+    reg = q("SELECT * FROM presence_regression")
+    assert reg.status.tolist() == ["insufficient_data"] and "needs at least" in reg.note[0]
+    fam = q("SELECT * FROM presence_family_map")
+    assert set(fam.hf_id) >= {"tiny:llama", "meta-llama/Llama-3.1-8B-Instruct"}
+    con.close()
+
+
+def test_resume_after_killed_run(tmp_path):
+    cfg = _config_file(tmp_path, models=["tiny:llama"], docs_per_subset=30, shard_docs=1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.presence.stage", "--config", str(cfg)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        found = list((tmp_path / "work" / "presence" / "scores").glob("*/*/shard-*.parquet"))
+        if len(found) >= 3:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    out = found[0].parent
+    done = {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
+    assert 3 <= len(done) < 150, "the run must be killed part-way"
+    for p in out.glob("shard-*.parquet"):
+        pq.read_table(p)  # every finished shard is complete (written to a temp name, then renamed)
+    from pipeline import config as config_mod
+    pc = config_mod.load(cfg)
+    pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
+    stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
+    assert len(after) == 150 and all(after[k] == v for k, v in done.items())  # resumed, not redone
+    ids = pd.concat([pq.read_table(p).to_pandas() for p in out.glob("shard-*.parquet")]).doc_id
+    assert ids.is_unique and len(ids) == 150
+
+
+def test_shard_option_scores_only_its_slice(tmp_path):
+    cfg = _config_file(tmp_path, models=["tiny:qwen2"], shard_docs=7)
+    from pipeline import config as config_mod
+    pc = config_mod.load(cfg)
+    pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
+    stage.score_job(pres, tmp_path / "work" / "presence", "1/2", log=lambda m: None)
+    got = sorted(p.name for p in (tmp_path / "work" / "presence" / "scores").glob("*/*/shard-*.parquet"))
+    assert got == [f"shard-{i:05d}.parquet" for i in (1, 3, 5)]  # 40 docs in 6 shards, odd ones
+
+
+PAPER = pd.read_csv(ROOT / "data" / "paper" / "models.csv")
+
+
+def test_family_rule_on_paper_models():
+    scored = ["Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2-7B-Instruct", "google/gemma-7b-it", "LLM360/Crystal"]
+    fm = ap.family_map(PAPER, scored).set_index("hf_id")
+    assert fm.source_model["Qwen/Qwen2.5-0.5B-Instruct"] == "Qwen/Qwen2.5-7B-Instruct"  # 18T = 18T
+    assert fm.source_model["Qwen/Qwen2-1.5B-Instruct"] == "Qwen/Qwen2-7B-Instruct"  # 7T = 7T
+    assert pd.isna(fm.source_model["Qwen/Qwen2-0.5B-Instruct"])  # 12T != 7T
+    assert fm.source_model["google/gemma-2b-it"] == "google/gemma-7b-it"
+    assert pd.isna(fm.source_model["google/gemma-1.1-2b-it"])  # another family (Gemma-1.1)
+    assert fm.source_model["LLM360/Crystal"] == "LLM360/Crystal" and fm.reason["LLM360/Crystal"] == "own scores"
+    off = ap.family_map(PAPER, scored, rule=False).set_index("hf_id")
+    assert off.source_model.notna().sum() == 4
+
+
+def test_presence_features_and_summary():
+    scores = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 2, "subset": ["RedPajamaBook", "RedPajamaBook",
+                           "RedPajamaGithub", "RedPajamaGithub", "RedPajamaBook", "RedPajamaGithub"],
+                           "score": [-1.0, -3.0, -0.5, np.nan, -2.0, -4.0]})
+    s = ap.subset_summary(scores).set_index(["model", "subset"])
+    assert s.loc[("a", "RedPajamaBook"), "mean"] == -2.0 and s.loc[("a", "all"), "n_docs"] == 3
+    fmap = pd.DataFrame({"hf_id": ["a", "b", "c", "d"], "source_model": ["a", "b", "a", None]})
+    f = ap.presence_features(s.reset_index(), fmap)
+    assert list(f.columns) == ["presence_book", "presence_github"] and list(f.index) == ["a", "b", "c"]
+    assert f.loc["c"].tolist() == [-2.0, -0.5]
+
+
+def test_regression_experiment_runs_the_predictors_honest_cv():
+    rng = np.random.default_rng(0)
+    n = 30
+    X = pd.DataFrame({"params_b": rng.uniform(0.5, 10, n), "leaderboard_ifeval": rng.uniform(10, 80, n)},
+                     index=[f"m{i}" for i in range(n)])
+    pres = pd.DataFrame({"presence_github": rng.normal(-1, 0.3, n)}, index=X.index)
+    y = pd.Series(50 + 0.2 * X.leaderboard_ifeval + 30 * pres.presence_github + rng.normal(0, 0.5, n), index=X.index)
+    groups = pd.Series([f"f{i % 5}" for i in range(n)], index=X.index)
+    r = ap.regression_experiment(X, y, pres, groups=groups, cv=5, outer_cv=5, degrees=(1,),
+                                 alphas=(0.01, 0.001), l1_ratios=(0.5,), n_jobs=1)
+    r = r.set_index(["cv", "features"])
+    assert set(r.index) == {("nested", "base"), ("nested", "base+presence"), ("lofo", "base"),
+                            ("lofo", "base+presence")}
+    assert (r.status == "ok").all() and (r.n_models == n).all()
+    assert r.loc[("nested", "base+presence"), "mae"] < 0.5 * r.loc[("nested", "base"), "mae"]
+    few = ap.regression_experiment(X.iloc[:5], y, pres, min_models=12)
+    assert few.status.tolist() == ["insufficient_data"] and "only 5 model(s)" in few.note[0]
