@@ -379,7 +379,8 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
     }
     mapping = task_benchmarks(task_map)
     scores, unmapped = [], []
-    for task in results:
+    listed = list(results) + [g for g in (data.get("group_subtasks") or {}) if g not in results]
+    for task in listed:  # groups without an aggregate entry appear only in group_subtasks
         bench = mapping.get(task)
         if bench is None:
             unmapped.append(task)
@@ -388,7 +389,7 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
         got = _value(data, results, task, metric, file)
         if got is None:
             raise _err(file, f"results.{task}", f"no '{metric},<filter>' value for the primary "
-                       f"metric of {bench} (keys: {sorted(results[task])})", FIX_LMEVAL)
+                       f"metric of {bench} (keys: {sorted(results.get(task, {}))})", FIX_LMEVAL)
         value, filt, how = got
         if not 0.0 <= value <= 1.0:
             raise _err(file, f"results.{task}.{metric},{filt}", f"value {value} outside 0-1 "
@@ -405,8 +406,9 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
                                  "normalization_detail": detail}, hf_id))
     mapped_tasks = {s.settings["task"] for s in scores}
     # subtasks of an ingested group are not "unmapped", they are inside the group's value
-    inside = {s for t in mapped_tasks for s in _subtasks(data, t)}
-    unmapped = [t for t in unmapped if t not in inside]
+    covered = mapped_tasks | {s for t in mapped_tasks for s in _subtasks(data, t)}
+    unmapped = [t for t in unmapped if t not in covered
+                and not (_subtasks(data, t) and set(_subtasks(data, t)) <= covered)]  # umbrella groups
     notes = [f"{len(unmapped)} task(s) have no registry benchmark and were not ingested: "
              f"{', '.join(unmapped[:8])}{' ...' if len(unmapped) > 8 else ''}"] if unmapped else []
     return Parsed("lm_eval", scores, model=hf_id, recorded_at=when, unmapped=unmapped, notes=notes)
