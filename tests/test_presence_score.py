@@ -87,7 +87,7 @@ def test_self_check_passes_on_supported_architectures(lm):
 
 def test_self_check_catches_unknown_logit_post_processing(tiny_models):
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
-    model.config.final_logit_softcapping = 0.5  # the fast path would apply it, Llama's own forward does not
+    model.config.logit_scale = 100.0  # the fast path would apply it (Cohere), Llama's own forward does not
     scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id)
     with pytest.raises(ValueError, match="_logit_transform"):
         score.self_check(scorer, score.encode(tok, TEXTS, 64))
