@@ -1,7 +1,8 @@
 """Fill missing benchmark results from the low-rank structure of the model x benchmark matrix.
 
 Iterative PCA (hard-impute): standardize each column on its observed values, start missing cells at
-the column mean (0), then repeat {rank-r SVD reconstruction; overwrite only the missing cells} until
+the column mean (0), then repeat {center the completed matrix, rank-r SVD reconstruction; overwrite
+only the missing cells} until
 the missing cells change by less than ``tol``. Observed cells are never changed.
 """
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 
-def impute_lowrank(matrix: pd.DataFrame, rank: int = 2, max_iter: int = 200,
+def impute_lowrank(matrix: pd.DataFrame, rank: int = 2, max_iter: int = 1000,
                    tol: float = 1e-6) -> pd.DataFrame:
     """The matrix with its missing cells filled by iterative rank-``rank`` PCA."""
     A = matrix.apply(pd.to_numeric, errors="coerce").to_numpy(float)
@@ -28,8 +29,9 @@ def impute_lowrank(matrix: pd.DataFrame, rank: int = 2, max_iter: int = 200,
     Z[miss] = 0.0
     r = max(1, min(rank, min(Z.shape) - 1 if min(Z.shape) > 1 else 1))
     for _ in range(max_iter):
-        U, s, Vt = np.linalg.svd(Z, full_matrices=False)
-        low = (U[:, :r] * s[:r]) @ Vt[:r]
+        center = Z.mean(axis=0)  # re-estimated each round (iterative PCA, Josse & Husson)
+        U, s, Vt = np.linalg.svd(Z - center, full_matrices=False)
+        low = (U[:, :r] * s[:r]) @ Vt[:r] + center
         change = np.max(np.abs(low[miss] - Z[miss]))
         Z[miss] = low[miss]
         if change < tol:
