@@ -1,0 +1,156 @@
+"""advisor.predictor and advisor.shortlist on small synthetic data (fast grids)."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from advisor import predictor, shortlist
+from advisor.predictor import PredictorBundle, RMPredictor
+
+FEATS = ["leaderboard_ifeval", "leaderboard_bbh", "params_b"]
+SMALL = dict(degrees=(1, 2), alphas=(0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0), cv=5, n_jobs=1)
+
+
+def _data(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"leaderboard_ifeval": rng.uniform(10, 80, n), "leaderboard_bbh": rng.uniform(5, 50, n),
+                      "params_b": rng.uniform(0.5, 14, n)}, index=[f"org/m{i:02d}" for i in range(n)])
+    y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 0.8 * X.params_b + rng.normal(0, 1, n)
+    return X, y.rename("score")
+
+
+def test_fast_search_matches_gridsearchcv():
+    X, y = _data()
+    est = RMPredictor(features=FEATS, random_state=3, **SMALL).fit(X, y)
+    ref = predictor.reference_grid_search(X, y, degrees=SMALL["degrees"], alphas=SMALL["alphas"],
+                                          l1_ratios=SMALL["l1_ratios"], cv=5, random_state=3,
+                                          n_jobs=1, max_iter=100_000)
+    assert est.best_params_ == {"degree": ref.best_params_["polynomialfeatures__degree"],
+                                "alpha": ref.best_params_["elasticnet__alpha"],
+                                "l1_ratio": ref.best_params_["elasticnet__l1_ratio"]}
+    assert est.cv_mae_ == pytest.approx(-ref.best_score_, rel=1e-3)
+    # every configuration, not only the best: mean fold MAE agrees with GridSearchCV
+    res = pd.DataFrame(ref.cv_results_["params"]).rename(columns=lambda c: c.split("__")[1])
+    res["mae"] = -ref.cv_results_["mean_test_score"]
+    merged = est.cv_results_.merge(res, on=["degree", "alpha", "l1_ratio"])
+    assert len(merged) == 12
+    assert np.allclose(merged.mean_mae, merged.mae, rtol=1e-3)
+    # refit equals the reference pipeline refit on all data
+    assert np.allclose(est.predict(X), ref.predict(X.to_numpy()), atol=1e-3)
+
+
+def test_ridge_closed_form_equals_sklearn_ridge():
+    from sklearn.linear_model import Ridge
+    rng = np.random.default_rng(0)
+    P = rng.normal(size=(20, 6))
+    P = (P - P.mean(0)) / P.std(0)
+    y = rng.normal(size=20) + 3
+    fits, capped = predictor._fit_configs(P, y, [0.1], [0.0], 1000, 1e-4)
+    coef, b = fits[(0.1, 0.0)]
+    ref = Ridge(alpha=0.1 * 20).fit(P, y)  # ElasticNet's alpha is per sample
+    assert np.allclose(coef, ref.coef_) and b == pytest.approx(ref.intercept_) and capped == 0
+
+
+def test_coefficients_are_readable_and_fitted_attributes():
+    X, y = _data()
+    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.01,), l1_ratios=(1.0,), cv=5, n_jobs=1).fit(X, y)
+    terms = set(est.coefficients_.term)
+    allowed = {"IFEval", "BBH", "#Params (B)", "IFEval^2", "BBH^2", "#Params (B)^2", "IFEval x BBH",
+               "IFEval x #Params (B)", "BBH x #Params (B)"}
+    assert terms <= allowed and "#Params (B)" in terms
+    assert (est.coefficients_.coef != 0).all()
+    assert list(est.feature_names_in_) == FEATS and est.scale_ == "normalized"
+    assert len(est.train_hash_) == 64 and "scikit-learn" in est.versions_
+    assert est.n_iter_capped_ >= 0 and est.n_fits_ == 5 + 1
+
+
+def test_conformal_halfwidth_and_interval():
+    r = np.arange(1.0, 10.0)  # 9 residuals: ceil(10 * 0.9) = 9th smallest = 9
+    assert predictor.conformal_halfwidth(r, 0.9) == 9.0
+    assert predictor.conformal_halfwidth(r, 0.5) == 5.0
+    assert predictor.conformal_halfwidth(r, 0.95) == float("inf")
+    X, y = _data()
+    est = RMPredictor(features=FEATS, **SMALL).fit(X, y)
+    iv = est.predict_interval(X.iloc[:3])
+    assert list(iv.columns) == ["prediction", "lower", "upper"] and list(iv.index) == list(X.index[:3])
+    assert np.allclose(iv.upper - iv.prediction, est.interval_halfwidth_)
+
+
+def test_bad_inputs_name_the_problem():
+    X, y = _data()
+    with pytest.raises(ValueError, match="lacks feature"):
+        RMPredictor(features=FEATS, **SMALL).fit(X.drop(columns="params_b"), y)
+    Xn = X.copy()
+    Xn.iloc[2, 1] = np.nan
+    with pytest.raises(ValueError, match="org/m02.*leaderboard_bbh"):
+        RMPredictor(features=FEATS, **SMALL).fit(Xn, y)
+    with pytest.raises(KeyError, match="valid names"):
+        RMPredictor(features=["nope"], **SMALL).fit(X, y)
+
+
+def test_nested_and_lofo_errors():
+    X, y = _data(n=24)
+    est = RMPredictor(features=FEATS, degrees=(1,), alphas=(0.1, 0.01), l1_ratios=(0.0, 1.0), cv=4, n_jobs=1)
+    nested = predictor.nested_cv(est, X, y, outer_cv=4)
+    assert list(nested.predictions.index) == list(X.index)
+    assert nested.mae == pytest.approx((nested.predictions.y - nested.predictions.prediction).abs().mean())
+    assert 0 <= nested.interval_coverage <= 1 and nested.mae < 3  # noise sd 1, linear truth
+    fam = pd.Series(["a", "b", "c", "d"] * 6, index=X.index)
+    lofo = predictor.leave_one_family_out(est, X, y, fam)
+    assert sorted(lofo.predictions.fold.unique()) == [0, 1, 2, 3]
+
+
+def _bundle():
+    X, y = _data()
+    rm = pd.DataFrame({"hf_id": X.index, "method": "regression", "score": y.to_numpy()})
+    for i, t in enumerate(predictor.TARGETS[1:]):
+        rm[t] = y.to_numpy() + i
+    return PredictorBundle(FEATS, methods=("regression",), **SMALL).fit(X, rm, progress=False), X
+
+
+def test_bundle_roundtrip_only_under_data(tmp_path):
+    b, X = _bundle()
+    path = predictor.DATA_DIR / "predictor" / f"_test_{uuid.uuid4().hex}.joblib"
+    try:
+        b.save(path)
+        b2 = PredictorBundle.load(path)
+        assert b2.version == b.version and b2.features == FEATS
+        assert np.allclose(b2.get("regression").predict(X), b.get("regression").predict(X))
+    finally:
+        path.unlink(missing_ok=True)
+    with pytest.raises(ValueError, match="data directory"):
+        b.save(tmp_path / "b.joblib")
+    with pytest.raises(ValueError, match="data directory"):
+        PredictorBundle.load(predictor.DATA_DIR / ".." / "b.joblib")
+
+
+def test_shortlist_scales_imputation_fallback_ranks():
+    b, X = _bundle()
+    cands = pd.DataFrame({"hf_id": ["new/full", "new/noifeval", "new/small"],
+                          "IFEval": [70.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
+                          "params_b": [8.0, 7.0, 1.0], "scale": "normalized"})
+    out = shortlist.predict_candidates(b, cands)
+    assert list(out.columns) == shortlist.OUTPUT_COLUMNS
+    row = out.set_index("hf_id")
+    assert row.loc["new/noifeval", "imputed"] == ["leaderboard_ifeval"]
+    assert row.loc["new/full", "imputed"] == [] and not row.fallback.any()
+    assert list(out["rank"]) == [1, 2, 3] and out.prediction.is_monotonic_decreasing
+    for _, r in out.iterrows():
+        assert r.rank_upper == 1 + int((out.lower > r.upper).sum())
+        assert len(r.nearest_known) == 3 and set(r.nearest_known) <= set(X.index)
+    fb = shortlist.predict_candidates(b, cands, missing="fallback").set_index("hf_id")
+    assert fb.loc["new/noifeval", "fallback"] and not fb.loc["new/full", "fallback"]
+    raw = cands.assign(scale="raw", IFEval=[0.7, np.nan, 0.2], leaderboard_bbh=[0.4, 0.3, 0.1])
+    with pytest.raises(ValueError, match="'leaderboard_ifeval'.*expects 'normalized'"):
+        shortlist.predict_candidates(b, raw)
+    with pytest.raises(ValueError, match="outside"):
+        shortlist.predict_candidates(b, cands.assign(IFEval=[170.0, 1, 1]))
+    csv = shortlist.export_shortlist(out, "csv", b.version)
+    assert csv.splitlines()[0].startswith("predictor_version,hf_id") and b.version in csv
+    assert '"predictor_version"' in shortlist.export_shortlist(out, "json", b.version)
+    md = shortlist.export_shortlist(out, "markdown", b.version)
+    assert b.version in md and md.count("\n| new/") == 3
