@@ -153,3 +153,17 @@ def test_stage_runs_lm_eval_saves_results_and_ingests(tmp_path, tiny_models, cap
     assert ingest_results(ctx) == 1
     assert mem.execute("SELECT hf_id, benchmark, value, source FROM benchmark_scores").fetchone() == \
         (hf_id, bench, value, source)
+
+
+@pytest.mark.parametrize("name", ["smoke", "paper"])
+def test_config_benchmarks_sections_parse(root, name):
+    from pipeline import config
+
+    path = root / "configs" / f"{name}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} not written yet")
+    cfg = config.load(path)
+    section = config.section(BenchmarksConfig, cfg.raw, "benchmarks", str(path))
+    section.model_specs(str(path))
+    for ref in section.task_sets:
+        assert load_task_set(resolve_task_set(str(ref))).tasks
