@@ -202,7 +202,7 @@ def search(chosen, rejected, k_max: int = K_MAX, step: float = STEP, device: str
     flat = int(np.argmax(grid))  # first maximiser in C order = the documented tie rule
     k = [int(x) for x in np.unravel_index(flat, grid.shape)]
     best = int(grid.flat[flat])
-    return MergeResult(weights=[round(step * kk * s, 10) for kk, s in zip(k, SIGNS)], k=k, correct=best,
+    return MergeResult(weights=[float(round(step * kk * s, 10)) + 0.0 for kk, s in zip(k, SIGNS)], k=k, correct=best,
                        n_pairs=int(d.shape[0]), n_maximisers=int(np.count_nonzero(grid == best)), device=device)
 
 

@@ -1,0 +1,146 @@
+"""Datasets by hub id or local file (same schema), chat formatting, tokenization with counts.
+
+* HelpSteer2 (regression): splits train / validation; columns prompt, response and five 0-4 ratings.
+* HelpSteer2-Preference (Bradley-Terry, merge search): one table with ``split`` in {train, val}.
+  Sign convention, checked against the dataset card (nvidia/HelpSteer2, "preference"): the
+  ``preference_strength`` is -3..3, NEGATIVE means response_1 is better, POSITIVE means response_2 is
+  better, 0 means no preference. Ties (0) are dropped: BT cannot model them (paper, footnote 11).
+* RewardBench: split ``filtered`` (2,985 pairs, 23 subsets).
+
+A local source is a .jsonl/.json/.parquet file, or for HelpSteer2 a directory with one file per split
+(train.jsonl, validation.jsonl or .parquet). Prompts are turned into chat messages (HelpSteer2's
+``<extra_id_1>Assistant`` / ``<extra_id_1>User`` turn markers are split into turns) and rendered with
+the base model's own chat template; a model without one gets "prompt\\n\\nresponse" + EOS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.errors import InputError
+
+ATTRIBUTES = ["helpfulness", "correctness", "coherence", "complexity", "verbosity"]
+SCHEMAS = {
+    "helpsteer2": ["prompt", "response", *ATTRIBUTES],
+    "helpsteer2_preference": ["split", "prompt", "response_1", "response_2", "preference_strength"],
+    "rewardbench": ["prompt", "chosen", "rejected", "subset"],
+}
+HUB = {  # kind -> (load_dataset kwargs, split name on the hub) for each requested split
+    "helpsteer2": lambda split: ({}, {"train": "train", "validation": "validation"}[split]),
+    "helpsteer2_preference": lambda split: ({"data_dir": "preference"}, "train"),
+    "rewardbench": lambda split: ({}, "filtered"),
+}
+_TURN = re.compile(r"<extra_id_1>(User|Assistant)\n?")
+
+
+def _read_local(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix in (".jsonl", ".json") or path.name.endswith(".jsonl.gz"):
+        try:
+            return pd.read_json(path, lines=path.suffix != ".json" or path.read_text()[:1] != "[")
+        except ValueError as exc:
+            raise InputError(path, f"not valid JSON lines ({exc})", "write one JSON object per line") from None
+    raise InputError(path, f"unsupported file type {path.suffix!r}", "use .jsonl, .json or .parquet")
+
+
+def load_table(source: str, kind: str, split: str) -> pd.DataFrame:
+    """Rows of ``kind`` ('helpsteer2' | 'helpsteer2_preference' | 'rewardbench') for ``split``.
+
+    split: 'train' / 'validation' for HelpSteer2, 'train' / 'val' for the preference data (filtered
+    on its ``split`` column), 'filtered' for RewardBench.
+    """
+    path = Path(source)
+    if path.exists():
+        if path.is_dir():
+            files = [p for ext in (".jsonl", ".parquet", ".json") for p in [path / f"{split}{ext}"] if p.exists()]
+            if not files:
+                raise InputError(path, f"no file for split {split!r}",
+                                 f"put {split}.jsonl or {split}.parquet in the directory")
+            path = files[0]
+        df = _read_local(path)
+        where = str(path)
+    else:
+        if "/" not in source:
+            raise InputError(source, "neither an existing file nor a hub id", "give a local path or org/name")
+        import datasets
+
+        kwargs, hub_split = HUB[kind](split)
+        df = datasets.load_dataset(source, split=hub_split, **kwargs).to_pandas()
+        where = f"{source} ({hub_split})"
+    missing = [c for c in SCHEMAS[kind] if c not in df.columns]
+    if missing:
+        raise InputError(where, f"missing column(s) {missing} for a {kind} table",
+                         f"provide the columns {SCHEMAS[kind]} (the hub dataset's schema)")
+    if kind == "helpsteer2_preference":
+        df = df[df["split"] == split].reset_index(drop=True)
+    return df
+
+
+def messages(prompt: str, response: str | None = None) -> list[dict]:
+    """Chat messages from a (possibly multi-turn HelpSteer2) prompt, plus the response to score."""
+    parts = _TURN.split(prompt)
+    msgs = [{"role": "user", "content": parts[0].strip()}]
+    for role, text in zip(parts[1::2], parts[2::2]):
+        msgs.append({"role": role.lower(), "content": text.strip()})
+    if response is not None:
+        msgs.append({"role": "assistant", "content": response})
+    return msgs
+
+
+@dataclass
+class PairStats:
+    rows: int = 0
+    ties_dropped: int = 0
+    too_long_dropped: int = 0
+    truncated: int = 0
+    kept: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def preference_pairs(df: pd.DataFrame, stats: PairStats | None = None) -> pd.DataFrame:
+    """prompt, chosen, rejected, strength (|preference_strength|) from HelpSteer2-Preference rows."""
+    stats = stats if stats is not None else PairStats()
+    s = pd.to_numeric(df["preference_strength"], errors="coerce")
+    bad = s.isna() | (s.abs() > 3)
+    if bad.any():
+        row = int(bad.idxmax())
+        raise InputError("helpsteer2_preference", f"preference_strength {df['preference_strength'][row]!r} is not "
+                         "an integer in -3..3", "fix the value", row=row, field="preference_strength")
+    stats.rows += len(df)
+    stats.ties_dropped += int((s == 0).sum())
+    keep = s != 0
+    second_better = s[keep] > 0  # positive: response_2 is better (dataset card)
+    d = df[keep]
+    return pd.DataFrame({
+        "prompt": d["prompt"].values,
+        "chosen": d["response_2"].where(second_better, d["response_1"]).values,
+        "rejected": d["response_1"].where(second_better, d["response_2"]).values,
+        "strength": s[keep].abs().astype(int).values,
+    })
+
+
+class Encoder:
+    """Renders (prompt, response) with the tokenizer's chat template and tokenizes; counts overlong."""
+
+    def __init__(self, tokenizer, max_length: int):
+        if tokenizer.pad_token is None:  # sequence classification needs one to find the last token
+            tokenizer.pad_token = tokenizer.eos_token
+        self.tok, self.max_length = tokenizer, max_length
+
+    def text(self, prompt: str, response: str) -> str:
+        if self.tok.chat_template:
+            return self.tok.apply_chat_template(messages(prompt, response), tokenize=False)
+        return f"{prompt}\n\n{response}{self.tok.eos_token or ''}"
+
+    def ids(self, prompts, responses) -> list[list[int]]:
+        texts = [self.text(p, r) for p, r in zip(prompts, responses)]
+        return self.tok(texts, add_special_tokens=False)["input_ids"]
+
+    def fit(self, ids: list[int]) -> tuple[list[int], bool]:
+        """Left-truncate to max_length (the end, read by last-token pooling, is kept)."""
+        return (ids[-self.max_length:], True) if len(ids) > self.max_length else (ids, False)

@@ -1,0 +1,72 @@
+"""Shared pieces of the two trainers: precision, batch arithmetic, checkpoints, the eval-at-end rule.
+
+Kept apart so bradley_terry.py and regression.py read as the paper's recipe and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+
+def world_size() -> int:
+    """Processes in the data-parallel group (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def use_cuda() -> bool:
+    return torch.cuda.is_available()
+
+
+def model_dtype(bf16: bool):
+    return torch.bfloat16 if bf16 and use_cuda() and torch.cuda.is_bf16_supported() else torch.float32
+
+
+def accumulation(global_batch: int, per_device: int) -> int:
+    """Gradient-accumulation steps so that per_device x steps x processes == global_batch."""
+    denom = per_device * world_size()
+    if global_batch % denom:
+        raise ValueError(f"global batch {global_batch} is not a multiple of per-device batch {per_device} x "
+                         f"{world_size()} processes. Fix: change per_device_batch_size or the number of GPUs")
+    return global_batch // denom
+
+
+def common_args(out_dir: Path, lr: float, mcfg, cfg, per_device: int) -> dict:
+    """TrainingArguments shared by both methods: paper schedule, eval + checkpoint every eval_steps."""
+    bf16 = model_dtype(cfg.bf16) == torch.bfloat16
+    return dict(
+        output_dir=str(out_dir / "checkpoints"), learning_rate=lr, num_train_epochs=mcfg.epochs,
+        per_device_train_batch_size=per_device, per_device_eval_batch_size=per_device,
+        gradient_accumulation_steps=accumulation(mcfg.global_batch_size, per_device),
+        lr_scheduler_type="constant_with_warmup", warmup_steps=mcfg.warmup_steps, optim="adamw_torch",
+        weight_decay=mcfg.weight_decay, eval_strategy="steps", eval_steps=mcfg.eval_steps,
+        save_strategy="steps", save_steps=mcfg.eval_steps, load_best_model_at_end=True,
+        save_total_limit=2, logging_steps=max(1, mcfg.eval_steps // 2), report_to="none", seed=cfg.seed,
+        bf16=bf16, use_cpu=not use_cuda(), gradient_checkpointing=False,
+        dataloader_num_workers=cfg.dataloader_num_workers, disable_tqdm=False, save_only_model=False,
+    )
+
+
+def last_checkpoint(out_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpt = out_dir / "checkpoints"
+    return get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+
+
+class EvalAtEnd(TrainerCallback):
+    """Also evaluate and checkpoint the last step, so the final partial interval competes too."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_evaluate = True
+            control.should_save = True
+        return control
+
+
+def count_params(model) -> float:
+    """Parameters in billions (the base model; the score head is negligible)."""
+    return sum(p.numel() for p in model.parameters()) / 1e9

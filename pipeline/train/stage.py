@@ -1,0 +1,241 @@
+"""Stage ``train``: reward models on each configured base model, selected and scored like the paper.
+
+For every model in ``train.models`` and every method in ``train.methods``:
+
+1. one trial per learning rate, under ``work_dir/train/<model>/<method>/lr_<lr>/``: train (resuming
+   from the newest checkpoint if a previous run died), load the best checkpoint, then measure the
+   validation accuracy on HelpSteer2-Preference validation pairs (regression: after the exhaustive
+   merge-vector search, eq. 6-7). ``done.json`` is written last; a rerun skips trials that have it;
+2. the trial with the best validation accuracy (ties: the smaller LR) is selected and scored on
+   RewardBench (cached in ``rewardbench.json`` beside it);
+3. rows go to ``training_trials``, ``merge_vectors``, ``rewardbench_subsets``, ``rm_results`` (source
+   'pipeline', with run id and config JSON) and ``models`` (so the app shows the model).
+
+A summary table is printed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.train.config import TrainConfig
+
+TIE_RULE = "first maximiser in lexicographic order of (k_help, k_corr, k_coh, k_comp, k_verb)"
+
+
+def slug(model_id: str) -> str:
+    return model_id.strip("/").replace("/", "__")
+
+
+def size_group(params_b: float) -> str:
+    return "<3B" if params_b < 3 else ("3-6B" if params_b < 6 else ">=6B")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)  # atomic: a done marker is either complete or absent
+
+
+def _cap(df: pd.DataFrame, n: int | None) -> pd.DataFrame:
+    return df if n is None or len(df) <= n else df.iloc[:n].reset_index(drop=True)
+
+
+class Datasets:
+    """Loads each table once, on first use."""
+
+    def __init__(self, sources: dict, cfg: TrainConfig, file: str):
+        self.sources, self.cfg, self.file, self._cache = sources, cfg, file, {}
+        self.stats = {}
+
+    def get(self, name: str):
+        if name not in self._cache:
+            self._cache[name] = self._load(name)
+        return self._cache[name]
+
+    def _load(self, name: str):
+        from pipeline.train.data import PairStats, load_table, preference_pairs
+
+        s = self.sources
+        if name in ("pref_train", "pref_val"):
+            mcfg = self.cfg.method("bradley_terry", self.file)
+            split = "train" if name == "pref_train" else "val"
+            stats = PairStats()
+            pairs = preference_pairs(load_table(s["helpsteer2_preference"], "helpsteer2_preference", split), stats)
+            self.stats[name] = stats
+            return _cap(pairs, mcfg.max_train_examples if split == "train" else mcfg.max_eval_examples)
+        if name in ("hs2_train", "hs2_val"):
+            mcfg = self.cfg.method("regression", self.file)
+            split = "train" if name == "hs2_train" else "validation"
+            df = load_table(s["helpsteer2"], "helpsteer2", split)
+            return _cap(df, mcfg.max_train_examples if split == "train" else mcfg.max_eval_examples)
+        if name == "rewardbench":
+            df = load_table(s["rewardbench"], "rewardbench", "filtered")
+            cap = self.cfg.max_rewardbench_examples
+            if cap is not None and cap < len(df):  # keep every subset represented
+                per = max(1, math.ceil(cap / df["subset"].nunique()))
+                df = df.groupby("subset", sort=True).head(per).reset_index(drop=True)
+            return df
+        raise KeyError(name)
+
+
+def _load_scorer(path: str, spec, cfg: TrainConfig):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from pipeline.train import hf
+
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, dtype=hf.model_dtype(cfg.bf16), trust_remote_code=spec.trust_remote_code)
+    return model.to("cuda" if hf.use_cuda() else "cpu"), tok
+
+
+def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Datasets, mcfg, cfg, spec,
+              log, callbacks=()) -> dict:
+    """Train + validate one trial and write its done marker; returns the marker's content."""
+    from pipeline.train import bradley_terry, merge_search, regression
+    from pipeline.train import rewardbench as rbs
+
+    tdir.mkdir(parents=True, exist_ok=True)
+    val = data.get("pref_val")
+    max_length = spec.max_length or mcfg.max_length
+    if method == "bradley_terry":
+        info = bradley_terry.train(model_path, data.get("pref_train"), val, lr, tdir, mcfg, cfg, spec, callbacks)
+        info["ties_dropped"] = data.stats["pref_train"].ties_dropped
+    else:
+        info = regression.train(model_path, data.get("hs2_train"), data.get("hs2_val"), lr, tdir, mcfg, cfg, spec,
+                                callbacks)
+    model, tok = _load_scorer(info["final"], spec, cfg)
+    bs = cfg.rewardbench_batch_size
+    s, _ = rbs.score(model, tok, list(val["prompt"]) * 2, list(val["chosen"]) + list(val["rejected"]), bs,
+                     max_length, "validation")
+    n = len(val)
+    if method == "bradley_terry":
+        info["val_accuracy"] = rbs.pair_accuracy(s[:n, 0], s[n:, 0])
+    else:
+        t = time.perf_counter()
+        m = merge_search.search(s[:n], s[n:], device=cfg.merge_device)
+        info["merge"] = {**asdict(m), "accuracy": m.accuracy, "seconds": time.perf_counter() - t}
+        info["val_accuracy"] = m.accuracy
+        log(f"  merge vector {m.weights}: {m.correct}/{m.n_pairs} validation pairs, "
+            f"{m.n_maximisers} tied maximisers, {info['merge']['seconds']:.2f}s on {m.device}")
+    info.update(method=method, learning_rate=lr, model=spec.id, val_pairs_used=n)
+    _write_json(tdir / "done.json", info)
+    return info
+
+
+def run(ctx) -> None:
+    cfg: TrainConfig = ctx.section(TrainConfig, "train")
+    file = ctx.config.path or "config"
+    specs = cfg.model_specs(file)
+    if not specs:
+        ctx.log("train: no models in train.models; nothing to do")
+        return
+    for m in cfg.methods:
+        cfg.method(m, file)  # validate every method section before any work
+    root = ctx.work_dir / "train"
+    dcfg = cfg.data_config(file)
+    sources = {k: getattr(dcfg, k) for k in ("helpsteer2", "helpsteer2_preference", "rewardbench")}
+    if dcfg.fixtures:
+        from pipeline.train.fixtures import write_fixtures
+
+        sources = {k: str(v) for k, v in write_fixtures(root / "fixtures", seed=cfg.seed).items()}
+    data = Datasets(sources, cfg, file)
+    summary = []
+    for spec in specs:
+        model_path = spec.id
+        if spec.tiny:
+            from pipeline.fixtures import build_model
+
+            model_path = str(build_model(root / "base_models" / slug(spec.id), arch=spec.tiny))
+        for method in cfg.methods:
+            summary += _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file)
+    table = pd.DataFrame(summary)
+    if not table.empty:
+        ctx.log("train summary:\n" + table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file) -> list[dict]:
+    mcfg = cfg.method(method, file)
+    trials = []
+    for i, lr in enumerate(mcfg.learning_rates, 1):
+        tdir = root / slug(spec.id) / method / f"lr_{lr:.0e}"
+        done = tdir / "done.json"
+        if done.exists():
+            info = json.loads(done.read_text())
+            ctx.log(f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)}): done before, skipped")
+        else:
+            ctx.log(f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)}): training")
+            info = run_trial(method, model_path, lr, tdir, data, mcfg, cfg, spec, ctx.log)
+        trials.append((lr, tdir, info))
+    # best validation accuracy; ties go to the smaller learning rate
+    lr, tdir, best = max(trials, key=lambda t: (t[2]["val_accuracy"], -t[0]))
+    rb = _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources)
+    config = {"method": method, "learning_rate": lr, "model": asdict(spec), "hyper_parameters": asdict(mcfg),
+              "data": sources, "bf16": cfg.bf16, "seed": cfg.seed, "trial_dir": str(tdir),
+              "merge_vector": best.get("merge", {}).get("weights"), "rewardbench_pairs": rb["pairs"]}
+    _insert(ctx, spec, method, trials, lr, best, rb, config)
+    return [{"model": spec.id, "method": method, "lr": t_lr, "steps": info["steps"],
+             "val_acc": info["val_accuracy"], "selected": t_lr == lr,
+             "rewardbench": rb["sections"]["score"] if t_lr == lr else float("nan")}
+            for t_lr, _, info in trials]
+
+
+def _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) -> dict:
+    from pipeline.train import rewardbench as rbs
+
+    key = {"source": sources["rewardbench"], "cap": cfg.max_rewardbench_examples}
+    cache = tdir / "rewardbench.json"
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == key:
+            ctx.log(f"{spec.id} {method}: RewardBench from cache")
+            cached["subsets"] = pd.DataFrame(cached["subsets"])
+            return cached
+    pairs = data.get("rewardbench")
+    mcfg = cfg.method(method, ctx.config.path or "config")
+    model, tok = _load_scorer(best["final"], spec, cfg)
+    weights = best.get("merge", {}).get("weights")
+    res = rbs.evaluate(model, tok, pairs, weights, cfg.rewardbench_batch_size, spec.max_length or mcfg.max_length)
+    ctx.log(f"{spec.id} {method}: RewardBench {res['sections']['score']:.1f} on {res['pairs']} pairs "
+            f"({res['truncated']} sequences truncated)")
+    _write_json(cache, {**res, "subsets": res["subsets"].to_dict("records"), "key": key})
+    return res
+
+
+def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
+    con, run_id = ctx.con, ctx.run_id
+    cfg_json = json.dumps(config, default=str)
+    for lr, tdir, info in trials:
+        stats = info.get("train_pairs") or info.get("train_examples") or {}
+        con.execute("INSERT INTO training_trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+            run_id, spec.id, method, lr, info["steps"], info["train_loss"], info["val_accuracy"],
+            info.get("best_eval_accuracy", info.get("best_eval_mse")), info["best_checkpoint"], lr == lr_sel,
+            stats.get("kept"), info.get("ties_dropped"), stats.get("too_long_dropped"),
+            info.get("resumed_from") is not None, str(tdir), cfg_json])
+        if "merge" in info:
+            m = info["merge"]
+            con.execute("INSERT INTO merge_vectors VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
+                run_id, spec.id, lr, *m["weights"], m["correct"], m["n_pairs"], m["accuracy"], m["n_maximisers"],
+                TIE_RULE, m["device"], m["seconds"]])
+    for r in rb["subsets"].to_dict("records"):
+        con.execute("INSERT INTO rewardbench_subsets VALUES (?,?,?,?,?,?,?,?)", [
+            run_id, spec.id, method, r["subset"], r["section"], int(r["n"]), int(r["correct"]), float(r["accuracy"])])
+    s = rb["sections"]
+    con.execute("INSERT INTO rm_results (hf_id, method, chat, chat_hard, safety, reasoning, score, source, run_id, "
+                "config) VALUES (?,?,?,?,?,?,?,'pipeline',?,?)",
+                [spec.id, method, s["chat"], s["chat_hard"], s["safety"], s["reasoning"], s["score"], run_id, cfg_json])
+    row = con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchone()
+    if row is None or not row[0]:  # never overwrite a paper model's row (ingest owns those)
+        params = float(best["params_b"])
+        con.execute("INSERT OR REPLACE INTO models (hf_id, display_name, publisher, family, params_b, size_group, "
+                    "in_paper, source) VALUES (?,?,?,?,?,?,false,'pipeline')",
+                    [spec.id, spec.id.split("/")[-1], spec.id.split("/")[0] if "/" in spec.id else "local",
+                     f"tiny-{spec.tiny}" if spec.tiny else None, params, size_group(params)])
