@@ -217,6 +217,12 @@ def _validate(data: dict, file: str) -> dict:
     for key in ("group_subtasks", "n-shot", "n-samples", "versions", "configs", "config", "groups"):
         if key in data and data[key] is not None and not isinstance(data[key], dict):
             raise _err(file, key, f"must be an object, got {type(data[key]).__name__}", FIX_LMEVAL)
+    for group, subs in (data.get("group_subtasks") or {}).items():
+        if subs is not None and (not isinstance(subs, list) or not all(isinstance(s, str) for s in subs)):
+            raise _err(file, f"group_subtasks.{group}", "must be a list of task names", FIX_LMEVAL)
+    for task, cfg in (data.get("configs") or {}).items():
+        if cfg is not None and not isinstance(cfg, dict):
+            raise _err(file, f"configs.{task}", f"must be an object, got {type(cfg).__name__}", FIX_LMEVAL)
     return results
 
 
@@ -254,12 +260,14 @@ def _dtype(config: dict, margs: dict) -> str | None:
     return str(d).removeprefix("torch.") if d else None
 
 
-def _subtasks(data: dict, task: str) -> list[str]:
+def _subtasks(data: dict, task: str, _seen: frozenset = frozenset()) -> list[str]:
     gs = data.get("group_subtasks") or {}
     subs = gs.get(task) or []
     out = []
     for s in subs:  # nested groups (mmlu -> mmlu_humanities -> ...) flatten to leaves
-        out.extend(_subtasks(data, s) if gs.get(s) else [s])
+        if s in _seen or s == task:
+            continue  # a group listing itself (an edited file) would recurse forever
+        out.extend(_subtasks(data, s, _seen | {task}) if gs.get(s) else [s])
     return out
 
 
