@@ -7,6 +7,7 @@ hands over to the pages in ``pages/``. Every number shown comes from ``advisor/`
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,14 +29,16 @@ def ensure_database() -> None:
     if db.exists():
         return
     cmd = [sys.executable, "-m", "pipeline.run", "--db", str(db)]
+    if os.environ.get("RM_ADVISOR_CONFIG"):  # the pipeline config the first build uses
+        cmd += ["--config", os.environ["RM_ADVISOR_CONFIG"]]
     with st.spinner(f"First start: building the database {db} from the shipped data "
                     f"(`python -m pipeline.run`, about a minute) ..."):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0 or not db.exists():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         st.error(f"Building the database failed (exit code {proc.returncode}). Fix: run "
-                 f"`{' '.join(['python', '-m', 'pipeline.run', '--db', str(db)])}` in a terminal "
-                 f"in {ROOT} and read its message; then reload this page.")
+                 f"`{' '.join(['python', *cmd[1:]])}` in a terminal in {ROOT} and read its "
+                 f"message; then reload this page.")
         st.code(tail or "(no output)")
         st.stop()
 

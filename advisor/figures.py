@@ -92,7 +92,7 @@ def coverage_curves(curves: pd.DataFrame, highlight: str | None = None) -> go.Fi
         is_hi = feat == highlight
         fig.add_trace(go.Scatter(
             x=g["k"], y=g["coverage"], mode="lines+markers" if is_hi else "lines",
-            name=label(feat) if not is_hi else f"{feat} (predictor)",
+            name=label(feat) if not is_hi else "Predictor",
             line=dict(width=4 if is_hi else 1.5, color=BASELINE_COLOR if is_hi else None),
             hovertemplate=f"{label(feat)}<br>k=%{{x}}: coverage %{{y:.2f}}<extra></extra>"))
     fig.update_xaxes(title_text="k (top-k models)")

@@ -309,5 +309,12 @@ def predictions_known(path=None, method: str = "regression") -> pd.Series | None
         df = df[df["method"] == method]
     if "target" in df.columns:
         df = df[df["target"] == "score"]
-    col = column_like(df, "oof", "prediction", numeric=True)
-    return df.set_index("hf_id")[col] if col and not df.empty else None
+    for col in ("oof_prediction", "cv_prediction", "fitted"):  # honest first
+        if col in df.columns and df[col].notna().any():
+            return df.set_index("hf_id")[col]
+    return None
+
+
+PREDICTION_KINDS = {"oof_prediction": "nested-CV out-of-fold predictions",
+                    "cv_prediction": "cross-validated (paper-style) out-of-fold predictions",
+                    "fitted": "in-sample fitted values (optimistic)"}

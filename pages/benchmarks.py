@@ -58,6 +58,8 @@ if shown.empty:
     st.info("No benchmark passes these thresholds; lower them to see curves.")
 else:
     st.plotly_chart(figures.coverage_curves(shown, highlight="predictor"), key="fig4")
-if known is None:
+if known is not None:
+    st.caption(f"Predictor curve: {views.PREDICTION_KINDS[known.name]} for the known models.")
+else:
     st.info("The predictor's curve appears once the database has predictions for the known models "
             "(`python -m pipeline.run --stages predictor`).")

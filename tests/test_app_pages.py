@@ -1,0 +1,313 @@
+"""Streamlit AppTest of the analysis pages (results, benchmarks, pre-training, capabilities, data) and
+the router, against a database the real pipeline built. Expected values are recomputed here from the
+shipped CSVs / the database with pandas, scipy and scikit-learn, not read back from the app's code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAPER = ROOT / "data" / "paper"
+OLL_V2 = ["leaderboard_ifeval", "leaderboard_bbh", "leaderboard_math_hard", "leaderboard_gpqa",
+          "leaderboard_musr", "leaderboard_mmlu_pro"]
+
+
+@pytest.fixture
+def app(app_db, monkeypatch):
+    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
+    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
+
+    def open_page(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        if page:
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_page
+
+
+def paper_rm() -> pd.DataFrame:
+    models = pd.read_csv(PAPER / "models.csv")
+    parts = []
+    for method in ("regression", "bradley_terry"):
+        df = pd.read_csv(PAPER / f"rewardbench_{method}.csv")
+        df["method"] = method
+        parts.append(df)
+    rm = pd.concat(parts)
+    key = "hf_id" if "hf_id" in rm.columns else "model"
+    return rm.merge(models[[key, "size_group"] + (["hf_id"] if key != "hf_id" else [])], on=key)
+
+
+def dataframe_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    for d in at.dataframe:
+        v = d.value
+        if all(c in v.columns for c in columns):
+            return v
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def arr(x):
+    """A plotly JSON array: a list, or the typed-array dict ({'dtype', 'bdata', 'shape'}) plotly 6+
+    writes for numpy data."""
+    if isinstance(x, dict) and "bdata" in x:
+        import base64
+
+        a = np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
+        shape = [int(v) for v in str(x.get("shape", len(a))).split(",")]
+        return a.reshape(shape)
+    return np.asarray(x, dtype=object)
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """Plotly figures on the page, as their JSON specs (AppTest has no plotly element type)."""
+    out = []
+    for el in _walk(at.main):
+        proto = getattr(el, "proto", None)
+        if type(el).__name__ == "UnknownElement" and hasattr(proto, "spec") and proto.spec:
+            out.append(json.loads(proto.spec))
+    return out
+
+
+def _walk(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _walk(child)
+
+
+def test_results_page_shows_both_methods_gains_and_table1(app):
+    at = app("rm_results")
+    rm = paper_rm()
+    assert at.title[0].value == "Reward-model results"
+    assert at.metric[0].value == str(len(rm)) == "80"
+    # Fig. 2 numbers: best model of each size group minus the group's Llama-3.x model, from the CSVs
+    base = {"<3B": "meta-llama/Llama-3.2-1B-Instruct", "3-6B": "meta-llama/Llama-3.2-3B-Instruct",
+            ">=6B": "meta-llama/Llama-3.1-8B-Instruct"}
+    gains = dataframe_with(at, "gain_points", "best_hf_id")
+    assert len(gains) == 6
+    for _, g in gains.iterrows():
+        method = {"Regression": "regression", "Bradley-Terry": "bradley_terry"}[g["method"]]
+        sub = rm[(rm.method == method) & (rm.size_group == g["size_group"])]
+        best = sub.loc[sub.score.idxmax()]
+        baseline = sub[sub.hf_id == base[g["size_group"]]].score.iloc[0]
+        assert g["best_hf_id"] == best.hf_id
+        assert g["gain_points"] == pytest.approx(best.score - baseline)
+    assert 3.0 <= gains.gain_points.min() and gains.gain_points.max() <= 14.5  # the paper's 3-14%
+    # Fig. 11 sentence: regression minus Bradley-Terry on the overall score
+    wide = rm.pivot(index="hf_id", columns="method", values="score")
+    diff = wide.regression - wide.bradley_terry
+    assert any(m.value == f"Regression beats Bradley-Terry on Overall for {(diff > 0).sum()} of 40 base "
+                          f"models (mean difference {diff.mean():+.1f} points)." for m in at.markdown)
+    # Table 1: percent change vs the base model
+    post = pd.read_csv(PAPER / "post_training.csv")
+    shown = dataframe_with(at, "stage", "chat_hard")
+    base_row = post[post.stage == "base"].iloc[0]
+    inst = post[post.model == "Llama-3.1-8B-Instruct"].iloc[0]
+    got = shown[shown.stage == inst.stage].iloc[0]
+    assert got["chat_hard"] == pytest.approx(100 * (inst.chat_hard - base_row.chat_hard) / base_row.chat_hard,
+                                             abs=0.06)
+    specs = chart_specs(at)
+    assert len(specs) == 2
+    fig2 = specs[0]["data"]
+    hover_names = {str(row[0]) for t in fig2 for row in t["customdata"]}
+    assert len(hover_names) == 40 and "Qwen2.5-7B-Instruct" in hover_names  # hover shows model names
+    fig11 = specs[1]["data"][0]
+    assert len(fig11["y"]) == 40 and "gemma-2-9b-it" in fig11["y"]
+
+
+def test_results_page_filters_by_size_group_and_shows_pipeline_rows(app, app_db, tmp_path, monkeypatch):
+    at = app("rm_results")
+    at.multiselect(key="rm_groups").set_value(["<3B"]).run()
+    rm = paper_rm()
+    assert at.metric[0].value == str(int((rm.size_group == "<3B").sum()))
+    table = dataframe_with(at, "display_name", "score", "source")
+    assert set(table["size_group"]) == {"<3B"}
+    # a pipeline-trained row (rm_results.source = 'pipeline') is listed beside the paper's
+    db = tmp_path / "with_pipeline.duckdb"
+    shutil.copyfile(app_db, db)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO rm_results VALUES ('google/gemma-2-2b-it', 'regression', 90, 60, 70, 75, "
+                "73.75, 'pipeline', 'run-x', '{}')")
+    con.close()
+    monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    at = app("rm_results")
+    table = dataframe_with(at, "display_name", "score", "source")
+    row = table[table.source == "pipeline"]
+    assert len(row) == 1 and row.iloc[0]["score"] == 73.75 and at.metric[0].value == "81"
+
+
+def test_benchmarks_page_correlations_match_scipy(app, app_db):
+    at = app("benchmarks")
+    con = duckdb.connect(str(app_db), read_only=True)
+    ifeval = con.execute("SELECT hf_id, value FROM benchmark_scores WHERE benchmark = 'leaderboard_ifeval' "
+                         "AND scale = 'normalized'").df().set_index("hf_id").value
+    rm = con.execute("SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND source = 'paper'"
+                     ).df().set_index("hf_id").score
+    con.close()
+    x, y = ifeval.align(rm, join="inner")
+    assert len(x) == 40
+    corr = dataframe_with(at, "feature", "target", "r", "significant")
+    got = corr[(corr.feature == "leaderboard_ifeval") & (corr.target == "score")].iloc[0]
+    assert got["r"] == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-9)
+    assert got["n"] == 40
+    assert got["p_value"] == pytest.approx(stats.pearsonr(x, y).pvalue, rel=1e-6)
+    at.segmented_control(key="bm_corr").set_value("spearman").run()
+    corr = dataframe_with(at, "feature", "target", "r", "significant")
+    got = corr[(corr.feature == "leaderboard_ifeval") & (corr.target == "score")].iloc[0]
+    assert got["r"] == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-9)
+    heat = [s for s in chart_specs(at) if s["data"][0]["type"] == "heatmap"][0]
+    assert any(str(t).endswith("*") for row in heat["data"][0]["text"] for t in row)  # significance marks
+
+
+def test_benchmarks_page_coverage_filter_matches_brute_force(app, app_db):
+    at = app("benchmarks")
+    con = duckdb.connect(str(app_db), read_only=True)
+    scores = con.execute("SELECT hf_id, benchmark, value FROM benchmark_scores WHERE scale = 'normalized' "
+                         "AND (benchmark LIKE 'leaderboard_%' OR benchmark = 'oll_v2_average')").df().pivot(
+                             index="hf_id", columns="benchmark", values="value")
+    models = con.execute("SELECT hf_id, params_b, pretrain_tokens_t FROM models").df().set_index("hf_id")
+    truth = con.execute("SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND source = 'paper'"
+                        ).df().set_index("hf_id").score
+    con.close()
+    feats = pd.concat([scores, models], axis=1)
+
+    def cov(col, k):
+        top = lambda s: set(sorted(s.index, key=lambda i: (-s[i], i))[:k])  # noqa: E731
+        return len(top(feats[col]) & top(truth)) / k
+
+    for k5, k10 in ((0.4, 0.7), (0.2, 0.3)):
+        at.slider(key="cov_k5").set_value(k5)
+        at.slider(key="cov_k10").set_value(k10).run()
+        expected = [c for c in OLL_V2 + ["oll_v2_average", "params_b", "pretrain_tokens_t"]
+                    if cov(c, 5) >= k5 and cov(c, 10) >= k10]
+        line = next(m.value for m in at.markdown if " benchmarks pass: " in m.value)
+        assert line.startswith(f"{len(expected)} of 9 benchmarks pass")
+        from advisor.views import label
+        for c in expected:
+            assert label(c) in line
+    # the predictor's curve is drawn beside the benchmarks'
+    lines = [s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "scatter"][0]
+    assert any(t["name"] == "Predictor" for t in lines["data"])
+    assert "cross-validated (paper-style) out-of-fold predictions" in at.caption[-1].value
+
+
+def test_capabilities_page_pca_matches_sklearn(app, app_db):
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    at = app("capabilities")
+    con = duckdb.connect(str(app_db), read_only=True)
+    m = con.execute("SELECT hf_id, benchmark, value FROM benchmark_scores WHERE scale = 'normalized' AND "
+                    "benchmark LIKE 'leaderboard_%'").df().pivot(index="hf_id", columns="benchmark",
+                                                                values="value")[OLL_V2]
+    m = m.join(con.execute("SELECT hf_id, params_b, pretrain_tokens_t FROM models").df().set_index("hf_id"))
+    con.close()
+    ratio = PCA().fit(StandardScaler().fit_transform(m.values)).explained_variance_ratio_
+    assert at.metric[0].label == "Variance explained by the first 5 components"
+    assert at.metric[0].value == f"{ratio[:5].sum():.1%}"
+    at.multiselect(key="pca_features").set_value(OLL_V2[:3]).run()
+    r3 = PCA().fit(StandardScaler().fit_transform(m[OLL_V2[:3]].values)).explained_variance_ratio_
+    assert at.metric[0].value == f"{r3.sum():.1%}" == "100.0%"
+    assert len(chart_specs(at)) == 2
+    at.multiselect(key="pca_features").set_value(OLL_V2[:1]).run()
+    assert at.warning[0].value == "Choose at least two benchmarks for a PCA."
+
+
+def test_pretraining_page_explains_when_the_database_has_no_presence_scores(app):
+    at = app("pretraining")
+    assert not chart_specs(at)
+    assert "python -m pipeline.run --config configs/smoke.yaml --stages presence" in at.code[0].value
+    assert "no presence scores yet" in at.info[0].value
+
+
+def test_pretraining_page_draws_presence_tables(app, app_db, tmp_path, monkeypatch):
+    db = tmp_path / "with_presence.duckdb"
+    shutil.copyfile(app_db, db)
+    con = duckdb.connect(str(db))
+    rng = np.random.default_rng(0)
+    rows = [(m, f"d{i}", s, 64, float(rng.normal(mu, 1)))
+            for m, mu in (("LLM360/Crystal", 0.0), ("Qwen/Qwen2.5-7B", 1.0))
+            for s in ("RedPajamaGithub", "RedPajamaBook") for i in range(30)]
+    con.executemany("INSERT INTO presence_scores VALUES (?, ?, ?, ?, ?)", rows)
+    con.execute("INSERT INTO presence_summary (model, subset, n_docs, mean) VALUES ('LLM360/Crystal', 'all', 60, 0.0)")
+    con.execute("INSERT INTO presence_jsd VALUES ('LLM360/Crystal', 'Qwen/Qwen2.5-7B', 0.42, 100, 2), "
+                "('Qwen/Qwen2.5-7B', 'LLM360/Crystal', 0.42, 100, 2)")
+    con.close()
+    monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    at = app("pretraining")
+    assert at.metric[0].value == "120"
+    specs = chart_specs(at)
+    assert len(specs) == 2
+    box = specs[0]
+    assert {t["name"] for t in box["data"]} == {"LLM360/Crystal", "Qwen/Qwen2.5-7B"}
+    heat = specs[1]["data"][0]
+    assert heat["type"] == "heatmap" and arr(heat["z"])[0][1] == 0.42 and heat["x"] == ["LLM360/Crystal",
+                                                                                  "Qwen/Qwen2.5-7B"]
+
+
+def test_data_page_shows_provenance_and_coverage(app, app_db):
+    at = app("data")
+    con = duckdb.connect(str(app_db), read_only=True)
+    n_sources = con.execute("SELECT count(*) FROM sources").fetchone()[0]
+    pairs = con.execute("SELECT count(DISTINCT (hf_id, benchmark)) FROM benchmark_scores s "
+                        "JOIN models USING (hf_id)").fetchone()[0]
+    n_bench = con.execute("SELECT count(DISTINCT benchmark) FROM benchmark_scores").fetchone()[0]
+    con.close()
+    sources = dataframe_with(at, "source_id", "license")
+    assert len(sources) == n_sources and "MIT" in set(sources.license)
+    assert any(m.value.startswith(f"40 models x {n_bench} benchmarks with at least one value; {pairs} of "
+                                  f"{40 * n_bench} cells") for m in at.markdown)
+    runs = dataframe_with(at, "run_id", "stages")
+    assert runs.iloc[0]["stages"] == "ingest,predictor"
+    assert at.metric[2].value == "1"  # schema version
+
+
+def test_router_builds_a_missing_database_first(tmp_path, monkeypatch):
+    cfg = tmp_path / "ingest_only.yaml"
+    cfg.write_text(f"db: {tmp_path / 'unused.duckdb'}\ndata_dir: data\nwork_dir: {tmp_path / 'work'}\n"
+                   "stages: [ingest]\n")
+    db = tmp_path / "fresh" / "advisor.duckdb"
+    monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    monkeypatch.setenv("RM_ADVISOR_CONFIG", str(cfg))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert db.exists()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Which base model should I train my reward model on?"
+
+
+def test_router_reports_a_failed_build_with_the_command(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a file where the database folder should be")
+    monkeypatch.setenv("RM_ADVISOR_DB", str(blocker / "advisor.duckdb"))
+    monkeypatch.delenv("RM_ADVISOR_CONFIG", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Building the database failed (exit code")
+    assert f"python -m pipeline.run --db {blocker / 'advisor.duckdb'}" in at.error[0].value
+
+
+def test_app_never_imports_torch_transformers_or_the_pipeline(app_db):
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ['RM_ADVISOR_DB'] = %r\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            "at = AppTest.from_file(%r, default_timeout=60).run()\n"
+            "for p in ['pages/rm_results.py', 'pages/benchmarks.py', 'pages/pretraining.py',"
+            " 'pages/capabilities.py', 'pages/data.py']:\n"
+            "    at.switch_page(p).run()\n"
+            "    assert not at.exception, (p, [e.value for e in at.exception])\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'trl', 'pipeline'))\n"
+            "print('IMPORTED', bad)\n") % (str(app_db), str(ROOT / "app.py"))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "IMPORTED []" in out.stdout
