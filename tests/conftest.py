@@ -27,3 +27,34 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
     base = tmp_path_factory.mktemp("tiny_models")
     return {arch: build_model(base / arch, arch=arch) for arch in ("llama", "qwen2")}
+
+
+# --- the app's tests (tests/test_app_*.py, tests/test_e2e_browser.py) ------------------------------
+APP_TEST_CONFIG = """\
+db: {db}
+data_dir: data
+work_dir: {work}
+stages: [ingest, predictor]
+predictor:
+  degrees: [1, 2]
+  cv: 5
+  honest_error: false
+  bundle_path: data/predictor/test-app/bundle.joblib
+  reports_dir: {work}/reports
+"""
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory) -> Path:
+    """A database built by the real pipeline in a temp dir (ingest + a quick predictor fit whose
+    bundle goes to data/predictor/test-app/); the app reads it through RM_ADVISOR_DB."""
+    import subprocess
+
+    base = tmp_path_factory.mktemp("app_db")
+    db = base / "advisor.duckdb"
+    cfg = base / "config.yaml"
+    cfg.write_text(APP_TEST_CONFIG.format(db=db, work=base / "work"))
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(cfg)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return db
