@@ -53,7 +53,7 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
     """Models x features (index hf_id). Benchmarks are read on ``scale`` only (a scale name for all, a
     dict {feature: scale}, or None for each benchmark's registry ``native_scale``); training metrics come
     from ``models``. When a model has several values for one benchmark and scale, the newest (recorded_at,
-    then source name) wins. Missing values stay NaN."""
+    undated values last, then source name) wins. Missing values stay NaN."""
     features = list(features)
     for f in features:
         registry.get(f)  # unknown names raise with the valid list
@@ -66,7 +66,7 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
         long = frame(con, f"""
             SELECT hf_id, benchmark, value FROM (
               SELECT *, row_number() OVER (PARTITION BY hf_id, benchmark
-                                           ORDER BY recorded_at DESC, source DESC) AS rn
+                                           ORDER BY recorded_at DESC NULLS LAST, source DESC) AS rn
               FROM benchmark_scores WHERE {pairs}) WHERE rn = 1""",
                      [v for pair in zip(benches, scales) for v in pair])
         wide = long.pivot(index="hf_id", columns="benchmark", values="value")

@@ -60,12 +60,14 @@ def add_source(con, source_id: str, path, origin: str, license: str, description
                 [source_id, str(path), origin, license, description, sha256(path), rows, now()])
 
 
-def insert_scores(con, rows: list[tuple]) -> int:
-    """rows: (hf_id, benchmark, value, scale, source, settings dict)."""
-    ts = now()
+def insert_scores(con, rows: list[tuple], recorded_at: str | None = None) -> int:
+    """rows: (hf_id, benchmark, value, scale, source, settings dict). ``recorded_at`` is when the
+    evaluation was made or published, where the source states it (else NULL: an undated shipped value
+    never wins over a dated result of the same model, benchmark and scale)."""
     if rows:  # DuckDB's executemany refuses an empty list (a file with no database model)
         con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), ts) for h, b, v, s, src, st in rows])
+                        [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), recorded_at)
+                         for h, b, v, s, src, st in rows])
     return len(rows)
 
 

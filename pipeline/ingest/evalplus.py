@@ -61,7 +61,7 @@ def ingest(con, data_dir: Path, resolver: ModelResolver) -> int:
         settings = {"evalplus_name": name, "prompted": entry.get("prompted"), "origin": "EvalPlus leaderboard"}
         rows += [(hf_id, bench, entry["pass@1"][key], "percent", "evalplus", settings)
                  for key, bench in METRICS.items() if entry["pass@1"].get(key) is not None]
-    insert_scores(con, rows)
+    insert_scores(con, rows, recorded_at="2024-12-26")  # the results.json snapshot date
     add_source(con, "evalplus", path, "evalplus/evalplus.github.io results.json @ 4ebfa0d4", "Apache-2.0",
                f"EvalPlus pass@1; {matched} of {len(data)} entries are database models", matched)
     return matched

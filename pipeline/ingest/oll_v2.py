@@ -101,6 +101,6 @@ def ingest_final(con, data_dir: Path, resolver: ModelResolver, kept_raw: dict[st
     if missing:
         raise InputError(path, f"no row matches the kept raw submission of {missing}",
                          "check that the final table and the raw table are from the same leaderboard", field="model")
-    insert_scores(con, rows)
+    insert_scores(con, rows, recorded_at="2025-05-09")  # the final table's snapshot date
     add_source(con, "oll_v2_final", path, "chenjy16/modelrank_ai docs/index.html @ 2c9830dc (2025-05-09)",
                "none stated (leaderboard numbers)", "final Open LLM Leaderboard v2 table, normalized 0-100", len(df))
