@@ -9,7 +9,7 @@ from advisor import figures, registry, upload, views
 from advisor.shortlist import export_shortlist, predict_candidates
 from pages._shared import cached, load_bundle
 
-TYPED_COLUMNS = ["hf_id", "params_b", *registry.OLL_V2_TASKS]
+TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json"),
            "markdown": ("Markdown", "text/markdown")}
 EXT = {"csv": "csv", "json": "json", "markdown": "md"}

@@ -1,0 +1,264 @@
+"""Streamlit AppTest of the Predict & shortlist page: every input path (typed table, CSV upload,
+lm-eval JSON upload, leaderboard picking), every kind of bad input, method switch, size budget and
+export. Expected predictions come from calling advisor.shortlist directly on the same bundle."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from advisor import registry, views
+from advisor.predictor import PredictorBundle
+from advisor.shortlist import predict_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADERBOARD = ROOT / "data" / "public" / "open_llm_leaderboard_v2_final_20250509_modelrank.csv"
+OLL_V2 = list(registry.OLL_V2_TASKS)
+
+
+@pytest.fixture(scope="module")
+def bundle(app_db):
+    return PredictorBundle.load(views.bundle_file(app_db))
+
+
+@pytest.fixture
+def page(app_db, monkeypatch):
+    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
+    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
+
+    def start(typed_rows=None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        if typed_rows:
+            at.session_state["typed"] = {"edited_rows": {}, "added_rows": typed_rows, "deleted_rows": []}
+        return at.run()
+
+    return start
+
+
+def ranking(at: AppTest) -> pd.DataFrame:
+    for d in at.dataframe:
+        if "rank_upper" in d.value.columns:
+            return d.value
+    raise AssertionError("no ranking table; errors: " + repr([e.value for e in at.error]))
+
+
+def expected(bundle, rows: pd.DataFrame, method="regression") -> pd.DataFrame:
+    return predict_candidates(bundle, rows.assign(scale="normalized"), method=method).set_index("hf_id")
+
+
+def assert_matches(shown: pd.DataFrame, exp: pd.DataFrame):
+    got = shown.set_index("hf_id")
+    assert sorted(got.index) == sorted(exp.index)
+    for col in ("prediction", "lower", "upper", "pred_chat", "pred_safety"):
+        assert got[col].to_numpy() == pytest.approx(exp.loc[got.index, col].to_numpy(), abs=1e-9)
+    assert list(got["rank"]) == list(exp.loc[got.index, "rank"])
+    assert list(got["rank_upper"]) == list(exp.loc[got.index, "rank_upper"])
+
+
+TWO = [{"hf_id": "org/alpha", "params_b": 7.6, "leaderboard_ifeval": 75.0, "leaderboard_bbh": 35.0,
+        "leaderboard_math_hard": 30.0, "leaderboard_gpqa": 9.0, "leaderboard_musr": 10.0,
+        "leaderboard_mmlu_pro": 37.0},
+       {"hf_id": "org/beta", "params_b": 1.5, "leaderboard_ifeval": 40.0, "leaderboard_bbh": 10.0}]
+
+
+def test_no_candidates_yet(page):
+    at = page()
+    assert at.title[0].value == "Which base model should I train my reward model on?"
+    assert at.info[0].value.startswith("No candidates yet")
+    assert not at.error
+
+
+def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bundle):
+    at = page(TWO)
+    assert not at.error and not at.exception
+    shown = ranking(at)
+    exp = expected(bundle, pd.DataFrame(TWO))
+    assert_matches(shown, exp)
+    best = exp.sort_values("rank").iloc[0]
+    assert at.metric[0].value == best.name
+    assert at.metric[1].value == f"{best.prediction:.1f}"
+    assert at.metric[2].value == "2"
+    beta = shown.set_index("hf_id").loc["org/beta"]
+    assert set(beta["imputed"]) == {"leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_musr",
+                                    "leaderboard_mmlu_pro", "pretrain_tokens_t"}
+    assert len(beta["nearest_known"]) == 3
+    # upper-bound rank: 1 + candidates whose interval lies wholly above
+    lo, up = exp["lower"], exp["upper"]
+    for h in exp.index:
+        assert exp.loc[h, "rank_upper"] == 1 + int((lo > up[h]).sum())
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
+                                                            "Download Markdown"]
+    preview = at.expander[-1].markdown[0].value
+    assert preview.startswith(f"Predictor version: `{bundle.version}`") and "org/alpha" in preview
+
+
+def test_method_switch_uses_the_bradley_terry_predictor(page, bundle):
+    at = page(TWO)
+    at.radio(key="method").set_value("bradley_terry").run()
+    assert_matches(ranking(at), expected(bundle, pd.DataFrame(TWO), method="bradley_terry"))
+    assert "Bradley-Terry reward models" in at.caption[-1].value or any(
+        "Bradley-Terry reward models" in c.value for c in at.caption)
+
+
+def test_size_budget_leaves_out_larger_candidates(page, bundle):
+    at = page(TWO)
+    at.slider(key="budget").set_value((0.0, 5.0)).run()
+    shown = ranking(at)
+    assert list(shown["hf_id"]) == ["org/beta"]
+    assert any(c.value.startswith("1 candidate(s) outside the size budget 0-5B are not ranked: org/alpha")
+               for c in at.caption)
+
+
+def leaderboard_csv(n: int, start: int = 200) -> tuple[bytes, pd.DataFrame]:
+    lb = pd.read_csv(LEADERBOARD).iloc[start:start + n]
+    rows = lb.rename(columns={"model": "hf_id", "IFEval": "leaderboard_ifeval", "BBH": "leaderboard_bbh",
+                              "MATH_Lvl5": "leaderboard_math_hard", "GPQA": "leaderboard_gpqa",
+                              "MUSR": "leaderboard_musr", "MMLU_PRO": "leaderboard_mmlu_pro"})
+    return lb.to_csv(index=False).encode(), rows[["hf_id", "params_b", *OLL_V2]]
+
+
+def test_uploaded_csv_of_25_leaderboard_rows(page, bundle):
+    data, rows = leaderboard_csv(25)
+    at = page()
+    at.file_uploader(key="upload").set_value(("cands.csv", data, "text/csv"))
+    at.selectbox(key="upload_scale").set_value("normalized").run()
+    assert not at.error
+    # 'rank' is not a benchmark: a warning names it; 'average' is the OLL v2 average (ignored by the predictor)
+    assert any("ignored 1 unknown column(s): 'rank'" in w.value for w in at.warning)
+    shown = ranking(at)
+    assert len(shown) == 25
+    assert_matches(shown, expected(bundle, rows))
+
+
+def test_scale_detection_note_is_visible(page):
+    data, _ = leaderboard_csv(3)
+    at = page()
+    at.file_uploader(key="upload").set_value(("cands.csv", data, "text/csv")).run()
+    assert any(i.value.startswith("cands.csv: Scale detected as 'normalized'") for i in at.info)
+
+
+def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
+    csv = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B),Vibes\n"
+           "org/good,70,40,20,8,9,30,7,x\n"
+           "org/text,seventy,40,20,8,9,30,7,x\n"
+           "org/over,170,40,20,8,9,30,7,x\n"
+           "org/good,1,1,1,1,1,1,1,x\n").encode()
+    at = page()
+    at.file_uploader(key="upload").set_value(("bad.csv", csv, "text/csv"))
+    at.selectbox(key="upload_scale").set_value("normalized").run()
+    errors = [e.value for e in at.error]
+    assert errors == [
+        "bad.csv, row 3, column 'IFEval': 'seventy' is not a number. Fix: enter a number on the "
+        "'normalized' scale or leave the cell empty (it is then imputed).",
+        "bad.csv, row 4, column 'IFEval': 170 is outside the 'normalized' scale (0 to 100); the cell is "
+        "ignored and imputed. Fix: choose the scale that matches your numbers above the table."]
+    warnings = [w.value for w in at.warning]
+    assert any("ignored 1 unknown column(s): 'Vibes'" in w for w in warnings)
+    assert "bad.csv: model 'org/good' appears in rows 2, 5; kept row 2. Fix: keep one row per model." in warnings
+    shown = ranking(at).set_index("hf_id")
+    assert sorted(shown.index) == ["org/good", "org/over", "org/text"]
+    assert list(shown.loc["org/text", "imputed"]) == ["leaderboard_ifeval", "pretrain_tokens_t"]
+    assert not at.exception
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.csv", b"", "empty.csv: the file is empty. Fix: upload a file with a header line and one row per model."),
+    ("huge.csv", b"model,IFEval\n" + b"org/x,50\n" * (50 * 2**20 // 9),
+     "huge.csv: 50.0 MB; the limit is 10 MB."),
+    ("notlm.json", b'{"scores": {"mmlu": 0.5}}', "notlm.json, field 'results': missing: this is not "
+     "lm-evaluation-harness output"),
+])
+def test_unusable_files_give_an_error_and_other_inputs_still_rank(page, bundle, name, content, message):
+    at = page(TWO[:1])
+    at.file_uploader(key="upload").set_value((name, content, "application/octet-stream")).run()
+    assert len(at.error) == 1 and at.error[0].value.startswith(message)
+    assert list(ranking(at)["hf_id"]) == ["org/alpha"]
+    assert not at.exception
+
+
+def test_lmeval_results_json_is_a_candidate(page, bundle):
+    doc = {"results": {
+        "leaderboard_ifeval": {"prompt_level_strict_acc,none": 0.70, "inst_level_strict_acc,none": 0.80},
+        "leaderboard_gpqa": {"acc_norm,none": 0.31}, "leaderboard_mmlu_pro": {"acc,none": 0.37}},
+        "config": {"model_args": "pretrained=me/my-7b"}, "model_name": "me/my-7b"}
+    at = page()
+    at.file_uploader(key="upload").set_value(("results_2025.json", json.dumps(doc).encode(), "application/json"))
+    at.run()
+    assert not at.error
+    shown = ranking(at)
+    assert list(shown["hf_id"]) == ["me/my-7b"]
+    row = {"hf_id": "me/my-7b", "leaderboard_ifeval": 75.0, "leaderboard_gpqa": (0.31 - 0.25) / 0.75 * 100,
+           "leaderboard_mmlu_pro": (0.37 - 0.1) / 0.9 * 100}
+    assert_matches(shown, expected(bundle, pd.DataFrame([row])))
+    assert any("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale" in i.value
+               for i in at.info)
+
+
+def test_raw_scale_file_is_left_out_with_the_fix(page, bundle):
+    csv = b"model,IFEval,BBH\norg/raw,0.7,0.4\n"
+    at = page(TWO[:1])
+    at.file_uploader(key="upload").set_value(("raw.csv", csv, "text/csv")).run()
+    assert any(e.value.startswith("raw.csv: values on the 'raw' scale, but the predictor was fitted on "
+                                  "'normalized'") and "Fix:" in e.value for e in at.error)
+    assert list(ranking(at)["hf_id"]) == ["org/alpha"]
+
+
+def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db):
+    at = page()
+    at.text_input(key="lb_search").set_value("qwen2.5-7b-instruct")
+    at.radio(key="lb_status").set_value("known").run()
+    assert at.caption[0].value.startswith("1 of 4,497 leaderboard models match")
+    at.multiselect(key="lb_choice").set_value(["Qwen/Qwen2.5-7B-Instruct"]).run()
+    at.button(key="lb_add").click().run()
+    assert at.session_state["picked"] == ["Qwen/Qwen2.5-7B-Instruct"]
+    shown = ranking(at).set_index("hf_id")
+    con = duckdb.connect(str(app_db), read_only=True)
+    lb = con.execute("SELECT * FROM leaderboard_v2 WHERE hf_id = 'Qwen/Qwen2.5-7B-Instruct' ORDER BY rank "
+                     "LIMIT 1").df()
+    measured = con.execute("SELECT score FROM rm_results WHERE hf_id = 'Qwen/Qwen2.5-7B-Instruct' AND "
+                           "method = 'regression' AND source = 'paper'").fetchone()[0]
+    con.close()
+    assert_matches(shown.reset_index(), expected(bundle, lb[["hf_id", "params_b", *OLL_V2]]))
+    assert shown.loc["Qwen/Qwen2.5-7B-Instruct", "measured_score"] == measured == 86.5
+    # filters: size range and 'new' models; then add the first 25 matching
+    at.text_input(key="lb_search").set_value("")
+    at.radio(key="lb_status").set_value("new")
+    at.slider(key="lb_size").set_value((1.0, 2.0)).run()
+    lbf = views.filter_leaderboard(views.leaderboard(app_db), "", (1.0, 2.0), (), "new")
+    assert at.caption[0].value.startswith(f"{len(lbf):,} of 4,497 leaderboard models match")
+    at.button(key="lb_add_top").click().run()
+    shown = ranking(at)
+    assert len(shown) == 26 and set(lbf["hf_id"].head(25)) < set(shown["hf_id"])
+    at.button(key="lb_clear").click().run()
+    assert at.session_state["picked"] == []
+
+
+def test_combined_inputs_and_duplicates_across_sources(page, bundle):
+    at = page(TWO)
+    csv = b"model,IFEval,BBH,Params (B)\norg/alpha,10,10,7\norg/gamma,60,30,3\n"
+    at.file_uploader(key="upload").set_value(("more.csv", csv, "text/csv"))
+    at.selectbox(key="upload_scale").set_value("normalized").run()
+    assert "'org/alpha' is both in typed table and more.csv; used typed table." in [w.value for w in at.warning]
+    shown = ranking(at)
+    assert sorted(shown["hf_id"]) == ["org/alpha", "org/beta", "org/gamma"]
+    # org/alpha keeps the typed values
+    assert shown.set_index("hf_id").loc["org/alpha", "leaderboard_ifeval"] == 75.0
+
+
+def test_exports_hold_inputs_predictions_intervals_and_version(bundle):
+    """The page hands the ranked table to export_shortlist; check what the downloads contain."""
+    from advisor.shortlist import export_shortlist
+
+    rows = pd.DataFrame(TWO)
+    pred = expected(bundle, rows).reset_index().merge(rows, on="hf_id")
+    csv = pd.read_csv(io.StringIO(export_shortlist(pred, "csv", bundle.version)))
+    assert set(csv["predictor_version"]) == {bundle.version}
+    assert {"prediction", "lower", "upper", "rank_upper", "leaderboard_ifeval"} <= set(csv.columns)
+    js = json.loads(export_shortlist(pred, "json", bundle.version))
+    assert js["predictor_version"] == bundle.version and len(js["rows"]) == 2
