@@ -50,7 +50,7 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(**hf.common_args(out_dir, lr, mcfg, cfg, per_device), max_length=max_length,
                         metric_for_best_model="eval_accuracy", greater_is_better=True,
-                        pad_token=tok.pad_token, disable_dropout=True)
+                        disable_dropout=True)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds,
                             processing_class=tok, callbacks=[hf.EvalAtEnd(), *callbacks])
     resume = hf.last_checkpoint(out_dir)
@@ -59,7 +59,9 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
     trainer.save_model(str(final))
     tok.save_pretrained(str(final))
     history = [h for h in trainer.state.log_history if "eval_accuracy" in h]
+    train_history = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
+            "train_history": train_history,
             "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_eval_accuracy": trainer.state.best_metric, "eval_history": history,
             "train_pairs": vars(train_stats), "val_pairs": vars(val_stats),

@@ -45,7 +45,7 @@ def common_args(out_dir: Path, lr: float, mcfg, cfg, per_device: int) -> dict:
         weight_decay=mcfg.weight_decay, eval_strategy="steps", eval_steps=mcfg.eval_steps,
         save_strategy="steps", save_steps=mcfg.eval_steps, load_best_model_at_end=True,
         save_total_limit=2, logging_steps=max(1, mcfg.eval_steps // 2), report_to="none", seed=cfg.seed,
-        bf16=bf16, use_cpu=not use_cuda(), gradient_checkpointing=False,
+        bf16=bf16, use_cpu=not use_cuda(), activation_checkpointing=False,
         dataloader_num_workers=cfg.dataloader_num_workers, disable_tqdm=False, save_only_model=False,
     )
 

@@ -64,7 +64,9 @@ def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: flo
     trainer.save_model(str(final))
     tok.save_pretrained(str(final))
     history = [h for h in trainer.state.log_history if "eval_loss" in h]
+    train_history = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
+            "train_history": train_history,
             "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
             "best_eval_mse": trainer.state.best_metric, "eval_history": history,
             "train_examples": vars(train_stats), "val_examples": vars(val_stats),
