@@ -1,0 +1,87 @@
+"""The train stage end to end on a tiny model (database rows, rerun skips), and resume after a killed trial."""
+
+import json
+
+import duckdb
+import pytest
+import yaml
+from transformers import TrainerCallback
+
+from pipeline import run as runner
+from pipeline.errors import InputError
+from pipeline.train.config import ModelSpec, TrainConfig
+from pipeline.train.fixtures import write_fixtures
+from pipeline.train.stage import Datasets, run_trial
+
+HP = dict(epochs=1, global_batch_size=8, per_device_batch_size=4, warmup_steps=1, eval_steps=4, max_length=128)
+
+
+def test_stage_writes_results_and_rerun_skips(tmp_path, capsys):
+    cfg = {"db": str(tmp_path / "t.duckdb"), "work_dir": str(tmp_path / "work"), "stages": ["train"],
+           "train": {"models": [{"id": "local/tiny-llama", "tiny": "llama"}], "data": {"fixtures": True},
+                     "bf16": False, "bradley_terry": {**HP, "learning_rates": [3e-3]},
+                     "regression": {**HP, "learning_rates": [3e-3, 1e-2]}}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert runner.main(["--config", str(path)]) == 0
+    con = duckdb.connect(cfg["db"], read_only=True)
+    rm = con.execute("SELECT method, chat, chat_hard, safety, reasoning, score, source, run_id, config FROM rm_results "
+                     "ORDER BY method").fetchall()
+    run_id = con.execute("SELECT run_id FROM runs").fetchone()[0]
+    assert [r[0] for r in rm] == ["bradley_terry", "regression"]
+    for r in rm:
+        assert r[6] == "pipeline" and r[7] == run_id and all(0 <= x <= 100 for x in r[1:6])
+        assert r[5] == pytest.approx(sum(r[1:5]) / 4)
+        assert json.loads(r[8])["model"]["id"] == "local/tiny-llama"
+    assert con.execute("SELECT count(*), count(DISTINCT subset) FROM rewardbench_subsets").fetchone() == (46, 23)
+    trials = con.execute("SELECT method, learning_rate, selected FROM training_trials ORDER BY 1, 2").fetchall()
+    assert len(trials) == 3 and sum(t[2] for t in trials) == 2
+    mv = con.execute("SELECT w_helpfulness, w_verbosity, n_pairs, tie_rule FROM merge_vectors").fetchall()
+    assert len(mv) == 2 and all(m[0] >= 0 and m[1] <= 0 and m[2] > 0 and "lexicographic" in m[3] for m in mv)
+    model = con.execute("SELECT params_b, in_paper, source, size_group FROM models WHERE hf_id = 'local/tiny-llama'").fetchone()
+    assert model[0] > 0 and model[1] is False and model[2] == "pipeline" and model[3] == "<3B"
+    first = rm
+    con.close()
+    capsys.readouterr()
+
+    assert runner.main(["--config", str(path)]) == 0  # a rerun trains nothing and rescores nothing
+    out = capsys.readouterr().out
+    assert out.count("done before, skipped") == 3 and out.count("RewardBench from cache") == 2
+    con = duckdb.connect(cfg["db"], read_only=True)
+    again = con.execute("SELECT method, chat, chat_hard, safety, reasoning, score FROM rm_results ORDER BY method").fetchall()
+    assert again == [r[:6] for r in first]
+    assert con.execute("SELECT count(*) FROM rm_results").fetchone()[0] == 2  # replaced, not duplicated
+
+
+class Killed(RuntimeError):
+    pass
+
+
+class KillAfterFirstCheckpoint(TrainerCallback):
+    def on_save(self, args, state, control, **kwargs):
+        raise Killed(f"killed after checkpoint {state.global_step}")
+
+
+def test_killed_trial_resumes_from_its_checkpoint(tmp_path, tiny_models):
+    fx = {k: str(v) for k, v in write_fixtures(tmp_path / "fx").items()}
+    cfg = TrainConfig(bf16=False, bradley_terry={**HP, "learning_rates": [3e-3]})
+    mcfg, spec = cfg.method("bradley_terry", "test"), ModelSpec(id="t")
+    data, tdir = Datasets(fx, cfg, "test"), tmp_path / "trial"
+    with pytest.raises(Killed):
+        run_trial("bradley_terry", str(tiny_models["llama"]), 3e-3, tdir, data, mcfg, cfg, spec, print,
+                  callbacks=[KillAfterFirstCheckpoint()])
+    assert (tdir / "checkpoints" / "checkpoint-4").is_dir() and not (tdir / "done.json").exists()
+    info = run_trial("bradley_terry", str(tiny_models["llama"]), 3e-3, tdir, data, mcfg, cfg, spec, print)
+    assert info["resumed_from"].endswith("checkpoint-4")
+    assert info["steps"] == -(-info["train_pairs"]["kept"] // 8)
+    assert json.loads((tdir / "done.json").read_text())["val_accuracy"] == info["val_accuracy"]
+
+
+def test_config_errors_name_the_key(tmp_path):
+    cfg = TrainConfig(models=[{"id": "a/b", "tiny": "gpt2"}])
+    with pytest.raises(InputError, match="unknown tiny architecture"):
+        cfg.model_specs("c.yaml")
+    with pytest.raises(InputError, match=r"unknown key\(s\) \['lr'\]"):
+        TrainConfig(bradley_terry={"lr": 1}).method("bradley_terry", "c.yaml")
+    with pytest.raises(InputError, match="not a multiple"):
+        TrainConfig(regression={"global_batch_size": 64, "per_device_batch_size": 6}).method("regression", "c.yaml")
