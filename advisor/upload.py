@@ -90,6 +90,19 @@ def _model_column(columns: list[str]) -> str | None:
     return None
 
 
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or \
+        (isinstance(v, str) and not v.strip())
+
+
+def drop_blank_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows with at least one filled cell (the editor keeps rows a user added but left empty)."""
+    if table.empty:
+        return table
+    keep = [not all(_blank(v) for v in row) for row in table.itertuples(index=False)]
+    return table[keep]
+
+
 def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: int = 2) -> Candidates:
     """Validate a table of strings/numbers as typed or read from a file.
 
@@ -98,6 +111,9 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
     """
     raw = raw.copy()
     raw.columns = [str(c).strip() for c in raw.columns]
+    # row numbers users see: the table's own integer index (kept when blank rows were dropped)
+    numbers = ([int(ix) + first_row for ix in raw.index] if pd.api.types.is_integer_dtype(raw.index)
+               else [i + first_row for i in range(len(raw))])
     out = Candidates(pd.DataFrame(), "normalized", source)
     model_col = _model_column(list(raw.columns))
     mapping: dict[str, str] = {}
@@ -126,16 +142,16 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
     if model_col is None:
         out.errors.append(f"{source}: no model column. Fix: add a column named 'model' or 'hf_id' "
                           f"holding the Hugging Face ids; rows are called 'row N' meanwhile.")
-        ids = [f"row {i + first_row}" for i in range(len(raw))]
+        ids = [f"row {n}" for n in numbers]
     else:
         ids = []
-        for i, v in enumerate(raw[model_col].tolist()):
-            text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+        for n, v in zip(numbers, raw[model_col].tolist()):
+            text = "" if _blank(v) else str(v).strip()
             if not text:
-                out.errors.append(f"{source}, row {i + first_row}, column {model_col!r}: the model id "
+                out.errors.append(f"{source}, row {n}, column {model_col!r}: the model id "
                                   f"is empty. Fix: enter the Hugging Face id (e.g. org/name); "
-                                  f"called 'row {i + first_row}' meanwhile.")
-                text = f"row {i + first_row}"
+                                  f"called 'row {n}' meanwhile.")
+                text = f"row {n}"
             ids.append(text)
     if not mapping:
         out.errors.append(f"{source}: no benchmark column recognised. Fix: name columns after "
@@ -153,9 +169,9 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
         vscale = value_scale(name, scale)
         lo, hi = SCALE_RANGES.get(vscale, (0.0, math.inf))
         values = []
-        for i, v in enumerate(raw[col].tolist()):
-            where = f"{source}, row {i + first_row}, column {col!r}"
-            if v is None or (isinstance(v, str) and not v.strip()):
+        for n, v in zip(numbers, raw[col].tolist()):
+            where = f"{source}, row {n}, column {col!r}"
+            if _blank(v):
                 values.append(math.nan)
                 continue
             try:
@@ -182,7 +198,7 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
     dup = frame["hf_id"].duplicated(keep="first")
     if dup.any():
         for hf_id in frame.loc[dup, "hf_id"].unique():
-            rows = [str(i + first_row) for i in frame.index[frame["hf_id"] == hf_id]]
+            rows = [str(numbers[i]) for i in frame.index[frame["hf_id"] == hf_id]]
             out.warnings.append(f"{source}: model {hf_id!r} appears in rows {', '.join(rows)}; kept "
                                 f"row {rows[0]}. Fix: keep one row per model.")
         frame = frame.loc[~dup].reset_index(drop=True)

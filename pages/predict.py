@@ -36,9 +36,7 @@ with tab_type:
         num_rows="dynamic", key="typed", width="stretch",
         column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name"),
                        **{c: st.column_config.NumberColumn(views.label(c)) for c in TYPED_COLUMNS[1:]}})
-    typed = editor.dropna(how="all")
-    typed = typed[typed.astype(str).apply(lambda r: any(v.strip() not in ("", "nan", "None")
-                                                        for v in r), axis=1)] if len(typed) else typed
+    typed = upload.drop_blank_rows(editor)
     if len(typed):
         parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1))
 

@@ -159,3 +159,12 @@ def test_clean_table_from_the_editor_counts_rows_from_one():
     c = upload.clean_table(typed, "typed table", scale="normalized", first_row=1)
     assert c.errors == ["typed table, row 2, column 'leaderboard_ifeval': 'bad' is not a number. Fix: "
                         "enter a number on the 'normalized' scale or leave the cell empty (it is then imputed)."]
+
+
+def test_blank_editor_rows_are_dropped_whatever_the_missing_marker():
+    typed = pd.DataFrame({"hf_id": [None, "a/b", "  ", pd.NA], "params_b": [float("nan"), 1.0, None, None],
+                          "leaderboard_ifeval": [None, None, float("nan"), 3.0]})
+    kept = upload.drop_blank_rows(typed)
+    assert list(kept.index) == [1, 3]
+    c = upload.clean_table(kept, "typed table", scale="normalized", first_row=1)
+    assert list(c.frame["hf_id"]) == ["a/b", "row 4"]  # row numbers stay the editor's
