@@ -10,6 +10,7 @@ from advisor.shortlist import export_shortlist, predict_candidates
 from pages._shared import cached, load_bundle
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
+EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
 EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json"),
            "markdown": ("Markdown", "text/markdown")}
 EXT = {"csv": "csv", "json": "json", "markdown": "md"}
@@ -33,10 +34,13 @@ with tab_type:
                                format_func=lambda s: f"{s}: {upload.SCALE_HELP[s]}", key="typed_scale")
     editor = st.data_editor(
         pd.DataFrame({c: pd.Series(dtype=str if c == "hf_id" else float) for c in TYPED_COLUMNS}),
-        num_rows="dynamic", key="typed", width="stretch",
-        column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name"),
-                       **{c: st.column_config.NumberColumn(views.label(c)) for c in TYPED_COLUMNS[1:]}})
+        num_rows="dynamic", key="typed", width=sum(EDITOR_WIDTHS) + 40,
+        column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name",
+                                                            width=EDITOR_WIDTHS[0]),
+                       **{c: st.column_config.NumberColumn(views.label(c), width=w)
+                          for c, w in zip(TYPED_COLUMNS[1:], EDITOR_WIDTHS[1:])}})
     typed = upload.drop_blank_rows(editor)
+    typed = typed.rename(columns={"hf_id": "Model id", **{c: views.label(c) for c in TYPED_COLUMNS[1:]}})
     if len(typed):
         parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1))
 
