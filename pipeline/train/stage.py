@@ -16,9 +16,11 @@ A summary table is printed at the end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -42,6 +44,27 @@ def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str))
     os.replace(tmp, path)  # atomic: a done marker is either complete or absent
+
+
+def _fingerprint(source: str) -> str:
+    """A local data file's content hash (size + mtime above 64 MB); a hub id stands for itself."""
+    path = Path(source)
+    if not path.exists():
+        return source
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f.name.encode())
+        h.update(f.read_bytes() if st.st_size < 64 * 2**20 else f"{st.st_size}-{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def trial_key(spec, mcfg, lr: float, sources: dict, cfg: TrainConfig) -> dict:
+    """What a finished trial depends on; a done marker with another key is stale and retrained."""
+    hp = {k: v for k, v in asdict(mcfg).items() if k != "learning_rates"}
+    return {"model": asdict(spec), "lr": lr, "hyper_parameters": hp, "seed": cfg.seed, "bf16": cfg.bf16,
+            "data": {k: _fingerprint(v) for k, v in sources.items() if k != "rewardbench"}}
 
 
 def _cap(df: pd.DataFrame, n: int | None) -> pd.DataFrame:
@@ -98,12 +121,14 @@ def _load_scorer(path: str, spec, cfg: TrainConfig):
 
 
 def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Datasets, mcfg, cfg, spec,
-              log, callbacks=()) -> dict:
+              log, callbacks=(), key: dict | None = None) -> dict:
     """Train + validate one trial and write its done marker; returns the marker's content."""
     from pipeline.train import bradley_terry, merge_search, regression
     from pipeline.train import rewardbench as rbs
 
     tdir.mkdir(parents=True, exist_ok=True)
+    if key is not None:
+        _write_json(tdir / "key.json", key)  # lets a rerun tell a resumable trial from a stale one
     val = data.get("pref_val")
     max_length = spec.max_length or mcfg.max_length
     if method == "bradley_terry":
@@ -126,7 +151,7 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
         info["val_accuracy"] = m.accuracy
         log(f"  merge vector {m.weights}: {m.correct}/{m.n_pairs} validation pairs, "
             f"{m.n_maximisers} tied maximisers, {info['merge']['seconds']:.2f}s on {m.device}")
-    info.update(method=method, learning_rate=lr, model=spec.id, val_pairs_used=n)
+    info.update(method=method, learning_rate=lr, model=spec.id, val_pairs_used=n, key=key)
     _write_json(tdir / "done.json", info)
     return info
 
@@ -168,12 +193,18 @@ def _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file)
     for i, lr in enumerate(mcfg.learning_rates, 1):
         tdir = root / slug(spec.id) / method / f"lr_{lr:.0e}"
         done = tdir / "done.json"
-        if done.exists():
-            info = json.loads(done.read_text())
-            ctx.log(f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)}): done before, skipped")
+        key = json.loads(json.dumps(trial_key(spec, mcfg, lr, sources, cfg)))
+        info = json.loads(done.read_text()) if done.exists() else None
+        where = f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)})"
+        started = json.loads((tdir / "key.json").read_text()) if (tdir / "key.json").exists() else key
+        if info is not None and info.get("key") == key:
+            ctx.log(f"{where}: done before, skipped")
         else:
-            ctx.log(f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)}): training")
-            info = run_trial(method, model_path, lr, tdir, data, mcfg, cfg, spec, ctx.log)
+            if info is not None or started != key:  # trained under another config or other data: start over
+                ctx.log(f"{where}: config or data changed since it was trained; retraining")
+                shutil.rmtree(tdir)
+            ctx.log(f"{where}: training")
+            info = run_trial(method, model_path, lr, tdir, data, mcfg, cfg, spec, ctx.log, key=key)
         trials.append((lr, tdir, info))
     # best validation accuracy; ties go to the smaller learning rate
     lr, tdir, best = max(trials, key=lambda t: (t[2]["val_accuracy"], -t[0]))
