@@ -51,10 +51,23 @@ def common_args(out_dir: Path, lr: float, mcfg, cfg, per_device: int) -> dict:
 
 
 def last_checkpoint(out_dir: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest complete checkpoint. The Trainer writes trainer_state.json last, so a folder without
+    a readable one is a save cut short by a kill; resuming from it would crash every rerun."""
+    import json
 
     ckpt = out_dir / "checkpoints"
-    return get_last_checkpoint(str(ckpt)) if ckpt.is_dir() else None
+    if not ckpt.is_dir():
+        return None
+    found = []
+    for d in ckpt.glob("checkpoint-*"):
+        step = d.name.split("-", 1)[1]
+        try:
+            json.loads((d / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if step.isdigit():
+            found.append((int(step), d))
+    return str(max(found)[1]) if found else None
 
 
 class EvalAtEnd(TrainerCallback):
