@@ -107,7 +107,7 @@ class PresenceScorer:
     """Batched eq. 10 scorer for one causal LM; ``score(seqs)`` -> (sum log-prob, scored tokens) arrays."""
 
     def __init__(self, model, pad_id: int = 0, batch_tokens: int = 32_768, head_chunk_tokens: int = 16_384,
-                 pass_attention_mask: bool = False, pad_multiple: int = 8, max_head_elements: int = 2**30,
+                 pass_attention_mask: bool = False, pad_multiple: int = 8, max_head_elements: int | None = None,
                  progress: bool = False):
         self.model = model
         self.pad_id = int(pad_id if pad_id is not None else 0)
@@ -118,16 +118,19 @@ class PresenceScorer:
         self.backbone = model.base_model
         self.head = model.get_output_embeddings()
         vocab = self.head.weight.shape[0]
-        # float32 logits of one chunk stay under max_head_elements (4 GiB by default), whatever the vocabulary
+        self.device = next(model.parameters()).device
+        # float32 logits of one chunk stay under max_head_elements whatever the vocabulary: 4 GiB on GPU,
+        # 128 MiB on CPU (large fresh allocations page-fault on every chunk there)
+        if max_head_elements is None:
+            max_head_elements = 2**30 if self.device.type == "cuda" else 2**25
         self.head_chunk_tokens = max(1, min(head_chunk_tokens, max_head_elements // vocab))
         self.transform = _logit_transform(model.config)
-        self.device = next(model.parameters()).device
 
     @torch.inference_mode()
     def score(self, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         lengths = [len(s) for s in seqs]
-        sums = np.zeros(len(seqs), dtype=np.float64)
         counts = np.array([max(0, n - 1) for n in lengths], dtype=np.int64)
+        sums = torch.zeros(len(seqs), dtype=torch.float64, device=self.device)  # stays on the device
         todo = [i for i, n in enumerate(lengths) if n >= 2]
         batches = make_batches([lengths[i] for i in todo], self.batch_tokens, self.pad_multiple)
         if self.progress:
@@ -135,32 +138,29 @@ class PresenceScorer:
             batches = tqdm(batches, desc="batches", leave=False)
         for batch in batches:
             idx = [todo[b] for b in batch]
-            sums[idx] = self._score_batch([seqs[i] for i in idx])
-        return sums, counts
+            self._score_batch([seqs[i] for i in idx], torch.as_tensor(idx, device=self.device), sums)
+        return sums.cpu().numpy(), counts
 
-    def _score_batch(self, seqs) -> np.ndarray:
+    def _score_batch(self, seqs, rows: torch.Tensor, sums: torch.Tensor) -> None:
         width = _padded(max(len(s) for s in seqs), self.pad_multiple)
         ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(seqs), width), dtype=torch.bool)
         for r, s in enumerate(seqs):
             ids[r, :len(s)] = torch.as_tensor(s)
             mask[r, :len(s)] = True
-        ids, mask = ids.to(self.device), mask.to(self.device)
+        ids, mask = ids.to(self.device, non_blocking=True), mask.to(self.device, non_blocking=True)
         kwargs = {"attention_mask": mask.long()} if self.pass_attention_mask else {}
         hidden = self.backbone(input_ids=ids, use_cache=False, **kwargs).last_hidden_state
         # position j predicts token j+1: valid where both j and j+1 are real tokens
         pred = mask[:, 1:]
         h = hidden[:, :-1][pred]  # [T, H], only real predictions
         targets = ids[:, 1:][pred]
-        row = torch.arange(len(seqs), device=self.device).unsqueeze(1).expand_as(pred)[pred]
-        logp = torch.empty(targets.shape[0], dtype=torch.float32, device=self.device)
+        owner = rows.unsqueeze(1).expand_as(pred)[pred]
         for a in range(0, targets.shape[0], self.head_chunk_tokens):
             b = a + self.head_chunk_tokens
             logits = self.transform(self.head(h[a:b])).float()
-            logp[a:b] = -F.cross_entropy(logits, targets[a:b], reduction="none")
-        sums = torch.zeros(len(seqs), dtype=torch.float64, device=self.device)
-        sums.index_add_(0, row, logp.double())
-        return sums.cpu().numpy()
+            logp = -F.cross_entropy(logits, targets[a:b], reduction="none")
+            sums.index_add_(0, owner[a:b], logp.double())
 
 
 @torch.inference_mode()
