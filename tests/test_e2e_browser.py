@@ -1,0 +1,180 @@
+"""End to end in a real browser: `streamlit run app.py` on a free localhost port against a database the
+pipeline built in a temp dir, driven by Playwright with Debian's Chromium (no browser download).
+
+Enters two candidates in the editable table, uploads a CSV of three more, checks the ranking against
+advisor.shortlist called directly, downloads the shortlist CSV, and saves a screenshot of every page
+under artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "artifacts" / "screenshots"
+# pages/predict.py fixes the editor's column widths so cells can be clicked by position
+EDITOR_WIDTHS = [220] + [120] * 8
+ROW_MARKER, HEADER, ROW = 33, 35, 35
+TYPED = [["org/alpha-7b", "7.6", "", "75", "35", "30", "9", "10", "37"],
+         ["org/beta-1b", "1.5", "", "40", "10"]]
+UPLOAD = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+          "up/gamma-3b,60,25,12,5,8,25,3.1\n"
+          "up/delta-14b,82,50,40,15,16,50,14\n"
+          "up/epsilon-0.5b,25,5,1,1,3,5,0.5\n")
+PAGES = [("Predict & shortlist", "Which base model should I train my reward model on?", "1_predict"),
+         ("Reward-model results", "Reward-model results", "2_rm_results"),
+         ("Benchmarks vs RM quality", "Benchmarks vs reward-model quality", "3_benchmarks"),
+         ("Pre-training data", "Pre-training data", "4_pretraining"),
+         ("Capabilities (PCA)", "Capabilities (PCA)", "5_capabilities"),
+         ("Data & provenance", "Data & provenance", "6_data")]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"{CHROMIUM} missing: apt-get install chromium (.ci/run does)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_db, tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "RM_ADVISOR_DB": str(app_db)}
+    env.pop("RM_ADVISOR_BUNDLE", None)
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.address", "localhost", "--server.headless", "true"],
+                                cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise AssertionError("streamlit did not start:\n" + log.read_text()[-3000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def idle(page):
+    page.wait_for_timeout(400)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+
+
+def type_row(page, grid, row: int, values: list[str]) -> None:
+    grid.hover()
+    page.locator('[data-testid="stElementToolbar"] button').first.click()  # "add row"
+    idle(page)
+    for col, value in enumerate(values):
+        if not value:
+            continue
+        box = grid.bounding_box()
+        x = box["x"] + ROW_MARKER + sum(EDITOR_WIDTHS[:col]) + EDITOR_WIDTHS[col] / 2
+        y = box["y"] + HEADER + ROW * row + ROW / 2
+        page.mouse.dblclick(x, y)
+        editor = page.locator(".gdg-input").first
+        editor.wait_for(state="visible", timeout=5000)
+        editor.fill(value)
+        page.keyboard.press("Enter")
+        idle(page)
+
+
+def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_page, app_db, tmp_path):
+    from advisor import views
+    from advisor.predictor import PredictorBundle
+    from advisor.shortlist import predict_candidates
+
+    page = browser_page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server)
+    page.get_by_text(PAGES[0][1]).wait_for()
+    page.get_by_text("No candidates yet").wait_for()
+
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    for i, values in enumerate(TYPED):
+        type_row(page, grid, i, values)
+    page.get_by_text("Candidates ranked").wait_for()
+    assert page.locator('[data-testid="stMetricValue"]').nth(2).inner_text() == "2"
+
+    page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "candidates.csv", "mimeType": "text/csv", "buffer": UPLOAD.encode()}])
+    idle(page)
+    page.get_by_text("candidates.csv: Scale detected as 'normalized'").wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === '5')")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    # the ranking the browser shows = advisor.shortlist on the same inputs
+    cols = ["hf_id", "params_b", "pretrain_tokens_t", "leaderboard_ifeval", "leaderboard_bbh",
+            "leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_musr", "leaderboard_mmlu_pro"]
+    typed = pd.DataFrame([dict(zip(cols, v)) for v in TYPED]).replace("", None)
+    typed[cols[1:]] = typed[cols[1:]].apply(pd.to_numeric)
+    up = pd.read_csv(io.StringIO(UPLOAD)).rename(columns={
+        "Model": "hf_id", "IFEval": "leaderboard_ifeval", "BBH": "leaderboard_bbh",
+        "MATH Lvl 5": "leaderboard_math_hard", "GPQA": "leaderboard_gpqa", "MUSR": "leaderboard_musr",
+        "MMLU-PRO": "leaderboard_mmlu_pro", "Params (B)": "params_b"})
+    bundle = PredictorBundle.load(views.bundle_file(app_db))
+    exp = predict_candidates(bundle, pd.concat([typed, up]).assign(scale="normalized"))
+    best = exp.iloc[0]
+    assert page.locator('[data-testid="stMetricValue"]').nth(0).inner_text() == best.hf_id
+    assert page.locator('[data-testid="stMetricValue"]').nth(1).inner_text() == f"{best.prediction:.1f}"
+
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "shortlist.csv"
+    dl.value.save_as(path)
+    shortlist = pd.read_csv(path)
+    assert dl.value.suggested_filename == "rm-advisor-shortlist.csv"
+    assert list(shortlist["hf_id"]) == list(exp["hf_id"])
+    assert list(shortlist["rank"]) == [1, 2, 3, 4, 5]
+    assert list(shortlist["rank_upper"]) == list(exp["rank_upper"])
+    assert shortlist["prediction"].to_numpy() == pytest.approx(exp["prediction"].to_numpy(), rel=1e-3)
+    assert set(shortlist["predictor_version"]) == {bundle.version}
+    assert shortlist.set_index("hf_id").loc["up/delta-14b", "leaderboard_ifeval"] == 82  # inputs travel along
+    page.screenshot(path=str(SHOTS / f"{PAGES[0][2]}.png"), full_page=True)
+
+    for link, title, name in PAGES[1:]:
+        page.get_by_role("link", name=link).click()
+        page.get_by_role("heading", name=title).first.wait_for()
+        idle(page)
+        page.wait_for_timeout(800)  # let plotly draw
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    assert sorted(p.name for p in SHOTS.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
