@@ -131,29 +131,35 @@ def _counts_from_hist(h, r: int):
     return pos + neg
 
 
-def _counts_numpy(d: np.ndarray, k_max: int, threads: int) -> np.ndarray:
+def _counts_numpy(d: np.ndarray, k_max: int, threads: int, k1_chunk: int = 1) -> np.ndarray:
     r = k_max + 1
     d, div, bias, shift = _prepare(d, k_max)
     ks = np.arange(r, dtype=np.float64)
-    a12 = (ks[:, None, None] * d[:, 0] + ks[None, :, None] * d[:, 1]).reshape(r * r, -1)
-    base = a12 / div  # c/v without the per-block part
     width = 2 * (r + 1)
-    offsets = np.arange(r * r, dtype=np.float64)[:, None] * width + shift  # histogram cell of each entry
     out = np.empty((r, r, r, r, r), dtype=np.int32)  # k1, k2, k3, k4, k5
+    # work in slices of k1 (k1_chunk x 21 rows of (k1, k2)) so the arrays of one step stay in cache
+    chunks = [list(range(i, min(i + k1_chunk, r))) for i in range(0, r, k1_chunk)]
+    a12 = [((ks[c, None, None] * d[:, 0] + ks[None, :, None] * d[:, 1]).reshape(len(c) * r, -1) / div) for c in chunks]
 
-    def block(k3: int) -> None:
+    def block(job: tuple[int, int]) -> None:
+        ci, k3 = job
+        base = a12[ci]
+        rows = base.shape[0]
+        offsets = np.arange(rows, dtype=np.float64)[:, None] * width + shift  # histogram cell of each entry
         x = np.empty_like(base)
         codes = np.empty(base.shape, dtype=np.intp)
+        hist = np.empty((r, rows, width), dtype=np.intp)
         for k4 in range(r):
             e = (ks[k3] * d[:, 2] + ks[k4] * d[:, 3]) / div + bias
             np.add(base, e, out=x)
             np.clip(x, 0, r + 0.5, out=x)
             np.add(x, offsets, out=codes, casting="unsafe")  # truncation = the floor of a positive x
-            h = np.bincount(codes.ravel(), minlength=r * r * width).reshape(r * r, width)
-            out[:, :, k3, k4, :] = _counts_from_hist(h, r).reshape(r, r, r)
+            hist[k4] = np.bincount(codes.ravel(), minlength=rows * width).reshape(rows, width)
+        counts = _counts_from_hist(hist.reshape(r * rows, width), r).reshape(r, len(chunks[ci]), r, r)
+        out[chunks[ci], :, k3, :, :] = counts.transpose(1, 2, 0, 3)  # (k4, k1, k2, k5) -> (k1, k2, k4, k5)
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        list(pool.map(block, range(r)))
+        list(pool.map(block, [(ci, k3) for ci in range(len(chunks)) for k3 in range(r)]))
     return out
 
 
