@@ -1,0 +1,147 @@
+"""GPU bench of the presence scorer on random-initialised models with real architectures.
+
+    python bench/bench_presence_gpu.py                 # one H100: Qwen2-0.5B-like and Llama-3-8B-like
+    python bench/bench_presence_gpu.py --tiny          # CPU check of this script at tiny size (~1 min)
+
+Throughput does not depend on the weights, so each model is built from its architecture config with
+random weights directly on the GPU in bfloat16 (no download). Documents: random token ids, lengths
+uniform in [256, 2048] (``--min-len``/``--max-len``), scored by ``PresenceScorer`` exactly as the
+pipeline does (length-sorted padded batches of ``--batch-tokens``, no attention mask so SDPA can use its
+flash kernel, LM head only on valid positions in chunks, float32 cross-entropy per chunk).
+
+Prints per model: tokens/s over the timed pass (after a warm-up), model FLOP utilisation
+MFU = 2 x matmul params x tokens/s / measured bf16 matmul peak (matmul params = every Linear incl. the
+LM head, not the input embedding lookup; the ratio with all parameters is printed too), peak GPU memory,
+and what scoring one million documents would cost at this speed (at the bench's mean length and at the
+2048-token cap). Expected runtime on one H100: about 2-3 minutes in total (model builds included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+ARCHS = {
+    # Qwen/Qwen2-0.5B config.json (tied embeddings)
+    "qwen2-0.5b": ("qwen2", dict(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                                 num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
+                                 rope_theta=1_000_000.0, tie_word_embeddings=True), 3000),
+    # meta-llama/Meta-Llama-3-8B config.json
+    "llama3-8b": ("llama", dict(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                                num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192,
+                                rope_theta=500_000.0, tie_word_embeddings=False), 700),
+}
+TINY = {"tiny-qwen2": ("qwen2", dict(vocab_size=1000, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                     num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True), 24),
+        "tiny-llama": ("llama", dict(vocab_size=1000, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                     num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False), 24)}
+
+
+def matmul_peak(device, dtype, n: int, reps: int) -> float:
+    """Best measured dense matmul FLOP/s for square n x n matrices."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(3):
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        _sync(device)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0))
+    return best
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def build(arch: str, kw: dict, device, dtype):
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
+
+    cfg = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch](**kw)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = AutoModelForCausalLM.from_config(cfg, dtype=dtype, attn_implementation="sdpa")
+    return model.eval()
+
+
+def matmul_params(model) -> int:
+    head = model.get_output_embeddings()
+    n = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) and m is not head)
+    return n + head.weight.numel()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tiny", action="store_true", help="tiny models on CPU in float32 (checks the script)")
+    p.add_argument("--models", default=None, help="comma-separated subset of: " + ", ".join([*ARCHS, *TINY]))
+    p.add_argument("--docs", type=int, default=None, help="documents per model (default: per model)")
+    p.add_argument("--min-len", type=int, default=256)
+    p.add_argument("--max-len", type=int, default=2048)
+    p.add_argument("--batch-tokens", type=int, default=65_536)
+    p.add_argument("--head-chunk-tokens", type=int, default=16_384)
+    p.add_argument("--mask", action="store_true", help="also time with the attention mask passed (no flash)")
+    a = p.parse_args()
+    from pipeline.presence import score
+
+    device = torch.device("cpu" if a.tiny or not torch.cuda.is_available() else "cuda")
+    dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+    table = TINY if a.tiny else ARCHS
+    names = a.models.split(",") if a.models else list(table)
+    if a.tiny:
+        a.min_len, a.max_len, a.batch_tokens = min(a.min_len, 16), min(a.max_len, 128), min(a.batch_tokens, 2048)
+    gpu = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    peak = matmul_peak(device, dtype, 8192 if device.type == "cuda" else 512, 20 if device.type == "cuda" else 3)
+    print(f"device {gpu}, {str(dtype).replace('torch.', '')}, measured matmul peak {peak / 1e12:.3g} TFLOP/s; "
+          f"torch {torch.__version__}; lengths {a.min_len}-{a.max_len}, batch_tokens {a.batch_tokens}", flush=True)
+    rng = np.random.default_rng(0)
+    for name in names:
+        arch, kw, n_docs = {**ARCHS, **TINY}[name]
+        n_docs = a.docs or n_docs
+        t0 = time.perf_counter()
+        model = build(arch, kw, device, dtype)
+        n_mm, n_all = matmul_params(model), sum(p.numel() for p in model.parameters())
+        vocab = kw["vocab_size"]
+        docs = [rng.integers(0, vocab, int(n)).tolist() for n in rng.integers(a.min_len, a.max_len + 1, n_docs)]
+        tokens = sum(len(d) for d in docs)
+        print(f"\n{name}: {n_all / 1e9:.3f}B params ({n_mm / 1e9:.3f}B in matmuls), built in "
+              f"{time.perf_counter() - t0:.0f}s; {n_docs} docs, {tokens} tokens", flush=True)
+        variants = [("fast path (no mask, valid-position LM head)", False)] + ([("with attention mask", True)]
+                                                                             if a.mask else [])
+        for label, use_mask in variants:
+            scorer = score.PresenceScorer(model, pad_id=0, batch_tokens=a.batch_tokens,
+                                          head_chunk_tokens=a.head_chunk_tokens, pass_attention_mask=use_mask)
+            scorer.score(docs[:max(4, n_docs // 20)])  # warm-up (kernels, allocator)
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            _sync(device)
+            t1 = time.perf_counter()
+            sums, counts = scorer.score(docs)
+            _sync(device)
+            s = time.perf_counter() - t1
+            tps = tokens / s
+            mem = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
+            mean_len = tokens / n_docs
+            print(f"  {label}: {tps:,.0f} tokens/s in {s:.1f}s; MFU {2 * n_mm * tps / peak:.1%} "
+                  f"(all params: {2 * n_all * tps / peak:.1%}); peak memory {mem:.1f} GiB; "
+                  f"finite scores {np.isfinite(sums).mean():.0%}", flush=True)
+            print(f"  1M documents: {1e6 * mean_len / tps / 3600:.1f} GPU-hours at {mean_len:.0f} tokens/doc, "
+                  f"{1e6 * 2049 / tps / 3600:.1f} GPU-hours at the 2048-token cap", flush=True)
+        del model, scorer
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
