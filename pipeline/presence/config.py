@@ -64,7 +64,29 @@ class PresenceConfig:
             if int(getattr(self, key)) < 1:
                 raise InputError(file, f"presence.{key} must be >= 1, got {getattr(self, key)}",
                                  "use a positive integer", field=f"presence.{key}")
-        if len(set(self.models)) != len(self.models):
+        ids = [m["id"] for m in self.specs(file)]
+        if len(set(ids)) != len(ids):
             raise InputError(file, "presence.models lists a model twice", "remove the duplicate",
                              field="presence.models")
         return self
+
+    def specs(self, file: str = "config") -> list[dict]:
+        """Each model as {id, path, tiny, trust_remote_code}, in the configured order."""
+        out = []
+        for row, m in enumerate(self.models, 1):
+            if isinstance(m, str):
+                m = {"id": m, "tiny": m[5:] if m.startswith("tiny:") else None}
+            if not isinstance(m, dict) or not m.get("id"):
+                raise InputError(file, f"model entry {m!r} has no id", "write a hub id, or {id: NAME, path: DIR}",
+                                 row=row, field="presence.models")
+            unknown = set(m) - {"id", "path", "tiny", "trust_remote_code"}
+            if unknown:
+                raise InputError(file, f"unknown key(s) {sorted(unknown)} in model {m['id']!r}",
+                                 "use id, path, tiny, trust_remote_code", row=row, field="presence.models")
+            out.append({"id": str(m["id"]), "path": m.get("path"), "tiny": m.get("tiny"),
+                        "trust_remote_code": bool(m.get("trust_remote_code")) or m["id"] in self.trust_remote_code})
+        return out
+
+    @property
+    def model_ids(self) -> list[str]:
+        return [m["id"] for m in self.specs()]

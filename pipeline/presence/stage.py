@@ -55,12 +55,14 @@ def select_shards(n_shards: int, job: int = 0, jobs: int = 1, rank: int = 0, wor
     return mine[rank::world]
 
 
-def resolve_model(name: str, root: Path) -> str:
-    """A hub id / directory as is; ``tiny:llama`` / ``tiny:qwen2`` = the project's tiny model, built on demand."""
-    if name.startswith("tiny:"):
+def resolve_model(spec: dict, root: Path, resolve=Path) -> str:
+    """Where to load a model from: its path, the tiny model built on demand, or its hub id."""
+    if spec.get("tiny"):
         from pipeline.fixtures import build_model
-        return str(build_model(Path(root) / "tiny_models" / name[5:], arch=name[5:]))
-    return name
+        return str(build_model(Path(root) / "tiny_models" / spec["tiny"], arch=spec["tiny"]))
+    if spec.get("path"):
+        return str(resolve(spec["path"]))
+    return spec["id"]
 
 
 def model_slug(name: str) -> str:
@@ -84,12 +86,28 @@ def _dist():
     return None
 
 
-def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo: list[int], log=print) -> None:
+def _clean_temp(out: Path) -> None:
+    """Remove temp files left by killed writers (their pid is gone)."""
+    for p in out.glob(".shard-*.tmp"):
+        pid = p.name.split(".")[-2]
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                p.unlink(missing_ok=True)
+            except PermissionError:
+                pass
+
+
+def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo: list[int], log=print,
+                 resolve=Path) -> None:
     """Write the missing score shards ``todo`` for every model (a model is loaded only if needed)."""
     from tqdm.auto import tqdm
 
-    for model_name in cfg.models:
+    for spec in cfg.specs():
+        model_name = spec["id"]
         out = scores_dir(root, cfg, model_name)
+        _clean_temp(out)
         missing = [i for i in todo if not (out / f"shard-{i:05d}.parquet").exists()]
         if not missing:
             log(f"presence {model_name}: {len(todo)} shard(s) already scored, skipped")
@@ -98,8 +116,8 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
-        model, tok = score.load_model(resolve_model(model_name, root), cfg.device, cfg.dtype, cfg.attn_implementation,
-                                      trust_remote_code=model_name in cfg.trust_remote_code)
+        model, tok = score.load_model(resolve_model(spec, root, resolve), cfg.device, cfg.dtype,
+                                      cfg.attn_implementation, trust_remote_code=spec["trust_remote_code"])
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
                                       head_chunk_tokens=cfg.head_chunk_tokens,
@@ -147,7 +165,7 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
     todo = select_shards(len(shard_paths), job, jobs, rank, world)
     log(f"presence: {len(todo)} of {len(shard_paths)} document shard(s) for job {job}/{jobs}, "
         f"process {rank}/{world}")
-    score_shards(cfg, root, shard_paths, todo, log=log)
+    score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve)
     if state is not None:
         state.wait_for_everyone()
     return shard_paths, state
@@ -166,7 +184,7 @@ def run(ctx) -> None:
 
 def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int) -> None:
     con = ctx.con
-    for pos, model_name in enumerate(cfg.models):
+    for pos, model_name in enumerate(cfg.model_ids):
         out = scores_dir(root, cfg, model_name)
         files = sorted(out.glob("shard-*.parquet"))
         if not files:
@@ -201,7 +219,7 @@ def analyse(ctx, cfg: PresenceConfig) -> None:
 
     con = ctx.con
     scores = con.execute("SELECT model, subset, score FROM presence_scores WHERE isfinite(score)").fetchdf()
-    order = [m for m in cfg.models if m in set(scores.model)]
+    order = [m for m in cfg.model_ids if m in set(scores.model)]
     fmap = ap.family_map(_models_facts(ctx), order, rule=cfg.family_rule)
     con.register("presence_fmap_df", fmap)
     con.execute("INSERT INTO presence_family_map SELECT hf_id, source_model, family, pretrain_tokens_t, reason "
