@@ -142,25 +142,36 @@ class PresenceScorer:
         return sums.cpu().numpy(), counts
 
     def _score_batch(self, seqs, rows: torch.Tensor, sums: torch.Tensor) -> None:
-        width = _padded(max(len(s) for s in seqs), self.pad_multiple)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.bool)
-        for r, s in enumerate(seqs):
-            ids[r, :len(s)] = torch.as_tensor(s)
-            mask[r, :len(s)] = True
-        ids, mask = ids.to(self.device, non_blocking=True), mask.to(self.device, non_blocking=True)
-        kwargs = {"attention_mask": mask.long()} if self.pass_attention_mask else {}
-        hidden = self.backbone(input_ids=ids, use_cache=False, **kwargs).last_hidden_state
-        # position j predicts token j+1: valid where both j and j+1 are real tokens
-        pred = mask[:, 1:]
-        h = hidden[:, :-1][pred]  # [T, H], only real predictions
-        targets = ids[:, 1:][pred]
-        owner = rows.unsqueeze(1).expand_as(pred)[pred]
-        for a in range(0, targets.shape[0], self.head_chunk_tokens):
-            b = a + self.head_chunk_tokens
-            logits = self.transform(self.head(h[a:b])).float()
+        # Everything index-like is built on the CPU from the known lengths, so the GPU never has to report
+        # a count back (no boolean-mask indexing): the next batch is prepared while this one runs.
+        lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        width = _padded(int(lens.max()), self.pad_multiple)
+        real = np.arange(width)[None, :] < lens[:, None]
+        ids = np.full((len(seqs), width), self.pad_id, dtype=np.int64)
+        ids[real] = np.concatenate(seqs)
+        n_pred = lens - 1  # position j predicts token j + 1
+        T = int(n_pred.sum())
+        first = np.repeat(np.arange(len(seqs)) * width - np.concatenate([[0], np.cumsum(n_pred)[:-1]]), n_pred)
+        flat = np.arange(T) + first  # flat positions (row * width + j) of the real predictions
+        owner = np.repeat(np.arange(len(seqs)), n_pred)
+        ids_t = self._to_device(ids)
+        flat_t, owner_t = self._to_device(flat), rows[self._to_device(owner)]
+        kwargs = {"attention_mask": self._to_device(real.astype(np.int64))} if self.pass_attention_mask else {}
+        hidden = self.backbone(input_ids=ids_t, use_cache=False, **kwargs).last_hidden_state
+        hidden = hidden.reshape(-1, hidden.shape[-1])
+        targets = ids_t.reshape(-1).index_select(0, flat_t + 1)
+        for a in range(0, T, self.head_chunk_tokens):
+            b = min(a + self.head_chunk_tokens, T)
+            h = hidden.index_select(0, flat_t[a:b])  # the LM head sees only real predictions
+            logits = self.transform(self.head(h)).float()
             logp = -F.cross_entropy(logits, targets[a:b], reduction="none")
-            sums.index_add_(0, owner[a:b], logp.double())
+            sums.index_add_(0, owner_t[a:b], logp.double())
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(array))
+        if self.device.type == "cuda":
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t
 
 
 @torch.inference_mode()
