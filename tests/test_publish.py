@@ -129,3 +129,20 @@ def test_stale_build_files_of_dead_processes_are_cleaned(tmp_path):
     dead = tmp_path / ".advisor.duckdb.building-999999999"
     dead.write_text("half")
     assert publish.clean_stale(db) == [dead]
+
+
+def test_ingest_rerun_keeps_rows_other_stages_own(built, tmp_path):
+    db = tmp_path / "advisor.duckdb"
+    db.write_bytes(built.read_bytes())
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO models (hf_id, display_name, in_paper, source) VALUES ('local/tiny-llama', 'tiny', false, 'pipeline')")
+    con.execute("INSERT INTO rm_results (hf_id, method, score, source, run_id) VALUES ('local/tiny-llama', 'regression', 51.0, 'pipeline', 'r1')")
+    con.close()
+    run_pipeline(db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 41
+        assert con.execute("SELECT score FROM rm_results WHERE source = 'pipeline'").fetchall() == [(51.0,)]
+        assert con.execute("SELECT count(*) FROM rm_results WHERE source = 'paper'").fetchone()[0] == 80
+    finally:
+        con.close()

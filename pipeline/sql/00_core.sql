@@ -1,6 +1,6 @@
 -- stage: core
--- Never cleared: the history of pipeline runs and the shared reward-model results table,
--- whose rows belong to the stages that claim them with '-- rows:' lines.
+-- Never cleared: the history of pipeline runs, and the shared models and reward-model results
+-- tables, whose rows belong to the stages that claim them with '-- rows:' lines.
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
 CREATE TABLE IF NOT EXISTS runs (
@@ -12,3 +12,7 @@ CREATE TABLE IF NOT EXISTS rm_results (
     hf_id VARCHAR NOT NULL, method VARCHAR NOT NULL, chat DOUBLE, chat_hard DOUBLE, safety DOUBLE,
     reasoning DOUBLE, score DOUBLE, source VARCHAR NOT NULL, run_id VARCHAR, config VARCHAR);
 
+CREATE TABLE IF NOT EXISTS models (
+    hf_id VARCHAR PRIMARY KEY, display_name VARCHAR, publisher VARCHAR, family VARCHAR,
+    params_b DOUBLE, pretrain_tokens_t DOUBLE, release VARCHAR, size_group VARCHAR,
+    downloads_feb2025 BIGINT, likes INTEGER, in_paper BOOLEAN, source VARCHAR);

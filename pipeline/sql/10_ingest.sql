@@ -1,15 +1,11 @@
 -- stage: ingest
 -- rows: rm_results: source = 'paper'
+-- rows: models: source = 'paper'
 -- Tables written by the ingest stage from data/ (and user results files copied into work/results).
 
 CREATE TABLE IF NOT EXISTS sources (
     source_id VARCHAR PRIMARY KEY, file VARCHAR, origin VARCHAR, license VARCHAR,
     description VARCHAR, sha256 VARCHAR, rows_ingested INTEGER, ingested_at TIMESTAMP);
-
-CREATE TABLE IF NOT EXISTS models (
-    hf_id VARCHAR PRIMARY KEY, display_name VARCHAR, publisher VARCHAR, family VARCHAR,
-    params_b DOUBLE, pretrain_tokens_t DOUBLE, release VARCHAR, size_group VARCHAR,
-    downloads_feb2025 BIGINT, likes INTEGER, in_paper BOOLEAN, source VARCHAR);
 
 CREATE TABLE IF NOT EXISTS benchmarks (
     name VARCHAR PRIMARY KEY, display_name VARCHAR, "group" VARCHAR, topic VARCHAR,
