@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -26,11 +25,11 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
     """Fig. 2: every model's RewardBench score minus its size group's Llama-3.x baseline, one panel
-    per method; the baseline in red, the group's best labelled with its gain."""
+    per method, models grouped by size; the baseline in red, the group's best labelled with its gain."""
     methods = [m for m in METHOD_LABELS if m in set(gains["method"])]
-    fig = make_subplots(rows=1, cols=max(len(methods), 1), shared_yaxes=True,
+    fig = make_subplots(rows=len(methods) or 1, cols=1, shared_xaxes=False, vertical_spacing=0.25,
                         subplot_titles=[METHOD_LABELS[m] for m in methods])
-    for col, method in enumerate(methods, 1):
+    for row, method in enumerate(methods, 1):
         g = gains[gains["method"] == method].set_index("size_group")
         sub = rm[rm["method"] == method]
         for group in [s for s in SIZE_GROUPS if s in g.index]:
@@ -39,16 +38,20 @@ def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
             rel = rows["score"] - base["baseline_score"]
             colors = [BASELINE_COLOR if h == base["baseline_hf_id"] else COLOR for h in rows["hf_id"]]
             fig.add_trace(go.Bar(
-                x=[group] * len(rows), y=rel, marker_color=colors, name=group, showlegend=False,
+                x=[[group] * len(rows), list(rows["display_name"])], y=rel, marker_color=colors,
+                name=group, showlegend=False,
                 customdata=np.stack([rows["display_name"], rows["score"]], axis=1),
                 hovertemplate="%{customdata[0]}<br>score %{customdata[1]:.1f}<br>"
-                              "vs baseline %{y:+.1f} points<extra></extra>",
-                offsetgroup=None), row=1, col=col)
-            fig.add_annotation(x=group, y=float(base["gain_points"]), row=1, col=col,
-                               text=f"+{base['gain_points']:.1f}", showarrow=False, yshift=10)
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(title_text="RewardBench points vs Llama-3.x baseline", row=1, col=1)
-    return _layout(fig, "Gains over the Llama-3.x baseline of each size group (Fig. 2)")
+                              "vs baseline %{y:+.1f} points<extra></extra>"), row=row, col=1)
+            best = rows[rows["hf_id"] == base["best_hf_id"]]
+            if len(best):
+                fig.add_annotation(x=[group, best["display_name"].iloc[0]], y=float(base["gain_points"]),
+                                   text=f"+{base['gain_points']:.1f}", showarrow=False, yshift=10,
+                                   row=row, col=1)
+        fig.update_yaxes(title_text="points vs Llama-3.x", row=row, col=1)
+    fig.update_xaxes(tickangle=-60, tickfont=dict(size=9))
+    return _layout(fig, "Gains over the Llama-3.x baseline (red) of each size group (Fig. 2)",
+                   height=520 * max(len(methods), 1))
 
 
 def bt_vs_regression(diff: pd.DataFrame, value_col: str, name_col: str = "display_name") -> go.Figure:
@@ -127,6 +130,8 @@ def pca_loadings(loadings: pd.DataFrame) -> go.Figure:
 def presence_distributions(scores: pd.DataFrame, model_col: str, subset_col: str,
                            value_col: str) -> go.Figure:
     """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model."""
+    import plotly.express as px  # only this figure needs it (slow import)
+
     fig = px.box(scores, x=subset_col, y=value_col, color=model_col, points=False,
                  hover_data=[model_col])
     fig.update_yaxes(title_text="presence score")

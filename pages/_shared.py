@@ -40,3 +40,17 @@ def load_bundle():
                       f"`python -m pipeline.run --stages predictor` (seconds) and reload.")
     except ValueError as exc:
         return None, f"The predictor at `{p}` cannot be used: {exc}"
+
+
+@st.cache_data(show_spinner="Predicting ...", max_entries=32)
+def _predict(bundle_path: str, stamp: int, candidates, method: str):
+    from advisor.shortlist import predict_candidates
+
+    return predict_candidates(_bundle(bundle_path, stamp), candidates, method=method)
+
+
+def predict(candidates, method: str):
+    """advisor.shortlist.predict_candidates with the current bundle, cached on the inputs so reruns
+    (switching tabs, downloading, re-sorting) do not predict again."""
+    p = cached("bundle_file")
+    return _predict(str(p), p.stat().st_mtime_ns, candidates.reset_index(drop=True), method)

@@ -5,9 +5,8 @@ the ranked shortlist."""
 import pandas as pd
 import streamlit as st
 
-from advisor import figures, registry, upload, views
-from advisor.shortlist import export_shortlist, predict_candidates
-from pages._shared import cached, load_bundle
+from advisor import registry, upload, views
+from pages._shared import cached, load_bundle, predict
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
@@ -108,6 +107,10 @@ if candidates.empty:
     st.info("No candidates yet: type some, upload a file, or pick models from the leaderboard above.")
     st.stop()
 
+# imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
+from advisor import figures  # noqa: E402
+from advisor.shortlist import export_shortlist  # noqa: E402
+
 bundle, bundle_problem = load_bundle()
 if bundle is None:
     st.warning(bundle_problem)
@@ -132,7 +135,7 @@ if usable.empty:
     st.stop()
 inputs = usable.drop(columns=["source", "scale"]).reset_index(drop=True)
 try:
-    pred = predict_candidates(bundle, usable.drop(columns=["source"]), method=method)
+    pred = predict(usable.drop(columns=["source"]), method)
 except ValueError as exc:
     st.error(f"Prediction failed: {exc}")
     st.stop()
