@@ -64,7 +64,7 @@ def bt_vs_regression(diff: pd.DataFrame, value_col: str, name_col: str = "displa
     return _layout(fig, "Bradley-Terry vs Regression (Fig. 11)", height=max(420, 18 * len(d)))
 
 
-def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
+def correlation_heatmap(corr: pd.DataFrame, alpha: float = 0.05) -> go.Figure:
     """Fig. 3: features x RewardBench categories, r in each cell, '*' where significant."""
     c = corr.copy()
     c["feature_label"] = c["feature"].map(label) + " (n=" + c["n"].astype(int).astype(str) + ")"
@@ -83,7 +83,7 @@ def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
         customdata=p.values, colorbar=dict(title="r"),
         hovertemplate="%{y}<br>%{x}: r = %{z:.3f}, p = %{customdata:.3g}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Correlation with RewardBench (Fig. 3); * significant at the chosen level",
+    return _layout(fig, f"Correlation with RewardBench (Fig. 3); * significant at {alpha:g}",
                    height=max(420, 22 * len(feats)))
 
 

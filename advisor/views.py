@@ -197,6 +197,16 @@ def runs(path=None) -> pd.DataFrame:
                                    FROM runs ORDER BY started_at DESC""")
 
 
+def run_config(path=None, run_id: str = "") -> dict:
+    """The configuration a pipeline run used (the ``runs.config_json`` column), parsed."""
+    with connection(path) as con:
+        row = con.execute("SELECT config_json FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    try:
+        return json.loads(row[0]) if row and row[0] else {}
+    except json.JSONDecodeError:
+        return {"config_json": row[0]}
+
+
 def coverage_matrix(path=None) -> pd.DataFrame:
     """Which of the models in the database have a value for which benchmark: index hf_id, one column
     per benchmark (display names), True where any scale has a value."""

@@ -19,14 +19,16 @@ min_models = c3.slider("Benchmarks with values for at least this many of the 40 
 
 matrix = cached("paper_feature_matrix", min_models=min_models)
 targets = cached("rm_targets", method=method)
-categories = st.multiselect("RewardBench categories", list(views.RM_CATEGORIES),
+k1, k2 = st.columns([3, 1])
+categories = k1.multiselect("RewardBench categories", list(views.RM_CATEGORIES),
                             default=list(views.RM_CATEGORIES), format_func=views.CATEGORY_LABELS.get,
                             key="bm_categories")
+alpha = k2.selectbox("Significance level (two-sided t-test)", [0.05, 0.01, 0.001], key="bm_alpha")
 if not categories:
     st.warning("Choose at least one RewardBench category above to see the correlations.")
 else:
-    corr = correlation_table(matrix, targets[categories], method=corr_kind)
-    st.plotly_chart(figures.correlation_heatmap(corr), key="fig3")
+    corr = correlation_table(matrix, targets[categories], method=corr_kind, alpha=alpha)
+    st.plotly_chart(figures.correlation_heatmap(corr, alpha), key="fig3")
     top = corr[corr["target"] == categories[0]].sort_values("r", ascending=False).head(5)
     st.markdown(f"Strongest {corr_kind.title()} correlation with **{views.CATEGORY_LABELS[categories[0]]}**: "
                 + ", ".join(f"{views.label(f)} (r = {r:.2f}, n = {n})"

@@ -37,5 +37,8 @@ st.dataframe(cached("benchmark_catalog"), hide_index=True, width="stretch", key=
 st.subheader("Pipeline runs")
 st.markdown("Every `python -m pipeline.run` that published this database, newest first.")
 st.dataframe(runs, hide_index=True, width="stretch", key="runs_table")
+if last is not None:
+    with st.expander(f"Configuration of the last run ({last['run_id']})"):
+        st.json(cached("run_config", run_id=last["run_id"]))
 st.subheader("Tables")
 st.dataframe(cached("table_counts"), hide_index=True, width="stretch", key="table_counts")

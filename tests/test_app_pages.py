@@ -269,6 +269,7 @@ def test_data_page_shows_provenance_and_coverage(app, app_db):
     runs = dataframe_with(at, "run_id", "stages")
     assert runs.iloc[0]["stages"] == "ingest,predictor"
     assert at.metric[2].value == "1"  # schema version
+    assert at.json[0].value and "predictor" in at.json[0].value  # the last run's config
 
 
 def test_router_builds_a_missing_database_first(tmp_path, monkeypatch):
@@ -311,3 +312,12 @@ def test_app_never_imports_torch_transformers_or_the_pipeline(app_db):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "IMPORTED []" in out.stdout
+
+
+def test_significance_level_changes_the_marks(app):
+    at = app("benchmarks")
+    at.selectbox(key="bm_alpha").set_value(0.001).run()
+    corr = dataframe_with(at, "feature", "target", "r", "significant")
+    assert (corr["significant"] == (corr["p_value"] < 0.001)).all()
+    heat = [s for s in chart_specs(at) if s["data"][0]["type"] == "heatmap"][0]
+    assert heat["layout"]["title"]["text"].endswith("* significant at 0.001")
