@@ -194,3 +194,19 @@ def test_regression_experiment_runs_the_predictors_honest_cv():
     assert r.loc[("nested", "base+presence"), "mae"] < 0.5 * r.loc[("nested", "base"), "mae"]
     few = ap.regression_experiment(X.iloc[:5], y, pres, min_models=12)
     assert few.status.tolist() == ["insufficient_data"] and "only 5 model(s)" in few.note[0]
+
+
+def test_two_processes_score_slices_and_the_main_one_merges(tmp_path):
+    """The path `accelerate launch` takes (WORLD_SIZE/RANK set by torch's launcher), two CPU processes."""
+    cfg = _config_file(tmp_path, models=["tiny:llama"], docs_per_subset=6, shard_docs=5, max_tokens=32)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                           "-m", "pipeline.run", "--config", str(cfg)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert "for job 0/1, process 0/2" in out and "for job 0/1, process 1/2" in out
+    assert "process 1 done; the main process merges" in out and out.count("published") == 1
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT doc_id) FROM presence_scores").fetchone() == (30, 30)
+    con.close()

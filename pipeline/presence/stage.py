@@ -81,8 +81,9 @@ def scores_dir(root: Path, cfg: PresenceConfig, model: str) -> Path:
 def _dist():
     """accelerate's PartialState under a multi-process launch, else None."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch
         from accelerate import PartialState
-        return PartialState()
+        return PartialState(cpu=not torch.cuda.is_available())  # gloo on CPU-only machines
     return None
 
 
@@ -158,6 +159,9 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
     state = _dist()
     if state is None or state.is_main_process:
         shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=log)
+        for spec in cfg.specs():  # tiny models are built once, before any process loads them
+            if spec.get("tiny"):
+                resolve_model(spec, root)
     if state is not None:
         state.wait_for_everyone()
         shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=lambda m: None)
