@@ -2,6 +2,7 @@
 
     python bench/bench_presence_gpu.py                 # one H100: Qwen2-0.5B-like and Llama-3-8B-like
     python bench/bench_presence_gpu.py --tiny          # CPU check of this script at tiny size (~1 min)
+    python bench/bench_presence_gpu.py --compile       # adds a torch.compile'd run per model (+1-2 min each)
 
 Throughput does not depend on the weights, so each model is built from its architecture config with
 random weights directly on the GPU in bfloat16 (no download). Documents: random token ids, lengths
@@ -92,6 +93,8 @@ def main() -> None:
     p.add_argument("--batch-tokens", type=int, default=65_536)
     p.add_argument("--head-chunk-tokens", type=int, default=16_384)
     p.add_argument("--mask", action="store_true", help="also time with the attention mask passed (no flash)")
+    p.add_argument("--compile", action="store_true", help="also time with torch.compile'd backbone (compile "
+                   "time excluded: it happens in the warm-up; ~1-2 min per model on first use)")
     a = p.parse_args()
     from pipeline.presence import score
 
@@ -117,12 +120,17 @@ def main() -> None:
         tokens = sum(len(d) for d in docs)
         print(f"\n{name}: {n_all / 1e9:.3f}B params ({n_mm / 1e9:.3f}B in matmuls), built in "
               f"{time.perf_counter() - t0:.0f}s; {n_docs} docs, {tokens} tokens", flush=True)
-        variants = [("fast path (no mask, valid-position LM head)", False)] + ([("with attention mask", True)]
-                                                                             if a.mask else [])
-        for label, use_mask in variants:
+        variants = [("fast path (no mask, valid-position LM head)", False, False)]
+        variants += [("with attention mask", True, False)] if a.mask else []
+        variants += [("fast path + torch.compile", False, True)] if a.compile else []
+        for label, use_mask, use_compile in variants:
             scorer = score.PresenceScorer(model, pad_id=0, batch_tokens=a.batch_tokens,
-                                          head_chunk_tokens=a.head_chunk_tokens, pass_attention_mask=use_mask)
-            scorer.score(docs[:max(4, n_docs // 20)])  # warm-up (kernels, allocator)
+                                          head_chunk_tokens=a.head_chunk_tokens, pass_attention_mask=use_mask,
+                                          compile=use_compile)
+            tw = time.perf_counter()
+            scorer.score(docs[:max(4, n_docs // 20)])  # warm-up (kernels, allocator, compilation)
+            if use_compile:
+                print(f"  (compile + warm-up {time.perf_counter() - tw:.0f}s)", flush=True)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
             _sync(device)

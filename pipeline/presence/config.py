@@ -38,6 +38,7 @@ class PresenceConfig:
     device: str = "auto"  # auto = cuda when available
     attn_implementation: str = "sdpa"
     pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
+    compile: bool = False  # torch.compile the backbone (dynamic shapes): minutes of compile per model
     trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
     # Analysis.
     family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution

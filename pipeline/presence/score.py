@@ -108,7 +108,7 @@ class PresenceScorer:
 
     def __init__(self, model, pad_id: int = 0, batch_tokens: int = 32_768, head_chunk_tokens: int = 16_384,
                  pass_attention_mask: bool = False, pad_multiple: int = 8, max_head_elements: int | None = None,
-                 progress: bool = False):
+                 progress: bool = False, compile: bool = False):
         self.model = model
         self.pad_id = int(pad_id if pad_id is not None else 0)
         self.batch_tokens = batch_tokens
@@ -116,6 +116,9 @@ class PresenceScorer:
         self.pad_multiple = pad_multiple
         self.progress = progress
         self.backbone = model.base_model
+        if compile:  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
+            self.backbone = torch.compile(self.backbone, dynamic=True)
+            self.pad_multiple = max(pad_multiple, 64)
         self.head = model.get_output_embeddings()
         vocab = self.head.weight.shape[0]
         self.device = next(model.parameters()).device

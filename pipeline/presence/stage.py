@@ -122,7 +122,8 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
                                       head_chunk_tokens=cfg.head_chunk_tokens,
-                                      pass_attention_mask=cfg.pass_attention_mask, progress=True)
+                                      pass_attention_mask=cfg.pass_attention_mask, progress=True,
+                                      compile=cfg.compile)
         out.mkdir(parents=True, exist_ok=True)
         checked = False
         for i in tqdm(missing, desc=f"presence {model_name}", unit="shard"):
