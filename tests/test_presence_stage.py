@@ -210,3 +210,15 @@ def test_two_processes_score_slices_and_the_main_one_merges(tmp_path):
     con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
     assert con.execute("SELECT count(*), count(DISTINCT doc_id) FROM presence_scores").fetchone() == (30, 30)
     con.close()
+
+
+def test_corpus_reads_slimpajama_zst_chunks(tmp_path):
+    import zstandard
+
+    src = build_corpus(tmp_path / "in", docs_per_subset=4)
+    zst = tmp_path / "chunk_0.jsonl.zst"
+    zst.write_bytes(zstandard.ZstdCompressor().compress(src.read_bytes()))
+    a = corpus.ensure_corpus(_cfg([src], docs_per_subset=3), tmp_path / "a", log=lambda m: None)
+    b = corpus.ensure_corpus(_cfg([zst], docs_per_subset=3), tmp_path / "b", log=lambda m: None)
+    read = lambda shards: list(pd.concat([pq.read_table(s).to_pandas() for s in shards]).doc_id)  # noqa: E731
+    assert read(a) == read(b) and len(read(a)) == 15

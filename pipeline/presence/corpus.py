@@ -1,7 +1,7 @@
 """The presence corpus: documents sampled per SlimPajama subset, stored once as Parquet shards.
 
 Input is either the hub dataset streamed with ``datasets`` (``source: hub``) or local JSONL / JSONL.gz /
-Parquet files with the same schema (``source: local``): a ``text`` field and the subset name in
+JSONL.zst (SlimPajama's own chunk format) / Parquet files with the same schema (``source: local``): a ``text`` field and the subset name in
 ``meta.redpajama_set_name`` (``meta`` a mapping or a JSON string; a top-level ``redpajama_set_name`` is
 accepted too). Sampling is deterministic for a seed:
 
@@ -86,10 +86,9 @@ def iter_local(path: str | Path):
                 row += 1
                 yield _subset_of(record, path, row), _text_of(record, path, row)
         return
-    if not (name.endswith(".jsonl") or name.endswith(".jsonl.gz") or name.endswith(".json")):
-        raise InputError(path, "unknown corpus file type", "use .jsonl, .jsonl.gz or .parquet")
-    opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
+    if not name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst", ".json")):
+        raise InputError(path, "unknown corpus file type", "use .jsonl, .jsonl.gz, .jsonl.zst or .parquet")
+    with _open_text(path) as fh:
         for row, line in enumerate(fh, 1):
             if not line.strip():
                 continue
@@ -99,6 +98,18 @@ def iter_local(path: str | Path):
                 raise InputError(path, f"not valid JSON ({exc.msg})", "write one JSON object per line",
                                  row=row) from None
             yield _subset_of(record, path, row), _text_of(record, path, row)
+
+
+def _open_text(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    if path.name.lower().endswith(".zst"):  # SlimPajama's own chunk files
+        import io
+
+        import zstandard
+        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True),
+                                encoding="utf-8")
+    return open(path, encoding="utf-8")
 
 
 def sample_local(files, subsets, k: int, seed: int, max_chars: int):
