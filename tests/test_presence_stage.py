@@ -222,3 +222,15 @@ def test_corpus_reads_slimpajama_zst_chunks(tmp_path):
     b = corpus.ensure_corpus(_cfg([zst], docs_per_subset=3), tmp_path / "b", log=lambda m: None)
     read = lambda shards: list(pd.concat([pq.read_table(s).to_pandas() for s in shards]).doc_id)  # noqa: E731
     assert read(a) == read(b) and len(read(a)) == 15
+
+
+def test_hub_streaming_path_on_a_local_dataset_dir(tmp_path):
+    """source: hub goes through datasets' streaming loader; a local directory stands in for the hub id."""
+    build_corpus(tmp_path / "ds", docs_per_subset=6)
+    cfg = PresenceConfig(models=["m"], source="hub", dataset=str(tmp_path / "ds"), docs_per_subset=4,
+                         shard_docs=50, stream_buffer=8).check()
+    shards = corpus.ensure_corpus(cfg, tmp_path / "out", log=lambda m: None)
+    df = pq.read_table(shards[0]).to_pandas()
+    assert len(df) == 20 and df.doc_id.is_unique and (df.groupby("subset").size() == 4).all()
+    again = corpus.sample_hub(cfg.dataset, "train", cfg.subsets, 4, cfg.seed, 8, 1000)
+    assert {d for v in again.values() for _, d, _, _ in v} == set(df.doc_id)  # same seed, same sample
