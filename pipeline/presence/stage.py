@@ -101,7 +101,7 @@ def _clean_temp(out: Path) -> None:
 
 
 def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo: list[int], log=print,
-                 resolve=Path) -> None:
+                 resolve=Path, device: str | None = None) -> None:
     """Write the missing score shards ``todo`` for every model (a model is loaded only if needed)."""
     from tqdm.auto import tqdm
 
@@ -117,7 +117,7 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
-        model, tok = score.load_model(resolve_model(spec, root, resolve), cfg.device, cfg.dtype,
+        model, tok = score.load_model(resolve_model(spec, root, resolve), device or cfg.device, cfg.dtype,
                                       cfg.attn_implementation, trust_remote_code=spec["trust_remote_code"])
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
@@ -170,7 +170,9 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
     todo = select_shards(len(shard_paths), job, jobs, rank, world)
     log(f"presence: {len(todo)} of {len(shard_paths)} document shard(s) for job {job}/{jobs}, "
         f"process {rank}/{world}")
-    score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve)
+    # under a multi-process launch each process uses its own GPU (cuda:LOCAL_RANK)
+    device = str(state.device) if state is not None and cfg.device == "auto" else None
+    score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve, device=device)
     if state is not None:
         state.wait_for_everyone()
     return shard_paths, state
