@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The one combined GPU check (run on a lent GPU machine, see README "GPU checks"): installs the few
+# pure-Python wheels the machine's image lacks (carried in .whl/), then runs the presence bench and the
+# training-path check, logging both under $OUT (or ./gpu_logs).
+set -uo pipefail
+OUT=${OUT:-gpu_logs}; mkdir -p "$OUT"
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    && export PYTHONPATH=/tmp/site
+fi
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
+timeout ${PRESENCE_TIMEOUT:-240} python3 bench/bench_presence_gpu.py 2>&1 | tee "$OUT/presence_gpu.log"
+timeout ${TRAIN_TIMEOUT:-200} python3 bench/gpu_train_check.py 2>&1 | grep -v Warning | tee "$OUT/train_gpu.log"
