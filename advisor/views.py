@@ -242,6 +242,8 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         if not all(store.has_table(con, t) for t in PRESENCE_TABLES) or not has_rows(con, "presence_scores"):
             return None
         out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
+        if store.has_table(con, "presence_regression"):
+            out["presence_regression"] = store.frame(con, "SELECT * FROM presence_regression")
         # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
         out["presence_scores"] = store.frame(
             con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")

@@ -3,6 +3,9 @@ so a rebuild published by the pipeline shows up on the next rerun without restar
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import streamlit as st
 
 from advisor import views
@@ -30,9 +33,15 @@ def _bundle(path: str, stamp: int):
     return PredictorBundle.load(path)
 
 
+def bundle_path():
+    """RM_ADVISOR_BUNDLE when set (read on every rerun), else where the database says."""
+    override = os.environ.get("RM_ADVISOR_BUNDLE")
+    return Path(override) if override else cached("bundle_file")
+
+
 def load_bundle():
     """(the fitted predictor bundle, None) or (None, a message saying how to get one)."""
-    p = cached("bundle_file")
+    p = bundle_path()
     try:
         return _bundle(str(p), p.stat().st_mtime_ns), None
     except FileNotFoundError:
@@ -52,5 +61,5 @@ def _predict(bundle_path: str, stamp: int, candidates, method: str):
 def predict(candidates, method: str):
     """advisor.shortlist.predict_candidates with the current bundle, cached on the inputs so reruns
     (switching tabs, downloading, re-sorting) do not predict again."""
-    p = cached("bundle_file")
+    p = bundle_path()
     return _predict(str(p), p.stat().st_mtime_ns, candidates.reset_index(drop=True), method)

@@ -262,3 +262,13 @@ def test_exports_hold_inputs_predictions_intervals_and_version(bundle):
     assert {"prediction", "lower", "upper", "rank_upper", "leaderboard_ifeval"} <= set(csv.columns)
     js = json.loads(export_shortlist(pred, "json", bundle.version))
     assert js["predictor_version"] == bundle.version and len(js["rows"]) == 2
+
+
+def test_without_a_fitted_predictor_the_page_says_how_to_get_one(page, monkeypatch):
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(ROOT / "data" / "predictor" / "test-app" / "missing.joblib"))
+    at = page(TWO)
+    assert any(w.value.startswith("No fitted predictor at") and
+               "`python -m pipeline.run --stages predictor`" in w.value for w in at.warning)
+    cands = [d.value for d in at.dataframe if "scale" in d.value.columns][0]
+    assert list(cands["hf_id"]) == ["org/alpha", "org/beta"]  # the inputs are still shown
+    assert not at.exception
