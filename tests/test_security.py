@@ -191,6 +191,8 @@ REVIEWED = {
         "a pass-through: every call of store.frame is itself checked by this scan",
     ("pipeline/predictor_stage.py", "_insert", "table"):
         "callers pass literal table names of pipeline/sql (predictor tables)",
+    ("pipeline/predictor_stage.py", "_insert", "view"):
+        "'_insert_' + the reviewed table name above (a registered DataFrame's name)",
     ("pipeline/predictor_stage.py", "_insert", "cols"):
         "quoted column names of a DataFrame the stage builds in code from fixed column lists",
 }
@@ -392,6 +394,8 @@ def trust_remote_code_problems(path: Path) -> list[str]:
             ok = (isinstance(v, ast.Constant) and v.value is False) or (
                 isinstance(v, ast.Attribute) and v.attr == "trust_remote_code") or (
                 isinstance(v, ast.Name) and v.id == "trust_remote_code") or (
+                isinstance(v, ast.Subscript) and isinstance(v.slice, ast.Constant)
+                and v.slice.value == "trust_remote_code") or (
                 isinstance(v, ast.Compare) and any("trust_remote_code" in dotted(c) for c in v.comparators))
             if not ok:
                 out.append(f"{where}: trust_remote_code={ast.unparse(v)} (take it from the model's config entry)")
