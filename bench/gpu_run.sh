@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The one combined GPU check (run on a lent GPU machine, see README "GPU checks"): installs the few
-# pure-Python wheels the machine's image lacks (carried in .whl/), then runs the presence bench and the
-# training-path check, logging both under $OUT (or ./gpu_logs).
+# pure-Python wheels the machine's image lacks or has too old (carried in .whl/: trl, datasets, dill,
+# multiprocess, fsspec, transformers==5.24.0 as pinned), then runs the presence bench and the
+# training-path check, logging both under $OUT (or ./gpu_logs). The wheels go into a directory named
+# site-packages: `datasets` pickles functions of modules outside site-packages by value when it
+# fingerprints a dataset, which fails on pyarrow types.
 set -uo pipefail
 OUT=${OUT:-gpu_logs}; mkdir -p "$OUT"
 if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=/tmp/site
+  S=/tmp/venv/lib/python3.12/site-packages
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$S" .whl/*.whl \
+    && export PYTHONPATH="$S"
 fi
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
