@@ -9,7 +9,12 @@ The search is the same model as ``reference_grid_search`` (scikit-learn's ``Grid
 equivalent ``Pipeline``) but much faster: the two scalings and the polynomial expansion are computed
 once per (fold, degree) instead of once per configuration, the four alphas of an l1_ratio are one
 warm-started ``enet_path`` on a precomputed Gram matrix, l1_ratio = 0 (ridge) is the closed form from
-one SVD, and folds run on threads (the coordinate-descent solver releases the GIL).
+one SVD, BLAS runs on one thread (the matrices are tiny) and the (fold, degree) tasks run on threads
+(the coordinate-descent solver releases the GIL). Several targets on the same models (the bundle's
+five RewardBench categories) share one search: designs, Gram matrices and SVDs are computed once,
+only the solver runs per target. The solver is scikit-learn's own coordinate descent, so the numbers
+are those of the plain per-target search (to ~1e-10). Fits that stop at ``max_iter`` are counted in
+``n_iter_capped_``; their ConvergenceWarnings are captured, not printed.
 ``bench/bench_predictor.py`` times both and checks the selected configuration.
 
 Honest error (beyond the paper, which selects and reports on the same folds):
@@ -26,6 +31,8 @@ import hashlib
 import math
 import platform
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,36 +117,47 @@ def _design(Xtr: np.ndarray, degree: int) -> tuple[_Design, np.ndarray]:
     return _Design(degree, m1, s1, m2, s2), Ptr
 
 
-def _fit_configs(P: np.ndarray, y: np.ndarray, alphas, l1_ratios, max_iter: int, tol: float):
-    """Coefficients for every (alpha, l1_ratio) on standardized terms P and targets y.
+def _fit_configs(P: np.ndarray, Y: np.ndarray, alphas, l1_ratios, max_iter: int, tol: float):
+    """Coefficients for every (alpha, l1_ratio) on standardized terms P, for each column of Y.
 
-    Returns ({(alpha, l1_ratio): (coef, intercept)}, number of fits that hit max_iter).
+    ``Y`` is (n,) or (n, n_targets); the Gram matrix and the SVD are shared by the targets, the
+    coordinate descent runs per target. Returns ``[fits, ...]`` (one per target, a plain tuple
+    ``(fits, capped)`` when Y is 1-D) with fits = {(alpha, l1_ratio): (coef, intercept)} and capped =
+    the number of fits that stopped at ``max_iter`` without reaching ``tol`` (exactly the fits for
+    which scikit-learn raises a ConvergenceWarning; the caller silences and counts those).
     Objective (scikit-learn's ElasticNet): 1/(2n)|y - Pw - b|^2 + a*r*|w|_1 + a*(1-r)/2*|w|^2.
     """
+    single = np.ndim(Y) == 1
+    Y = np.asarray(Y, dtype=float).reshape(len(P), -1)
     n = P.shape[0]
-    y_mean = float(y.mean())
-    yc = y - y_mean
-    out, capped = {}, 0
     desc = sorted(alphas, reverse=True)  # the path goes from strong to weak regularisation
-    if any(r == 0 for r in l1_ratios):  # ridge: closed form through one thin SVD
+    ridge = any(r == 0 for r in l1_ratios)
+    enet = [float(r) for r in l1_ratios if r != 0]
+    if ridge:  # ridge: closed form through one thin SVD, shared by the targets
         U, s, Vt = np.linalg.svd(P, full_matrices=False)
-        Uty = U.T @ yc
-        for a in desc:
-            out[(a, 0.0)] = (Vt.T @ (s / (s ** 2 + n * a) * Uty), y_mean)
-    gram = None
-    for r in l1_ratios:
-        if r == 0:
-            continue
-        if gram is None:
-            gram = np.ascontiguousarray(P.T @ P)
+    if enet:
+        gram = np.ascontiguousarray(P.T @ P)
+    results = []
+    for t in range(Y.shape[1]):
+        y_mean = float(Y[:, t].mean())
+        yc = np.ascontiguousarray(Y[:, t] - y_mean)
+        out, capped = {}, 0
+        if ridge:
+            Uty = U.T @ yc
+            for a in desc:
+                out[(a, 0.0)] = (Vt.T @ (s / (s ** 2 + n * a) * Uty), y_mean)
+        if enet:
             Xy = P.T @ yc
-        _, coefs, _, n_iters = enet_path(P, yc, l1_ratio=r, alphas=desc, precompute=gram, Xy=Xy,
-                                         max_iter=max_iter, tol=tol, return_n_iter=True,
-                                         check_input=False)
-        capped += sum(int(it >= max_iter) for it in n_iters)
-        for j, a in enumerate(desc):
-            out[(a, float(r))] = (coefs[:, j].copy(), y_mean)
-    return out, capped
+            tol_cd = tol * float(yc @ yc)  # the solver's stopping threshold on its dual gap
+            for r in enet:
+                _, coefs, gaps, n_iters = enet_path(P, yc, l1_ratio=r, alphas=desc, precompute=gram,
+                                                    Xy=Xy, max_iter=max_iter, tol=tol,
+                                                    return_n_iter=True, check_input=False)
+                capped += sum(int(it >= max_iter and g * n > tol_cd) for it, g in zip(n_iters, gaps))
+                for j, a in enumerate(desc):
+                    out[(a, r)] = (coefs[:, j].copy(), y_mean)
+        results.append((out, capped))
+    return results[0] if single else results
 
 
 def _configs(degrees, alphas, l1_ratios) -> list[tuple[int, float, float]]:
@@ -148,12 +166,16 @@ def _configs(degrees, alphas, l1_ratios) -> list[tuple[int, float, float]]:
             for r in sorted(l1_ratios)]
 
 
-def _fold_task(X, y, train, test, degree, alphas, l1_ratios, max_iter, tol):
-    design, Ptr = _design(X[train], degree)
-    Pte = design.transform(X[test])
-    fits, capped = _fit_configs(Ptr, y[train], alphas, l1_ratios, max_iter, tol)
-    preds = {(degree, a, r): Pte @ coef + b for (a, r), (coef, b) in fits.items()}
-    return preds, capped
+def _fold_task(X, Y, train, test, degree, alphas, l1_ratios, max_iter, tol):
+    """All configurations of one (fold, degree) for every target column of Y: test predictions."""
+    from sklearn import config_context
+
+    with config_context(skip_parameter_validation=True):  # thread-local; inputs are ours
+        design, Ptr = _design(X[train], degree)
+        Pte = design.transform(X[test])
+        per_target = _fit_configs(Ptr, Y[train], alphas, l1_ratios, max_iter, tol)
+    return [({(degree, a, r): Pte @ coef + b for (a, r), (coef, b) in fits.items()}, capped)
+            for fits, capped in per_target]
 
 
 @dataclass
@@ -163,6 +185,9 @@ class SearchResult:
     oof: np.ndarray  # (n_samples, n_configs): out-of-fold predictions
     n_fits: int
     n_capped: int
+    seconds: float = 0.0  # wall time of the search (its share when targets were searched together)
+    n_warnings: int = 0  # ConvergenceWarnings captured during the search (all its targets)
+    n_targets: int = 1  # targets that shared this search
 
     @property
     def mean_mae(self) -> np.ndarray:
@@ -173,30 +198,64 @@ class SearchResult:
         return int(np.argmin(self.mean_mae))  # first of equals, as GridSearchCV
 
 
+@contextmanager
+def _quiet():
+    """Capture and count scikit-learn's ConvergenceWarnings; BLAS on one thread (tiny matrices).
+
+    Warning filters and BLAS limits are process-wide: enter this in the thread that starts the
+    search (it covers its worker threads), never inside workers. Yields a dict whose "n" is the
+    number of ConvergenceWarnings caught once the block ends; other warnings are passed on.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    count = {"n": 0}
+    with warnings.catch_warnings(record=True) as records, threadpool_limits(1):
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield count
+    count["n"] = sum(issubclass(w.category, ConvergenceWarning) for w in records)
+    for w in records:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def grid_search(X: np.ndarray, y: np.ndarray, splits, degrees=PAPER_GRID["degrees"],
                 alphas=PAPER_GRID["alphas"], l1_ratios=PAPER_GRID["l1_ratios"],
-                max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 2) -> SearchResult:
-    """Evaluate every configuration on every (train, test) split; see the module docstring."""
+                max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 2):
+    """Evaluate every configuration on every (train, test) split; see the module docstring.
+
+    ``y`` 1-D gives one SearchResult; ``y`` of shape (n, n_targets) gives a list, one per target,
+    sharing the scalings, polynomial terms, Gram matrices and SVDs of every (fold, degree).
+    """
+    t0 = time.perf_counter()
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    single = np.ndim(y) == 1
+    Y = np.asarray(y, dtype=float).reshape(len(X), -1)
     splits = list(splits)
     configs = _configs(degrees, alphas, l1_ratios)
     tasks = [(k, d) for k in range(len(splits)) for d in sorted(degrees, reverse=True)]
-    results = Parallel(n_jobs=n_jobs, prefer="threads")(
-        delayed(_fold_task)(X, y, splits[k][0], splits[k][1], d, alphas, l1_ratios, max_iter, tol)
-        for k, d in tasks)
-    fold_mae = np.full((len(splits), len(configs)), np.nan)
-    oof = np.full((len(y), len(configs)), np.nan)
+    with _quiet() as caught:
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(_fold_task)(X, Y, splits[k][0], splits[k][1], d, alphas, l1_ratios, max_iter,
+                                tol) for k, d in tasks)
     index = {c: j for j, c in enumerate(configs)}
-    n_capped = 0
-    for (k, _), (preds, capped) in zip(tasks, results):
-        n_capped += capped
-        test = splits[k][1]
-        for c, p in preds.items():
-            j = index[c]
-            fold_mae[k, j] = np.mean(np.abs(y[test] - p))
-            oof[test, j] = p
-    return SearchResult(configs, fold_mae, oof, len(splits) * len(configs), n_capped)
+    out = []
+    seconds = (time.perf_counter() - t0) / Y.shape[1]
+    for t in range(Y.shape[1]):
+        fold_mae = np.full((len(splits), len(configs)), np.nan)
+        oof = np.full((len(X), len(configs)), np.nan)
+        n_capped = 0
+        for (k, _), per_target in zip(tasks, results):
+            preds, capped = per_target[t]
+            n_capped += capped
+            test = splits[k][1]
+            for c, p in preds.items():
+                j = index[c]
+                fold_mae[k, j] = np.mean(np.abs(Y[test, t] - p))
+                oof[test, j] = p
+        out.append(SearchResult(configs, fold_mae, oof, len(splits) * len(configs), n_capped,
+                                seconds, caught["n"], Y.shape[1]))
+    return out[0] if single else out
 
 
 def conformal_halfwidth(abs_residuals: np.ndarray, level: float) -> float:
@@ -292,7 +351,7 @@ class RMPredictor(RegressorMixin, BaseEstimator):
         return A
 
     # -- fit ------------------------------------------------------------------------------------
-    def fit(self, X, y):
+    def _check_fit(self, X, y) -> tuple[list[str], np.ndarray, np.ndarray]:
         features = self._check_params()
         A = self._matrix(X, features)
         yv = np.asarray(y, dtype=float)
@@ -302,18 +361,43 @@ class RMPredictor(RegressorMixin, BaseEstimator):
             raise ValueError("y has missing values; drop those models before fitting")
         if A.shape[0] < self.cv:
             raise ValueError(f"{A.shape[0]} models is fewer than cv={self.cv} folds")
+        return features, A, yv
+
+    def _splits(self, A: np.ndarray) -> list:
+        return list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(A))
+
+    def _search(self, A: np.ndarray, Y: np.ndarray):
+        """The grid search; Y 2-D searches several targets at once (shared designs)."""
+        return grid_search(A, Y, self._splits(A), self.degrees, self.alphas, self.l1_ratios,
+                           self.max_iter, self.tol, self.n_jobs)
+
+    def fit(self, X, y):
+        features, A, yv = self._check_fit(X, y)
+        return self._finish(X, A, yv, features, self._search(A, yv))
+
+    def _finish(self, X, A: np.ndarray, yv: np.ndarray, features: list[str],
+                search: SearchResult, design_cache: dict | None = None):
+        """Refit the selected configuration on all rows and set the fitted attributes.
+
+        ``design_cache`` ({degree: (design, P)} on these rows) lets several targets share the
+        refit's scaling and polynomial terms.
+        """
         t0 = time.perf_counter()
-        splits = list(KFold(self.cv, shuffle=True, random_state=self.random_state).split(A))
-        search = grid_search(A, yv, splits, self.degrees, self.alphas, self.l1_ratios,
-                             self.max_iter, self.tol, self.n_jobs)
         best = search.best_index
         degree, alpha, l1_ratio = search.configs[best]
-        design, P = _design(A, degree)
-        fits, capped = _fit_configs(P, yv, [a for a in self.alphas if a >= alpha], [l1_ratio],
-                                    self.max_iter, self.tol)
+        if design_cache is not None and degree in design_cache:
+            design, P = design_cache[degree]
+        else:
+            design, P = _design(A, degree)
+            if design_cache is not None:
+                design_cache[degree] = (design, P)
+        with _quiet() as caught:
+            fits, capped = _fit_configs(P, yv, [a for a in self.alphas if a >= alpha], [l1_ratio],
+                                        self.max_iter, self.tol)
         self.coef_, self.intercept_ = fits[(alpha, l1_ratio)]
         self.design_ = design
-        self.fit_seconds_ = time.perf_counter() - t0
+        self.fit_seconds_ = search.seconds + time.perf_counter() - t0  # share of a shared search
+        self.search_shared_by_ = search.n_targets
 
         self.best_params_ = {"degree": degree, "alpha": alpha, "l1_ratio": l1_ratio}
         self.cv_mae_ = float(search.mean_mae[best])
@@ -324,7 +408,8 @@ class RMPredictor(RegressorMixin, BaseEstimator):
         self.residuals_ = np.abs(yv - search.oof[:, best])
         self.interval_halfwidth_ = conformal_halfwidth(self.residuals_, self.interval_level)
         self.n_fits_ = search.n_fits + 1
-        self.n_iter_capped_ = search.n_capped + capped
+        self.n_iter_capped_ = search.n_capped + capped  # = ConvergenceWarnings captured, not shown
+        self.n_convergence_warnings_ = search.n_warnings + caught["n"]
         self.feature_names_in_ = np.array(features, dtype=object)
         self.n_features_in_ = len(features)
         self.scale_ = self.scale
@@ -445,19 +530,39 @@ class PredictorBundle:
         missing = [f for f in self.features if f not in X.columns]
         if missing:
             raise ValueError(f"feature matrix lacks {missing}")
+        self.predictors = {}
         Xf = X[self.features].dropna()
         self.X_train_ = Xf
         self.y_train_ = {}
-        jobs = [(m, t) for m in self.methods for t in self.targets]
-        for method, target in tqdm(jobs, desc="fit predictors", disable=not progress or None):
-            y = rm[rm.method == method].set_index("hf_id")[target].dropna()
-            common = Xf.index.intersection(y.index)
-            if len(common) < 10:
-                raise ValueError(f"method {method!r}, target {target!r}: only {len(common)} models "
-                                 "have both the features and the target (need >= 10)")
-            self.y_train_[(method, target)] = y.loc[common]
-            est = RMPredictor(features=self.features, scale=self.scale, **self.predictor_params)
-            self.predictors[(method, target)] = est.fit(Xf.loc[common], y.loc[common])
+        for method in self.methods:
+            ym = rm[rm.method == method].set_index("hf_id")
+            for target in self.targets:
+                y = ym[target].dropna()
+                common = Xf.index.intersection(y.index)
+                if len(common) < 10:
+                    raise ValueError(f"method {method!r}, target {target!r}: only {len(common)} "
+                                     "models have both the features and the target (need >= 10)")
+                self.y_train_[(method, target)] = y.loc[common]
+        # targets fitted on the same models share one search (same folds, same designs)
+        groups: dict[tuple, list] = {}
+        for key, y in self.y_train_.items():
+            groups.setdefault(tuple(y.index), []).append(key)
+        bar = tqdm(total=len(self.y_train_), desc="fit predictors", disable=not progress or None)
+        for index, keys in groups.items():
+            rows = list(index)
+            est0 = RMPredictor(features=self.features, scale=self.scale, **self.predictor_params)
+            features, A, _ = est0._check_fit(Xf.loc[rows], self.y_train_[keys[0]])
+            Y = np.column_stack([self.y_train_[k].loc[rows].to_numpy(dtype=float) for k in keys])
+            if not np.all(np.isfinite(Y)):
+                raise ValueError("targets have missing values; drop those models before fitting")
+            searches = est0._search(A, Y)
+            designs: dict = {}
+            for key, search, col in zip(keys, searches, Y.T):
+                est = clone(est0)
+                self.predictors[key] = est._finish(Xf.loc[rows], A, col, features, search, designs)
+                bar.update()
+        bar.close()
+        self.predictors = {k: self.predictors[k] for k in self.y_train_}  # (method, target) order
         self.train_hash = data_hash(Xf, rm.set_index(["hf_id", "method"])[list(self.targets)]
                                     .unstack("method"))
         self.versions = library_versions()

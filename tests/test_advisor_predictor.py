@@ -154,3 +154,45 @@ def test_shortlist_scales_imputation_fallback_ranks():
     assert '"predictor_version"' in shortlist.export_shortlist(out, "json", b.version)
     md = shortlist.export_shortlist(out, "markdown", b.version)
     assert b.version in md and md.count("\n| new/") == 3
+
+
+def test_multi_target_search_equals_single_target_searches():
+    X, y = _data()
+    A = X.to_numpy()
+    Y = np.column_stack([y.to_numpy(), 2 * y.to_numpy() + np.sin(np.arange(len(y)))])
+    splits = list(predictor.KFold(5, shuffle=True, random_state=0).split(A))
+    grid = dict(degrees=(1, 2), alphas=(0.1, 0.001), l1_ratios=(0.0, 0.5, 1.0))
+    both = predictor.grid_search(A, Y, splits, **grid, n_jobs=2)
+    for t in range(2):
+        one = predictor.grid_search(A, Y[:, t], splits, **grid, n_jobs=1)
+        assert np.allclose(both[t].fold_mae, one.fold_mae, rtol=1e-10, atol=1e-12)
+        assert np.allclose(both[t].oof, one.oof, rtol=1e-10, atol=1e-12)
+        assert both[t].best_index == one.best_index and both[t].n_capped == one.n_capped
+
+
+def test_bundle_shared_search_equals_separate_fits():
+    b, X = _bundle()
+    for target in ("score", "safety"):
+        y = b.y_train_[("regression", target)]
+        alone = RMPredictor(features=FEATS, **SMALL).fit(X.loc[y.index], y)
+        est = b.get("regression", target)
+        assert est.best_params_ == alone.best_params_
+        assert est.cv_mae_ == pytest.approx(alone.cv_mae_, rel=1e-10)
+        assert np.allclose(est.coef_, alone.coef_, rtol=1e-8, atol=1e-10)
+        assert est.interval_halfwidth_ == pytest.approx(alone.interval_halfwidth_, rel=1e-10)
+
+
+def test_convergence_warnings_are_captured_and_counted():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    X, y = _data()
+    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.001, 0.0001), l1_ratios=(0.5, 1.0),
+                      cv=5, n_jobs=2, max_iter=3)  # 3 sweeps: most fits stop unconverged
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    assert not [w for w in seen if issubclass(w.category, ConvergenceWarning)]
+    assert est.n_iter_capped_ > 0
+    assert est.n_iter_capped_ == est.n_convergence_warnings_  # counted from the solver = caught
+    assert est.n_iter_capped_ <= est.n_fits_ * 1
