@@ -42,18 +42,41 @@ def impute_lowrank(matrix: pd.DataFrame, rank: int = 2, max_iter: int = 1000,
 
 
 def impute_rows(rows: pd.DataFrame, reference: pd.DataFrame, rank: int = 2) -> pd.DataFrame:
-    """Fill the missing cells of ``rows`` using ``reference`` (known models) for the structure.
+    """Fill the missing cells of ``rows`` from the low-rank structure of ``reference`` (known models).
 
-    Only the columns of ``rows`` are used; the reference must have them all.
+    The reference is completed once (``impute_lowrank`` when it has holes) and standardized; its rank-r
+    principal axes V are fitted once. Each row is projected onto them using only its observed cells
+    (least squares z_obs ~ V_obs a, minimum-norm when it has fewer observed cells than r) and its missing
+    cells are read off z_miss = V_miss a. Rows do not influence each other, and rows sharing a pattern of
+    missing cells are solved together. Only the columns of ``rows`` are used; the reference must have
+    them all; observed cells are returned unchanged.
     """
     cols = list(rows.columns)
     lacking = [c for c in cols if c not in reference.columns]
     if lacking:
         raise ValueError(f"reference matrix lacks column(s) {lacking}")
-    ref = reference[cols].copy()
-    ref.index = [f"__ref_{i}" for i in range(len(ref))]
-    stacked = pd.concat([ref, rows.astype(float)])
-    filled = impute_lowrank(stacked, rank=rank)
-    out = filled.iloc[len(ref):]
-    out.index = rows.index
-    return out
+    ref = reference[cols].apply(pd.to_numeric, errors="coerce")
+    if ref.isna().any().any():
+        ref = impute_lowrank(ref, rank=rank)
+    R = ref.to_numpy(float)
+    mean, std = R.mean(axis=0), R.std(axis=0)
+    std[~np.isfinite(std) | (std == 0)] = 1.0
+    Zr = (R - mean) / std
+    r = max(1, min(rank, min(Zr.shape) - 1 if min(Zr.shape) > 1 else 1))
+    V = np.linalg.svd(Zr, full_matrices=False)[2][:r].T  # (features, r); Zr is centered
+    A = rows.apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    miss = ~np.isfinite(A)
+    Z = (A - mean) / std
+    out = A.copy()
+    patterns, inverse = np.unique(miss, axis=0, return_inverse=True)
+    for k, pattern in enumerate(patterns):
+        if not pattern.any():
+            continue
+        if pattern.all():
+            raise ValueError("a row has no observed value: nothing to impute from")
+        idx = np.flatnonzero(inverse.ravel() == k)
+        obs = ~pattern
+        coef = np.linalg.lstsq(V[obs], Z[np.ix_(idx, np.flatnonzero(obs))].T, rcond=None)[0]  # (r, rows)
+        filled = (V[pattern] @ coef).T * std[pattern] + mean[pattern]
+        out[np.ix_(idx, np.flatnonzero(pattern))] = filled
+    return pd.DataFrame(out, index=rows.index, columns=cols)

@@ -158,14 +158,18 @@ st.dataframe(show, hide_index=True, width="stretch", key="ranking",
                             "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
                             "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
                             "rank_upper": "Upper-bound rank",
+                            "in_domain": st.column_config.CheckboxColumn("In domain"),
                             **{f"pred_{c}": st.column_config.NumberColumn(
                                 f"{views.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
                                for c in ("chat", "chat_hard", "safety", "reasoning")},
                             **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
                                for c in inputs.columns if c != "hf_id"}})
-if (pred[["upper", "pred_chat", "pred_chat_hard", "pred_safety", "pred_reasoning"]] > 100).any().any():
-    st.caption("Values above 100 (RewardBench's maximum) mean the candidate lies outside the range of "
-               "the 40 known models: the predictor extrapolates there, read them as 'at the top'.")
+n_out = int((~pred["in_domain"]).sum())
+if n_out:
+    st.warning(f"{n_out} candidate(s) lie outside the predictor's domain (column 'in_domain'): a feature "
+               "beyond the range of the 40 known models (listed in 'extrapolated' and clamped to that range) "
+               "or no known model nearby. Their predictions are extrapolations; read them as rough.")
+st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
 st.plotly_chart(figures.ranking(pred.sort_values("rank").head(60),
                                 f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
 

@@ -196,3 +196,39 @@ def test_convergence_warnings_are_captured_and_counted():
     assert est.n_iter_capped_ > 0
     assert est.n_iter_capped_ == est.n_convergence_warnings_  # counted from the solver = caught
     assert est.n_iter_capped_ <= est.n_fits_ * 1
+
+
+def test_impute_rows_projects_each_row_independently():
+    rng = np.random.default_rng(5)
+    u, v = rng.normal(size=(30, 2)), rng.normal(size=(2, 6))
+    M = pd.DataFrame(u @ v + 5, columns=list("abcdef"))
+    rows = M.iloc[:4].copy()
+    truth = rows.copy()
+    rows.iloc[0, 1] = np.nan
+    rows.iloc[1, [0, 4]] = np.nan
+    rows.iloc[2, 1] = np.nan  # same pattern as row 0: solved together
+    from advisor import impute
+    filled = impute.impute_rows(rows, M.iloc[4:], rank=2)
+    assert np.allclose(filled.to_numpy(), truth.to_numpy(), atol=1e-8)  # exact on a rank-2 matrix
+    alone = impute.impute_rows(rows.iloc[[1]], M.iloc[4:], rank=2)
+    assert np.allclose(alone.to_numpy(), filled.iloc[[1]].to_numpy())  # rows do not influence each other
+    assert filled.iloc[3].equals(truth.iloc[3])  # complete rows untouched
+
+
+def test_shortlist_clamps_extrapolation_and_flags_the_domain():
+    b, X = _bundle()
+    lo, hi = X.min(), X.max()
+    inside = {f: (lo[f] + hi[f]) / 2 for f in X.columns}
+    huge = {**inside, "params_b": hi["params_b"] * 12}  # like a 123B model against a 10B training set
+    at_edge = {**inside, "params_b": hi["params_b"]}
+    cands = pd.DataFrame([{"hf_id": "new/inside", **inside}, {"hf_id": "new/huge", **huge},
+                          {"hf_id": "new/edge", **at_edge}]).assign(scale="normalized")
+    out = shortlist.predict_candidates(b, cands).set_index("hf_id")
+    assert out.loc["new/huge", "extrapolated"] == ["params_b"] and not out.loc["new/huge", "in_domain"]
+    assert out.loc["new/inside", "extrapolated"] == [] and out.loc["new/inside", "in_domain"]
+    # clamped: the 12x model is predicted exactly as the model at the edge of the training range
+    assert out.loc["new/huge", "prediction"] == pytest.approx(out.loc["new/edge", "prediction"])
+    assert ((out[["prediction", "lower", "upper"]] >= 0) & (out[["prediction", "lower", "upper"]] <= 100)).all().all()
+    # a known model is inside its own domain
+    known = X.iloc[[0]].reset_index().rename(columns={"index": "hf_id"}).assign(scale="normalized")
+    assert shortlist.predict_candidates(b, known).in_domain.all()
