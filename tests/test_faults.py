@@ -248,29 +248,33 @@ def test_sigkill_during_presence_shards(built, tmp_path):
     db = fresh_copy(built, tmp_path)
     work = tmp_path / "work"
     cfg = tmp_path / "presence.yaml"
-    sec = dict(models=["tiny:llama"], source="fixture", docs_per_subset=12, shard_docs=2, max_tokens=64, bins=10)
+    docs, per_shard = 80, 2  # 5 subsets x 80 documents in 200 shards: a tiny model scores ~50 shards/s
+    total = 5 * docs // per_shard
+    sec = dict(models=["tiny:llama"], source="fixture", docs_per_subset=docs, shard_docs=per_shard,
+               max_tokens=64, bins=10)
     cfg.write_text(yaml.safe_dump({"db": str(db), "data_dir": str(ROOT / "data"), "work_dir": str(work),
                                    "stages": ["presence"], "presence": sec}))
     shards = lambda: sorted(work.glob("presence/scores/*/*/shard-*.parquet"))  # noqa: E731
     before = digest(db)
     killed, out = kill_when([PY, "-m", "pipeline.run", "--config", str(cfg), "--stages", "presence"],
-                            lambda: len(shards()) >= 2, RNG.uniform(0.0, 0.5), timeout=600)
+                            lambda: len(shards()) >= 2, RNG.uniform(0.0, 0.2), timeout=600)
+    if len(shards()) == total:
+        pytest.skip("every shard was scored before the kill landed (machine faster than planned)")
     assert killed, "the run finished before it could be killed:\n" + out[-3000:]
     assert digest(db) == before
     finished = {p: p.stat().st_mtime_ns for p in shards()}
-    assert 2 <= len(finished) < 30
-    assert not list(work.glob("presence/scores/*/*/*.tmp*")) or True  # temp names are allowed to remain
+    assert 2 <= len(finished) < total
     run(db, "--stages", "presence", config=cfg)
     for p, t in finished.items():
         assert p.stat().st_mtime_ns == t, f"{p.name} was scored again"
     con = duckdb.connect(str(db), read_only=True)
     try:
         n, ids = con.execute("SELECT count(*), count(DISTINCT doc_id) FROM presence_scores").fetchone()
-        assert n == ids == 5 * 12  # 5 subsets x 12 documents, each once
+        assert n == ids == 5 * docs  # every document exactly once
         assert counts(db)["models"] == 40
     finally:
         con.close()
-    assert len(shards()) == 30 and not leftovers(db)
+    assert len(shards()) == total and not leftovers(db)
 
 
 # ------------------------------------------------------------------------------ the app while publishing
