@@ -33,7 +33,7 @@ import platform
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +196,24 @@ class SearchResult:
     @property
     def best_index(self) -> int:
         return int(np.argmin(self.mean_mae))  # first of equals, as GridSearchCV
+
+    def to_json(self) -> dict:
+        """JSON-ready dict (floats round-trip exactly through ``json``); see ``from_json``."""
+        return {"configs": [list(c) for c in self.configs], "fold_mae": self.fold_mae.tolist(),
+                "oof": self.oof.tolist(), "n_fits": self.n_fits, "n_capped": self.n_capped,
+                "seconds": self.seconds, "n_warnings": self.n_warnings, "n_targets": self.n_targets}
+
+    @classmethod
+    def from_json(cls, d: dict, n_samples: int, configs: list) -> SearchResult:
+        """Inverse of ``to_json``; ValueError unless it is a search of ``configs`` on n_samples rows."""
+        got = [(int(c[0]), float(c[1]), float(c[2])) for c in d["configs"]]
+        fold_mae = np.asarray(d["fold_mae"], dtype=float)
+        oof = np.asarray(d["oof"], dtype=float)
+        if (got != list(configs) or fold_mae.ndim != 2 or fold_mae.shape[1] != len(configs)
+                or oof.shape != (n_samples, len(configs)) or not np.isfinite(oof).all()):
+            raise ValueError("stored search result does not match this grid and these rows")
+        return cls(got, fold_mae, oof, int(d["n_fits"]), int(d["n_capped"]), float(d["seconds"]),
+                   int(d["n_warnings"]), int(d["n_targets"]))
 
 
 @contextmanager
@@ -457,22 +475,25 @@ class CVReport:
     mae: float
     interval_coverage: float
     n_iter_capped: int
+    fold_params: list = field(default_factory=list)  # best_params_ of each outer fold's search
 
 
 def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
     from tqdm.auto import tqdm
 
-    rows, capped = [], 0
+    rows, capped, params = [], 0, []
     for k, (train, test) in enumerate(tqdm(splits, desc=desc, leave=False, disable=None)):
         est = clone(estimator).fit(X.iloc[train], y.iloc[train])
         capped += est.n_iter_capped_
+        params.append(dict(est.best_params_))
         part = est.predict_interval(X.iloc[test])
         part["y"] = y.iloc[test].to_numpy()
         part["fold"] = k
         rows.append(part)
     df = pd.concat(rows).loc[X.index]
     inside = (df.y >= df.lower) & (df.y <= df.upper)
-    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped)
+    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped,
+                    params)
 
 
 def nested_cv(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series, outer_cv: int = 10,
@@ -513,6 +534,10 @@ class PredictorBundle:
 
     ``fit(X, rm)``: X is the model x feature matrix (index hf_id); rm has columns hf_id, method and
     the targets. Models without a value for a target are left out of that target's fit.
+    ``searches`` (optional dict, read and filled in): the grid searches as JSON-ready dicts by target
+    group ("method/target,..."); a group found there is not searched again, only its selected
+    configuration is refit (same numbers: the refit is deterministic). The caller persists it and must
+    only pass one made on the same data, grid and code (the pipeline keys it by their hash).
     """
 
     def __init__(self, features=DEFAULT_FEATURES, scale: str = "normalized", methods=METHODS,
@@ -524,7 +549,8 @@ class PredictorBundle:
         self.predictor_params = predictor_params
         self.predictors: dict[tuple[str, str], RMPredictor] = {}
 
-    def fit(self, X: pd.DataFrame, rm: pd.DataFrame, progress: bool = True) -> PredictorBundle:
+    def fit(self, X: pd.DataFrame, rm: pd.DataFrame, progress: bool = True,
+            searches: dict | None = None) -> PredictorBundle:
         from tqdm.auto import tqdm
 
         missing = [f for f in self.features if f not in X.columns]
@@ -555,9 +581,18 @@ class PredictorBundle:
             Y = np.column_stack([self.y_train_[k].loc[rows].to_numpy(dtype=float) for k in keys])
             if not np.all(np.isfinite(Y)):
                 raise ValueError("targets have missing values; drop those models before fitting")
-            searches = est0._search(A, Y)
+            name = ",".join(f"{m}/{t}" for m, t in keys)
+            configs = _configs(est0.degrees, est0.alphas, est0.l1_ratios)
+            if searches is not None and name in searches:
+                found = [SearchResult.from_json(d, len(rows), configs) for d in searches[name]]
+                if len(found) != len(keys):
+                    raise ValueError(f"stored searches for {name}: {len(found)} results")
+            else:
+                found = est0._search(A, Y)
+                if searches is not None:
+                    searches[name] = [r.to_json() for r in found]
             designs: dict = {}
-            for key, search, col in zip(keys, searches, Y.T):
+            for key, search, col in zip(keys, found, Y.T):
                 est = clone(est0)
                 self.predictors[key] = est._finish(Xf.loc[rows], A, col, features, search, designs)
                 bar.update()

@@ -10,14 +10,24 @@ reproduction report (``reports/reproduction.md`` and ``reports/reproduction.json
 4. correlations (Fig. 3), coverage curves (Fig. 4/6), PCA (App. F), gains (Fig. 2), Table 1 deltas,
    BT vs regression (App. E) into the tables of ``pipeline/sql/50_predictor.sql``;
 5. the report: each number of the paper our data can check, beside ours.
+
+Checkpoints (``work_dir/predictor/``, JSON only): the bundle's shared grid search
+(``search-<key>.json``) and the honest-error results (``honest-<key>.json``), each keyed by the
+SHA-256 of its training data, the config fields that affect the fit, the source of
+``advisor/predictor.py`` and ``advisor/impute.py`` and the library versions. A rerun with the same key
+loads them instead of searching again (the bundle is still refit and saved, from the stored
+selection); an unreadable file is ignored and recomputed. Delete ``work/predictor/`` to force it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -143,7 +153,7 @@ def run(ctx) -> None:
                   l1_ratios=tuple(cfg.l1_ratios), cv=cfg.cv, interval_level=cfg.interval_level,
                   random_state=cfg.random_state, n_jobs=cfg.n_jobs, max_iter=cfg.max_iter)
     bundle = predictor.PredictorBundle(cfg.features, cfg.scale, cfg.methods, cfg.targets, **params)
-    bundle.fit(complete, rm)
+    _fit_bundle(ctx, cfg, bundle, complete, rm)
     path = bundle.save(ctx.config.resolve(cfg.bundle_path))
     ctx.log(f"  saved {path} (version {bundle.version})")
 
@@ -152,11 +162,8 @@ def run(ctx) -> None:
         bundle.y_train_[(cfg.method, cfg.target)]
     nested = lofo = None
     if cfg.honest_error:
-        ctx.log("  honest error: nested CV and leave-one-family-out")
-        nested = predictor.nested_cv(main, Xm, ym, outer_cv=cfg.outer_cv,
-                                     random_state=cfg.random_state + 1)
-        family = models.set_index("hf_id").family
-        lofo = predictor.leave_one_family_out(main, Xm, ym, family)
+        family = models.set_index("hf_id").family.reindex(Xm.index)
+        nested, lofo = _honest_errors(ctx, cfg, main, Xm, ym, family)
 
     _write_fits(con, bundle)
     known = _predictions_known(bundle, cfg, nested, lofo)
@@ -190,6 +197,120 @@ def run(ctx) -> None:
     p = report["predictor"]
     ctx.log(f"  CV MAE {p['cv_mae']:.2f} (paper 3.2), nested {p['nested_cv_mae']}, "
             f"LOFO {p['lofo_mae']}; search {report['fit_seconds']:.2f}s; reports written")
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints of the expensive searches (JSON, keyed by what determines their result)
+
+_CODE = [Path(predictor.__file__), Path(predictor.__file__).with_name("impute.py")]
+
+
+def _key(kind: str, cfg: PredictorConfig, fields: tuple, data: dict) -> str:
+    """SHA-256 of the data (values, index, column order), config fields, code and library versions.
+
+    Floats go through ``json`` (shortest repr: exact), so any changed value changes the key.
+    """
+    h = hashlib.sha256(kind.encode())
+    payload = {"config": {f: getattr(cfg, f) for f in fields},
+               "versions": {k: v for k, v in predictor.library_versions().items() if k != "advisor"}}
+    h.update(json.dumps(payload, sort_keys=True, default=str).encode())
+    for name, obj in data.items():
+        h.update(name.encode())
+        if isinstance(obj, pd.DataFrame):
+            h.update(json.dumps([list(map(str, obj.columns)), list(map(str, obj.index)),
+                                 obj.to_numpy(dtype=object).tolist()], default=str).encode())
+        else:
+            h.update(json.dumps([str(obj.name), list(map(str, obj.index)),
+                                 obj.to_numpy(dtype=object).tolist()], default=str).encode())
+    for path in _CODE:
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _read_checkpoint(ctx, path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        ctx.log(f"  ignoring unreadable checkpoint {path} ({type(e).__name__}: {e}); recomputing")
+        return None
+
+
+def _write_checkpoint(path: Path, obj: dict) -> None:
+    """Atomic: a reader sees the old file, the complete new one, or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, allow_nan=True))
+    os.replace(tmp, path)
+
+
+_SEARCH_FIELDS = ("features", "scale", "methods", "targets", "rm_sources", "degrees", "alphas",
+                  "l1_ratios", "cv", "random_state", "max_iter")
+_HONEST_FIELDS = ("features", "scale", "degrees", "alphas", "l1_ratios", "cv", "outer_cv",
+                  "interval_level", "random_state", "method", "target", "max_iter")
+
+
+def _fit_bundle(ctx, cfg, bundle, complete: pd.DataFrame, rm: pd.DataFrame) -> None:
+    """Fit the bundle, reusing its shared grid search from the checkpoint when the key matches."""
+    rm_cols = rm.sort_values(["hf_id", "method"])[["hf_id", "method", *cfg.targets]]
+    key = _key("search", cfg, _SEARCH_FIELDS,
+               {"X": complete[cfg.features], "rm": rm_cols.reset_index(drop=True)})
+    path = ctx.work_dir / "predictor" / f"search-{key}.json"
+    stored = _read_checkpoint(ctx, path)
+    if stored is not None:
+        try:
+            bundle.fit(complete, rm, searches=stored["searches"])
+            ctx.log(f"  bundle grid search: reused {path}")
+            return
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            ctx.log(f"  ignoring checkpoint {path} ({type(e).__name__}: {e}); recomputing")
+    searches: dict = {}
+    bundle.fit(complete, rm, searches=searches)
+    _write_checkpoint(path, {"kind": "bundle grid search", "searches": searches})
+    ctx.log(f"  bundle grid search: computed, saved {path}")
+
+
+def _report_to_json(r: predictor.CVReport) -> dict:
+    p = r.predictions
+    return {"index": [str(i) for i in p.index],
+            "columns": {c: p[c].tolist() for c in ("prediction", "lower", "upper", "y", "fold")},
+            "mae": r.mae, "interval_coverage": r.interval_coverage,
+            "n_iter_capped": r.n_iter_capped, "fold_params": r.fold_params}
+
+
+def _report_from_json(d: dict, index: pd.Index) -> predictor.CVReport:
+    if list(d["index"]) != [str(i) for i in index]:
+        raise ValueError("stored predictions are for other models")
+    cols = d["columns"]
+    df = pd.DataFrame({c: np.asarray(cols[c], dtype=float) for c in ("prediction", "lower", "upper",
+                                                                      "y")}, index=index)
+    df["fold"] = np.asarray(cols["fold"], dtype=int)
+    return predictor.CVReport(df, float(d["mae"]), float(d["interval_coverage"]),
+                              int(d["n_iter_capped"]), list(d["fold_params"]))
+
+
+def _honest_errors(ctx, cfg, main, Xm: pd.DataFrame, ym: pd.Series, family: pd.Series):
+    """Nested CV and leave-one-family-out of the main predictor, from the checkpoint if it matches."""
+    key = _key("honest", cfg, _HONEST_FIELDS, {"X": Xm, "y": ym, "family": family})
+    path = ctx.work_dir / "predictor" / f"honest-{key}.json"
+    stored = _read_checkpoint(ctx, path)
+    if stored is not None:
+        try:
+            nested = _report_from_json(stored["nested_cv"], Xm.index)
+            lofo = _report_from_json(stored["leave_one_family_out"], Xm.index)
+            ctx.log(f"  honest errors: reused {path}")
+            return nested, lofo
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            ctx.log(f"  ignoring checkpoint {path} ({type(e).__name__}: {e}); recomputing")
+    ctx.log("  honest error: nested CV and leave-one-family-out")
+    nested = predictor.nested_cv(main, Xm, ym, outer_cv=cfg.outer_cv,
+                                 random_state=cfg.random_state + 1)
+    lofo = predictor.leave_one_family_out(main, Xm, ym, family)
+    _write_checkpoint(path, {"kind": "honest errors", "nested_cv": _report_to_json(nested),
+                             "leave_one_family_out": _report_to_json(lofo)})
+    ctx.log(f"  honest errors: computed, saved {path}")
+    return nested, lofo
 
 
 def _write_fits(con, bundle) -> None:
