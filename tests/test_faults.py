@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = int(os.environ.get("FAULT_SEED", random.randrange(10**6)))
 RNG = random.Random(SEED)
 PY = sys.executable
+BUILD_S: list[float] = []
 INGEST_TABLES = ("models", "benchmarks", "benchmark_scores", "post_training", "leaderboard_v2",
                  "rewardbench_leaderboard", "sources")
 
@@ -91,7 +92,9 @@ def kill_when(cmd: list[str], ready, delay: float, timeout: float = 300, env=Non
 def built(tmp_path_factory) -> tuple[Path, dict]:
     print(f"FAULT_SEED={SEED}")
     db = tmp_path_factory.mktemp("faults") / "advisor.duckdb"
+    t0 = time.perf_counter()
     run(db, "--stages", "ingest")
+    BUILD_S.append(time.perf_counter() - t0)  # a clean run's length: where random kills may land
     return db, counts(db)
 
 
@@ -122,11 +125,12 @@ def test_sigkill_at_random_points_of_an_ingest_rebuild(built, tmp_path):
     outcomes = []
     for i in range(3):
         before, runs_before = digest(db), counts(db)["runs"]
-        delay = RNG.uniform(0.0, 6.0)  # from interpreter start-up through ingest to publish
+        delay = RNG.uniform(0.0, BUILD_S[0])  # from interpreter start-up through ingest to publish
         killed, _ = kill_when([PY, "-m", "pipeline.run", "--db", str(db), "--stages", "ingest"],
                               lambda: True, delay)
         outcomes.append((round(delay, 2), killed, assert_old_or_new(db, before, clean, runs_before)))
-    print("kills (delay s, killed, database after):", outcomes)
+    print(f"kills (delay s, killed, database after), clean run {BUILD_S[0]:.1f} s:", outcomes)
+    assert any(killed for _, killed, _ in outcomes), "no run was killed"
     runs_before = counts(db)["runs"]
     run(db, "--stages", "ingest")
     after = counts(db)
