@@ -478,18 +478,25 @@ class CVReport:
     fold_params: list = field(default_factory=list)  # best_params_ of each outer fold's search
 
 
+def _outer_fold(estimator, X: pd.DataFrame, y: pd.Series, train, test, k: int):
+    est = clone(estimator).set_params(n_jobs=1).fit(X.iloc[train], y.iloc[train])
+    part = est.predict_interval(X.iloc[test])
+    part["y"] = y.iloc[test].to_numpy()
+    part["fold"] = k
+    return part, est.n_iter_capped_, dict(est.best_params_)
+
+
 def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
+    """Outer folds run in ``estimator.n_jobs`` worker processes (each inner search on one core: the
+    coordinate-descent fits are too small for threads to pay off)."""
     from tqdm.auto import tqdm
 
-    rows, capped, params = [], 0, []
-    for k, (train, test) in enumerate(tqdm(splits, desc=desc, leave=False, disable=None)):
-        est = clone(estimator).fit(X.iloc[train], y.iloc[train])
-        capped += est.n_iter_capped_
-        params.append(dict(est.best_params_))
-        part = est.predict_interval(X.iloc[test])
-        part["y"] = y.iloc[test].to_numpy()
-        part["fold"] = k
-        rows.append(part)
+    jobs = Parallel(n_jobs=estimator.n_jobs, return_as="generator")(
+        delayed(_outer_fold)(estimator, X, y, train, test, k) for k, (train, test) in enumerate(splits))
+    done = list(tqdm(jobs, total=len(splits), desc=desc, leave=False, disable=None))
+    rows = [part for part, _, _ in done]
+    capped = sum(c for _, c, _ in done)
+    params = [p for _, _, p in done]
     df = pd.concat(rows).loc[X.index]
     inside = (df.y >= df.lower) & (df.y <= df.upper)
     return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped,
