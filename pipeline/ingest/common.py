@@ -64,10 +64,12 @@ def insert_scores(con, rows: list[tuple], recorded_at: str | None = None) -> int
     """rows: (hf_id, benchmark, value, scale, source, settings dict). ``recorded_at`` is when the
     evaluation was made or published, where the source states it (else NULL: an undated shipped value
     never wins over a dated result of the same model, benchmark and scale)."""
-    if rows:  # DuckDB's executemany refuses an empty list (a file with no database model)
-        con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(h, b, float(v), s, src, json.dumps(st, sort_keys=True), recorded_at)
-                         for h, b, v, s, src, st in rows])
+    if rows:  # one bulk insert from a frame (executemany is slow, and refuses an empty list)
+        scores = pd.DataFrame([(h, b, float(v), s, src, json.dumps(st, sort_keys=True))
+                               for h, b, v, s, src, st in rows],
+                              columns=["hf_id", "benchmark", "value", "scale", "source", "settings"])
+        scores["recorded_at"] = pd.Timestamp(recorded_at) if recorded_at else pd.NaT
+        con.execute("INSERT INTO benchmark_scores SELECT * FROM scores")
     return len(rows)
 
 
