@@ -53,16 +53,6 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
                         disable_dropout=True)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds,
                             processing_class=tok, callbacks=[hf.EvalAtEnd(), *callbacks])
-    resume = hf.last_checkpoint(out_dir)
-    result = trainer.train(resume_from_checkpoint=resume)
-    final = out_dir / "final"
-    trainer.save_model(str(final))
-    tok.save_pretrained(str(final))
-    history = [h for h in trainer.state.log_history if "eval_accuracy" in h]
-    train_history = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
-            "train_history": train_history,
-            "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
-            "best_eval_accuracy": trainer.state.best_metric, "eval_history": history,
-            "train_pairs": vars(train_stats), "val_pairs": vars(val_stats),
-            "params_b": hf.count_params(trainer.model)}
+    info = hf.train_and_save(trainer, tok, out_dir, "eval_accuracy")
+    return {**info, "best_eval_accuracy": trainer.state.best_metric,
+            "train_pairs": vars(train_stats), "val_pairs": vars(val_stats)}

@@ -83,3 +83,18 @@ class EvalAtEnd(TrainerCallback):
 def count_params(model) -> float:
     """Parameters in billions (the base model; the score head is negligible)."""
     return sum(p.numel() for p in model.parameters()) / 1e9
+
+
+def train_and_save(trainer, tok, out_dir: Path, eval_key: str) -> dict:
+    """Train (resuming from the last complete checkpoint), save the best model to ``out_dir/final`` and
+    return what both trainers report: steps, losses, the best checkpoint and the ``eval_key`` history."""
+    resume = last_checkpoint(out_dir)
+    result = trainer.train(resume_from_checkpoint=resume)
+    final = out_dir / "final"
+    trainer.save_model(str(final))
+    tok.save_pretrained(str(final))
+    log = trainer.state.log_history
+    return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
+            "train_history": [h["loss"] for h in log if "loss" in h],
+            "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+            "eval_history": [h for h in log if eval_key in h], "params_b": count_params(trainer.model)}

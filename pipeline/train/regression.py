@@ -58,16 +58,6 @@ def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: flo
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok,
                       data_collator=DataCollatorWithPadding(tok, padding="longest"),
                       callbacks=[hf.EvalAtEnd(), *callbacks])
-    resume = hf.last_checkpoint(out_dir)
-    result = trainer.train(resume_from_checkpoint=resume)
-    final = out_dir / "final"
-    trainer.save_model(str(final))
-    tok.save_pretrained(str(final))
-    history = [h for h in trainer.state.log_history if "eval_loss" in h]
-    train_history = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
-            "train_history": train_history,
-            "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
-            "best_eval_mse": trainer.state.best_metric, "eval_history": history,
-            "train_examples": vars(train_stats), "val_examples": vars(val_stats),
-            "params_b": hf.count_params(trainer.model)}
+    info = hf.train_and_save(trainer, tok, out_dir, "eval_loss")
+    return {**info, "best_eval_mse": trainer.state.best_metric,
+            "train_examples": vars(train_stats), "val_examples": vars(val_stats)}
