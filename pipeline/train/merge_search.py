@@ -131,13 +131,15 @@ def _counts_from_hist(h, r: int):
     return pos + neg
 
 
-def _counts_numpy(d: np.ndarray, k_max: int, threads: int, k1_chunk: int = 1) -> np.ndarray:
+def _counts_numpy(d: np.ndarray, k_max: int, threads: int, k1_chunk: int = 7) -> np.ndarray:
     r = k_max + 1
     d, div, bias, shift = _prepare(d, k_max)
     ks = np.arange(r, dtype=np.float64)
     width = 2 * (r + 1)
     out = np.empty((r, r, r, r, r), dtype=np.int32)  # k1, k2, k3, k4, k5
-    # work in slices of k1 (k1_chunk x 21 rows of (k1, k2)) so the arrays of one step stay in cache
+    # work in slices of k1 (k1_chunk x 21 rows of (k1, k2)): large enough that each numpy call amortises
+    # its overhead and the two threads rarely wait on the GIL (7: 0.52 s vs 1.02 s with 1 on 2 idle
+    # cores, 1,000 pairs), small enough that one step's arrays stay in cache
     chunks = [list(range(i, min(i + k1_chunk, r))) for i in range(0, r, k1_chunk)]
     a12 = [((ks[c, None, None] * d[:, 0] + ks[None, :, None] * d[:, 1]).reshape(len(c) * r, -1) / div) for c in chunks]
 
