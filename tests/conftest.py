@@ -58,3 +58,17 @@ def app_db(tmp_path_factory) -> Path:
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return db
+
+
+@pytest.fixture()
+def con():
+    """An in-memory DuckDB holding the whole schema (pipeline/sql/*.sql)."""
+    import duckdb
+
+    from pipeline import schema
+
+    c = duckdb.connect()
+    schema.create_all(c)
+    yield c
+    c.close()
+

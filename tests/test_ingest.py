@@ -6,11 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest import evalplus, lmeval_csv, oll_v1, oll_v2, paper, rewardbench_lb
 
@@ -24,14 +22,6 @@ def data_dir(tmp_path) -> Path:
     d = tmp_path / "data"
     shutil.copytree(ROOT / "data", d, ignore=shutil.ignore_patterns("*.duckdb*", "predictor"))
     return d
-
-
-@pytest.fixture()
-def con():
-    c = duckdb.connect()
-    schema.create_all(c)
-    yield c
-    c.close()
 
 
 def ingest_paper(con, data_dir):

@@ -6,11 +6,9 @@ import json
 import types
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from advisor import store
-from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.lmeval_json import ingest_results, results_files
 
@@ -18,14 +16,6 @@ FIX = Path(__file__).parent / "fixtures" / "lm_eval"
 OLL = FIX / "results_oll_v2_2024-09-27T15-51-00.000000.json"
 TINY = FIX / "results_tiny_lmeval_0.4.13.json"
 MODEL = "meta-llama/Llama-3.2-1B-Instruct"
-
-
-@pytest.fixture()
-def con():
-    c = duckdb.connect()
-    schema.create_all(c)
-    yield c
-    c.close()
 
 
 def make_ctx(con, work_dir, results=(), model=None):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from advisor import store
-from pipeline import schema
 
 
 @pytest.fixture()
-def con():
-    c = duckdb.connect()
-    schema.create_all(c)
+def con(con):
+    """The schema with two models and dated / undated scores."""
+    c = con
     c.execute("INSERT INTO models (hf_id, params_b, pretrain_tokens_t) VALUES ('a/x', 1.5, 2.0), ('b/y', 7.0, 15.0)")
     rows = [("a/x", "leaderboard_ifeval", 40.0, "normalized", "oll_v2_final", None),           # undated shipped value
             ("a/x", "leaderboard_ifeval", 55.0, "normalized", "lm_eval:a.json", "2025-01-01"),  # dated user run
@@ -20,8 +18,7 @@ def con():
             ("b/y", "leaderboard_ifeval", 70.0, "normalized", "lm_eval:old.json", "2024-01-01"),
             ("b/y", "leaderboard_ifeval", 72.0, "normalized", "lm_eval:new.json", "2025-06-01")]
     c.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, '{}', ?)", rows)
-    yield c
-    c.close()
+    return c
 
 
 def test_newest_dated_value_wins_and_scales_never_mix(con):
