@@ -226,6 +226,19 @@ def meta(path=None) -> dict[str, str]:
         return dict(con.execute("SELECT key, value FROM meta").fetchall())
 
 
+def database_summary(path=None) -> dict:
+    """What the database holds, for the one-line summary on the landing page."""
+    with connection(path) as con:
+        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        return {"models": one("SELECT count(*) FROM models"),
+                "rm_models": one("SELECT count(DISTINCT hf_id) FROM rm_results"),
+                "rm_rows": one("SELECT count(*) FROM rm_results"),
+                "benchmarks": one("SELECT count(DISTINCT benchmark) FROM benchmark_scores"),
+                "scores": one("SELECT count(*) FROM benchmark_scores"),
+                "leaderboard": one("SELECT count(*) FROM leaderboard_v2"),
+                "built": one("SELECT max(finished_at) FROM runs")}
+
+
 def table_counts(path=None) -> pd.DataFrame:
     with connection(path) as con:
         names = [r[0] for r in con.execute(

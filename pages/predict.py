@@ -18,6 +18,11 @@ st.title("Which base model should I train my reward model on?")
 st.markdown("Add candidate base models in any of the three ways below (they combine). The advisor "
             "predicts the RewardBench score a reward model trained on each would reach, from its "
             "Open LLM Leaderboard v2 results and size, with an interval, and ranks them.")
+db = cached("database_summary")
+st.caption(f"Database: {db['rm_models']} models with reward-model results ({db['rm_rows']} RewardBench rows), "
+           f"{db['scores']:,} scores of {db['benchmarks']} benchmarks, {db['leaderboard']:,} Open LLM "
+           f"Leaderboard v2 models to pick from; built {str(db['built'])[:16]} UTC. Details: the "
+           f"*Data & provenance* page.")
 c1, c2 = st.columns([1, 2])
 method = c1.radio("Reward-model training method", list(views.METHOD_LABELS), horizontal=True,
                   format_func=views.METHOD_LABELS.get, key="method",

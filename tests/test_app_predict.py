@@ -72,6 +72,10 @@ def test_no_candidates_yet(page):
     assert at.title[0].value == "Which base model should I train my reward model on?"
     assert at.info[0].value.startswith("No candidates yet")
     assert not at.error
+    # the landing page says what the database holds (issue 2), counted from the database itself
+    summary = at.caption[0].value
+    assert summary.startswith("Database: 40 models with reward-model results (80 RewardBench rows)")
+    assert "4,576 Open LLM Leaderboard v2 models to pick from" in summary
 
 
 def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bundle):
@@ -213,7 +217,7 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
     at = page()
     at.text_input(key="lb_search").set_value("qwen2.5-7b-instruct")
     at.radio(key="lb_status").set_value("known").run()
-    assert at.caption[0].value.startswith("1 of 4,497 leaderboard models match")
+    assert match_caption(at).startswith("1 of 4,497 leaderboard models match")
     at.multiselect(key="lb_choice").set_value(["Qwen/Qwen2.5-7B-Instruct"]).run()
     at.button(key="lb_add").click().run()
     assert at.session_state["picked"] == ["Qwen/Qwen2.5-7B-Instruct"]
@@ -231,7 +235,7 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
     at.radio(key="lb_status").set_value("new")
     at.slider(key="lb_size").set_value((1.0, 2.0)).run()
     lbf = views.filter_leaderboard(views.leaderboard(app_db), "", (1.0, 2.0), (), "new")
-    assert at.caption[0].value.startswith(f"{len(lbf):,} of 4,497 leaderboard models match")
+    assert match_caption(at).startswith(f"{len(lbf):,} of 4,497 leaderboard models match")
     at.button(key="lb_add_top").click().run()
     shown = ranking(at)
     assert len(shown) == 26 and set(lbf["hf_id"].head(25)) < set(shown["hf_id"])
@@ -272,3 +276,9 @@ def test_without_a_fitted_predictor_the_page_says_how_to_get_one(page, monkeypat
     cands = [d.value for d in at.dataframe if "scale" in d.value.columns][0]
     assert list(cands["hf_id"]) == ["org/alpha", "org/beta"]  # the inputs are still shown
     assert not at.exception
+
+
+def match_caption(at) -> str:
+    """The picker's 'N of M leaderboard models match' caption."""
+    return next(c.value for c in at.caption if "leaderboard models match" in c.value)
+
