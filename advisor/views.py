@@ -229,14 +229,12 @@ def meta(path=None) -> dict[str, str]:
 def database_summary(path=None) -> dict:
     """What the database holds, for the one-line summary on the landing page."""
     with connection(path) as con:
-        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-        return {"models": one("SELECT count(*) FROM models"),
-                "rm_models": one("SELECT count(DISTINCT hf_id) FROM rm_results"),
-                "rm_rows": one("SELECT count(*) FROM rm_results"),
-                "benchmarks": one("SELECT count(DISTINCT benchmark) FROM benchmark_scores"),
-                "scores": one("SELECT count(*) FROM benchmark_scores"),
-                "leaderboard": one("SELECT count(*) FROM leaderboard_v2"),
-                "built": one("SELECT max(finished_at) FROM runs")}
+        row = con.execute("""SELECT (SELECT count(*) FROM models), (SELECT count(DISTINCT hf_id) FROM rm_results),
+                                    (SELECT count(*) FROM rm_results),
+                                    (SELECT count(DISTINCT benchmark) FROM benchmark_scores),
+                                    (SELECT count(*) FROM benchmark_scores), (SELECT count(*) FROM leaderboard_v2),
+                                    (SELECT max(finished_at) FROM runs)""").fetchone()
+    return dict(zip(("models", "rm_models", "rm_rows", "benchmarks", "scores", "leaderboard", "built"), row))
 
 
 def table_counts(path=None) -> pd.DataFrame:
