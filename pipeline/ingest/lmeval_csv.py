@@ -32,7 +32,8 @@ def ingest(con, data_dir: Path, resolver: ModelResolver) -> int:
     if not cols:
         raise InputError(path, "no 'task(metric,filter)' columns of known tasks",
                          "use the lm-eval master table with headers like 'mmlu(acc,none)'", field="header")
-    df = read_table(path, ["model_name", *cols], numeric=list(cols), allow_missing=list(cols))
+    df = read_table(path, ["model_name", *cols], numeric=list(cols), allow_missing=list(cols),
+                    ranges={c: (0, 1) for c in cols}, range_fix="lm-eval scores are fractions")
     rows, matched = [], 0
     for _, r in df.iterrows():
         hf_id = resolver.resolve(r["model_name"])
@@ -41,8 +42,6 @@ def ingest(con, data_dir: Path, resolver: ModelResolver) -> int:
         matched += 1
         for col, (bench, metric, filt) in cols.items():
             if r[col] == r[col]:
-                if not 0 <= r[col] <= 1:
-                    raise InputError(path, f"{r[col]} is outside 0-1", "lm-eval scores are fractions", field=col)
                 settings = {"metric": metric, "filter": filt, "backend": "hf", "dtype": "float16",
                             "fewshot": "default", "chat_template": False, "run_name": r["model_name"]}
                 rows.append((hf_id, bench, r[col], "raw", "lmeval_19tasks", settings))

@@ -41,16 +41,14 @@ def pick_submission(rows, rule: str):
 
 def ingest_raw(con, data_dir: Path, resolver: ModelResolver, rule: str) -> dict[str, dict]:
     path = data_dir / "public" / RAW_FILE
-    df = read_table(path, ["model", "precision", "params_b", *RAW_COLUMNS], numeric=["params_b", *RAW_COLUMNS])
+    df = read_table(path, ["model", "precision", "params_b", *RAW_COLUMNS], numeric=["params_b", *RAW_COLUMNS],
+                    ranges={c: (0, 1) for c in RAW_COLUMNS},
+                    range_fix="raw scores are fractions; divide percentages by 100")
     by_model: dict[str, list] = {}
     for i, r in df.iterrows():
         hf_id = resolver.resolve(r["model"])
         if hf_id is None:
             raise unknown_model(path, r["model"], i + 2)
-        for c in RAW_COLUMNS:
-            if not 0 <= r[c] <= 1:
-                raise InputError(path, f"{r[c]} is outside 0-1", "raw scores are fractions; divide percentages by 100",
-                                 row=i + 2, field=c)
         by_model.setdefault(hf_id, []).append(dict(r))
     kept = {}
     rows = []
@@ -69,11 +67,8 @@ def ingest_raw(con, data_dir: Path, resolver: ModelResolver, rule: str) -> dict[
 def ingest_final(con, data_dir: Path, resolver: ModelResolver, kept_raw: dict[str, dict]) -> None:
     path = data_dir / "public" / FINAL_FILE
     df = read_table(path, ["rank", "model", "average", "params_b", *FINAL_COLUMNS],
-                    numeric=["rank", "average", "params_b", *FINAL_COLUMNS], allow_missing=["params_b"])
-    for i, r in df.iterrows():
-        for c in FINAL_COLUMNS:
-            if not 0 <= r[c] <= 100:
-                raise InputError(path, f"{r[c]} is outside 0-100", "normalized scores are 0-100", row=i + 2, field=c)
+                    numeric=["rank", "average", "params_b", *FINAL_COLUMNS], allow_missing=["params_b"],
+                    ranges={c: (0, 100) for c in FINAL_COLUMNS}, range_fix="normalized scores are 0-100")
     df["hf_id"] = [resolver.exact(m) or m for m in df["model"]]
     n_rows = df["hf_id"].value_counts()
     first_rank: dict[str, int] = {}

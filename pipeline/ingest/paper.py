@@ -50,15 +50,12 @@ def ingest_models(con, data_dir: Path) -> ModelResolver:
 def ingest_rm_results(con, data_dir: Path, resolver: ModelResolver) -> None:
     for method, (name, table) in RM_FILES.items():
         path = data_dir / "paper" / name
-        df = read_table(path, ["model", *CATEGORIES], numeric=CATEGORIES)
+        df = read_table(path, ["model", *CATEGORIES], numeric=CATEGORIES,
+                        ranges={c: (0, 100) for c in CATEGORIES}, range_fix="write RewardBench accuracy in percent")
         for i, r in df.iterrows():
             hf_id = resolver.resolve(r["model"])
             if hf_id is None:
                 raise unknown_model(path, r["model"], i + 2)
-            for c in CATEGORIES:
-                if not 0 <= r[c] <= 100:
-                    raise InputError(path, f"{r[c]} is outside 0-100", "write RewardBench accuracy in percent",
-                                     row=i + 2, field=c)
             con.execute("INSERT INTO rm_results VALUES (?, ?, ?, ?, ?, ?, ?, 'paper', NULL, ?)",
                         [hf_id, method, *(r[c] for c in CATEGORIES), f'{{"paper_table": "{table}"}}'])
         add_source(con, f"paper_rm_{method}", path, f"{PAPER}, {table}", "paper",
