@@ -35,26 +35,14 @@ LEADERBOARD = ROOT / "data" / "public" / "open_llm_leaderboard_v2_final_20250509
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-QUICK_CONFIG = """db: {db}
-data_dir: data
-work_dir: {work}
-stages: [ingest, predictor]
-predictor:
-  degrees: [1, 2]
-  cv: 5
-  honest_error: false
-  bundle_path: data/predictor/test-app/bundle.joblib
-  reports_dir: {work}/reports
-"""
+QUICK_CONFIG = ROOT / "configs" / "quick.yaml"  # ingest + a quick predictor fit
 
 
 def build_db(tmp: Path) -> Path:
     db = tmp / "advisor.duckdb"
-    cfg = tmp / "config.yaml"
-    cfg.write_text(QUICK_CONFIG.format(db=db, work=tmp / "work"))
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(cfg)], cwd=ROOT,
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(QUICK_CONFIG),
+                    "--db", str(db)], cwd=ROOT, check=True, capture_output=True)
     print(f"built {db} in {time.perf_counter() - t:.1f}s")
     return db
 

@@ -30,18 +30,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
 
 # --- the app's tests (tests/test_app_*.py, tests/test_e2e_browser.py) ------------------------------
-APP_TEST_CONFIG = """\
-db: {db}
-data_dir: data
-work_dir: {work}
-stages: [ingest, predictor]
-predictor:
-  degrees: [1, 2]
-  cv: 5
-  honest_error: false
-  bundle_path: data/predictor/test-app/bundle.joblib
-  reports_dir: {work}/reports
-"""
+APP_TEST_CONFIG = ROOT / "configs" / "quick.yaml"  # ingest + a quick predictor fit
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +41,8 @@ def app_db(tmp_path_factory) -> Path:
 
     base = tmp_path_factory.mktemp("app_db")
     db = base / "advisor.duckdb"
-    cfg = base / "config.yaml"
-    cfg.write_text(APP_TEST_CONFIG.format(db=db, work=base / "work"))
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(cfg)],
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(APP_TEST_CONFIG),
+                           "--db", str(db)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return db
