@@ -136,6 +136,13 @@ def test_broken_leaderboard_files(con, data_dir):
     with pytest.raises(InputError, match="unknown model 'nobody/unknown-model'"):
         oll_v2.ingest_raw(con, data_dir, resolver, "prefer_bfloat16")
     final = data_dir / "public" / oll_v2.FINAL_FILE
+    original = final.read_text()
+    for rank, message in (("inf", r"row 2, field 'rank': inf is outside 1-2147483647"),
+                          ("2147483648", r"field 'rank'.*outside"), ("1.5", r"field 'rank': 1.5 is not a whole number")):
+        break_csv(final, lambda df, r=rank: df.assign(rank=[r] + list(df["rank"][1:])))
+        with pytest.raises(InputError, match=message):
+            oll_v2.ingest_final(con, data_dir, resolver, {})
+        final.write_text(original)
     break_csv(final, lambda df: df.drop(columns=["MUSR"]))
     with pytest.raises(InputError, match="missing column"):
         oll_v2.ingest_final(con, data_dir, resolver, {})

@@ -13,10 +13,11 @@ from pipeline.errors import InputError
 
 
 def read_table(path, required: list[str], numeric: list[str] = (), allow_missing: list[str] = (),
-               ranges: dict[str, tuple[float, float]] | None = None, range_fix: str = "") -> pd.DataFrame:
+               ranges: dict[str, tuple] | None = None, range_fix: str = "") -> pd.DataFrame:
     """Read a CSV, checking that it exists, is not empty, has ``required`` columns, that ``numeric``
     columns hold numbers (empty cells allowed only in ``allow_missing``) and that the columns of
-    ``ranges`` stay within their (low, high) bounds (the error's fix: ``range_fix``). Row numbers in
+    ``ranges`` stay within their (low, high) bounds (the error's fix: ``range_fix``, or a third item
+    (low, high, fix) for that column). Row numbers in
     errors are 1-based data rows as a spreadsheet shows them (header = row 1)."""
     path = Path(path)
     if not path.exists():
@@ -46,11 +47,12 @@ def read_table(path, required: list[str], numeric: list[str] = (), allow_missing
                 raise InputError(path, f"{text!r} is not a number" if text else "empty cell",
                                  f"write a number in column {col!r}", row=i + 2, field=col)
         out[col] = parsed.astype(float)
-    for col, (lo, hi) in (ranges or {}).items():
+    for col, (lo, hi, *fix) in (ranges or {}).items():
         bad = out[col].notna() & ((out[col] < lo) | (out[col] > hi))
         if bad.any():
             i = int(bad.to_numpy().argmax())
-            raise InputError(path, f"{out[col].iloc[i]} is outside {lo:g}-{hi:g}", range_fix, row=i + 2, field=col)
+            raise InputError(path, f"{out[col].iloc[i]} is outside {lo:.15g}-{hi:.15g}", fix[0] if fix else range_fix,
+                             row=i + 2, field=col)
     return out
 
 

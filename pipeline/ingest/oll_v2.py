@@ -68,7 +68,14 @@ def ingest_final(con, data_dir: Path, resolver: ModelResolver, kept_raw: dict[st
     path = data_dir / "public" / FINAL_FILE
     df = read_table(path, ["rank", "model", "average", "params_b", *FINAL_COLUMNS],
                     numeric=["rank", "average", "params_b", *FINAL_COLUMNS], allow_missing=["params_b"],
-                    ranges={c: (0, 100) for c in FINAL_COLUMNS}, range_fix="normalized scores are 0-100")
+                    ranges={**{c: (0, 100) for c in FINAL_COLUMNS},
+                            "rank": (1, 2**31 - 1, "ranks are whole numbers from 1")},
+                    range_fix="normalized scores are 0-100")
+    fractional = df["rank"] % 1 != 0
+    if fractional.any():
+        i = int(fractional.to_numpy().argmax())
+        raise InputError(path, f"{df['rank'].iloc[i]} is not a whole number", "ranks are whole numbers from 1",
+                         row=i + 2, field="rank")
     df["hf_id"] = [resolver.exact(m) or m for m in df["model"]]
     n_rows = df["hf_id"].value_counts()
     first_rank: dict[str, int] = {}
