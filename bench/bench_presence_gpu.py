@@ -3,12 +3,18 @@
     python bench/bench_presence_gpu.py                 # one H100: Qwen2-0.5B-like and Llama-3-8B-like
     python bench/bench_presence_gpu.py --tiny          # CPU check of this script at tiny size (~1 min)
     python bench/bench_presence_gpu.py --compile       # adds a torch.compile'd run per model (+1-2 min each)
+    python bench/bench_presence_gpu.py --compile-head --pack   # adds the fused LM head; packed rows (flex)
 
 Throughput does not depend on the weights, so each model is built from its architecture config with
 random weights directly on the GPU in bfloat16 (no download). Documents: random token ids, lengths
 uniform in [256, 2048] (``--min-len``/``--max-len``), scored by ``PresenceScorer`` exactly as the
 pipeline does (length-sorted padded batches of ``--batch-tokens``, no attention mask so SDPA can use its
 flash kernel, LM head only on valid positions in chunks, float32 cross-entropy per chunk).
+
+``--compile-head`` adds ``compile: head`` (one fused kernel for the LM-head log-probabilities instead of
+a float32 copy plus a log-softmax of every chunk). ``--pack`` adds packed rows of ``--row-tokens``
+(documents share rows, position_ids restart, no padding) under ``flex_attention``, whose block mask skips
+the blocks between documents (SDPA would have to run a dense block-diagonal mask), with the fused head.
 
 Prints per model: tokens/s over the timed pass (after a warm-up), model FLOP utilisation
 MFU = 2 x matmul params x tokens/s / measured bf16 matmul peak (matmul params = every Linear incl. the
@@ -95,6 +101,9 @@ def main() -> None:
     p.add_argument("--mask", action="store_true", help="also time with the attention mask passed (no flash)")
     p.add_argument("--compile", action="store_true", help="also time with torch.compile'd backbone (compile "
                    "time excluded: it happens in the warm-up; ~1-2 min per model on first use)")
+    p.add_argument("--compile-head", action="store_true", help="also time with the compiled LM-head kernel")
+    p.add_argument("--pack", action="store_true", help="also time packed rows under flex_attention")
+    p.add_argument("--row-tokens", type=int, default=8192)
     a = p.parse_args()
     from pipeline.presence import score
 
@@ -120,16 +129,24 @@ def main() -> None:
         tokens = sum(len(d) for d in docs)
         print(f"\n{name}: {n_all / 1e9:.3f}B params ({n_mm / 1e9:.3f}B in matmuls), built in "
               f"{time.perf_counter() - t0:.0f}s; {n_docs} docs, {tokens} tokens", flush=True)
-        variants = [("fast path (no mask, valid-position LM head)", False, False)]
-        variants += [("with attention mask", True, False)] if a.mask else []
-        variants += [("fast path + torch.compile", False, True)] if a.compile else []
-        for label, use_mask, use_compile in variants:
+        # (label, attention implementation, scorer options)
+        variants = [("fast path (no mask, valid-position LM head)", "sdpa", {})]
+        variants += [("with attention mask", "sdpa", {"pass_attention_mask": True})] if a.mask else []
+        variants += [("fast path + compiled LM head", "sdpa", {"compile": "head"})] if a.compile_head else []
+        variants += [("fast path + torch.compile", "sdpa", {"compile": "all"})] if a.compile else []
+        # flex_attention's CPU (C++) template fails to build for some head sizes in torch 2.13: on CPU the
+        # packed rows run under SDPA with a dense block-diagonal mask, which only checks the scores
+        pack_attn = "flex_attention" if device.type == "cuda" else "sdpa"
+        variants += [(f"packed rows of {a.row_tokens} ({pack_attn}) + compiled LM head", pack_attn,
+                      {"compile": "head", "pack": True, "row_tokens": a.row_tokens})] if a.pack else []
+        ref = None
+        for label, attn, opts in variants:
+            model.set_attn_implementation(attn)
             scorer = score.PresenceScorer(model, pad_id=0, batch_tokens=a.batch_tokens,
-                                          head_chunk_tokens=a.head_chunk_tokens, pass_attention_mask=use_mask,
-                                          compile=use_compile)
+                                          head_chunk_tokens=a.head_chunk_tokens, **opts)
             tw = time.perf_counter()
             scorer.score(docs[:max(4, n_docs // 20)])  # warm-up (kernels, allocator, compilation)
-            if use_compile:
+            if opts.get("compile") or attn != "sdpa":
                 print(f"  (compile + warm-up {time.perf_counter() - tw:.0f}s)", flush=True)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
@@ -141,9 +158,11 @@ def main() -> None:
             tps = tokens / s
             mem = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
             mean_len = tokens / n_docs
+            gap = "" if ref is None else f"; max |score diff| vs the first path {np.max(np.abs(sums - ref) / counts):.1e}"
+            ref = sums if ref is None else ref
             print(f"  {label}: {tps:,.0f} tokens/s in {s:.1f}s; MFU {2 * n_mm * tps / peak:.1%} "
                   f"(all params: {2 * n_all * tps / peak:.1%}); peak memory {mem:.1f} GiB; "
-                  f"finite scores {np.isfinite(sums).mean():.0%}", flush=True)
+                  f"finite scores {np.isfinite(sums).mean():.0%}{gap}", flush=True)
             print(f"  1M documents: {1e6 * mean_len / tps / 3600:.1f} GPU-hours at {mean_len:.0f} tokens/doc, "
                   f"{1e6 * 2049 / tps / 3600:.1f} GPU-hours at the 2048-token cap", flush=True)
         del model, scorer

@@ -108,11 +108,20 @@ def parse_merge(out: str) -> list[Row]:
 
 
 def parse_presence(out: str) -> list[Row]:
-    naive = re.search(r"naive loop .*?: +" + NUM + r" tokens/s", out)
     rows = []
-    for m in re.finditer(r"project scorer, (\w+) *: +" + NUM + r" tokens/s += " + NUM
+    for section in out.split("model: ")[1:]:
+        rows += _presence_rows(section)
+    return rows
+
+
+def _presence_rows(out: str) -> list[Row]:
+    naive = re.search(r"naive loop .*?: +" + NUM + r" tokens/s", out)
+    model = re.match(r"(\S+)", out)
+    rows = []
+    for m in re.finditer(r"project scorer, (\S+): +" + NUM + r" tokens/s += " + NUM
                          + r"x naive; max \|score diff\| (\S+)", out):
-        rows.append(Row(f"presence scoring ({m.group(1)}), tiny Llama, CPU", f"{_f(m, 2)} tokens/s",
+        rows.append(Row(f"presence scoring ({m.group(1)}), {model.group(1) if model else '?'}, CPU",
+                        f"{_f(m, 2)} tokens/s",
                         f"naive loop {_f(naive, 1) if naive else '?'} tokens/s", f"{_f(m, 3)}x",
                         f">= 5x on 2 cores; max score diff {m.group(4)}"))
     return rows
@@ -186,7 +195,7 @@ def script_args(name: str, quick: bool, db: Path | None) -> list[str]:
     args = {
         "bench_predictor.py": ["--repeat", "1" if quick else "3"] + (["--db", str(db)] if db else []),
         "bench_merge.py": ["--loop-vectors", "20000"] if quick else [],
-        "bench_presence.py": ["--docs", "20", "--repeats", "1"] if quick else [],
+        "bench_presence.py": ["--docs", "20", "--repeats", "1", "--models", "tiny"] if quick else [],
         "bench_app.py": (["--repeats", "1", "--skip-browser"] if quick else ["--repeats", "3"]),
     }
     return args.get(name, [])

@@ -91,3 +91,50 @@ def test_self_check_catches_unknown_logit_post_processing(tiny_models):
     scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id)
     with pytest.raises(ValueError, match="_logit_transform"):
         score.self_check(scorer, score.encode(tok, TEXTS, 64))
+
+
+def test_packed_rows_give_the_padded_scores(lm):
+    """Documents sharing rows (position_ids restart per document) score as if each were alone."""
+    model, tok = lm
+    seqs = score.encode(tok, TEXTS * 3, max_tokens=96)
+    ref, n = score.naive_scores(model, seqs)
+    for kw in [dict(row_tokens=128, batch_tokens=512), dict(row_tokens=100, batch_tokens=100),
+               dict(row_tokens=256, batch_tokens=100_000, pad_multiple=64)]:
+        scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id, pack=True, **kw)
+        packs = score.make_packs([len(s) for s in seqs if len(s) >= 2], scorer.row_tokens, scorer.batch_tokens)
+        assert any(len(row) > 1 for batch in packs for row in batch)  # rows really are shared
+        sums, counts = scorer.score(seqs)
+        assert (counts == n).all()
+        assert np.allclose(sums, ref, atol=1e-4), kw
+
+
+def test_make_packs_fill_rows_without_overflow():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(2, 2049, 500).tolist() + [3000]  # one longer than a row: a row of its own
+    batches = score.make_packs(lengths, row_tokens=4096, batch_tokens=16_384)
+    rows = [row for b in batches for row in b]
+    assert sorted(i for row in rows for i in row) == list(range(501))
+    assert all(len(b) <= 4 for b in batches)
+    for row in rows:
+        assert len(row) == 1 or sum(lengths[i] for i in row) <= 4096
+    used = sum(lengths) / (len(rows) * 4096)
+    assert used > 0.97, used  # best fit leaves little empty room
+
+
+def test_compiled_head_gives_the_eager_scores(tiny_models):
+    model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
+    seqs = score.encode(tok, TEXTS, max_tokens=96)
+    eager, n = score.PresenceScorer(model, pad_id=tok.pad_token_id).score(seqs)
+    fused, n2 = score.PresenceScorer(model, pad_id=tok.pad_token_id, compile="head").score(seqs)
+    assert (n == n2).all() and np.allclose(fused, eager, atol=1e-4)
+    with pytest.raises(ValueError, match="presence.compile"):
+        score.PresenceScorer(model, compile="backbone")
+    with pytest.raises(ValueError, match="pass_attention_mask"):
+        score.PresenceScorer(model, pack=True, pass_attention_mask=True)
+
+
+def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native():
+    assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    want = torch.bfloat16 if score.cpu_has_bf16_matmul() else torch.float32
+    assert score.resolve_dtype("auto", torch.device("cpu")) == want
+    assert score.resolve_dtype("float32", torch.device("cuda")) == torch.float32

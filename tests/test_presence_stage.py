@@ -149,6 +149,45 @@ def test_shard_option_scores_only_its_slice(tmp_path):
     assert got == [f"shard-{i:05d}.parquet" for i in (1, 3, 5)]  # 40 docs in 6 shards, odd ones
 
 
+def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
+    from pipeline import config as config_mod
+
+    def job(name, **kw):
+        pc = config_mod.load(_config_file(tmp_path / name, models=["tiny:llama"], **kw))
+        pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
+        stage.score_job(pres, tmp_path / "work", None, log=lambda m: None)
+        return pres
+
+    for name in ("padded", "packed"):
+        (tmp_path / name).mkdir()
+    pres = job("padded", dtype="float32")
+    out = stage.scores_dir(tmp_path / "work", pres, "tiny:llama")
+    padded = pd.concat([pq.read_table(p).to_pandas() for p in sorted(out.glob("shard-*.parquet"))])
+    for p in out.glob("shard-*"):
+        p.unlink()
+    job("packed", dtype="float32", pack=True, row_tokens=256, compile="head")
+    packed = pd.concat([pq.read_table(p).to_pandas() for p in sorted(out.glob("shard-*.parquet"))])
+    assert list(packed.doc_id) == list(padded.doc_id)
+    assert np.allclose(packed.score, padded.score, atol=1e-4) and (packed.n_tokens == padded.n_tokens).all()
+    # half the shards gone, then a rerun in another dtype: refused, nothing mixed or lost
+    for p in sorted(out.glob("shard-*.parquet"))[::2]:
+        p.unlink()
+    kept = sorted(p.name for p in out.glob("shard-*.parquet"))
+    with pytest.raises(InputError, match=r"scored in float32.*presence.dtype: float32"):
+        job("packed", dtype="bfloat16")
+    assert sorted(p.name for p in out.glob("shard-*.parquet")) == kept
+
+
+def test_presence_config_errors_name_the_field():
+    with pytest.raises(InputError, match="presence.compile"):
+        PresenceConfig(models=["m"], source="hub", compile="backbone").check()
+    with pytest.raises(InputError, match="pass_attention_mask: false"):
+        PresenceConfig(models=["m"], source="hub", pack=True, pass_attention_mask=True).check()
+    with pytest.raises(InputError, match="presence.row_tokens"):
+        PresenceConfig(models=["m"], source="hub", row_tokens=0).check()
+    PresenceConfig(models=["m"], source="hub", compile="head", pack=True).check()
+
+
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "models.csv")
 
 

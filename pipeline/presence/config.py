@@ -32,13 +32,17 @@ class PresenceConfig:
     # Scoring (eq. 10).
     max_tokens: int = 2048  # N: only the first N tokens of each document are scored
     normalise: str = "scored"  # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
-    batch_tokens: int = 32_768  # padded tokens per forward pass (length-sorted batches)
+    batch_tokens: int | None = None  # padded tokens per forward pass; None: 32768 on GPU, 4096 on CPU
     head_chunk_tokens: int = 16_384  # LM head applied to at most this many valid positions at a time
     dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU; or float32 / bfloat16 / float16
     device: str = "auto"  # auto = cuda when available
     attn_implementation: str = "sdpa"
     pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
-    compile: bool = False  # torch.compile the backbone (dynamic shapes): minutes of compile per model
+    # torch.compile: false/"none"; "head" = the LM-head log-probabilities only (seconds of compile);
+    # true/"all" = also the backbone (dynamic shapes): minutes of compile per model
+    compile: bool | str = False
+    pack: bool = False  # share rows between documents (position_ids restart) instead of padding each one
+    row_tokens: int = 4096  # row length when packing (a longer document gets a row of its own)
     trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
     # Analysis.
     family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution
@@ -61,7 +65,15 @@ class PresenceConfig:
         if self.normalise not in NORMALISATIONS:
             raise InputError(file, f"unknown presence.normalise {self.normalise!r}",
                              f"use one of {', '.join(NORMALISATIONS)}", field="presence.normalise")
-        for key in ("docs_per_subset", "shard_docs", "max_tokens", "batch_tokens", "head_chunk_tokens", "bins"):
+        if not (isinstance(self.compile, bool) or self.compile in ("none", "head", "all")):
+            raise InputError(file, f"unknown presence.compile {self.compile!r}",
+                             "use false, head or true (= all)", field="presence.compile")
+        if self.pack and self.pass_attention_mask:
+            raise InputError(file, "presence.pack and presence.pass_attention_mask are both set",
+                             "packed rows are masked from their position_ids: set pass_attention_mask: false",
+                             field="presence.pack")
+        for key in ("docs_per_subset", "shard_docs", "max_tokens", "head_chunk_tokens", "bins", "row_tokens",
+                    *(["batch_tokens"] if self.batch_tokens is not None else [])):
             if int(getattr(self, key)) < 1:
                 raise InputError(file, f"presence.{key} must be >= 1, got {getattr(self, key)}",
                                  "use a positive integer", field=f"presence.{key}")

@@ -11,8 +11,11 @@ padded tokens, right padded; the backbone runs without an attention mask, becaus
 causal mask alone is exact for every real position (and lets SDPA use its flash kernel); the LM head is
 applied only to positions that predict a real token, ``head_chunk_tokens`` at a time, and the
 per-token cross-entropy (``reduction="none"``) is taken in float32 chunk by chunk, so no full-vocabulary
-float32 log-softmax of a whole batch ever exists. The reference path (``naive_scores``) is the obvious
-loop: one document at a time, float32, full log-softmax over the full logits.
+float32 log-softmax of a whole batch ever exists. With ``pack=True`` several documents share a row of
+``row_tokens`` tokens (first-fit decreasing) and restart their ``position_ids``: transformers then masks
+attention block-diagonally (SDPA, eager, flex) or runs varlen kernels (flash-attention), so nothing is
+padded but each row's tail. The reference path (``naive_scores``) is the obvious loop: one document at a
+time, float32, full log-softmax over the full logits.
 """
 
 from __future__ import annotations
@@ -32,9 +35,19 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_bf16_matmul() -> bool:
+    """True on CPUs with AMX bf16 tiles (Xeon 4th gen+), where bf16 matmuls run several times faster."""
+    check = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)
+    try:
+        return bool(check()) if check else False
+    except Exception:  # noqa: BLE001 - a private probe; no answer means no
+        return False
+
+
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        fast_bf16 = device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16_matmul())
+        return torch.bfloat16 if fast_bf16 else torch.float32
     if dtype not in DTYPES:
         raise ValueError(f"presence.dtype {dtype!r} unknown. Fix: use auto, {', '.join(DTYPES)}")
     return DTYPES[dtype]
@@ -82,6 +95,29 @@ def make_batches(lengths, batch_tokens: int, pad_multiple: int = 8) -> list[list
     return batches
 
 
+def make_packs(lengths, row_tokens: int, batch_tokens: int) -> list[list[list[int]]]:
+    """Batches of rows of document indices: each row's lengths sum to <= ``row_tokens`` (best fit,
+    longest documents first; a longer document gets a row of its own), and each batch holds
+    ``max(1, batch_tokens // row_tokens)`` rows (rows sorted by fill, fullest first)."""
+    import bisect
+
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # ascending, for bisect
+    keys = [lengths[i] for i in order]
+    rows = []
+    while order:
+        first = order.pop()  # the longest left
+        keys.pop()
+        row, room = [first], row_tokens - lengths[first]
+        while order and room >= keys[0]:
+            j = bisect.bisect_right(keys, room) - 1  # the longest that still fits
+            row.append(order.pop(j))
+            room -= keys.pop(j)
+        rows.append(row)
+    per_batch = max(1, batch_tokens // row_tokens)
+    rows.sort(key=lambda r: -sum(lengths[i] for i in r))
+    return [rows[a:a + per_batch] for a in range(0, len(rows), per_batch)]
+
+
 def _padded(n: int, multiple: int) -> int:
     return int(math.ceil(n / multiple) * multiple)
 
@@ -103,29 +139,63 @@ def _logit_transform(config):
     return apply
 
 
-class PresenceScorer:
-    """Batched eq. 10 scorer for one causal LM; ``score(seqs)`` -> (sum log-prob, scored tokens) arrays."""
+def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """log p(target) per row, in float32: a per-token cross-entropy with ``reduction="none"``."""
+    return -F.cross_entropy(logits.float(), targets, reduction="none")
 
-    def __init__(self, model, pad_id: int = 0, batch_tokens: int = 32_768, head_chunk_tokens: int = 16_384,
+
+COMPILE_MODES = ("none", "head", "all")
+
+
+def compile_mode(value) -> str:
+    """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
+    mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"presence.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
+                         "(true = all, false = none)")
+    return mode
+
+
+class PresenceScorer:
+    """Batched eq. 10 scorer for one causal LM; ``score(seqs)`` -> (sum log-prob, scored tokens) arrays.
+
+    ``compile``: "none"; "head" compiles the LM-head log-probability (one fused kernel reads the chunk's
+    logits instead of writing a float32 copy and a log-softmax: seconds of compile); "all" also compiles
+    the backbone (fuses the elementwise work between matmuls: minutes of compile per model).
+    ``pack``: documents share rows of ``row_tokens`` tokens instead of being padded (see the module doc).
+    """
+
+    def __init__(self, model, pad_id: int = 0, batch_tokens: int | None = None, head_chunk_tokens: int = 16_384,
                  pass_attention_mask: bool = False, pad_multiple: int = 8, max_head_elements: int | None = None,
-                 progress: bool = False, compile: bool = False):
+                 progress: bool = False, compile: bool | str = False, pack: bool = False,
+                 row_tokens: int = 4096):
         self.model = model
+        self.device = next(model.parameters()).device
         self.pad_id = int(pad_id if pad_id is not None else 0)
-        self.batch_tokens = batch_tokens
+        # None: large batches feed a GPU; on CPU ~4k tokens is fastest (measured on a 135M Llama, 2 cores:
+        # bigger activations fall out of cache and page-fault)
+        self.batch_tokens = int(batch_tokens or (32_768 if self.device.type == "cuda" else 4096))
         self.pass_attention_mask = pass_attention_mask
         self.pad_multiple = pad_multiple
         self.progress = progress
+        if pack and pass_attention_mask:
+            raise ValueError("presence: pack and pass_attention_mask exclude each other. Fix: packed rows are "
+                             "masked from their position_ids; set pass_attention_mask: false")
+        self.pack, self.row_tokens = bool(pack), int(row_tokens)
         self.backbone = model.base_model
-        if compile:  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
+        mode = compile_mode(compile)
+        if mode == "all":  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
             self.backbone = torch.compile(self.backbone, dynamic=True)
             self.pad_multiple = max(pad_multiple, 64)
+        self.token_logprobs = torch.compile(token_logprobs, dynamic=True) if mode != "none" else token_logprobs
         self.head = model.get_output_embeddings()
         vocab = self.head.weight.shape[0]
-        self.device = next(model.parameters()).device
-        # float32 logits of one chunk stay under max_head_elements whatever the vocabulary: 4 GiB on GPU,
-        # 128 MiB on CPU (large fresh allocations page-fault on every chunk there)
+        # One chunk's largest logits tensor stays under a budget whatever the vocabulary: 4 GiB on GPU;
+        # 16 MiB on CPU, where bigger fresh allocations are mmap'ed and page-fault on every chunk (measured:
+        # 2-3x slower). Eager, that tensor is the float32 copy; compiled, the logits in the model's dtype.
         if max_head_elements is None:
-            max_head_elements = 2**30 if self.device.type == "cuda" else 2**25
+            itemsize = 4 if mode == "none" else self.head.weight.element_size()
+            max_head_elements = 2**30 if self.device.type == "cuda" else 2**24 // itemsize
         self.head_chunk_tokens = max(1, min(head_chunk_tokens, max_head_elements // vocab))
         self.transform = _logit_transform(model.config)
 
@@ -135,39 +205,56 @@ class PresenceScorer:
         counts = np.array([max(0, n - 1) for n in lengths], dtype=np.int64)
         sums = torch.zeros(len(seqs), dtype=torch.float64, device=self.device)  # stays on the device
         todo = [i for i, n in enumerate(lengths) if n >= 2]
-        batches = make_batches([lengths[i] for i in todo], self.batch_tokens, self.pad_multiple)
+        sub = [lengths[i] for i in todo]
+        if self.pack:
+            batches = make_packs(sub, self.row_tokens, self.batch_tokens)
+        else:  # one document per row
+            batches = [[[b] for b in batch] for batch in make_batches(sub, self.batch_tokens, self.pad_multiple)]
         if self.progress:
             from tqdm.auto import tqdm
             batches = tqdm(batches, desc="batches", leave=False)
         for batch in batches:
-            idx = [todo[b] for b in batch]
-            self._score_batch([seqs[i] for i in idx], torch.as_tensor(idx, device=self.device), sums)
+            self._score_batch([[todo[b] for b in row] for row in batch], seqs, sums)
         return sums.cpu().numpy(), counts
 
-    def _score_batch(self, seqs, rows: torch.Tensor, sums: torch.Tensor) -> None:
+    def _score_batch(self, rows: list[list[int]], seqs, sums: torch.Tensor) -> None:
+        """One forward pass; ``rows`` lists, per row of the batch, the documents placed in it in order."""
         # Everything index-like is built on the CPU from the known lengths, so the GPU never has to report
         # a count back (no boolean-mask indexing): the next batch is prepared while this one runs.
-        lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        width = _padded(int(lens.max()), self.pad_multiple)
-        real = np.arange(width)[None, :] < lens[:, None]
-        ids = np.full((len(seqs), width), self.pad_id, dtype=np.int64)
-        ids[real] = np.concatenate(seqs)
-        n_pred = lens - 1  # position j predicts token j + 1
+        docs = [i for row in rows for i in row]
+        lens = np.fromiter((len(seqs[i]) for i in docs), dtype=np.int64, count=len(docs))
+        row_of = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+        fill = np.bincount(row_of, weights=lens, minlength=len(rows)).astype(np.int64)
+        width = _padded(int(fill.max()), self.pad_multiple)
+        start = np.cumsum(lens) - lens  # each document's offset in the flat sequence of its row...
+        row_start = np.cumsum(fill) - fill
+        offset = start - row_start[row_of]  # ...and in its row
+        base = row_of * width + offset  # flat position of each document's first token
+        ids = np.full(len(rows) * width, self.pad_id, dtype=np.int64)
+        ids[np.repeat(base - start, lens) + np.arange(int(lens.sum()))] = np.concatenate([seqs[i] for i in docs])
+        ids = ids.reshape(len(rows), width)
+        n_pred = lens - 1  # position j of a document predicts its token j + 1
         T = int(n_pred.sum())
-        first = np.repeat(np.arange(len(seqs)) * width - np.concatenate([[0], np.cumsum(n_pred)[:-1]]), n_pred)
-        flat = np.arange(T) + first  # flat positions (row * width + j) of the real predictions
-        owner = np.repeat(np.arange(len(seqs)), n_pred)
+        pstart = np.cumsum(n_pred) - n_pred
+        flat = np.repeat(base - pstart, n_pred) + np.arange(T)  # flat positions of the real predictions
+        owner = np.repeat(np.asarray(docs, dtype=np.int64), n_pred)
         ids_t = self._to_device(ids)
-        flat_t, owner_t = self._to_device(flat), rows[self._to_device(owner)]
-        kwargs = {"attention_mask": self._to_device(real.astype(np.int64))} if self.pass_attention_mask else {}
+        flat_t, owner_t = self._to_device(flat), self._to_device(owner)
+        kwargs = {}
+        if self.pass_attention_mask:
+            kwargs["attention_mask"] = self._to_device((np.arange(width)[None, :] < fill[:, None]).astype(np.int64))
+        if self.pack:  # positions restart at every document (and at each row's padded tail)
+            pos = np.arange(width)[None, :] - fill[:, None]  # the tail: 0, 1, ... after the row's last document
+            within = np.arange(int(lens.sum())) - np.repeat(start, lens)  # 0 .. len-1 in each document
+            pos.reshape(-1)[np.repeat(base, lens) + within] = within
+            kwargs["position_ids"] = self._to_device(pos)
         hidden = self.backbone(input_ids=ids_t, use_cache=False, **kwargs).last_hidden_state
         hidden = hidden.reshape(-1, hidden.shape[-1])
         targets = ids_t.reshape(-1).index_select(0, flat_t + 1)
         for a in range(0, T, self.head_chunk_tokens):
             b = min(a + self.head_chunk_tokens, T)
             h = hidden.index_select(0, flat_t[a:b])  # the LM head sees only real predictions
-            logits = self.transform(self.head(h)).float()
-            logp = -F.cross_entropy(logits, targets[a:b], reduction="none")
+            logp = self.token_logprobs(self.transform(self.head(h)), targets[a:b])
             sums.index_add_(0, owner_t[a:b], logp.double())
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:

@@ -117,13 +117,14 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
+        _same_dtype_as_before(out, model_name, score.resolve_dtype(cfg.dtype, score.resolve_device(device or cfg.device)))
         model, tok = score.load_model(resolve_model(spec, root, resolve), device or cfg.device, cfg.dtype,
                                       cfg.attn_implementation, trust_remote_code=spec["trust_remote_code"])
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
                                       head_chunk_tokens=cfg.head_chunk_tokens,
                                       pass_attention_mask=cfg.pass_attention_mask, progress=True,
-                                      compile=cfg.compile)
+                                      compile=cfg.compile, pack=cfg.pack, row_tokens=cfg.row_tokens)
         out.mkdir(parents=True, exist_ok=True)
         checked = False
         for i in tqdm(missing, desc=f"presence {model_name}", unit="shard"):
@@ -152,6 +153,17 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
         del model, scorer
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _same_dtype_as_before(out: Path, model_name: str, dtype) -> None:
+    """Refuse to add shards scored in another dtype to a model's finished ones (scores would mix)."""
+    want = str(dtype).replace("torch.", "")
+    for meta in sorted(out.glob("shard-*.json"))[:1]:
+        had = json.loads(meta.read_text()).get("dtype")
+        if had and had != want:
+            raise InputError(str(meta), f"presence {model_name}: finished shards were scored in {had}, this run "
+                             f"would score in {want}", f"set presence.dtype: {had} to resume, or delete {out} "
+                             "to rescore every shard", field="presence.dtype")
 
 
 def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=print):
