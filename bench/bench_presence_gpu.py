@@ -139,6 +139,8 @@ def main() -> None:
         pack_attn = "flex_attention" if device.type == "cuda" else "sdpa"
         variants += [(f"packed rows of {a.row_tokens} ({pack_attn}) + compiled LM head", pack_attn,
                       {"compile": "head", "pack": True, "row_tokens": a.row_tokens})] if a.pack else []
+        variants += [(f"packed rows of {a.row_tokens} ({pack_attn}) + torch.compile", pack_attn,
+                      {"compile": "all", "pack": True, "row_tokens": a.row_tokens})] if a.pack and a.compile else []
         ref = None
         for label, attn, opts in variants:
             model.set_attn_implementation(attn)
