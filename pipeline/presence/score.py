@@ -20,6 +20,7 @@ time, float32, full log-softmax over the full logits.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -95,12 +96,10 @@ def make_batches(lengths, batch_tokens: int, pad_multiple: int = 8) -> list[list
     return batches
 
 
-def make_packs(lengths, row_tokens: int, batch_tokens: int) -> list[list[list[int]]]:
-    """Batches of rows of document indices: each row's lengths sum to <= ``row_tokens`` (best fit,
-    longest documents first; a longer document gets a row of its own), and each batch holds
-    ``max(1, batch_tokens // row_tokens)`` rows (rows sorted by fill, fullest first)."""
-    import bisect
-
+def make_packs(lengths, row_tokens: int, batch_tokens: int, pad_multiple: int = 8) -> list[list[list[int]]]:
+    """Batches of rows of document indices. Each row's lengths sum to <= ``row_tokens`` (best fit, longest
+    documents first; a longer document gets a row of its own); rows are batched like documents are by
+    ``make_batches`` (fullest first, rows * padded width <= ``batch_tokens``)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # ascending, for bisect
     keys = [lengths[i] for i in order]
     rows = []
@@ -113,9 +112,8 @@ def make_packs(lengths, row_tokens: int, batch_tokens: int) -> list[list[list[in
             row.append(order.pop(j))
             room -= keys.pop(j)
         rows.append(row)
-    per_batch = max(1, batch_tokens // row_tokens)
-    rows.sort(key=lambda r: -sum(lengths[i] for i in r))
-    return [rows[a:a + per_batch] for a in range(0, len(rows), per_batch)]
+    fills = [sum(lengths[i] for i in row) for row in rows]
+    return [[rows[r] for r in batch] for batch in make_batches(fills, batch_tokens, pad_multiple)]
 
 
 def _padded(n: int, multiple: int) -> int:
@@ -207,7 +205,7 @@ class PresenceScorer:
         todo = [i for i, n in enumerate(lengths) if n >= 2]
         sub = [lengths[i] for i in todo]
         if self.pack:
-            batches = make_packs(sub, self.row_tokens, self.batch_tokens)
+            batches = make_packs(sub, self.row_tokens, self.batch_tokens, self.pad_multiple)
         else:  # one document per row
             batches = [[[b] for b in batch] for batch in make_batches(sub, self.batch_tokens, self.pad_multiple)]
         if self.progress:
