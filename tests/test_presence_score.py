@@ -123,6 +123,15 @@ def test_make_packs_fill_rows_without_overflow():
     assert used > 0.97, used  # best fit leaves little empty room
 
 
+def test_compile_without_a_cpp_compiler_says_so(tiny_models, monkeypatch):
+    model, _ = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ValueError, match="needs a C\\+\\+ compiler.*presence.compile: false"):
+        score.PresenceScorer(model, compile="head")
+    score.PresenceScorer(model, compile=False)  # the eager path needs none
+
+
 def test_compiled_head_gives_the_eager_scores(tiny_models):
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
     seqs = score.encode(tok, TEXTS, max_tokens=96)

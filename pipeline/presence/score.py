@@ -145,6 +145,13 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 COMPILE_MODES = ("none", "head", "all")
 
 
+def _cpp_compiler() -> str | None:
+    import os
+    import shutil
+
+    return shutil.which(os.environ.get("CXX", "g++")) or shutil.which("clang++")
+
+
 def compile_mode(value) -> str:
     """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
     mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
@@ -182,6 +189,10 @@ class PresenceScorer:
         self.pack, self.row_tokens = bool(pack), int(row_tokens)
         self.backbone = model.base_model
         mode = compile_mode(compile)
+        if mode != "none" and self.device.type == "cpu" and not _cpp_compiler():
+            raise ValueError("presence.compile needs a C++ compiler on CPU (Inductor builds C++ kernels) and none "
+                             "was found. Fix: install g++ (Debian: apt-get install g++), or set presence.compile: "
+                             "false")
         if mode == "all":  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
             self.backbone = torch.compile(self.backbone, dynamic=True)
             self.pad_multiple = max(pad_multiple, 64)
