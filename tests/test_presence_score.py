@@ -117,8 +117,9 @@ def test_make_packs_fill_rows_without_overflow():
     for row in rows:
         assert len(row) == 1 or sum(lengths[i] for i in row) <= 4096
     for b in batches:  # the token budget holds for the padded batch, the long document's included
-        width = -(-max(sum(lengths[i] for i in row) for row in b) // 8) * 8
+        width = -(-max(4096, *(sum(lengths[i] for i in row) for row in b)) // 8) * 8
         assert len(b) == 1 or width * len(b) <= 16_384
+    assert {len(b) for b in batches[:-1]} == {4} or len(batches) == 1  # one shape: 4 rows x 4096
     used = sum(lengths) / (len(rows) * 4096)
     assert used > 0.97, used  # best fit leaves little empty room
 

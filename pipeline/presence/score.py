@@ -99,7 +99,7 @@ def make_batches(lengths, batch_tokens: int, pad_multiple: int = 8) -> list[list
 def make_packs(lengths, row_tokens: int, batch_tokens: int, pad_multiple: int = 8) -> list[list[list[int]]]:
     """Batches of rows of document indices. Each row's lengths sum to <= ``row_tokens`` (best fit, longest
     documents first; a longer document gets a row of its own); rows are batched like documents are by
-    ``make_batches`` (fullest first, rows * padded width <= ``batch_tokens``)."""
+    ``make_batches`` (rows * padded width <= ``batch_tokens``, a row being at least ``row_tokens`` wide)."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # ascending, for bisect
     keys = [lengths[i] for i in order]
     rows = []
@@ -112,8 +112,10 @@ def make_packs(lengths, row_tokens: int, batch_tokens: int, pad_multiple: int = 
             row.append(order.pop(j))
             room -= keys.pop(j)
         rows.append(row)
-    fills = [sum(lengths[i] for i in row) for row in rows]
-    return [[rows[r] for r in batch] for batch in make_batches(fills, batch_tokens, pad_multiple)]
+    # every row counts as at least row_tokens wide: packed batches then have one shape, rows x row_tokens
+    # (the last one fewer rows), which compiled kernels (flex_attention, compile) need to avoid recompiling
+    widths = [max(row_tokens, sum(lengths[i] for i in row)) for row in rows]
+    return [[rows[r] for r in batch] for batch in make_batches(widths, batch_tokens, pad_multiple)]
 
 
 def _padded(n: int, multiple: int) -> int:
@@ -234,7 +236,7 @@ class PresenceScorer:
         lens = np.fromiter((len(seqs[i]) for i in docs), dtype=np.int64, count=len(docs))
         row_of = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
         fill = np.bincount(row_of, weights=lens, minlength=len(rows)).astype(np.int64)
-        width = _padded(int(fill.max()), self.pad_multiple)
+        width = _padded(max(int(fill.max()), self.row_tokens if self.pack else 0), self.pad_multiple)
         start = np.cumsum(lens) - lens  # each document's offset in the flat sequence of its row...
         row_start = np.cumsum(fill) - fill
         offset = start - row_start[row_of]  # ...and in its row
