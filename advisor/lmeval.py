@@ -16,10 +16,14 @@ Primary metric per task (the registry's ``metric`` column, ``advisor/benchmarks.
     leaderboard_math_hard  exact_match                  leaderboard_mmlu_pro  acc
     arc_challenge/hellaswag/openbookqa/piqa/sciq/gpqa_main_zeroshot  acc_norm
     mmlu/boolq/winogrande/anli_r*/qnli/truthfulqa_mc1/mc2  acc     drop  f1
-    gsm8k/bbh/nq_open/triviaqa  exact_match
+    gsm8k/gsm8k_cot_llama/bbh/nq_open/triviaqa  exact_match
+    agieval_en/commonsense_qa/social_iqa/medqa_4options/toxigen  acc
+    crows_pairs_english  pct_stereotype (lower is better)    squadv2  exact (percent)
+    qasper_bool  f1    qasper_freeform  f1_abstractive
 
 The filter is ``none`` when present, else the first of FILTER_PREFERENCE found (recorded in the
-row's settings). Each value is stored on the ``raw`` scale (0-1, as lm-eval writes it).
+row's settings). Each value is stored on the registry's scale for the benchmark, as lm-eval writes
+it: ``raw`` (0-1) for all but SQuAD v2, whose metrics lm-eval reports in percent.
 
 Open LLM Leaderboard v2 normalisation (scale ``normalized``, 0-100), computed only where the file
 holds every input, following the leaderboard's documented procedure
@@ -399,13 +403,16 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
             raise _err(file, f"results.{task}", f"no '{metric},<filter>' value for the primary "
                        f"metric of {bench} (keys: {sorted(results.get(task, {}))})", FIX_LMEVAL)
         value, filt, how = got
-        if not 0.0 <= value <= 1.0:
-            raise _err(file, f"results.{task}.{metric},{filt}", f"value {value} outside 0-1 "
-                       "(lm-eval writes fractions; percents mean the file was edited)", FIX_LMEVAL)
+        scale = registry.get(bench).native_scale  # raw (0-1) for almost all; percent for squadv2
+        lo, hi = registry.SCALE_RANGES[scale]
+        if not lo <= value <= hi:
+            raise _err(file, f"results.{task}.{metric},{filt}", f"value {value} outside {lo:g}-{hi:g} "
+                       f"(lm-eval writes this metric on the {scale} scale; other numbers mean the file "
+                       "was edited)", FIX_LMEVAL)
         settings = {**common, "task": task, "metric": metric, "filter": filt,
                     "shots": _shots(data, task), "version": (data.get("versions") or {}).get(task),
                     "aggregation": how}
-        scores.append(Score(bench, value, "raw", settings, hf_id))
+        scores.append(Score(bench, value, scale, settings, hf_id))
         norm = _leaderboard_normalized(data, results, task, file)
         if norm is not None:
             nval, detail = norm

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 SCALES = ("raw", "percent", "normalized", "count")
+SCALE_RANGES = {"raw": (0.0, 1.0), "percent": (0.0, 100.0), "normalized": (0.0, 100.0)}  # count: open
 REGISTRY_FILE = Path(__file__).with_name("benchmarks.csv")
 
 

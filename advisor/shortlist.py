@@ -23,7 +23,7 @@ from advisor import registry
 from advisor.impute import impute_rows
 from advisor.predictor import TARGETS, PredictorBundle, RMPredictor
 
-SCALE_RANGES = {"raw": (0.0, 1.0), "percent": (0.0, 100.0), "normalized": (0.0, 100.0)}
+SCALE_RANGES = registry.SCALE_RANGES
 OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]],
                   "rank", "rank_upper", "nearest_known", "imputed", "fallback", "extrapolated",
                   "in_domain"]

@@ -23,7 +23,7 @@ from advisor import registry
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a 4,576-model leaderboard CSV is ~0.5 MB
 MAX_ROWS = 20_000
 SCALE_CHOICES = ("auto", "raw", "percent", "normalized")
-SCALE_RANGES = {"raw": (0.0, 1.0), "percent": (0.0, 100.0), "normalized": (0.0, 100.0)}
+SCALE_RANGES = registry.SCALE_RANGES
 SCALE_HELP = {
     "raw": "0-1 fractions, as lm-evaluation-harness writes them",
     "percent": "0-100, the raw fraction times 100",

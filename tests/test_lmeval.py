@@ -198,3 +198,117 @@ def test_evalplus_evaluate_output():
     doc["eval"]["Mbpp/2"] = [sample("pass", "pass")]
     with pytest.raises(ValueError, match="HumanEval/ or Mbpp/"):
         lmeval.parse_evalplus(doc, "mixed.json")
+
+
+def _lm_eval_task_index():
+    """{task or group name: its YAML} over the installed lm-eval's task folder."""
+    base = Path(importlib.util.find_spec("lm_eval").submodule_search_locations[0]) / "tasks"
+    index = {}
+    for p in base.rglob("*.yaml"):
+        try:
+            doc = _load_task_yaml(p)
+        except yaml.YAMLError:
+            continue
+        for key in ("task", "group"):
+            if isinstance(doc, dict) and isinstance(doc.get(key), str):
+                index.setdefault(doc[key], p)
+    return index
+
+
+def _load_task_yaml(p: Path):
+    import re
+    return yaml.safe_load(re.sub(r"!function\s+(\S+)", lambda m: repr(m.group(1)), p.read_text())) or {}
+
+
+def _declared_metrics(p: Path) -> dict[str, bool | None]:
+    """{metric: higher_is_better or None} a task YAML declares (following include:, or its task class)."""
+    import re
+    doc = _load_task_yaml(p)
+    out = {}
+    for m in (doc.get("metric_list") or []) + (doc.get("aggregate_metric_list") or []):
+        out[str(m["metric"]).split(".")[-1]] = m.get("higher_is_better")
+    if not out and doc.get("include"):
+        return _declared_metrics(p.parent / doc["include"])
+    if not out and doc.get("class") and (p.parent / "task.py").exists():  # e.g. squadv2's SQuAD2 class
+        out = {k: True for k in re.findall(r'"(\w+)": \(', (p.parent / "task.py").read_text())}
+    return out
+
+
+def test_every_registry_metric_is_one_the_installed_lm_eval_task_reports():
+    from advisor import registry
+
+    index = _lm_eval_task_index()
+    checked = 0
+    for b in registry.benchmarks().values():
+        if b.harness != "lm_eval" or b.group == "oll_v1":
+            continue
+        assert b.task in index, f"{b.name}: lm-eval has no task or group {b.task!r}"
+        declared = _declared_metrics(index[b.task])
+        assert b.metric in declared, f"{b.name}: {b.metric!r} not among {sorted(declared)}"
+        if declared[b.metric] is not None:
+            assert declared[b.metric] == b.higher_is_better, b.name
+        checked += 1
+    assert checked >= 36
+    # every lm-eval task of the paper's Table 2 task set has a registry benchmark (qasper: its two subtasks)
+    table2 = yaml.safe_load((Path(__file__).parent.parent / "configs" / "tasks" / "paper_table2.yaml").read_text())
+    tasks = {t["task"] for t in table2["tasks"]}
+    mapped = lmeval.task_benchmarks()
+    missing = [t for t in tasks if t not in mapped and t not in ("anli", "ai2_arc", "qasper")]
+    assert missing == []
+
+
+def _table2_results():
+    """A results file as lm-eval 0.4.13 writes it for the Table 2 tasks the registry gained (values are
+    illustrative, keys and structure are lm-eval's: groups, tags, filters, percent squadv2)."""
+    return {
+        "results": {
+            "agieval_en": {"alias": "agieval_en", "acc,none": 0.41, "acc_stderr,none": 0.01},
+            "agieval_aqua_rat": {"alias": " - agieval_aqua_rat", "acc,none": 0.25, "acc_stderr,none": 0.02},
+            "commonsense_qa": {"alias": "commonsense_qa", "acc,none": 0.72, "acc_stderr,none": 0.01},
+            "social_iqa": {"alias": "social_iqa", "acc,none": 0.47, "acc_stderr,none": 0.01},
+            "medqa_4options": {"alias": "medqa_4options", "acc,none": 0.55, "acc_stderr,none": 0.01,
+                               "acc_norm,none": 0.55, "acc_norm_stderr,none": 0.01},
+            "gsm8k_cot_llama": {"alias": "gsm8k_cot_llama", "exact_match,strict-match": 0.78,
+                                "exact_match_stderr,strict-match": 0.01, "exact_match,flexible-extract": 0.80,
+                                "exact_match_stderr,flexible-extract": 0.01},
+            "crows_pairs_english": {"alias": "crows_pairs_english", "likelihood_diff,none": 3.9,
+                                    "likelihood_diff_stderr,none": 0.1, "pct_stereotype,none": 0.62,
+                                    "pct_stereotype_stderr,none": 0.01},
+            "toxigen": {"alias": "toxigen", "acc,none": 0.46, "acc_stderr,none": 0.02,
+                        "acc_norm,none": 0.43, "acc_norm_stderr,none": 0.02},
+            "qasper_bool": {"alias": "qasper_bool", "f1,none": 0.81, "f1_stderr,none": "N/A"},
+            "qasper_freeform": {"alias": "qasper_freeform", "f1_abstractive,none": 0.05,
+                                "f1_abstractive_stderr,none": 0.004},
+            "squadv2": {"alias": "squadv2", "exact,none": 76.4, "f1,none": 79.2, "HasAns_exact,none": 70.1,
+                        "NoAns_exact,none": 82.7, "best_exact,none": 76.5, "best_f1,none": 79.3},
+        },
+        "group_subtasks": {"agieval_en": ["agieval_aqua_rat"], "commonsense_qa": [], "social_iqa": [],
+                           "medqa_4options": [], "gsm8k_cot_llama": [], "crows_pairs_english": [],
+                           "toxigen": [], "qasper_bool": [], "qasper_freeform": [], "squadv2": []},
+        "n-shot": {"commonsense_qa": 7, "squadv2": 1, "gsm8k_cot_llama": 5},
+        "config": {"model_args": "pretrained=meta-llama/Llama-3.1-8B", "limit": None},
+        "lm_eval_version": "0.4.13", "date": 1764000000.0,
+    }
+
+
+def test_paper_table2_tasks_are_ingested_with_their_scales():
+    p = lmeval.parse_lmeval(_table2_results(), "t2.json")
+    got = {s.benchmark: (s.value, s.scale) for s in p.scores}
+    assert got == {
+        "agieval_en": (0.41, "raw"), "commonsense_qa": (0.72, "raw"), "social_iqa": (0.47, "raw"),
+        "medqa_4options": (0.55, "raw"), "gsm8k_cot_llama": (0.78, "raw"),  # strict-match preferred
+        "crows_pairs_english": (0.62, "raw"), "toxigen": (0.46, "raw"), "qasper_bool": (0.81, "raw"),
+        "qasper_freeform": (0.05, "raw"), "squadv2": (76.4, "percent"),
+    }
+    assert p.unmapped == []  # agieval_aqua_rat is inside the agieval_en group's value
+    shots = {s.benchmark: s.settings["shots"] for s in p.scores}
+    assert shots["commonsense_qa"] == 7 and shots["squadv2"] == 1
+
+
+@pytest.mark.parametrize("task,key,value,scale", [("squadv2", "exact,none", 176.4, "0-100"),
+                                                  ("toxigen", "acc,none", 46.0, "0-1")])
+def test_values_outside_the_benchmarks_scale_are_refused(task, key, value, scale):
+    doc = _table2_results()
+    doc["results"][task][key] = value
+    with pytest.raises(ValueError, match=rf"results\.{task}\.{key}.*outside {scale}"):
+        lmeval.parse_lmeval(doc, "t2.json")

@@ -76,10 +76,17 @@ def ingest_post_training(con, data_dir: Path, resolver: ModelResolver) -> None:
                "Llama-3.1-8B base vs post-trained variants (regression RMs)", len(df))
 
 
+# Table 2 rows that lm-eval runs as a tag or group of registry subtasks (lm-eval 0.4.13 task YAMLs), and
+# the row whose group the registry stores under its lm-eval group name.
+TABLE2_SUBTASKS = {"anli": ("anli_r1", "anli_r2", "anli_r3"), "ai2_arc": ("arc_challenge",),
+                   "qasper": ("qasper_bool", "qasper_freeform"), "leaderboard_math": ("leaderboard_math_hard",)}
+
+
 def ingest_benchmarks(con, data_dir: Path) -> None:
     path = data_dir / "paper" / "benchmarks.csv"
     df = read_table(path, ["framework", "task", "topic", "shots", "reported_by"])
     table2 = {registry.normalize_label(t) for t in df["task"]}
+    table2 |= {registry.normalize_label(sub) for t in df["task"] for sub in TABLE2_SUBTASKS.get(t, ())}
     for b in registry.benchmarks().values():
         in_t2 = registry.normalize_label(b.task) in table2 or registry.normalize_label(b.display_name) in table2
         con.execute('INSERT INTO benchmarks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
