@@ -9,6 +9,7 @@ from pipeline.errors import InputError
 SLIMPAJAMA_SUBSETS = ["RedPajamaGithub", "RedPajamaBook", "RedPajamaArXiv", "RedPajamaWikipedia",
                       "RedPajamaStackExchange"]
 NORMALISATIONS = ("scored", "N")
+COMPILE_MODES = ("none", "head", "all")  # also true (= all) and false (= none)
 
 
 @dataclass
@@ -34,7 +35,7 @@ class PresenceConfig:
     normalise: str = "scored"  # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
     batch_tokens: int | None = None  # padded tokens per forward pass; None: 32768 on GPU, 4096 on CPU
     head_chunk_tokens: int = 16_384  # LM head applied to at most this many valid positions at a time
-    dtype: str = "auto"  # auto = bfloat16 on GPU, float32 on CPU; or float32 / bfloat16 / float16
+    dtype: str = "auto"  # auto = bfloat16 on GPU and AMX CPUs, else float32; or float32 / bfloat16 / float16
     device: str = "auto"  # auto = cuda when available
     attn_implementation: str = "sdpa"
     pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
@@ -65,7 +66,7 @@ class PresenceConfig:
         if self.normalise not in NORMALISATIONS:
             raise InputError(file, f"unknown presence.normalise {self.normalise!r}",
                              f"use one of {', '.join(NORMALISATIONS)}", field="presence.normalise")
-        if not (isinstance(self.compile, bool) or self.compile in ("none", "head", "all")):
+        if not (isinstance(self.compile, bool) or self.compile in COMPILE_MODES):
             raise InputError(file, f"unknown presence.compile {self.compile!r}",
                              "use false, head or true (= all)", field="presence.compile")
         if self.pack and self.pass_attention_mask:

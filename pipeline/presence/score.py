@@ -12,7 +12,7 @@ causal mask alone is exact for every real position (and lets SDPA use its flash 
 applied only to positions that predict a real token, ``head_chunk_tokens`` at a time, and the
 per-token cross-entropy (``reduction="none"``) is taken in float32 chunk by chunk, so no full-vocabulary
 float32 log-softmax of a whole batch ever exists. With ``pack=True`` several documents share a row of
-``row_tokens`` tokens (first-fit decreasing) and restart their ``position_ids``: transformers then masks
+``row_tokens`` tokens (best fit, longest first) and restart their ``position_ids``: transformers then masks
 attention block-diagonally (SDPA, eager, flex) or runs varlen kernels (flash-attention), so nothing is
 padded but each row's tail. The reference path (``naive_scores``) is the obvious loop: one document at a
 time, float32, full log-softmax over the full logits.
@@ -26,6 +26,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from pipeline.presence.config import COMPILE_MODES
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -146,9 +148,6 @@ def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return -F.cross_entropy(logits.float(), targets, reduction="none")
 
 
-COMPILE_MODES = ("none", "head", "all")
-
-
 def _cpp_compiler() -> str | None:
     import os
     import shutil
@@ -239,9 +238,9 @@ class PresenceScorer:
         row_of = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
         fill = np.bincount(row_of, weights=lens, minlength=len(rows)).astype(np.int64)
         width = _padded(max(int(fill.max()), self.row_tokens if self.pack else 0), self.pad_multiple)
-        start = np.cumsum(lens) - lens  # each document's offset in the flat sequence of its row...
+        start = np.cumsum(lens) - lens  # each document's offset in the batch's documents laid end to end...
         row_start = np.cumsum(fill) - fill
-        offset = start - row_start[row_of]  # ...and in its row
+        offset = start - row_start[row_of]  # ...and in its own row
         base = row_of * width + offset  # flat position of each document's first token
         ids = np.full(len(rows) * width, self.pad_id, dtype=np.int64)
         ids[np.repeat(base - start, lens) + np.arange(int(lens.sum()))] = np.concatenate([seqs[i] for i in docs])

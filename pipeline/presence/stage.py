@@ -117,7 +117,8 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
-        _same_dtype_as_before(out, model_name, score.resolve_dtype(cfg.dtype, score.resolve_device(device or cfg.device)))
+        dtype = score.resolve_dtype(cfg.dtype, score.resolve_device(device or cfg.device))
+        _same_dtype_as_before(out, model_name, dtype)
         model, tok = score.load_model(resolve_model(spec, root, resolve), device or cfg.device, cfg.dtype,
                                       cfg.attn_implementation, trust_remote_code=spec["trust_remote_code"])
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
