@@ -4,6 +4,7 @@
     python bench/bench_presence_gpu.py --tiny          # CPU check of this script at tiny size (~1 min)
     python bench/bench_presence_gpu.py --compile       # adds a torch.compile'd run per model (+1-2 min each)
     python bench/bench_presence_gpu.py --compile-head --pack   # adds the fused LM head; packed rows (flex)
+    python bench/bench_presence_gpu.py --models qwen2-0.5b --variants eager,pack-all   # just these paths
 
 Throughput does not depend on the weights, so each model is built from its architecture config with
 random weights directly on the GPU in bfloat16 (no download). Documents: random token ids, lengths
@@ -104,6 +105,8 @@ def main() -> None:
     p.add_argument("--compile-head", action="store_true", help="also time with the compiled LM-head kernel")
     p.add_argument("--pack", action="store_true", help="also time packed rows under flex_attention")
     p.add_argument("--row-tokens", type=int, default=8192)
+    p.add_argument("--variants", default=None, help="comma-separated paths to time, in order, instead of the "
+                   "flags above: eager, mask, head, all, pack-head, pack-all (the first is the score reference)")
     a = p.parse_args()
     from pipeline.presence import score
 
@@ -129,20 +132,9 @@ def main() -> None:
         tokens = sum(len(d) for d in docs)
         print(f"\n{name}: {n_all / 1e9:.3f}B params ({n_mm / 1e9:.3f}B in matmuls), built in "
               f"{time.perf_counter() - t0:.0f}s; {n_docs} docs, {tokens} tokens", flush=True)
-        # (label, attention implementation, scorer options)
-        variants = [("fast path (no mask, valid-position LM head)", "sdpa", {})]
-        variants += [("with attention mask", "sdpa", {"pass_attention_mask": True})] if a.mask else []
-        variants += [("fast path + compiled LM head", "sdpa", {"compile": "head"})] if a.compile_head else []
-        variants += [("fast path + torch.compile", "sdpa", {"compile": "all"})] if a.compile else []
-        # flex_attention's CPU (C++) template fails to build for some head sizes in torch 2.13: on CPU the
-        # packed rows run under SDPA with a dense block-diagonal mask, which only checks the scores
-        pack_attn = "flex_attention" if device.type == "cuda" else "sdpa"
-        variants += [(f"packed rows of {a.row_tokens} ({pack_attn}) + compiled LM head", pack_attn,
-                      {"compile": "head", "pack": True, "row_tokens": a.row_tokens})] if a.pack else []
-        variants += [(f"packed rows of {a.row_tokens} ({pack_attn}) + torch.compile", pack_attn,
-                      {"compile": "all", "pack": True, "row_tokens": a.row_tokens})] if a.pack and a.compile else []
+        picked = pick_variants(a, device)
         ref = None
-        for label, attn, opts in variants:
+        for label, attn, opts in picked:
             try:  # one failing variant (a kernel that does not build here) must not cost the others
                 ref = run_variant(model, label, attn, opts, docs, a, device, peak, n_mm, n_all, ref)
             except Exception as e:  # noqa: BLE001 - reported, then the next variant runs
@@ -150,6 +142,33 @@ def main() -> None:
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def pick_variants(a, device) -> list[tuple[str, str, dict]]:
+    """(label, attention implementation, scorer options) of each path to time, in ``--variants`` order."""
+    # flex_attention's CPU (C++) template fails to build for some head sizes in torch 2.13: on CPU the
+    # packed rows run under SDPA with a dense block-diagonal mask, which only checks the scores
+    pack_attn = "flex_attention" if device.type == "cuda" else "sdpa"
+    packed = {"pack": True, "row_tokens": a.row_tokens}
+    table = {
+        "eager": ("fast path (no mask, valid-position LM head)", "sdpa", {}),
+        "mask": ("with attention mask", "sdpa", {"pass_attention_mask": True}),
+        "head": ("fast path + compiled LM head", "sdpa", {"compile": "head"}),
+        "all": ("fast path + torch.compile", "sdpa", {"compile": "all"}),
+        "pack-head": (f"packed rows of {a.row_tokens} ({pack_attn}) + compiled LM head", pack_attn,
+                      {"compile": "head", **packed}),
+        "pack-all": (f"packed rows of {a.row_tokens} ({pack_attn}) + torch.compile", pack_attn,
+                     {"compile": "all", **packed}),
+    }
+    if a.variants:
+        names = a.variants.split(",")
+    else:  # the flags, as before: the eager path first, as the reference of the score check
+        names = ["eager"] + ["mask"] * a.mask + ["head"] * a.compile_head + ["all"] * a.compile
+        names += ["pack-head"] * a.pack + ["pack-all"] * (a.pack and a.compile)
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}. Fix: use any of {', '.join(table)}")
+    return [table[n] for n in names]
 
 
 def run_variant(model, label, attn, opts, docs, a, device, peak, n_mm, n_all, ref):
