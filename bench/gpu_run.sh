@@ -15,8 +15,9 @@ fi
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
-# presence: eager fast path, compiled LM head, packed rows under flex_attention (~5-6 min on one H100)
-timeout ${PRESENCE_TIMEOUT:-420} python3 bench/bench_presence_gpu.py ${PRESENCE_ARGS:---compile-head --pack} 2>&1 \
+# presence: eager fast path, compiled LM head, whole model compiled, on Qwen2-0.5B- and Llama-3-8B-like
+# models (~7 min on one H100, 2026-11-26). Packed rows under flex: PRESENCE_ARGS="--variants eager,pack-head"
+timeout ${PRESENCE_TIMEOUT:-450} python3 bench/bench_presence_gpu.py ${PRESENCE_ARGS:---variants eager,head,all} 2>&1 \
   | grep -v Warning | tee "$OUT/presence_gpu.log"
 # the training-path check (measured once already, logs in bench/gpu_logs/): TRAIN=1 to rerun it
 if [ "${TRAIN:-0}" = 1 ]; then

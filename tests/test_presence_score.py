@@ -145,6 +145,37 @@ def test_compiled_head_gives_the_eager_scores(tiny_models):
         score.PresenceScorer(model, pack=True, pass_attention_mask=True)
 
 
+def _failing_backend(gm, example_inputs):
+    raise RuntimeError("this backend cannot compile anything")
+
+
+def test_a_model_torch_compile_fails_on_is_scored_eagerly_with_a_warning(tiny_models):
+    model, tok = score.load_model(str(tiny_models["qwen2"]), device="cpu", dtype="float32")
+    seqs = score.encode(tok, TEXTS, max_tokens=96)
+    eager, n = score.PresenceScorer(model, pad_id=tok.pad_token_id, batch_tokens=128).score(seqs)
+    scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id, batch_tokens=128)
+    # a real compile failure: the compiled parts as torch.compile builds them, with a backend that fails
+    scorer.backbone = torch.compile(model.base_model, backend=_failing_backend)
+    scorer.token_logprobs = torch.compile(score.token_logprobs, backend=_failing_backend)
+    with pytest.warns(RuntimeWarning, match="failed on the backbone.*cannot compile.*presence.compile to head") as caught:
+        got, n2 = scorer.score(seqs)
+    assert any("failed on the token_logprobs" in str(w.message) for w in caught)
+    assert len(caught) == 2  # once per part, not once per batch, though there are several batches
+    assert scorer.backbone is model.base_model and scorer.token_logprobs is score.token_logprobs
+    assert (n == n2).all() and np.allclose(got, eager, atol=1e-5)
+
+
+def test_errors_of_the_model_itself_are_not_swallowed_by_the_compile_fallback(tiny_models):
+    model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
+    bad = [[1, 2, model.config.vocab_size + 5, 3]]  # a token id outside the vocabulary
+    with pytest.raises(IndexError):
+        score.PresenceScorer(model, pad_id=tok.pad_token_id).score(bad)
+    scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id)
+    scorer.backbone = torch.compile(model.base_model, backend=_failing_backend)
+    with pytest.warns(RuntimeWarning, match="cannot compile anything"), pytest.raises(IndexError):
+        scorer.score(bad)  # the compile failure falls back; the eager retry's own error still surfaces
+
+
 def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native():
     assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
     want = torch.bfloat16 if score.cpu_has_bf16_matmul() else torch.float32

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -155,6 +156,11 @@ def _cpp_compiler() -> str | None:
     return shutil.which(os.environ.get("CXX", "g++")) or shutil.which("clang++")
 
 
+def _compile_failed(error: Exception) -> bool:
+    """True for errors of torch.compile itself (Dynamo tracing, Inductor codegen, a backend), not of the model."""
+    return isinstance(error, torch._dynamo.exc.TorchDynamoException)
+
+
 def compile_mode(value) -> str:
     """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
     mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
@@ -260,14 +266,36 @@ class PresenceScorer:
             within = np.arange(int(lens.sum())) - np.repeat(start, lens)  # 0 .. len-1 in each document
             pos.reshape(-1)[np.repeat(base, lens) + within] = within
             kwargs["position_ids"] = self._to_device(pos)
-        hidden = self.backbone(input_ids=ids_t, use_cache=False, **kwargs).last_hidden_state
+        hidden = self._fallback_if_compile_fails(
+            "backbone", lambda: self.backbone(input_ids=ids_t, use_cache=False, **kwargs).last_hidden_state)
         hidden = hidden.reshape(-1, hidden.shape[-1])
         targets = ids_t.reshape(-1).index_select(0, flat_t + 1)
         for a in range(0, T, self.head_chunk_tokens):
             b = min(a + self.head_chunk_tokens, T)
             h = hidden.index_select(0, flat_t[a:b])  # the LM head sees only real predictions
-            logp = self.token_logprobs(self.transform(self.head(h)), targets[a:b])
+            logits, tgt = self.transform(self.head(h)), targets[a:b]
+            logp = self._fallback_if_compile_fails("token_logprobs", lambda: self.token_logprobs(logits, tgt))
             sums.index_add_(0, owner_t[a:b], logp.double())
+
+    def _fallback_if_compile_fails(self, part: str, call):
+        """``call()``; if torch.compile fails on ``part`` (a model or kernel it cannot compile, on any batch,
+        a recompile for a new shape included), warn once and redo the call with the eager ``part`` for good.
+        Scores do not depend on the path (tested), so nothing already scored is invalidated."""
+        try:
+            return call()
+        except Exception as e:  # noqa: BLE001 - only compile errors are caught; others are re-raised
+            eager = {"backbone": self.model.base_model, "token_logprobs": token_logprobs}[part]
+            if getattr(self, part) is eager or not _compile_failed(e):
+                raise
+            cause = getattr(e, "inner_exception", None) or e  # what the backend raised, if it was one
+            what = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
+            warnings.warn(f"presence.compile: torch.compile failed on the {part} of {type(self.model).__name__} "
+                          f"({type(cause).__name__}: {what}); "
+                          f"scoring goes on with the eager {part}. Fix: set presence.compile to "
+                          f"{'head' if part == 'backbone' else 'false'} to skip the attempt",
+                          RuntimeWarning, stacklevel=2)
+            setattr(self, part, eager)
+            return call()
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray(array))
