@@ -137,7 +137,9 @@ def test_compiled_head_gives_the_eager_scores(tiny_models):
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
     seqs = score.encode(tok, TEXTS, max_tokens=96)
     eager, n = score.PresenceScorer(model, pad_id=tok.pad_token_id).score(seqs)
-    fused, n2 = score.PresenceScorer(model, pad_id=tok.pad_token_id, compile="head").score(seqs)
+    scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id, compile="head")
+    fused, n2 = scorer.score(seqs)
+    assert scorer.compiled == "head" and score.PresenceScorer(model).compiled == "none"
     assert (n == n2).all() and np.allclose(fused, eager, atol=1e-4)
     with pytest.raises(ValueError, match="presence.compile"):
         score.PresenceScorer(model, compile="backbone")
@@ -162,6 +164,7 @@ def test_a_model_torch_compile_fails_on_is_scored_eagerly_with_a_warning(tiny_mo
     assert any("failed on the token_logprobs" in str(w.message) for w in caught)
     assert len(caught) == 2  # once per part, not once per batch, though there are several batches
     assert scorer.backbone is model.base_model and scorer.token_logprobs is score.token_logprobs
+    assert scorer.compiled == "none"  # what the stage records per shard
     assert (n == n2).all() and np.allclose(got, eager, atol=1e-5)
 
 

@@ -96,7 +96,7 @@ def test_stage_end_to_end_tables(tmp_path):
     assert len(counts) == 10 and (counts.n == 8).all()
     models = q("SELECT * FROM presence_models ORDER BY position")
     assert list(models.model) == ["tiny:llama", "tiny:qwen2"] and models.is_reference.tolist() == [True, False]
-    assert (models.tokens_per_s > 0).all()
+    assert (models.tokens_per_s > 0).all() and (models.compiled == "none").all()
     summ = q("SELECT * FROM presence_summary WHERE subset = 'all'")
     means = q("SELECT model, avg(score) m FROM presence_scores GROUP BY model").set_index("model").m
     assert np.allclose(summ.set_index("model")["mean"].loc[means.index], means)
@@ -168,6 +168,8 @@ def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
     job("packed", dtype="float32", pack=True, row_tokens=256, compile="head")
     packed = pd.concat([pq.read_table(p).to_pandas() for p in sorted(out.glob("shard-*.parquet"))])
     assert list(packed.doc_id) == list(padded.doc_id)
+    metas = [json.loads(p.read_text()) for p in sorted(out.glob("shard-*.json"))]
+    assert {m["compiled"] for m in metas} == {"head"}
     assert np.allclose(packed.score, padded.score, atol=1e-4) and (packed.n_tokens == padded.n_tokens).all()
     # half the shards gone, then a rerun in another dtype: refused, nothing mixed or lost
     for p in sorted(out.glob("shard-*.parquet"))[::2]:

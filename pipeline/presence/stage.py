@@ -148,7 +148,7 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
             pq.write_table(table, tmp)
             meta = {"model": model_name, "tokens": int(sum(len(s) for s in seqs)), "seconds": seconds,
                     "device": str(scorer.device), "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
-                    "normalise": cfg.normalise, "max_tokens": cfg.max_tokens}
+                    "normalise": cfg.normalise, "max_tokens": cfg.max_tokens, "compiled": scorer.compiled}
             path.with_suffix(".json").write_text(json.dumps(meta))
             os.replace(tmp, path)  # the Parquet file appears last: its presence means the shard is done
         del model, scorer
@@ -218,10 +218,12 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int) -> None:
         tokens = sum(m["tokens"] for m in metas)
         seconds = sum(m["seconds"] for m in metas)
         n_docs = con.execute("SELECT count(*) FROM presence_scores WHERE model = ?", [model_name]).fetchone()[0]
-        con.execute("INSERT INTO presence_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # what ran compiled, per shard (a compile failure falls back to eager: see score.PresenceScorer)
+        compiled = ", ".join(sorted({m.get("compiled", "unknown") for m in metas})) or None
+        con.execute("INSERT INTO presence_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [model_name, pos, pos == 0, n_docs, tokens, corpus.corpus_key(cfg), cfg.max_tokens,
                      cfg.normalise, metas[0]["device"] if metas else None, metas[0]["dtype"] if metas else None,
-                     tokens / seconds if seconds > 0 else None, seconds])
+                     compiled, tokens / seconds if seconds > 0 else None, seconds])
 
 
 def _models_facts(ctx) -> pd.DataFrame:

@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS presence_scores (
 -- The scored models, in display order (the reference, e.g. LLM360/Crystal, first), with their settings.
 CREATE TABLE IF NOT EXISTS presence_models (
     model VARCHAR PRIMARY KEY, position INTEGER, is_reference BOOLEAN, n_docs INTEGER, n_tokens BIGINT,
-    corpus VARCHAR, max_tokens INTEGER, normalise VARCHAR, device VARCHAR, dtype VARCHAR,
+    corpus VARCHAR, max_tokens INTEGER, normalise VARCHAR, device VARCHAR, dtype VARCHAR, compiled VARCHAR,
     tokens_per_s DOUBLE, seconds DOUBLE);
 
 -- Per (model, subset) distribution summary; subset 'all' covers every document (Fig. 7).
