@@ -1,13 +1,15 @@
 """CPU bench: the project's presence scorer against the naive loop, same model, same documents.
 
     .venv/bin/python bench/bench_presence.py [--models tiny,smollm2-135m] [--docs 40] [--threads 2] [--pack]
+    .venv/bin/python bench/bench_presence.py --max-tokens 2048 --max-phrases 700   # documents up to N = 2048
 
 Models (random weights: throughput does not depend on them), with the project's tiny tokenizer:
 * ``tiny``: a Llama with hidden 256, 4 layers and a 32,000 vocabulary (19M parameters; the LM head
   dominates, as in real small models);
 * ``smollm2-135m``: SmolLM2-135M's architecture (hidden 576, 30 layers, 9 heads / 3 KV heads, vocabulary
   49,152, tied embeddings), a small model people really run locally.
-Documents: the built-in SlimPajama-schema corpus, ~100-512 tokens each (``--max-tokens``).
+Documents: the built-in SlimPajama-schema corpus, ~100-512 tokens each by default; with ``--max-tokens
+2048 --max-phrases 700`` they reach the pipeline's N = 2048 (the cap Book, ArXiv and Github documents hit).
 Naive: one document at a time, float32, full-vocabulary log-softmax of the whole logits. Project:
 ``PresenceScorer`` with its CPU defaults (length-sorted batches of 4,096 tokens, LM head on valid
 positions in 16 MiB chunks) in float32; and, on a CPU with AMX bf16 units (what ``dtype: auto`` picks
@@ -46,7 +48,9 @@ def main() -> None:
     p.add_argument("--docs", type=int, default=40)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--max-tokens", type=int, default=512, help="N: tokens scored per document (the pipeline: 2048)")
+    p.add_argument("--max-phrases", type=int, default=150, help="longest document in corpus phrases (~3.4 tokens "
+                   "each; 150 gives 101-513 tokens, 700 reaches the 2048 cap)")
     p.add_argument("--pack", action="store_true", help="also time packed rows (bf16, compiled head)")
     a = p.parse_args()
     names = [m.strip() for m in a.models.split(",") if m.strip()]
@@ -70,7 +74,8 @@ def bench(name: str, a) -> None:
     cfg = LlamaConfig(**MODELS[name], max_position_embeddings=4096, pad_token_id=tok.pad_token_id,
                       bos_token_id=tok.bos_token_id)
     model = AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").eval()
-    texts = [t for _, t in documents(docs_per_subset=a.docs // 5 + 1, seed=0, min_phrases=5, max_phrases=150)]
+    texts = [t for _, t in documents(docs_per_subset=a.docs // 5 + 1, seed=0, min_phrases=5,
+                                            max_phrases=a.max_phrases)]
     seqs = score.encode(tok, texts[:a.docs], a.max_tokens)
     tokens = sum(len(s) for s in seqs)
     amx = score.cpu_has_bf16_matmul()
