@@ -275,3 +275,24 @@ def test_hub_streaming_path_on_a_local_dataset_dir(tmp_path):
     assert len(df) == 20 and df.doc_id.is_unique and (df.groupby("subset").size() == 4).all()
     again = corpus.sample_hub(cfg.dataset, "train", cfg.subsets, 4, cfg.seed, 8, 1000)
     assert {d for v in again.values() for _, d, _, _ in v} == set(df.doc_id)  # same seed, same sample
+
+
+def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp_path):
+    from pipeline import run
+
+    def scores(normalise):
+        cfg = _config_file(tmp_path, models=["tiny:llama"], normalise=normalise)
+        assert run.main(["--config", str(cfg)]) == 0
+        con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+        try:
+            return con.execute("SELECT doc_id, n_tokens, score FROM presence_scores ORDER BY doc_id").fetchdf()
+        finally:
+            con.close()
+
+    scored = scores("scored")
+    shards = sorted((tmp_path / "work").rglob("shard-*.parquet"))
+    stamps = [p.stat().st_mtime_ns for p in shards]
+    per_n = scores("N")  # the same shards, not rescored: divided by N = max_tokens instead
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "work").rglob("shard-*.parquet"))] == stamps
+    sums = scored.score * scored.n_tokens
+    assert np.allclose(per_n.score, sums / 128, equal_nan=True) and not np.allclose(per_n.score, scored.score)

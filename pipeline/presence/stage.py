@@ -212,8 +212,14 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int) -> None:
             continue
         if len(files) < n_shards:
             ctx.log(f"presence {model_name}: {len(files)} of {n_shards} shard(s) scored so far (partial)")
-        con.execute("INSERT INTO presence_scores SELECT ?, doc_id, subset, n_tokens, score FROM read_parquet(?)",
-                    [model_name, [str(f) for f in files]])
+        # the score is derived from the shards' sums here, as score.finish does, so that a change of
+        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules
+        con.execute("""INSERT INTO presence_scores
+                       SELECT ?, doc_id, subset, n_tokens,
+                              CASE WHEN n_tokens = 0 THEN 'nan'::DOUBLE
+                                   ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END
+                       FROM read_parquet(?)""",
+                    [model_name, cfg.normalise, cfg.max_tokens, [str(f) for f in files]])
         metas = [json.loads(f.with_suffix(".json").read_text()) for f in files if f.with_suffix(".json").exists()]
         tokens = sum(m["tokens"] for m in metas)
         seconds = sum(m["seconds"] for m in metas)
