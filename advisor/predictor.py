@@ -336,10 +336,14 @@ class RMPredictor(RegressorMixin, BaseEstimator):
         self.tol = tol
 
     # -- input checks -------------------------------------------------------------------------
+    def _label(self, feature: str) -> str:
+        """A feature's display name; unknown names raise (KeyError listing the valid ones)."""
+        return registry.get(feature).display_name
+
     def _check_params(self) -> list[str]:
         features = list(self.features)
         for f in features:
-            registry.get(f)  # KeyError listing the valid names
+            self._label(f)
         if len(set(features)) != len(features):
             raise ValueError(f"features: duplicated names in {features}")
         if self.scale not in registry.SCALES or self.scale == "count":
@@ -443,7 +447,7 @@ class RMPredictor(RegressorMixin, BaseEstimator):
 
     def _coefficients(self, features: list[str], degree: int) -> pd.DataFrame:
         poly = PolynomialFeatures(degree, include_bias=False).fit(np.zeros((1, len(features))))
-        labels = {f"x{i}": registry.get(f).display_name for i, f in enumerate(features)}
+        labels = {f"x{i}": self._label(f) for i, f in enumerate(features)}
         terms = [_readable(n, labels) for n in poly.get_feature_names_out()]
         df = pd.DataFrame({"term": terms, "coef": self.coef_})
         df = df[df.coef != 0].copy()

@@ -88,28 +88,13 @@ def presence_features(summary: pd.DataFrame, fmap: pd.DataFrame, subsets=None) -
 
 
 def _augmented_predictor_class():
-    from advisor import predictor, registry
+    from advisor import predictor
 
     class PresenceAugmentedPredictor(predictor.RMPredictor):
         """RMPredictor that also accepts ``presence_*`` columns (not registry benchmarks) as features."""
 
-        def _check_params(self):
-            features = list(self.features)
-            for f in features:
-                if not f.startswith(PREFIX):
-                    registry.get(f)
-            if len(set(features)) != len(features):
-                raise ValueError(f"features: duplicated names in {features}")
-            return features
-
-        def _coefficients(self, features, degree):
-            from sklearn.preprocessing import PolynomialFeatures
-            poly = PolynomialFeatures(degree, include_bias=False).fit(np.zeros((1, len(features))))
-            labels = {f"x{i}": (f if f.startswith(PREFIX) else registry.get(f).display_name)
-                      for i, f in enumerate(features)}
-            terms = [predictor._readable(n, labels) for n in poly.get_feature_names_out()]
-            df = pd.DataFrame({"term": terms, "coef": self.coef_})
-            return df[df.coef != 0].reset_index(drop=True)
+        def _label(self, feature):
+            return feature if feature.startswith(PREFIX) else super()._label(feature)
 
     return PresenceAugmentedPredictor
 
