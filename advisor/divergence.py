@@ -70,7 +70,11 @@ def histograms(samples: dict, bins: int = 100, value_range=None) -> tuple[np.nda
 
 def jsd_matrix(samples: dict, bins: int = 100, value_range=None, base: float | None = 2.0) -> pd.DataFrame:
     """Symmetric Jensen-Shannon distance matrix (zero diagonal), rows/columns in the order given."""
-    _, hists = histograms(samples, bins, value_range)
+    return jsd_of_histograms(histograms(samples, bins, value_range)[1], base)
+
+
+def jsd_of_histograms(hists: dict, base: float | None = 2.0) -> pd.DataFrame:
+    """``jsd_matrix`` of histograms already built on shared edges (``histograms``)."""
     names = list(hists)
     out = np.zeros((len(names), len(names)))
     for i in range(len(names)):

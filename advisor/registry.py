@@ -87,3 +87,9 @@ def names(group: str | None = None) -> list[str]:
 
 OLL_V2_TASKS = tuple(names("oll_v2")[:6])
 TRAINING_METRICS = ("params_b", "pretrain_tokens_t")
+
+
+def model_scales(features, oll_v2_scale: str) -> dict[str, str]:
+    """{feature: scale} a model reads its features on: the OLL v2 tasks on ``oll_v2_scale``, every other
+    benchmark on its native scale (training metrics: 'count')."""
+    return {f: (oll_v2_scale if f in OLL_V2_TASKS else get(f).native_scale) for f in features}

@@ -100,17 +100,12 @@ def _check(cfg: PredictorConfig, file: str) -> None:
                          field="predictor.method")
 
 
-def _scales(features, scale: str) -> dict:
-    """OLL v2 tasks on the predictor's scale, every other benchmark on its native scale."""
-    return {f: (scale if f in registry.OLL_V2_TASKS else registry.get(f).native_scale) for f in features}
-
-
 def load_inputs(con, cfg: PredictorConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(feature matrix of models with RM results, rm table, models table)."""
     rm = store.rm_table(con, sources=tuple(cfg.rm_sources))
     rm = rm.sort_values("source").drop_duplicates(["hf_id", "method"], keep="last")
     models = store.frame(con, "SELECT * FROM models")
-    X = store.feature_matrix(con, cfg.features, _scales(cfg.features, cfg.scale),
+    X = store.feature_matrix(con, cfg.features, registry.model_scales(cfg.features, cfg.scale),
                              models=sorted(rm.hf_id.unique()))
     return X, rm, models
 
@@ -357,7 +352,7 @@ def _correlations(con, cfg, rm) -> pd.DataFrame:
     out = []
     for method, df in rm.groupby("method"):
         targets = df.set_index("hf_id")[list(predictor.TARGETS)]
-        F = store.feature_matrix(con, feats, _scales(feats, cfg.scale), models=list(targets.index))
+        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scale), models=list(targets.index))
         for cm in correlation.METHODS:
             t = correlation.correlation_table(F, targets, method=cm)
             t.insert(0, "rm_method", method)
@@ -373,7 +368,7 @@ def _coverage(con, cfg, rm, known) -> pd.DataFrame:
     out = []
     for method, df in rm.groupby("method"):
         truth = df.set_index("hf_id")[cfg.target]
-        F = store.feature_matrix(con, feats, _scales(feats, cfg.scale), models=list(truth.index))
+        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scale), models=list(truth.index))
         k = known[(known.method == method) & (known.target == cfg.target)].set_index("hf_id")
         F["predictor (nested CV)"] = k.oof_prediction.reindex(F.index)
         F["predictor (in-sample)"] = k.fitted.reindex(F.index)
@@ -390,7 +385,7 @@ def _coverage(con, cfg, rm, known) -> pd.DataFrame:
 
 def _pca(con, cfg, models) -> tuple[pd.Series, pd.DataFrame]:
     paper_models = models[models.in_paper.fillna(False).astype(bool)].hf_id.tolist()
-    M = store.feature_matrix(con, cfg.pca_features, _scales(cfg.pca_features, cfg.scale),
+    M = store.feature_matrix(con, cfg.pca_features, registry.model_scales(cfg.pca_features, cfg.scale),
                              models=paper_models).dropna()
     ratio, loadings = pca.pca_summary(M)
     rows = [{"kind": "explained_ratio", "component": c, "feature": None, "value": float(v)}

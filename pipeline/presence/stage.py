@@ -269,24 +269,25 @@ def analyse(ctx, cfg: PresenceConfig) -> None:
                     .astype(object).where(summary.notna(), None).values.tolist())
     hist_rows = []
     for subset, part in [("all", scores)] + list(scores.groupby("subset")):
-        samples = {m: part.score[part.model == m].to_numpy() for m in order if (part.model == m).any()}
+        by_model = {m: s.to_numpy() for m, s in part.groupby("model").score}  # one pass, not one per model
+        samples = {m: by_model[m] for m in order if m in by_model}
         edges, hists = divergence.histograms(samples, cfg.bins)
         for m, h in hists.items():
             hist_rows += [(m, subset, b, float(edges[b]), float(edges[b + 1]), float(h[b])) for b in range(len(h))]
+        if subset == "all":  # Fig. 8: the distance over all documents, from these same histograms
+            jsd = divergence.jsd_of_histograms(hists, base=cfg.jsd_base)
     con.executemany("INSERT INTO presence_hist VALUES (?, ?, ?, ?, ?, ?)", hist_rows)
-    jsd = divergence.jsd_matrix({m: scores.score[scores.model == m].to_numpy() for m in order}, cfg.bins,
-                                base=cfg.jsd_base)
     con.executemany("INSERT INTO presence_jsd VALUES (?, ?, ?, ?, ?)",
                     [(a, b, float(jsd.loc[a, b]), cfg.bins, cfg.jsd_base) for a in order for b in order])
     _store_regression(ctx, _regression(ctx, cfg, summary, fmap), cfg)
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
-    from advisor import predictor, store
+    from advisor import predictor, registry, store
     from advisor import presence as ap
 
     features = list(cfg.regression_features) or list(predictor.DEFAULT_FEATURES)
-    X = store.feature_matrix(ctx.con, features, scale="normalized")
+    X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor
     rm = ctx.con.execute("""SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND score IS NOT NULL
                             ORDER BY hf_id, source = 'paper' DESC""").fetchdf()
     y = rm.drop_duplicates("hf_id").set_index("hf_id").score
