@@ -20,30 +20,39 @@ def top_k(values: pd.Series, k: int) -> list:
     return order[:k]
 
 
-def coverage_at_k(pred: pd.Series, truth: pd.Series, k: int) -> float:
-    """Eq. 9 for one k on the models that have both values."""
+def _rankings(pred: pd.Series, truth: pd.Series) -> tuple[list, list]:
+    """Full top-k orders of the models that have both values: T(L, k) of either is a prefix of its list."""
     pred = pd.to_numeric(pred, errors="coerce")
     truth = pd.to_numeric(truth, errors="coerce")
     common = pred.dropna().index.intersection(truth.dropna().index)
+    return top_k(pred[common], len(common)), top_k(truth[common], len(common))
+
+
+def _coverage(by_pred: list, by_truth: list, k: int) -> float:
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
-    if k > len(common):
-        raise ValueError(f"k = {k} but only {len(common)} models have both values")
-    return len(set(top_k(pred[common], k)) & set(top_k(truth[common], k))) / k
+    if k > len(by_pred):
+        raise ValueError(f"k = {k} but only {len(by_pred)} models have both values")
+    return len(set(by_pred[:k]) & set(by_truth[:k])) / k
+
+
+def coverage_at_k(pred: pd.Series, truth: pd.Series, k: int) -> float:
+    """Eq. 9 for one k on the models that have both values."""
+    return _coverage(*_rankings(pred, truth), k)
 
 
 def coverage_curves(features: pd.DataFrame, truth: pd.Series, ks=range(5, 31)) -> pd.DataFrame:
     """Coverage of every feature column vs ``truth`` for each k: columns feature, k, coverage, n.
 
-    k values above a feature's number of complete models are skipped for that feature.
+    k values above a feature's number of complete models are skipped for that feature. Each feature's
+    two rankings are sorted once, for all k.
     """
     rows = []
     for f in features.columns:
-        n = int((features[f].notna() & truth.reindex(features.index).notna()).sum())
-        for k in ks:
-            if k <= n:
-                rows.append({"feature": f, "k": int(k),
-                             "coverage": coverage_at_k(features[f], truth, k), "n": n})
+        by_pred, by_truth = _rankings(features[f], truth)
+        n = len(by_pred)
+        rows += [{"feature": f, "k": int(k), "coverage": _coverage(by_pred, by_truth, k), "n": n}
+                 for k in ks if k <= n]
     return pd.DataFrame(rows, columns=["feature", "k", "coverage", "n"])
 
 
