@@ -149,6 +149,11 @@ def parse(source: str | Path | bytes, name: str | None = None, model: str | None
           task_map: dict[str, str] | None = None) -> Parsed:
     """Parse any supported results file (path or bytes)."""
     data, name = load_json(source, name)
+    return _parse_data(data, name, model, task_map)
+
+
+def _parse_data(data: dict, name: str, model: str | None, task_map: dict[str, str] | None) -> Parsed:
+    """An already loaded results object, by the format ``detect`` finds."""
     if detect(data, name) == "lm_eval":
         return parse_lmeval(data, name, model=model, task_map=task_map)
     return parse_evalplus(data, name, model=model)
@@ -509,9 +514,7 @@ def parse_results(doc: dict | bytes | str | Path, source: str = "upload", model:
     ``scales=("normalized",)`` to keep one scale. ValueError (naming field and fix) for anything else.
     """
     if isinstance(doc, dict):
-        kind = detect(doc, source)
-        parsed = (parse_lmeval(doc, source, model=model, task_map=task_map) if kind == "lm_eval"
-                  else parse_evalplus(doc, source, model=model))
+        parsed = _parse_data(doc, source, model, task_map)
     else:
         parsed = parse(doc, name=source if isinstance(doc, (bytes, bytearray)) else None,
                        model=model, task_map=task_map)

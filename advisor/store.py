@@ -17,8 +17,7 @@ from advisor import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "advisor.duckdb"
-TRAINING_METRICS = {"params_b", "pretrain_tokens_t"}
-RM_CATEGORIES = ("chat", "chat_hard", "safety", "reasoning", "score")
+TRAINING_METRICS = frozenset(registry.TRAINING_METRICS)
 
 
 def db_path(path=None) -> Path:

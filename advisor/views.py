@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from advisor import registry, store
+from advisor.gains import SIZE_GROUPS  # noqa: F401 - re-exported for pages and figures
 
 RM_CATEGORIES = ("score", "chat", "chat_hard", "safety", "reasoning")
 CATEGORY_LABELS = {"score": "Overall", "chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety",
                    "reasoning": "Reasoning"}
 METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}
-SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
 PRESENCE_TABLES = ("presence_scores", "presence_summary", "presence_jsd")
 PRESENCE_SAMPLE = 50_000
 PRESENCE_COMMAND = "python -m pipeline.run --config configs/smoke.yaml --stages presence"
@@ -113,14 +113,7 @@ def paper_feature_matrix(path=None, oll_v2_scale: str = "normalized", min_models
     scales = feature_scales(path, oll_v2_scale)
     with connection(path) as con:
         models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
-        parts = []
-        for scale in sorted(set(scales.values())):
-            feats = [f for f, s in scales.items() if s == scale]
-            if scale == "count":
-                parts.append(store.feature_matrix(con, feats, "normalized", models=models))
-            else:
-                parts.append(store.feature_matrix(con, feats, scale, models=models))
-    matrix = pd.concat(parts, axis=1)
+        matrix = store.feature_matrix(con, list(scales), scales, models=models)
     keep = [c for c in _registry_order(matrix.columns) if matrix[c].notna().sum() >= min_models]
     return matrix[keep]
 
@@ -262,29 +255,6 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         return out
 
 
-def column_like(df: pd.DataFrame, *candidates: str, numeric: bool | None = None) -> str | None:
-    """The first column named like one of ``candidates`` (for tables owned by other stages)."""
-    for c in candidates:
-        if c in df.columns:
-            return c
-    for c in df.columns:
-        if numeric is None or pd.api.types.is_numeric_dtype(df[c]) == numeric:
-            if any(k in c.lower() for k in candidates):
-                return c
-    return None
-
-
-def settings_text(settings: str | None) -> str:
-    """A settings JSON as 'key=value, ...' for a table cell."""
-    if not settings:
-        return ""
-    try:
-        d = json.loads(settings)
-    except (TypeError, json.JSONDecodeError):
-        return str(settings)
-    return ", ".join(f"{k}={v}" for k, v in d.items()) if isinstance(d, dict) else str(d)
-
-
 # --- predictor ------------------------------------------------------------------------------------
 
 DEFAULT_BUNDLE = store.ROOT / "data" / "predictor" / "bundle.joblib"
@@ -297,28 +267,12 @@ def bundle_file(path=None) -> Path:
     if os.environ.get("RM_ADVISOR_BUNDLE"):
         return Path(os.environ["RM_ADVISOR_BUNDLE"])
     with connection(path) as con:
-        if store.has_table(con, "predictor_info"):
-            cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
-                                              "WHERE table_name = 'predictor_info'").fetchall()]
-            if "bundle_path" in cols:
-                row = con.execute("SELECT bundle_path FROM predictor_info LIMIT 1").fetchone()
-                if row and row[0]:
-                    p = Path(row[0])
-                    return p if p.is_absolute() else store.ROOT / p
-            elif {"key", "value"} <= set(cols):
-                row = con.execute("SELECT value FROM predictor_info WHERE key = 'bundle_path'").fetchone()
-                if row and row[0]:
-                    p = Path(row[0])
-                    return p if p.is_absolute() else store.ROOT / p
+        row = (con.execute("SELECT bundle_path FROM predictor_info LIMIT 1").fetchone()
+               if store.has_table(con, "predictor_info") else None)
+    if row and row[0]:
+        p = Path(row[0])
+        return p if p.is_absolute() else store.ROOT / p
     return DEFAULT_BUNDLE
-
-
-def known_features(path=None, features=(), scale: str = "normalized") -> pd.DataFrame:
-    """The paper models' values of the predictor's features (index hf_id): the reference the
-    shortlist's nearest-known-model column is found in."""
-    with connection(path) as con:
-        models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
-        return store.feature_matrix(con, list(features), scale, models=models)
 
 
 def predictions_known(path=None, method: str = "regression") -> pd.Series | None:

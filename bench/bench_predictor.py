@@ -35,8 +35,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     con = store.connect(args.db)
     rm = store.rm_table(con, method="regression", sources=("paper",)).set_index("hf_id")
-    X = store.feature_matrix(con, predictor.DEFAULT_FEATURES, {f: "normalized" for f in
-                             predictor.DEFAULT_FEATURES if f not in store.TRAINING_METRICS},
+    X = store.feature_matrix(con, predictor.DEFAULT_FEATURES, "normalized",
                              models=sorted(rm.index)).dropna()
     y = rm.score.loc[X.index]
     con.close()

@@ -1,7 +1,6 @@
 """Pre-training data: presence scores per SlimPajama subset (Fig. 7) and the Jensen-Shannon distance
 between models (Fig. 8), read from the database when the presence stage has run."""
 
-import pandas as pd
 import streamlit as st
 
 from advisor import figures, views
@@ -22,25 +21,20 @@ if tables is None:
     st.stop()
 
 scores, jsd = tables["presence_scores"], tables["presence_jsd"]
-model_col = views.column_like(scores, "model", "hf_id")
-subset_col = views.column_like(scores, "subset", "category")
-score_col = views.column_like(scores, "score", numeric=True)
-models = sorted(scores[model_col].unique())
+models = sorted(scores["model"].unique())  # columns as pipeline/sql/40_presence.sql defines them
 st.metric("Presence scores in the database", f"{tables['n_scores']:,}",
           help=f"Distributions below are drawn from a fixed random sample of up to "
                f"{views.PRESENCE_SAMPLE:,} scores.")
 chosen = st.multiselect("Models", models, default=models, key="presence_models")
-st.plotly_chart(figures.presence_distributions(scores[scores[model_col].isin(chosen)], model_col,
-                                               subset_col, score_col), key="fig7")
+st.plotly_chart(figures.presence_distributions(scores[scores["model"].isin(chosen)], "model", "subset", "score"),
+                key="fig7")
 with st.expander("Summary per model and subset"):
     st.dataframe(tables["presence_summary"], hide_index=True, width="stretch", key="presence_summary")
 if jsd.empty:
     st.info("The database has presence scores but no Jensen-Shannon distances; rerun the presence "
             f"stage (`{views.PRESENCE_COMMAND}`).")
 else:
-    names = [c for c in jsd.columns if not pd.api.types.is_numeric_dtype(jsd[c])]
-    value = views.column_like(jsd, "jsd", "distance", numeric=True)
-    st.plotly_chart(figures.jsd_heatmap(jsd, names[0], names[1], value), key="fig8")
+    st.plotly_chart(figures.jsd_heatmap(jsd, "model_a", "model_b", "jsd"), key="fig8")
 if len(tables.get("presence_regression", [])):
     st.subheader("Do presence scores help the predictor?")
     st.markdown("Honest cross-validated error of the predictor without and with each model's mean "
