@@ -48,6 +48,19 @@ def test_every_task_set_name_exists_in_installed_lm_eval():
         assert missing == [], name
 
 
+def test_task_set_key_follows_what_changes_the_numbers_not_the_labels():
+    import dataclasses
+
+    ts = load_task_set(resolve_task_set("paper_table2"))
+    relabelled = dataclasses.replace(ts, tasks=[dataclasses.replace(t, topic="other", paper_task="x", benchmark=None)
+                                                for t in ts.tasks])
+    assert relabelled.key(limit=None) == ts.key(limit=None)
+    more_shots = dataclasses.replace(ts, tasks=[dataclasses.replace(ts.tasks[0], shots=(ts.tasks[0].shots or 0) + 1),
+                                                *ts.tasks[1:]])
+    assert more_shots.key(limit=None) != ts.key(limit=None)
+    assert ts.key(limit=10) != ts.key(limit=None)
+
+
 def test_task_set_and_config_errors(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntasks:\n  - {task: boolq, shots: three}\n")

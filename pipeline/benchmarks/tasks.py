@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -62,8 +62,9 @@ class TaskSet:
         return out
 
     def key(self, **extra) -> str:
-        """Short hash of everything that changes the numbers (tasks, shots, chat settings, extra)."""
-        blob = json.dumps({"tasks": [asdict(t) for t in self.tasks], "chat": self.apply_chat_template,
+        """Short hash of everything that changes the numbers (tasks, shots, chat settings, extra): not the
+        labels (benchmark, paper_*, topic), so editing one does not rerun a finished task set."""
+        blob = json.dumps({"tasks": [[t.task, t.shots] for t in self.tasks], "chat": self.apply_chat_template,
                            "multiturn": self.fewshot_as_multiturn, "system": self.system_instruction,
                            **extra}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:8]
