@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +33,7 @@ import pandas as pd
 
 from advisor import correlation, coverage, gains, pca, posttraining, predictor, registry, store
 from pipeline.errors import InputError
+from pipeline.publish import write_json_atomic
 
 # What the paper states (sections 3.3, 4.1, 4.2, 5.1, App. F), for the side-by-side report.
 PAPER = {
@@ -232,14 +232,6 @@ def _read_checkpoint(ctx, path: Path) -> dict | None:
         return None
 
 
-def _write_checkpoint(path: Path, obj: dict) -> None:
-    """Atomic: a reader sees the old file, the complete new one, or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, allow_nan=True))
-    os.replace(tmp, path)
-
-
 _SEARCH_FIELDS = ("features", "scale", "methods", "targets", "rm_sources", "degrees", "alphas",
                   "l1_ratios", "cv", "random_state", "max_iter")
 _HONEST_FIELDS = ("features", "scale", "degrees", "alphas", "l1_ratios", "cv", "outer_cv",
@@ -262,7 +254,7 @@ def _fit_bundle(ctx, cfg, bundle, complete: pd.DataFrame, rm: pd.DataFrame) -> N
             ctx.log(f"  ignoring checkpoint {path} ({type(e).__name__}: {e}); recomputing")
     searches: dict = {}
     bundle.fit(complete, rm, searches=searches)
-    _write_checkpoint(path, {"kind": "bundle grid search", "searches": searches})
+    write_json_atomic(path, {"kind": "bundle grid search", "searches": searches})
     ctx.log(f"  bundle grid search: computed, saved {path}")
 
 
@@ -302,7 +294,7 @@ def _honest_errors(ctx, cfg, main, Xm: pd.DataFrame, ym: pd.Series, family: pd.S
     nested = predictor.nested_cv(main, Xm, ym, outer_cv=cfg.outer_cv,
                                  random_state=cfg.random_state + 1)
     lofo = predictor.leave_one_family_out(main, Xm, ym, family)
-    _write_checkpoint(path, {"kind": "honest errors", "nested_cv": _report_to_json(nested),
+    write_json_atomic(path, {"kind": "honest errors", "nested_cv": _report_to_json(nested),
                              "leave_one_family_out": _report_to_json(lofo)})
     ctx.log(f"  honest errors: computed, saved {path}")
     return nested, lofo

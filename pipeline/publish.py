@@ -9,6 +9,7 @@ tables of the other stages are carried over.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +17,15 @@ from pathlib import Path
 import duckdb
 
 from pipeline import schema
+
+
+def write_json_atomic(path: Path, obj, **dumps) -> None:
+    """Write ``obj`` as JSON so that a reader sees the old file, the complete new one, or none (a temporary
+    file beside it, then a rename); ``dumps``: options for json.dumps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, **dumps))
+    os.replace(tmp, path)
 
 
 def building_path(db_path: Path) -> Path:

@@ -8,7 +8,7 @@ Unknown keys are refused with the valid ones listed (``pipeline.config.section``
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from pipeline.config import section
 from pipeline.errors import InputError
@@ -97,6 +97,3 @@ class TrainConfig:
 
     def data_config(self, file: str) -> DataConfig:
         return section(DataConfig, {"data": self.data or {}}, "data", file)
-
-    def as_json(self) -> dict:
-        return asdict(self)

@@ -16,14 +16,15 @@ the base model's own chat template; a model without one gets "prompt\\n\\nrespon
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.train.merge_search import ATTRIBUTES as _ATTRIBUTES
 
-ATTRIBUTES = ["helpfulness", "correctness", "coherence", "complexity", "verbosity"]
+ATTRIBUTES = list(_ATTRIBUTES)  # a list: df[ATTRIBUTES] selects columns (a tuple would be one key)
 SCHEMAS = {
     "helpsteer2": ["prompt", "response", *ATTRIBUTES],
     "helpsteer2_preference": ["split", "prompt", "response_1", "response_2", "preference_strength"],
@@ -97,9 +98,7 @@ class PairStats:
     rows: int = 0
     ties_dropped: int = 0
     too_long_dropped: int = 0
-    truncated: int = 0
     kept: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def preference_pairs(df: pd.DataFrame, stats: PairStats | None = None) -> pd.DataFrame:

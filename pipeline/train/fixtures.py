@@ -24,7 +24,6 @@ from pathlib import Path
 
 from advisor.rewardbench import load_constants
 
-ATTRS = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
 TOPICS = ["numpy arrays", "the sea", "prime order groups", "reversing a list in Python", "photosynthesis",
           "the mitochondria", "SQL queries", "reward models", "Wikipedia", "adding two numbers"]
 GOOD = ["The correct answer is clear and helpful.", "Here is a helpful, correct explanation.",

@@ -19,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.publish import write_json_atomic
 from pipeline.train.config import TrainConfig
 
 TIE_RULE = "first maximiser in lexicographic order of (k_help, k_corr, k_coh, k_comp, k_verb)"
@@ -38,12 +39,6 @@ def slug(model_id: str) -> str:
 
 def size_group(params_b: float) -> str:
     return "<3B" if params_b < 3 else ("3-6B" if params_b < 6 else ">=6B")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)  # atomic: a done marker is either complete or absent
 
 
 def _fingerprint(source: str) -> str:
@@ -60,11 +55,12 @@ def _fingerprint(source: str) -> str:
     return h.hexdigest()[:16]
 
 
-def trial_key(spec, mcfg, lr: float, sources: dict, cfg: TrainConfig) -> dict:
-    """What a finished trial depends on; a done marker with another key is stale and retrained."""
+def trial_key(spec, mcfg, lr: float, fingerprints: dict, cfg: TrainConfig) -> dict:
+    """What a finished trial depends on; a done marker with another key is stale and retrained.
+    ``fingerprints``: ``Datasets.fingerprints`` (the training data's content hashes)."""
     hp = {k: v for k, v in asdict(mcfg).items() if k != "learning_rates"}
     return {"model": asdict(spec), "lr": lr, "hyper_parameters": hp, "seed": cfg.seed, "bf16": cfg.bf16,
-            "data": {k: _fingerprint(v) for k, v in sources.items() if k != "rewardbench"}}
+            "data": fingerprints}
 
 
 def _cap(df: pd.DataFrame, n: int | None) -> pd.DataFrame:
@@ -77,6 +73,11 @@ class Datasets:
     def __init__(self, sources: dict, cfg: TrainConfig, file: str):
         self.sources, self.cfg, self.file, self._cache = sources, cfg, file, {}
         self.stats = {}
+
+    @cached_property
+    def fingerprints(self) -> dict:
+        """Content hashes of the training data (not RewardBench), read once per run, not once per trial."""
+        return {k: _fingerprint(v) for k, v in self.sources.items() if k != "rewardbench"}
 
     def get(self, name: str):
         if name not in self._cache:
@@ -128,7 +129,8 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
 
     tdir.mkdir(parents=True, exist_ok=True)
     if key is not None:
-        _write_json(tdir / "key.json", key)  # lets a rerun tell a resumable trial from a stale one
+        # lets a rerun tell a resumable trial from a stale one
+        write_json_atomic(tdir / "key.json", key, indent=1, default=str)
     val = data.get("pref_val")
     max_length = spec.max_length or mcfg.max_length
     if method == "bradley_terry":
@@ -152,7 +154,7 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
         log(f"  merge vector {m.weights}: {m.correct}/{m.n_pairs} validation pairs, "
             f"{m.n_maximisers} tied maximisers, {info['merge']['seconds']:.2f}s on {m.device}")
     info.update(method=method, learning_rate=lr, model=spec.id, val_pairs_used=n, key=key)
-    _write_json(tdir / "done.json", info)
+    write_json_atomic(tdir / "done.json", info, indent=1, default=str)  # complete or absent
     return info
 
 
@@ -193,7 +195,7 @@ def _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file)
     for i, lr in enumerate(mcfg.learning_rates, 1):
         tdir = root / slug(spec.id) / method / f"lr_{lr:.0e}"
         done = tdir / "done.json"
-        key = json.loads(json.dumps(trial_key(spec, mcfg, lr, sources, cfg)))
+        key = json.loads(json.dumps(trial_key(spec, mcfg, lr, data.fingerprints, cfg)))
         info = json.loads(done.read_text()) if done.exists() else None
         where = f"{spec.id} {method} lr={lr:g} ({i}/{len(mcfg.learning_rates)})"
         started = json.loads((tdir / "key.json").read_text()) if (tdir / "key.json").exists() else key
@@ -237,7 +239,8 @@ def _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) -> dict:
     res = rbs.evaluate(model, tok, pairs, weights, cfg.rewardbench_batch_size, spec.max_length or mcfg.max_length)
     ctx.log(f"{spec.id} {method}: RewardBench {res['sections']['score']:.1f} on {res['pairs']} pairs "
             f"({res['truncated']} sequences truncated)")
-    _write_json(cache, {**res, "subsets": res["subsets"].to_dict("records"), "key": key})
+    write_json_atomic(cache, {**res, "subsets": res["subsets"].to_dict("records"), "key": key}, indent=1,
+                      default=str)
     return res
 
 
