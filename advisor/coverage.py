@@ -9,7 +9,6 @@ value in both the prediction and the truth count (pairwise complete); k larger t
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 

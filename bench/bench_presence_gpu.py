@@ -108,7 +108,6 @@ def main() -> None:
     p.add_argument("--variants", default=None, help="comma-separated paths to time, in order, instead of the "
                    "flags above: eager, mask, head, all, pack-head, pack-all (the first is the score reference)")
     a = p.parse_args()
-    from pipeline.presence import score
 
     device = torch.device("cpu" if a.tiny or not torch.cuda.is_available() else "cuda")
     dtype = torch.float32 if device.type == "cpu" else torch.bfloat16

@@ -537,7 +537,7 @@ def test_parsing_an_upload_writes_nothing(tmp_path, monkeypatch):
     from advisor import upload
 
     opened = []
-    real_open, real_io_open = builtins.open, io.open
+    real_open = builtins.open
 
     def spy(file, mode="r", *a, **k):
         if any(c in mode for c in "wax+"):
