@@ -69,12 +69,12 @@ def add_source(con, source_id: str, path, origin: str, license: str, description
                 [source_id, str(path), origin, license, description, sha256(path), rows, now()])
 
 
-def insert_scores(con, rows: list[tuple], recorded_at: str | None = None) -> int:
+def insert_scores(con, rows: list[tuple], recorded_at: str | datetime | None = None) -> int:
     """rows: (hf_id, benchmark, value, scale, source, settings dict). ``recorded_at`` is when the
     evaluation was made or published, where the source states it (else NULL: an undated shipped value
     never wins over a dated result of the same model, benchmark and scale)."""
     if rows:  # one bulk insert from a frame (executemany is slow, and refuses an empty list)
-        scores = pd.DataFrame([(h, b, float(v), s, src, json.dumps(st, sort_keys=True))
+        scores = pd.DataFrame([(h, b, float(v), s, src, json.dumps(st, sort_keys=True, default=str))
                                for h, b, v, s, src, st in rows],
                               columns=["hf_id", "benchmark", "value", "scale", "source", "settings"])
         scores["recorded_at"] = pd.Timestamp(recorded_at) if recorded_at else pd.NaT

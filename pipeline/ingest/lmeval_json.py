@@ -29,6 +29,7 @@ from pathlib import Path
 
 from advisor import lmeval
 from pipeline.errors import InputError
+from pipeline.ingest.common import insert_scores
 
 META_SUFFIX = ".meta"
 
@@ -89,12 +90,8 @@ def parse_file(path: Path, model: str | None = None, task_map: dict | None = Non
 def write_scores(con, parsed: lmeval.Parsed, source: str, fallback_time: datetime) -> int:
     """Replace the rows of ``source`` by ``parsed``'s scores."""
     con.execute("DELETE FROM benchmark_scores WHERE source = ?", [source])
-    when = parsed.recorded_at or fallback_time
-    rows = [(s.hf_id, s.benchmark, float(s.value), s.scale, source,
-             json.dumps(s.settings, sort_keys=True, default=str), when) for s in parsed.scores]
-    if rows:
-        con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)
+    return insert_scores(con, [(s.hf_id, s.benchmark, s.value, s.scale, source, s.settings) for s in parsed.scores],
+                         parsed.recorded_at or fallback_time)
 
 
 def _rel(path: Path, work_dir: Path) -> str:
