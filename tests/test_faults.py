@@ -8,14 +8,12 @@ rerun publishes, leaves no build files, and does not redo finished work: trainin
 ``done.json`` and presence score shards keep their modification times.
 
 Random kill points come from ``FAULT_SEED`` (printed, default random) so a failure can be replayed.
-The training and presence cases use tiny models and a few seconds of work each; they skip with the
-reason when their stage is not in the tree yet.
+The training and presence cases use tiny models and a few seconds of work each.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import random
 import shutil
@@ -192,12 +190,6 @@ def test_sigkill_at_the_publish_steps(built, tmp_path, at, expect):
 
 # ------------------------------------------------------------------------------ a training trial
 
-def _stage_exists(name: str) -> bool:
-    return importlib.util.find_spec(f"pipeline.{name}.stage") is not None
-
-
-@pytest.mark.skipif(not _stage_exists("train") or not (ROOT / "configs" / "smoke.yaml").exists(),
-                    reason="train stage or configs/smoke.yaml not in the tree yet")
 def test_sigkill_during_a_training_trial(built, tmp_path):
     """One tiny model, one method, two learning rates (the smoke config's train section): kill during
     the second trial, rerun; the first trial is not redone, the database gains each row once."""
@@ -263,7 +255,6 @@ def test_sigkill_during_a_training_trial(built, tmp_path):
 
 # ------------------------------------------------------------------------------ presence shards
 
-@pytest.mark.skipif(not _stage_exists("presence"), reason="presence stage not in the tree yet")
 def test_sigkill_during_presence_shards(built, tmp_path):
     db = fresh_copy(built, tmp_path)
     work = tmp_path / "work"
