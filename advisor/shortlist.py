@@ -83,6 +83,17 @@ def _fallback(bundle: PredictorBundle, method: str, target: str, available: tupl
     return cache[key]
 
 
+def usable_candidates(candidates: pd.DataFrame, scale: str,
+                      budget: tuple[float, float]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(rankable, on another scale, outside the size budget in billions of parameters) of combined
+    candidates (columns ``scale`` and, optionally, ``params_b``). A candidate of unknown size is kept."""
+    wrong = candidates[candidates["scale"] != scale]
+    usable = candidates[candidates["scale"] == scale]
+    params = usable["params_b"] if "params_b" in usable else pd.Series(float("nan"), index=usable.index)
+    outside = params.notna() & ~params.between(*budget)
+    return usable[~outside], wrong, usable[outside]
+
+
 def predict_candidates(bundle: PredictorBundle, candidates: pd.DataFrame, method: str = "regression",
                        reference: pd.DataFrame | None = None, missing: str = "impute",
                        rank: int = 2, n_nearest: int = 3) -> pd.DataFrame:

@@ -114,8 +114,12 @@ def paper_feature_matrix(path=None, oll_v2_scale: str = "normalized", min_models
     with connection(path) as con:
         models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
         matrix = store.feature_matrix(con, list(scales), scales, models=models)
-    keep = [c for c in _registry_order(matrix.columns) if matrix[c].notna().sum() >= min_models]
-    return matrix[keep]
+    return with_values(matrix[_registry_order(matrix.columns)], min_models)
+
+
+def with_values(matrix: pd.DataFrame, min_models: int) -> pd.DataFrame:
+    """The columns of ``matrix`` with a value for at least ``min_models`` rows (order kept)."""
+    return matrix.loc[:, matrix.notna().sum() >= min_models]
 
 
 def _registry_order(columns) -> list[str]:

@@ -17,7 +17,8 @@ corr_kind = c2.segmented_control("Correlation", ["pearson", "spearman"], default
 min_models = c3.slider("Benchmarks with values for at least this many of the 40 models", 3, 40, 8,
                        key="bm_min_models")
 
-matrix = cached("paper_feature_matrix", min_models=min_models)
+every = cached("paper_feature_matrix", min_models=0)  # read once; the slider only selects columns
+matrix = views.with_values(every, min_models)
 targets = cached("rm_targets", method=method)
 k1, k2 = st.columns([3, 1])
 categories = k1.multiselect("RewardBench categories", list(views.RM_CATEGORIES),
@@ -45,7 +46,7 @@ st.markdown("Coverage at k: the share of the true top-k reward models (by overal
 c1, c2 = st.columns(2)
 min_k5 = c1.slider("Minimum coverage at k = 5", 0.0, 1.0, 0.4, 0.05, key="cov_k5")
 min_k10 = c2.slider("Minimum coverage at k = 10", 0.0, 1.0, 0.7, 0.05, key="cov_k10")
-full = cached("paper_feature_matrix", min_models=40)
+full = views.with_values(every, 40)
 known = cached("predictions_known", method=method)
 features = full.join(known.rename("predictor"), how="left") if known is not None else full
 curves = coverage_curves(features, targets["score"], ks=range(5, 31))

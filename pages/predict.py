@@ -114,7 +114,7 @@ if candidates.empty:
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
 from advisor import figures  # noqa: E402
-from advisor.shortlist import export_shortlist  # noqa: E402
+from advisor.shortlist import export_shortlist, usable_candidates  # noqa: E402
 
 bundle, bundle_problem = load_bundle()
 if bundle is None:
@@ -122,19 +122,15 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-wrong = candidates[candidates["scale"] != bundle.scale]
+usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
 for source, g in wrong.groupby("source", sort=False):
     st.error(f"{source}: values on the {g['scale'].iloc[0]!r} scale, but the predictor was fitted on "
              f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its "
              f"{len(g)} model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM "
              f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
-usable = candidates[candidates["scale"] == bundle.scale]
-params = usable["params_b"] if "params_b" in usable else pd.Series(float("nan"), index=usable.index)
-outside = params.notna() & ~params.between(*budget)
-if outside.any():
-    st.caption(f"{int(outside.sum())} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
-               f"are not ranked: " + ", ".join(usable.loc[outside, "hf_id"].head(10)))
-usable = usable[~outside]
+if len(outside):
+    st.caption(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
+               f"are not ranked: " + ", ".join(outside["hf_id"].head(10)))
 if usable.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()

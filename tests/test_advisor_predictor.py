@@ -232,3 +232,12 @@ def test_shortlist_clamps_extrapolation_and_flags_the_domain():
     # a known model is inside its own domain
     known = X.iloc[[0]].reset_index().rename(columns={"index": "hf_id"}).assign(scale="normalized")
     assert shortlist.predict_candidates(b, known).in_domain.all()
+
+
+def test_usable_candidates_split_by_scale_and_size_budget_keeping_unknown_sizes():
+    c = pd.DataFrame({"hf_id": ["a", "b", "c", "d"], "scale": ["normalized", "raw", "normalized", "normalized"],
+                      "params_b": [7.0, 7.0, 70.0, float("nan")], "source": ["t", "u", "t", "t"]})
+    usable, wrong, outside = shortlist.usable_candidates(c, "normalized", (0.5, 10))
+    assert usable.hf_id.tolist() == ["a", "d"] and wrong.hf_id.tolist() == ["b"] and outside.hf_id.tolist() == ["c"]
+    usable, _, outside = shortlist.usable_candidates(c.drop(columns="params_b"), "normalized", (0.5, 10))
+    assert usable.hf_id.tolist() == ["a", "c", "d"] and outside.empty
