@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,18 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def paper_rm(root) -> pd.DataFrame:
+    """The paper's RewardBench results (Tables 4/5) of both methods, with hf_id and size_group."""
+    m = pd.read_csv(root / "data/paper/models.csv")
+    out = []
+    for method in ("regression", "bradley_terry"):
+        r = pd.read_csv(root / f"data/paper/rewardbench_{method}.csv").merge(m[["model", "hf_id", "size_group"]],
+                                                                              on="model")
+        out.append(r.assign(method=method, display_name=r.model))
+    return pd.concat(out, ignore_index=True)
 
 
 @pytest.fixture(scope="session")

@@ -80,17 +80,8 @@ def test_coverage_curves_and_filter():
 
 
 # --- gains (paper Fig. 2) --------------------------------------------------------------------------
-def _paper_rm(root) -> pd.DataFrame:
-    m = pd.read_csv(root / "data/paper/models.csv")
-    out = []
-    for method, f in (("regression", "rewardbench_regression"), ("bradley_terry", "rewardbench_bradley_terry")):
-        r = pd.read_csv(root / f"data/paper/{f}.csv").merge(m[["model", "hf_id", "size_group"]], on="model")
-        out.append(r.assign(method=method, display_name=r.model))
-    return pd.concat(out, ignore_index=True)
-
-
-def test_gains_reproduce_paper_range(root):
-    g = gains.gains_per_size_group(_paper_rm(root))
+def test_gains_reproduce_paper_range(paper_rm):
+    g = gains.gains_per_size_group(paper_rm)
     assert len(g) == 6
     assert gains.gains_range(g) == (3.1, 14.3)
     row = g[(g.method == "regression") & (g.size_group == ">=6B")].iloc[0]

@@ -36,18 +36,6 @@ def app(app_db, monkeypatch):
     return open_page
 
 
-def paper_rm() -> pd.DataFrame:
-    models = pd.read_csv(PAPER / "models.csv")
-    parts = []
-    for method in ("regression", "bradley_terry"):
-        df = pd.read_csv(PAPER / f"rewardbench_{method}.csv")
-        df["method"] = method
-        parts.append(df)
-    rm = pd.concat(parts)
-    key = "hf_id" if "hf_id" in rm.columns else "model"
-    return rm.merge(models[[key, "size_group"] + (["hf_id"] if key != "hf_id" else [])], on=key)
-
-
 def dataframe_with(at: AppTest, *columns: str) -> pd.DataFrame:
     for d in at.dataframe:
         v = d.value
@@ -84,9 +72,9 @@ def _walk(node):
         yield from _walk(child)
 
 
-def test_results_page_shows_both_methods_gains_and_table1(app):
+def test_results_page_shows_both_methods_gains_and_table1(app, paper_rm):
     at = app("rm_results")
-    rm = paper_rm()
+    rm = paper_rm
     assert at.title[0].value == "Reward-model results"
     assert at.metric[0].value == str(len(rm)) == "80"
     # Fig. 2 numbers: best model of each size group minus the group's Llama-3.x model, from the CSVs
@@ -124,10 +112,11 @@ def test_results_page_shows_both_methods_gains_and_table1(app):
     assert len(fig11["y"]) == 40 and "gemma-2-9b-it" in fig11["y"]
 
 
-def test_results_page_filters_by_size_group_and_shows_pipeline_rows(app, app_db, tmp_path, monkeypatch):
+def test_results_page_filters_by_size_group_and_shows_pipeline_rows(app, app_db, tmp_path, monkeypatch,
+                                                                    paper_rm):
     at = app("rm_results")
     at.multiselect(key="rm_groups").set_value(["<3B"]).run()
-    rm = paper_rm()
+    rm = paper_rm
     assert at.metric[0].value == str(int((rm.size_group == "<3B").sum()))
     table = dataframe_with(at, "display_name", "score", "source")
     assert set(table["size_group"]) == {"<3B"}
