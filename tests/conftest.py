@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -73,3 +74,47 @@ def con():
     yield c
     c.close()
 
+
+
+@contextlib.contextmanager
+def streamlit_server(db: Path, log: Path):
+    """``streamlit run app.py`` on a free local port against ``db`` (output to ``log``); yields
+    (url, process) once /_stcore/health answers, and stops the server on exit."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RM_ADVISOR_DB": str(db)}
+    env.pop("RM_ADVISOR_BUNDLE", None)
+    with log.open("w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.address", "localhost", "--server.headless", "true"],
+                                cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("streamlit did not start:\n" + log.read_text()[-3000:])
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """``streamlit_server`` as a fixture: ``with serve_app(db, log) as (url, process): ...``."""
+    return streamlit_server

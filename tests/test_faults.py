@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -290,18 +289,12 @@ def test_sigkill_during_presence_shards(built, tmp_path):
 
 # ------------------------------------------------------------------------------ the app while publishing
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.read().decode("utf-8", errors="replace")
 
 
-def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_path, monkeypatch):
+def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_path, monkeypatch, serve_app):
     from streamlit.testing.v1 import AppTest  # imported here, not in the thread (import races)
 
     from advisor import store
@@ -310,22 +303,7 @@ def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_
     monkeypatch.setenv("RM_ADVISOR_DB", str(db))
     first = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not first.exception, [e.message for e in first.exception]
-    port = free_port()
-    env = {**os.environ, "RM_ADVISOR_DB": str(db)}
-    app = subprocess.Popen([PY, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                            "--server.headless", "true", "--server.address", "localhost"],
-                           cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if http_get(base + "/_stcore/health", 2)[1] == "ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit did not start")
+    with serve_app(db, tmp_path / "server.log") as (base, app):
         writer = subprocess.Popen(
             [PY, "-c", "import sys; from pipeline.run import main\n"
              "for i in range(20):\n    assert main(['--db', sys.argv[1], '--stages', 'ingest']) == 0, i",
@@ -369,9 +347,3 @@ def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_
         assert counts(db)["runs"] == built[1]["runs"] + 20
         assert stats["health"] >= 20 and stats["page"] >= 20 and stats["apptest"] >= 1
         assert http_get(base + "/_stcore/health")[1] == "ok" and app.poll() is None
-    finally:
-        app.send_signal(signal.SIGTERM)
-        try:
-            app.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            app.kill()
