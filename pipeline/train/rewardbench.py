@@ -50,6 +50,16 @@ def score(model, tokenizer, prompts, responses, batch_size: int = 16, max_length
     return out, truncated
 
 
+def score_pairs(model, tokenizer, pairs: pd.DataFrame, batch_size: int, max_length: int,
+                desc: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(chosen scores, rejected scores, truncated sequences) of prompt/chosen/rejected pairs, both score
+    arrays (n, num_labels), scored in one pass."""
+    n = len(pairs)
+    s, truncated = score(model, tokenizer, list(pairs["prompt"]) * 2, list(pairs["chosen"]) + list(pairs["rejected"]),
+                         batch_size, max_length, desc)
+    return s[:n], s[n:], truncated
+
+
 def evaluate(model, tokenizer, pairs: pd.DataFrame, weights=None, batch_size: int = 16,
              max_length: int = 4096) -> dict:
     """Score RewardBench pairs; ``weights`` merges a regression model's attributes (eq. 6).
@@ -57,12 +67,14 @@ def evaluate(model, tokenizer, pairs: pd.DataFrame, weights=None, batch_size: in
     Returns {'sections': {chat, chat_hard, safety, reasoning, score} in percent, 'subsets': DataFrame,
     'truncated': int, 'pairs': int}.
     """
-    n = len(pairs)
-    s, truncated = score(model, tokenizer, list(pairs["prompt"]) * 2,
-                         list(pairs["chosen"]) + list(pairs["rejected"]), batch_size, max_length, "RewardBench")
-    s = s @ np.asarray(weights, dtype=np.float64) if weights is not None else s[:, 0]
-    per_subset, sections = rb.score_pairs(pairs["subset"], s[:n], s[n:])
-    return {"sections": sections, "subsets": per_subset, "truncated": truncated, "pairs": n}
+    chosen, rejected, truncated = score_pairs(model, tokenizer, pairs, batch_size, max_length, "RewardBench")
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        chosen, rejected = chosen @ w, rejected @ w
+    else:
+        chosen, rejected = chosen[:, 0], rejected[:, 0]
+    per_subset, sections = rb.score_pairs(pairs["subset"], chosen, rejected)
+    return {"sections": sections, "subsets": per_subset, "truncated": truncated, "pairs": len(pairs)}
 
 
 def pair_accuracy(chosen_scores, rejected_scores) -> float:

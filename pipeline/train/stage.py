@@ -141,14 +141,13 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
                                 callbacks)
     model, tok = _load_scorer(info["final"], spec, cfg)
     bs = cfg.rewardbench_batch_size
-    s, _ = rbs.score(model, tok, list(val["prompt"]) * 2, list(val["chosen"]) + list(val["rejected"]), bs,
-                     max_length, "validation")
+    chosen, rejected, _ = rbs.score_pairs(model, tok, val, bs, max_length, "validation")
     n = len(val)
     if method == "bradley_terry":
-        info["val_accuracy"] = rbs.pair_accuracy(s[:n, 0], s[n:, 0])
+        info["val_accuracy"] = rbs.pair_accuracy(chosen[:, 0], rejected[:, 0])
     else:
         t = time.perf_counter()
-        m = merge_search.search(s[:n], s[n:], device=cfg.merge_device)
+        m = merge_search.search(chosen, rejected, device=cfg.merge_device)
         info["merge"] = {**asdict(m), "accuracy": m.accuracy, "seconds": time.perf_counter() - t}
         info["val_accuracy"] = m.accuracy
         log(f"  merge vector {m.weights}: {m.correct}/{m.n_pairs} validation pairs, "
