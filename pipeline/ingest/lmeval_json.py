@@ -108,12 +108,23 @@ def source_name(path: Path, work_dir: Path, kind: str) -> str:
 def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
                 task_map: dict | None = None) -> tuple[int, lmeval.Parsed]:
     """Parse ``path`` (with its .meta sidecar, if any) and replace its rows; (rows, parsed)."""
+    parsed = _parse_with_meta(path, work_dir, model, task_map)
+    return _write_file_scores(con, path, work_dir, parsed), parsed
+
+
+def _parse_with_meta(path: Path, work_dir: Path, model: str | None = None,
+                     task_map: dict | None = None) -> lmeval.Parsed:
+    """``parse_file``, the model and task map defaulting to what the .meta sidecar says."""
     meta = read_meta(path)
-    parsed = parse_file(path, model=model or meta.get("hf_id"),
-                        task_map=task_map if task_map is not None else meta.get("task_map"),
-                        display=_rel(path, work_dir))
+    return parse_file(path, model=model or meta.get("hf_id"),
+                      task_map=task_map if task_map is not None else meta.get("task_map"),
+                      display=_rel(path, work_dir))
+
+
+def _write_file_scores(con, path: Path, work_dir: Path, parsed: lmeval.Parsed) -> int:
+    """Replace the rows of ``path``'s source; undated results take the file's modification time."""
     mtime = datetime.fromtimestamp(path.stat().st_mtime)
-    return write_scores(con, parsed, source_name(path, work_dir, parsed.kind), mtime), parsed
+    return write_scores(con, parsed, source_name(path, work_dir, parsed.kind), mtime)
 
 
 def _copy_target(src: Path, dest_dir: Path) -> Path:
@@ -157,13 +168,10 @@ def ingest_results(ctx) -> int:
             write_meta(target, hf_id=model, original=str(p.resolve()))
         ctx.log(f"  results: kept {p} as {target}")
     files = results_files(work_dir)
-    parsed_all = [(f, parse_file(f, model=read_meta(f).get("hf_id"), task_map=read_meta(f).get("task_map"),
-                                 display=_rel(f, work_dir))) for f in files]
+    parsed_all = [(f, _parse_with_meta(f, work_dir)) for f in files]  # all valid before any is written
     total = 0
     for f, parsed in parsed_all:
-        mtime = datetime.fromtimestamp(f.stat().st_mtime)
-        n = write_scores(ctx.con, parsed, source_name(f, work_dir, parsed.kind), mtime)
-        total += n
+        total += _write_file_scores(ctx.con, f, work_dir, parsed)
         for note in parsed.notes:
             ctx.log(f"  {f.name}: {note}")
     ctx.log(f"  results files: {len(files)} file(s), {total} benchmark rows")
