@@ -129,8 +129,8 @@ def _registry_order(columns) -> list[str]:
 
 def rm_targets(path=None, method: str = "regression") -> pd.DataFrame:
     """Paper RewardBench results of one method: index hf_id, columns score + the four categories."""
-    rm = rm_results(path)
-    rm = rm[(rm["method"] == method) & (rm["source"] == "paper")]
+    with connection(path) as con:
+        rm = store.rm_table(con, method=method, sources=("paper",))
     return rm.set_index("hf_id")[list(RM_CATEGORIES)]
 
 
