@@ -288,29 +288,33 @@ def _sample_count(data: dict, results: dict, task: str) -> float | None:
     return float(n) if isinstance(n, (int, float)) else None
 
 
-def _value(data: dict, results: dict, task: str, metric: str, file: str):
+def _reported(entry: dict, metric: str) -> tuple[float, str] | None:
+    """(value, filter) of ``metric`` in one task's results entry (the preferred filter), or None."""
+    keys = _metric_keys(entry, metric)
+    filt = _pick_filter(keys)
+    return None if filt is None else (float(entry[keys[filt]]), filt)
+
+
+def _value(data: dict, results: dict, task: str, metric: str):
     """(value, filter, how) of ``metric`` for a task or group; None if the file lacks it.
 
     A group without its own aggregate gets the sample-weighted mean of its leaf subtasks (what
     lm-eval's ``weight_by_size`` aggregate is), only when every subtask has the metric.
     """
-    entry = results.get(task, {})
-    keys = _metric_keys(entry, metric)
-    filt = _pick_filter(keys)
-    if filt is not None:
-        return float(entry[keys[filt]]), filt, "reported"
+    own = _reported(results.get(task, {}), metric)
+    if own is not None:
+        return (*own, "reported")
     subs = _subtasks(data, task)
     if not subs:
         return None
     vals, weights, filters = [], [], set()
     for s in subs:
-        skeys = _metric_keys(results.get(s, {}), metric)
-        sf = _pick_filter(skeys)
-        if sf is None:
+        got = _reported(results.get(s, {}), metric)
+        if got is None:
             return None
-        vals.append(float(results[s][skeys[sf]]))
+        vals.append(got[0])
         weights.append(_sample_count(data, results, s))
-        filters.add(sf)
+        filters.add(got[1])
     if all(w is not None for w in weights) and sum(weights) > 0:
         value = sum(v * w for v, w in zip(vals, weights)) / sum(weights)
         how = f"sample-weighted mean of {len(subs)} subtasks"
@@ -338,30 +342,26 @@ def _clip_norm(value: float, chance: float) -> float:
     return max(0.0, (value - chance) / (1.0 - chance)) * 100.0
 
 
-def _leaderboard_normalized(data: dict, results: dict, task: str, file: str):
+def _leaderboard_normalized(data: dict, results: dict, task: str):
     """(value 0-100, detail) of the OLL v2 normalisation of ``task``, or None if inputs are missing."""
     if task == "leaderboard_ifeval":
-        p = _value(data, results, task, "prompt_level_strict_acc", file)
-        i = _value(data, results, task, "inst_level_strict_acc", file)
+        p = _value(data, results, task, "prompt_level_strict_acc")
+        i = _value(data, results, task, "inst_level_strict_acc")
         if p is None or i is None:
             return None
         return (p[0] + i[0]) / 2 * 100, "mean of prompt- and instruction-level strict accuracy x 100"
     if task in SUBTASK_CHOICES:
         parts = []
         for sub, choices in SUBTASK_CHOICES[task].items():
-            entry = results.get(f"{task}_{sub}")
-            if entry is None:
+            got = _reported(results.get(f"{task}_{sub}", {}), "acc_norm")
+            if got is None:
                 return None
-            keys = _metric_keys(entry, "acc_norm")
-            filt = _pick_filter(keys)
-            if filt is None:
-                return None
-            parts.append(_clip_norm(float(entry[keys[filt]]), 1.0 / choices))
+            parts.append(_clip_norm(got[0], 1.0 / choices))
         return sum(parts) / len(parts), (f"mean over {len(parts)} subtasks of acc_norm rescaled "
                                         "from chance (1/choices) to 100")
     if task in TASK_CHANCE:
         metric = registry.get(task).metric
-        got = _value(data, results, task, metric, file)
+        got = _value(data, results, task, metric)
         if got is None:
             return None
         chance = TASK_CHANCE[task]
@@ -403,7 +403,7 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
             unmapped.append(task)
             continue
         metric = registry.get(bench).metric
-        got = _value(data, results, task, metric, file)
+        got = _value(data, results, task, metric)
         if got is None:
             raise _err(file, f"results.{task}", f"no '{metric},<filter>' value for the primary "
                        f"metric of {bench} (keys: {sorted(results.get(task, {}))})", FIX_LMEVAL)
@@ -418,7 +418,7 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
                     "shots": _shots(data, task), "version": (data.get("versions") or {}).get(task),
                     "aggregation": how}
         scores.append(Score(bench, value, scale, settings, hf_id))
-        norm = _leaderboard_normalized(data, results, task, file)
+        norm = _leaderboard_normalized(data, results, task)
         if norm is not None:
             nval, detail = norm
             scores.append(Score(bench, nval, "normalized",
