@@ -58,18 +58,21 @@ def empty(source: str, scale: str = "normalized") -> Candidates:
     return Candidates(pd.DataFrame({"hf_id": pd.Series(dtype=str)}), scale, source)
 
 
+def _fixed_scale(benchmark: str) -> bool:
+    """True for benchmarks on one scale whatever the table's: training metrics (counts), the OLL v1 and
+    EvalPlus columns (percentages)."""
+    return registry.get(benchmark).native_scale in ("count", "percent")
+
+
 def value_scale(benchmark: str, table_scale: str) -> str:
-    """The scale a value in ``benchmark``'s column is on: training metrics are counts, the OLL v1 and
-    EvalPlus columns are percentages whatever the table's scale, the rest follow the table."""
-    native = registry.get(benchmark).native_scale
-    if native in ("count", "percent"):
-        return native
-    return table_scale
+    """The scale a value in ``benchmark``'s column is on: its own where fixed (``_fixed_scale``), else
+    the table's."""
+    return registry.get(benchmark).native_scale if _fixed_scale(benchmark) else table_scale
 
 
 def detect_scale(values: pd.DataFrame) -> tuple[str, str]:
     """('raw' | 'normalized', note) from the magnitude of the numeric benchmark values."""
-    cols = [c for c in values.columns if registry.get(c).native_scale not in ("count", "percent")]
+    cols = [c for c in values.columns if not _fixed_scale(c)]
     nums = pd.to_numeric(values[cols].stack(), errors="coerce").dropna() if cols else pd.Series([])
     if nums.empty:
         return "normalized", ("No benchmark values to detect the scale from; assumed 'normalized' "
@@ -267,7 +270,7 @@ def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
     by_scale: dict[str, dict[str, float]] = {}
     fixed: dict[str, float] = {}  # percent / count benchmarks, whatever the table's scale
     for s in parsed.scores:
-        if registry.get(s.benchmark).native_scale in ("count", "percent") and s.scale != "raw":
+        if _fixed_scale(s.benchmark) and s.scale != "raw":
             fixed.setdefault(s.benchmark, float(s.value))
         else:
             by_scale.setdefault(s.scale, {}).setdefault(s.benchmark, float(s.value))
