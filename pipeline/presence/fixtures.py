@@ -40,11 +40,11 @@ def documents(docs_per_subset: int = 12, seed: int = 0, min_phrases: int = 2, ma
     return out
 
 
-def build_corpus(out_dir: str | Path, docs_per_subset: int = 12, seed: int = 0, **kw) -> Path:
+def build_corpus(out_dir: str | Path, docs_per_subset: int = 12, seed: int = 0) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "slimpajama_tiny.jsonl"
     with path.open("w") as fh:
-        for subset, text in documents(docs_per_subset, seed, **kw):
+        for subset, text in documents(docs_per_subset, seed):
             fh.write(json.dumps({"text": text, "meta": {"redpajama_set_name": subset}}) + "\n")
     return path
