@@ -184,3 +184,55 @@ def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native():
     want = torch.bfloat16 if score.cpu_has_bf16_matmul() else torch.float32
     assert score.resolve_dtype("auto", torch.device("cpu")) == want
     assert score.resolve_dtype("float32", torch.device("cuda")) == torch.float32
+
+
+def test_lm_head_bias_is_applied(tiny_models):
+    """Some LM heads have a bias (Phi-2); the CPU head writes into a reused buffer and must add it."""
+    model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
+    old = model.get_output_embeddings()
+    head = torch.nn.Linear(old.in_features, old.out_features, bias=True)
+    with torch.no_grad():
+        head.weight.copy_(old.weight)
+        head.bias.normal_(0.0, 2.0)
+    model.set_output_embeddings(head)
+    seqs = score.encode(tok, TEXTS, max_tokens=96)
+    ref, n = score.naive_scores(model, seqs)  # the model's own forward, bias included
+    scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id, head_chunk_tokens=7)
+    got, n2 = scorer.score(seqs)
+    assert (n == n2).all() and np.allclose(got, ref, atol=1e-4)
+    assert scorer._logits.shape == (7, old.out_features)  # one buffer, reused by every chunk
+
+
+_MMAPPED = """
+import ctypes, sys
+from pipeline.presence import score
+if sys.argv[1] == "keep":
+    assert score.keep_freed_memory()
+class Info(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_size_t) for f in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype, libc.malloc.restype = Info, ctypes.c_void_p
+before = libc.mallinfo2().hblkhd
+block = libc.malloc(20 * 2**20)  # what a batch's activation tensor asks for
+print(libc.mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "confstr") or "glibc" not in
+                    (__import__("os").confstr("CS_GNU_LIBC_VERSION") or ""), reason="glibc's malloc only")
+def test_cpu_scoring_keeps_freed_activation_memory_in_the_heap():
+    """By default glibc mmaps a fresh 20 MiB block (and unmaps it when freed: page faults on every batch);
+    after keep_freed_memory it comes from the heap, where freed blocks are reused."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def mmapped(mode):
+        run = subprocess.run([sys.executable, "-c", _MMAPPED, mode], cwd=root, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return int(run.stdout.split()[-1])
+
+    assert mmapped("default") >= 20 * 2**20
+    assert mmapped("keep") == 0
