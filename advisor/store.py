@@ -80,8 +80,11 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
     return out
 
 
-def rm_table(con, method: str | None = None, sources=("paper", "pipeline")) -> pd.DataFrame:
-    """RewardBench results joined with model facts; one row per (hf_id, method, source, run_id)."""
+def rm_table(con, method: str | None = None, sources=("paper", "pipeline"), one_per_model: bool = False) -> pd.DataFrame:
+    """RewardBench results joined with model facts; one row per (hf_id, method, source, run_id).
+
+    ``one_per_model``: one row per (hf_id, method) instead, from the first of ``sources`` (in the order
+    given) that has a result for it; within a source the highest ``run_id`` wins, so the pick is stable."""
     sql = """SELECT r.hf_id, r.method, r.chat, r.chat_hard, r.safety, r.reasoning, r.score, r.source, r.run_id,
                     m.display_name, m.publisher, m.family, m.params_b, m.pretrain_tokens_t, m.size_group
              FROM rm_results r LEFT JOIN models m USING (hf_id)
@@ -90,4 +93,8 @@ def rm_table(con, method: str | None = None, sources=("paper", "pipeline")) -> p
     if method is not None:
         sql += " AND r.method = ?"
         params.append(method)
+    if one_per_model:
+        sql += """ QUALIFY row_number() OVER (PARTITION BY r.hf_id, r.method
+                                            ORDER BY list_position(?, r.source), r.run_id DESC NULLS LAST) = 1"""
+        params.append(list(sources))
     return frame(con, sql + " ORDER BY r.method, r.score DESC", params)

@@ -48,6 +48,16 @@ def section(cls, raw: dict, name: str, file: str = "config"):
     return cls(**data)
 
 
+def check_rm_sources(sources, file: str, name: str) -> None:
+    """``sources``: a non-empty list of rm_results sources, the preferred first."""
+    from advisor.registry import RM_SOURCES
+
+    bad = [s for s in sources if s not in RM_SOURCES] if isinstance(sources, list) else [sources]
+    if not sources or bad:
+        raise InputError(file, f"{name} {sources!r}: " + (f"unknown {bad}" if bad else "empty"),
+                         f"list one or more of {', '.join(RM_SOURCES)}, the preferred first", field=name)
+
+
 def load(path: str | Path | None = None) -> PipelineConfig:
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.exists():

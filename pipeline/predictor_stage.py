@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from advisor import correlation, coverage, gains, pca, posttraining, predictor, registry, store
+from pipeline.config import check_rm_sources
 from pipeline.errors import InputError
 from pipeline.publish import write_json_atomic
 
@@ -65,7 +66,7 @@ class PredictorConfig:
     targets: list = field(default_factory=lambda: list(predictor.TARGETS))
     method: str = "regression"  # the predictor the report's honest errors are measured on
     target: str = "score"
-    rm_sources: list = field(default_factory=lambda: ["paper"])  # rm_results.source rows to train on
+    rm_sources: list = field(default_factory=lambda: ["paper"])  # rm_results sources to train on, preferred first
     degrees: list = field(default_factory=lambda: [1, 2, 3])
     alphas: list = field(default_factory=lambda: [0.1, 0.01, 0.001, 0.0001])
     l1_ratios: list = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
@@ -94,6 +95,7 @@ def _check(cfg: PredictorConfig, file: str) -> None:
     if cfg.scale not in ("raw", "percent", "normalized"):
         raise InputError(file, f"scale {cfg.scale!r}", "use raw, percent or normalized",
                          field="predictor.scale")
+    check_rm_sources(cfg.rm_sources, file, "predictor.rm_sources")
     if cfg.method not in cfg.methods or cfg.target not in cfg.targets:
         raise InputError(file, f"method/target {cfg.method}/{cfg.target} not among the fitted ones",
                          "pick method from 'methods' and target from 'targets'",
@@ -102,8 +104,7 @@ def _check(cfg: PredictorConfig, file: str) -> None:
 
 def load_inputs(con, cfg: PredictorConfig) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(feature matrix of models with RM results, rm table, models table)."""
-    rm = store.rm_table(con, sources=tuple(cfg.rm_sources))
-    rm = rm.sort_values("source").drop_duplicates(["hf_id", "method"], keep="last")
+    rm = store.rm_table(con, sources=tuple(cfg.rm_sources), one_per_model=True)
     models = store.frame(con, "SELECT * FROM models")
     X = store.feature_matrix(con, cfg.features, registry.model_scales(cfg.features, cfg.scale),
                              models=sorted(rm.hf_id.unique()))

@@ -197,3 +197,16 @@ def test_corrupt_checkpoints_are_ignored_and_recomputed(built, capsys):
     assert _report(tmp, "corrupt") == first
     log = _rerun(tmp, bundle, capsys, "healed")
     assert "honest errors: reused" in log and "bundle grid search: reused" in log
+
+
+def test_config_errors_name_the_field_and_the_fix():
+    from pipeline.errors import InputError
+    from pipeline.predictor_stage import PredictorConfig, _check
+
+    with pytest.raises(InputError, match=r"predictor.rm_sources \['pipelines'\]: unknown.*paper, pipeline"):
+        _check(PredictorConfig(rm_sources=["pipelines"]), "cfg.yaml")
+    with pytest.raises(InputError, match="predictor.rm_sources"):
+        _check(PredictorConfig(rm_sources="paper"), "cfg.yaml")  # a string, not a list
+    with pytest.raises(InputError, match="unknown feature 'ifevl'.*leaderboard_ifeval"):
+        _check(PredictorConfig(features=["ifevl"]), "cfg.yaml")
+    _check(PredictorConfig(rm_sources=["pipeline", "paper"]), "cfg.yaml")

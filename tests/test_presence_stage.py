@@ -187,6 +187,10 @@ def test_presence_config_errors_name_the_field():
         PresenceConfig(models=["m"], source="hub", pack=True, pass_attention_mask=True).check()
     with pytest.raises(InputError, match="presence.row_tokens"):
         PresenceConfig(models=["m"], source="hub", row_tokens=0).check()
+    with pytest.raises(InputError, match=r"presence.regression_rm_sources \['papers'\]: unknown.*paper, pipeline"):
+        PresenceConfig(models=["m"], source="hub", regression_rm_sources=["papers"]).check()
+    with pytest.raises(InputError, match="presence.regression_rm_sources .*empty"):
+        PresenceConfig(models=["m"], source="hub", regression_rm_sources=[]).check()
     PresenceConfig(models=["m"], source="hub", compile="head", pack=True).check()
 
 

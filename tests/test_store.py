@@ -33,3 +33,22 @@ def test_newest_dated_value_wins_and_scales_never_mix(con):
 def test_unknown_feature_lists_valid_names(con):
     with pytest.raises(KeyError, match="valid names: .*leaderboard_ifeval"):
         store.feature_matrix(con, ["ifevl"])
+
+
+def test_one_rm_result_per_model_follows_the_preference_order(con):
+    rows = [("a/x", "regression", 70.0, "paper", None), ("a/x", "regression", 80.0, "pipeline", "run1"),
+            ("a/x", "regression", 82.0, "pipeline", "run2"), ("b/y", "regression", 90.0, "pipeline", "run1"),
+            ("a/x", "bt", 60.0, "paper", None)]
+    con.executemany("INSERT INTO rm_results (hf_id, method, score, source, run_id) VALUES (?, ?, ?, ?, ?)", rows)
+    assert len(store.rm_table(con)) == 5  # every row, by default
+
+    def picked(sources, method="regression"):
+        rm = store.rm_table(con, method=method, sources=sources, one_per_model=True)
+        assert not rm.duplicated(["hf_id", "method"]).any()
+        return dict(zip(rm.hf_id, rm.score))
+
+    assert picked(("paper", "pipeline")) == {"a/x": 70.0, "b/y": 90.0}  # the paper's where it has one
+    assert picked(("pipeline", "paper")) == {"a/x": 82.0, "b/y": 90.0}  # the latest pipeline run
+    assert picked(("paper",)) == {"a/x": 70.0}
+    both = store.rm_table(con, sources=("paper", "pipeline"), one_per_model=True)
+    assert sorted(zip(both.hf_id, both.method)) == [("a/x", "bt"), ("a/x", "regression"), ("b/y", "regression")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.config import check_rm_sources
 from pipeline.errors import InputError
 
 SLIMPAJAMA_SUBSETS = ["RedPajamaGithub", "RedPajamaBook", "RedPajamaArXiv", "RedPajamaWikipedia",
@@ -50,6 +51,7 @@ class PresenceConfig:
     bins: int = 100  # shared histogram bins for the JSD and the plotted distributions
     jsd_base: float = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
     regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
+    regression_rm_sources: list[str] = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first
     regression_min_models: int = 12  # fewer models with both presence scores and RM results: not run
 
     def check(self, file: str = "config") -> "PresenceConfig":
@@ -69,6 +71,7 @@ class PresenceConfig:
         if not (isinstance(self.compile, bool) or self.compile in COMPILE_MODES):
             raise InputError(file, f"unknown presence.compile {self.compile!r}",
                              "use false, head or true (= all)", field="presence.compile")
+        check_rm_sources(self.regression_rm_sources, file, "presence.regression_rm_sources")
         if self.pack and self.pass_attention_mask:
             raise InputError(file, "presence.pack and presence.pass_attention_mask are both set",
                              "packed rows are masked from their position_ids: set pass_attention_mask: false",

@@ -288,9 +288,8 @@ def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFr
 
     features = list(cfg.regression_features) or list(predictor.DEFAULT_FEATURES)
     X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor
-    rm = ctx.con.execute("""SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND score IS NOT NULL
-                            ORDER BY hf_id, source = 'paper' DESC""").fetchdf()
-    y = rm.drop_duplicates("hf_id").set_index("hf_id").score
+    rm = store.rm_table(ctx.con, method="regression", sources=tuple(cfg.regression_rm_sources), one_per_model=True)
+    y = rm.set_index("hf_id").score.dropna()
     groups = fmap.set_index("hf_id").family
     result = ap.regression_experiment(X, y, ap.presence_features(summary, fmap, cfg.subsets), groups=groups,
                                       min_models=cfg.regression_min_models)
