@@ -236,3 +236,21 @@ def test_cpu_scoring_keeps_freed_activation_memory_in_the_heap():
 
     assert mmapped("default") >= 20 * 2**20
     assert mmapped("keep") == 0
+
+
+def test_compile_all_on_cpu_compiles_each_decoder_layer_and_undoes_it_on_failure(tiny_models):
+    model, tok = score.load_model(str(tiny_models["qwen2"]), device="cpu", dtype="float32")
+    seqs = score.encode(tok, TEXTS, max_tokens=96)
+    eager, n = score.PresenceScorer(model, pad_id=tok.pad_token_id, batch_tokens=128).score(seqs)
+    scorer = score.PresenceScorer(model, pad_id=tok.pad_token_id, batch_tokens=128, compile="all")
+    layers = scorer._compiled_layers
+    assert len(layers) == model.config.num_hidden_layers and scorer.compiled == "all"
+    assert scorer.backbone is model.base_model and all(layer._compiled_call_impl is not None for layer in layers)
+    got, n2 = scorer.score(seqs)
+    assert (n == n2).all() and np.allclose(got, eager, atol=1e-4)
+    for layer in layers:  # a compile failure from now on, as on a layer torch.compile cannot build
+        layer.compile(backend=_failing_backend)
+    with pytest.warns(RuntimeWarning, match="failed on the backbone.*cannot compile"):
+        again, _ = scorer.score(seqs)
+    assert np.allclose(again, eager, atol=1e-5) and scorer.compiled == "head"
+    assert all(layer._compiled_call_impl is None for layer in layers)  # the model is eager again

@@ -201,7 +201,9 @@ class PresenceScorer:
 
     ``compile``: "none"; "head" compiles the LM-head log-probability (one fused kernel reads the chunk's
     logits instead of writing a float32 copy and a log-softmax: seconds of compile); "all" also compiles
-    the backbone (fuses the elementwise work between matmuls: minutes of compile per model).
+    the backbone (fuses the elementwise work between matmuls: minutes of compile per model on GPU). On CPU
+    "all" compiles each decoder layer (the classes in ``model._no_split_modules``) in place instead, which
+    changes the model the scorer was given until a compile failure undoes it.
     ``pack``: documents share rows of ``row_tokens`` tokens instead of being padded (see the module doc).
     """
 
@@ -230,8 +232,18 @@ class PresenceScorer:
             raise ValueError("presence.compile needs a C++ compiler on CPU (Inductor builds C++ kernels) and none "
                              "was found. Fix: install g++ (Debian: apt-get install g++), or set presence.compile: "
                              "false")
+        self._compiled_layers = []  # decoder layers compiled in place (CPU, mode "all")
         if mode == "all":  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
-            self.backbone = torch.compile(self.backbone, dynamic=True)
+            blocks = set(getattr(model, "_no_split_modules", None) or ())
+            layers = [m for m in model.modules() if type(m).__name__ in blocks] if self.device.type == "cpu" else []
+            # CPU: each decoder layer on its own, one graph shared by all, seconds of compile (2 cores: 1.06-1.19x
+            # over the eager backbone; the backbone compiled as one graph measured no faster than eager)
+            if layers:
+                for layer in layers:
+                    layer.compile(dynamic=True)
+                self._compiled_layers = layers
+            else:  # GPU (or no layer class named): the whole backbone (H100: 1.8x at 0.5B, 1.19x at 8B over eager)
+                self.backbone = torch.compile(self.backbone, dynamic=True)
             self.pad_multiple = max(pad_multiple, 64)
         self.token_logprobs = torch.compile(token_logprobs, dynamic=True) if mode != "none" else token_logprobs
         self.head = model.get_output_embeddings()
@@ -252,7 +264,7 @@ class PresenceScorer:
     @property
     def compiled(self) -> str:
         """What runs compiled now, as a ``compile`` mode: "all", "head" or "none" (after any fallback)."""
-        if self.backbone is not self.model.base_model:
+        if self.backbone is not self.model.base_model or self._compiled_layers:
             return "all"
         return "head" if self.token_logprobs is not token_logprobs else "none"
 
@@ -336,7 +348,8 @@ class PresenceScorer:
             return call()
         except Exception as e:  # noqa: BLE001 - only compile errors are caught; others are re-raised
             eager = {"backbone": self.model.base_model, "token_logprobs": token_logprobs}[part]
-            if getattr(self, part) is eager or not _compile_failed(e):
+            compiled = getattr(self, part) is not eager or (part == "backbone" and self._compiled_layers)
+            if not compiled or not _compile_failed(e):
                 raise
             cause = getattr(e, "inner_exception", None) or e  # what the backend raised, if it was one
             what = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
@@ -346,6 +359,10 @@ class PresenceScorer:
                           f"{'head' if part == 'backbone' else 'false'} to skip the attempt",
                           RuntimeWarning, stacklevel=2)
             setattr(self, part, eager)
+            if part == "backbone":
+                for layer in self._compiled_layers:
+                    layer._compiled_call_impl = None  # undoes nn.Module.compile (no public way to)
+                self._compiled_layers = []
             return call()
 
     def _to_device(self, array: np.ndarray) -> torch.Tensor:
