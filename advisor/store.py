@@ -80,7 +80,7 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
     return out
 
 
-def rm_table(con, method: str | None = None, sources=("paper", "pipeline"), one_per_model: bool = False) -> pd.DataFrame:
+def rm_table(con, method: str | None = None, sources=registry.RM_SOURCES, one_per_model: bool = False) -> pd.DataFrame:
     """RewardBench results joined with model facts; one row per (hf_id, method, source, run_id).
 
     ``one_per_model``: one row per (hf_id, method) instead, from the first of ``sources`` (in the order

@@ -75,7 +75,6 @@ def con():
     c.close()
 
 
-
 @contextlib.contextmanager
 def streamlit_server(db: Path, log: Path):
     """``streamlit run app.py`` on a free local port against ``db`` (output to ``log``); yields

@@ -21,6 +21,7 @@ time, float32, full log-softmax over the full logits.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import warnings
 
@@ -50,6 +51,7 @@ def cpu_has_bf16_matmul() -> bool:
         return False
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Have glibc's malloc keep freed blocks of up to 32 MiB in the heap for reuse; True if it took.
 
@@ -57,23 +59,18 @@ def keep_freed_memory() -> bool:
     gives them back when freed, so every layer of every batch page-faults its activations in again: on
     the bench's SmolLM2-135M that costs a quarter of the backbone's time on 2 cores. Raising the mmap and
     trim thresholds (and padding heap growth) keeps that memory in the process; it is process-wide, costs
-    at most the peak activations held, and is a no-op where the C library has no ``mallopt`` (not glibc)."""
-    global _KEPT
-    if _KEPT is None:
-        import ctypes
-        import platform
+    at most the peak activations held, and is a no-op where the C library has no ``mallopt`` (not glibc).
+    Cached: the setting is made once per process."""
+    import ctypes
+    import platform
 
-        M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's <malloc.h>
-        try:
-            mallopt = ctypes.CDLL(None).mallopt if platform.system() == "Linux" else None
-        except (OSError, AttributeError):
-            mallopt = None
-        _KEPT = bool(mallopt and mallopt(M_MMAP_THRESHOLD, 2**25) == 1 and mallopt(M_TRIM_THRESHOLD, 2**30) == 1
-                     and mallopt(M_TOP_PAD, 2**26) == 1)
-    return _KEPT
-
-
-_KEPT = None
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's <malloc.h>
+    try:
+        mallopt = ctypes.CDLL(None).mallopt if platform.system() == "Linux" else None
+    except (OSError, AttributeError):
+        mallopt = None
+    return bool(mallopt and mallopt(M_MMAP_THRESHOLD, 2**25) == 1 and mallopt(M_TRIM_THRESHOLD, 2**30) == 1
+                and mallopt(M_TOP_PAD, 2**26) == 1)
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -264,9 +261,15 @@ class PresenceScorer:
     @property
     def compiled(self) -> str:
         """What runs compiled now, as a ``compile`` mode: "all", "head" or "none" (after any fallback)."""
-        if self.backbone is not self.model.base_model or self._compiled_layers:
+        if self._is_compiled("backbone"):
             return "all"
-        return "head" if self.token_logprobs is not token_logprobs else "none"
+        return "head" if self._is_compiled("token_logprobs") else "none"
+
+    def _is_compiled(self, part: str) -> bool:
+        """Whether ``part`` ("backbone" or "token_logprobs") runs compiled now."""
+        if part == "backbone":
+            return self.backbone is not self.model.base_model or bool(self._compiled_layers)
+        return self.token_logprobs is not token_logprobs
 
     @torch.inference_mode()
     def score(self, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -347,9 +350,7 @@ class PresenceScorer:
         try:
             return call()
         except Exception as e:  # noqa: BLE001 - only compile errors are caught; others are re-raised
-            eager = {"backbone": self.model.base_model, "token_logprobs": token_logprobs}[part]
-            compiled = getattr(self, part) is not eager or (part == "backbone" and self._compiled_layers)
-            if not compiled or not _compile_failed(e):
+            if not self._is_compiled(part) or not _compile_failed(e):
                 raise
             cause = getattr(e, "inner_exception", None) or e  # what the backend raised, if it was one
             what = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
@@ -358,7 +359,7 @@ class PresenceScorer:
                           f"scoring goes on with the eager {part}. Fix: set presence.compile to "
                           f"{'head' if part == 'backbone' else 'false'} to skip the attempt",
                           RuntimeWarning, stacklevel=2)
-            setattr(self, part, eager)
+            setattr(self, part, {"backbone": self.model.base_model, "token_logprobs": token_logprobs}[part])
             if part == "backbone":
                 for layer in self._compiled_layers:
                     layer._compiled_call_impl = None  # undoes nn.Module.compile (no public way to)
