@@ -151,10 +151,12 @@ def _padded(n: int, multiple: int) -> int:
 
 
 def _logit_transform(config):
-    """Post-processing some architectures apply to the LM head output (identity for Llama/Qwen/Mistral)."""
+    """Post-processing some architectures apply to the LM head output; None for none (Llama/Qwen/Mistral)."""
     cap = getattr(config, "final_logit_softcapping", None)
     scale = getattr(config, "logit_scale", None)  # Cohere
     div = getattr(config, "logits_scaling", None)  # Granite
+    if cap is None and scale is None and div is None:
+        return None
 
     def apply(logits):
         if scale is not None:
@@ -257,6 +259,16 @@ class PresenceScorer:
         self.head_chunk_tokens = max(1, min(head_chunk_tokens, max_head_elements // vocab))
         self._logits = None  # the CPU buffer, made on first use
         self.transform = _logit_transform(model.config)
+        # CPU, compiled modes: the LM head and its log-softmax as one C++ op over vocabulary blocks that stay
+        # in cache (pipeline/presence/cpu_head.cpp), on all of a batch's predictions at once; None where the
+        # head is not a plain Linear, its logits are post-processed, or the op cannot be built (warned)
+        self._cpu_head = None
+        if mode != "none" and self.device.type == "cpu" and type(self.head) is torch.nn.Linear \
+                and self.transform is None:
+            from pipeline.presence import kernels
+
+            if kernels.cpu_head_op() is not None:
+                self._cpu_head = kernels.head_logprobs
 
     @property
     def compiled(self) -> str:
@@ -324,10 +336,16 @@ class PresenceScorer:
             "backbone", lambda: self.backbone(input_ids=ids_t, use_cache=False, **kwargs).last_hidden_state)
         hidden = hidden.reshape(-1, hidden.shape[-1])
         targets = ids_t.reshape(-1).index_select(0, flat_t + 1)
+        if self._cpu_head is not None:  # the LM head sees only real predictions
+            logp = self._cpu_head(hidden.index_select(0, flat_t), self.head.weight, self.head.bias, targets)
+            sums.index_add_(0, owner_t, logp.double())
+            return
         for a in range(0, T, self.head_chunk_tokens):
             b = min(a + self.head_chunk_tokens, T)
             h = hidden.index_select(0, flat_t[a:b])  # the LM head sees only real predictions
-            logits, tgt = self.transform(self._head(h)), targets[a:b]
+            logits, tgt = self._head(h), targets[a:b]
+            if self.transform is not None:
+                logits = self.transform(logits)
             logp = self._fallback_if_compile_fails("token_logprobs", lambda: self.token_logprobs(logits, tgt))
             sums.index_add_(0, owner_t[a:b], logp.double())
 
