@@ -246,7 +246,13 @@ def test_compile_all_on_cpu_compiles_each_decoder_layer_and_undoes_it_on_failure
     layers = scorer._compiled_layers
     assert len(layers) == model.config.num_hidden_layers and scorer.compiled == "all"
     assert scorer.backbone is model.base_model and all(layer._compiled_call_impl is not None for layer in layers)
+    assert scorer.pad_multiple == 8  # batches keep their width: the layers' graph is shape-generic
     got, n2 = scorer.score(seqs)
+    graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    scorer.batch_tokens = 200  # other batch widths and row counts: no new graph (only 1 row vs more differs)
+    assert np.allclose(scorer.score(seqs)[0], eager, atol=1e-4)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs
+    scorer.batch_tokens = 128
     assert (n == n2).all() and np.allclose(got, eager, atol=1e-4)
     for layer in layers:  # a compile failure from now on, as on a layer torch.compile cannot build
         layer.compile(backend=_failing_backend)

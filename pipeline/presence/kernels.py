@@ -31,6 +31,10 @@ BUFFER_BYTES = 2**22  # one vocabulary block's logits for all rows: 4 MiB, about
 @functools.cache
 def cpu_head_op():
     """The ``torch.ops.rm_advisor.head_logprobs`` op, built or loaded from cache; None (warned) if it cannot be."""
+    try:  # loaded already in this process (a second library registering the op namespace would abort)
+        return torch.ops.rm_advisor.head_logprobs
+    except (AttributeError, RuntimeError):
+        pass
     capability = torch.backends.cpu.get_cpu_capability()
     flags = ISA_FLAGS.get(capability.replace("_VNNI", "").replace("_BF16", ""), [])
     try:
@@ -42,8 +46,9 @@ def cpu_head_op():
     try:
         from torch.utils.cpp_extension import load
 
+        # -fopenmp: at::parallel_for is inlined here and runs on one thread without it (torch's own is OpenMP)
         load(name=f"rm_advisor_cpu_head_{capability.lower()}", sources=[str(SOURCE)], is_python_module=False,
-             extra_cflags=["-O3", *flags], verbose=False)
+             extra_cflags=["-O3", "-fopenmp", *flags], extra_ldflags=["-fopenmp"], verbose=False)
         return torch.ops.rm_advisor.head_logprobs
     except Exception as e:  # noqa: BLE001 - any build or load failure leaves the torch.compile path in charge
         lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
