@@ -13,9 +13,10 @@ Documents: the built-in SlimPajama-schema corpus, ~100-512 tokens each by defaul
 Naive: one document at a time, float32, full-vocabulary log-softmax of the whole logits. Project:
 ``PresenceScorer`` with its CPU defaults (length-sorted batches of 4,096 tokens, LM head on valid
 positions, into a reused 32 MiB buffer) in float32; and, on a CPU with AMX bf16 units (what ``dtype: auto`` picks
-there), in bfloat16, eager, with ``compile: head`` (one fused kernel for the LM-head log-probabilities)
-and with ``compile: all`` (also each decoder layer); their seconds of compile happen in the warm-up,
-outside the timing. ``--pack`` adds packed rows.
+there), in bfloat16, eager, with ``compile: head`` (the LM head's matmul and log-softmax as one C++ op,
+``pipeline/presence/cpu_head.cpp``) and with ``compile: all`` (also each decoder layer compiled); their
+seconds of compile (and the op's one-time ~20 s build, cached) happen in the warm-up, outside the timing.
+``--pack`` adds packed rows (``compile: head``, the same C++ op).
 Each method runs ``--repeats`` times, alternating, and keeps its best time (the machine is shared). The
 scorer's process-wide malloc setting (``keep_freed_memory``) is made before any timing, so the naive
 loop runs with it too (it speeds the naive loop up as well: the ratio counts only what batching buys).

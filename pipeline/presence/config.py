@@ -42,7 +42,7 @@ class PresenceConfig:
     pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
     # torch.compile: false/"none"; "head" = the LM-head log-probabilities only (seconds of compile);
     # true/"all" = also the backbone (dynamic shapes): minutes of compile per model on GPU; on CPU each
-    # decoder layer, seconds
+    # decoder layer, seconds. On CPU both run the LM head as one C++ op (kernels.py, built once, ~20 s)
     compile: bool | str = False
     pack: bool = False  # share rows between documents (position_ids restart) instead of padding each one
     row_tokens: int = 4096  # row length when packing (a longer document gets a row of its own)

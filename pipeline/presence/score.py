@@ -11,7 +11,9 @@ padded tokens, right padded; the backbone runs without an attention mask, becaus
 causal mask alone is exact for every real position (and lets SDPA use its flash kernel); the LM head is
 applied only to positions that predict a real token, ``head_chunk_tokens`` at a time, and the
 per-token cross-entropy (``reduction="none"``) is taken in float32 chunk by chunk, so no full-vocabulary
-float32 log-softmax of a whole batch ever exists. With ``pack=True`` several documents share a row of
+float32 log-softmax of a whole batch ever exists. On CPU with ``compile`` the LM head and the
+log-softmax are one C++ op over vocabulary blocks (``kernels.py``, ``cpu_head.cpp``): no chunk's logits
+are written out at all. With ``pack=True`` several documents share a row of
 ``row_tokens`` tokens (best fit, longest first) and restart their ``position_ids``: transformers then masks
 attention block-diagonally (SDPA, eager, flex) or runs varlen kernels (flash-attention), so nothing is
 padded but each row's tail. The reference path (``naive_scores``) is the obvious loop: one document at a
@@ -202,7 +204,10 @@ class PresenceScorer:
     logits instead of writing a float32 copy and a log-softmax: seconds of compile); "all" also compiles
     the backbone (fuses the elementwise work between matmuls: minutes of compile per model on GPU). On CPU
     "all" compiles each decoder layer (the classes in ``model._no_split_modules``) in place instead, which
-    changes the model the scorer was given until a compile failure undoes it.
+    changes the model the scorer was given until a compile failure undoes it. On CPU both modes run the LM
+    head itself (matmul and log-softmax) as one C++ op, ``kernels.head_logprobs``, built on first use, when
+    the head is a plain Linear whose logits are not post-processed; elsewhere, or if the op cannot be built
+    (warned), the compiled log-probability above.
     ``pack``: documents share rows of ``row_tokens`` tokens instead of being padded (see the module doc).
     """
 
