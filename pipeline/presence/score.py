@@ -240,8 +240,8 @@ class PresenceScorer:
         if mode == "all":  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
             blocks = set(getattr(model, "_no_split_modules", None) or ())
             layers = [m for m in model.modules() if type(m).__name__ in blocks] if self.device.type == "cpu" else []
-            # CPU: each decoder layer on its own, one graph shared by all, seconds of compile (2 cores: 1.05-1.19x
-            # over the eager backbone; the backbone compiled as one graph measured no faster than eager)
+            # CPU: each decoder layer on its own, one graph shared by all, seconds of compile (2 cores: 1.1-1.25x
+            # over compile: head; the backbone compiled as one graph measured no faster than eager)
             if layers:  # one graph whatever the batch width (checked): padding stays at pad_multiple
                 for layer in layers:
                     layer.compile(dynamic=True)
