@@ -20,7 +20,7 @@ def _reference(h, w, b, t):
     return score.token_logprobs(logits, t)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("bias", [False, True])
 def test_kernel_equals_matmul_then_log_softmax(op, dtype, bias):
     g = torch.Generator().manual_seed(0)
