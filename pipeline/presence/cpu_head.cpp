@@ -104,16 +104,16 @@ at::Tensor head_logprobs(const at::Tensor& hidden, const at::Tensor& weight, con
     } else {
       at::mm_out(logits, h, wt.narrow(1, v0, n));
     }
-    const int64_t* tp = t.const_data_ptr<int64_t>();
+    const auto fold = [&](const auto* x) {
+      fold_block(x, R, n, v0, t.const_data_ptr<int64_t>(), m.data_ptr<float>(), s.data_ptr<float>(),
+                 target_logit.data_ptr<float>());
+    };
     if (dtype == at::kFloat) {
-      fold_block(logits.const_data_ptr<float>(), R, n, v0, tp, m.data_ptr<float>(), s.data_ptr<float>(),
-                 target_logit.data_ptr<float>());
+      fold(logits.const_data_ptr<float>());
     } else if (dtype == at::kBFloat16) {
-      fold_block(logits.const_data_ptr<at::BFloat16>(), R, n, v0, tp, m.data_ptr<float>(), s.data_ptr<float>(),
-                 target_logit.data_ptr<float>());
+      fold(logits.const_data_ptr<at::BFloat16>());
     } else {
-      fold_block(logits.const_data_ptr<at::Half>(), R, n, v0, tp, m.data_ptr<float>(), s.data_ptr<float>(),
-                 target_logit.data_ptr<float>());
+      fold(logits.const_data_ptr<at::Half>());
     }
   }
   return target_logit - m - s.log();
