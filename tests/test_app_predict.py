@@ -330,3 +330,15 @@ def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundl
                                           "leaderboard_bbh": 40.0, "leaderboard_gpqa": 40 / 3,
                                           "leaderboard_musr": 10.0}]))
     assert_matches(shown.reset_index(), exp)
+
+
+def test_example_recent_bases_upload_on_the_page(page):
+    """The README tour step: upload data/examples/recent_bases.csv."""
+    data = (ROOT / "data" / "examples" / "recent_bases.csv").read_bytes()
+    at = page()
+    at.file_uploader(key="upload").set_value(("recent_bases.csv", data, "text/csv")).run()
+    infos = [i.value for i in at.info]
+    assert any(i.startswith("recent_bases.csv: 20 row(s) converted exactly") for i in infos)
+    assert any(i.startswith("recent_bases.csv: 20 row(s) from other / unknown evaluation settings")
+               for i in infos)
+    assert not any(e.value.startswith("recent_bases.csv, row") for e in at.error)  # no bad cell

@@ -283,3 +283,27 @@ def test_combine_carries_the_row_labels_and_partial_lmeval_runs():
     assert list(f["settings"]) == ["other", "leaderboard", "leaderboard", "leaderboard"]
     assert f.loc["org/tiny-7b", "partial"] and f.loc["org/tiny-7b", "missing"] == "BBH, MATH Lvl 5, MUSR, MMLU-PRO"
     assert f.loc["lb/x", "partial"] and f.loc["org/card", "input_scale"] == "percent"
+
+
+def test_example_recent_bases_csv_parses_with_the_right_labels():
+    """data/examples/recent_bases.csv (model-card numbers, README tour): every row is read, converted
+    from percent to raw, flagged 'other' settings and 'partial', and names its source."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "examples" / "recent_bases.csv"
+    c = upload.parse_upload(path.read_bytes(), path.name)
+    assert c.errors == [] and c.warnings == []
+    assert len(c.frame) == 20 and c.scale == "raw"
+    assert set(c.labels["settings"]) == {"other"} and c.labels["partial"].all()
+    assert set(c.labels["input_scale"]) == {"percent"} and (c.labels["converted"] != "").all()
+    f = c.frame.set_index("hf_id")
+    # numbers as the cards print them (percent), divided by 100
+    assert f.loc["meta-llama/Llama-3.3-70B-Instruct", "leaderboard_mmlu_pro"] == 0.689
+    assert f.loc["google/gemma-3-12b-pt", "leaderboard_bbh"] == 0.726
+    assert f.loc["allenai/OLMo-2-1124-13B", "leaderboard_mmlu_pro"] == 0.351
+    assert f.loc["Qwen/Qwen3-4B-Instruct-2507", "leaderboard_ifeval"] == 0.834
+    assert math.isnan(f.loc["google/gemma-3-12b-pt", "leaderboard_math_hard"])  # full MATH is not Lvl 5
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["source_url"].startswith("https://") and r["settings_detail"] for r in rows)
