@@ -219,6 +219,9 @@ def parse_csv(data: bytes, name, method: str | None = None, base: str | None = N
                               row=i, field="method")
         _check_method(m, name, row=i)
         vals = {c: _number(rec.get(c), name, i, c) for c in SECTIONS}
+        if max(vals.values()) <= 1.0:
+            raise RMFileError(name, "all four sections are at most 1: they look like fractions",
+                              "write percent (0-100): multiply the fractions by 100", row=i, field="chat")
         mean = sum(vals.values()) / 4
         score = _number(rec.get("score"), name, i, "score", required=False) if "score" in header else None
         if score is not None and abs(score - mean) > 0.05:

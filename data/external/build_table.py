@@ -1,6 +1,6 @@
 """Rebuild data/external/external_rm_groups.csv from the draft reading and the RewardBench leaderboard.
 
-    .venv/bin/python data/external/build_table.py /work/shared/data/external_rm_groups_draft.csv
+    .venv/bin/python data/external/build_table.py [data/external/external_rm_groups_draft.csv]
 
 Every kept row's base is resolved below to a Hugging Face id with the source that states it (see
 data/SOURCES.md, "external_rm_groups.csv"); every score and section score is copied from
@@ -186,7 +186,7 @@ def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 if __name__ == "__main__":
-    table, dropped = build(sys.argv[1])
+    table, dropped = build(sys.argv[1] if len(sys.argv) > 1 else HERE / "external_rm_groups_draft.csv")
     table.to_csv(HERE / "external_rm_groups.csv", index=False)
     dropped.to_csv(HERE / "dropped.csv", index=False)
     print(f"kept {len(table)} rows in {table.group.nunique()} groups; dropped {len(dropped)}")
