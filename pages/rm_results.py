@@ -89,7 +89,7 @@ with st.expander("Check a results file and get the command that adds it", expand
         try:
             rows = user_rm.parse(up.getvalue(), up.name, method=up_method, base=up_base)
         except user_rm.RMFileError as exc:
-            st.error(str(exc))
+            st.error(views.md_escape(str(exc)))
         else:
             import pandas as pd
 
