@@ -184,7 +184,7 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
         comp = comparison_id(key)
         obs = _per_base(runs)
         sd = noise.get((key[0], key[1]), float("nan"))
-        gap = NOISE_Z * math.sqrt(2) * sd if sd == sd else float("nan")
+        gap = float("nan") if math.isnan(sd) else NOISE_Z * math.sqrt(2) * sd
         for m, p in preds.groupby("advisor_method"):
             p = p.set_index("hf_id")
             both = obs.join(p, how="inner")
@@ -200,7 +200,7 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
                                       "observed_rank": int(r.observed_rank), "predicted_rank": int(r.predicted_rank),
                                       "in_domain": bool(r.in_domain), "imputed": r.imputed,
                                       "in_training": bool(r.in_training)})
-                for base, posts in (lineage or {}).items():
+                for base, posts in ((lineage or {}) if m != "baseline_params" else {}).items():  # size: no lineage
                     if base not in both.index:
                         continue
                     for post in posts:
@@ -221,7 +221,7 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
             rho, rho_p = spearman_exact(both.predicted.to_numpy(), both.observed.to_numpy())
             tau, tau_p = stats.kendalltau(both.predicted, both.observed)  # exact p for small n without ties
             n_pairs, agree = pairwise(both.observed, both.predicted)
-            n_far, agree_far = pairwise(both.observed, both.predicted, gap) if gap == gap else (None, float("nan"))
+            n_far, agree_far = (None, float("nan")) if math.isnan(gap) else pairwise(both.observed, both.predicted, gap)
             top_o, top_p = both.observed.idxmax(), both.predicted.idxmax()
             row.update(spearman=float(rho), spearman_p=float(rho_p), kendall=float(tau), kendall_p=float(tau_p),
                        pairs=n_pairs, pairs_agree=agree, seed_sd=sd, pairs_beyond_noise=n_far,
@@ -252,7 +252,7 @@ def summarise(agreement: pd.DataFrame, lineage: pd.DataFrame) -> dict:
         far = g.pairs_beyond_noise.fillna(0)
         lin = lineage[lineage.advisor_method == m] if len(lineage) else lineage
         out[m] = {
-            "comparisons": int(len(g)), "groups": int(g.rm_group.nunique()),
+            "comparisons": len(g), "groups": int(g.rm_group.nunique()),
             "median_spearman": round(float(g.spearman.median()), 3),
             "spearman_positive": int((g.spearman > 0).sum()),
             "spearman_significant_positive": int(((g.spearman > 0) & (g.spearman_p < 0.05)).sum()),
@@ -263,7 +263,7 @@ def summarise(agreement: pd.DataFrame, lineage: pd.DataFrame) -> dict:
             "pairs_agree_beyond_noise": (round(float((g.pairs_agree_beyond_noise.fillna(0) * far).sum() / far.sum()), 3)
                                          if far.sum() else None),
             "reversed": sorted(g.loc[g.spearman < 0, "comparison"].tolist()),
-            "lineage_pairs": int(len(lin)),
+            "lineage_pairs": len(lin),
             "lineage_same_sign": int(lin.same_sign.sum()) if len(lin) else 0,
         }
     advisor = agreement[agreement.advisor_method.isin(["regression", "bradley_terry"])]
@@ -294,8 +294,8 @@ def markdown(report: dict | None) -> list[str]:
         return []
     lines = ["", "## Transfer to other recipes (public RMs trained on several bases)", "",
              report.get("note", ""), "",
-             "| group | RewardBench | recipe cell | predictor | bases (with features) | Spearman (p) | Kendall | "
-             "pairs ordered alike | beyond seed noise | top pick |", "|---|---|---|---|---|---|---|---|---|---|"]
+             ("| group | RewardBench | recipe cell | predictor | bases (with features) | Spearman (p) | Kendall | "
+              "pairs ordered alike | beyond seed noise | top pick |"), "|---|---|---|---|---|---|---|---|---|---|"]
     for r in report.get("agreement", []):
         if r.get("spearman") is None:
             continue

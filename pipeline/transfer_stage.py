@@ -53,7 +53,7 @@ def run(ctx, bundle) -> dict:
             "summary": res.summary,
             "bases": {"total": int(ext.base_hf_id.nunique()),
                       "with_features": int(feats.feature_source.notna().sum())},
-            "user_rm_results": {"rows": int(len(user)),
+            "user_rm_results": {"rows": len(user),
                                 "in_fit": int(sum(in_fit)),
                                 "note": "a user row enters the fit when its base has every predictor feature and "
                                         "the paper has no row for it (rm_sources order: paper first)"}}

@@ -4,7 +4,6 @@ advisor.shortlist called directly)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from pathlib import Path

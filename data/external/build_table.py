@@ -53,15 +53,15 @@ SFT_REVISIONS = [("skyworkstulufull", 3e-6, 2, 68.2), ("skyworkstulufull", 3e-6,
                  ("tulu", 3e-6, 2, 63.5), ("tulu", 3e-6, 3, 61.9), ("tulu", 3e-6, 1, 61.2), ("tulu", 1e-6, 2, 60.1),
                  ("tulu", 3e-6, 1, 60.0), ("tulu", 1e-6, 3, 60.0), ("tulu", 3e-6, 1, 60.0), ("tulu", 3e-6, 1, 59.3),
                  ("tulu", 3e-6, 1, 59.1)]
-RLHFLOW = {"weqweasdas/RM-Gemma-2B": ("google/gemma-2b-it", "https://huggingface.co/weqweasdas/RM-Gemma-2B "
-                                      "(card, commit 7746149: 'trained from the base model google/gemma-2b-it')"),
-           "weqweasdas/RM-Mistral-7B": ("mistralai/Mistral-7B-Instruct-v0.2", "https://huggingface.co/weqweasdas/"
+RLHFLOW = {"weqweasdas/RM-Gemma-2B": ("google/gemma-2b-it", ("https://huggingface.co/weqweasdas/RM-Gemma-2B "
+                                      "(card, commit 7746149: 'trained from the base model google/gemma-2b-it')")),
+           "weqweasdas/RM-Mistral-7B": ("mistralai/Mistral-7B-Instruct-v0.2", ("https://huggingface.co/weqweasdas/"
                                         "RM-Mistral-7B (card, commit 5519e53: 'trained from the base model "
-                                        "mistralai/Mistral-7B-Instruct-v0.2')"),
-           "weqweasdas/RM-Gemma-7B": ("google/gemma-7b-it", "https://huggingface.co/weqweasdas/RM-Mistral-7B "
+                                        "mistralai/Mistral-7B-Instruct-v0.2')")),
+           "weqweasdas/RM-Gemma-7B": ("google/gemma-7b-it", ("https://huggingface.co/weqweasdas/RM-Mistral-7B "
                                       "commit 5519e53 (the card text it replaced, copied from RM-Gemma-7B: 'trained "
                                       "from the base model google/gemma-7b-it'); RM-Gemma-2B card links it as 'the "
-                                      "7B version'")}
+                                      "7B version'"))}
 INTERNLM = {"internlm/internlm2-1_8b-reward": "internlm/internlm2-chat-1_8b-sft",
             "internlm/internlm2-7b-reward": "internlm/internlm2-chat-7b-sft",
             "internlm/internlm2-20b-reward": "internlm/internlm2-chat-20b-sft"}
@@ -72,7 +72,6 @@ def _sweep(rm: str, score: float):
     name = rm.split("/", 1)[1].removeprefix("open_instruct_dev-rm_")
     m = re.match(r"(.+?)__(\d+)__(\d+)$", name)
     body, seed, run = m.group(1), int(m.group(2)), m.group(3)
-    parts = body.split("_")
     tag = None
     for t in ("llamabase", "llama70b", "tulu3_70b", "llama", "qwenbase", "qwen32b", "qwen"):
         if body.startswith(t + "_") or body == t:
@@ -118,7 +117,7 @@ def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, dropped = [], []
     for r in draft.itertuples():
         g, rm, ver = r.group, r.rm, r.rb_version
-        rec = dict(rm_id=rm, rewardbench_version=VERSIONS[ver], seed=None, run=None)
+        rec = {"rm_id": rm, "rewardbench_version": VERSIONS[ver], "seed": None, "run": None}
         score = lb.loc[(rm, ver), "Score"]
         if g.startswith("ContextualAI Archangel"):
             m = re.match(r"ContextualAI/archangel_sft-(dpo|kto)_(.+)$", rm)

@@ -72,7 +72,11 @@ def ingest(con, data_dir: Path) -> int:
         "rewardbench_version": df["rewardbench_version"], "score": 100 * df["score"],
         **{c: 100 * df[c] for c in SECTIONS},
         "seed": df["seed"].astype("Int64"), "run": df["run"].replace("", None)})
-    con.execute("INSERT INTO external_rm_results SELECT * FROM out")
+    con.register("_external_rows", out)
+    try:
+        con.execute("INSERT INTO external_rm_results SELECT * FROM _external_rows")
+    finally:
+        con.unregister("_external_rows")
     add_source(con, "external_rm_groups", path, "data/external/build_table.py from the draft reading "
                "(../shared/data/external_rm_groups_draft.csv) + RM cards/configs; scores: evaleval/every_eval_ever "
                "data/reward-bench @ d9be34d6", "MIT (scores)",
