@@ -313,12 +313,13 @@ def markdown(report: dict | None) -> list[str]:
             continue
         far = ("" if s["pairs_agree_beyond_noise"] is None else
                f", beyond seed noise {_f(s['pairs_agree_beyond_noise'])} of {s['pairs_beyond_noise']}")
+        lin = (f"lineage (base vs post-trained) sign agrees {s['lineage_same_sign']} of {s['lineage_pairs']}"
+               if s["lineage_pairs"] else "no lineage comparison")
         rev = ("; order reversed in: " + "; ".join(x.replace("|", "/") for x in s["reversed"])) if s["reversed"] else ""
         lines.append(f"- {METHOD_LABELS.get(m, m)}: {s['comparisons']} comparisons in {s['groups']} groups; median "
                      f"Spearman {s['median_spearman']:+.2f}, positive in {s['spearman_positive']} "
                      f"(p < 0.05 in {s['spearman_significant_positive']}); top pick agrees in {s['top_pick_agrees']}; "
-                     f"pairs ordered alike {_f(s['pairs_agree'])} of {s['pairs']}{far}; lineage (base vs "
-                     f"post-trained) sign agrees {s['lineage_same_sign']} of {s['lineage_pairs']}{rev}.")
+                     f"pairs ordered alike {_f(s['pairs_agree'])} of {s['pairs']}{far}; {lin}{rev}.")
     skipped = report.get("summary", {}).get("not_evaluated", [])
     if skipped:
         lines += ["", "Not evaluated (fewer than 3 bases with benchmark features): " + "; ".join(

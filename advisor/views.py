@@ -312,27 +312,35 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def _table(path, table: str, order: str = "") -> pd.DataFrame:
+_ACROSS_SQL = {  # fixed queries: no SQL text is built from values
+    "transfer_agreement": "SELECT * FROM transfer_agreement ORDER BY comparison, advisor_method",
+    "transfer_predictions": "SELECT * FROM transfer_predictions ORDER BY comparison, advisor_method, observed_rank",
+    "transfer_lineage": "SELECT * FROM transfer_lineage ORDER BY comparison, advisor_method, post_trained_hf_id",
+    "external_rm_results": "SELECT * FROM external_rm_results ORDER BY rm_group, rewardbench_version, base_hf_id, rm_id",
+}
+
+
+def _table(path, table: str) -> pd.DataFrame:
     with connection(path) as con:
         if not store.has_table(con, table):
             return pd.DataFrame()
-        return store.frame(con, f'SELECT * FROM "{table}"' + (f" ORDER BY {order}" if order else ""))
+        return store.frame(con, _ACROSS_SQL[table])
 
 
 def transfer_agreement(path=None) -> pd.DataFrame:
-    return _table(path, "transfer_agreement", "comparison, advisor_method")
+    return _table(path, "transfer_agreement")
 
 
 def transfer_predictions(path=None) -> pd.DataFrame:
-    return _table(path, "transfer_predictions", "comparison, advisor_method, observed_rank")
+    return _table(path, "transfer_predictions")
 
 
 def transfer_lineage(path=None) -> pd.DataFrame:
-    return _table(path, "transfer_lineage", "comparison, advisor_method, post_trained_hf_id")
+    return _table(path, "transfer_lineage")
 
 
 def external_rm_results(path=None) -> pd.DataFrame:
-    return _table(path, "external_rm_results", "rm_group, rewardbench_version, base_hf_id, rm_id")
+    return _table(path, "external_rm_results")
 
 
 def user_rm_results(path=None) -> pd.DataFrame:
