@@ -14,6 +14,7 @@ st.markdown("RewardBench scores of reward models trained on each base model with
             "`train` stage.")
 
 rm = cached("rm_results")
+rm = rm[rm["source"] != "user"]  # the team's own results have their own section below
 c1, c2, c3, c4 = st.columns(4)
 methods = c1.multiselect("Method", list(views.METHOD_LABELS), default=list(views.METHOD_LABELS),
                          format_func=views.METHOD_LABELS.get, key="rm_methods")

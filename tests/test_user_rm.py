@@ -208,3 +208,20 @@ def test_user_rows_are_a_training_source_after_the_papers(tmp_path):
     from pipeline.predictor_stage import PredictorConfig
 
     assert PredictorConfig().rm_sources == ["paper", "user"]
+
+
+def test_results_page_lists_own_rows_apart_from_the_papers(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    cfg = _config(tmp_path)
+    csv = tmp_path / "ours.csv"
+    paper_rows(2).assign(hf_id=["EleutherAI/pythia-1.4b", "EleutherAI/pythia-2.8b"]).to_csv(csv, index=False)
+    assert _run(cfg, "--rm-results", str(csv), "--method", "bradley_terry").returncode == 0
+    monkeypatch.setenv("RM_ADVISOR_DB", str(tmp_path / "db.duckdb"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    at.switch_page("pages/rm_results.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.metric[0].value == "80"  # the main table: the paper's rows only
+    mine = next(d.value for d in at.dataframe if "file" in d.value.columns)
+    assert sorted(mine["hf_id"]) == ["EleutherAI/pythia-1.4b", "EleutherAI/pythia-2.8b"]
+    assert set(mine["file"]) == {"rm_results/ours.csv"} and set(mine["format"]) == {"csv"}
