@@ -81,11 +81,15 @@ def base_features(con, bases, features, scale: str = "normalized") -> pd.DataFra
     return out
 
 
-def predict_bases(bundle, feats: pd.DataFrame, methods=None) -> pd.DataFrame:
-    """Long frame: hf_id, advisor_method, predicted, lower, upper, in_domain, imputed, in_training.
+def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool = True) -> pd.DataFrame:
+    """Long frame: hf_id, advisor_method, predicted, lower, upper, in_domain, imputed, in_training,
+    prediction_kind.
 
     Bases with none of the benchmark features are left out. The advisor methods go through
-    ``advisor.shortlist.predict_candidates``; the baselines are the size and the OLL v2 mean."""
+    ``advisor.shortlist.predict_candidates``; for a base the predictor was trained on, ``out_of_fold``
+    replaces that in-sample fit by its cross-validated prediction from the fold that held it out
+    (``oof_predictions_`` of the overall-score predictor, +- its conformal half-width), so no base is
+    scored by a model that saw its paper RM result. The baselines are the size and the OLL v2 mean."""
     from advisor.shortlist import predict_candidates
 
     features = list(bundle.features)
@@ -93,17 +97,25 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None) -> pd.DataFrame:
     usable = feats[feats[bench].notna().any(axis=1)]
     if usable.empty:
         return pd.DataFrame(columns=["hf_id", "advisor_method", "predicted", "lower", "upper", "in_domain",
-                                     "imputed", "in_training"])
+                                     "imputed", "in_training", "prediction_kind"])
     cands = usable[features].reset_index().rename(columns={"index": "hf_id"})
     cands["scale"] = bundle.scale
     in_training = set(bundle.X_train_.index)
     rows = []
     for m in (methods or bundle.methods):
         p = predict_candidates(bundle, cands, method=m)
+        est = bundle.get(m, "score")
+        oof = getattr(est, "oof_predictions_", None) if out_of_fold else None
+        half = float(getattr(est, "interval_halfwidth_", np.nan))
         for r in p.itertuples():
-            rows.append({"hf_id": r.hf_id, "advisor_method": m, "predicted": r.prediction, "lower": r.lower,
-                         "upper": r.upper, "in_domain": bool(r.in_domain), "imputed": "; ".join(r.imputed),
-                         "in_training": r.hf_id in in_training})
+            row = {"hf_id": r.hf_id, "advisor_method": m, "predicted": r.prediction, "lower": r.lower,
+                   "upper": r.upper, "in_domain": bool(r.in_domain), "imputed": "; ".join(r.imputed),
+                   "in_training": r.hf_id in in_training, "prediction_kind": "predicted"}
+            if oof is not None and r.hf_id in oof.index:
+                v = float(np.clip(oof[r.hf_id], 0.0, 100.0))
+                row.update(predicted=v, lower=max(0.0, v - half), upper=min(100.0, v + half),
+                           prediction_kind="out-of-fold (CV)")
+            rows.append(row)
     oll = [f for f in registry.OLL_V2_TASKS if f in usable.columns]
     for name, values in (("baseline_params", usable.get("params_b")),
                          ("baseline_oll_mean", usable[oll].mean(axis=1) if oll else None)):
@@ -112,7 +124,8 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None) -> pd.DataFrame:
         for hf_id, v in values.items():
             if pd.notna(v):
                 rows.append({"hf_id": hf_id, "advisor_method": name, "predicted": float(v), "lower": np.nan,
-                             "upper": np.nan, "in_domain": True, "imputed": "", "in_training": hf_id in in_training})
+                             "upper": np.nan, "in_domain": True, "imputed": "", "in_training": hf_id in in_training,
+                             "prediction_kind": "baseline"})
     return pd.DataFrame(rows)
 
 
@@ -199,7 +212,8 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
                                       "predicted": r.predicted, "lower": r.lower, "upper": r.upper,
                                       "observed_rank": int(r.observed_rank), "predicted_rank": int(r.predicted_rank),
                                       "in_domain": bool(r.in_domain), "imputed": r.imputed,
-                                      "in_training": bool(r.in_training)})
+                                      "in_training": bool(r.in_training),
+                                      "prediction_kind": getattr(r, "prediction_kind", "predicted")})
                 for base, posts in ((lineage or {}) if m != "baseline_params" else {}).items():  # size: no lineage
                     if base not in both.index:
                         continue

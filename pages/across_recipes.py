@@ -18,9 +18,9 @@ st.info(
     "DPO/KTO rewards), hyperparameters and, for RewardBench 2 rows, the benchmark itself: only the order "
     "of bases is compared, never the score level. Each comparison has 3 to 7 bases, so one swapped pair "
     "moves Spearman a lot, and no single comparison is significant on its own; comparisons of one group "
-    "share bases and runs, so they are not independent. Some bases were in the advisor's training data "
-    "(their prediction is a fit, not a forecast), 70B bases lie outside its range, and missing features "
-    "are imputed.", icon=":material/warning:")
+    "share bases and runs, so they are not independent. Bases the advisor was trained on get their "
+    "out-of-fold prediction (from the cross-validation fold that held them out), not the in-sample fit; 70B "
+    "bases lie outside its range, and missing features are imputed.", icon=":material/warning:")
 
 agreement = cached("transfer_agreement")
 per_base = cached("transfer_predictions")
@@ -65,7 +65,7 @@ st.markdown(
     f"domain, {int(row['n_imputed'])} with imputed features. **Noise:** {noise}. Observed top: "
     f"`{views.md_escape(row['top_observed'])}`; predicted top: `{views.md_escape(row['top_predicted'])}`.")
 st.dataframe(pb[["base_hf_id", "observed", "observed_sd", "n_runs", "observed_rank", "predicted", "lower", "upper",
-                 "predicted_rank", "in_training", "in_domain", "imputed", "rm_ids"]],
+                 "predicted_rank", "prediction_kind", "in_training", "in_domain", "imputed", "rm_ids"]],
              hide_index=True, width="stretch", key="transfer_bases",
              column_config={"observed": st.column_config.NumberColumn(format="%.1f"),
                             "observed_sd": st.column_config.NumberColumn("sd over runs", format="%.1f"),

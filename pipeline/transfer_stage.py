@@ -19,8 +19,9 @@ from advisor import store, transfer
 NOTE = ("Public reward models trained with one recipe on several bases (data/external/external_rm_groups.csv, "
         "bases verified; evaluation only, never training rows). The advisor predicts RewardBench v1 for the "
         "paper's HelpSteer2 recipes; these groups differ in data, method, hyperparameters and some in benchmark "
-        "version (RewardBench 2), so only the ORDER of bases is compared. Bases the predictor was trained on are "
-        "counted (n_in_training); 70B bases lie outside its training range (out of domain, clamped).")
+        "version (RewardBench 2), so only the ORDER of bases is compared. Bases the predictor was trained on "
+        "(n_in_training) get their out-of-fold prediction from the CV fold that held them out, not the in-sample "
+        "fit; 70B bases lie outside its training range (out of domain, clamped).")
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

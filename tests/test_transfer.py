@@ -150,3 +150,18 @@ def test_report_has_the_transfer_table(app_db):
     assert t["summary"]["regression"]["comparisons"] >= 8
     md = (rep / "reproduction.md").read_text()
     assert "## Transfer to other recipes" in md and "| Archangel (ContextualAI HALOs) | RewardBench v1 |" in md
+
+
+def test_bases_the_predictor_was_trained_on_get_out_of_fold_predictions(db, app_db):
+    from advisor import views
+
+    bundle = transfer.load_bundle(views.bundle_file(app_db))
+    base = "meta-llama/Llama-3.1-8B-Instruct"  # one of the paper's 40, and a base of the AI2 groups
+    assert base in bundle.X_train_.index
+    for method in ("regression", "bradley_terry"):
+        oof = float(np.clip(bundle.get(method, "score").oof_predictions_[base], 0, 100))
+        fitted = float(bundle.get(method, "score").predict(bundle.X_train_.loc[[base]])[0])
+        rows = db.execute("SELECT DISTINCT predicted, prediction_kind, in_training FROM transfer_predictions "
+                          "WHERE base_hf_id = ? AND advisor_method = ?", [base, method]).fetchall()
+        assert rows == [(pytest.approx(oof), "out-of-fold (CV)", True)]
+        assert abs(oof - fitted) > 1e-6  # the in-sample fit would have been another number
