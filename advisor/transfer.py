@@ -49,6 +49,18 @@ def load_bundle(path):
     return PredictorBundle.load(path)
 
 
+def bundle_facts(bundle) -> dict:
+    """What this module reads from a fitted bundle besides ``predict_candidates``: its features and scale,
+    its methods, the models it was trained on and each method's out-of-fold predictions of the overall
+    score with the conformal half-width. (With ``load_bundle``, the only code to adapt if bundles change.)"""
+    oof = {}
+    for m in bundle.methods:
+        est = bundle.get(m, "score")
+        oof[m] = (getattr(est, "oof_predictions_", None), float(getattr(est, "interval_halfwidth_", np.nan)))
+    return {"features": list(bundle.features), "scale": bundle.scale, "methods": tuple(bundle.methods),
+            "in_training": set(bundle.X_train_.index), "oof": oof}
+
+
 def comparison_id(key: tuple) -> str:
     group, version, method, data, hp = key
     return f"{group} | {VERSION_LABELS.get(version, version)} | {method} | {data} | {hp}"
@@ -92,21 +104,20 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool =
     scored by a model that saw its paper RM result. The baselines are the size and the OLL v2 mean."""
     from advisor.shortlist import predict_candidates
 
-    features = list(bundle.features)
+    facts = bundle_facts(bundle)
+    features = facts["features"]
     bench = [f for f in features if f not in registry.TRAINING_METRICS]
     usable = feats[feats[bench].notna().any(axis=1)]
     if usable.empty:
         return pd.DataFrame(columns=["hf_id", "advisor_method", "predicted", "lower", "upper", "in_domain",
                                      "imputed", "in_training", "prediction_kind"])
     cands = usable[features].reset_index().rename(columns={"index": "hf_id"})
-    cands["scale"] = bundle.scale
-    in_training = set(bundle.X_train_.index)
+    cands["scale"] = facts["scale"]
+    in_training = facts["in_training"]
     rows = []
-    for m in (methods or bundle.methods):
+    for m in (methods or facts["methods"]):
         p = predict_candidates(bundle, cands, method=m)
-        est = bundle.get(m, "score")
-        oof = getattr(est, "oof_predictions_", None) if out_of_fold else None
-        half = float(getattr(est, "interval_halfwidth_", np.nan))
+        oof, half = facts["oof"][m] if out_of_fold else (None, np.nan)
         for r in p.itertuples():
             row = {"hf_id": r.hf_id, "advisor_method": m, "predicted": r.prediction, "lower": r.lower,
                    "upper": r.upper, "in_domain": bool(r.in_domain), "imputed": "; ".join(r.imputed),

@@ -33,7 +33,8 @@ def run(ctx, bundle) -> dict:
     if not store.has_table(con, "external_rm_results"):
         return {}
     ext = store.frame(con, "SELECT * FROM external_rm_results")
-    feats = transfer.base_features(con, ext.base_hf_id.unique(), bundle.features, bundle.scale)
+    facts = transfer.bundle_facts(bundle)
+    feats = transfer.base_features(con, ext.base_hf_id.unique(), facts["features"], facts["scale"])
     preds = transfer.predict_bases(bundle, feats)
     post = store.frame(con, "SELECT * FROM post_training") if store.has_table(con, "post_training") else None
     res = transfer.analyse(ext, preds, transfer.lineage_from_post_training(post))
@@ -48,7 +49,7 @@ def run(ctx, bundle) -> dict:
     user = store.frame(con, "SELECT hf_id, method FROM rm_results WHERE source = 'user'")
     others = set(map(tuple, store.frame(con, "SELECT hf_id, method FROM rm_results WHERE source <> 'user'")
                      .to_numpy().tolist()))
-    fitted = set(bundle.X_train_.index)
+    fitted = facts["in_training"]
     in_fit = [h in fitted and (h, m) not in others for h, m in zip(user.hf_id, user.method)]
     return {"note": NOTE, "agreement": _records(res.agreement), "lineage": _records(res.lineage),
             "summary": res.summary,
