@@ -14,7 +14,9 @@ with the observed order:
   read from ``post_training``), as a change in percent of the base's score.
 
 The same numbers are computed for two simple baselines (bigger is better: ``params_b``; the mean of the
-six Open LLM Leaderboard v2 tasks), so the advisor's agreement can be read against them.
+six Open LLM Leaderboard v2 tasks), so the advisor's agreement can be read against them, and for the
+paper's own measured RM scores where a base is one of its 40 (the ceiling of any predictor of the paper's
+target: if the paper's recipe does not order the bases as another recipe does, no advisor of it can).
 
 Predictions come from ``advisor.shortlist.predict_candidates`` on the bases' features: the database's
 feature matrix for models it has, else the Open LLM Leaderboard v2 final table (``leaderboard_v2``);
@@ -38,7 +40,9 @@ NOISE_Z = 2.0
 KEYS = ["rm_group", "rewardbench_version", "recipe_method", "recipe_data", "hyperparameters"]
 BASELINES = {"baseline_params": "params_b", "baseline_oll_mean": "OLL v2 mean"}
 METHOD_LABELS = {"regression": "advisor (Regression)", "bradley_terry": "advisor (Bradley-Terry)",
-                 "baseline_params": "baseline: bigger is better", "baseline_oll_mean": "baseline: OLL v2 mean"}
+                 "baseline_params": "baseline: bigger is better", "baseline_oll_mean": "baseline: OLL v2 mean",
+                 "paper_regression": "measured: paper recipe (Regression)",
+                 "paper_bradley_terry": "measured: paper recipe (Bradley-Terry)"}
 VERSION_LABELS = {"v1": "RewardBench v1", "v2": "RewardBench 2"}
 
 
@@ -138,6 +142,17 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool =
                              "upper": np.nan, "in_domain": True, "imputed": "", "in_training": hf_id in in_training,
                              "prediction_kind": "baseline"})
     return pd.DataFrame(rows)
+
+
+def paper_measured(rm: pd.DataFrame) -> pd.DataFrame:
+    """The paper's measured RewardBench score of a base (its own recipe) as one more 'predictor': the
+    ceiling for anything that predicts the paper's target. ``rm``: rm_results rows (source 'paper')."""
+    if rm is None or rm.empty:
+        return pd.DataFrame()
+    out = rm[["hf_id", "method", "score"]].rename(columns={"score": "predicted"})
+    out["advisor_method"] = "paper_" + out.pop("method")
+    return out.assign(lower=np.nan, upper=np.nan, in_domain=True, imputed="", in_training=True,
+                      prediction_kind="measured (paper recipe)")
 
 
 # --- agreement -------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ def run(ctx, bundle) -> dict:
     facts = transfer.bundle_facts(bundle)
     feats = transfer.base_features(con, ext.base_hf_id.unique(), facts["features"], facts["scale"])
     preds = transfer.predict_bases(bundle, feats)
+    paper = store.rm_table(con, sources=("paper",), one_per_model=True)
+    preds = pd.concat([preds, transfer.paper_measured(paper[paper.hf_id.isin(ext.base_hf_id)])], ignore_index=True)
     post = store.frame(con, "SELECT * FROM post_training") if store.has_table(con, "post_training") else None
     res = transfer.analyse(ext, preds, transfer.lineage_from_post_training(post))
     from pipeline.predictor_stage import _insert  # the stage's NULL-safe bulk insert

@@ -165,3 +165,13 @@ def test_bases_the_predictor_was_trained_on_get_out_of_fold_predictions(db, app_
                           "WHERE base_hf_id = ? AND advisor_method = ?", [base, method]).fetchall()
         assert rows == [(pytest.approx(oof), "out-of-fold (CV)", True)]
         assert abs(oof - fitted) > 1e-6  # the in-sample fit would have been another number
+
+
+def test_paper_measured_scores_are_the_papers_table_values(db):
+    t5 = pd.read_csv(ROOT / "data/paper/rewardbench_bradley_terry.csv").set_index("model")
+    got = db.execute("SELECT DISTINCT predicted, prediction_kind FROM transfer_predictions WHERE advisor_method = "
+                     "'paper_bradley_terry' AND base_hf_id = 'meta-llama/Llama-3.1-8B-Instruct'").fetchall()
+    assert got == [(t5.loc["Llama-3.1-8B-Instruct", "score"], "measured (paper recipe)")]
+    # bases outside the 40 (Pythia, LLaMA-1) have no paper measurement: never a made-up number
+    assert db.execute("SELECT count(*) FROM transfer_predictions WHERE advisor_method LIKE 'paper_%' AND "
+                      "base_hf_id LIKE 'EleutherAI/%'").fetchone()[0] == 0
