@@ -28,6 +28,31 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.replace({np.nan: None}).to_json(orient="records", double_precision=4))
 
 
+def _nulls(df: pd.DataFrame) -> pd.DataFrame:
+    """NaN and infinities -> NULL (DuckDB stores a pandas NaN as NaN, which IS NOT NULL would keep)."""
+    df = df.copy()
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            df[c] = df[c].where(np.isfinite(df[c])).astype("Float64")
+    return df
+
+
+def _write(con, res) -> None:
+    """The three tables, columns matched by name (fixed SQL; no table name is built from a value)."""
+    for name, df in (("_t_agreement", res.agreement), ("_t_predictions", res.per_base), ("_t_lineage", res.lineage)):
+        con.register(name, _nulls(df))
+    try:
+        if len(res.agreement):
+            con.execute("INSERT INTO transfer_agreement BY NAME SELECT * FROM _t_agreement")
+        if len(res.per_base):
+            con.execute("INSERT INTO transfer_predictions BY NAME SELECT * FROM _t_predictions")
+        if len(res.lineage):
+            con.execute("INSERT INTO transfer_lineage BY NAME SELECT * FROM _t_lineage")
+    finally:
+        for name in ("_t_agreement", "_t_predictions", "_t_lineage"):
+            con.unregister(name)
+
+
 def run(ctx, bundle) -> dict:
     con = ctx.con
     if not store.has_table(con, "external_rm_results"):
@@ -40,11 +65,7 @@ def run(ctx, bundle) -> dict:
     preds = pd.concat([preds, transfer.paper_measured(paper[paper.hf_id.isin(ext.base_hf_id)])], ignore_index=True)
     post = store.frame(con, "SELECT * FROM post_training") if store.has_table(con, "post_training") else None
     res = transfer.analyse(ext, preds, transfer.lineage_from_post_training(post))
-    from pipeline.predictor_stage import _insert  # the stage's NULL-safe bulk insert
-
-    _insert(con, "transfer_agreement", res.agreement)
-    _insert(con, "transfer_predictions", res.per_base)
-    _insert(con, "transfer_lineage", res.lineage)
+    _write(con, res)
     done = res.agreement[res.agreement.spearman.notna()]
     ctx.log(f"  transfer: {ext.rm_group.nunique()} external groups, {done.comparison.nunique()} comparisons "
             f"with >= {transfer.MIN_BASES} bases with features")
