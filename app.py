@@ -49,6 +49,7 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict & shortlist", icon=":material/leaderboard:",
             default=True),
     st.Page("pages/rm_results.py", title="Reward-model results", icon=":material/table_chart:"),
+    st.Page("pages/across_recipes.py", title="Across recipes", icon=":material/compare_arrows:"),
     st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon=":material/query_stats:"),
     st.Page("pages/pretraining.py", title="Pre-training data", icon=":material/dataset:"),
     st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon=":material/scatter_plot:"),
