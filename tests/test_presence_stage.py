@@ -300,3 +300,87 @@ def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "work").rglob("shard-*.parquet"))] == stamps
     sums = scored.score * scored.n_tokens
     assert np.allclose(per_n.score, sums / 128, equal_nan=True) and not np.allclose(per_n.score, scored.score)
+
+
+# --- sequential scoring: rounds, resume inside a round, --shard across rounds ----------------------
+
+ROUNDS = dict(models=["tiny:llama"], docs_per_subset=30, shard_docs=2, max_tokens=32, bins=10,
+              min_docs_per_subset=4, max_rounds=3, n_boot=20, tol_mean=1e-6)  # never met: runs to the cap
+
+
+def _pres(tmp_path, **kw):
+    from pipeline import config as config_mod
+    pc = config_mod.load(_config_file(tmp_path, **{**ROUNDS, **kw}))
+    return config_mod.section(PresenceConfig, pc.raw, "presence").check()
+
+
+def _state(tmp_path, pres):
+    rounds = stage.Rounds(pres, tmp_path / "work" / "presence", 75)
+    out = stage.scores_dir(tmp_path / "work" / "presence", pres, "tiny:llama")
+    return rounds, out, {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
+
+
+def test_rounds_grow_a_stratified_prefix_and_are_recorded(tmp_path):
+    pres = _pres(tmp_path)
+    paths, _ = stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    rounds, out, done = _state(tmp_path, pres)
+    recs = rounds.records()
+    # 4 docs x 5 subsets = 10 shards of 2; then x4 (width ratio far above 1); round 2 = the last look: all 75
+    assert [r["n_shards"] for r in recs] == [10, 40, 75] and [r["stop"] for r in recs] == [False, False, True]
+    assert recs[-1]["reason"].startswith("cap") and len(done) == 75
+    first = pd.concat([pq.read_table(p).to_pandas() for p in paths[:10]])
+    assert first.subset.value_counts().tolist() == [4] * 5  # a round's prefix holds every subset equally
+
+
+def test_resume_in_the_middle_of_a_round(tmp_path):
+    """Killed while round 1 was being scored: the rerun keeps round 0's record and every finished shard."""
+    cfg = _config_file(tmp_path, **ROUNDS)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.presence.stage", "--config", str(cfg)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pres = _pres(tmp_path)
+    rounds, out, _ = _state(tmp_path, pres)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (rounds.read(0) and len(list(out.glob("shard-*.parquet"))) >= 13):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, _, done = _state(tmp_path, pres)
+    assert rounds.read(0) is not None and rounds.read(1) is None, "the run must be killed inside round 1"
+    assert 13 <= len(done) < 40
+    rec0 = rounds.path(0).stat().st_mtime_ns
+    stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    _, _, after = _state(tmp_path, pres)
+    assert len(after) == 75 and all(after[k] == v for k, v in done.items())  # resumed, nothing redone
+    assert rounds.path(0).stat().st_mtime_ns == rec0 and [r["n_shards"] for r in rounds.records()] == [10, 40, 75]
+    # the same decisions as an uninterrupted run (the bootstrap is seeded by the config and the round)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    p2 = _pres(fresh)
+    stage.score_job(p2, fresh / "work" / "presence", None, log=lambda m: None)
+    r2 = stage.Rounds(p2, fresh / "work" / "presence", 75).records()
+    assert [r["ratio"] for r in r2] == pytest.approx([r["ratio"] for r in rounds.records()])
+
+
+def test_shard_jobs_advance_the_rounds_together(tmp_path):
+    """--shard 0/2 and 1/2 run one after the other (no waiting): each scores only its slice of each
+    round; whichever finds a round complete records it and goes on; the result equals one job's."""
+    pres = _pres(tmp_path)
+    root = tmp_path / "work" / "presence"
+    rounds, out, _ = _state(tmp_path, pres)
+    names = lambda: sorted(int(p.stem.split("-")[1]) for p in out.glob("shard-*.parquet"))  # noqa: E731
+    stage.score_job(pres, root, "0/2", log=lambda m: None)
+    assert names() == list(range(0, 10, 2)) and rounds.read(0) is None  # round 0 waits for job 1
+    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    assert names() == list(range(10)) + list(range(11, 40, 2)) and rounds.read(0) and rounds.read(1) is None
+    stage.score_job(pres, root, "0/2", log=lambda m: None)  # finishes round 1, records it, does its slice of 2
+    assert rounds.read(1) and names() == list(range(40)) + list(range(40, 75, 2))
+    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    recs = rounds.records()
+    assert names() == list(range(75)) and [r["n_shards"] for r in recs] == [10, 40, 75] and recs[-1]["stop"]
+    one = tmp_path / "one"
+    one.mkdir()
+    p1 = _pres(one)
+    stage.score_job(p1, one / "work" / "presence", None, log=lambda m: None)
+    assert [r["ratio"] for r in stage.Rounds(p1, one / "work" / "presence", 75).records()] == pytest.approx(
+        [r["ratio"] for r in recs])
