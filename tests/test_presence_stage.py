@@ -384,3 +384,43 @@ def test_shard_jobs_advance_the_rounds_together(tmp_path):
     stage.score_job(p1, one / "work" / "presence", None, log=lambda m: None)
     assert [r["ratio"] for r in stage.Rounds(p1, one / "work" / "presence", 75).records()] == pytest.approx(
         [r["ratio"] for r in recs])
+
+
+def test_smoke_models_stop_early_and_agree_with_scoring_everything(tmp_path):
+    """The two tiny models through the stage with the rule, then every document scored: the JSD and the
+    features at the stop are within the tolerance of the full corpus's. The tiny corpus cannot reach the
+    default tolerances (bench/bench_presence_sequential.py reports that case), so they are 15x here (25x for
+    a histogram bin, whose width with 20 documents per subset and round cannot shrink faster)."""
+    from pipeline import run
+
+    k = 15
+    cfg = _config_file(tmp_path, docs_per_subset=80, shard_docs=10, max_tokens=32, bins=20, min_docs_per_subset=8,
+                       tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.25, n_boot=100)
+    assert run.main(["--config", str(cfg)]) == 0
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    rounds = con.execute("SELECT * FROM presence_rounds ORDER BY round, model").fetchdf()
+    n_stop = int(rounds.n_documents.max())
+    assert rounds.stopped.iloc[-1] and rounds.reason.iloc[-1] == "tolerance met" and n_stop < 400
+    assert con.execute("SELECT count(DISTINCT doc_id) FROM presence_scores").fetchone()[0] == n_stop
+    jsd = con.execute("SELECT * FROM presence_jsd WHERE model_a < model_b").fetchdf()
+    assert (jsd.lo <= jsd.jsd).all() and (jsd.jsd <= jsd.hi).all() and (jsd.n_documents == n_stop).all()
+    summ = con.execute("SELECT * FROM presence_summary WHERE subset != 'all'").fetchdf()
+    assert (summ.mean_lo < summ["mean"]).all() and (summ["mean"] < summ.mean_hi).all()
+    con.close()
+    # everything scored (sequential: false reuses the finished shards and scores the rest)
+    full = tmp_path / "full"
+    full.mkdir()
+    raw = yaml.safe_load(cfg.read_text())
+    raw["presence"]["sequential"] = False
+    raw["db"] = str(full / "db.duckdb")
+    (full / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    assert run.main(["--config", str(full / "cfg.yaml")]) == 0
+    con = duckdb.connect(str(full / "db.duckdb"), read_only=True)
+    assert con.execute("SELECT count(DISTINCT doc_id) FROM presence_scores").fetchone()[0] == 400
+    jsd_full = con.execute("SELECT * FROM presence_jsd WHERE model_a < model_b").fetchdf()
+    summ_full = con.execute("SELECT * FROM presence_summary WHERE subset != 'all'").fetchdf()
+    con.close()
+    assert abs(float(jsd.jsd.iloc[0]) - float(jsd_full.jsd.iloc[0])) <= 0.01 * k
+    both = summ.merge(summ_full, on=["model", "subset"], suffixes=("", "_full"))
+    assert len(both) == 10 and ((both["mean"] - both.mean_full).abs() <= 0.02 * k).all()
+    assert (both.n_docs < both.n_docs_full).all()

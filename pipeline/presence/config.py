@@ -13,6 +13,15 @@ NORMALISATIONS = ("scored", "N")
 COMPILE_MODES = ("none", "head", "all")  # also true (= all) and false (= none)
 
 
+def compile_mode(value) -> str:
+    """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
+    mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"presence.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
+                         "(true = all, false = none)")
+    return mode
+
+
 @dataclass
 class PresenceConfig:
     # Models to score, Hugging Face ids or local directories ("tiny:llama" / "tiny:qwen2": the project's
@@ -125,11 +134,11 @@ class PresenceConfig:
             if not isinstance(m, dict) or not m.get("id"):
                 raise InputError(file, f"model entry {m!r} has no id", "write a hub id, or {id: NAME, path: DIR}",
                                  row=row, field="presence.models")
-            unknown = set(m) - {"id", "path", "tiny", "trust_remote_code"}
+            unknown = set(m) - {"id", "path", "tiny", "trust_remote_code", "params_b"}
             if unknown:
                 raise InputError(file, f"unknown key(s) {sorted(unknown)} in model {m['id']!r}",
-                                 "use id, path, tiny, trust_remote_code", row=row, field="presence.models")
-            out.append({"id": str(m["id"]), "path": m.get("path"), "tiny": m.get("tiny"),
+                                 "use id, path, tiny, trust_remote_code, params_b", row=row, field="presence.models")
+            out.append({"id": str(m["id"]), "path": m.get("path"), "tiny": m.get("tiny"), "params_b": m.get("params_b"),
                         "trust_remote_code": bool(m.get("trust_remote_code")) or m["id"] in self.trust_remote_code})
         return out
 
