@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.presence.config import PresenceConfig
-from pipeline.presence.config import compile_mode
+from pipeline.presence.config import PresenceConfig, compile_mode
 
 THROUGHPUT = "presence/throughput.csv"
 SEQUENTIAL = "presence/sequential_bench.csv"
@@ -79,7 +78,7 @@ def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
         if p is None:
             rows.append(row | {"note": "size unknown: add params_b to its entry in presence.models"})
             continue
-        rate, comp, tok_doc, gpu = tokens_per_s(table, p, mode)
+        rate, comp, tok_doc, _ = tokens_per_s(table, p, mode)
         tok_doc = min(tok_doc, cfg.max_tokens)
         for kind, docs, n_rounds in (("full", full_docs, 1.0), ("sequential", seq_docs, rounds)):
             row[f"tokens_{kind}"] = docs * tok_doc

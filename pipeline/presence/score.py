@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.presence.config import COMPILE_MODES, compile_mode  # noqa: F401 - compile_mode used below
+from pipeline.presence.config import compile_mode
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
