@@ -56,6 +56,9 @@ def synthetic(a) -> dict:
         djs.append(dj)
         stops.append(rounds[-1][1])
         rounds_n.append(len(rounds))
+        if (seed + 1) % 10 == 0:
+            print(f"  {seed + 1} seeds: {ok} agree, mean documents at the stop {np.mean(stops):,.0f} "
+                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
         if seed < 3 or not good:
             print(f"  seed {seed}: rounds {[(r[1], round(r[2], 2)) for r in rounds]}; max |feature diff| {dm:.4f}, "
                   f"max |JSD diff| {dj:.4f}{'' if good else '  <- outside the tolerance'}", flush=True)

@@ -71,11 +71,25 @@ def test_schedule_first_round_growth_and_cap():
     assert sq.first_round_shards(rule, 5, 10_000, 100) == 1  # 10,000 documents
     assert sq.first_round_shards(rule, 5, 3_000, 100) == 4
     assert sq.first_round_shards(sq.RuleConfig(max_rounds=1), 5, 10, 100) == 100  # not sequential: everything
-    assert sq.next_round(10, 3.0, 0, rule, 100) == 40  # (3.0^2) * 1.2 -> capped at 4x
-    assert sq.next_round(10, 1.02, 0, rule, 100) == 13  # at least 1.25x
-    assert sq.next_round(10, 1.5, 0, rule, 100) == 27  # projected: 1.5^2 * 1.2 = 2.7x
-    assert sq.next_round(10, 1.5, 3, rule, 100) == 100  # round 4 is the last look: the whole corpus
-    assert sq.next_round(90, 3.0, 0, rule, 100) == 100
+    assert sq.next_round(10, 9.0, 0, rule, 100) == 40  # 9x needed * 1.2 -> capped at 4x
+    assert sq.next_round(10, 1.04, 0, rule, 100) == 13  # at least 1.25x
+    assert sq.next_round(10, 2.25, 0, rule, 100) == 27  # projected: 2.25 * 1.2 = 2.7x
+    assert sq.next_round(10, 2.25, 3, rule, 100) == 100  # round 4 is the last look: the whole corpus
+    assert sq.next_round(90, 9.0, 0, rule, 100) == 100
+
+
+def test_growth_projects_standard_errors_as_root_n_and_the_jsd_bias_as_n():
+    X, strata, subsets, models = sq.synthetic(2000, 2, seed=4)
+    rule = sq.RuleConfig(n_boot=60, tol_jsd=1.0, tol_hist=1.0, tol_mean=0.001)
+    est = sq.estimate(X, strata, subsets, models, rule)
+    hw = (rule.z * est.means.se).max()
+    assert est.growth == pytest.approx((hw / 0.001) ** 2)  # a mean: (half-width / tolerance)^2
+    rule = sq.RuleConfig(n_boot=60, tol_jsd=0.001, tol_hist=1.0, tol_mean=1.0)
+    est = sq.estimate(X, strata, subsets, models, rule)
+    cell = est.jsd[(est.jsd.model_a == "m0") & (est.jsd.model_b == "m1")].iloc[0]
+    a, b = abs(cell.bias), rule.z * cell.se
+    x = 1 / math.sqrt(est.growth)  # at n * growth documents: bias / growth + z se / sqrt(growth) = tol
+    assert a * x * x + b * x == pytest.approx(0.001)
 
 
 def test_rule_stops_when_the_widths_are_within_tolerance_and_at_the_cap():

@@ -19,9 +19,9 @@ estimate) is added to its half-width in the stopping rule. ``stop_rule``: every 
 satisfy half-width (+ |bias| for the JSD) <= the tolerance (``tol_jsd`` for distances, ``tol_mean``
 nats for means and features, ``tol_hist`` probability mass per bin), or the corpus is exhausted (cap).
 
-``next_round``: the next prefix is projected from the widths seen (half-widths shrink as 1/sqrt(n)),
-times ``safety``, growing at least 1.25x and at most 4x, and the last allowed round (``max_rounds``)
-is the whole corpus. numpy only.
+``next_round``: the next prefix is projected from the widths seen (``growth``: standard errors shrink as
+1/sqrt(n), the JSD's bias as 1/n), times ``safety``, growing at least 1.25x and at most 4x, and the last
+allowed round (``max_rounds``) is the whole corpus. numpy only.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class Estimates:
     hists: pd.DataFrame  # model, subset, bin, bin_lo, bin_hi, density, se, lo, hi
     jsd: pd.DataFrame  # model_a, model_b, jsd, se, bias, lo, hi (both orders, zero diagonal)
     widths: pd.DataFrame = field(default=None)  # model: mean_hw, hist_hw, jsd_hw (max over its quantities)
+    growth: float = 1.0  # documents needed / documents used, projected for the widest quantity
 
 
 def _jsd_pairs(h: np.ndarray, pairs: np.ndarray, base: float) -> np.ndarray:
@@ -145,6 +146,7 @@ def estimate(X: np.ndarray, strata: np.ndarray, subsets: list, models: list, rul
     n_docs = {subsets[s]: counts[s] for s in present} | {"all": n}
     est = Estimates(list(models), n_docs, means, hists, jsd)
     est.widths = widths(est, rule)
+    est.growth = growth(est, rule)
     return est
 
 
@@ -157,6 +159,21 @@ def widths(est: Estimates, rule: RuleConfig) -> pd.DataFrame:
     out["hist_hw"] = (z * est.hists.se).groupby(est.hists.model).max()
     out["jsd_hw"] = (z * j.se + j.bias.abs()).groupby(j.model_a).max() if len(j) else 0.0
     return out.fillna(0.0)
+
+
+def growth(est: Estimates, rule: RuleConfig) -> float:
+    """How many times the documents every quantity needs to get within its tolerance, projected with
+    standard errors shrinking as 1/sqrt(n) and the JSD's bias as 1/n: a mean or bin needs (hw / tol)^2;
+    a JSD cell the x = sqrt(n / n') solving |bias| x^2 + z se x = tol, i.e. 1 / x^2."""
+    z = rule.z
+    need = [((z * est.means.se / rule.tol_mean) ** 2).max(), ((z * est.hists.se / rule.tol_hist) ** 2).max()]
+    j = est.jsd[est.jsd.model_a != est.jsd.model_b]
+    if len(j):
+        a, b = j.bias.abs().to_numpy(), z * j.se.to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(a > 1e-12, (-b + np.sqrt(b * b + 4 * a * rule.tol_jsd)) / (2 * a), rule.tol_jsd / b)
+        need.append(float(np.max(1 / np.square(x))))
+    return float(np.nanmax(need))
 
 
 def ratio(est: Estimates, rule: RuleConfig) -> float:
@@ -172,11 +189,12 @@ def first_round_shards(rule: RuleConfig, n_subsets: int, shard_docs: int, n_shar
     return max(1, min(n_shards, math.ceil(rule.min_docs_per_subset * n_subsets / shard_docs)))
 
 
-def next_round(n_r: int, r: float, round_index: int, rule: RuleConfig, n_shards: int) -> int:
-    """Shards of round ``round_index + 1`` after round ``round_index`` covered ``n_r`` with width ratio r."""
+def next_round(n_r: int, need: float, round_index: int, rule: RuleConfig, n_shards: int) -> int:
+    """Shards of round ``round_index + 1`` after round ``round_index`` covered ``n_r`` shards and projected
+    ``need`` times its documents (``growth``)."""
     if round_index + 2 >= rule.max_rounds:
         return n_shards  # the last look the Bonferroni split allows: the whole corpus
-    grow = min(GROW_MAX, max(GROW_MIN, rule.safety * r * r))
+    grow = min(GROW_MAX, max(GROW_MIN, rule.safety * need))
     return int(min(n_shards, max(n_r + 1, math.ceil(n_r * grow))))
 
 
@@ -197,7 +215,7 @@ def simulate(X: np.ndarray, strata: np.ndarray, subsets: list, models: list, rul
         rounds.append((k, n, r, stop))
         if stop:
             return est, rounds
-        n_r = next_round(n_r, r, k, rule, n_shards)
+        n_r = next_round(n_r, est.growth, k, rule, n_shards)
     raise AssertionError("the schedule's last round is the whole corpus")  # pragma: no cover
 
 

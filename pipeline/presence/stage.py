@@ -234,7 +234,8 @@ class Rounds:
         rec = {"round": k, "n_shards": n, "n_documents": int(est.n_docs["all"]), "n_docs": est.n_docs,
                "ratio": r, "stop": stop, "level": 1 - self.rule.alpha / self.rule.max_rounds,
                "reason": "tolerance met" if r <= 1 else ("cap: whole corpus scored" if cap else "continue"),
-               "next_shards": None if stop else sequential.next_round(n, r, k, self.rule, self.n_shards),
+               "growth": est.growth,
+               "next_shards": None if stop else sequential.next_round(n, est.growth, k, self.rule, self.n_shards),
                "widths": est.widths.reset_index().to_dict(orient="records")}
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.path(k).with_name(f".round-{k:02d}.{os.getpid()}.tmp")
