@@ -13,9 +13,11 @@ from pipeline.presence import plan as plan_mod
 from pipeline.presence.config import PresenceConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ("docs_per_subset,models,noise,seeds,tol_jsd,tol_mean,tol_hist,mean_docs_at_stop,median_docs_at_stop,"
-         "p90_docs_at_stop,max_docs_at_stop,mean_rounds,agreement\n200000,8,0.12,100,0.01,0.02,0.01,80000,70000,"
-         "110000,120000,3.0,99\n")  # test values, not the bench's
+BENCH = ("shapes,docs_per_subset,models,noise,seeds,tol_jsd,tol_mean,tol_hist,mean_docs_at_stop,median_docs_at_stop,"
+         "p90_docs_at_stop,max_docs_at_stop,mean_rounds,agreement\n"
+         "fig7,200000,3,0.12,100,0.01,0.02,0.01,80000,70000,110000,120000,3.0,99\n"
+         "fig7,200000,20,0.12,5,0.01,0.02,0.01,150000,70000,110000,120000,4.0,5\n"
+         "fig7-noisy,200000,3,0.25,10,0.01,0.02,0.01,99000,70000,110000,120000,3.0,10\n")  # test values
 
 
 def _setup(tmp_path, **presence):
@@ -55,6 +57,8 @@ def test_plan_numbers_follow_the_measured_table(tmp_path):
     # a tolerance twice as tight needs four times the documents (capped by the corpus)
     tight = PresenceConfig(models=["m"], source="hub", tol_jsd=0.005).check()
     assert plan_mod.expected_docs_per_subset(tight, plan_mod._read(data, plan_mod.SEQUENTIAL))[0] == 64_000
+    many = PresenceConfig(models=[f"m{i}" for i in range(15)], source="hub").check()  # nearest: the 20-model row
+    assert plan_mod.expected_docs_per_subset(many, plan_mod._read(data, plan_mod.SEQUENTIAL)) == (30_000, 4.0)
     off = PresenceConfig(models=["m"], source="hub", sequential=False).check()
     assert plan_mod.expected_docs_per_subset(off, plan_mod._read(data, plan_mod.SEQUENTIAL))[0] == 200_000
 

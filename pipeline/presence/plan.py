@@ -10,7 +10,8 @@ rule, per model and in total. Nothing is scored, loaded or published. The inputs
   Documents are assumed to hold the bench's mean tokens per document (random lengths 256-2048), and the
   bound where every document reaches ``max_tokens`` is printed too.
 * ``data/presence/sequential_bench.csv``: documents per model at the stop measured by
-  bench/bench_presence_sequential.py on synthetic Figure-7-like scores at the default tolerances. With
+  bench/bench_presence_sequential.py on synthetic Figure-7-like scores at the default tolerances (the row
+  with the number of models nearest the config's). With
   other tolerances it is scaled by (bench tolerance / configured tolerance)^2 (widths shrink as
   1/sqrt(n)), bounded by the first round and the corpus. It is an estimate: real scores can need more.
 * Every round reloads (and with ``compile``, recompiles) each model: rounds x compile seconds are added.
@@ -51,11 +52,19 @@ def tokens_per_s(table: pd.DataFrame, params_b: float, mode: str) -> tuple[float
     return rate, comp, float(rows.bench_tokens_per_doc.mean()), str(rows.gpu.iloc[0])
 
 
+def bench_row(bench: pd.DataFrame, n_models: int) -> pd.Series:
+    """The bench measurement on the Figure-7-like shapes (``shapes == 'fig7'``) at the largest corpus, with
+    the number of models nearest the config's (more models: more JSD cells, more documents)."""
+    rows = bench[bench.shapes == "fig7"]
+    rows = rows[rows.docs_per_subset == rows.docs_per_subset.max()]
+    return rows.loc[(rows.models - n_models).abs().idxmin()]
+
+
 def expected_docs_per_subset(cfg: PresenceConfig, bench: pd.DataFrame) -> tuple[float, float]:
     """(documents per subset at the stop, rounds), scaled from the bench to the configured tolerances."""
     if not cfg.sequential:
         return float(cfg.docs_per_subset), 1.0
-    row = bench.sort_values("docs_per_subset").iloc[-1]
+    row = bench_row(bench, len(cfg.model_ids))
     scale = max((row.tol_jsd / cfg.tol_jsd) ** 2, (row.tol_mean / cfg.tol_mean) ** 2,
                 (row.tol_hist / cfg.tol_hist) ** 2)
     per_subset = row.mean_docs_at_stop / 5 * scale
@@ -87,7 +96,7 @@ def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
         rows.append(row | {"note": ""})
     out = pd.DataFrame(rows)
     info = {"gpu": str(table.gpu.iloc[0]), "compile": mode, "rounds": rounds, "seq_per_subset": seq_per_subset,
-            "bench": bench.sort_values("docs_per_subset").iloc[-1].to_dict()}
+            "bench": bench_row(bench, len(cfg.model_ids)).to_dict()}
     return out, info
 
 
