@@ -250,9 +250,10 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         if not all(store.has_table(con, t) for t in PRESENCE_TABLES) or not has_rows(con, "presence_scores"):
             return None
         out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
-        for extra in ("presence_regression", "presence_rounds"):
-            if store.has_table(con, extra):
-                out[extra] = store.frame(con, f'SELECT * FROM "{extra}"')
+        if store.has_table(con, "presence_regression"):
+            out["presence_regression"] = store.frame(con, "SELECT * FROM presence_regression")
+        if store.has_table(con, "presence_rounds"):  # databases built before sequential scoring lack it
+            out["presence_rounds"] = store.frame(con, "SELECT * FROM presence_rounds ORDER BY round, model")
         # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
         out["presence_scores"] = store.frame(
             con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")
