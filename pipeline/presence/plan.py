@@ -62,8 +62,8 @@ def bench_row(bench: pd.DataFrame, n_models: int) -> pd.Series:
 
 def expected_docs_per_subset(cfg: PresenceConfig, bench: pd.DataFrame) -> tuple[float, float]:
     """(documents per subset at the stop, rounds), scaled from the bench to the configured tolerances."""
-    if not cfg.sequential:
-        return float(cfg.docs_per_subset), 1.0
+    if not cfg.sequential or cfg.docs_per_subset <= cfg.min_docs_per_subset:
+        return float(cfg.docs_per_subset), 1.0  # one round: the whole corpus
     row = bench_row(bench, len(cfg.model_ids))
     scale = max((row.tol_jsd / cfg.tol_jsd) ** 2, (row.tol_mean / cfg.tol_mean) ** 2,
                 (row.tol_hist / cfg.tol_hist) ** 2)
