@@ -128,25 +128,44 @@ def pca_loadings(loadings: pd.DataFrame) -> go.Figure:
 
 
 def presence_distributions(scores: pd.DataFrame, model_col: str, subset_col: str,
-                           value_col: str) -> go.Figure:
-    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model."""
+                           value_col: str, n_docs: dict | None = None) -> go.Figure:
+    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model. ``n_docs``
+    ({subset: documents per model}) labels each subset with how many documents its estimates rest on."""
     import plotly.express as px  # only this figure needs it (slow import)
 
     fig = px.box(scores, x=subset_col, y=value_col, color=model_col, points=False,
                  hover_data=[model_col])
     fig.update_yaxes(title_text="presence score")
+    if n_docs:
+        subsets = list(dict.fromkeys(scores[subset_col]))
+        fig.update_xaxes(tickmode="array", tickvals=subsets,
+                         ticktext=[f"{s}<br>n = {int(n_docs[s]):,}" if s in n_docs else str(s) for s in subsets])
     return _layout(fig, "Estimated pre-training data distributions (Fig. 7)", height=480)
 
 
-def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str) -> go.Figure:
-    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions."""
-    m = jsd.pivot_table(index=a, columns=b, values=value_col, aggfunc="mean")
-    names = sorted(set(m.index) | set(m.columns))
-    m = m.reindex(index=names, columns=names)
-    m = m.combine_first(m.T)
+def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str, lo_col: str | None = None,
+                hi_col: str | None = None, n_col: str | None = None) -> go.Figure:
+    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions; with
+    ``lo_col``/``hi_col`` each cell's hover shows its interval (and ``n_col`` the documents it rests on)."""
+    def square(col):
+        m = jsd.pivot_table(index=a, columns=b, values=col, aggfunc="mean")
+        names = sorted(set(m.index) | set(m.columns))
+        m = m.reindex(index=names, columns=names)
+        return m.combine_first(m.T), names
+
+    m, names = square(value_col)
+    hover = "%{y} vs %{x}<br>JSD %{z:.4f}"
+    custom = None
+    if lo_col and hi_col and {lo_col, hi_col} <= set(jsd.columns) and jsd[[lo_col, hi_col]].notna().any().all():
+        parts = [square(lo_col)[0].values, square(hi_col)[0].values]
+        hover += " [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+        if n_col and n_col in jsd.columns and jsd[n_col].notna().any():
+            parts.append(square(n_col)[0].values)
+            hover += "<br>%{customdata[2]:,} documents per model"
+        custom = np.stack(parts, axis=-1)
     fig = go.Figure(go.Heatmap(z=m.values, x=names, y=names, colorscale="Viridis",
-                               texttemplate="%{z:.3f}",
-                               hovertemplate="%{y} vs %{x}<br>JSD %{z:.4f}<extra></extra>"))
+                               texttemplate="%{z:.3f}", customdata=custom,
+                               hovertemplate=hover + "<extra></extra>"))
     return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
 
 

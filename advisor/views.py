@@ -253,11 +253,31 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
         if store.has_table(con, "presence_regression"):
             out["presence_regression"] = store.frame(con, "SELECT * FROM presence_regression")
+        if store.has_table(con, "presence_rounds"):  # databases built before sequential scoring lack it
+            out["presence_rounds"] = store.frame(con, "SELECT * FROM presence_rounds ORDER BY round, model")
         # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
         out["presence_scores"] = store.frame(
             con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")
         out["n_scores"] = con.execute("SELECT count(*) FROM presence_scores").fetchone()[0]
         return out
+
+
+def presence_documents(summary: pd.DataFrame) -> dict:
+    """{subset: documents per model} the published estimates rest on (the summary's n_docs)."""
+    if summary is None or summary.empty or "n_docs" not in summary:
+        return {}
+    return summary.groupby("subset").n_docs.max().dropna().astype(int).to_dict()
+
+
+def presence_rounds(rounds: pd.DataFrame | None) -> pd.DataFrame:
+    """The sequential rounds, one row per round (the widest interval over the models), for display."""
+    if rounds is None or rounds.empty:
+        return pd.DataFrame()
+    g = rounds.groupby("round", sort=True)
+    out = g.agg(documents_per_model=("n_documents", "max"), mean_halfwidth=("mean_hw", "max"),
+                bin_halfwidth=("hist_hw", "max"), jsd_halfwidth=("jsd_hw", "max"), width_over_tolerance=("ratio", "max"),
+                level=("level", "max"), stopped=("stopped", "max"), reason=("reason", "first")).reset_index()
+    return out
 
 
 # --- predictor ------------------------------------------------------------------------------------

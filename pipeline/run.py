@@ -96,6 +96,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--base", help="Hugging Face id of the --rm-results base model, when the file does not "
                    "name it (a JSON naming a local path)")
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
+    p.add_argument("--plan", action="store_true", help="presence stage: print the expected documents, tokens and "
+                   "GPU-hours (full corpus vs the sequential rule) and exit; scores and publishes nothing")
     return p.parse_args(argv)
 
 
@@ -120,6 +122,9 @@ def main(argv=None) -> int:
         if args.db:
             cfg.db = args.db
         stages = select_stages(cfg, args.stages)
+        if args.plan:
+            from pipeline.presence.plan import print_plan
+            return print_plan(cfg, stages)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
