@@ -117,9 +117,10 @@ MAX_RESULTS_BYTES = 64 * 2**20  # a results_*.json of the 6 leaderboard tasks is
 
 
 def load_json(source: str | Path | bytes, name: str | None = None,
-              max_bytes: int = MAX_RESULTS_BYTES) -> tuple[dict, str]:
+              max_bytes: int | None = None) -> tuple[dict, str]:
     """(parsed JSON object, display name) from a path or uploaded bytes; ValueError if not JSON, larger
     than ``max_bytes`` or nested deeper than ``untrusted.MAX_JSON_DEPTH`` (checked before parsing)."""
+    max_bytes = max_bytes or MAX_RESULTS_BYTES
     if isinstance(source, (bytes, bytearray)):
         name = name or "upload"
         raw = bytes(source)

@@ -89,6 +89,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", help="Hugging Face id the --results files belong to, when the file "
                    "does not name it")
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
+    p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="how long to wait for another "
+                   "run on the same --db to finish (default: the config's lock_timeout, 600); 0: fail at once")
     return p.parse_args(argv)
 
 
@@ -112,10 +114,23 @@ def main(argv=None) -> int:
         cfg = config_mod.load(args.config)
         if args.db:
             cfg.db = args.db
+        if args.lock_timeout is not None:
+            cfg.lock_timeout = args.lock_timeout
         stages = select_stages(cfg, args.stages)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout):
+            return _run(args, cfg, stages)
+    except publish.EnvironmentProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+
+
+def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
+    """Build and publish, holding the database's lock (``main``)."""
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     db_path = cfg.resolve(cfg.db)
     carry_over = bool(args.stages)  # a subset run keeps the other stages' tables from the live database
@@ -141,6 +156,10 @@ def main(argv=None) -> int:
                  platform.python_version(), socket.gethostname()])
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+    except (OSError, *publish.DISK_ERRORS) as exc:  # read-only directory, full disk ...: the build file is gone
+        print(f"error: {publish.EnvironmentProblem.of(exc, db_path)}", file=sys.stderr)
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
