@@ -143,3 +143,46 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         assert page.locator('[data-testid="stException"]').count() == 0, name
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert sorted(p.name for p in SHOTS.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
+
+
+# --- issue 17, rows 14 and 16: deep links on a fresh server, and no request leaves localhost ---------
+NAV_TITLES = [title for title, _, _ in PAGES]
+
+
+def _nav_links(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNav"]').wait_for()
+    return [t.strip().splitlines()[-1] for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+
+
+@pytest.mark.parametrize("path,heading", [("benchmarks", "Benchmarks vs reward-model quality"),
+                                          ("data", "Data & provenance")])
+def test_a_deep_link_as_the_first_request_gets_the_apps_pages_and_nothing_leaves_localhost(
+        app_db, tmp_path, serve_app, path, heading):
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import sync_playwright
+
+    with serve_app(app_db, tmp_path / "server.log") as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{url}/{path}")  # the server's first session opens a deep link, not "/"
+            page.get_by_role("heading", name=heading).first.wait_for()
+            idle(page)
+            page.wait_for_timeout(1500)
+            assert _nav_links(page) == NAV_TITLES  # not Streamlit's auto-discovered pages/ files
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert urlparse(page.url).path == f"/{path}"
+            page.get_by_role("link", name="Predict & shortlist").click()
+            page.get_by_text(PAGES[0][1]).wait_for()
+            idle(page)
+            page.wait_for_timeout(1000)
+            outside = sorted({u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
+                              and urlparse(u).hostname not in ("localhost", "127.0.0.1")})
+            assert outside == []  # no fonts.gstatic.com, no telemetry
+            assert any(urlparse(u).hostname == "localhost" for u in requests)
+        finally:
+            browser.close()
