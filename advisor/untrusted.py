@@ -56,7 +56,8 @@ def md_text(value) -> str:
     s = "".join(out)
     for pattern, repl in _MD_RULES:
         s = pattern.sub(repl, s)
-    return s
+    lead = len(s) - len(s.lstrip(" \t"))  # an indent of 4 would start a code block: entities instead
+    return "".join("&#9;" if c == "\t" else "&#32;" for c in s[:lead]) + s[lead:]
 
 
 def html_text(value) -> str:
