@@ -8,7 +8,8 @@ lm-eval results file) meets three interpreters in this product, and each gets on
   render as exactly its characters. HTML specials become entities (``<`` -> ``&lt;``), Markdown
   specials get a backslash (links, images, emphasis, code, tables, LaTeX ``$``), Streamlit's own
   directives (``:red[...]``, ``:material/icon:``, ``:emoji:``) and GFM autolinks (``http://``,
-  ``www.``) are broken, and line breaks become spaces (a message is one line; a table cell too).
+  ``www.``, e-mail) are broken (a zero-width space where an escape is not enough), and line breaks
+  become spaces (a message is one line; a table cell too).
   Plotly labels (which understand some HTML tags) get :func:`html_text`.
 * **Spreadsheets** (every CSV the app or a CLI writes): :func:`csv_cell` / :func:`csv_frame` apply
   OWASP's rule against formula injection: a *text* cell starting with ``=``, ``+``, ``-``, ``@``, tab
@@ -33,9 +34,11 @@ import pandas as pd
 # ------------------------------------------------------------------------------ Markdown / HTML
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD_SPECIAL = set("\\`*_[]|$~#")  # backslash-escaped everywhere (CommonMark allows it on any ASCII punctuation)
+ZWSP = "\u200b"  # zero-width space: breaks patterns found in the text after parsing (see md_text)
 _MD_RULES = [
-    (re.compile(r":(?=[A-Za-z0-9_/+-])"), r"\:"),  # :red[..], :material/x:, :smile:, http://
-    (re.compile(r"(?i)(?<=www)\."), r"\."),  # GFM www. autolinks
+    (re.compile(r":(?=[A-Za-z0-9_/+-])"), "\\:" + ZWSP),  # :red[..], :material/x:, :smile:, http://
+    (re.compile(r"(?i)(?<=www)\."), ZWSP + r"\."),  # GFM www. autolinks
+    (re.compile(r"@(?=\w)"), "@" + ZWSP),  # GFM e-mail autolinks
     (re.compile(r"^(\s*\d+)([.)])"), r"\1\\\2"),  # an ordered-list marker at the start
     (re.compile(r"^(\s*)([-+=])"), r"\1\\\2"),  # a list marker or setext underline at the start
     (re.compile(r"!(?=\\\[)"), r"\!"),  # an image
@@ -43,7 +46,12 @@ _MD_RULES = [
 
 
 def md_text(value) -> str:
-    """``value`` as Markdown that renders as its own characters (see the module docstring)."""
+    """``value`` as Markdown that renders as its own characters (see the module docstring).
+
+    Backslash escapes stop what the Markdown parser recognises (links, emphasis, code ...). GFM
+    autolinks (``http://``, ``www.``, ``a@b.c``) and Streamlit's ``:material/...:`` / ``:emoji:``
+    are found in the text *after* parsing (remark plugins), where escapes are gone: a zero-width space
+    (``ZWSP``) inside ``:/``, ``:x``, ``www.`` and ``@x`` breaks them while the text reads the same."""
     s = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     out = []
     for ch in s:

@@ -46,15 +46,22 @@ def server(app_db, tmp_path_factory, serve_app):
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one instance at a time)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server, browser):
+    page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
+    page.set_default_timeout(30_000)
+    yield page
+    page.close()
 
 
 def idle(page):
@@ -157,15 +164,12 @@ def _nav_links(page) -> list[str]:
 @pytest.mark.parametrize("path,heading", [("benchmarks", "Benchmarks vs reward-model quality"),
                                           ("data", "Data & provenance")])
 def test_a_deep_link_as_the_first_request_gets_the_apps_pages_and_nothing_leaves_localhost(
-        app_db, tmp_path, serve_app, path, heading):
+        app_db, tmp_path, serve_app, browser, path, heading):
     from urllib.parse import urlparse
 
-    from playwright.sync_api import sync_playwright
-
-    with serve_app(app_db, tmp_path / "server.log") as (url, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serve_app(app_db, tmp_path / "server.log") as (url, _):  # a fresh server for each deep link
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})  # a fresh browser context
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(60_000)
             requests = []
             page.on("request", lambda r: requests.append(r.url))
@@ -185,4 +189,65 @@ def test_a_deep_link_as_the_first_request_gets_the_apps_pages_and_nothing_leaves
             assert outside == []  # no fonts.gstatic.com, no telemetry
             assert any(urlparse(u).hostname == "localhost" for u in requests)
         finally:
-            browser.close()
+            page.close()
+
+
+# --- issue 17, rows 2 and 3 in the browser: hostile ids render as text and export neutralised -------
+HOSTILE_CSV = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+               '"=HYPERLINK(""http://evil.example/x"",""x"")",60,25,12,5,8,25,3.1\n'
+               "![i](http://evil.example/pixel.png),82,50,40,15,16,50,14\n"
+               "[click](http://evil.example/link) :red[alarm],25,5,1,1,3,5,0.5\n"
+               "@SUM(1),30,6,2,2,4,6,1\n"
+               ":material/home: x,31,7,3,3,5,7,1.2\n")
+
+
+def test_hostile_ids_render_as_text_fetch_nothing_and_export_neutralised(server, browser, tmp_path):
+    import csv
+    from urllib.parse import urlparse
+
+    from advisor.untrusted import ZWSP
+
+    page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
+    try:
+        page.set_default_timeout(60_000)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server)
+        page.get_by_text("No candidates yet").wait_for()
+        page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "[f](http://evil.example/file).csv", "mimeType": "text/csv",
+                    "buffer": HOSTILE_CSV.encode()}])
+        idle(page)
+        page.get_by_text("Candidates ranked").wait_for()
+        idle(page)
+        page.get_by_text("Preview (Markdown)").click()
+        idle(page)
+        page.wait_for_timeout(1000)
+        links = page.locator('a[href*="evil"]')
+        assert [links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())] == []  # no links
+        assert page.locator('img[src*="evil"]').count() == 0
+        assert page.locator('[data-testid="stMarkdownContainer"] span[style*="color"]').count() == 0  # no :red[]
+        outside = [u for u in requests if urlparse(u).hostname not in ("localhost", "127.0.0.1")
+                   and urlparse(u).scheme in ("http", "https", "ws", "wss")]
+        assert outside == []  # the image URL was not fetched, no icon font either
+        shown = page.locator("body").inner_text().replace(ZWSP, "")
+        assert "![i](http://evil.example/pixel.png)" in shown  # the text as typed
+        assert "[f](http://evil.example/file).csv" in shown and ":material/home:" in shown
+
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download CSV").click()
+        path = tmp_path / "shortlist.csv"
+        dl.value.save_as(path)
+        with path.open(newline="") as fh:
+            ids = sorted(r["hf_id"] for r in csv.DictReader(fh))
+        assert ids == sorted(["'=HYPERLINK(\"http://evil.example/x\",\"x\")", "![i](http://evil.example/pixel.png)",
+                              "[click](http://evil.example/link) :red[alarm]", "'@SUM(1)", ":material/home: x"])
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download Markdown").click()
+        md = (tmp_path / "shortlist.md")
+        dl.value.save_as(md)
+        text = md.read_text()
+        assert "\\!\\[i\\](http\\:" + ZWSP + "//evil.example/pixel.png)" in text and "](http://" not in text
+    finally:
+        page.close()
