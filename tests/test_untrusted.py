@@ -216,3 +216,20 @@ def test_markup_in_file_names_ids_cells_and_the_model_box_renders_as_text(page):
     preview = [m.value for m in at.markdown if m.value.startswith("Predictor version")]
     assert preview and "&lt;img src=x onerror=alert(1)&gt;" in preview[0]
     assert "<img" not in preview[0] and not re.search(r"(?<!\\)\]\(http", preview[0])
+
+
+def test_inf_cell_on_the_page_is_named_then_imputed_and_flagged(page):
+    csv_ = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+            "org/inf,inf,30,20,8,9,30,inf\n"
+            "org/fine,50,30,20,8,9,30,7\n").encode()
+    at = page()
+    at.file_uploader(key="upload").set_value(("inf.csv", csv_, "text/csv"))
+    at.selectbox(key="upload_scale").set_value("normalized")
+    at.run()
+    assert not at.exception
+    assert any(e.value.startswith("inf.csv, row 2, column 'IFEval': 'inf' is infinite") for e in at.error)
+    assert any(e.value.startswith("inf.csv, row 2, column 'Params (B)': 'inf' is infinite") for e in at.error)
+    table = next(d.value for d in at.dataframe if "rank_upper" in d.value.columns).set_index("hf_id")
+    assert {"leaderboard_ifeval", "params_b"} <= set(table.loc["org/inf", "imputed"])  # flagged like blanks
+    assert {"leaderboard_ifeval", "params_b"}.isdisjoint(table.loc["org/fine", "imputed"])
+    assert pd.isna(table.loc["org/inf", "leaderboard_ifeval"]) and table.loc["org/fine", "leaderboard_ifeval"] == 50
