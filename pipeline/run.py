@@ -113,6 +113,7 @@ def main(argv=None) -> int:
     try:
         cfg = config_mod.load(args.config)
         if args.db:
+            config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
         if args.lock_timeout is not None:
             cfg.lock_timeout = args.lock_timeout

@@ -234,6 +234,13 @@ def test_absolute_paths_are_used_as_given_and_relative_ones_stay_inside(tmp_path
         config.check_path("../outside", cfg, "db")
 
 
+def test_a_relative_db_flag_leaving_the_project_is_refused(capsys):
+    assert run_mod.main(["--db", "../outside.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert "--db, field 'db': path '../outside.duckdb' leaves the project" in err and "absolute path" in err
+    assert not (ROOT.parent / "outside.duckdb").exists()
+
+
 def test_validation_is_generic_over_the_stage_dataclasses():
     """A field another engineer adds to a stage dataclass is validated by its annotation, unknown keys
     refused, without touching pipeline/config.py."""
