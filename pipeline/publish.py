@@ -87,6 +87,7 @@ def write_json_atomic(path: Path, obj, **dumps) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # readable like the plain files it replaces (mkstemp makes it 0600)
         with os.fdopen(fd, "w") as fh:
             fh.write(json.dumps(obj, **dumps))
         os.replace(tmp, path)
