@@ -9,8 +9,10 @@ one and swapped in atomically (pipeline/publish.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -121,8 +123,11 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Under a multi-process launch (torchrun / accelerate launch set RANK) the processes of one run work
+    # together: only rank 0, the one that publishes, takes the lock (the others would wait on it forever).
+    rank = int(os.environ.get("RANK", "0") or 0)
     try:
-        with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout):
+        with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout) if rank == 0 else contextlib.nullcontext():
             return _run(args, cfg, stages)
     except publish.EnvironmentProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
