@@ -13,7 +13,6 @@ clipped to RewardBench's 0-100.
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np

@@ -36,7 +36,7 @@ class EnvironmentProblem(Exception):
     """The machine, not the input, stopped the run: a read-only directory, a full disk, a held lock."""
 
     @classmethod
-    def of(cls, exc: BaseException, db_path: Path) -> "EnvironmentProblem":
+    def of(cls, exc: BaseException, db_path: Path) -> EnvironmentProblem:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         errno_ = getattr(exc, "errno", None)
         if errno_ == errno.ENOSPC or "No space left" in text:

@@ -21,7 +21,7 @@ import pytest
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from advisor import upload, untrusted
+from advisor import untrusted, upload
 from advisor.shortlist import export_shortlist
 
 ROOT = Path(__file__).resolve().parent.parent
