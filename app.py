@@ -51,6 +51,7 @@ PAGES = [
     st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",
             default=True),
     st.Page("pages/rm_results.py", title="Reward-model results", icon="📋"),
+    st.Page("pages/across_recipes.py", title="Across recipes", icon="🔀"),
     st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon="📈"),
     st.Page("pages/pretraining.py", title="Pre-training data", icon="📚"),
     st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon="🧭"),

@@ -164,3 +164,23 @@ def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
                       "<br>rank %{customdata[0]} (upper-bound rank %{customdata[1]})<extra></extra>"))
     fig.update_xaxes(title_text="predicted RewardBench score")
     return _layout(fig, title, height=max(300, 24 * len(d) + 120))
+
+
+def transfer_slope(per_base: pd.DataFrame, title: str) -> go.Figure:
+    """Slope chart: each base's observed rank (left) and predicted rank (right), rank 1 at the top; a
+    line per base, steep lines are disagreements. Hover: the base, the RMs, the two scores."""
+    fig = go.Figure()
+    d = per_base.sort_values("observed_rank")
+    for r in d.itertuples():
+        agree = r.observed_rank == r.predicted_rank
+        fig.add_trace(go.Scatter(
+            x=["observed", "predicted"], y=[r.observed_rank, r.predicted_rank], mode="lines+markers+text",
+            name=r.base_hf_id, text=[r.base_hf_id, ""], textposition="middle left",
+            line=dict(color=COLOR if agree else BASELINE_COLOR, width=2),
+            customdata=[[r.observed, r.predicted, r.rm_ids, r.n_runs]] * 2,
+            hovertemplate=(f"{r.base_hf_id}<br>observed %{{customdata[0]:.1f}} (mean of %{{customdata[3]}} run(s))"
+                           "<br>predicted %{customdata[1]:.1f}<br>RM(s): %{customdata[2]}<extra></extra>")))
+    fig.update_yaxes(autorange="reversed", title_text="rank (1 = best)", dtick=1)
+    fig.update_xaxes(range=[-1.2, 1.2])
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, height=max(320, 42 * len(d) + 140))

@@ -66,7 +66,7 @@ class PredictorConfig:
     targets: list = field(default_factory=lambda: list(predictor.TARGETS))
     method: str = "regression"  # the predictor the report's honest errors are measured on
     target: str = "score"
-    rm_sources: list = field(default_factory=lambda: ["paper"])  # rm_results sources to train on, preferred first
+    rm_sources: list = field(default_factory=lambda: ["paper", "user"])  # rm_results sources to train on, preferred first
     degrees: list = field(default_factory=lambda: [1, 2, 3])
     alphas: list = field(default_factory=lambda: [0.1, 0.01, 0.001, 0.0001])
     l1_ratios: list = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
@@ -177,6 +177,9 @@ def run(ctx) -> None:
     _insert(con, "bt_vs_regression", posttraining.bt_vs_regression(rm))
 
     report = build_report(cfg, bundle, main, nested, lofo, curves, corr, ratio, g, deltas)
+    # --- issue 16: does the order of bases carry over to other recipes? (pipeline/transfer_stage.py) ---
+    from pipeline import transfer_stage
+    report["transfer"] = transfer_stage.run(ctx, bundle)
     info = pd.DataFrame([{
         "bundle_path": str(path.relative_to(ctx.config.resolve("."))), "version": bundle.version,
         "features": json.dumps(cfg.features), "scale": cfg.scale, "train_hash": bundle.train_hash,
@@ -563,6 +566,8 @@ def render_markdown(r: dict) -> str:
                      "Nothing was tuned on evaluation folds to close the gap.")
     else:
         lines.append("All targets met.")
+    from advisor.transfer import markdown as transfer_markdown  # issue 16: transfer to other recipes
+    lines += transfer_markdown(r.get("transfer"))
     return "\n".join(lines) + "\n"
 
 

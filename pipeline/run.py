@@ -90,6 +90,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "work_dir/results so later rebuilds keep them)")
     p.add_argument("--model", help="Hugging Face id the --results files belong to, when the file "
                    "does not name it")
+    p.add_argument("--rm-results", nargs="+", metavar="FILE", default=[],
+                   help="your own reward models' RewardBench results: the rewardbench results JSON or a CSV "
+                   "(hf_id, method, chat, chat_hard, safety, reasoning[, score]); kept in work_dir/rm_results")
+    p.add_argument("--method", choices=["regression", "bradley_terry"],
+                   help="how the --rm-results reward model was trained (required for a JSON)")
+    p.add_argument("--base", help="Hugging Face id of the --rm-results base model, when the file does not "
+                   "name it (a JSON naming a local path)")
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
     p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="how long to wait for another "
                    "run on the same --db to finish (default: the config's lock_timeout, 600); 0: fail at once")

@@ -9,6 +9,7 @@ under artifacts/screenshots/.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -153,7 +154,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
 
 
 # --- issue 17, rows 14 and 16: deep links on a fresh server, and no request leaves localhost ---------
-NAV_TITLES = [title for title, _, _ in PAGES]
+NAV_TITLES = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())  # app.py's order
 
 
 def _nav_links(page) -> list[str]:
@@ -177,7 +178,7 @@ def test_a_deep_link_as_the_first_request_gets_the_apps_pages_and_nothing_leaves
             page.get_by_role("heading", name=heading).first.wait_for()
             idle(page)
             page.wait_for_timeout(1500)
-            assert _nav_links(page) == NAV_TITLES  # not Streamlit's auto-discovered pages/ files
+            assert len(NAV_TITLES) >= 6 and _nav_links(page) == NAV_TITLES  # not the auto-discovered pages/ files
             assert page.locator('[data-testid="stException"]').count() == 0
             assert urlparse(page.url).path == f"/{path}"
             page.get_by_role("link", name="Predict & shortlist").click()
@@ -283,3 +284,47 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     assert row["scale"] == "normalized" and row["settings"] == "other"
     assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
     assert row["leaderboard_gpqa"] == pytest.approx(40 / 3, abs=0.005)  # the CSV export keeps 4 digits
+
+
+def test_across_recipes_and_own_results_upload(server, browser_page, app_db, tmp_path):
+    """Issue 16 in the browser: the Across recipes page draws the observed-vs-predicted order with the
+    agreement numbers of the database; the RM results page checks an uploaded results CSV and shows the
+    pipeline command. Screenshots go to the test's tmp dir."""
+    import duckdb
+
+    page = browser_page
+    page.goto(f"{server}/across_recipes")
+    page.get_by_role("heading", name="Across recipes").first.wait_for()
+    idle(page)
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_timeout(800)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.get_by_text("advisor (Bradley-Terry)").last.click()
+    idle(page)
+    with duckdb.connect(str(app_db), read_only=True) as con:  # the page opens on the first comparison
+        comp, rho = con.execute("SELECT comparison, spearman FROM transfer_agreement WHERE advisor_method = "
+                                "'bradley_terry' AND spearman IS NOT NULL ORDER BY comparison LIMIT 1").fetchone()
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert f"{rho:+.2f}" == metrics[0]
+    shot = tmp_path / "across_recipes.png"
+    page.screenshot(path=str(shot), full_page=True)
+    chart = tmp_path / "across_recipes_chart.png"
+    page.locator(".js-plotly-plot").first.screenshot(path=str(chart))  # scrolls the chart into view
+    assert shot.stat().st_size > 20_000 and chart.stat().st_size > 10_000
+
+    page.goto(f"{server}/rm_results")
+    page.get_by_role("heading", name="Your own reward-model results").wait_for()
+    idle(page)
+    csv = "hf_id,method,chat,chat_hard,safety,reasoning\ngoogle/gemma-2-2b-it,bradley_terry,91.3,55.0,80.1,70.2\n"
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').last.set_input_files(
+        files=[{"name": "our_rms.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    idle(page)
+    page.get_by_text("1 result(s) read from our").wait_for()
+    page.get_by_text("--rm-results our_rms.csv --method regression").wait_for()
+    bad = "hf_id,method,chat,chat_hard,safety,reasoning\ngoogle/gemma-2-2b-it,bradley_terry,91.3,55,80,700\n"
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').last.set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    idle(page)
+    page.get_by_text("bad.csv, row 2, field 'reasoning': 700 is outside 0-100").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "own_results_check.png"), full_page=True)

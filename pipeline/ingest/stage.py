@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.ingest import evalplus, lmeval_csv, lmeval_json, oll_v1, oll_v2, paper, rewardbench_lb
+from pipeline.ingest import evalplus, external, lmeval_csv, lmeval_json, oll_v1, oll_v2, paper, rewardbench_lb, user_rm
 
 
 @dataclass
@@ -30,3 +30,5 @@ def run(ctx) -> None:
     ctx.log(f"  lm-eval 19 tasks: {lmeval_csv.ingest(ctx.con, data_dir, resolver)} models")
     ctx.log(f"  RewardBench leaderboard: {rewardbench_lb.ingest(ctx.con, data_dir)} rows")
     lmeval_json.ingest_results(ctx)  # --results files, kept under work_dir/results, and lm-eval runs
+    ctx.log(f"  external RM groups (evaluation only): {external.ingest(ctx.con, data_dir)} rows")
+    user_rm.ingest(ctx)  # --rm-results files, kept under work_dir/rm_results (rm_results.source = 'user')
