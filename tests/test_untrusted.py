@@ -44,6 +44,13 @@ def test_deep_json_upload_is_refused_before_parsing():
     assert msg.startswith("deep.json: refused before parsing: nested 100001 levels deep") and "Fix:" in msg
 
 
+def test_deep_json_reward_model_results_are_refused_before_parsing():
+    from advisor import user_rm
+
+    with pytest.raises(user_rm.RMFileError, match="refused before parsing: nested 100001 levels deep"):
+        user_rm.parse(DEEP, "rm.json", method="regression", base="org/base")
+
+
 def test_json_depth_ignores_brackets_inside_strings():
     assert untrusted.json_depth(b'{"a": "[[[[{{{{", "b": [[1]], "c": "\\"[[", "d": "\\\\"}') == 3
     assert untrusted.json_depth(b'["\\\\", [[]]]') == 3
