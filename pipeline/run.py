@@ -125,6 +125,8 @@ def main(argv=None) -> int:
             config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
         if args.lock_timeout is not None:
+            if not args.lock_timeout >= 0:  # filelock waits forever on a negative timeout
+                raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")
             cfg.lock_timeout = args.lock_timeout
         stages = select_stages(cfg, args.stages)
     except InputError as exc:

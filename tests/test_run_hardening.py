@@ -237,6 +237,12 @@ def test_absolute_paths_are_used_as_given_and_relative_ones_stay_inside(tmp_path
         config.check_path("../outside", cfg, "db")
 
 
+def test_a_negative_lock_timeout_flag_is_refused(tmp_path, capsys):
+    assert run_mod.main(["--db", str(tmp_path / "a.duckdb"), "--lock-timeout", "-1"]) == 2
+    assert "--lock-timeout: -1 seconds. Fix:" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_relative_db_flag_leaving_the_project_is_refused(capsys):
     assert run_mod.main(["--db", "../outside.duckdb"]) == 2
     err = capsys.readouterr().err
