@@ -20,8 +20,10 @@ if str(ROOT) not in sys.path:
 
 from advisor import views  # noqa: E402
 
+# Icons are emoji, drawn by the browser's own fonts: Streamlit's Material icons load from
+# fonts.gstatic.com on every page load, which offline and privacy-minded installs do not want.
 st.set_page_config(page_title="rm-advisor: choose a base model for your reward model",
-                   page_icon=":material/balance:", layout="wide")
+                   page_icon="⚖️", layout="wide")
 
 
 def ensure_database() -> None:
@@ -46,13 +48,13 @@ def ensure_database() -> None:
 ensure_database()
 
 PAGES = [
-    st.Page("pages/predict.py", title="Predict & shortlist", icon=":material/leaderboard:",
+    st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",
             default=True),
-    st.Page("pages/rm_results.py", title="Reward-model results", icon=":material/table_chart:"),
-    st.Page("pages/across_recipes.py", title="Across recipes", icon=":material/compare_arrows:"),
-    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon=":material/query_stats:"),
-    st.Page("pages/pretraining.py", title="Pre-training data", icon=":material/dataset:"),
-    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon=":material/scatter_plot:"),
-    st.Page("pages/data.py", title="Data & provenance", icon=":material/info:"),
+    st.Page("pages/rm_results.py", title="Reward-model results", icon="📋"),
+    st.Page("pages/across_recipes.py", title="Across recipes", icon="🔀"),
+    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon="📈"),
+    st.Page("pages/pretraining.py", title="Pre-training data", icon="📚"),
+    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon="🧭"),
+    st.Page("pages/data.py", title="Data & provenance", icon="ℹ️"),
 ]
 st.navigation(PAGES).run()

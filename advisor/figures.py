@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from advisor import untrusted
 from advisor.views import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, label
 
 BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
@@ -175,7 +176,7 @@ def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
     err_hi = d["upper"] - d["prediction"]
     err_lo = d["prediction"] - d["lower"]
     fig = go.Figure(go.Scatter(
-        x=d["prediction"], y=d["hf_id"], mode="markers",
+        x=d["prediction"], y=d["hf_id"].map(untrusted.html_text), mode="markers",
         error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo),
         customdata=np.stack([d["rank"], d["rank_upper"], d["lower"], d["upper"]], axis=1),
         hovertemplate="%{y}<br>predicted %{x:.1f} [%{customdata[2]:.1f}, %{customdata[3]:.1f}]"

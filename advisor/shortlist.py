@@ -13,13 +13,12 @@ clipped to RewardBench's 0-100.
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pandas as pd
 
-from advisor import registry
+from advisor import registry, untrusted
 from advisor.impute import impute_rows
 from advisor.predictor import TARGETS, PredictorBundle, RMPredictor
 
@@ -182,7 +181,9 @@ def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[st
 
 
 def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
-    """The shortlist as csv, json or markdown text, stamped with the predictor version."""
+    """The shortlist as csv, json or markdown text, stamped with the predictor version. User text is
+    data: CSV cells are neutralised against formula injection and Markdown cells escaped
+    (``advisor.untrusted``)."""
     if fmt not in ("csv", "json", "markdown"):
         raise ValueError(f"fmt {fmt!r}: use 'csv', 'json' or 'markdown'")
     flat = df.copy()
@@ -194,13 +195,11 @@ def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
         return json.dumps({"predictor_version": predictor_version, "rows": records}, indent=2)
     flat.insert(0, "predictor_version", predictor_version)
     if fmt == "csv":
-        buf = io.StringIO()
-        flat.to_csv(buf, index=False, float_format="%.4g")
-        return buf.getvalue()
+        return untrusted.to_csv(flat, index=False, float_format="%.4g")
     cols = [c for c in flat.columns if c != "predictor_version"]
     lines = [f"Predictor version: `{predictor_version}`", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+             "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in flat.iterrows():
-        cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in r[cols]]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        cells = [f"{v:.1f}" if isinstance(v, float) else untrusted.md_text(v) for v in r[cols]]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

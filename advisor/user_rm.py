@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advisor import rewardbench
+from advisor import rewardbench, untrusted
 
 METHODS = ("regression", "bradley_terry")
 SECTIONS = ("chat", "chat_hard", "safety", "reasoning")
@@ -116,7 +116,9 @@ def parse_rewardbench_json(data: bytes, name, method: str, base: str | None = No
     _check_method(method, name, fld="--method")
     text = _decode(data, name)
     try:
-        obj = json.loads(text)
+        obj = untrusted.load_json_bounded(text)  # nesting bounded before parsing
+    except untrusted.JSONLimitError as exc:
+        raise RMFileError(name, f"refused before parsing: {exc}", FIX_JSON) from None
     except json.JSONDecodeError as exc:
         raise RMFileError(name, f"not valid JSON ({exc.msg}, line {exc.lineno})", FIX_JSON) from None
     if not isinstance(obj, dict):

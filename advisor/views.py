@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -323,13 +322,6 @@ PREDICTION_KINDS = {"oof_prediction": "nested-CV out-of-fold predictions",
 
 
 # --- across recipes (issue 16): external RM groups and the transfer analysis -----------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md_escape(text) -> str:
-    """User or model text made safe to put inside Markdown (every Markdown/HTML special escaped)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
 _ACROSS_SQL = {  # fixed queries: no SQL text is built from values

@@ -7,8 +7,20 @@ import os
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from advisor import views
+
+# Deep links before anyone opened "/": Streamlit decides per process whether the app is a "pages/ folder"
+# app (PagesManager.uses_pages_directory: True while a pages/ folder sits beside app.py and st.navigation
+# has not run yet). In that mode its first run of a deep link (/benchmarks) executes pages/benchmarks.py
+# directly, with a sidebar of every file in pages/ (app, _shared ...), and never runs app.py. Every page
+# imports this module, so the first such run switches the process to app.py's st.navigation and reruns,
+# which renders the same page through app.py. (Streamlit 1.67: runtime/scriptrunner/script_runner.py
+# _mpa_v1, runtime/pages_manager.py.)
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

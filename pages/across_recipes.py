@@ -4,6 +4,7 @@ recipes? Public groups that trained one recipe on several bases, observed vs pre
 import streamlit as st
 
 from advisor import figures, transfer, views
+from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
 
 st.title("Across recipes")
@@ -20,7 +21,7 @@ st.info(
     "moves Spearman a lot, and no single comparison is significant on its own; comparisons of one group "
     "share bases and runs, so they are not independent. Bases the advisor was trained on get their "
     "out-of-fold prediction (from the cross-validation fold that held them out), not the in-sample fit; 70B "
-    "bases lie outside its range, and missing features are imputed.", icon=":material/warning:")
+    "bases lie outside its range, and missing features are imputed.", icon="⚠️")
 
 agreement = cached("transfer_agreement")
 per_base = cached("transfer_predictions")
@@ -57,13 +58,13 @@ m3.metric("Pairs ordered alike", f"{row['pairs_agree']:.0%} of {int(row['pairs']
 m4.metric("Top pick", "agrees" if row["top_agrees"] else "differs")
 noise = views.transfer_noise_text(row)
 st.markdown(
-    f"**Recipe:** {views.md_escape(row['recipe_method'])}; data {views.md_escape(row['recipe_data'])}; "
-    f"{views.md_escape(row['hyperparameters'])}. **Benchmark:** "
+    f"**Recipe:** {md_text(row['recipe_method'])}; data {md_text(row['recipe_data'])}; "
+    f"{md_text(row['hyperparameters'])}. **Benchmark:** "
     f"{transfer.VERSION_LABELS.get(row['rewardbench_version'], row['rewardbench_version'])}. "
     f"**Bases:** {int(row['n_bases'])} with features of {int(row['n_bases_total'])}; "
     f"{int(row['n_in_training'])} in the advisor's training data, {int(row['n_out_of_domain'])} out of its "
     f"domain, {int(row['n_imputed'])} with imputed features. **Noise:** {noise}. Observed top: "
-    f"`{views.md_escape(row['top_observed'])}`; predicted top: `{views.md_escape(row['top_predicted'])}`.")
+    f"{md_text(row['top_observed'])}; predicted top: {md_text(row['top_predicted'])}.")
 st.dataframe(pb[["base_hf_id", "observed", "observed_sd", "n_runs", "observed_rank", "predicted", "lower", "upper",
                  "predicted_rank", "prediction_kind", "in_training", "in_domain", "imputed", "rm_ids"]],
              hide_index=True, width="stretch", key="transfer_bases",

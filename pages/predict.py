@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from advisor import registry, scales, upload, views
+from advisor.untrusted import md_text
 from pages._shared import cached, load_bundle, predict
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
@@ -101,21 +102,21 @@ with tab_pick:
               disabled=not picked)
     picked = st.session_state["picked"]
     if picked:
-        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(f"`{p}`" for p in picked[:30])
+        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(md_text(p) for p in picked[:30])
                     + (" ..." if len(picked) > 30 else ""))
         rows = lb[lb["hf_id"].isin(picked)][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
         parts.append(upload.Candidates(rows.reset_index(drop=True), "normalized", "leaderboard"))
 
-for p in parts:
+for p in parts:  # messages quote file names, ids and cells: shown as text, never as Markdown
     for msg in p.errors:
-        st.error(msg)
+        st.error(md_text(msg))
     for msg in p.warnings:
-        st.warning(msg)
+        st.warning(md_text(msg))
     for msg in p.notes:
-        st.info(msg)
+        st.info(md_text(msg))
 candidates, dup_warnings = upload.combine(parts)
 for msg in dup_warnings:
-    st.warning(msg)
+    st.warning(md_text(msg))
 
 st.divider()
 st.header("Ranked candidates")
@@ -135,13 +136,13 @@ if bundle is None:
 
 usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
 for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
-    st.error(f"{source}: values on the {row_scale!r} scale, but the predictor was fitted on "
+    st.error(f"{md_text(source)}: values on the {row_scale!r} scale, but the predictor was fitted on "
              f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its "
              f"{len(g)} model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM "
              f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
 if len(outside):
     st.caption(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
-               f"are not ranked: " + ", ".join(outside["hf_id"].head(10)))
+               f"are not ranked: " + ", ".join(map(md_text, outside["hf_id"].head(10))))
 if usable.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()
@@ -149,14 +150,14 @@ inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels tr
 try:
     pred = predict(usable.drop(columns=["source"]), method)
 except ValueError as exc:
-    st.error(f"Prediction failed: {exc}")
+    st.error(f"Prediction failed: {md_text(exc)}")
     st.stop()
 
 known = cached("rm_targets", method=method)["score"].rename("measured_score")
 pred = pred.merge(known, left_on="hf_id", right_index=True, how="left")
 best = pred.sort_values("rank").iloc[0]
 m1, m2, m3 = st.columns(3)
-m1.metric("Best candidate", best["hf_id"])
+m1.metric("Best candidate", md_text(best["hf_id"]))
 m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
           help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
 m3.metric("Candidates ranked", len(pred))

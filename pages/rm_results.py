@@ -5,6 +5,7 @@ import streamlit as st
 
 from advisor import figures, posttraining, views
 from advisor.gains import gains_per_size_group
+from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
 
 st.title("Reward-model results")
@@ -90,11 +91,11 @@ with st.expander("Check a results file and get the command that adds it", expand
         try:
             rows = user_rm.parse(up.getvalue(), up.name, method=up_method, base=up_base)
         except user_rm.RMFileError as exc:
-            st.error(views.md_escape(str(exc)))
+            st.error(md_text(str(exc)))
         else:
             import pandas as pd
 
-            st.success(f"{len(rows)} result(s) read from {views.md_escape(up.name)}.")
+            st.success(f"{len(rows)} result(s) read from {md_text(up.name)}.")
             st.dataframe(pd.DataFrame([r.as_dict() for r in rows]), hide_index=True, width="stretch",
                          key="user_rm_preview")
             st.markdown("Save the file, then run in the project directory:")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from advisor import correlation, coverage, gains, pca, posttraining, predictor, registry, store
-from pipeline.config import check_rm_sources
+from pipeline.config import Folds, NJobs, OpenUnit, check_rm_sources
 from pipeline.errors import InputError
 from pipeline.publish import write_json_atomic
 
@@ -70,11 +70,11 @@ class PredictorConfig:
     degrees: list = field(default_factory=lambda: [1, 2, 3])
     alphas: list = field(default_factory=lambda: [0.1, 0.01, 0.001, 0.0001])
     l1_ratios: list = field(default_factory=lambda: [0.0, 0.25, 0.5, 0.75, 1.0])
-    cv: int = 10
-    outer_cv: int = 10
-    interval_level: float = 0.9
+    cv: Folds = 10
+    outer_cv: Folds = 10
+    interval_level: OpenUnit = 0.9
     random_state: int = 0
-    n_jobs: int = 2
+    n_jobs: NJobs = 2
     max_iter: int = 10000
     honest_error: bool = True  # nested CV + leave-one-family-out (about 20 extra searches)
     coverage_min_k5: float = 0.4

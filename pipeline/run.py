@@ -9,8 +9,10 @@ one and swapped in atomically (pipeline/publish.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -98,6 +100,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
     p.add_argument("--plan", action="store_true", help="presence stage: print the expected documents, tokens and "
                    "GPU-hours (full corpus vs the sequential rule) and exit; scores and publishes nothing")
+    p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="how long to wait for another "
+                   "run on the same --db to finish (default: the config's lock_timeout, 600); 0: fail at once")
     return p.parse_args(argv)
 
 
@@ -120,7 +124,12 @@ def main(argv=None) -> int:
     try:
         cfg = config_mod.load(args.config)
         if args.db:
+            config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
+        if args.lock_timeout is not None:
+            if not args.lock_timeout >= 0:  # filelock waits forever on a negative timeout
+                raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")
+            cfg.lock_timeout = args.lock_timeout
         stages = select_stages(cfg, args.stages)
         if args.plan:
             from pipeline.presence.plan import print_plan
@@ -128,6 +137,20 @@ def main(argv=None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Under a multi-process launch (torchrun / accelerate launch set RANK) the processes of one run work
+    # together: only rank 0, the one that publishes, takes the lock (the others would wait on it forever).
+    rank = int(os.environ.get("RANK", "0") or 0)
+    try:
+        with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout) if rank == 0 else contextlib.nullcontext():
+            return _run(args, cfg, stages)
+    except publish.EnvironmentProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+
+
+def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
+    """Build and publish, holding the database's lock (``main``)."""
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     db_path = cfg.resolve(cfg.db)
     carry_over = bool(args.stages)  # a subset run keeps the other stages' tables from the live database
@@ -153,6 +176,10 @@ def main(argv=None) -> int:
                  platform.python_version(), socket.gethostname()])
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+    except (OSError, *publish.DISK_ERRORS) as exc:  # read-only directory, full disk ...: the build file is gone
+        print(f"error: {publish.EnvironmentProblem.of(exc, db_path)}", file=sys.stderr)
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)

@@ -483,6 +483,19 @@ def test_app_binds_to_localhost():
     assert not wide, f"these start the app on every interface: {wide}"
 
 
+def test_shipped_streamlit_config_shows_users_no_traceback_and_no_web_fonts():
+    """Issue 17 rows 15-16: users get a generic message, never a traceback with server paths; page icons
+    are emoji, since ":material/..." icons make every page load fetch from fonts.gstatic.com (the
+    browser test checks that no request leaves localhost)."""
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE.value == "none"
+    material = [f"{rel(p)}:{i}" for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+                for i, line in enumerate(p.read_text().splitlines(), 1) if ":material/" in line]
+    assert material == []
+
+
 # ------------------------------------------------------------------------------ 5. uploads stay in memory
 
 WRITE_METHODS = {"write_bytes", "write_text", "to_csv", "to_parquet", "to_excel", "to_json", "to_pickle",

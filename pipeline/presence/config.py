@@ -28,7 +28,7 @@ class PresenceConfig:
     # tiny random models, built under work_dir/presence/tiny_models; {id, params_b} sizes a model for --plan).
     # The first one is the ground-truth reference
     # (paper: LLM360/Crystal, which saw all of SlimPajama once); plots and the JSD heatmap show it first.
-    models: list[str] = field(default_factory=list)
+    models: list[str | dict] = field(default_factory=list)
     # Corpus: "hub" streams `dataset` (SlimPajama schema: text + meta.redpajama_set_name); "local" reads
     # `files` (JSONL / JSONL.gz / Parquet in the same schema); "fixture" writes and reads the small built-in
     # corpus (pipeline/presence/fixtures.py). Deterministic for a given `seed`.

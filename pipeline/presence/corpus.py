@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputError
+from pipeline.publish import write_json_atomic
 
 CHARS_PER_TOKEN_BOUND = 40
 SUBSET_CODES = {"RedPajamaGithub": "gh", "RedPajamaBook": "bk", "RedPajamaArXiv": "ax",
@@ -226,9 +227,7 @@ def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:
         name = f"shard-{i // cfg.shard_docs:05d}.parquet"
         pq.write_table(table, out_dir / name)
         names.append(name)
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"shards": names, "docs_per_subset": counts, "seed": cfg.seed,
-                               "source": cfg.source}, indent=1))
-    tmp.replace(manifest)
+    write_json_atomic(manifest, {"shards": names, "docs_per_subset": counts, "seed": cfg.seed,
+                                 "source": cfg.source}, indent=1)  # a uniquely named temp file, then a rename
     log(f"presence corpus {out_dir.name}: {sum(counts.values())} documents {counts} in {len(names)} shard(s)")
     return [out_dir / n for n in names]
