@@ -106,13 +106,18 @@ class _Design:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         Z = (X - self.mean1) / self.std1
-        P = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
+        P = _poly(Z, self.degree)
         return (P - self.mean2) / self.std2
+
+
+def _poly(Z: np.ndarray, degree: int) -> np.ndarray:
+    """Polynomial terms without the bias; degree 1 is the identity (skips scikit-learn's checks)."""
+    return Z if degree == 1 else PolynomialFeatures(degree, include_bias=False).fit_transform(Z)
 
 
 def _design(Xtr: np.ndarray, degree: int) -> tuple[_Design, np.ndarray]:
     (Ztr,), m1, s1 = _standardize(Xtr)
-    Ptr = PolynomialFeatures(degree, include_bias=False).fit_transform(Ztr)
+    Ptr = _poly(Ztr, degree)
     (Ptr,), m2, s2 = _standardize(Ptr)
     return _Design(degree, m1, s1, m2, s2), Ptr
 

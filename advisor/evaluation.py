@@ -1,0 +1,256 @@
+"""Honest error of the predictor specs and of the served choice, against baselines, in one run.
+
+Protocols (every choice made on the training part only):
+- ``nested``: ``repeats`` x ``folds``-fold CV (KFold shuffled with seed ``random_state + 1 + r``);
+- ``lineage_out``: one lineage (publisher, ``data/lineages.csv``) held out at a time.
+
+In every training part each spec runs its own inner hyperparameter search (``advisor.specs.fit_spec``),
+each baseline is fitted (``best_single`` picks its benchmark there), and the *served procedure* picks a
+spec among the candidates by the one-standard-error rule on the candidates' inner-CV MAE
+(``advisor.specs.select_one_se``). The served procedure's out-of-fold predictions are therefore the
+honest error of what is served, selection included; nothing is chosen on an evaluation fold.
+
+Intervals: conformal on out-of-fold residuals of the same procedure. For the empirical coverage, a
+test model's interval uses the residuals of the *other* folds of its repeat (nested) or of the other
+lineages (lineage_out), never its own; coverage is reported with a Wilson 95% CI on n = number of
+models (conservative: the repeats reuse the same models).
+
+Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
+paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+
+from advisor import coverage, specs
+from advisor.predictor import conformal_halfwidth
+
+SERVED = "served"
+LEVELS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass
+class EvalConfig:
+    candidates: list = field(default_factory=specs.candidates)  # specs the served choice picks from
+    extra_specs: list = field(default_factory=list)  # evaluated too, never served (paper reference)
+    extra_targets: list | None = None  # target columns the extra specs are evaluated on (None: all)
+    baselines: list = field(default_factory=lambda: list(specs.BASELINES))
+    repeats: int = 5
+    folds: int = 10
+    cv: int = 10  # inner folds of each spec's hyperparameter search
+    random_state: int = 0
+    interval_level: float = 0.9
+    n_boot: int = 2000
+    n_jobs: int = 2
+    max_iter: int = 10_000
+
+
+def outer_splits(n: int, lineages: np.ndarray, cfg: EvalConfig) -> list[tuple]:
+    """[(protocol, repeat, fold, train, test)]."""
+    out = []
+    for r in range(cfg.repeats):
+        kf = KFold(cfg.folds, shuffle=True, random_state=cfg.random_state + 1 + r)
+        for k, (tr, te) in enumerate(kf.split(np.zeros(n))):
+            out.append(("nested", r, k, tr, te))
+    if len(set(lineages)) >= 2:
+        for k, (tr, te) in enumerate(LeaveOneGroupOut().split(np.zeros(n), groups=lineages)):
+            out.append(("lineage_out", 0, k, tr, te))
+    return out
+
+
+def _task(X: pd.DataFrame, Y: np.ndarray, train, test, cfg: EvalConfig):
+    """All specs, baselines and the served choice on one (train, test) split: {name: (T, n_test)}."""
+    from threadpoolctl import threadpool_limits
+
+    Xtr, Xte, Ytr = X.iloc[train], X.iloc[test], Y[train]
+    preds, fits = {}, {}
+
+    def predict(fit_list, name):
+        A = specs.input_frame(Xte, specs.get(name).inputs).to_numpy(float)
+        return np.vstack([f.predict_inputs(A) for f in fit_list])
+
+    with threadpool_limits(1):
+        for name in cfg.candidates:
+            fits[name] = specs.fit_spec(name, Xtr, Ytr, cfg.cv, cfg.random_state, cfg.max_iter)
+            preds[name] = predict(fits[name], name)
+        cols = list(range(Y.shape[1])) if cfg.extra_targets is None else list(cfg.extra_targets)
+        for name in [s for s in cfg.extra_specs if s not in cfg.candidates]:
+            P = np.full((Y.shape[1], len(test)), np.nan)
+            fl = specs.fit_spec(name, Xtr, Ytr[:, cols], cfg.cv, cfg.random_state, cfg.max_iter)
+            P[cols] = predict(fl, name)
+            preds[name] = P
+        Ftr = specs.input_frame(Xtr, specs.BASELINE_INPUTS)
+        Fte = specs.input_frame(Xte, specs.BASELINE_INPUTS)
+        for b in cfg.baselines:
+            fl = [specs.fit_baseline(b, Xtr, Ytr[:, t], Ftr) for t in range(Y.shape[1])]
+            preds[b] = np.vstack([f.predict_inputs(Fte[f.inputs].to_numpy(float)) for f in fl])
+    picks = [specs.select_one_se({s: fits[s][t] for s in cfg.candidates}) for t in range(Y.shape[1])]
+    preds[SERVED] = np.vstack([preds[p][t] for t, p in enumerate(picks)])
+    return preds, picks
+
+
+def evaluate(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, cfg: EvalConfig,
+             progress: bool = False) -> pd.DataFrame:
+    """Out-of-fold predictions, long: protocol, repeat, fold, name, target, hf_id, lineage, y,
+    prediction, pick (the spec the served procedure chose in that training part)."""
+    from tqdm.auto import tqdm
+
+    lin = lineage.reindex(X.index).to_numpy()
+    Ya = Y.loc[X.index].to_numpy(float)
+    if not np.isfinite(Ya).all():
+        raise ValueError("targets have missing values; evaluate the models that have all of them")
+    splits = outer_splits(len(X), lin, cfg)
+    jobs = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
+        delayed(_task)(X, Ya, tr, te, cfg) for _, _, _, tr, te in splits)
+    rows = []
+    ids = np.asarray(X.index)
+    for (protocol, r, k, _, te), (preds, picks) in zip(
+            splits, tqdm(jobs, total=len(splits), desc="evaluate", leave=False,
+                         disable=not progress or None)):
+        for name, P in preds.items():
+            for t, target in enumerate(Y.columns):
+                if np.isnan(P[t]).all():
+                    continue
+                rows.append(pd.DataFrame({
+                    "protocol": protocol, "repeat": r, "fold": k, "name": name, "target": target,
+                    "hf_id": ids[te], "lineage": lin[te], "y": Ya[te, t], "prediction": P[t],
+                    "pick": picks[t] if name == SERVED else name}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+def wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """mean(a - b) and its 95% percentile CI from resampling the pairs (models)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(d.mean()), float(lo), float(hi)
+
+
+def add_intervals(oof: pd.DataFrame, level: float) -> pd.DataFrame:
+    """lower/upper for every out-of-fold row from the residuals of the other folds of its repeat
+    (nested) or the other lineages (lineage_out) of the same name and target."""
+    oof = oof.copy()
+    oof["lower"] = np.nan
+    oof["upper"] = np.nan
+    res = (oof.y - oof.prediction).abs()
+    for _, g in oof.groupby(["protocol", "repeat", "name", "target"], sort=False):
+        r = res.loc[g.index].to_numpy()
+        folds = g.fold.to_numpy()
+        for k in np.unique(folds):
+            h = conformal_halfwidth(r[folds != k], level)
+            idx = g.index[folds == k]
+            oof.loc[idx, "lower"] = oof.loc[idx, "prediction"] - h
+            oof.loc[idx, "upper"] = oof.loc[idx, "prediction"] + h
+    return oof
+
+
+def calibration(oof: pd.DataFrame, name: str = SERVED, levels=LEVELS) -> pd.DataFrame:
+    """Empirical coverage of the conformal intervals at each nominal level, per target and protocol."""
+    rows = []
+    part = oof[oof.name == name]
+    res = (part.y - part.prediction).abs()
+    for (protocol, target), g in part.groupby(["protocol", "target"], sort=False):
+        n_models = g.hf_id.nunique()
+        for level in levels:
+            inside = []
+            for _, gr in g.groupby("repeat"):
+                r = res.loc[gr.index].to_numpy()
+                folds = gr.fold.to_numpy()
+                for k in np.unique(folds):
+                    h = conformal_halfwidth(r[folds != k], level)
+                    inside.extend(r[folds == k] <= h)
+            emp = float(np.mean(inside))
+            lo, hi = wilson(emp * n_models, n_models)
+            rows.append({"protocol": protocol, "target": target, "nominal": level, "empirical": emp,
+                         "lo": lo, "hi": hi, "n": n_models})
+    return pd.DataFrame(rows)
+
+
+def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
+    """The served interval's half-width: the conformal quantile of the served procedure's nested
+    out-of-fold |residuals| (all models), averaged over the repeats."""
+    g = oof[(oof.name == SERVED) & (oof.target == target) & (oof.protocol == "nested")]
+    hs = [conformal_halfwidth((gr.y - gr.prediction).abs().to_numpy(), level)
+          for _, gr in g.groupby("repeat")]
+    return float(np.mean(hs))
+
+
+def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
+    from scipy.stats import spearmanr
+
+    out = {"spearman": float(spearmanr(pred, y).statistic) if pred.std() > 0 else float("nan")}
+    for k in (5, 10):
+        out[f"coverage_top{k}"] = (coverage.coverage_at_k(pred, y, k) if len(y) >= k
+                                   else float("nan"))
+    return out
+
+
+def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) -> dict:
+    """Evidence per (target, name), per-lineage errors, calibration, and the served summary.
+
+    Returns {"evidence": DataFrame, "lineage_errors": DataFrame, "calibration": DataFrame,
+    "served": {target: dict}}. Lineage-out numbers unless named nested.
+    """
+    ev, lin_rows, served = [], [], {}
+    for target, gt in oof.groupby("target", sort=False):
+        lo = gt[gt.protocol == "lineage_out"]
+        err = {n: g.set_index("hf_id").pipe(lambda d: (d.y - d.prediction).abs())
+               for n, g in lo.groupby("name")}
+        order = lo[lo.name == SERVED].hf_id.tolist()
+        for name, g in gt.groupby("name", sort=False):
+            nested = g[g.protocol == "nested"]
+            maes = [(gr.y - gr.prediction).abs().mean() for _, gr in nested.groupby("repeat")]
+            row = {"target": target, "name": name,
+                   "kind": ("served" if name == SERVED else
+                            "baseline" if name in cfg.baselines else "spec"),
+                   "nested_mae_mean": float(np.mean(maes)) if maes else float("nan"),
+                   "nested_mae_sd": float(np.std(maes, ddof=1)) if len(maes) > 1 else float("nan")}
+            lg = g[g.protocol == "lineage_out"].set_index("hf_id")
+            if len(lg):
+                row["lineage_out_mae"] = float((lg.y - lg.prediction).abs().mean())
+                row.update(_rank_stats(lg.prediction, lg.y))
+                d, dlo, dhi = paired_bootstrap(err[name].loc[order], err["mean"].loc[order],
+                                               cfg.n_boot, cfg.random_state)
+                row.update(diff_vs_mean=d, diff_lo=dlo, diff_hi=dhi)
+                for lineage, gl in lg.groupby("lineage"):
+                    lin_rows.append({"target": target, "name": name, "lineage": lineage,
+                                     "n_models": len(gl),
+                                     "mae": float((gl.y - gl.prediction).abs().mean())})
+            ev.append(row)
+        s = next(r for r in ev if r["target"] == target and r["name"] == SERVED)
+        info = {**s, "skill": "skill" if s.get("diff_hi", 0.0) < 0 else "no_skill",
+                "n_models": int(gt.hf_id.nunique()), "n_lineages": int(gt.lineage.nunique())}
+        for b in cfg.baselines:
+            b_row = next(r for r in ev if r["target"] == target and r["name"] == b)
+            info[f"{b}_mae"] = b_row.get("lineage_out_mae", float("nan"))
+        if reference is not None and reference in err:
+            info["vs_reference"] = paired_bootstrap(err[SERVED].loc[order],
+                                                    err[reference].loc[order], cfg.n_boot,
+                                                    cfg.random_state)
+        served[target] = info
+    return {"evidence": pd.DataFrame(ev), "lineage_errors": pd.DataFrame(lin_rows),
+            "calibration": pd.concat([calibration(oof, SERVED)], ignore_index=True),
+            "served": served}
