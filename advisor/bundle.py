@@ -183,11 +183,3 @@ def load_bundle_file(path) -> ServedBundle:
         raise BundleError(f"{p} is not a JSON predictor bundle (binary content, e.g. a pickle: never "
                           "loaded). Fix: point RM_ADVISOR_BUNDLE at a JSON bundle or unset it") from None
     return ServedBundle.from_json(text, where=str(p))
-
-
-def export_bundle(db_path, out) -> Path:
-    """Write the database's bundle as a JSON file (for RM_ADVISOR_BUNDLE or inspection)."""
-    b = load_bundle(db_path)
-    out = Path(out)
-    out.write_text(b.to_json())
-    return out
