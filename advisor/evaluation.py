@@ -109,20 +109,28 @@ def evaluate(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, cfg: EvalConf
     splits = outer_splits(len(X), lin, cfg)
     jobs = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
         delayed(_task)(X, Ya, tr, te, cfg) for _, _, _, tr, te in splits)
-    rows = []
     ids = np.asarray(X.index)
+    cols: dict[str, list] = {c: [] for c in ("protocol", "repeat", "fold", "name", "target", "hf_id",
+                                            "lineage", "y", "prediction", "pick")}
     for (protocol, r, k, _, te), (preds, picks) in zip(
             splits, tqdm(jobs, total=len(splits), desc="evaluate", leave=False,
                          disable=not progress or None)):
+        m = len(te)
         for name, P in preds.items():
             for t, target in enumerate(Y.columns):
                 if np.isnan(P[t]).all():
                     continue
-                rows.append(pd.DataFrame({
-                    "protocol": protocol, "repeat": r, "fold": k, "name": name, "target": target,
-                    "hf_id": ids[te], "lineage": lin[te], "y": Ya[te, t], "prediction": P[t],
-                    "pick": picks[t] if name == SERVED else name}))
-    return pd.concat(rows, ignore_index=True)
+                cols["protocol"].append(np.repeat(protocol, m))
+                cols["repeat"].append(np.full(m, r))
+                cols["fold"].append(np.full(m, k))
+                cols["name"].append(np.repeat(name, m))
+                cols["target"].append(np.repeat(target, m))
+                cols["hf_id"].append(ids[te])
+                cols["lineage"].append(lin[te])
+                cols["y"].append(Ya[te, t])
+                cols["prediction"].append(P[t])
+                cols["pick"].append(np.repeat(picks[t] if name == SERVED else name, m))
+    return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,21 +157,26 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000,
     return float(d.mean()), float(lo), float(hi)
 
 
+def _fold_halfwidths(res: np.ndarray, folds: np.ndarray, level: float) -> np.ndarray:
+    """Per row: the conformal half-width from the residuals of the rows in the other folds."""
+    out = np.empty(len(res))
+    for k in np.unique(folds):
+        inside = folds == k
+        out[inside] = conformal_halfwidth(res[~inside], level)
+    return out
+
+
 def add_intervals(oof: pd.DataFrame, level: float) -> pd.DataFrame:
     """lower/upper for every out-of-fold row from the residuals of the other folds of its repeat
     (nested) or the other lineages (lineage_out) of the same name and target."""
     oof = oof.copy()
-    oof["lower"] = np.nan
-    oof["upper"] = np.nan
-    res = (oof.y - oof.prediction).abs()
-    for _, g in oof.groupby(["protocol", "repeat", "name", "target"], sort=False):
-        r = res.loc[g.index].to_numpy()
-        folds = g.fold.to_numpy()
-        for k in np.unique(folds):
-            h = conformal_halfwidth(r[folds != k], level)
-            idx = g.index[folds == k]
-            oof.loc[idx, "lower"] = oof.loc[idx, "prediction"] - h
-            oof.loc[idx, "upper"] = oof.loc[idx, "prediction"] + h
+    res = (oof.y - oof.prediction).abs().to_numpy()
+    folds = oof.fold.to_numpy()
+    h = np.empty(len(oof))
+    for idx in oof.groupby(["protocol", "repeat", "name", "target"], sort=False).indices.values():
+        h[idx] = _fold_halfwidths(res[idx], folds[idx], level)
+    oof["lower"] = oof.prediction - h
+    oof["upper"] = oof.prediction + h
     return oof
 
 
@@ -176,13 +189,10 @@ def calibration(oof: pd.DataFrame, name: str = SERVED, levels=LEVELS) -> pd.Data
         n_models = g.hf_id.nunique()
         for level in levels:
             inside = []
-            for _, gr in g.groupby("repeat"):
-                r = res.loc[gr.index].to_numpy()
-                folds = gr.fold.to_numpy()
-                for k in np.unique(folds):
-                    h = conformal_halfwidth(r[folds != k], level)
-                    inside.extend(r[folds == k] <= h)
-            emp = float(np.mean(inside))
+            for idx in g.groupby("repeat").indices.values():
+                r = res.loc[g.index[idx]].to_numpy()
+                inside.append(r <= _fold_halfwidths(r, g.fold.to_numpy()[idx], level))
+            emp = float(np.mean(np.concatenate(inside)))
             lo, hi = wilson(emp * n_models, n_models)
             rows.append({"protocol": protocol, "target": target, "nominal": level, "empirical": emp,
                          "lo": lo, "hi": hi, "n": n_models})
