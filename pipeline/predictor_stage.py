@@ -19,6 +19,10 @@ database, precompute the paper's analyses, and write the reproduction report.
 6. the report (JSON and Markdown) into the table ``reports``, and as files into ``reports_dir`` when
    the config names one, else beside the database (``<db>.reports/``), never into the checkout unless
    asked: ``python -m pipeline.report`` regenerates the tracked ``reports/``.
+
+The evaluation of a scale is stored as CSV under ``work_dir/predictor/evaluation-<scale>-<key>.csv``,
+keyed by the data, lineages, protocol settings, code and library versions; a rebuild with the same
+key reuses it (same numbers) instead of evaluating again. Delete ``work/predictor/`` to force it.
 """
 
 from __future__ import annotations
@@ -194,7 +198,7 @@ def run(ctx) -> None:
                 f"{len(cfg.candidates)} specs{' + the paper reference' if ref else ''}, "
                 f"{len(ecfg.baselines)} baselines, {cfg.repeats}x{cfg.folds}-fold nested CV + "
                 "lineage-out")
-        oof = evaluation.evaluate(X, Y, lineage, ecfg, progress=True)
+        oof = _evaluate_cached(ctx, scale, X, Y, lineage, ecfg)
         oof = evaluation.add_intervals(oof, cfg.interval_level)
         summary = evaluation.summarize(oof, ecfg, reference=ref)
         ctx.log(f"  {scale}: evaluated in {time.perf_counter() - ts:.1f}s")
@@ -317,6 +321,64 @@ def run(ctx) -> None:
     ctx.log(f"  {cfg.scales[0]} {cfg.method}/{cfg.target}: spec {m['spec']}, {m['skill']}, nested MAE "
             f"{m['nested_mae_mean']:.2f} ± {m['nested_mae_sd']:.2f}, lineage-out "
             f"{m['lineage_out_mae']:.2f} (mean baseline {m['baselines']['mean']:.2f})")
+
+
+_CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, predictor.__file__,
+                            specs.SPECS_FILE, Path(predictor.__file__).with_name("impute.py"))]
+_OOF_COLUMNS = ["protocol", "repeat", "fold", "name", "target", "hf_id", "lineage", "y", "prediction",
+                "pick"]
+
+
+def evaluation_key(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, ecfg) -> str:
+    """SHA-256 of what determines the out-of-fold predictions: the data (values, index, column order),
+    the lineages, the protocol settings (not n_jobs), the code and the library versions."""
+    h = hashlib.sha256()
+    settings = {k: v for k, v in asdict(ecfg).items() if k != "n_jobs"}
+    versions = {k: v for k, v in predictor.library_versions().items() if k != "advisor"}
+    h.update(json.dumps([settings, versions], sort_keys=True, default=str).encode())
+    for df in (X, Y, lineage.to_frame()):
+        h.update(json.dumps([list(map(str, df.columns)), list(map(str, df.index)),
+                             df.to_numpy(dtype=object).tolist()], default=str).encode())
+    for path in _CODE:
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _check_complete(oof: pd.DataFrame, X, Y, lineage, ecfg) -> None:
+    """ValueError unless every (protocol, repeat, name, target) holds every model once."""
+    protocols = ecfg.repeats + (1 if lineage.nunique() >= 2 else 0)
+    names = len(ecfg.candidates) + len(ecfg.baselines) + 1
+    extra = len([s for s in ecfg.extra_specs if s not in ecfg.candidates])
+    n_extra = len(Y.columns) if ecfg.extra_targets is None else len(ecfg.extra_targets)
+    sizes = oof.groupby(["protocol", "repeat", "name", "target"]).hf_id.nunique()
+    if (len(sizes) != protocols * (names * len(Y.columns) + extra * n_extra)
+            or (sizes != len(X)).any() or len(oof) != len(sizes) * len(X)
+            or set(oof.hf_id) != set(map(str, X.index))):
+        raise ValueError("incomplete: not every split, name and target holds every model")
+
+
+def _evaluate_cached(ctx, scale, X, Y, lineage, ecfg) -> pd.DataFrame:
+    """``evaluation.evaluate``, or its stored result (``work_dir/predictor/evaluation-<key>.csv``, CSV
+    with round-trip floats, never pickle) when the key matches; an unreadable file is recomputed."""
+    from pipeline.publish import write_text_atomic
+
+    key = evaluation_key(X, Y, lineage, ecfg)
+    path = ctx.work_dir / "predictor" / f"evaluation-{scale}-{key[:24]}.csv"
+    if path.is_file():
+        try:
+            oof = pd.read_csv(path, keep_default_na=False,
+                              dtype={"hf_id": str, "lineage": str, "pick": str, "name": str,
+                                     "target": str, "protocol": str})
+            if list(oof.columns) != _OOF_COLUMNS or oof[["y", "prediction"]].isna().any().any():
+                raise ValueError("unexpected columns or missing values")
+            _check_complete(oof, X, Y, lineage, ecfg)
+            ctx.log(f"  {scale}: evaluation reused from {path}")
+            return oof
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            ctx.log(f"  {scale}: ignoring unreadable {path} ({exc}); recomputing")
+    oof = evaluation.evaluate(X, Y, lineage, ecfg, progress=True)
+    write_text_atomic(path, oof[_OOF_COLUMNS].to_csv(index=False))
+    return oof
 
 
 def _report_entry(e: dict) -> dict:

@@ -112,14 +112,30 @@ def test_report_has_the_served_contract_and_the_paper_rows(built):
     assert stored.content[0] == md
 
 
-def test_rerun_gives_identical_evidence(built, tmp_path):
+def _report_without_timings(path) -> str:
+    r = json.loads(path.read_text())
+    for k in ("generated_at", "evaluation_seconds", "config"):
+        r.pop(k)
+    return json.dumps(r, sort_keys=True)
+
+
+def test_rerun_reuses_the_stored_evaluation_with_identical_evidence(built, capsys):
+    capsys.readouterr()
     assert pipeline_run.main(["--config", str(_config(built, "second"))]) == 0
-    for name in ("first", "second"):
-        r = json.loads((built / f"reports-{name}" / "reproduction.json").read_text())
-        for k in ("generated_at", "evaluation_seconds", "config"):
-            r.pop(k)
-        (tmp_path / name).write_text(json.dumps(r, sort_keys=True))
-    assert (tmp_path / "first").read_text() == (tmp_path / "second").read_text()
+    log = capsys.readouterr().out
+    assert log.count("evaluation reused from") == 2  # both scales, keyed by data, settings and code
+    first = _report_without_timings(built / "reports-first" / "reproduction.json")
+    assert _report_without_timings(built / "reports-second" / "reproduction.json") == first
+    stored = sorted((built / "work" / "predictor").glob("evaluation-*.csv"))
+    assert len(stored) == 2
+    stored[0].write_text(stored[0].read_text()[:500])  # truncated: recomputed, same numbers
+    assert pipeline_run.main(["--config", str(_config(built, "third"))]) == 0
+    log = capsys.readouterr().out
+    assert "ignoring unreadable" in log and log.count("evaluation reused from") == 1
+    assert _report_without_timings(built / "reports-third" / "reproduction.json") == first
+    # a changed setting is a new key: evaluated again
+    assert pipeline_run.main(["--config", str(_config(built, "fourth", n_boot=301))]) == 0
+    assert "evaluation reused" not in capsys.readouterr().out
 
 
 def test_removing_the_meta_lineage_still_publishes(built, tmp_path, root):
