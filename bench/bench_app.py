@@ -101,7 +101,7 @@ def bench_first_render(db: Path, repeats: int) -> None:
 def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
     import pandas as pd
 
-    from advisor import upload, views
+    from advisor import upload
     from advisor.bundle import load_bundle
     from advisor.predictor import TARGETS
     from advisor.shortlist import predict_candidates

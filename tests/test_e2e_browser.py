@@ -81,7 +81,6 @@ def type_row(page, grid, row: int, values: list[str]) -> None:
 
 
 def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_page, app_db, tmp_path):
-    from advisor import views
     from advisor.bundle import load_bundle
     from advisor.shortlist import predict_candidates
 
