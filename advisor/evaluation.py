@@ -29,7 +29,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from advisor import coverage, specs
+from advisor import specs
 from advisor.predictor import conformal_halfwidth
 
 SERVED = "served"
@@ -208,12 +208,21 @@ def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
     return float(np.mean(hs))
 
 
-def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
-    from scipy.stats import spearmanr
+def _top(values: np.ndarray, keys: np.ndarray, k: int) -> set:
+    """The k best positions: by value descending, ties by hf_id ascending (``advisor.coverage``'s rule)."""
+    return set(np.lexsort((keys, -values))[:k].tolist())
 
-    out = {"spearman": float(spearmanr(pred, y).statistic) if pred.std() > 0 else float("nan")}
+
+def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
+    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.coverage.coverage_at_k``) in numpy."""
+    from scipy.stats import rankdata
+
+    p, t = pred.to_numpy(float), y.to_numpy(float)
+    rho = float(np.corrcoef(rankdata(p), rankdata(t))[0, 1]) if p.std() > 0 else float("nan")
+    keys = np.array([str(i) for i in pred.index])
+    out = {"spearman": rho}
     for k in (5, 10):
-        out[f"coverage_top{k}"] = (coverage.coverage_at_k(pred, y, k) if len(y) >= k
+        out[f"coverage_top{k}"] = (len(_top(p, keys, k) & _top(t, keys, k)) / k if len(t) >= k
                                    else float("nan"))
     return out
 

@@ -226,3 +226,18 @@ def test_predict_candidates_gates_ranks_and_widens(monkeypatch):
     assert bt.hf_id.tolist() == sorted(bt.hf_id)  # not ordered by prediction
     with pytest.raises(ValueError, match="serves"):
         predict_candidates(b, cands.assign(scale="raw"))
+
+
+def test_rank_stats_equal_scipy_and_the_coverage_module():
+    from scipy.stats import spearmanr
+
+    from advisor import coverage
+
+    rng = np.random.default_rng(11)
+    idx = [f"m{i:02d}" for i in range(30)]
+    y = pd.Series(np.round(rng.normal(70, 5, 30)), index=idx)  # rounded: ties
+    p = pd.Series(np.round(y + rng.normal(0, 4, 30)), index=idx)
+    s = evaluation._rank_stats(p, y)
+    assert s["spearman"] == pytest.approx(spearmanr(p, y).statistic, abs=1e-12)
+    for k in (5, 10):
+        assert s[f"coverage_top{k}"] == coverage.coverage_at_k(p, y, k)
