@@ -157,7 +157,7 @@ def load_bundle(db_path=None) -> ServedBundle:
     try:
         if not store.has_table(con, "predictor_bundle"):
             raise BundleError(f"{p} holds no predictor bundle (built before bundles were stored in "
-                              "the database). Fix: run `python -m pipeline.run --stages predictor`")
+                              f"the database). Fix: rebuild it with `python -m pipeline.run --db {p}`")
         row = con.execute("SELECT bundle_json FROM predictor_bundle LIMIT 1").fetchone()
     finally:
         con.close()

@@ -242,7 +242,10 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
         for name, g in gt.groupby("name", sort=False):
             nested = g[g.protocol == "nested"]
             maes = [(gr.y - gr.prediction).abs().mean() for _, gr in nested.groupby("repeat")]
-            row = {"target": target, "name": name,
+            row = {"target": target, "name": name, "lineage_out_mae": float("nan"),
+                   "spearman": float("nan"), "coverage_top5": float("nan"),
+                   "coverage_top10": float("nan"), "diff_vs_mean": float("nan"),
+                   "diff_lo": float("nan"), "diff_hi": float("nan"),
                    "kind": ("served" if name == SERVED else
                             "baseline" if name in cfg.baselines else "spec"),
                    "nested_mae_mean": float(np.mean(maes)) if maes else float("nan"),
@@ -260,7 +263,7 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
                                      "mae": float((gl.y - gl.prediction).abs().mean())})
             ev.append(row)
         s = next(r for r in ev if r["target"] == target and r["name"] == SERVED)
-        info = {**s, "skill": "skill" if s.get("diff_hi", 0.0) < 0 else "no_skill",
+        info = {**s, "skill": "skill" if s["diff_hi"] < 0 else "no_skill",  # NaN (one lineage): no skill
                 "n_models": int(gt.hf_id.nunique()), "n_lineages": int(gt.lineage.nunique())}
         for b in cfg.baselines:
             b_row = next(r for r in ev if r["target"] == target and r["name"] == b)

@@ -241,3 +241,14 @@ def test_rank_stats_equal_scipy_and_the_coverage_module():
     assert s["spearman"] == pytest.approx(spearmanr(p, y).statistic, abs=1e-12)
     for k in (5, 10):
         assert s[f"coverage_top{k}"] == coverage.coverage_at_k(p, y, k)
+
+
+def test_a_single_lineage_has_no_lineage_out_evidence_and_so_no_skill():
+    X, _ = synthetic(n=30, seed=8)
+    y = 50 + 5 * np.log(X.params_b)
+    one = pd.Series("only", index=X.index)
+    cfg = quick_cfg(repeats=1)
+    oof = evaluation.evaluate(X, pd.DataFrame({"m/t": y}), one, cfg)
+    assert set(oof.protocol) == {"nested"}
+    s = evaluation.summarize(oof, cfg)["served"]["m/t"]
+    assert s["skill"] == "no_skill" and np.isnan(s["lineage_out_mae"])
