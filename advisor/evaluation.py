@@ -107,7 +107,10 @@ def evaluate(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, cfg: EvalConf
     if not np.isfinite(Ya).all():
         raise ValueError("targets have missing values; evaluate the models that have all of them")
     splits = outer_splits(len(X), lin, cfg)
-    jobs = Parallel(n_jobs=cfg.n_jobs, return_as="generator")(
+    # few splits (a serving build: lineage-out only) run on threads: starting worker processes
+    # (each importing scikit-learn) would cost more than the work
+    backend = "threading" if len(splits) <= 20 else "loky"
+    jobs = Parallel(n_jobs=cfg.n_jobs, backend=backend, return_as="generator")(
         delayed(_task)(X, Ya, tr, te, cfg) for _, _, _, tr, te in splits)
     ids = np.asarray(X.index)
     cols: dict[str, list] = {c: [] for c in ("protocol", "repeat", "fold", "name", "target", "hf_id",
@@ -199,10 +202,16 @@ def calibration(oof: pd.DataFrame, name: str = SERVED, levels=LEVELS) -> pd.Data
     return pd.DataFrame(rows)
 
 
+def interval_protocol(oof: pd.DataFrame) -> str:
+    """The protocol whose residuals calibrate the served intervals: 'nested' when the evaluation has
+    nested repeats, else 'lineage_out' (a serving-only build)."""
+    return "nested" if (oof.protocol == "nested").any() else "lineage_out"
+
+
 def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
-    """The served interval's half-width: the conformal quantile of the served procedure's nested
-    out-of-fold |residuals| (all models), averaged over the repeats."""
-    g = oof[(oof.name == SERVED) & (oof.target == target) & (oof.protocol == "nested")]
+    """The served interval's half-width: the conformal quantile of the served procedure's out-of-fold
+    |residuals| (all models) of ``interval_protocol``, averaged over the repeats."""
+    g = oof[(oof.name == SERVED) & (oof.target == target) & (oof.protocol == interval_protocol(oof))]
     hs = [conformal_halfwidth((gr.y - gr.prediction).abs().to_numpy(), level)
           for _, gr in g.groupby("repeat")]
     return float(np.mean(hs))

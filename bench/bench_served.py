@@ -1,13 +1,13 @@
 """The served predictors' honest error and the build's speed, from one run.
 `python bench/bench_served.py [--db PATH] [--config FILE]`
 
-1. Builds the database the way the app's first start does (`python -m pipeline.run` with the default
-   config and a fresh work_dir, into a temp dir unless --db), timing it (wall and CPU seconds of the child), then loads the
-   served bundle from it and ranks one candidate: "first start to first ranked candidate". Baseline in
-   the same run: an ingest-only build (`--stages ingest`), i.e. the floor of any first start.
-   Goals (issue 15, 2 cores): first start <= 10 s; the full `pipeline.run` with its evaluation <= 90 s
-   (the default build *is* the full evaluation of the served candidates, so both are this one run).
-   Then a rebuild that reuses the stored evaluation (what later rebuilds with unchanged inputs cost).
+1. "First start to first ranked candidate": the app's first-start build (`configs/serve.yaml`, the
+   serving build: lineage-out evidence only) with a fresh work_dir, then loading the served bundle and
+   ranking one candidate. Then the full build (`configs/default.yaml`, or --config, with the 5 x
+   10-fold nested evaluation; into --db or a temp dir), which the app starts in the background, and a
+   rebuild that reuses its stored evaluation. Wall and CPU seconds of each child. Baseline in the same
+   run: an ingest-only build (`--stages ingest`), the floor of any first start.
+   Goals (issue 15, 2 cores): first start <= 10 s; the full `pipeline.run` with its evaluation <= 90 s.
 2. Prints the served table of both methods and every scale (from `predictor_served`) with the goals:
    served regression score predictor nested MAE <= 3.2, lineage-out MAE <= 3.5, Spearman >= 0.82;
    interval coverage 0.88-0.94 at nominal 0.90 for every served target.
@@ -51,24 +51,28 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_served_"))
     db = Path(args.db) if args.db else tmp / "advisor.duckdb"
-    # a fresh work_dir: no stored evaluation to reuse, as on a first start from a clean clone
-    raw = yaml.safe_load(Path(args.config or ROOT / "configs" / "default.yaml").read_text())
-    raw["work_dir"] = str(tmp / "work")
-    (tmp / "config.yaml").write_text(yaml.safe_dump(raw))
-    cfg = ["--config", str(tmp / "config.yaml")]
+    def fresh(name: str, path: Path) -> list[str]:
+        """The config with a fresh work_dir: no stored evaluation to reuse, as on a clean clone."""
+        raw = yaml.safe_load(path.read_text())
+        raw["work_dir"] = str(tmp / f"work-{name}")
+        (tmp / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+        return ["--config", str(tmp / f"{name}.yaml")]
+
+    cfg = fresh("full", Path(args.config or ROOT / "configs" / "default.yaml"))
+    serve = fresh("serve", ROOT / "configs" / "serve.yaml")
     print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} cores")
 
     base_wall, base_cpu = timed_run([*cfg, "--db", str(tmp / "ingest-only.duckdb"), "--stages", "ingest"])
-    t0 = time.perf_counter()
-    wall, cpu = timed_run([*cfg, "--db", str(db)])
+    t0 = time.perf_counter()  # the imports the predict page needs count too
     import pandas as pd
 
     from advisor import store
     from advisor.bundle import load_bundle
     from advisor.shortlist import predict_candidates
 
-    bundle = load_bundle(db)
+    serve_wall, serve_cpu = timed_run([*serve, "--db", str(tmp / "first-start.duckdb")])
+    bundle = load_bundle(tmp / "first-start.duckdb")
     cand = pd.DataFrame([{"hf_id": "bench/candidate", "scale": "normalized", "params_b": 7.6,
                           "pretrain_tokens_t": 18, "leaderboard_ifeval": 75.0, "leaderboard_bbh": 35.0,
                           "leaderboard_math_hard": 30.0, "leaderboard_gpqa": 9.0,
@@ -76,9 +80,11 @@ def main() -> None:
     ranked = predict_candidates(bundle, cand, method="regression")
     first = time.perf_counter() - t0
     assert ranked["rank"].iloc[0] == 1
+    wall, cpu = timed_run([*cfg, "--db", str(db)])
     print(f"ingest-only build (baseline): {base_wall:.1f} s wall, {base_cpu:.1f} s CPU")
     print(f"first start to first ranked candidate: {first:.1f} s wall ({first / base_wall:.1f}x the "
-          f"ingest-only build); goal <= 10 s: {'MET' if first <= 10 else 'NOT MET'}")
+          f"ingest-only build; serving build configs/serve.yaml {serve_wall:.1f} s wall, {serve_cpu:.1f} s "
+          f"CPU); goal <= 10 s: {'MET' if first <= 10 else 'NOT MET'}")
     print(f"full pipeline.run with the evaluation: {wall:.1f} s wall, {cpu:.1f} s CPU "
           f"({wall / base_wall:.1f}x the ingest-only build); goal <= 90 s: "
           f"{'MET' if wall <= 90 else 'NOT MET'}")

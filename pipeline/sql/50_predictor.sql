@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS predictor_served (
     coverage_top5 DOUBLE, coverage_top10 DOUBLE, interval_level DOUBLE, interval_coverage DOUBLE,
     interval_coverage_lo DOUBLE, interval_coverage_hi DOUBLE, mean_baseline_mae DOUBLE,
     size_baseline_mae DOUBLE, skill_diff DOUBLE, skill_diff_lo DOUBLE, skill_diff_hi DOUBLE,
-    n_models INTEGER, n_lineages INTEGER, interval_halfwidth DOUBLE);
+    n_models INTEGER, n_lineages INTEGER, interval_halfwidth DOUBLE, interval_protocol VARCHAR);
 
 -- Every spec, baseline and the served procedure (kind 'spec', 'baseline', 'served') under the same folds.
 CREATE TABLE IF NOT EXISTS predictor_evidence (
