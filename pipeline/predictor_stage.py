@@ -448,7 +448,8 @@ def _write_predictor_tables(con, cfg, bundle, served_rows, evidence_rows, oof_ro
 
 def _predictions_known(con, cfg) -> pd.DataFrame:
     """Known models of the main scale: truth, the served procedure's out-of-fold predictions (first
-    nested repeat, with its interval; lineage-out) and the in-sample fit (for the coverage figure)."""
+    nested repeat with its interval, NULL in a serving build; lineage-out) and the in-sample fit (for
+    the coverage figure)."""
     scale = cfg.scales[0]
     oof = store.frame(con, "SELECT * FROM predictions_oof WHERE scale = ? AND name = 'served'", [scale])
     rows = []
@@ -456,13 +457,13 @@ def _predictions_known(con, cfg) -> pd.DataFrame:
         con.execute("SELECT bundle_json FROM predictor_bundle").fetchall()[0][0])
     X = b.X_train(scale)
     for (method, target), g in oof.groupby(["method", "target"]):
-        n = g[(g.protocol == evaluation.interval_protocol(g)) & (g.repeat == 0)].set_index("hf_id")
-        lo = g[g.protocol == "lineage_out"].set_index("hf_id").reindex(n.index)
-        df = pd.DataFrame({"hf_id": n.index, "method": method, "target": target, "y": n.y.to_numpy(),
+        lo = g[g.protocol == "lineage_out"].set_index("hf_id")
+        n = g[(g.protocol == "nested") & (g.repeat == 0)].set_index("hf_id").reindex(lo.index)
+        df = pd.DataFrame({"hf_id": lo.index, "method": method, "target": target, "y": lo.y.to_numpy(),
                            "oof_prediction": n.prediction.to_numpy(), "lower": n.lower.to_numpy(),
                            "upper": n.upper.to_numpy(), "cv_prediction": np.nan,
                            "lofo_prediction": lo.prediction.to_numpy(),
-                           "fitted": b.predict(X.loc[n.index], scale, method, target)})
+                           "fitted": b.predict(X.loc[lo.index], scale, method, target)})
         rows.append(df)
     return pd.concat(rows, ignore_index=True)
 
@@ -496,9 +497,9 @@ def _coverage(con, cfg, rm, known) -> pd.DataFrame:
         F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scales[0]), models=list(truth.index))
         k = known[(known.method == method) & (known.target == cfg.target)].set_index("hf_id")
         F["predictor (nested CV)"] = k.oof_prediction.reindex(F.index)
+        F["predictor (lineage-out)"] = k.lofo_prediction.reindex(F.index)
         F["predictor (in-sample)"] = k.fitted.reindex(F.index)
-        if F["predictor (nested CV)"].isna().all():
-            F = F.drop(columns="predictor (nested CV)")
+        F = F.drop(columns=[c for c in F.columns if c.startswith("predictor") and F[c].isna().all()])
         curves = coverage.coverage_curves(F, truth.reindex(F.index), ks)
         keep = set(coverage.passing(curves, cfg.coverage_min_k5, cfg.coverage_min_k10))
         curves["passes_filter"] = curves.feature.isin(keep)
@@ -550,7 +551,8 @@ def build_report(cfg, bundle, served, curves, corr, ratio, g, deltas, skipped, e
         return float(s.iloc[0]) if len(s) else None
 
     best, b5, b10 = _best_single(curves, cfg.method, n_models)
-    pred_name = "predictor (nested CV)"
+    pred_name = ("predictor (nested CV)" if (mc.feature == "predictor (nested CV)").any()
+                 else "predictor (lineage-out)")  # a serving build has no nested repeats
     ks = range(5, 11)
     gain_avg = float(np.mean([at(pred_name, k) - at(best, k) for k in ks]))
     gain_avg_insample = float(np.mean([at("predictor (in-sample)", k) - at(best, k) for k in ks]))
@@ -730,7 +732,8 @@ def render_markdown(r: dict) -> str:
         f"| predictor Spearman (lineage-out) | - | {_fmt(p['spearman'])} | target >= 0.82: "
         f"{ok[t['served_regression_spearman_ge_0.82']]} |",
         f"| predictor coverage top-5 / top-10 | - | {_fmt(p['coverage_top5'])} / "
-        f"{_fmt(p['coverage_top10'])} | {p['coverage_source']} (first repeat); lineage-out "
+        f"{_fmt(p['coverage_top10'])} | {p['coverage_source']}"
+        f"{' (first repeat)' if 'nested' in p['coverage_source'] else ''}; lineage-out "
         f"{_fmt(p['coverage_top5_lineage_out'])} / {_fmt(p['coverage_top10_lineage_out'])} |",
         f"| same, in-sample (the paper's way) | - | {_fmt(p['coverage_top5_in_sample'])} / "
         f"{_fmt(p['coverage_top10_in_sample'])} | model refit on all {p['n_models']} and scored on them |",
