@@ -134,7 +134,8 @@ def test_rerun_reuses_the_stored_evaluation_with_identical_evidence(built, capsy
     assert "ignoring unreadable" in log and log.count("evaluation reused from") == 1
     assert _report_without_timings(built / "reports-third" / "reproduction.json") == first
     # a changed setting is a new key: evaluated again
-    assert pipeline_run.main(["--config", str(_config(built, "fourth", n_boot=301))]) == 0
+    other = {"db": str(built / "other.duckdb")}  # keep the module's database as built
+    assert pipeline_run.main(["--config", str(_config(built, "fourth", top=other, n_boot=301))]) == 0
     assert "evaluation reused" not in capsys.readouterr().out
 
 
