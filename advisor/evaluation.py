@@ -243,14 +243,21 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
     "served": {target: dict}}. Lineage-out numbers unless named nested.
     """
     ev, lin_rows, served = [], [], {}
-    for target, gt in oof.groupby("target", sort=False):
-        lo = gt[gt.protocol == "lineage_out"]
-        err = {n: g.set_index("hf_id").pipe(lambda d: (d.y - d.prediction).abs())
-               for n, g in lo.groupby("name")}
-        order = lo[lo.name == SERVED].hf_id.tolist()
-        for name, g in gt.groupby("name", sort=False):
-            nested = g[g.protocol == "nested"]
-            maes = [(gr.y - gr.prediction).abs().mean() for _, gr in nested.groupby("repeat")]
+    absres = np.abs(oof.y.to_numpy(float) - oof.prediction.to_numpy(float))
+    for target, t_idx in oof.groupby("target", sort=False).indices.items():
+        gt = oof.iloc[t_idx]
+        a_t, pred, y = absres[t_idx], gt.prediction.to_numpy(float), gt.y.to_numpy(float)
+        is_lo = (gt.protocol == "lineage_out").to_numpy()
+        is_nested = (gt.protocol == "nested").to_numpy()
+        names, ids = gt.name.to_numpy(), gt.hf_id.to_numpy()
+        reps, lins = gt.repeat.to_numpy(), gt.lineage.to_numpy()
+        err = {n: pd.Series(a_t[is_lo & (names == n)], index=ids[is_lo & (names == n)])
+               for n in pd.unique(names[is_lo])}
+        order = ids[is_lo & (names == SERVED)]
+        for name in pd.unique(names):  # first-appearance order
+            m = names == name
+            nm = m & is_nested
+            maes = [float(a_t[nm & (reps == r)].mean()) for r in np.unique(reps[nm])]
             row = {"target": target, "name": name, "lineage_out_mae": float("nan"),
                    "spearman": float("nan"), "coverage_top5": float("nan"),
                    "coverage_top10": float("nan"), "diff_vs_mean": float("nan"),
@@ -259,21 +266,23 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
                             "baseline" if name in cfg.baselines else "spec"),
                    "nested_mae_mean": float(np.mean(maes)) if maes else float("nan"),
                    "nested_mae_sd": float(np.std(maes, ddof=1)) if len(maes) > 1 else float("nan")}
-            lg = g[g.protocol == "lineage_out"].set_index("hf_id")
-            if len(lg):
-                row["lineage_out_mae"] = float((lg.y - lg.prediction).abs().mean())
-                row.update(_rank_stats(lg.prediction, lg.y))
-                d, dlo, dhi = paired_bootstrap(err[name].loc[order], err["mean"].loc[order],
-                                               cfg.n_boot, cfg.random_state)
+            lm = m & is_lo
+            if lm.any():
+                row["lineage_out_mae"] = float(a_t[lm].mean())
+                row.update(_rank_stats(pd.Series(pred[lm], index=ids[lm]),
+                                       pd.Series(y[lm], index=ids[lm])))
+                d, dlo, dhi = paired_bootstrap(err[name].loc[order].to_numpy(),
+                                               err["mean"].loc[order].to_numpy(), cfg.n_boot,
+                                               cfg.random_state)
                 row.update(diff_vs_mean=d, diff_lo=dlo, diff_hi=dhi)
-                for lineage, gl in lg.groupby("lineage"):
+                for lineage in sorted(set(lins[lm])):
+                    lm_l = lm & (lins == lineage)
                     lin_rows.append({"target": target, "name": name, "lineage": lineage,
-                                     "n_models": len(gl),
-                                     "mae": float((gl.y - gl.prediction).abs().mean())})
+                                     "n_models": int(lm_l.sum()), "mae": float(a_t[lm_l].mean())})
             ev.append(row)
         s = next(r for r in ev if r["target"] == target and r["name"] == SERVED)
         info = {**s, "skill": "skill" if s["diff_hi"] < 0 else "no_skill",  # NaN (one lineage): no skill
-                "n_models": int(gt.hf_id.nunique()), "n_lineages": int(gt.lineage.nunique())}
+                "n_models": int(len(set(ids))), "n_lineages": int(len(set(lins)))}
         for b in cfg.baselines:
             b_row = next(r for r in ev if r["target"] == target and r["name"] == b)
             info[f"{b}_mae"] = b_row.get("lineage_out_mae", float("nan"))
