@@ -46,23 +46,38 @@ METHOD_LABELS = {"regression": "advisor (Regression)", "bradley_terry": "advisor
 VERSION_LABELS = {"v1": "RewardBench v1", "v2": "RewardBench 2"}
 
 
-def load_bundle(path):
-    """The fitted predictor bundle (the one place this module touches how a bundle is loaded)."""
-    from advisor.predictor import PredictorBundle
+def load_bundle(db_path):
+    """The served predictor bundle of a database (the one place this module touches how a bundle is
+    loaded)."""
+    from advisor.bundle import load_bundle as _load
 
-    return PredictorBundle.load(path)
+    return _load(db_path)
 
 
-def bundle_facts(bundle) -> dict:
-    """What this module reads from a fitted bundle besides ``predict_candidates``: its features and scale,
-    its methods, the models it was trained on and each method's out-of-fold predictions of the overall
-    score with the conformal half-width. (With ``load_bundle``, the only code to adapt if bundles change.)"""
+def bundle_facts(bundle, con=None) -> dict:
+    """What this module reads from a served bundle besides ``predict_candidates``: its features and
+    primary scale, its methods, the models it was trained on and each method's out-of-fold predictions
+    of the overall score (the served procedure's, from ``predictions_oof`` of ``con``: the first nested
+    repeat, else lineage-out) with the served interval half-width. (With ``load_bundle``, the only code
+    to adapt if bundles change.)"""
+    scale = bundle.scale
     oof = {}
     for m in bundle.methods:
-        est = bundle.get(m, "score")
-        oof[m] = (getattr(est, "oof_predictions_", None), float(getattr(est, "interval_halfwidth_", np.nan)))
-    return {"features": list(bundle.features), "scale": bundle.scale, "methods": tuple(bundle.methods),
-            "in_training": set(bundle.X_train_.index), "oof": oof}
+        half = float(bundle.entry(scale, m, "score").get("halfwidth", np.nan))
+        series = None
+        if con is not None and store.has_table(con, "predictions_oof"):
+            df = store.frame(con, """SELECT protocol, "repeat", hf_id, prediction FROM predictions_oof
+                                     WHERE scale = ? AND method = ? AND target = 'score'
+                                     AND name = 'served'""", [scale, m])
+            for proto in ("nested", "lineage_out"):
+                d = df[df.protocol == proto]
+                if len(d):
+                    d = d[d["repeat"] == d["repeat"].min()]
+                    series = d.set_index("hf_id")["prediction"]
+                    break
+        oof[m] = (series, half)
+    return {"features": list(bundle.features), "scale": scale, "methods": tuple(bundle.methods),
+            "in_training": set(bundle.X_train().index), "oof": oof}
 
 
 def comparison_id(key: tuple) -> str:
@@ -97,18 +112,19 @@ def base_features(con, bases, features, scale: str = "normalized") -> pd.DataFra
     return out
 
 
-def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool = True) -> pd.DataFrame:
+def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool = True,
+                  facts: dict | None = None) -> pd.DataFrame:
     """Long frame: hf_id, advisor_method, predicted, lower, upper, in_domain, imputed, in_training,
     prediction_kind.
 
     Bases with none of the benchmark features are left out. The advisor methods go through
     ``advisor.shortlist.predict_candidates``; for a base the predictor was trained on, ``out_of_fold``
     replaces that in-sample fit by its cross-validated prediction from the fold that held it out
-    (``oof_predictions_`` of the overall-score predictor, +- its conformal half-width), so no base is
+    (``bundle_facts``: the served procedure's out-of-fold prediction, +- its half-width), so no base is
     scored by a model that saw its paper RM result. The baselines are the size and the OLL v2 mean."""
     from advisor.shortlist import predict_candidates
 
-    facts = bundle_facts(bundle)
+    facts = facts or bundle_facts(bundle)
     features = facts["features"]
     bench = [f for f in features if f not in registry.TRAINING_METRICS]
     usable = feats[feats[bench].notna().any(axis=1)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -280,24 +279,6 @@ def presence_rounds(rounds: pd.DataFrame | None) -> pd.DataFrame:
 
 
 # --- predictor ------------------------------------------------------------------------------------
-
-DEFAULT_BUNDLE = store.ROOT / "data" / "predictor" / "bundle.joblib"
-
-
-def bundle_file(path=None) -> Path:
-    """Where the pipeline saved the predictor this database was built with: the ``bundle_path`` it
-    recorded in ``predictor_info`` when there is one, else ``data/predictor/bundle.joblib``;
-    ``RM_ADVISOR_BUNDLE`` overrides both."""
-    if os.environ.get("RM_ADVISOR_BUNDLE"):
-        return Path(os.environ["RM_ADVISOR_BUNDLE"])
-    with connection(path) as con:
-        row = (con.execute("SELECT bundle_path FROM predictor_info LIMIT 1").fetchone()
-               if store.has_table(con, "predictor_info") else None)
-    if row and row[0]:
-        p = Path(row[0])
-        return p if p.is_absolute() else store.ROOT / p
-    return DEFAULT_BUNDLE
-
 
 def predictions_known(path=None, method: str = "regression") -> pd.Series | None:
     """The predictor's (out-of-fold when the pipeline stored them) predictions for the known models,

@@ -39,39 +39,49 @@ def source_caption(text: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _bundle(path: str, stamp: int):
-    from advisor.predictor import PredictorBundle
+def _bundle(kind: str, path: str, stamp: int):
+    """The served predictor bundle, cached until its source file changes. Never unpickled: it is JSON
+    read from the database's ``predictor_bundle`` table (or a JSON file named by RM_ADVISOR_BUNDLE)."""
+    from advisor.bundle import load_bundle as from_db
+    from advisor.bundle import load_bundle_file
 
-    return PredictorBundle.load(path)
+    return from_db(path) if kind == "db" else load_bundle_file(path)
 
 
-def bundle_path():
-    """RM_ADVISOR_BUNDLE when set (read on every rerun), else where the database says."""
+def bundle_source() -> tuple[str, Path]:
+    """("file", RM_ADVISOR_BUNDLE) when set (read on every rerun), else ("db", the app's database)."""
     override = os.environ.get("RM_ADVISOR_BUNDLE")
-    return Path(override) if override else cached("bundle_file")
+    return ("file", Path(override)) if override else ("db", views.db_file())
+
+
+def _stamp(p: Path) -> int:
+    return p.stat().st_mtime_ns
 
 
 def load_bundle():
-    """(the fitted predictor bundle, None) or (None, a message saying how to get one)."""
-    p = bundle_path()
+    """(the served predictor bundle, None) or (None, a message saying how to get one)."""
+    from advisor.bundle import BundleError
+
+    kind, p = bundle_source()
     try:
-        return _bundle(str(p), p.stat().st_mtime_ns), None
+        return _bundle(kind, str(p), _stamp(p)), None
     except FileNotFoundError:
         return None, (f"No fitted predictor at `{p}`, so candidates cannot be ranked yet. Fix: run "
-                      f"`python -m pipeline.run --stages predictor` (seconds) and reload.")
-    except ValueError as exc:
+                      f"`python -m pipeline.run --stages predictor` (seconds) and reload"
+                      + (", or unset RM_ADVISOR_BUNDLE." if kind == "file" else "."))
+    except (BundleError, ValueError, OSError) as exc:
         return None, f"The predictor at `{p}` cannot be used: {exc}"
 
 
 @st.cache_data(show_spinner="Predicting ...", max_entries=32)
-def _predict(bundle_path: str, stamp: int, candidates, method: str):
+def _predict(kind: str, path: str, stamp: int, candidates, method: str):
     from advisor.shortlist import predict_candidates
 
-    return predict_candidates(_bundle(bundle_path, stamp), candidates, method=method)
+    return predict_candidates(_bundle(kind, path, stamp), candidates, method=method)
 
 
 def predict(candidates, method: str):
     """advisor.shortlist.predict_candidates with the current bundle, cached on the inputs so reruns
     (switching tabs, downloading, re-sorting) do not predict again."""
-    p = bundle_path()
-    return _predict(str(p), p.stat().st_mtime_ns, candidates.reset_index(drop=True), method)
+    kind, p = bundle_source()
+    return _predict(kind, str(p), _stamp(p), candidates.reset_index(drop=True), method)

@@ -134,12 +134,12 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
+usable, wrong, outside = usable_candidates(candidates, bundle.scales, budget)
 for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
-    st.error(f"{md_text(source)}: values on the {row_scale!r} scale, but the predictor was fitted on "
-             f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its "
-             f"{len(g)} model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM "
-             f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
+    served = " or ".join(f"{s!r} ({upload.SCALE_HELP.get(s, s)})" for s in bundle.scales)
+    st.error(f"{md_text(source)}: values on the {row_scale!r} scale, but the predictor serves "
+             f"{served}; its {len(g)} model(s) are left out. Fix: give values on a served scale "
+             f"(e.g. the Open LLM Leaderboard v2 numbers) or pick the models from the leaderboard table.")
 if len(outside):
     st.caption(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
                f"are not ranked: " + ", ".join(map(md_text, outside["hf_id"].head(10))))
@@ -155,12 +155,17 @@ except ValueError as exc:
 
 known = cached("rm_targets", method=method)["score"].rename("measured_score")
 pred = pred.merge(known, left_on="hf_id", right_index=True, how="left")
-best = pred.sort_values("rank").iloc[0]
-m1, m2, m3 = st.columns(3)
-m1.metric("Best candidate", md_text(best["hf_id"]))
-m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
-          help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
-m3.metric("Candidates ranked", len(pred))
+ranked = pred[pred["rank"].notna()]
+if ranked.empty:
+    st.warning("The predictor for this method has no skill: out of sample it does not beat predicting "
+               "the average, so the candidates are not ranked (column 'skill').")
+else:
+    best = ranked.sort_values("rank").iloc[0]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Best candidate", md_text(best["hf_id"]))
+    m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
+              help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
+    m3.metric("Candidates ranked", len(ranked))
 st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {bundle.version}. "
            "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
            "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
@@ -183,8 +188,9 @@ if n_out:
                "beyond the range of the 40 known models (listed in 'extrapolated' and clamped to that range) "
                "or no known model nearby. Their predictions are extrapolations; read them as rough.")
 st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
-st.plotly_chart(figures.ranking(pred.sort_values("rank").head(60),
-                                f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
+if not ranked.empty:
+    st.plotly_chart(figures.ranking(ranked.sort_values("rank").head(60).astype({"rank": float, "rank_upper": float}),
+                                    f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))

@@ -96,6 +96,22 @@ def write_json_atomic(path: Path, obj, **dumps) -> None:
         raise
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so that a reader sees the old file or the complete new one (a uniquely named
+    temporary file beside it, then a rename; concurrent writers never share a temporary name)."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def building_path(db_path: Path) -> Path:
     return db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
 

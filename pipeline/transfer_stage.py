@@ -58,9 +58,9 @@ def run(ctx, bundle) -> dict:
     if not store.has_table(con, "external_rm_results"):
         return {}
     ext = store.frame(con, "SELECT * FROM external_rm_results")
-    facts = transfer.bundle_facts(bundle)
+    facts = transfer.bundle_facts(bundle, con)
     feats = transfer.base_features(con, ext.base_hf_id.unique(), facts["features"], facts["scale"])
-    preds = transfer.predict_bases(bundle, feats)
+    preds = transfer.predict_bases(bundle, feats, facts=facts)
     paper = store.rm_table(con, sources=("paper",), one_per_model=True)
     preds = pd.concat([preds, transfer.paper_measured(paper[paper.hf_id.isin(ext.base_hf_id)])], ignore_index=True)
     post = store.frame(con, "SELECT * FROM post_training") if store.has_table(con, "post_training") else None

@@ -186,7 +186,7 @@ def test_benchmarks_page_coverage_filter_matches_brute_force(app, app_db):
     # the predictor's curve is drawn beside the benchmarks'
     lines = [s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "scatter"][0]
     assert any(t["name"] == "Predictor" for t in lines["data"])
-    assert "cross-validated (paper-style) out-of-fold predictions" in at.caption[-1].value
+    assert "nested-CV out-of-fold predictions" in at.caption[-1].value  # the served procedure's, honest
 
 
 def test_capabilities_page_pca_matches_sklearn(app, app_db):
@@ -270,7 +270,8 @@ def test_data_page_shows_provenance_and_coverage(app, app_db):
                                   f"{40 * n_bench} cells") for m in at.markdown)
     runs = dataframe_with(at, "run_id", "stages")
     assert runs.iloc[0]["stages"] == "ingest,predictor"
-    assert at.metric[2].value == "1"  # schema version
+    from pipeline.schema import SCHEMA_VERSION
+    assert at.metric[2].value == SCHEMA_VERSION  # schema version
     assert at.json[0].value and "predictor" in at.json[0].value  # the last run's config
 
 

@@ -89,8 +89,7 @@ def type_row(page, grid, row: int, values: list[str]) -> None:
 
 
 def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_page, app_db, tmp_path):
-    from advisor import views
-    from advisor.predictor import PredictorBundle
+    from advisor.bundle import load_bundle
     from advisor.shortlist import predict_candidates
 
     page = browser_page
@@ -123,7 +122,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         "Model": "hf_id", "IFEval": "leaderboard_ifeval", "BBH": "leaderboard_bbh",
         "MATH Lvl 5": "leaderboard_math_hard", "GPQA": "leaderboard_gpqa", "MUSR": "leaderboard_musr",
         "MMLU-PRO": "leaderboard_mmlu_pro", "Params (B)": "params_b"})
-    bundle = PredictorBundle.load(views.bundle_file(app_db))
+    bundle = load_bundle(app_db)
     exp = predict_candidates(bundle, pd.concat([typed, up]).assign(scale="normalized"))
     best = exp.iloc[0]
     assert page.locator('[data-testid="stMetricValue"]').nth(0).inner_text() == best.hf_id
