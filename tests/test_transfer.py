@@ -124,10 +124,9 @@ def test_observed_scores_are_means_of_the_external_rows(db):
 
 
 def test_predictions_equal_predict_candidates_on_leaderboard_features(db, app_db):
-    from advisor import views
     from advisor.shortlist import predict_candidates
 
-    bundle = transfer.load_bundle(views.bundle_file(app_db))
+    bundle = transfer.load_bundle(app_db)
     ids = ["EleutherAI/pythia-1.4b", "EleutherAI/pythia-12b", "huggyllama/llama-13b"]
     lb = db.execute("SELECT * FROM leaderboard_v2 WHERE duplicate_of_rank IS NULL AND hf_id IN (SELECT unnest(?))",
                     [ids]).fetchdf()
@@ -143,7 +142,7 @@ def test_predictions_equal_predict_candidates_on_leaderboard_features(db, app_db
 
 
 def test_report_has_the_transfer_table(app_db):
-    rep = ROOT / "work" / "quick" / "reports"
+    rep = app_db.with_name(app_db.name + ".reports")  # reports go beside the database
     data = json.loads((rep / "reproduction.json").read_text())
     t = data["transfer"]
     assert {"agreement", "summary", "lineage", "note"} <= set(t)
@@ -153,14 +152,17 @@ def test_report_has_the_transfer_table(app_db):
 
 
 def test_bases_the_predictor_was_trained_on_get_out_of_fold_predictions(db, app_db):
-    from advisor import views
-
-    bundle = transfer.load_bundle(views.bundle_file(app_db))
+    bundle = transfer.load_bundle(app_db)
     base = "meta-llama/Llama-3.1-8B-Instruct"  # one of the paper's 40, and a base of the AI2 groups
-    assert base in bundle.X_train_.index
+    assert base in bundle.X_train().index
     for method in ("regression", "bradley_terry"):
-        oof = float(np.clip(bundle.get(method, "score").oof_predictions_[base], 0, 100))
-        fitted = float(bundle.get(method, "score").predict(bundle.X_train_.loc[[base]])[0])
+        # the served procedure's prediction from the first nested-CV repeat that held the base out
+        stored = db.execute("""SELECT prediction FROM predictions_oof WHERE scale = 'normalized'
+                               AND method = ? AND target = 'score' AND name = 'served'
+                               AND protocol = 'nested' AND hf_id = ? ORDER BY "repeat" LIMIT 1""",
+                            [method, base]).fetchone()[0]
+        oof = float(np.clip(stored, 0, 100))
+        fitted = float(bundle.predict(bundle.X_train().loc[[base]], method=method)[0])
         rows = db.execute("SELECT DISTINCT predicted, prediction_kind, in_training FROM transfer_predictions "
                           "WHERE base_hf_id = ? AND advisor_method = ?", [base, method]).fetchall()
         assert rows == [(pytest.approx(oof), "out-of-fold (CV)", True)]
