@@ -50,7 +50,7 @@ def quick_config(base: Path, stages=("ingest", "predictor")) -> Path:
     cfg = base / "quick.yaml"
     bundle = "  bundle_path: data/predictor/test-hardening/bundle.joblib\n" if HAS_BUNDLE_PATH else ""
     cfg.write_text(f"data_dir: data\nwork_dir: {base / 'work'}\nstages: [{', '.join(stages)}]\n"
-                   f"predictor:\n  degrees: [1, 2]\n  cv: 5\n  honest_error: false\n"
+                   f"predictor:\n  repeats: 0\n  cv: 5\n  scales: [normalized]\n  candidates: [ridge_log_params]\n"
                    f"{bundle}  reports_dir: {base / 'reports'}\n")
     return cfg
 
@@ -210,7 +210,8 @@ def test_full_disk_at_the_publish_rename(base_db, tmp_path, monkeypatch, capsys)
 BAD_CONFIGS = [
     ("predictor:\n  cv: ten\n", "predictor.cv", "'ten' is not valid"),
     ("predictor:\n  cv: -3\n", "predictor.cv", "greater than or equal to 2"),
-    ("predictor:\n  features: 5\n", "predictor.features", "valid list"),
+    ("predictor:\n  features: 5\n", "predictor.features", "unknown key 'features'"),
+    ("predictor:\n  scales: 5\n", "predictor.scales", "valid list"),
     ("predictor:\n  interval_level: 5\n", "predictor.interval_level", "less than 1"),
     ("predictor:\n  n_jobs: 0\n", "predictor.n_jobs", "0 jobs"),
     ("db: 123\n", "db", "valid string"),
