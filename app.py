@@ -48,6 +48,7 @@ ensure_database()
 PAGES = [
     st.Page("pages/predict.py", title="Predict & shortlist", icon=":material/leaderboard:",
             default=True),
+    st.Page("pages/evidence.py", title="Evidence", icon=":material/fact_check:"),
     st.Page("pages/rm_results.py", title="Reward-model results", icon=":material/table_chart:"),
     st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon=":material/query_stats:"),
     st.Page("pages/pretraining.py", title="Pre-training data", icon=":material/dataset:"),

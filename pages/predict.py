@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from advisor import registry, upload, views
-from pages._shared import cached, load_bundle, predict
+from pages._shared import cached, escape, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
@@ -113,8 +113,8 @@ if candidates.empty:
     st.stop()
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
-from advisor import figures  # noqa: E402
-from advisor.shortlist import export_shortlist, usable_candidates  # noqa: E402
+from advisor import evidence, figures  # noqa: E402
+from advisor.shortlist import export_shortlist  # noqa: E402
 
 bundle, bundle_problem = load_bundle()
 if bundle is None:
@@ -122,62 +122,75 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
-for source, g in wrong.groupby("source", sort=False):
-    st.error(f"{source}: values on the {g['scale'].iloc[0]!r} scale, but the predictor was fitted on "
-             f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its "
-             f"{len(g)} model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM "
-             f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
-if len(outside):
-    st.caption(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
-               f"are not ranked: " + ", ".join(outside["hf_id"].head(10)))
-if usable.empty:
+served = cached("evidence.served")
+for m in views.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
+    line = evidence.sentence(evidence.served_row(served, m), m)
+    (st.markdown if evidence.has_skill(evidence.served_row(served, m)) else st.warning)(line)
+st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
+           "lineages (publishers) held out. Details: the *Evidence* page.")
+
+short = shortlist(candidates, method, budget)
+for msg in short.errors:
+    st.error(escape(msg))
+for msg in short.notes:
+    st.caption(escape(msg))
+if short.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()
-inputs = usable.drop(columns=["source", "scale"]).reset_index(drop=True)
-try:
-    pred = predict(usable.drop(columns=["source"]), method)
-except ValueError as exc:
-    st.error(f"Prediction failed: {exc}")
-    st.stop()
-
-known = cached("rm_targets", method=method)["score"].rename("measured_score")
-pred = pred.merge(known, left_on="hf_id", right_index=True, how="left")
-best = pred.sort_values("rank").iloc[0]
-m1, m2, m3 = st.columns(3)
-m1.metric("Best candidate", best["hf_id"])
-m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
-          help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
-m3.metric("Candidates ranked", len(pred))
-st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {bundle.version}. "
-           "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
-           "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
-           "share a rank. 'measured_score' is the paper's RewardBench score where the model is known.")
-show = pred.sort_values(["rank", "hf_id"]).merge(inputs, on="hf_id", how="left")
+show = short.table
+skill_row = evidence.served_row(served, method)
+if evidence.has_skill(skill_row):
+    best = show.iloc[0]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Best candidate", best["hf_id"])
+    m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
+              help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
+    m3.metric("Candidates ranked", len(show))
+    st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
+               "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
+               "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
+               "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
+               "'measured_score' is the paper's RewardBench score where the model is known.")
+else:
+    st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
+               "candidates below are **not ranked** by it. What is known instead: each candidate's "
+               "nearest known models and their measured reward models ('nearest_measured').")
 st.dataframe(show, hide_index=True, width="stretch", key="ranking",
              column_config={"prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
                             "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
                             "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
-                            "rank_upper": "Upper-bound rank",
+                            "rank_upper": "Upper-bound rank", "size_rank": "Size rank",
                             "in_domain": st.column_config.CheckboxColumn("In domain"),
                             **{f"pred_{c}": st.column_config.NumberColumn(
                                 f"{views.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
                                for c in ("chat", "chat_hard", "safety", "reasoning")},
                             **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
-                               for c in inputs.columns if c != "hf_id"}})
-n_out = int((~pred["in_domain"]).sum())
+                               for c in views.registry.benchmarks() if c in show.columns}})
+n_out = int((~show["in_domain"].astype(bool)).sum())
 if n_out:
     st.warning(f"{n_out} candidate(s) lie outside the predictor's domain (column 'in_domain'): a feature "
-               "beyond the range of the 40 known models (listed in 'extrapolated' and clamped to that range) "
-               "or no known model nearby. Their predictions are extrapolations; read them as rough.")
+               "beyond the range of the known models (listed in 'extrapolated' and clamped to that range) "
+               "or no known model nearby. Their intervals are widened; read them as rough.")
 st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
-st.plotly_chart(figures.ranking(pred.sort_values("rank").head(60),
-                                f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
+if evidence.has_skill(skill_row):
+    st.plotly_chart(figures.ranking(show.head(60), f"Predicted RewardBench ({views.METHOD_LABELS[method]})"),
+                    key="fig_rank")
+else:
+    other = next((m for m in views.METHOD_LABELS if m != method
+                  and evidence.has_skill(evidence.served_row(served, m))), None)
+    if other:
+        alt = shortlist(candidates, other, budget).table
+        st.subheader(f"Ranking by the {views.METHOD_LABELS[other]} predictor instead")
+        st.caption(f"Labelled as such: these are predicted {views.METHOD_LABELS[other]} reward models "
+                   f"(that predictor has skill), not {views.METHOD_LABELS[method]} ones.")
+        st.plotly_chart(figures.ranking(alt.head(60), f"Predicted RewardBench "
+                                        f"({views.METHOD_LABELS[other]}, not {views.METHOD_LABELS[method]})"),
+                        key="fig_rank_other")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))
 for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
-    col.download_button(f"Download {label}", export_shortlist(show, fmt, bundle.version),
+    col.download_button(f"Download {label}", export_shortlist(show, fmt, short.version),
                         file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
 with st.expander("Preview (Markdown)"):
-    st.markdown(export_shortlist(show, "markdown", bundle.version))
+    st.markdown(export_shortlist(show, "markdown", short.version))
