@@ -29,6 +29,7 @@ UPLOAD = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
           "up/delta-14b,82,50,40,15,16,50,14\n"
           "up/epsilon-0.5b,25,5,1,1,3,5,0.5\n")
 PAGES = [("Predict & shortlist", "Which base model should I train my reward model on?", "1_predict"),
+         ("Evidence", "Evidence: how far to trust the predictions", "2_evidence"),
          ("Reward-model results", "Reward-model results", "2_rm_results"),
          ("Benchmarks vs RM quality", "Benchmarks vs reward-model quality", "3_benchmarks"),
          ("Pre-training data", "Pre-training data", "4_pretraining"),
@@ -143,3 +144,31 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         assert page.locator('[data-testid="stException"]').count() == 0, name
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert sorted(p.name for p in SHOTS.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
+
+
+def test_rank_command_prints_the_apps_csv_download(server, browser_page, app_db, tmp_path):
+    """`python -m advisor rank FILE` on a fixture CSV gives the rows and columns of the app's CSV
+    download for the same file (one shared code path, checked through both front doors)."""
+    import subprocess
+    import sys
+
+    fixture = ROOT / "tests" / "fixtures" / "candidates" / "five_candidates.csv"
+    page = browser_page
+    page.goto(server)
+    page.get_by_text(PAGES[0][1]).wait_for()
+    page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(fixture))
+    idle(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "app.csv"
+    dl.value.save_as(path)
+    app_csv = pd.read_csv(path)
+
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(fixture), "--db", str(app_db),
+                           "--format", "csv"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli_csv = pd.read_csv(io.StringIO(proc.stdout))
+    assert list(cli_csv.columns) == list(app_csv.columns)
+    assert len(cli_csv) == 5
+    pd.testing.assert_frame_equal(cli_csv, app_csv)
