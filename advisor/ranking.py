@@ -48,9 +48,9 @@ def build(candidates: pd.DataFrame, bundle, method: str = "regression",
     models' measured RewardBench score of ``method`` (index hf_id), shown beside the prediction."""
     out = Shortlist(pd.DataFrame(), bundle.version)
     usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
-    for source, g in wrong.groupby("source", sort=False):
+    for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
         out.errors.append(
-            f"{source}: values on the {g['scale'].iloc[0]!r} scale, but the predictor was fitted on "
+            f"{source}: values on the {row_scale!r} scale, but the predictor was fitted on "
             f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its {len(g)} "
             f"model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM Leaderboard "
             f"v2 numbers) or pick the models from the leaderboard table.")
@@ -59,7 +59,7 @@ def build(candidates: pd.DataFrame, bundle, method: str = "regression",
                          f"{budget[1]:g}B are not ranked: " + ", ".join(outside["hf_id"].head(10)))
     if usable.empty:
         return out
-    inputs = usable.drop(columns=["source", "scale"]).reset_index(drop=True)
+    inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels travel along
     pred = predict_candidates(bundle, usable.drop(columns=["source"]).reset_index(drop=True),
                               method=method)
     if measured is not None:

@@ -5,7 +5,7 @@ the ranked shortlist."""
 import pandas as pd
 import streamlit as st
 
-from advisor import registry, upload, views
+from advisor import registry, scales, upload, views
 from pages._shared import cached, escape, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
@@ -34,8 +34,13 @@ parts: list[upload.Candidates] = []
 tab_type, tab_upload, tab_pick = st.tabs(["Type candidates", "Upload CSV / lm-eval JSON",
                                           "Pick from the Open LLM Leaderboard"])
 with tab_type:
-    scale_typed = st.selectbox("Scale of the typed values", ["normalized", "raw", "percent"],
+    t1, t2 = st.columns(2)
+    scale_typed = t1.selectbox("Scale of the typed values", ["normalized", "raw", "percent"],
                                format_func=lambda s: f"{s}: {upload.SCALE_HELP[s]}", key="typed_scale")
+    settings_typed = t2.radio("Settings the numbers came from", list(scales.SETTINGS), key="typed_settings",
+                              format_func=scales.SETTINGS_HELP.get,
+                              help="Model-card numbers usually come from other settings (shots, CoT, "
+                                   "chat template): those rows are flagged as less certain.")
     editor = st.data_editor(
         pd.DataFrame({c: pd.Series(dtype=str if c == "hf_id" else float) for c in TYPED_COLUMNS}),
         num_rows="dynamic", key="typed", width=sum(EDITOR_WIDTHS) + 40,
@@ -46,20 +51,26 @@ with tab_type:
     typed = upload.drop_blank_rows(editor)
     typed = typed.rename(columns={"hf_id": "Model id", **{c: views.label(c) for c in TYPED_COLUMNS[1:]}})
     if len(typed):
-        parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1))
+        parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1,
+                                        settings=settings_typed))
 
 with tab_upload:
     files = st.file_uploader("CSV (one row per model; columns such as Model, IFEval, BBH, MATH Lvl 5, "
                              "GPQA, MUSR, MMLU-PRO, Params (B)) or lm-evaluation-harness results_*.json",
                              type=["csv", "tsv", "txt", "json"], accept_multiple_files=True, key="upload")
-    u1, u2 = st.columns(2)
+    u1, u2, u3 = st.columns(3)
     scale_upload = u1.selectbox("Scale of the CSV values", list(upload.SCALE_CHOICES),
                                 format_func=lambda s: "detect from the values" if s == "auto"
-                                else f"{s}: {upload.SCALE_HELP[s]}", key="upload_scale")
-    json_model = u2.text_input("Model id for JSON files that do not name their model", key="json_model")
+                                else f"{s}: {upload.SCALE_HELP[s]}", key="upload_scale",
+                                help="A column can name its own, e.g. 'MMLU-PRO (percent)', and a row "
+                                     "its own in a 'scale' column (raw, percent or normalized).")
+    settings_upload = u2.radio("Settings the CSV numbers came from", list(scales.SETTINGS),
+                               key="upload_settings", format_func=scales.SETTINGS_HELP.get,
+                               help="A row can give its own in a 'settings' column (leaderboard or other).")
+    json_model = u3.text_input("Model id for JSON files that do not name their model", key="json_model")
     for f in files or []:
         parts.append(upload.parse_upload(f.getvalue(), f.name, scale=scale_upload,
-                                         model_id=json_model.strip() or None))
+                                         model_id=json_model.strip() or None, settings=settings_upload))
 
 with tab_pick:
     lb = cached("leaderboard")
@@ -165,7 +176,7 @@ st.dataframe(show, hide_index=True, width="stretch", key="ranking",
                                 f"{views.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
                                for c in ("chat", "chat_hard", "safety", "reasoning")},
                             **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
-                               for c in views.registry.benchmarks() if c in show.columns}})
+                               for c in show.columns if registry.resolve(c) == c}})
 n_out = int((~show["in_domain"].astype(bool)).sum())
 if n_out:
     st.warning(f"{n_out} candidate(s) lie outside the predictor's domain (column 'in_domain'): a feature "

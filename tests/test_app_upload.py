@@ -168,3 +168,142 @@ def test_blank_editor_rows_are_dropped_whatever_the_missing_marker():
     assert list(kept.index) == [1, 3]
     c = upload.clean_table(kept, "typed table", scale="normalized", first_row=1)
     assert list(c.frame["hf_id"]) == ["a/b", "row 4"]  # row numbers stay the editor's
+
+
+# --- input scales, settings and partial rows (issue 20) ---------------------------------------------
+
+CARD = ("model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B),settings,source_url\n"
+        "org/card,80.1,,45.2,30,,52.3,8,other,https://example.org/card\n"
+        "org/full,70,60,20,30,40,50,7,,\n")
+
+
+def test_percent_values_become_raw_exactly_and_the_row_says_so():
+    c = upload.parse_csv(CARD.encode(), "card.csv", scale="percent")
+    assert c.errors == [] and c.warnings == []
+    card = c.frame.set_index("hf_id").loc["org/card"]
+    assert card["leaderboard_mmlu_pro"] == 0.523 and card["leaderboard_ifeval"] == 0.801
+    assert card["params_b"] == 8  # a count is never converted
+    lab = c.labels.set_index(c.frame["hf_id"])
+    assert list(lab["scale"]) == ["raw", "raw"] and c.scale == "raw"
+    assert list(lab["input_scale"]) == ["percent", "percent"]
+    assert "MMLU-PRO: percent 52.3 -> raw 0.523 (/100)" in lab.loc["org/card", "converted"]
+    # settings: the row's own cell, else the table's; partial: the tasks it lacks are named
+    assert list(lab["settings"]) == ["other", "leaderboard"]
+    assert lab.loc["org/card", "partial"] and lab.loc["org/card", "missing"] == "BBH, MUSR"
+    assert not lab.loc["org/full", "partial"]
+    assert "other / unknown settings: less certain" in lab.loc["org/card", "note"]
+    assert any("converted exactly" in n and "'converted' column" in n for n in c.notes)
+    assert any("flagged less certain" in n for n in c.notes)
+    assert any("'source_url' kept for reference only" in n for n in c.notes)  # not an unknown column
+    # the table-level choice applies where a row gives none
+    assert list(upload.parse_csv(CARD.encode(), "card.csv", scale="percent", settings="other")
+                .labels["settings"]) == ["other", "other"]
+
+
+def test_column_and_row_scales_and_a_mixed_row_on_one_scale():
+    data = ("model,IFEval (normalized),BBH (normalized),MATH Lvl 5 (raw),GPQA %,MUSR (normalized),MMLU-PRO\n"
+            "org/mix,70,40,0.2,35,10,38\n").encode()
+    c = upload.parse_csv(data, "mix.csv", scale="normalized")
+    assert c.errors == [] and c.warnings == []
+    row = c.frame.iloc[0]
+    # MATH raw 0.2 -> 20; GPQA 35 % -> raw 0.35 -> (0.35 - 0.25) / 0.75 x 100
+    assert row["leaderboard_math_hard"] == 20.0 and row["leaderboard_gpqa"] == pytest.approx(40 / 3)
+    assert row["leaderboard_ifeval"] == 70 and row["leaderboard_mmlu_pro"] == 38
+    lab = c.labels.iloc[0]
+    assert lab["scale"] == "normalized" and lab["input_scale"] == "normalized+percent+raw"
+    assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in lab["converted"]
+    rows = upload.parse_csv(b"model,GPQA,BBH,scale\norg/a,0.3,0.5,raw\norg/b,40,50,percent\norg/c,10,30,\n",
+                            "rows.csv")
+    assert rows.errors == [] and list(rows.labels["scale"]) == ["raw", "raw", "normalized"]
+    assert rows.frame["leaderboard_gpqa"].tolist() == [0.3, 0.4, 10.0] and rows.scale == "mixed"
+
+
+def test_a_mix_that_cannot_be_unified_leaves_the_value_out_and_names_it():
+    # to raw, BBH and GPQA 0 (at or below chance) would be lost; to normalized only IFEval
+    c = upload.parse_csv(b"model,IFEval (raw),BBH (normalized),GPQA (normalized)\norg/x,0.5,30,0\n", "m.csv")
+    assert c.labels["scale"].iloc[0] == "normalized"
+    assert math.isnan(c.frame["leaderboard_ifeval"].iloc[0])
+    assert len(c.warnings) == 1 and c.warnings[0].startswith(
+        "m.csv, model 'org/x': IFEval (raw 0.5): not converted to normalized, the leaderboard's IFEval is "
+        "the mean of prompt- and instruction-level strict accuracy")
+    assert "Fix: give this task on the 'normalized' scale" in c.warnings[0]
+
+
+def test_percent_over_100_and_raw_over_1_name_the_cell_and_the_fix():
+    c = upload.parse_csv(b"model,MMLU-PRO,BBH\norg/a,152.3,40\n", "p.csv", scale="percent")
+    assert c.errors == ["p.csv, row 2, column 'MMLU-PRO': 152.3 is outside the 'percent' scale (0 to 100); "
+                        "the cell is ignored and imputed. Fix: choose the scale that matches your numbers "
+                        "above the table; a percent value is the raw score x 100, at most 100: check 152.3 "
+                        "against its source."]
+    c = upload.parse_csv(b"model,GPQA (raw)\norg/a,30.5\n", "r.csv")
+    assert c.errors[0].startswith("r.csv, row 2, column 'GPQA (raw)': 30.5 is outside the 'raw' scale (0 to 1)")
+    assert "if 30.5 is a percentage (e.g. from a model card) choose 'percent', name the column " \
+           "'GPQA (percent)'" in c.errors[0]
+
+
+def test_scales_mixed_within_one_column():
+    data = b"model,MMLU-PRO,BBH\norg/a,52.3,40\norg/b,0.48,45\norg/c,45.1,50\n"
+    auto = upload.parse_csv(data, "mixed.csv")
+    assert auto.errors == ["mixed.csv, row 3, column 'MMLU-PRO': 0.48 looks like a raw 0-1 fraction, but the "
+                           "column's other values are on the 0-100 'normalized' scale (e.g. 52.3 in row 2): "
+                           "scales mixed within one column; the cell is ignored and imputed. Fix: write it as "
+                           "48 if it is the raw score, or give this row its own scale in a 'scale' column (raw, "
+                           "percent or normalized), or choose the scale explicitly (then the value is kept as "
+                           "given)."]
+    assert math.isnan(auto.frame["leaderboard_mmlu_pro"].iloc[1]) and auto.frame["leaderboard_bbh"].iloc[1] == 45
+    chosen = upload.parse_csv(data, "mixed.csv", scale="percent")
+    assert chosen.errors == [] and len(chosen.warnings) == 1
+    assert "kept as 0.48 on the 'percent' scale" in chosen.warnings[0]
+    assert chosen.frame["leaderboard_mmlu_pro"].iloc[1] == 0.0048
+    # a weak model's small normalized GPQA among larger ones is not taken for a fraction
+    ok = upload.parse_csv(b"model,GPQA\norg/a,0.67\norg/b,5.2\norg/c,12.1\n", "gpqa.csv")
+    assert ok.errors == [] and ok.warnings == [] and ok.frame["leaderboard_gpqa"].iloc[0] == 0.67
+
+
+def test_bad_scale_and_settings_cells_are_named():
+    c = upload.parse_csv(b"model,IFEval,scale,settings\norg/a,0.7,fraction,5-shot\n", "b.csv", scale="raw")
+    assert c.errors == [
+        "b.csv, row 2, column 'scale': 'fraction' is not a scale; the table's scale is used for this row. "
+        "Fix: write raw, percent or normalized (or leave it empty for the table's scale).",
+        "b.csv, row 2, column 'settings': '5-shot' is not a settings; the table's settings is used for this "
+        "row. Fix: write 'leaderboard' (Open LLM Leaderboard settings) or 'other' (other / unknown)."]
+    assert c.frame["leaderboard_ifeval"].iloc[0] == 0.7 and c.labels["settings"].iloc[0] == "leaderboard"
+
+
+def test_combine_carries_the_row_labels_and_partial_lmeval_runs():
+    card = upload.parse_csv(CARD.encode(), "card.csv", scale="percent")
+    doc = lmeval_doc()
+    lm = upload.parse_upload(json.dumps(doc).encode(), "results.json")
+    picked = upload.Candidates(pd.DataFrame({"hf_id": ["lb/x"], "leaderboard_ifeval": [50.0]}), "normalized",
+                               "leaderboard")
+    frame, _ = upload.combine([card, lm, picked])
+    assert list(frame.columns[:9]) == ["hf_id", "source", *upload.LABEL_COLUMNS]
+    f = frame.set_index("hf_id")
+    assert list(f["scale"]) == ["raw", "raw", "normalized", "normalized"]
+    assert list(f["settings"]) == ["other", "leaderboard", "leaderboard", "leaderboard"]
+    assert f.loc["org/tiny-7b", "partial"] and f.loc["org/tiny-7b", "missing"] == "BBH, MATH Lvl 5, MUSR, MMLU-PRO"
+    assert f.loc["lb/x", "partial"] and f.loc["org/card", "input_scale"] == "percent"
+
+
+def test_example_recent_bases_csv_parses_with_the_right_labels():
+    """data/examples/recent_bases.csv (model-card numbers, README tour): every row is read, converted
+    from percent to raw, flagged 'other' settings and 'partial', and names its source."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "examples" / "recent_bases.csv"
+    c = upload.parse_upload(path.read_bytes(), path.name)
+    assert c.errors == [] and c.warnings == []
+    assert len(c.frame) == 20 and c.scale == "raw"
+    assert set(c.labels["settings"]) == {"other"} and c.labels["partial"].all()
+    assert set(c.labels["input_scale"]) == {"percent"} and (c.labels["converted"] != "").all()
+    f = c.frame.set_index("hf_id")
+    # numbers as the cards print them (percent), divided by 100
+    assert f.loc["meta-llama/Llama-3.3-70B-Instruct", "leaderboard_mmlu_pro"] == 0.689
+    assert f.loc["google/gemma-3-12b-pt", "leaderboard_bbh"] == 0.726
+    assert f.loc["allenai/OLMo-2-1124-13B", "leaderboard_mmlu_pro"] == 0.351
+    assert f.loc["Qwen/Qwen3-4B-Instruct-2507", "leaderboard_ifeval"] == 0.834
+    assert math.isnan(f.loc["google/gemma-3-12b-pt", "leaderboard_math_hard"])  # full MATH is not Lvl 5
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["source_url"].startswith("https://") and r["settings_detail"] for r in rows)

@@ -172,3 +172,35 @@ def test_rank_command_prints_the_apps_csv_download(server, browser_page, app_db,
     assert list(cli_csv.columns) == list(app_csv.columns)
     assert len(cli_csv) == 5
     pd.testing.assert_frame_equal(cli_csv, app_csv)
+
+
+MIXED = ("model,IFEval,BBH,MATH Lvl 5 (raw),GPQA %,MUSR,MMLU-PRO,Params (B),settings\n"
+         "mix/zeta-7b,70,40,0.2,35,10,38,7,other\n")
+CARD = "model,IFEval,GPQA,MMLU-PRO,Params (B),scale\ncard/eta-8b,80.1,30,52.3,8,percent\n"
+
+
+def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
+    """A mixed upload is put on one scale and ranked with its labels in the shortlist; a percent
+    (model-card) upload becomes raw, is said so, and is left out with the fix while the predictor is
+    on the normalized scale."""
+    page = browser_page
+    page.goto(server)
+    page.get_by_text("No candidates yet").wait_for()
+    page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        files=[{"name": "mixed.csv", "mimeType": "text/csv", "buffer": MIXED.encode()},
+               {"name": "card.csv", "mimeType": "text/csv", "buffer": CARD.encode()}])
+    idle(page)
+    page.get_by_text("mixed.csv: 1 row(s) converted exactly").wait_for()
+    page.get_by_text("card.csv: 1 row(s) converted exactly").wait_for()
+    page.get_by_text("card.csv: values on the 'raw' scale").wait_for()
+    page.get_by_text("Candidates ranked").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "shortlist.csv"
+    dl.value.save_as(path)
+    row = pd.read_csv(path).set_index("hf_id").loc["mix/zeta-7b"]
+    assert row["scale"] == "normalized" and row["settings"] == "other"
+    assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
+    assert row["leaderboard_gpqa"] == pytest.approx(40 / 3, abs=0.005)  # the CSV export keeps 4 digits
