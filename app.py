@@ -20,19 +20,28 @@ if str(ROOT) not in sys.path:
 
 from advisor import views  # noqa: E402
 
+# Icons are emoji, drawn by the browser's own fonts: Streamlit's Material icons load from
+# fonts.gstatic.com on every page load, which offline and privacy-minded installs do not want.
 st.set_page_config(page_title="rm-advisor: choose a base model for your reward model",
-                   page_icon=":material/balance:", layout="wide")
+                   page_icon="⚖️", layout="wide")
+
+
+SERVE_CONFIG = ROOT / "configs" / "serve.yaml"  # the first start's build: what serving needs
 
 
 def ensure_database() -> None:
+    """Build the database on the first start: the serving build (configs/serve.yaml: the served
+    predictors with their lineage-out evidence, seconds), then the full evaluation (configs/default.yaml:
+    + 5 x 10-fold nested CV, about half a minute) in the background; it publishes atomically and the
+    pages pick it up on their next rerun. RM_ADVISOR_CONFIG names one config for the first build instead."""
     db = views.db_file()
     if db.exists():
         return
-    cmd = [sys.executable, "-m", "pipeline.run", "--db", str(db)]
-    if os.environ.get("RM_ADVISOR_CONFIG"):  # the pipeline config the first build uses
-        cmd += ["--config", os.environ["RM_ADVISOR_CONFIG"]]
+    custom = os.environ.get("RM_ADVISOR_CONFIG")
+    cmd = [sys.executable, "-m", "pipeline.run", "--db", str(db),
+           "--config", custom or str(SERVE_CONFIG)]
     with st.spinner(f"First start: building the database {db} from the shipped data "
-                    f"(`python -m pipeline.run`, about a minute) ..."):
+                    f"(`python -m pipeline.run`, about 10 seconds) ..."):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0 or not db.exists():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
@@ -41,18 +50,22 @@ def ensure_database() -> None:
                  f"message; then reload this page.")
         st.code(tail or "(no output)")
         st.stop()
+    if not custom:  # the full evaluation, detached: it outlives this run of the script
+        subprocess.Popen([sys.executable, "-m", "pipeline.run", "--db", str(db)], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 ensure_database()
 
 PAGES = [
-    st.Page("pages/predict.py", title="Predict & shortlist", icon=":material/leaderboard:",
+    st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",
             default=True),
-    st.Page("pages/evidence.py", title="Evidence", icon=":material/fact_check:"),
-    st.Page("pages/rm_results.py", title="Reward-model results", icon=":material/table_chart:"),
-    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon=":material/query_stats:"),
-    st.Page("pages/pretraining.py", title="Pre-training data", icon=":material/dataset:"),
-    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon=":material/scatter_plot:"),
-    st.Page("pages/data.py", title="Data & provenance", icon=":material/info:"),
+    st.Page("pages/evidence.py", title="Evidence", icon="🔎"),
+    st.Page("pages/rm_results.py", title="Reward-model results", icon="📋"),
+    st.Page("pages/across_recipes.py", title="Across recipes", icon="🔀"),
+    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon="📈"),
+    st.Page("pages/pretraining.py", title="Pre-training data", icon="📚"),
+    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon="🧭"),
+    st.Page("pages/data.py", title="Data & provenance", icon="ℹ️"),
 ]
 st.navigation(PAGES).run()

@@ -66,8 +66,7 @@ def rank(args: argparse.Namespace) -> int:
                           f"Leaderboard v2 table of {db}. Fix: check the ids (the app's pick tab "
                           f"searches them), or give the model's results in FILE."])
         ids = list(dict.fromkeys(known[p.lower()] for p in picks))
-        rows = lb[lb["hf_id"].isin(ids)][["hf_id", "params_b", *views.registry.OLL_V2_TASKS]]
-        parts.append(upload.Candidates(rows.reset_index(drop=True), "normalized", "leaderboard"))
+        parts.append(upload.leaderboard_candidates(lb, ids))
     if not parts:
         return _fail(["no candidates. Fix: give a CSV or lm-eval JSON FILE, or --pick ID,ID."])
     candidates, errors, warnings, notes = ranking.gather(parts)

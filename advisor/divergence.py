@@ -13,8 +13,13 @@ import numpy as np
 import pandas as pd
 
 
-def shared_edges(samples, bins: int = 100, value_range=None) -> np.ndarray:
-    """``bins + 1`` equal-width edges covering every finite value of every sample (or ``value_range``)."""
+def shared_edges(samples, bins: int = 100, value_range=None, tail: float = 0.0) -> np.ndarray:
+    """``bins + 1`` equal-width edges covering every finite value of every sample (or ``value_range``).
+
+    ``tail`` > 0: the edges span the pooled ``tail`` and ``1 - tail`` quantiles instead of the extremes
+    (values beyond fall into the end bins): the bins then do not move with the sample's most extreme
+    documents, so distances on a subsample estimate the same quantity as on the whole corpus.
+    """
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}. Fix: pass a positive number of bins")
     if value_range is None:
@@ -23,7 +28,11 @@ def shared_edges(samples, bins: int = 100, value_range=None) -> np.ndarray:
         finite = [s for s in finite if s.size]
         if not finite:
             raise ValueError("no finite values in any sample. Fix: pass scores, or value_range")
-        lo, hi = min(s.min() for s in finite), max(s.max() for s in finite)
+        if tail > 0:
+            pooled = np.concatenate(finite)
+            lo, hi = (float(v) for v in np.quantile(pooled, [tail, 1 - tail]))
+        else:
+            lo, hi = min(s.min() for s in finite), max(s.max() for s in finite)
     else:
         lo, hi = map(float, value_range)
     if hi <= lo:
@@ -62,9 +71,9 @@ def js_distance(p, q, base: float | None = 2.0) -> float:
     return float(np.sqrt(js))
 
 
-def histograms(samples: dict, bins: int = 100, value_range=None) -> tuple[np.ndarray, dict]:
+def histograms(samples: dict, bins: int = 100, value_range=None, tail: float = 0.0) -> tuple[np.ndarray, dict]:
     """(edges, {name: probabilities}) for every sample on one set of shared edges."""
-    edges = shared_edges(list(samples.values()), bins, value_range)
+    edges = shared_edges(list(samples.values()), bins, value_range, tail)
     return edges, {name: histogram(s, edges) for name, s in samples.items()}
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from advisor import untrusted
 from advisor.views import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, label
 
 BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
@@ -128,25 +129,44 @@ def pca_loadings(loadings: pd.DataFrame) -> go.Figure:
 
 
 def presence_distributions(scores: pd.DataFrame, model_col: str, subset_col: str,
-                           value_col: str) -> go.Figure:
-    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model."""
+                           value_col: str, n_docs: dict | None = None) -> go.Figure:
+    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model. ``n_docs``
+    ({subset: documents per model}) labels each subset with how many documents its estimates rest on."""
     import plotly.express as px  # only this figure needs it (slow import)
 
     fig = px.box(scores, x=subset_col, y=value_col, color=model_col, points=False,
                  hover_data=[model_col])
     fig.update_yaxes(title_text="presence score")
+    if n_docs:
+        subsets = list(dict.fromkeys(scores[subset_col]))
+        fig.update_xaxes(tickmode="array", tickvals=subsets,
+                         ticktext=[f"{s}<br>n = {int(n_docs[s]):,}" if s in n_docs else str(s) for s in subsets])
     return _layout(fig, "Estimated pre-training data distributions (Fig. 7)", height=480)
 
 
-def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str) -> go.Figure:
-    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions."""
-    m = jsd.pivot_table(index=a, columns=b, values=value_col, aggfunc="mean")
-    names = sorted(set(m.index) | set(m.columns))
-    m = m.reindex(index=names, columns=names)
-    m = m.combine_first(m.T)
+def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str, lo_col: str | None = None,
+                hi_col: str | None = None, n_col: str | None = None) -> go.Figure:
+    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions; with
+    ``lo_col``/``hi_col`` each cell's hover shows its interval (and ``n_col`` the documents it rests on)."""
+    def square(col):
+        m = jsd.pivot_table(index=a, columns=b, values=col, aggfunc="mean")
+        names = sorted(set(m.index) | set(m.columns))
+        m = m.reindex(index=names, columns=names)
+        return m.combine_first(m.T), names
+
+    m, names = square(value_col)
+    hover = "%{y} vs %{x}<br>JSD %{z:.4f}"
+    custom = None
+    if lo_col and hi_col and {lo_col, hi_col} <= set(jsd.columns) and jsd[[lo_col, hi_col]].notna().any().all():
+        parts = [square(lo_col)[0].values, square(hi_col)[0].values]
+        hover += " [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+        if n_col and n_col in jsd.columns and jsd[n_col].notna().any():
+            parts.append(square(n_col)[0].values)
+            hover += "<br>%{customdata[2]:,} documents per model"
+        custom = np.stack(parts, axis=-1)
     fig = go.Figure(go.Heatmap(z=m.values, x=names, y=names, colorscale="Viridis",
-                               texttemplate="%{z:.3f}",
-                               hovertemplate="%{y} vs %{x}<br>JSD %{z:.4f}<extra></extra>"))
+                               texttemplate="%{z:.3f}", customdata=custom,
+                               hovertemplate=hover + "<extra></extra>"))
     return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
 
 
@@ -156,13 +176,33 @@ def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
     err_hi = d["upper"] - d["prediction"]
     err_lo = d["prediction"] - d["lower"]
     fig = go.Figure(go.Scatter(
-        x=d["prediction"], y=d["hf_id"], mode="markers",
+        x=d["prediction"], y=d["hf_id"].map(untrusted.html_text), mode="markers",
         error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo),
         customdata=np.stack([d["rank"], d["rank_upper"], d["lower"], d["upper"]], axis=1),
         hovertemplate="%{y}<br>predicted %{x:.1f} [%{customdata[2]:.1f}, %{customdata[3]:.1f}]"
                       "<br>rank %{customdata[0]} (upper-bound rank %{customdata[1]})<extra></extra>"))
     fig.update_xaxes(title_text="predicted RewardBench score")
     return _layout(fig, title, height=max(300, 24 * len(d) + 120))
+
+
+def transfer_slope(per_base: pd.DataFrame, title: str) -> go.Figure:
+    """Slope chart: each base's observed rank (left) and predicted rank (right), rank 1 at the top; a
+    line per base, steep lines are disagreements. Hover: the base, the RMs, the two scores."""
+    fig = go.Figure()
+    d = per_base.sort_values("observed_rank")
+    for r in d.itertuples():
+        agree = r.observed_rank == r.predicted_rank
+        fig.add_trace(go.Scatter(
+            x=["observed", "predicted"], y=[r.observed_rank, r.predicted_rank], mode="lines+markers+text",
+            name=r.base_hf_id, text=[r.base_hf_id, ""], textposition="middle left",
+            line=dict(color=COLOR if agree else BASELINE_COLOR, width=2),
+            customdata=[[r.observed, r.predicted, r.rm_ids, r.n_runs]] * 2,
+            hovertemplate=(f"{r.base_hf_id}<br>observed %{{customdata[0]:.1f}} (mean of %{{customdata[3]}} run(s))"
+                           "<br>predicted %{customdata[1]:.1f}<br>RM(s): %{customdata[2]}<extra></extra>")))
+    fig.update_yaxes(autorange="reversed", title_text="rank (1 = best)", dtick=1)
+    fig.update_xaxes(range=[-1.2, 1.2])
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, height=max(320, 42 * len(d) + 140))
 
 
 # --- evidence (pages/evidence.py) -----------------------------------------------------------------
@@ -202,21 +242,22 @@ def lineage_error_bars(errors: pd.DataFrame, title: str) -> go.Figure:
 
 
 def skill_intervals(evidence: pd.DataFrame, title: str) -> go.Figure:
-    """Each spec's and baseline's lineage-out gain over predicting the mean (points), with its paired
-    bootstrap CI; a bar whose interval crosses 0 has no demonstrated skill. The served spec in red."""
+    """Each spec's and baseline's lineage-out MAE minus the mean baseline's (points; below 0 is better),
+    with its paired bootstrap CI; one whose interval reaches 0 has no demonstrated skill. The served
+    procedure and the chosen spec in red."""
     d = evidence.dropna(subset=["diff_vs_mean"]).sort_values("diff_vs_mean")
-    colors = [BASELINE_COLOR if c else (COLOR if k == "spec" else "#7f7f7f")
+    colors = [BASELINE_COLOR if c or k == "served" else (COLOR if k == "spec" else "#7f7f7f")
               for c, k in zip(d["chosen"].fillna(False).astype(bool), d["kind"])]
     fig = go.Figure(go.Scatter(
         x=d["diff_vs_mean"], y=d["name"], mode="markers", marker=dict(color=colors, size=10),
         error_x=dict(type="data", symmetric=False, array=d["diff_hi"] - d["diff_vs_mean"],
                      arrayminus=d["diff_vs_mean"] - d["diff_lo"]),
         customdata=np.stack([d["kind"], d["lineage_out_mae"], d["diff_lo"], d["diff_hi"]], axis=1),
-        hovertemplate="%{y} (%{customdata[0]})<br>lineage-out MAE %{customdata[1]:.2f}<br>better than "
-                      "the mean by %{x:+.2f} [%{customdata[2]:+.2f}, %{customdata[3]:+.2f}]"
+        hovertemplate="%{y} (%{customdata[0]})<br>lineage-out MAE %{customdata[1]:.2f}<br>minus the "
+                      "mean's: %{x:+.2f} [%{customdata[2]:+.2f}, %{customdata[3]:+.2f}]"
                       "<extra></extra>"))
     fig.add_vline(x=0, line_dash="dash", line_color="grey")
-    fig.update_xaxes(title_text="points better than predicting the mean (lineage out; 95% CI)")
+    fig.update_xaxes(title_text="lineage-out MAE minus predicting the mean (points, 95% CI; < 0 = skill)")
     return _layout(fig, title, height=max(320, 30 * len(d) + 120))
 
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from advisor import registry
+from advisor import registry, untrusted
 
 FILTER_PREFERENCE = ("none", "strict-match", "get-answer", "remove_whitespace", "flexible-extract")
 
@@ -113,19 +113,32 @@ FIX_LMEVAL = ("upload the unmodified results_*.json that lm-evaluation-harness 0
               "(lm_eval --output_path DIR), or an EvalPlus results file")
 
 
-def load_json(source: str | Path | bytes, name: str | None = None) -> tuple[dict, str]:
-    """(parsed JSON object, display name) from a path or uploaded bytes; ValueError if not JSON."""
+MAX_RESULTS_BYTES = 64 * 2**20  # a results_*.json of the 6 leaderboard tasks is ~1 MB; samples live elsewhere
+
+
+def load_json(source: str | Path | bytes, name: str | None = None,
+              max_bytes: int | None = None) -> tuple[dict, str]:
+    """(parsed JSON object, display name) from a path or uploaded bytes; ValueError if not JSON, larger
+    than ``max_bytes`` or nested deeper than ``untrusted.MAX_JSON_DEPTH`` (checked before parsing)."""
+    max_bytes = max_bytes or MAX_RESULTS_BYTES
     if isinstance(source, (bytes, bytearray)):
         name = name or "upload"
-        text = bytes(source).decode("utf-8", errors="replace")
+        raw = bytes(source)
     else:
         path = Path(source)
         name = name or path.name
         if not path.is_file():
             raise _err(str(path), None, "file not found", "pass an existing results file")
-        text = path.read_text(encoding="utf-8", errors="replace")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _err(name, None, f"{size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit for "
+                       "results files", "pass the results_*.json lm-evaluation-harness writes, not its "
+                       "samples_*.jsonl or a file bundling many runs")
+        raw = path.read_bytes()
     try:
-        data = json.loads(text)
+        data = untrusted.load_json_bounded(raw, max_bytes=max_bytes)
+    except untrusted.JSONLimitError as exc:
+        raise _err(name, None, f"refused before parsing: {exc}", FIX_LMEVAL) from None
     except json.JSONDecodeError as exc:
         raise _err(name, None, f"not valid JSON ({exc.msg} at line {exc.lineno})", FIX_LMEVAL) from None
     if not isinstance(data, dict):

@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 
 
+def hub_key(hf_id: str) -> str:
+    """Hugging Face hub ids are case-insensitive: 'ORG/Model' and 'org/model' are one repository. The
+    key that compares them (ingest's ``ModelResolver`` and the app's uploads both use it)."""
+    return str(hf_id).strip().lower()
+
+
 def model_key(name: str) -> str:
     s = str(name).strip()
     s = re.sub(r"\s*\((?:8|4)bit\)$", "", s)
@@ -31,7 +37,7 @@ class ModelResolver:
 
     def __init__(self, hf_ids, aliases: dict[str, str] | None = None):
         self.hf_ids = set(hf_ids)
-        self._by_lower = {h.lower(): h for h in self.hf_ids}
+        self._by_lower = {hub_key(h): h for h in self.hf_ids}
         self._by_key: dict[str, str] = {}
         for h in sorted(self.hf_ids):
             self._by_key.setdefault(model_key(h), h)
@@ -40,15 +46,15 @@ class ModelResolver:
     def exact(self, name: str) -> str | None:
         """Only a case-insensitive match of the full id: for tables that already use hub ids, where a
         fine-tune under another org must not be taken for the original."""
-        return self._by_lower.get(str(name).strip().lower())
+        return self._by_lower.get(hub_key(name))
 
     def resolve(self, name: str) -> str | None:
         s = str(name).strip()
-        if s.lower() in self._by_lower:
-            return self._by_lower[s.lower()]
+        if hub_key(s) in self._by_lower:
+            return self._by_lower[hub_key(s)]
         for cand in underscore_org_candidates(s):
-            if cand.lower() in self._by_lower:
-                return self._by_lower[cand.lower()]
+            if hub_key(cand) in self._by_lower:
+                return self._by_lower[hub_key(cand)]
         key = model_key(s)
         if key in self._aliases and self._aliases[key] in self.hf_ids:
             return self._aliases[key]

@@ -19,8 +19,9 @@ are those of the plain per-target search (to ~1e-10). Fits that stop at ``max_it
 
 Honest error (beyond the paper, which selects and reports on the same folds):
 ``nested_cv`` re-runs the whole search inside each outer fold; ``leave_one_family_out`` holds out a
-model family at a time. Intervals are split-conformal from out-of-fold residuals of the selected
-configuration; their empirical coverage is measured on the nested outer folds.
+group (pass lineages) at a time. The served predictors and their evidence are in ``advisor.specs``,
+``advisor.evaluation`` and ``advisor.bundle``; this module keeps the paper's model (the "paper
+reference" spec) and the fast search every spec uses.
 
 No torch import here: the app refits this interactively.
 """
@@ -53,7 +54,6 @@ METHODS = ("regression", "bradley_terry")
 PAPER_GRID = {"degrees": (1, 2, 3), "alphas": (0.1, 0.01, 0.001, 0.0001),
               "l1_ratios": (0.0, 0.25, 0.5, 0.75, 1.0)}
 ROOT = Path(advisor.__file__).resolve().parent.parent
-DATA_DIR = ROOT / "data"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,13 +106,18 @@ class _Design:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         Z = (X - self.mean1) / self.std1
-        P = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
+        P = _poly(Z, self.degree)
         return (P - self.mean2) / self.std2
+
+
+def _poly(Z: np.ndarray, degree: int) -> np.ndarray:
+    """Polynomial terms without the bias; degree 1 is the identity (skips scikit-learn's checks)."""
+    return Z if degree == 1 else PolynomialFeatures(degree, include_bias=False).fit_transform(Z)
 
 
 def _design(Xtr: np.ndarray, degree: int) -> tuple[_Design, np.ndarray]:
     (Ztr,), m1, s1 = _standardize(Xtr)
-    Ptr = PolynomialFeatures(degree, include_bias=False).fit_transform(Ztr)
+    Ptr = _poly(Ztr, degree)
     (Ptr,), m2, s2 = _standardize(Ptr)
     return _Design(degree, m1, s1, m2, s2), Ptr
 
@@ -528,20 +533,12 @@ def leave_one_family_out(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series,
 
 
 # ---------------------------------------------------------------------------------------------
-# a predictor per (method, target), persisted
-
-def _check_data_path(path) -> Path:
-    p = Path(path).resolve()
-    root = DATA_DIR.resolve()
-    if not p.is_relative_to(root):
-        raise ValueError(f"{path}: predictor bundles are only saved to and loaded from the "
-                         f"project's data directory {root}. Fix: use a path under it, e.g. "
-                         f"{root / 'predictor' / 'bundle.joblib'}")
-    return p
-
+# the paper's model per (method, target) (the served predictors: advisor/specs.py, advisor/bundle.py)
 
 class PredictorBundle:
-    """One fitted RMPredictor per (method, target), with its training data and provenance.
+    """One fitted RMPredictor per (method, target), with its training data and provenance: the paper's
+    model fitted on every target (bench/ and the tests). Not persisted: the app serves the JSON bundle of
+    ``advisor.bundle``, stored in the database.
 
     ``fit(X, rm)``: X is the model x feature matrix (index hf_id); rm has columns hf_id, method and
     the targets. Models without a value for a target are left out of that target's fit.
@@ -626,26 +623,9 @@ class PredictorBundle:
             raise KeyError(f"no predictor for method {method!r}, target {target!r}; available: "
                            f"{sorted(self.predictors)}") from None
 
-    def save(self, path) -> Path:
-        import joblib
 
-        p = _check_data_path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        joblib.dump(self, tmp)
-        tmp.replace(p)
-        return p
+def load_bundle(db_path=None):
+    """The served predictor bundle stored in the database at ``db_path`` (``advisor.bundle``)."""
+    from advisor.bundle import load_bundle as _load
 
-    @classmethod
-    def load(cls, path) -> PredictorBundle:
-        """Load a bundle this project saved: only paths under the project's data/ directory."""
-        import joblib
-
-        p = _check_data_path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: no predictor bundle. Fix: run "
-                                    "`python -m pipeline.run --stages predictor`")
-        obj = joblib.load(p)
-        if not isinstance(obj, cls):
-            raise ValueError(f"{p} does not hold a PredictorBundle")
-        return obj
+    return _load(db_path)

@@ -47,21 +47,25 @@ def build(candidates: pd.DataFrame, bundle, method: str = "regression",
     """Rank ``candidates`` (``upload.combine``'s frame) with ``bundle``; ``measured``: the known
     models' measured RewardBench score of ``method`` (index hf_id), shown beside the prediction."""
     out = Shortlist(pd.DataFrame(), bundle.version)
-    usable, wrong, outside = usable_candidates(candidates, bundle.scale, budget)
+    usable, wrong, outside = usable_candidates(candidates, bundle.scales, budget)
+    served = " or ".join(f"{s!r} ({upload.SCALE_HELP.get(s, s)})" for s in bundle.scales)
     for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
         out.errors.append(
-            f"{source}: values on the {row_scale!r} scale, but the predictor was fitted on "
-            f"{bundle.scale!r} ({upload.SCALE_HELP.get(bundle.scale, bundle.scale)}); its {len(g)} "
-            f"model(s) are left out. Fix: give {bundle.scale!r} values (e.g. the Open LLM Leaderboard "
-            f"v2 numbers) or pick the models from the leaderboard table.")
+            f"{source}: values on the {row_scale!r} scale, but the predictor serves {served}; its "
+            f"{len(g)} model(s) are left out. Fix: give values on a served scale (e.g. the Open LLM "
+            f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
     if len(outside):
         out.notes.append(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-"
                          f"{budget[1]:g}B are not ranked: " + ", ".join(outside["hf_id"].head(10)))
     if usable.empty:
         return out
     inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels travel along
-    pred = predict_candidates(bundle, usable.drop(columns=["source"]).reset_index(drop=True),
-                              method=method)
+    try:
+        pred = predict_candidates(bundle, usable.drop(columns=["source"]).reset_index(drop=True),
+                                  method=method)
+    except ValueError as exc:
+        out.errors.append(f"Prediction failed: {exc}")
+        return out
     if measured is not None:
         pred = pred.merge(measured.rename("measured_score"), left_on="hf_id", right_index=True,
                           how="left")
@@ -69,6 +73,7 @@ def build(candidates: pd.DataFrame, bundle, method: str = "regression",
         pred["nearest_measured"] = [  # what is known when the predictor has no skill
             "; ".join(f"{h}: {known[h]:.1f}" for h in near if h in known.index)
             for near in pred["nearest_known"]]
+    inputs = inputs.drop(columns=[c for c in inputs.columns if c in pred.columns and c != "hf_id"])
     out.table = pred.sort_values(["rank", "hf_id"], na_position="last").merge(inputs, on="hf_id",
                                                                                how="left")
     return out

@@ -87,7 +87,8 @@ def names(group: str | None = None) -> list[str]:
 
 OLL_V2_TASKS = tuple(names("oll_v2")[:6])
 TRAINING_METRICS = ("params_b", "pretrain_tokens_t")
-RM_SOURCES = ("paper", "pipeline")  # rm_results.source: the paper's tables, RMs trained by pipeline/train
+RM_SOURCES = ("paper", "pipeline", "user")  # rm_results.source: the paper's tables, RMs trained by pipeline/train,
+# the team's own results files (--rm-results)
 
 
 def model_scales(features, oll_v2_scale: str) -> dict[str, str]:

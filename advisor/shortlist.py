@@ -1,32 +1,40 @@
 """Rank candidate base models by predicted reward-model performance (what the app shows).
 
-``predict_candidates`` takes candidate models with whatever benchmark results they have, checks the
-scale of those results against the predictor's, fills missing features (low-rank imputation from
-the known models, ``advisor.impute``) or fits a fallback predictor on the available features, and
-returns point predictions, conformal intervals, per-category predictions, ranks and nearest known
-models. Every row says how it was obtained (``imputed``, ``fallback``) and how far to trust it:
-``extrapolated`` names the features outside the range of the known models (clamped to that range,
-since a polynomial model explodes outside it), ``in_domain`` is False when a feature was clamped or the candidate is farther
-from every known model than any known model is from its nearest neighbour. Predictions and bounds are
-clipped to RewardBench's 0-100.
+``predict_candidates`` takes candidate models with whatever benchmark results they have and predicts
+each on the scale of its inputs (``normalized`` or ``raw``: the bundle serves a predictor per scale;
+nothing is converted). Missing base features are filled by low-rank imputation from the known models
+of that scale (``advisor.impute``); inputs outside the known models' range are clamped to it. Each row
+says how it was obtained and how far to trust it: ``imputed`` (features the served fits needed and the
+candidate lacked), ``extrapolated`` (clamped features), ``widened`` (its interval was widened, rule
+below), ``in_domain`` (False when a feature was clamped or the candidate is farther from every known
+model than any known model is from its nearest neighbour), ``skill``/``spec``/``scale`` (the served
+predictor used and whether it beats predicting the mean for an unseen lineage). Predictions and bounds
+are clipped to RewardBench's 0-100.
+
+Interval widening (documented rule): the base interval is the conformal half-width of the served
+procedure's nested out-of-fold residuals (``advisor.evaluation``). A candidate with imputed inputs gets
+that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
+features moves this fit's prediction on the known models (each known model's cells hidden and imputed
+from the other known models). A candidate with clamped inputs gets an interval that covers both the
+clamped and the unclamped prediction, each +- the half-width.
 """
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pandas as pd
 
-from advisor import registry
+from advisor import registry, untrusted
 from advisor.impute import impute_rows
-from advisor.predictor import TARGETS, PredictorBundle, RMPredictor
+from advisor.predictor import TARGETS, conformal_halfwidth
+from advisor.specs import BASE_FEATURES, base_columns
 
 SCALE_RANGES = registry.SCALE_RANGES
 OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]],
-                  "rank", "rank_upper", "nearest_known", "imputed", "fallback", "extrapolated",
-                  "in_domain"]
+                  "rank", "rank_upper", "size_rank", "skill", "spec", "scale", "nearest_known",
+                  "imputed", "fallback", "extrapolated", "widened", "in_domain"]
 
 
 def _feature_columns(candidates: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -46,117 +54,189 @@ def _feature_columns(candidates: pd.DataFrame, features: list[str]) -> pd.DataFr
     return out
 
 
-def _check_scales(df: pd.DataFrame, features: list[str], expected: str) -> None:
-    bench = [f for f in features if registry.get(f).native_scale != "count"]
-    if "scale" not in df.columns and df[bench].notna().any().any():
+def _bench(features) -> list[str]:
+    return [f for f in features if registry.get(f).native_scale != "count"]
+
+
+def _check_scales(df: pd.DataFrame, features: list[str], served: list[str]) -> pd.Series:
+    """The scale each row is predicted on; ValueError naming the row for a scale not served or a
+    value outside its scale's range. Rows without benchmark values use the first served scale."""
+    bench = _bench(features)
+    has = df[bench].notna().any(axis=1)
+    if "scale" not in df.columns and has.any():
         raise ValueError(f"candidates need a 'scale' column saying the scale of their benchmark "
-                         f"results; the predictor expects {expected!r} for {bench}")
-    lo, hi = SCALE_RANGES.get(expected, (-np.inf, np.inf))
-    scale = df["scale"] if "scale" in df.columns else pd.Series(None, index=df.index)
+                         f"results; the predictor serves {served} for {bench}")
+    scale = df["scale"] if "scale" in df.columns else pd.Series(None, index=df.index, dtype=object)
+    scale = scale.where(has, served[0])
+    for i in df.index[has & ~scale.isin(served)]:
+        raise ValueError(f"candidate {df.hf_id[i]!r}: scale {scale[i]!r} but the predictor serves "
+                         f"{served}. Fix: supply the benchmarks on one of those scales (no silent "
+                         "conversion)")
     for f in bench:
         v = pd.to_numeric(df[f], errors="coerce")
-        wrong = v.notna() & (scale != expected)
-        if wrong.any():
-            i = wrong.idxmax()
-            raise ValueError(f"candidate {df.hf_id[i]!r}, feature {f!r}: scale "
-                             f"{scale[i]!r} but the predictor expects {expected!r}. "
-                             f"Fix: supply {f} on the {expected!r} scale (no silent conversion)")
-        out = v.notna() & ((v < lo) | (v > hi))
-        if out.any():
-            i = out.idxmax()
-            raise ValueError(f"candidate {df.hf_id[i]!r}, feature {f!r}: value {v[i]} is outside "
-                             f"the {expected!r} range [{lo:g}, {hi:g}]. Fix: check the scale")
+        for s in served:
+            lo, hi = SCALE_RANGES.get(s, (-np.inf, np.inf))
+            out = v.notna() & (scale == s) & ((v < lo) | (v > hi))
+            if out.any():
+                i = out.idxmax()
+                raise ValueError(f"candidate {df.hf_id[i]!r}, feature {f!r}: value {v[i]} is outside "
+                                 f"the {s!r} range [{lo:g}, {hi:g}]. Fix: check the scale")
     for f in [f for f in features if f not in bench]:
         bad = df[f].notna() & (pd.to_numeric(df[f], errors="coerce") < 0)
         if bad.any():
             raise ValueError(f"candidate {df.hf_id[bad].iloc[0]!r}, feature {f!r}: negative count")
+    return scale
 
 
-def _fallback(bundle: PredictorBundle, method: str, target: str, available: tuple[str, ...],
-              cache: dict) -> RMPredictor:
-    key = (method, target, available)
-    if key not in cache:
-        base = bundle.get(method, target)
-        y = bundle.y_train_[(method, target)]
-        est = RMPredictor(**{**base.get_params(), "features": list(available)})
-        cache[key] = est.fit(bundle.X_train_.loc[y.index, list(available)], y)
-    return cache[key]
-
-
-def usable_candidates(candidates: pd.DataFrame, scale: str,
+def usable_candidates(candidates: pd.DataFrame, scale,
                       budget: tuple[float, float]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(rankable, on another scale, outside the size budget in billions of parameters) of combined
-    candidates (columns ``scale`` and, optionally, ``params_b``). A candidate of unknown size is kept."""
-    wrong = candidates[candidates["scale"] != scale]
-    usable = candidates[candidates["scale"] == scale]
+    """(rankable, on a scale not served, outside the size budget in billions of parameters) of combined
+    candidates (columns ``scale`` and, optionally, ``params_b``). ``scale``: one served scale or a list
+    of them. A candidate of unknown size is kept."""
+    scales = [scale] if isinstance(scale, str) else list(scale)
+    wrong = candidates[~candidates["scale"].isin(scales)]
+    usable = candidates[candidates["scale"].isin(scales)]
     params = usable["params_b"] if "params_b" in usable else pd.Series(float("nan"), index=usable.index)
     outside = params.notna() & ~params.between(*budget)
     return usable[~outside], wrong, usable[outside]
 
 
-def predict_candidates(bundle: PredictorBundle, candidates: pd.DataFrame, method: str = "regression",
+_LOO_CACHE: dict = {}
+
+
+def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
+    """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
+    the other known models (cached per bundle version)."""
+    key = (bundle.version, scale, missing)
+    if key not in _LOO_CACHE:
+        R = bundle.X_train(scale)[list(BASE_FEATURES)]
+        rows = []
+        for j in range(len(R)):
+            row = R.iloc[[j]].copy()
+            row.loc[:, list(missing)] = np.nan
+            rows.append(impute_rows(row, R.drop(index=R.index[j])))
+        _LOO_CACHE[key] = pd.concat(rows)
+    return _LOO_CACHE[key]
+
+
+def imputation_spread(bundle, scale: str, method: str, target: str, missing: tuple[str, ...]) -> float:
+    """How much imputing ``missing`` moves the served prediction on the known models: the conformal
+    ``interval_level`` quantile of |prediction(imputed) - prediction(observed)|, each known model's
+    cells hidden and imputed from the other known models."""
+    fit = bundle.fit(scale, method, target)
+    R = bundle.X_train(scale)[list(BASE_FEATURES)]
+    deltas = np.abs(fit.predict(_loo_imputed(bundle, scale, missing)) - fit.predict(R))
+    return conformal_halfwidth(deltas, bundle.interval_level)
+
+
+def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, rank: int,
+                   n_nearest: int) -> pd.DataFrame:
+    features = list(BASE_FEATURES)
+    ref = (bundle.X_train(scale) if reference is None else reference)[features]
+    absent = X.isna()
+    if absent.all(axis=1).any():
+        raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
+                         f"{features}")
+    filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
+    known = bundle.X_train(scale)[features]
+    lo, hi = known.min(), known.max()
+    outside = (filled < lo) | (filled > hi)
+    nearest, near_enough = _nearest(filled, known, n_nearest)
+    clamped = filled.clip(lower=lo, upper=hi, axis=1)
+    res = pd.DataFrame({"hf_id": X.index}, index=X.index)
+    used: set[str] = set()
+    widened = np.zeros(len(X), dtype=bool)
+    for t in TARGETS:
+        fit = bundle.fit(scale, method, t)
+        need = base_columns(fit.inputs)
+        used.update(need)
+        h = float(bundle.entry(scale, method, t)["halfwidth"])
+        p_c = fit.predict(clamped)
+        p_u = fit.predict(filled)
+        extra = np.zeros(len(X))
+        for i, (row, row_need) in enumerate(zip(absent.to_numpy(), absent[need].to_numpy())):
+            if row_need.any():  # imputed inputs this fit uses: widen by the imputation's effect
+                extra[i] = imputation_spread(bundle, scale, method, t,
+                                             tuple(f for f, m in zip(features, row) if m))
+        lower = np.minimum(p_c, p_u) - h - extra
+        upper = np.maximum(p_c, p_u) + h + extra
+        if t == "score":
+            res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
+            widened = (extra > 0) | (p_c != p_u)
+        else:
+            res[f"pred_{t}"] = p_c
+    res["imputed"] = [[f for f, a in zip(features, row) if a and f in used]
+                      for row in absent.to_numpy()]
+    res["extrapolated"] = [[f for f, o in zip(features, row) if o and f in used]
+                           for row in outside.to_numpy()]
+    res["widened"] = widened
+    res["nearest_known"] = nearest
+    res["in_domain"] = [ok and not ex for ok, ex in zip(near_enough, res["extrapolated"])]
+    res["fallback"] = False
+    res["skill"] = bundle.skill(scale, method, "score")
+    res["spec"] = bundle.entry(scale, method, "score")["spec"]
+    res["scale"] = scale
+    return res
+
+
+def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regression",
                        reference: pd.DataFrame | None = None, missing: str = "impute",
                        rank: int = 2, n_nearest: int = 3) -> pd.DataFrame:
-    """One row per candidate: see OUTPUT_COLUMNS; sorted by rank.
+    """One row per candidate with OUTPUT_COLUMNS, predicted by the served bundle
+    (``advisor.bundle.ServedBundle``) for ``method``.
 
-    missing = "impute": missing features are filled from ``reference`` (a model x feature matrix of
-    known models; default the bundle's training matrix). missing = "fallback": a predictor is fit on
-    the features the candidate has (same search, same training models).
+    Each candidate is predicted on the scale named in its ``scale`` column (rows without benchmark
+    values: the bundle's first scale). ``reference``: a model x feature matrix to impute from instead
+    of the known models of the scale (applies to every scale). A params_b or pretrain_tokens_t of 0 or
+    less (the leaderboard's "unknown") is missing, never log(0). ``missing`` must be "impute" (the
+    per-candidate refit of earlier versions is gone: the served specs are small enough that imputation
+    plus the widened interval is the honest answer).
+
+    Ranking: ``skill`` is the skill flag of ``method``'s overall-score predictor on the row's scale.
+    Rows with skill are ranked among themselves by prediction (``rank`` 1 = best; ``rank_upper`` = 1 +
+    the number of ranked rows whose lower bound is above this row's upper bound). Rows whose predictor
+    has no skill are NOT ranked: ``rank`` and ``rank_upper`` are NA, and they follow the ranked rows,
+    in hf_id order (not by prediction). ``size_rank`` ranks all candidates by params_b, largest = 1
+    (ties share the best rank; unknown or <= 0 size: NA).
     """
-    if missing not in ("impute", "fallback"):
-        raise ValueError(f"missing={missing!r}: use 'impute' or 'fallback'")
+    if missing != "impute":
+        raise ValueError(f"missing={missing!r}: only 'impute' is supported (the served predictors "
+                         "impute missing features and widen the interval)")
     if "hf_id" not in candidates.columns:
         raise ValueError("candidates need an 'hf_id' column")
     if candidates.hf_id.duplicated().any():
         raise ValueError(f"duplicated candidate hf_id(s): "
                          f"{candidates.hf_id[candidates.hf_id.duplicated()].tolist()}")
-    features = list(bundle.features)
+    if method not in bundle.methods:
+        raise ValueError(f"method {method!r}: the bundle serves {bundle.methods}")
+    features = list(BASE_FEATURES)
     df = _feature_columns(candidates.reset_index(drop=True), features)
     for f in features:
-        df[f] = pd.to_numeric(df[f], errors="coerce")
-    _check_scales(df, features, bundle.scale)
-    ref = (bundle.X_train_ if reference is None else reference)[features]
-    X = df[features].astype(float)
-    X.index = df.hf_id
-    absent = X.isna().to_numpy()
-    if absent.all(axis=1).any():
-        raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features {features}")
-    filled = impute_rows(X, ref, rank=rank) if absent.any() else X  # imputed values also place fallback rows
-    preds = {t: pd.DataFrame(index=X.index, columns=["prediction", "lower", "upper"], dtype=float)
-             for t in TARGETS}
-    # A polynomial model explodes outside the data it was fit on (a 123B model is 12x the largest of
-    # the 40): inputs are clamped to the training range and the row names the clamped features.
-    lo, hi = bundle.X_train_[features].min(), bundle.X_train_[features].max()
-    outside = (filled < lo) | (filled > hi)
-    extrapolated = [[f for f, o in zip(features, row) if o] for row in outside.to_numpy()]
-    nearest, near_enough = _nearest(filled, bundle.X_train_[features], n_nearest)
-    filled = filled.clip(lower=lo, upper=hi, axis=1)
-    use_fallback = absent.any(axis=1) & (missing == "fallback")
-    if (~use_fallback).any():
-        rows = filled[~use_fallback]
-        for t in TARGETS:
-            preds[t].loc[rows.index] = bundle.get(method, t).predict_interval(rows).to_numpy()
-    cache: dict = {}
-    for pattern in {tuple(r) for r in absent[use_fallback]}:
-        available = tuple(f for f, a in zip(features, pattern) if not a)
-        rows = filled[use_fallback & (absent == np.array(pattern)).all(axis=1)][list(available)]
-        for t in TARGETS:
-            preds[t].loc[rows.index] = _fallback(bundle, method, t, available, cache).predict_interval(rows).to_numpy()
-    res = pd.DataFrame({"hf_id": X.index, "prediction": preds["score"].prediction.to_numpy(),
-                        "lower": preds["score"].lower.to_numpy(), "upper": preds["score"].upper.to_numpy()})
-    for t in TARGETS[1:]:
-        res[f"pred_{t}"] = preds[t].prediction.to_numpy()
-    res["imputed"] = [[] if fb else [f for f, a in zip(features, row) if a] for row, fb in zip(absent, use_fallback)]
-    res["fallback"] = use_fallback
-    res["extrapolated"] = extrapolated
-    res["nearest_known"] = nearest
-    res["in_domain"] = [ok and not ex for ok, ex in zip(near_enough, extrapolated)]
+        df[f] = pd.to_numeric(df[f], errors="coerce").astype(float)
+        df.loc[~np.isfinite(df[f]), f] = np.nan
+        if f in registry.TRAINING_METRICS:  # the leaderboard writes 0 / -1 for an unknown size
+            df.loc[df[f] <= 0, f] = np.nan
+    scale = _check_scales(df, features, bundle.scales)
+    parts = []
+    for s in [s for s in bundle.scales if (scale == s).any()]:
+        rows = df[scale == s]
+        X = rows[features].astype(float)
+        X.index = rows.hf_id
+        parts.append(_predict_scale(bundle, X, s, method, reference, rank, n_nearest))
+    res = pd.concat(parts, ignore_index=True)
     for c in ("prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]]):
         res[c] = res[c].clip(0.0, 100.0)  # RewardBench accuracies are percentages
-    res = res.sort_values(["prediction", "hf_id"], ascending=[False, True]).reset_index(drop=True)
-    res["rank"] = np.arange(1, len(res) + 1)
-    lower, upper = res.lower.to_numpy(), res.upper.to_numpy()
-    res["rank_upper"] = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
+    params = pd.to_numeric(df.set_index("hf_id")["params_b"], errors="coerce").reindex(res.hf_id)
+    params = params.where(params > 0)
+    res["size_rank"] = pd.array(params.rank(ascending=False, method="min").to_numpy(), dtype="Int64")
+    ranked = res[res.skill == "skill"].sort_values(["prediction", "hf_id"], ascending=[False, True])
+    unranked = res[res.skill != "skill"].sort_values("hf_id")
+    ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1))
+    lower, upper = ranked.lower.to_numpy(), ranked.upper.to_numpy()
+    ranked["rank_upper"] = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
+    res = pd.concat([ranked, unranked], ignore_index=True)
+    res["rank"] = pd.array(res["rank"], dtype="Int64")
+    res["rank_upper"] = pd.array(res["rank_upper"], dtype="Int64")
     return res[OUTPUT_COLUMNS]
 
 
@@ -182,7 +262,9 @@ def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[st
 
 
 def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
-    """The shortlist as csv, json or markdown text, stamped with the predictor version."""
+    """The shortlist as csv, json or markdown text, stamped with the predictor version. User text is
+    data: CSV cells are neutralised against formula injection and Markdown cells escaped
+    (``advisor.untrusted``)."""
     if fmt not in ("csv", "json", "markdown"):
         raise ValueError(f"fmt {fmt!r}: use 'csv', 'json' or 'markdown'")
     flat = df.copy()
@@ -194,13 +276,11 @@ def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
         return json.dumps({"predictor_version": predictor_version, "rows": records}, indent=2)
     flat.insert(0, "predictor_version", predictor_version)
     if fmt == "csv":
-        buf = io.StringIO()
-        flat.to_csv(buf, index=False, float_format="%.4g")
-        return buf.getvalue()
+        return untrusted.to_csv(flat, index=False, float_format="%.4g")
     cols = [c for c in flat.columns if c != "predictor_version"]
     lines = [f"Predictor version: `{predictor_version}`", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+             "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in flat.iterrows():
-        cells = [f"{v:.1f}" if isinstance(v, float) else str(v) for v in r[cols]]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        cells = [f"{v:.1f}" if isinstance(v, float) else untrusted.md_text(v) for v in r[cols]]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

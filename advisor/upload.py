@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from advisor import registry, scales
+from advisor.names import hub_key
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a 4,576-model leaderboard CSV is ~0.5 MB
 MAX_ROWS = 20_000
@@ -69,6 +70,13 @@ class Candidates:
     @property
     def features(self) -> list[str]:
         return [c for c in self.frame.columns if c != "hf_id"]
+
+
+def leaderboard_candidates(leaderboard: pd.DataFrame, ids) -> Candidates:
+    """Models picked from the Open LLM Leaderboard v2 table (``views.leaderboard``): its normalized
+    scores and size, as the app's pick tab and ``python -m advisor rank --pick`` add them."""
+    rows = leaderboard[leaderboard["hf_id"].isin(list(ids))][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
+    return Candidates(rows.reset_index(drop=True), "normalized", "leaderboard")
 
 
 def empty(source: str, scale: str = "normalized") -> Candidates:
@@ -242,6 +250,11 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
             if math.isnan(x):
                 values.append(math.nan)
                 continue
+            if math.isinf(x):
+                out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored and imputed. "
+                                  f"Fix: enter a finite number on the {vscale!r} scale or leave the cell empty.")
+                values.append(math.nan)
+                continue
             if not (lo <= x <= hi):
                 rng = f"{lo:g} to {hi:g}" if hi != math.inf else f"at least {lo:g}"
                 fix = (_range_fix(vscale, x, _header_scale(col)[0]) if vscale in SCALE_RANGES
@@ -258,12 +271,15 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
             frame.loc[blank, name] = math.nan
     labels = label_rows(frame, cell_scale, scale,
                         [rs or settings for rs in row_settings], out)
-    # Duplicate models: keep the first row, say which rows were dropped.
-    dup = frame["hf_id"].duplicated(keep="first")
+    # Duplicate models (hub ids compare case-insensitively): keep the first row, say which were dropped.
+    keys = frame["hf_id"].map(hub_key)
+    dup = keys.duplicated(keep="first")
     if dup.any():
-        for hf_id in frame.loc[dup, "hf_id"].unique():
-            rows = [str(numbers[i]) for i in frame.index[frame["hf_id"] == hf_id]]
-            out.warnings.append(f"{source}: model {hf_id!r} appears in rows {', '.join(rows)}; kept "
+        for key in keys[dup].unique():
+            rows = [str(numbers[i]) for i in frame.index[keys == key]]
+            spellings = list(dict.fromkeys(frame.loc[keys == key, "hf_id"]))
+            model = " / ".join(map(repr, spellings)) + (" (hub ids ignore case)" if len(spellings) > 1 else "")
+            out.warnings.append(f"{source}: model {model} appears in rows {', '.join(rows)}; kept "
                                 f"row {rows[0]}. Fix: keep one row per model.")
         frame = frame.loc[~dup].reset_index(drop=True)
         labels = labels.loc[~dup.to_numpy()].reset_index(drop=True)
@@ -530,11 +546,12 @@ def combine(parts: list[Candidates]) -> tuple[pd.DataFrame, list[str]]:
         labels = labels_of(p)
         keep = []
         for hf_id in f["hf_id"]:
-            if hf_id in seen:
-                warnings.append(f"{hf_id!r} is both in {seen[hf_id]} and {p.source}; used {seen[hf_id]}.")
+            key = hub_key(hf_id)  # hub ids ignore case
+            if key in seen:
+                warnings.append(f"{hf_id!r} is both in {seen[key]} and {p.source}; used {seen[key]}.")
                 keep.append(False)
             else:
-                seen[hf_id] = p.source
+                seen[key] = p.source
                 keep.append(True)
         f.insert(1, "source", p.source)
         for j, c in enumerate(LABEL_COLUMNS):

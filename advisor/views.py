@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -252,6 +251,8 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
         if store.has_table(con, "presence_regression"):
             out["presence_regression"] = store.frame(con, "SELECT * FROM presence_regression")
+        if store.has_table(con, "presence_rounds"):  # databases built before sequential scoring lack it
+            out["presence_rounds"] = store.frame(con, "SELECT * FROM presence_rounds ORDER BY round, model")
         # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
         out["presence_scores"] = store.frame(
             con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")
@@ -259,25 +260,25 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
         return out
 
 
+def presence_documents(summary: pd.DataFrame) -> dict:
+    """{subset: documents per model} the published estimates rest on (the summary's n_docs)."""
+    if summary is None or summary.empty or "n_docs" not in summary:
+        return {}
+    return summary.groupby("subset").n_docs.max().dropna().astype(int).to_dict()
+
+
+def presence_rounds(rounds: pd.DataFrame | None) -> pd.DataFrame:
+    """The sequential rounds, one row per round (the widest interval over the models), for display."""
+    if rounds is None or rounds.empty:
+        return pd.DataFrame()
+    g = rounds.groupby("round", sort=True)
+    out = g.agg(documents_per_model=("n_documents", "max"), mean_halfwidth=("mean_hw", "max"),
+                bin_halfwidth=("hist_hw", "max"), jsd_halfwidth=("jsd_hw", "max"), width_over_tolerance=("ratio", "max"),
+                level=("level", "max"), stopped=("stopped", "max"), reason=("reason", "first")).reset_index()
+    return out
+
+
 # --- predictor ------------------------------------------------------------------------------------
-
-DEFAULT_BUNDLE = store.ROOT / "data" / "predictor" / "bundle.joblib"
-
-
-def bundle_file(path=None) -> Path:
-    """Where the pipeline saved the predictor this database was built with: the ``bundle_path`` it
-    recorded in ``predictor_info`` when there is one, else ``data/predictor/bundle.joblib``;
-    ``RM_ADVISOR_BUNDLE`` overrides both."""
-    if os.environ.get("RM_ADVISOR_BUNDLE"):
-        return Path(os.environ["RM_ADVISOR_BUNDLE"])
-    with connection(path) as con:
-        row = (con.execute("SELECT bundle_path FROM predictor_info LIMIT 1").fetchone()
-               if store.has_table(con, "predictor_info") else None)
-    if row and row[0]:
-        p = Path(row[0])
-        return p if p.is_absolute() else store.ROOT / p
-    return DEFAULT_BUNDLE
-
 
 def predictions_known(path=None, method: str = "regression") -> pd.Series | None:
     """The predictor's (out-of-fold when the pipeline stored them) predictions for the known models,
@@ -299,3 +300,78 @@ def predictions_known(path=None, method: str = "regression") -> pd.Series | None
 PREDICTION_KINDS = {"oof_prediction": "nested-CV out-of-fold predictions",
                     "cv_prediction": "cross-validated (paper-style) out-of-fold predictions",
                     "fitted": "in-sample fitted values (optimistic)"}
+
+
+# --- across recipes (issue 16): external RM groups and the transfer analysis -----------------------
+
+
+_ACROSS_SQL = {  # fixed queries: no SQL text is built from values
+    "transfer_agreement": "SELECT * FROM transfer_agreement ORDER BY comparison, advisor_method",
+    "transfer_predictions": "SELECT * FROM transfer_predictions ORDER BY comparison, advisor_method, observed_rank",
+    "transfer_lineage": "SELECT * FROM transfer_lineage ORDER BY comparison, advisor_method, post_trained_hf_id",
+    "external_rm_results": "SELECT * FROM external_rm_results ORDER BY rm_group, rewardbench_version, base_hf_id, rm_id",
+}
+
+
+def _table(path, table: str) -> pd.DataFrame:
+    with connection(path) as con:
+        if not store.has_table(con, table):
+            return pd.DataFrame()
+        return store.frame(con, _ACROSS_SQL[table])
+
+
+def transfer_agreement(path=None) -> pd.DataFrame:
+    return _table(path, "transfer_agreement")
+
+
+def transfer_predictions(path=None) -> pd.DataFrame:
+    return _table(path, "transfer_predictions")
+
+
+def transfer_lineage(path=None) -> pd.DataFrame:
+    return _table(path, "transfer_lineage")
+
+
+def external_rm_results(path=None) -> pd.DataFrame:
+    return _table(path, "external_rm_results")
+
+
+def user_rm_results(path=None) -> pd.DataFrame:
+    """The team's own results (rm_results.source = 'user') with their file's provenance."""
+    with connection(path) as con:
+        df = store.frame(con, "SELECT hf_id, method, chat, chat_hard, safety, reasoning, score, run_id, config "
+                              "FROM rm_results WHERE source = 'user' ORDER BY run_id, hf_id, method")
+    prov = [json.loads(c) if c else {} for c in df.pop("config")]
+    df["file"] = [p.get("file") for p in prov]
+    df["format"] = [p.get("format") for p in prov]
+    df["sha256"] = [(p.get("sha256") or "")[:12] for p in prov]
+    return df
+
+
+def transfer_summary(path=None) -> pd.DataFrame:
+    """advisor.transfer.summarise of the stored tables, one row per predictor, shaped for display."""
+    from advisor import transfer
+
+    agreement, lineage = transfer_agreement(path), transfer_lineage(path)
+    if agreement.empty:
+        return pd.DataFrame()
+    s = transfer.summarise(agreement, lineage)
+    rows = [{"predictor": transfer.METHOD_LABELS.get(m, m), "comparisons": v["comparisons"], "groups": v["groups"],
+             "median Spearman": v["median_spearman"], "Spearman > 0": v["spearman_positive"],
+             "top pick agrees": v["top_pick_agrees"], "pairs": v["pairs"], "pairs ordered alike": v["pairs_agree"],
+             "pairs beyond seed noise": v["pairs_beyond_noise"], "alike beyond noise": v["pairs_agree_beyond_noise"],
+             "lineage signs agree": f"{v['lineage_same_sign']} of {v['lineage_pairs']}"}
+            for m, v in s.items() if m != "not_evaluated"]
+    return pd.DataFrame(rows)
+
+
+def transfer_noise_text(row) -> str:
+    """Plain words for one agreement row's seed noise."""
+    if row.get("seed_sd") is None or pd.isna(row.get("seed_sd")):
+        return "no repeated seeds in this group, so the seed-to-seed noise is unknown"
+    far = row.get("pairs_beyond_noise")
+    text = f"seed-to-seed spread of one run {row['seed_sd']:.2f} points"
+    if far is None or pd.isna(far) or int(far) == 0:
+        return text + "; no pair of bases differs by more than the noise"
+    return (text + f"; {int(far)} pairs differ by more than the noise, ordered alike in "
+            f"{row['pairs_agree_beyond_noise']:.0%} of them")

@@ -197,6 +197,9 @@ def script_args(name: str, quick: bool, db: Path | None) -> list[str]:
         "bench_merge.py": ["--loop-vectors", "20000"] if quick else [],
         "bench_presence.py": ["--docs", "20", "--repeats", "1", "--models", "tiny"] if quick else [],
         "bench_app.py": (["--repeats", "1", "--skip-browser"] if quick else ["--repeats", "3"]),
+        # the README's 100-seed numbers take ~20 min on 2 cores: run the script alone for those
+        "bench_presence_sequential.py": (["--seeds", "3", "--docs-per-subset", "50000", "--smoke-docs", "60"]
+                                         if quick else ["--seeds", "20", "--smoke-docs", "200"]),
     }
     return args.get(name, [])
 

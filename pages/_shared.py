@@ -8,8 +8,20 @@ import os
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from advisor import views
+
+# Deep links before anyone opened "/": Streamlit decides per process whether the app is a "pages/ folder"
+# app (PagesManager.uses_pages_directory: True while a pages/ folder sits beside app.py and st.navigation
+# has not run yet). In that mode its first run of a deep link (/benchmarks) executes pages/benchmarks.py
+# directly, with a sidebar of every file in pages/ (app, _shared ...), and never runs app.py. Every page
+# imports this module, so the first such run switches the process to app.py's st.navigation and reruns,
+# which renders the same page through app.py. (Streamlit 1.67: runtime/scriptrunner/script_runner.py
+# _mpa_v1, runtime/pages_manager.py.)
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -31,47 +43,54 @@ def source_caption(text: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _bundle(path: str, stamp: int):
-    from advisor.predictor import PredictorBundle
+def _bundle(kind: str, path: str, stamp: int):
+    """The served predictor bundle, cached until its source file changes. Never unpickled: it is JSON
+    read from the database's ``predictor_bundle`` table (or a JSON file named by RM_ADVISOR_BUNDLE)."""
+    from advisor.bundle import load_bundle as from_db
+    from advisor.bundle import load_bundle_file
 
-    return PredictorBundle.load(path)
+    return from_db(path) if kind == "db" else load_bundle_file(path)
 
 
-def bundle_path():
-    """RM_ADVISOR_BUNDLE when set (read on every rerun), else where the database says."""
+def bundle_source() -> tuple[str, Path]:
+    """("file", RM_ADVISOR_BUNDLE) when set (read on every rerun), else ("db", the app's database)."""
     override = os.environ.get("RM_ADVISOR_BUNDLE")
-    return Path(override) if override else cached("bundle_file")
+    return ("file", Path(override)) if override else ("db", views.db_file())
+
+
+def _stamp(p: Path) -> int:
+    return p.stat().st_mtime_ns
 
 
 def load_bundle():
-    """(the fitted predictor bundle, None) or (None, a message saying how to get one)."""
-    p = bundle_path()
+    """(the served predictor bundle, None) or (None, a message saying how to get one)."""
+    from advisor.bundle import BundleError
+
+    kind, p = bundle_source()
     try:
-        return _bundle(str(p), p.stat().st_mtime_ns), None
+        return _bundle(kind, str(p), _stamp(p)), None
     except FileNotFoundError:
         return None, (f"No fitted predictor at `{p}`, so candidates cannot be ranked yet. Fix: run "
-                      f"`python -m pipeline.run --stages predictor` (seconds) and reload.")
-    except ValueError as exc:
+                      f"`python -m pipeline.run --stages predictor` (seconds) and reload"
+                      + (", or unset RM_ADVISOR_BUNDLE." if kind == "file" else "."))
+    except (BundleError, ValueError, OSError) as exc:
         return None, f"The predictor at `{p}` cannot be used: {exc}"
 
 
 @st.cache_data(show_spinner="Predicting ...", max_entries=32)
-def _shortlist(bundle_path: str, stamp: int, db: str, db_stamp: int, candidates, method: str, budget):
+def _shortlist(kind: str, path: str, stamp: int, db: str, db_stamp: int, candidates, method: str,
+               budget):
     from advisor import ranking
 
     measured = views.rm_targets(db, method=method)["score"]
-    return ranking.build(candidates, _bundle(bundle_path, stamp), method=method, budget=budget,
+    return ranking.build(candidates, _bundle(kind, path, stamp), method=method, budget=budget,
                          measured=measured)
 
 
 def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
     """advisor.ranking.build with the current bundle (the same rows the `rank` command prints), cached
     on the inputs so reruns (switching tabs, downloading, re-sorting) do not predict again."""
-    p = bundle_path()
+    kind, p = bundle_source()
     db = views.db_file()
-    return _shortlist(str(p), p.stat().st_mtime_ns, str(db), views.db_stamp(db),
+    return _shortlist(kind, str(p), _stamp(p), str(db), views.db_stamp(db),
                       candidates.reset_index(drop=True), method, tuple(budget))
-
-
-def escape(text: str) -> str:  # TODO(merge): the shared escaping helper of advisor/
-    return text

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from advisor import registry, scales, upload, views
-from pages._shared import cached, escape, load_bundle, shortlist
+from advisor.untrusted import md_text
+from pages._shared import cached, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
@@ -101,21 +102,20 @@ with tab_pick:
               disabled=not picked)
     picked = st.session_state["picked"]
     if picked:
-        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(f"`{p}`" for p in picked[:30])
+        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(md_text(p) for p in picked[:30])
                     + (" ..." if len(picked) > 30 else ""))
-        rows = lb[lb["hf_id"].isin(picked)][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
-        parts.append(upload.Candidates(rows.reset_index(drop=True), "normalized", "leaderboard"))
+        parts.append(upload.leaderboard_candidates(lb, picked))
 
-for p in parts:
+for p in parts:  # messages quote file names, ids and cells: shown as text, never as Markdown
     for msg in p.errors:
-        st.error(msg)
+        st.error(md_text(msg))
     for msg in p.warnings:
-        st.warning(msg)
+        st.warning(md_text(msg))
     for msg in p.notes:
-        st.info(msg)
+        st.info(md_text(msg))
 candidates, dup_warnings = upload.combine(parts)
 for msg in dup_warnings:
-    st.warning(msg)
+    st.warning(md_text(msg))
 
 st.divider()
 st.header("Ranked candidates")
@@ -135,37 +135,40 @@ if bundle is None:
 
 served = cached("evidence.served")
 for m in views.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
-    line = evidence.sentence(evidence.served_row(served, m), m)
-    (st.markdown if evidence.has_skill(evidence.served_row(served, m)) else st.warning)(line)
+    row = evidence.served_row(served, m)
+    (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
 st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
-           "lineages (publishers) held out. Details: the *Evidence* page.")
+           "lineages (publishers) held out, in the same run as the baselines. Details: the *Evidence* page.")
 
 short = shortlist(candidates, method, budget)
 for msg in short.errors:
-    st.error(escape(msg))
+    st.error(md_text(msg))
 for msg in short.notes:
-    st.caption(escape(msg))
+    st.caption(md_text(msg))
 if short.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()
 show = short.table
-skill_row = evidence.served_row(served, method)
-if evidence.has_skill(skill_row):
-    best = show.iloc[0]
+ranked = show[show["rank"].notna()]
+if ranked.empty:
+    st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
+               "candidates below are **not ranked** by it (column 'skill'). What is known instead: each "
+               "candidate's nearest known models and their measured reward models ('nearest_measured').")
+else:
+    best = ranked.iloc[0]
     m1, m2, m3 = st.columns(3)
-    m1.metric("Best candidate", best["hf_id"])
+    m1.metric("Best candidate", md_text(best["hf_id"]))
     m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
               help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
-    m3.metric("Candidates ranked", len(show))
-    st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
-               "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
-               "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
-               "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
-               "'measured_score' is the paper's RewardBench score where the model is known.")
-else:
-    st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
-               "candidates below are **not ranked** by it. What is known instead: each candidate's "
-               "nearest known models and their measured reward models ('nearest_measured').")
+    m3.metric("Candidates ranked", len(ranked))
+    if len(ranked) < len(show):
+        st.warning(f"{len(show) - len(ranked)} candidate(s) are predicted on a scale where this "
+                   "predictor has no skill: they are listed after the ranked ones, not ranked.")
+st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
+           "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
+           "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
+           "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
+           "'measured_score' is the paper's RewardBench score where the model is known.")
 st.dataframe(show, hide_index=True, width="stretch", key="ranking",
              column_config={"prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
                             "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
@@ -183,20 +186,21 @@ if n_out:
                "beyond the range of the known models (listed in 'extrapolated' and clamped to that range) "
                "or no known model nearby. Their intervals are widened; read them as rough.")
 st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
-if evidence.has_skill(skill_row):
-    st.plotly_chart(figures.ranking(show.head(60), f"Predicted RewardBench ({views.METHOD_LABELS[method]})"),
-                    key="fig_rank")
+if not ranked.empty:
+    st.plotly_chart(figures.ranking(ranked.head(60).astype({"rank": float, "rank_upper": float}),
+                                    f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
 else:
     other = next((m for m in views.METHOD_LABELS if m != method
                   and evidence.has_skill(evidence.served_row(served, m))), None)
-    if other:
-        alt = shortlist(candidates, other, budget).table
+    alt = shortlist(candidates, other, budget).table if other else None
+    if alt is not None and alt["rank"].notna().any():
         st.subheader(f"Ranking by the {views.METHOD_LABELS[other]} predictor instead")
         st.caption(f"Labelled as such: these are predicted {views.METHOD_LABELS[other]} reward models "
                    f"(that predictor has skill), not {views.METHOD_LABELS[method]} ones.")
-        st.plotly_chart(figures.ranking(alt.head(60), f"Predicted RewardBench "
-                                        f"({views.METHOD_LABELS[other]}, not {views.METHOD_LABELS[method]})"),
-                        key="fig_rank_other")
+        alt = alt[alt["rank"].notna()]
+        st.plotly_chart(figures.ranking(alt.head(60).astype({"rank": float, "rank_upper": float}),
+                                        f"Predicted RewardBench ({views.METHOD_LABELS[other]}, "
+                                        f"not {views.METHOD_LABELS[method]})"), key="fig_rank_other")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))

@@ -5,6 +5,7 @@ import streamlit as st
 
 from advisor import figures, posttraining, views
 from advisor.gains import gains_per_size_group
+from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
 
 st.title("Reward-model results")
@@ -14,6 +15,7 @@ st.markdown("RewardBench scores of reward models trained on each base model with
             "`train` stage.")
 
 rm = cached("rm_results")
+rm = rm[rm["source"] != "user"]  # the team's own results have their own section below
 c1, c2, c3, c4 = st.columns(4)
 methods = c1.multiselect("Method", list(views.METHOD_LABELS), default=list(views.METHOD_LABELS),
                          format_func=views.METHOD_LABELS.get, key="rm_methods")
@@ -62,3 +64,39 @@ st.markdown("Regression reward models trained on Llama-3.1-8B and its post-train
 st.dataframe(posttraining.table1_deltas(cached("post_training")), hide_index=True, width="stretch",
              key="table1")
 source_caption("paper Table 1")
+
+st.subheader("Your own reward-model results")
+st.markdown("Results a team measured itself (`rm_results.source = 'user'`), kept apart from the paper's rows "
+            "above the line of evidence: they enter the predictor's refit and evaluation when the pipeline "
+            "config lists `user` in `predictor.rm_sources` (default), after the paper's rows.")
+mine = cached("user_rm_results")
+if mine.empty:
+    st.caption("None ingested yet.")
+else:
+    st.dataframe(mine, hide_index=True, width="stretch", key="user_rm_table",
+                 column_config={"hf_id": "Base model", "score": st.column_config.NumberColumn("Overall", format="%.1f")})
+with st.expander("Check a results file and get the command that adds it", expanded=mine.empty):
+    st.markdown("Upload the results JSON the `rewardbench` CLI wrote, or a CSV with columns `hf_id, method, "
+                "chat, chat_hard, safety, reasoning[, score]` (percent). The app only checks and previews the "
+                "file; the database changes only when you run the pipeline command shown below (it keeps a copy "
+                "of the file under `work/rm_results/`, so every rebuild keeps it).")
+    u1, u2 = st.columns(2)
+    up_method = u1.radio("Training method", list(views.METHOD_LABELS), format_func=views.METHOD_LABELS.get,
+                         horizontal=True, key="user_rm_method")
+    up_base = u2.text_input("Base model (when the JSON does not name a hub id)", key="user_rm_base").strip() or None
+    up = st.file_uploader("Results file", type=["json", "csv"], key="user_rm_file")
+    if up is not None:
+        from advisor import user_rm
+
+        try:
+            rows = user_rm.parse(up.getvalue(), up.name, method=up_method, base=up_base)
+        except user_rm.RMFileError as exc:
+            st.error(md_text(str(exc)))
+        else:
+            import pandas as pd
+
+            st.success(f"{len(rows)} result(s) read from {md_text(up.name)}.")
+            st.dataframe(pd.DataFrame([r.as_dict() for r in rows]), hide_index=True, width="stretch",
+                         key="user_rm_preview")
+            st.markdown("Save the file, then run in the project directory:")
+            st.code(user_rm.command(up.name, up_method, up_base), language="bash")

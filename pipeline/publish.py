@@ -2,30 +2,114 @@
 
 A reader (the app) opens the live path read-only; it sees either the old file or the new one, never a
 half-written file. A crash (even SIGKILL) leaves at most a ``.building-<pid>`` file behind, which the
-next run deletes. When only some stages run, the new file starts as a copy of the live one so the
-tables of the other stages are carried over.
+next run deletes; any other failure (a full disk, a read-only directory) deletes it at once. When only
+some stages run, the new file starts as a copy of the live one so the tables of the other stages are
+carried over; a full rebuild carries over the ``runs`` history.
+
+One writer at a time: ``locked`` holds a lock file beside the database (``.<name>.lock``, filelock)
+for the whole run, so a second ``pipeline.run`` on the same ``--db`` waits (saying so) up to its
+``lock_timeout`` and then exits with an error; it copies the live database only once it holds the
+lock, so no published row is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
+import filelock
 
 from pipeline import schema
 
+# DuckDB's errors for a file it cannot create, grow or sync (read-only directory, full disk).
+DISK_ERRORS = (duckdb.IOException, duckdb.PermissionException, duckdb.FatalException)
+
+
+class EnvironmentProblem(Exception):
+    """The machine, not the input, stopped the run: a read-only directory, a full disk, a held lock."""
+
+    @classmethod
+    def of(cls, exc: BaseException, db_path: Path) -> EnvironmentProblem:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        errno_ = getattr(exc, "errno", None)
+        if errno_ == errno.ENOSPC or "No space left" in text:
+            fix = f"free disk space where {db_path.parent} lives (the build needs about twice the database size)"
+        elif errno_ in (errno.EACCES, errno.EPERM, errno.EROFS) or "ermission" in text or "Read-only" in text:
+            fix = f"choose a --db in a directory you can write, or make {db_path.parent} writable"
+        else:
+            fix = "check the disk and the path, then run again"
+        where = getattr(exc, "filename", None) or db_path
+        return cls(f"{where}: {text}. Fix: {fix}")
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(f".{db_path.name}.lock")
+
+
+@contextlib.contextmanager
+def locked(db_path: Path, timeout: float):
+    """Hold the database's lock for the block; wait up to ``timeout`` seconds (saying so) for another
+    run to release it, then raise EnvironmentProblem."""
+    db_path = Path(db_path)
+    path = lock_path(db_path)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(path)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            print(f"waiting for another pipeline run on {db_path} to finish (lock {path}; up to "
+                  f"{timeout:g} s, --lock-timeout) ...", file=sys.stderr, flush=True)
+            try:
+                lock.acquire(timeout=timeout)
+            except filelock.Timeout:
+                raise EnvironmentProblem(
+                    f"{db_path}: another pipeline run still holds its lock {path} after {timeout:g} s. Fix: "
+                    f"wait for that run to finish (or stop it), or raise --lock-timeout / lock_timeout") from None
+    except OSError as exc:
+        raise EnvironmentProblem.of(exc, db_path) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
 
 def write_json_atomic(path: Path, obj, **dumps) -> None:
-    """Write ``obj`` as JSON so that a reader sees the old file, the complete new one, or none (a temporary
-    file beside it, then a rename); ``dumps``: options for json.dumps."""
+    """Write ``obj`` as JSON so that a reader sees the old file, the complete new one, or none (a
+    uniquely named temporary file beside it, then a rename); ``dumps``: options for json.dumps."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, **dumps))
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # readable like the plain files it replaces (mkstemp makes it 0600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(obj, **dumps))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text so that a reader sees the old file or the complete new one (a uniquely named
+    temporary file beside it, then a rename; concurrent writers never share a temporary name)."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def building_path(db_path: Path) -> Path:
@@ -67,20 +151,49 @@ def live_schema_version(db_path: Path) -> str | None:
         return None
 
 
+def carry_runs(con, db_path: Path) -> int:
+    """Copy the live database's ``runs`` rows into a full rebuild (the history of every publish)."""
+    if not db_path.exists():
+        return 0
+    try:
+        live = duckdb.connect(str(db_path), read_only=True)
+        try:
+            runs = live.execute("SELECT * FROM runs").df()
+        finally:
+            live.close()
+    except duckdb.Error:  # no runs table (or not a database): nothing to carry
+        return 0
+    if runs.empty:
+        return 0
+    con.register("_live_runs", runs)
+    try:
+        con.execute("INSERT INTO runs BY NAME SELECT * FROM _live_runs")
+    except duckdb.Error as exc:  # a live database of an older schema whose runs do not fit
+        print(f"warning: the runs history of {db_path} was not carried over ({exc})", file=sys.stderr)
+        return 0
+    finally:
+        con.unregister("_live_runs")
+    return len(runs)
+
+
 @contextlib.contextmanager
 def building(db_path: Path, carry_over: bool):
-    """Yield a read-write connection to a fresh build file; publish it atomically on success."""
+    """Yield a read-write connection to a fresh build file; publish it atomically on success. The
+    caller holds ``locked(db_path)``, so the live file copied here is the latest one."""
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(db_path)
     tmp = building_path(db_path)
-    for p in (tmp, Path(str(tmp) + ".wal")):
-        p.unlink(missing_ok=True)
-    if carry_over and live_schema_version(db_path) == schema.SCHEMA_VERSION:
-        shutil.copyfile(db_path, tmp)
-    con = duckdb.connect(str(tmp))
+    con = None
     try:
+        for p in (tmp, Path(str(tmp) + ".wal")):
+            p.unlink(missing_ok=True)
+        if carry_over and live_schema_version(db_path) == schema.SCHEMA_VERSION:
+            shutil.copyfile(db_path, tmp)
+        con = duckdb.connect(str(tmp))
         schema.create_all(con)
+        if not carry_over:
+            carry_runs(con, db_path)
         yield con
         con.execute("CHECKPOINT")
         con.close()
@@ -89,7 +202,8 @@ def building(db_path: Path, carry_over: bool):
         _fsync(db_path.parent)
     except BaseException:
         with contextlib.suppress(Exception):
-            con.close()
+            if con is not None:
+                con.close()
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
         raise

@@ -9,8 +9,10 @@ one and swapped in atomically (pipeline/publish.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -30,7 +32,7 @@ STAGES = {
     "benchmarks": "pipeline.benchmarks.stage",  # lm-evaluation-harness / EvalPlus on candidate models
     "train": "pipeline.train.stage",  # reward models: Bradley-Terry, regression + merge, RewardBench
     "presence": "pipeline.presence.stage",  # pre-training presence scores and JSD
-    "predictor": "pipeline.predictor_stage",  # fit the predictor, write reports/reproduction.*
+    "predictor": "pipeline.predictor_stage",  # evaluate, choose and fit the served predictors; report
 }
 
 
@@ -88,7 +90,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "work_dir/results so later rebuilds keep them)")
     p.add_argument("--model", help="Hugging Face id the --results files belong to, when the file "
                    "does not name it")
+    p.add_argument("--rm-results", nargs="+", metavar="FILE", default=[],
+                   help="your own reward models' RewardBench results: the rewardbench results JSON or a CSV "
+                   "(hf_id, method, chat, chat_hard, safety, reasoning[, score]); kept in work_dir/rm_results")
+    p.add_argument("--method", choices=["regression", "bradley_terry"],
+                   help="how the --rm-results reward model was trained (required for a JSON)")
+    p.add_argument("--base", help="Hugging Face id of the --rm-results base model, when the file does not "
+                   "name it (a JSON naming a local path)")
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
+    p.add_argument("--plan", action="store_true", help="presence stage: print the expected documents, tokens and "
+                   "GPU-hours (full corpus vs the sequential rule) and exit; scores and publishes nothing")
+    p.add_argument("--lock-timeout", type=float, metavar="SECONDS", help="how long to wait for another "
+                   "run on the same --db to finish (default: the config's lock_timeout, 600); 0: fail at once")
     return p.parse_args(argv)
 
 
@@ -111,11 +124,33 @@ def main(argv=None) -> int:
     try:
         cfg = config_mod.load(args.config)
         if args.db:
+            config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
+        if args.lock_timeout is not None:
+            if not args.lock_timeout >= 0:  # filelock waits forever on a negative timeout
+                raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")
+            cfg.lock_timeout = args.lock_timeout
         stages = select_stages(cfg, args.stages)
+        if args.plan:
+            from pipeline.presence.plan import print_plan
+            return print_plan(cfg, stages)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Under a multi-process launch (torchrun / accelerate launch set RANK) the processes of one run work
+    # together: only rank 0, the one that publishes, takes the lock (the others would wait on it forever).
+    rank = int(os.environ.get("RANK", "0") or 0)
+    try:
+        with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout) if rank == 0 else contextlib.nullcontext():
+            return _run(args, cfg, stages)
+    except publish.EnvironmentProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
+
+
+def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
+    """Build and publish, holding the database's lock (``main``)."""
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     db_path = cfg.resolve(cfg.db)
     carry_over = bool(args.stages)  # a subset run keeps the other stages' tables from the live database
@@ -143,7 +178,17 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
+    except (OSError, *publish.DISK_ERRORS) as exc:  # read-only directory, full disk ...: the build file is gone
+        print(f"error: {publish.EnvironmentProblem.of(exc, db_path)}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
+        return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
+    if getattr(ctx, "report_files", None):  # reports only after the database they describe is live
+        from pipeline.predictor_stage import write_reports
+
+        out, report = ctx.report_files
+        write_reports(out, report)
+        print(f"reports written to {out}", flush=True)
     return 0
 
 

@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SQL_DIR = Path(__file__).with_name("sql")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,27 +110,33 @@ def _bundle():
     return PredictorBundle(FEATS, methods=("regression",), **SMALL).fit(X, rm, progress=False), X
 
 
-def test_bundle_roundtrip_only_under_data(tmp_path):
-    b, X = _bundle()
-    path = predictor.DATA_DIR / "predictor" / f"_test_{uuid.uuid4().hex}.joblib"
-    try:
-        b.save(path)
-        b2 = PredictorBundle.load(path)
-        assert b2.version == b.version and b2.features == FEATS
-        assert np.allclose(b2.get("regression").predict(X), b.get("regression").predict(X))
-    finally:
-        path.unlink(missing_ok=True)
-    with pytest.raises(ValueError, match="data directory"):
-        b.save(tmp_path / "b.joblib")
-    with pytest.raises(ValueError, match="data directory"):
-        PredictorBundle.load(predictor.DATA_DIR / ".." / "b.joblib")
+def _served(n=30, seed=0):
+    """A served bundle (advisor.bundle) fitted on synthetic base features, regression only."""
+    from advisor import bundle as bundle_mod
+    from advisor import registry, specs
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.uniform(5, 60, size=(n, 6)), columns=list(registry.OLL_V2_TASKS),
+                     index=[f"org/m{i:02d}" for i in range(n)])
+    X["params_b"] = rng.uniform(0.5, 14, n)
+    X["pretrain_tokens_t"] = rng.uniform(2, 18, n)
+    y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 3 * np.log(X.params_b) \
+        + rng.normal(0, 1, n)
+    served = {"regression": {}}
+    for i, t in enumerate(predictor.TARGETS):
+        fit = specs.fit_spec("enet_linear_log", X, (y + i).to_numpy(), cv=5)[0]
+        served["regression"][t] = {"fit": fit, "spec": fit.name, "halfwidth": 2.0, "skill": "skill"}
+    return bundle_mod.build({"normalized": {"X_train": X, "served": served}}, ["regression"],
+                            list(predictor.TARGETS), 0.9, "t+1", "h", {}, "now"), X
 
 
-def test_shortlist_scales_imputation_fallback_ranks():
-    b, X = _bundle()
+def test_shortlist_scales_imputation_ranks():
+    b, X = _served()
     cands = pd.DataFrame({"hf_id": ["new/full", "new/noifeval", "new/small"],
-                          "IFEval": [70.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
+                          **{f: [X[f].mean()] * 3 for f in X.columns},
+                          "IFEval": [55.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
                           "params_b": [8.0, 7.0, 1.0], "scale": "normalized"})
+    cands = cands.drop(columns="leaderboard_ifeval")
     out = shortlist.predict_candidates(b, cands)
     assert list(out.columns) == shortlist.OUTPUT_COLUMNS
     row = out.set_index("hf_id")
@@ -142,10 +146,11 @@ def test_shortlist_scales_imputation_fallback_ranks():
     for _, r in out.iterrows():
         assert r.rank_upper == 1 + int((out.lower > r.upper).sum())
         assert len(r.nearest_known) == 3 and set(r.nearest_known) <= set(X.index)
-    fb = shortlist.predict_candidates(b, cands, missing="fallback").set_index("hf_id")
-    assert fb.loc["new/noifeval", "fallback"] and not fb.loc["new/full", "fallback"]
+    assert row.loc["new/noifeval", "widened"] and not row.loc["new/full", "widened"]
+    with pytest.raises(ValueError, match="only 'impute'"):
+        shortlist.predict_candidates(b, cands, missing="fallback")
     raw = cands.assign(scale="raw", IFEval=[0.7, np.nan, 0.2], leaderboard_bbh=[0.4, 0.3, 0.1])
-    with pytest.raises(ValueError, match="'leaderboard_ifeval'.*expects 'normalized'"):
+    with pytest.raises(ValueError, match="scale 'raw' but the predictor serves \\['normalized'\\]"):
         shortlist.predict_candidates(b, raw)
     with pytest.raises(ValueError, match="outside"):
         shortlist.predict_candidates(b, cands.assign(IFEval=[170.0, 1, 1]))
@@ -216,7 +221,7 @@ def test_impute_rows_projects_each_row_independently():
 
 
 def test_shortlist_clamps_extrapolation_and_flags_the_domain():
-    b, X = _bundle()
+    b, X = _served()
     lo, hi = X.min(), X.max()
     inside = {f: (lo[f] + hi[f]) / 2 for f in X.columns}
     huge = {**inside, "params_b": hi["params_b"] * 12}  # like a 123B model against a 10B training set
@@ -228,6 +233,9 @@ def test_shortlist_clamps_extrapolation_and_flags_the_domain():
     assert out.loc["new/inside", "extrapolated"] == [] and out.loc["new/inside", "in_domain"]
     # clamped: the 12x model is predicted exactly as the model at the edge of the training range
     assert out.loc["new/huge", "prediction"] == pytest.approx(out.loc["new/edge", "prediction"])
+    # ... and its interval also covers the unclamped prediction
+    assert out.loc["new/huge", "widened"] and not out.loc["new/edge", "widened"]
+    assert out.loc["new/huge", "upper"] > out.loc["new/edge", "upper"]
     assert ((out[["prediction", "lower", "upper"]] >= 0) & (out[["prediction", "lower", "upper"]] <= 100)).all().all()
     # a known model is inside its own domain
     known = X.iloc[[0]].reset_index().rename(columns={"index": "hf_id"}).assign(scale="normalized")

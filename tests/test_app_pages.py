@@ -186,7 +186,7 @@ def test_benchmarks_page_coverage_filter_matches_brute_force(app, app_db):
     # the predictor's curve is drawn beside the benchmarks'
     lines = [s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "scatter"][0]
     assert any(t["name"] == "Predictor" for t in lines["data"])
-    assert "cross-validated (paper-style) out-of-fold predictions" in at.caption[-1].value
+    assert "nested-CV out-of-fold predictions" in at.caption[-1].value  # the served procedure's, honest
 
 
 def test_capabilities_page_pca_matches_sklearn(app, app_db):
@@ -228,8 +228,13 @@ def test_pretraining_page_draws_presence_tables(app, app_db, tmp_path, monkeypat
             for s in ("RedPajamaGithub", "RedPajamaBook") for i in range(30)]
     con.executemany("INSERT INTO presence_scores VALUES (?, ?, ?, ?, ?)", rows)
     con.execute("INSERT INTO presence_summary (model, subset, n_docs, mean) VALUES ('LLM360/Crystal', 'all', 60, 0.0)")
-    con.execute("INSERT INTO presence_jsd VALUES ('LLM360/Crystal', 'Qwen/Qwen2.5-7B', 0.42, 100, 2), "
-                "('Qwen/Qwen2.5-7B', 'LLM360/Crystal', 0.42, 100, 2)")
+    con.execute("INSERT INTO presence_summary (model, subset, n_docs, mean) VALUES "
+                "('LLM360/Crystal', 'RedPajamaBook', 30, 0.0)")
+    con.execute("INSERT INTO presence_jsd (model_a, model_b, jsd, bins, base, lo, hi, n_documents) VALUES "
+                "('LLM360/Crystal', 'Qwen/Qwen2.5-7B', 0.42, 100, 2, 0.39, 0.45, 60), "
+                "('Qwen/Qwen2.5-7B', 'LLM360/Crystal', 0.42, 100, 2, 0.39, 0.45, 60)")
+    con.execute("INSERT INTO presence_rounds VALUES ('LLM360/Crystal', 0, 1, 60, 0.01, 0.005, 0.008, 0.8, 0.99, "
+                "true, 'tolerance met')")
     con.close()
     monkeypatch.setenv("RM_ADVISOR_DB", str(db))
     at = app("pretraining")
@@ -241,6 +246,14 @@ def test_pretraining_page_draws_presence_tables(app, app_db, tmp_path, monkeypat
     heat = specs[1]["data"][0]
     assert heat["type"] == "heatmap" and arr(heat["z"])[0][1] == 0.42 and heat["x"] == ["LLM360/Crystal",
                                                                                   "Qwen/Qwen2.5-7B"]
+    # each cell's interval and the documents it rests on, on hover
+    assert "[%{customdata[0]:.4f}, %{customdata[1]:.4f}]" in heat["hovertemplate"]
+    assert [float(v) for v in arr(heat["customdata"])[0][1][:3]] == [0.39, 0.45, 60]
+    # the distributions name the documents per subset; the rounds are listed
+    ticks = specs[0]["layout"]["xaxis"]["ticktext"]
+    assert "RedPajamaBook<br>n = 30" in ticks
+    assert "60 documents" in " ".join(c.value for c in at.caption)
+    assert any(len(d.value) == 1 and d.value.stopped.iloc[0] for d in at.dataframe if "stopped" in d.value)
 
 
 def test_data_page_shows_provenance_and_coverage(app, app_db):
@@ -257,7 +270,8 @@ def test_data_page_shows_provenance_and_coverage(app, app_db):
                                   f"{40 * n_bench} cells") for m in at.markdown)
     runs = dataframe_with(at, "run_id", "stages")
     assert runs.iloc[0]["stages"] == "ingest,predictor"
-    assert at.metric[2].value == "1"  # schema version
+    from pipeline.schema import SCHEMA_VERSION
+    assert at.metric[2].value == SCHEMA_VERSION  # schema version
     assert at.json[0].value and "predictor" in at.json[0].value  # the last run's config
 
 

@@ -14,8 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from advisor import registry, views
-from advisor.predictor import PredictorBundle
+from advisor.bundle import load_bundle
 from advisor.shortlist import predict_candidates
+from advisor.untrusted import md_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADERBOARD = ROOT / "data" / "public" / "open_llm_leaderboard_v2_final_20250509_modelrank.csv"
@@ -24,7 +25,7 @@ OLL_V2 = list(registry.OLL_V2_TASKS)
 
 @pytest.fixture(scope="module")
 def bundle(app_db):
-    return PredictorBundle.load(views.bundle_file(app_db))
+    return load_bundle(app_db)
 
 
 @pytest.fixture
@@ -52,13 +53,20 @@ def expected(bundle, rows: pd.DataFrame, method="regression") -> pd.DataFrame:
     return predict_candidates(bundle, rows.assign(scale="normalized"), method=method).set_index("hf_id")
 
 
+def used_features(bundle, method="regression") -> set:
+    """Base features the served fits of ``method`` read (the only ones 'imputed' can list)."""
+    from advisor.specs import base_columns
+
+    return {f for t in bundle.targets for f in base_columns(bundle.fit("normalized", method, t).inputs)}
+
+
 def assert_matches(shown: pd.DataFrame, exp: pd.DataFrame):
     got = shown.set_index("hf_id")
     assert sorted(got.index) == sorted(exp.index)
     for col in ("prediction", "lower", "upper", "pred_chat", "pred_safety"):
         assert got[col].to_numpy() == pytest.approx(exp.loc[got.index, col].to_numpy(), abs=1e-9)
-    assert list(got["rank"]) == list(exp.loc[got.index, "rank"])
-    assert list(got["rank_upper"]) == list(exp.loc[got.index, "rank_upper"])
+    assert got["rank"].astype("Int64").tolist() == exp.loc[got.index, "rank"].tolist()
+    assert got["rank_upper"].astype("Int64").tolist() == exp.loc[got.index, "rank_upper"].tolist()
 
 
 TWO = [{"hf_id": "org/alpha", "params_b": 7.6, "leaderboard_ifeval": 75.0, "leaderboard_bbh": 35.0,
@@ -89,8 +97,12 @@ def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bun
     assert at.metric[1].value == f"{best.prediction:.1f}"
     assert at.metric[2].value == "2"
     beta = shown.set_index("hf_id").loc["org/beta"]
-    assert set(beta["imputed"]) == {"leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_musr",
-                                    "leaderboard_mmlu_pro", "pretrain_tokens_t"}
+    # imputed: the missing features that the served regression fits use
+    used = used_features(bundle)
+    missing = {"leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_musr", "leaderboard_mmlu_pro",
+               "pretrain_tokens_t"}
+    assert set(beta["imputed"]) == missing & used and beta["widened"]
+    assert {"leaderboard_math_hard", "leaderboard_gpqa"} <= set(beta["imputed"])
     assert len(beta["nearest_known"]) == 3
     # upper-bound rank: 1 + candidates whose interval lies wholly above
     lo, up = exp["lower"], exp["upper"]
@@ -167,7 +179,9 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
     assert "bad.csv: model 'org/good' appears in rows 2, 5; kept row 2. Fix: keep one row per model." in warnings
     shown = ranking(at).set_index("hf_id")
     assert sorted(shown.index) == ["org/good", "org/over", "org/text"]
-    assert list(shown.loc["org/text", "imputed"]) == ["leaderboard_ifeval", "pretrain_tokens_t"]
+    assert list(shown.loc["org/text", "imputed"]) == [
+        f for f in ("leaderboard_ifeval", "pretrain_tokens_t") if f in used_features(bundle)]
+    assert "leaderboard_ifeval" in used_features(bundle)
     assert not at.exception
 
 
@@ -200,17 +214,25 @@ def test_lmeval_results_json_is_a_candidate(page, bundle):
     row = {"hf_id": "me/my-7b", "leaderboard_ifeval": 75.0, "leaderboard_gpqa": (0.31 - 0.25) / 0.75 * 100,
            "leaderboard_mmlu_pro": (0.37 - 0.1) / 0.9 * 100}
     assert_matches(shown, expected(bundle, pd.DataFrame([row])))
-    assert any("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale" in i.value
-               for i in at.info)
+    note = md_text("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale")  # shown as text
+    assert any(note in i.value for i in at.info)
 
 
-def test_raw_scale_file_is_left_out_with_the_fix(page, bundle):
+def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
+    """Issue 20: raw lm-eval numbers are predicted by the predictor fitted on the raw scale, not
+    converted and not left out; each row says which scale and spec it used."""
     csv = b"model,IFEval,BBH\norg/raw,0.7,0.4\n"
     at = page(TWO[:1])
     at.file_uploader(key="upload").set_value(("raw.csv", csv, "text/csv")).run()
-    assert any(e.value.startswith("raw.csv: values on the 'raw' scale, but the predictor was fitted on "
-                                  "'normalized'") and "Fix:" in e.value for e in at.error)
-    assert list(ranking(at)["hf_id"]) == ["org/alpha"]
+    assert not at.error
+    shown = ranking(at).set_index("hf_id")
+    assert sorted(shown.index) == ["org/alpha", "org/raw"]
+    assert shown.loc["org/raw", "scale"] == "raw" and shown.loc["org/alpha", "scale"] == "normalized"
+    assert shown.loc["org/raw", "spec"] == bundle.entry("raw", "regression", "score")["spec"]
+    exp = predict_candidates(bundle, pd.DataFrame([
+        {"hf_id": "org/raw", "leaderboard_ifeval": 0.7, "leaderboard_bbh": 0.4, "scale": "raw"},
+        {**TWO[0], "scale": "normalized"}]), method="regression").set_index("hf_id")
+    assert_matches(shown.reset_index(), exp)
 
 
 def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db):
@@ -269,13 +291,34 @@ def test_exports_hold_inputs_predictions_intervals_and_version(bundle):
 
 
 def test_without_a_fitted_predictor_the_page_says_how_to_get_one(page, monkeypatch):
-    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(ROOT / "data" / "predictor" / "test-app" / "missing.joblib"))
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(ROOT / "data" / "predictor" / "test-app" / "missing.json"))
     at = page(TWO)
     assert any(w.value.startswith("No fitted predictor at") and
                "`python -m pipeline.run --stages predictor`" in w.value for w in at.warning)
     cands = [d.value for d in at.dataframe if "scale" in d.value.columns][0]
     assert list(cands["hf_id"]) == ["org/alpha", "org/beta"]  # the inputs are still shown
     assert not at.exception
+
+
+@pytest.mark.parametrize("content", [b"\x80\x04K\x01.", b"hf_id,score\na/b,1\n", b'{"format": "x"}'])
+def test_a_wrong_bundle_file_gives_a_message_not_a_traceback(page, monkeypatch, tmp_path, content):
+    """RM_ADVISOR_BUNDLE naming a pickle, a CSV or foreign JSON (issue 17, row 11)."""
+    wrong = tmp_path / "bundle.json"
+    wrong.write_bytes(content)
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(wrong))
+    at = page(TWO)
+    assert not at.exception
+    assert any("cannot be used" in w.value and "bundle" in w.value for w in at.warning)
+
+
+def test_no_skill_method_is_not_ranked(page, bundle):
+    """Bradley-Terry has no skill on the shipped data: the page says so and ranks nothing."""
+    assert bundle.skill("normalized", "bradley_terry") == "no_skill"
+    at = page(TWO)
+    at.radio(key="method").set_value("bradley_terry").run()
+    shown = ranking(at)
+    assert shown["rank"].isna().all() and set(shown["skill"]) == {"no_skill"}
+    assert any("no skill" in w.value for w in at.warning)
 
 
 def match_caption(at) -> str:
@@ -338,7 +381,8 @@ def test_example_recent_bases_upload_on_the_page(page):
     at = page()
     at.file_uploader(key="upload").set_value(("recent_bases.csv", data, "text/csv")).run()
     infos = [i.value for i in at.info]
-    assert any(i.startswith("recent_bases.csv: 20 row(s) converted exactly") for i in infos)
-    assert any(i.startswith("recent_bases.csv: 20 row(s) from other / unknown evaluation settings")
+    # messages are shown as escaped text (advisor.untrusted.md_text): the '_' of the file name is escaped
+    assert any(i.startswith(md_text("recent_bases.csv: 20 row(s) converted exactly")) for i in infos)
+    assert any(i.startswith(md_text("recent_bases.csv: 20 row(s) from other / unknown evaluation settings"))
                for i in infos)
-    assert not any(e.value.startswith("recent_bases.csv, row") for e in at.error)  # no bad cell
+    assert not any(e.value.startswith(md_text("recent_bases.csv, row")) for e in at.error)  # no bad cell

@@ -9,6 +9,7 @@ under artifacts/screenshots/.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -47,15 +48,22 @@ def server(app_db, tmp_path_factory, serve_app):
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one instance at a time)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(server, browser):
+    page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
+    page.set_default_timeout(30_000)
+    yield page
+    page.close()
 
 
 def idle(page):
@@ -82,8 +90,7 @@ def type_row(page, grid, row: int, values: list[str]) -> None:
 
 
 def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_page, app_db, tmp_path):
-    from advisor import views
-    from advisor.predictor import PredictorBundle
+    from advisor.bundle import load_bundle
     from advisor.shortlist import predict_candidates
 
     page = browser_page
@@ -116,7 +123,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         "Model": "hf_id", "IFEval": "leaderboard_ifeval", "BBH": "leaderboard_bbh",
         "MATH Lvl 5": "leaderboard_math_hard", "GPQA": "leaderboard_gpqa", "MUSR": "leaderboard_musr",
         "MMLU-PRO": "leaderboard_mmlu_pro", "Params (B)": "params_b"})
-    bundle = PredictorBundle.load(views.bundle_file(app_db))
+    bundle = load_bundle(app_db)
     exp = predict_candidates(bundle, pd.concat([typed, up]).assign(scale="normalized"))
     best = exp.iloc[0]
     assert page.locator('[data-testid="stMetricValue"]').nth(0).inner_text() == best.hf_id
@@ -174,6 +181,107 @@ def test_rank_command_prints_the_apps_csv_download(server, browser_page, app_db,
     pd.testing.assert_frame_equal(cli_csv, app_csv)
 
 
+# --- issue 17, rows 14 and 16: deep links on a fresh server, and no request leaves localhost ---------
+NAV_TITLES = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())  # app.py's order
+
+
+def _nav_links(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNav"]').wait_for()
+    return [t.strip().splitlines()[-1] for t in page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()]
+
+
+@pytest.mark.parametrize("path,heading", [("benchmarks", "Benchmarks vs reward-model quality"),
+                                          ("data", "Data & provenance")])
+def test_a_deep_link_as_the_first_request_gets_the_apps_pages_and_nothing_leaves_localhost(
+        app_db, tmp_path, serve_app, browser, path, heading):
+    from urllib.parse import urlparse
+
+    with serve_app(app_db, tmp_path / "server.log") as (url, _):  # a fresh server for each deep link
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})  # a fresh browser context
+        try:
+            page.set_default_timeout(60_000)
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"{url}/{path}")  # the server's first session opens a deep link, not "/"
+            page.get_by_role("heading", name=heading).first.wait_for()
+            idle(page)
+            page.wait_for_timeout(1500)
+            assert len(NAV_TITLES) >= 6 and _nav_links(page) == NAV_TITLES  # not the auto-discovered pages/ files
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert urlparse(page.url).path == f"/{path}"
+            page.get_by_role("link", name="Predict & shortlist").click()
+            page.get_by_text(PAGES[0][1]).wait_for()
+            idle(page)
+            page.wait_for_timeout(1000)
+            outside = sorted({u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")
+                              and urlparse(u).hostname not in ("localhost", "127.0.0.1")})
+            assert outside == []  # no fonts.gstatic.com, no telemetry
+            assert any(urlparse(u).hostname == "localhost" for u in requests)
+        finally:
+            page.close()
+
+
+# --- issue 17, rows 2 and 3 in the browser: hostile ids render as text and export neutralised -------
+HOSTILE_CSV = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+               '"=HYPERLINK(""http://evil.example/x"",""x"")",60,25,12,5,8,25,3.1\n'
+               "![i](http://evil.example/pixel.png),82,50,40,15,16,50,14\n"
+               "[click](http://evil.example/link) :red[alarm],25,5,1,1,3,5,0.5\n"
+               "@SUM(1),30,6,2,2,4,6,1\n"
+               ":material/home: x,31,7,3,3,5,7,1.2\n")
+
+
+def test_hostile_ids_render_as_text_fetch_nothing_and_export_neutralised(server, browser, tmp_path):
+    import csv
+    from urllib.parse import urlparse
+
+    from advisor.untrusted import ZWSP
+
+    page = browser.new_page(viewport={"width": 1800, "height": 1100}, accept_downloads=True)
+    try:
+        page.set_default_timeout(60_000)
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server)
+        page.get_by_text("No candidates yet").wait_for()
+        page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "[f](http://evil.example/file).csv", "mimeType": "text/csv",
+                    "buffer": HOSTILE_CSV.encode()}])
+        idle(page)
+        page.get_by_text("Candidates ranked").wait_for()
+        idle(page)
+        page.get_by_text("Preview (Markdown)").click()
+        idle(page)
+        page.wait_for_timeout(1000)
+        links = page.locator('a[href*="evil"]')
+        assert [links.nth(i).evaluate("e => e.outerHTML") for i in range(links.count())] == []  # no links
+        assert page.locator('img[src*="evil"]').count() == 0
+        assert page.locator('[data-testid="stMarkdownContainer"] span[style*="color"]').count() == 0  # no :red[]
+        outside = [u for u in requests if urlparse(u).hostname not in ("localhost", "127.0.0.1")
+                   and urlparse(u).scheme in ("http", "https", "ws", "wss")]
+        assert outside == []  # the image URL was not fetched, no icon font either
+        shown = page.locator("body").inner_text().replace(ZWSP, "")
+        assert "![i](http://evil.example/pixel.png)" in shown  # the text as typed
+        assert "[f](http://evil.example/file).csv" in shown and ":material/home:" in shown
+
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download CSV").click()
+        path = tmp_path / "shortlist.csv"
+        dl.value.save_as(path)
+        with path.open(newline="") as fh:
+            ids = sorted(r["hf_id"] for r in csv.DictReader(fh))
+        assert ids == sorted(["'=HYPERLINK(\"http://evil.example/x\",\"x\")", "![i](http://evil.example/pixel.png)",
+                              "[click](http://evil.example/link) :red[alarm]", "'@SUM(1)", ":material/home: x"])
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download Markdown").click()
+        md = (tmp_path / "shortlist.md")
+        dl.value.save_as(md)
+        text = md.read_text()
+        assert "\\!\\[i\\](http\\:" + ZWSP + "//evil.example/pixel.png)" in text and "](http://" not in text
+    finally:
+        page.close()
+
+
 MIXED = ("model,IFEval,BBH,MATH Lvl 5 (raw),GPQA %,MUSR,MMLU-PRO,Params (B),settings\n"
          "mix/zeta-7b,70,40,0.2,35,10,38,7,other\n")
 CARD = "model,IFEval,GPQA,MMLU-PRO,Params (B),scale\ncard/eta-8b,80.1,30,52.3,8,percent\n"
@@ -204,3 +312,47 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     assert row["scale"] == "normalized" and row["settings"] == "other"
     assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
     assert row["leaderboard_gpqa"] == pytest.approx(40 / 3, abs=0.005)  # the CSV export keeps 4 digits
+
+
+def test_across_recipes_and_own_results_upload(server, browser_page, app_db, tmp_path):
+    """Issue 16 in the browser: the Across recipes page draws the observed-vs-predicted order with the
+    agreement numbers of the database; the RM results page checks an uploaded results CSV and shows the
+    pipeline command. Screenshots go to the test's tmp dir."""
+    import duckdb
+
+    page = browser_page
+    page.goto(f"{server}/across_recipes")
+    page.get_by_role("heading", name="Across recipes").first.wait_for()
+    idle(page)
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_timeout(800)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.get_by_text("advisor (Bradley-Terry)").last.click()
+    idle(page)
+    with duckdb.connect(str(app_db), read_only=True) as con:  # the page opens on the first comparison
+        comp, rho = con.execute("SELECT comparison, spearman FROM transfer_agreement WHERE advisor_method = "
+                                "'bradley_terry' AND spearman IS NOT NULL ORDER BY comparison LIMIT 1").fetchone()
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert f"{rho:+.2f}" == metrics[0]
+    shot = tmp_path / "across_recipes.png"
+    page.screenshot(path=str(shot), full_page=True)
+    chart = tmp_path / "across_recipes_chart.png"
+    page.locator(".js-plotly-plot").first.screenshot(path=str(chart))  # scrolls the chart into view
+    assert shot.stat().st_size > 20_000 and chart.stat().st_size > 10_000
+
+    page.goto(f"{server}/rm_results")
+    page.get_by_role("heading", name="Your own reward-model results").wait_for()
+    idle(page)
+    csv = "hf_id,method,chat,chat_hard,safety,reasoning\ngoogle/gemma-2-2b-it,bradley_terry,91.3,55.0,80.1,70.2\n"
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').last.set_input_files(
+        files=[{"name": "our_rms.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+    idle(page)
+    page.get_by_text("1 result(s) read from our").wait_for()
+    page.get_by_text("--rm-results our_rms.csv --method regression").wait_for()
+    bad = "hf_id,method,chat,chat_hard,safety,reasoning\ngoogle/gemma-2-2b-it,bradley_terry,91.3,55,80,700\n"
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').last.set_input_files(
+        files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    idle(page)
+    page.get_by_text("bad.csv, row 2, field 'reasoning': 700 is outside 0-100").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "own_results_check.png"), full_page=True)

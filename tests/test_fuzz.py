@@ -12,7 +12,11 @@ Inputs are drawn from three families so the fuzzer reaches past the first check:
 structural mutations of the real shipped file (cells replaced with hostile values, columns dropped
 or duplicated, rows duplicated, truncation, inserted bytes, a non-UTF-8 byte) and, for JSON,
 mutations of a valid lm-eval results object at random paths. ``FUZZ_EXAMPLES`` (default 20) sets
-``max_examples`` per property; the file runs in well under a minute at the default.
+``max_examples`` per property; the file runs in well under a minute at the default. In CI (``CI=true``)
+the ``ci`` hypothesis profile of tests/conftest.py derandomizes every property, so a failure replays.
+
+The escaping rules of ``advisor.untrusted`` are fuzzed too: any text renders as exactly its characters
+through ``md_text``, and no text cell of a CSV export starts a formula.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ from pipeline.ingest import common, evalplus, lmeval_csv, lmeval_json, oll_v1, o
 
 ROOT = Path(__file__).resolve().parent.parent
 N = int(os.environ.get("FUZZ_EXAMPLES", "20"))
-FUZZ = settings(max_examples=N, deadline=None, derandomize=False, database=None,
+# derandomize and the database come from the active hypothesis profile (tests/conftest.py): "ci" (CI=true)
+# is derandomized so a CI failure replays exactly; "dev" explores new examples on every run.
+FUZZ = settings(max_examples=N, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture, HealthCheck.large_base_example])
 
@@ -364,3 +370,52 @@ def test_streamlit_upload_limit_lets_the_app_check_run():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     server_mb = cfg["server"]["maxUploadSize"]
     assert upload.MAX_UPLOAD_BYTES / 2**20 < server_mb <= 200
+
+
+# ------------------------------------------------------------------------------ untrusted text (issue 17)
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=60), st.lists(st.sampled_from(
+    ["[", "](", "http://", "www.", "<img ", ">", "&", "`", "*", "_", "~~", "$", ":red[", ":material/x:",
+     "|", "#", "-", "1.", "!", "\\", "\n", " ", "a", "&amp;", "<b>"]), max_size=12).map("".join)))
+def test_md_text_renders_any_text_as_its_characters(text):
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    from advisor.untrusted import md_text
+
+    rendered = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md_text(text))
+    assert not re.search(r"<(a|img|em|strong|code|s|del|h\d|ul|ol|blockquote|table|hr|pre)\b", rendered), rendered
+    expected = " ".join(text.replace("\r\n", " ").replace("\r", " ").split("\n")).replace("\x00", "\ufffd")  # CommonMark
+    visible = html.unescape(re.sub(r"<[^>]+>", "", rendered)).replace("\u200b", "")  # untrusted.ZWSP
+    assert " ".join(visible.split()) == " ".join(expected.split())  # whitespace folds, characters stay
+
+
+@FUZZ
+@given(ids=st.lists(st.one_of(st.text(max_size=20), st.sampled_from(HOSTILE)), min_size=1, max_size=6),
+       values=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), min_size=6, max_size=6))
+def test_csv_export_never_starts_a_text_cell_with_a_formula(ids, values):
+    import csv
+    import io
+
+    from advisor.shortlist import export_shortlist
+    from advisor.untrusted import FORMULA_START
+
+    df = pd.DataFrame({"hf_id": ids, "prediction": values[:len(ids)]})
+    rows = list(csv.reader(io.StringIO(export_shortlist(df, "csv", "v"), newline="")))
+    assert len(rows) == len(ids) + 1
+    for row, hf_id in zip(rows[1:], ids):
+        assert not row[1].startswith(FORMULA_START)
+        assert row[1] == (("'" + hf_id) if hf_id.startswith(FORMULA_START) else hf_id)
+        float(row[2])  # numbers stay numbers
+
+
+def test_fuzz_settings_follow_the_hypothesis_profile():
+    """CI=true selects the derandomized 'ci' profile (tests/conftest.py); FUZZ inherits it."""
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None
+    assert FUZZ.derandomize == settings.default.derandomize
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and not os.environ.get("HYPOTHESIS_PROFILE"):
+        assert FUZZ.derandomize

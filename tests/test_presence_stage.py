@@ -300,3 +300,127 @@ def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "work").rglob("shard-*.parquet"))] == stamps
     sums = scored.score * scored.n_tokens
     assert np.allclose(per_n.score, sums / 128, equal_nan=True) and not np.allclose(per_n.score, scored.score)
+
+
+# --- sequential scoring: rounds, resume inside a round, --shard across rounds ----------------------
+
+ROUNDS = dict(models=["tiny:llama"], docs_per_subset=30, shard_docs=2, max_tokens=32, bins=10,
+              min_docs_per_subset=4, max_rounds=3, n_boot=20, tol_mean=1e-6)  # never met: runs to the cap
+
+
+def _pres(tmp_path, **kw):
+    from pipeline import config as config_mod
+    pc = config_mod.load(_config_file(tmp_path, **{**ROUNDS, **kw}))
+    return config_mod.section(PresenceConfig, pc.raw, "presence").check()
+
+
+def _state(tmp_path, pres):
+    rounds = stage.Rounds(pres, tmp_path / "work" / "presence", 75)
+    out = stage.scores_dir(tmp_path / "work" / "presence", pres, "tiny:llama")
+    return rounds, out, {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
+
+
+def test_rounds_grow_a_stratified_prefix_and_are_recorded(tmp_path):
+    pres = _pres(tmp_path)
+    paths, _ = stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    rounds, out, done = _state(tmp_path, pres)
+    recs = rounds.records()
+    # 4 docs x 5 subsets = 10 shards of 2; then x4 (width ratio far above 1); round 2 = the last look: all 75
+    assert [r["n_shards"] for r in recs] == [10, 40, 75] and [r["stop"] for r in recs] == [False, False, True]
+    assert recs[-1]["reason"].startswith("cap") and len(done) == 75
+    first = pd.concat([pq.read_table(p).to_pandas() for p in paths[:10]])
+    assert first.subset.value_counts().tolist() == [4] * 5  # a round's prefix holds every subset equally
+
+
+def test_resume_in_the_middle_of_a_round(tmp_path):
+    """Killed while round 1 was being scored: the rerun keeps round 0's record and every finished shard."""
+    cfg = _config_file(tmp_path, **ROUNDS)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.presence.stage", "--config", str(cfg)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pres = _pres(tmp_path)
+    rounds, out, _ = _state(tmp_path, pres)
+    deadline = time.time() + 180
+    while time.time() < deadline and not (rounds.read(0) and len(list(out.glob("shard-*.parquet"))) >= 13):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, _, done = _state(tmp_path, pres)
+    assert rounds.read(0) is not None and rounds.read(1) is None, "the run must be killed inside round 1"
+    assert 13 <= len(done) < 40
+    rec0 = rounds.path(0).stat().st_mtime_ns
+    stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    _, _, after = _state(tmp_path, pres)
+    assert len(after) == 75 and all(after[k] == v for k, v in done.items())  # resumed, nothing redone
+    assert rounds.path(0).stat().st_mtime_ns == rec0 and [r["n_shards"] for r in rounds.records()] == [10, 40, 75]
+    # the same decisions as an uninterrupted run (the bootstrap is seeded by the config and the round)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    p2 = _pres(fresh)
+    stage.score_job(p2, fresh / "work" / "presence", None, log=lambda m: None)
+    r2 = stage.Rounds(p2, fresh / "work" / "presence", 75).records()
+    assert [r["ratio"] for r in r2] == pytest.approx([r["ratio"] for r in rounds.records()])
+
+
+def test_shard_jobs_advance_the_rounds_together(tmp_path):
+    """--shard 0/2 and 1/2 run one after the other (no waiting): each scores only its slice of each
+    round; whichever finds a round complete records it and goes on; the result equals one job's."""
+    pres = _pres(tmp_path)
+    root = tmp_path / "work" / "presence"
+    rounds, out, _ = _state(tmp_path, pres)
+    names = lambda: sorted(int(p.stem.split("-")[1]) for p in out.glob("shard-*.parquet"))  # noqa: E731
+    stage.score_job(pres, root, "0/2", log=lambda m: None)
+    assert names() == list(range(0, 10, 2)) and rounds.read(0) is None  # round 0 waits for job 1
+    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    assert names() == list(range(10)) + list(range(11, 40, 2)) and rounds.read(0) and rounds.read(1) is None
+    stage.score_job(pres, root, "0/2", log=lambda m: None)  # finishes round 1, records it, does its slice of 2
+    assert rounds.read(1) and names() == list(range(40)) + list(range(40, 75, 2))
+    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    recs = rounds.records()
+    assert names() == list(range(75)) and [r["n_shards"] for r in recs] == [10, 40, 75] and recs[-1]["stop"]
+    one = tmp_path / "one"
+    one.mkdir()
+    p1 = _pres(one)
+    stage.score_job(p1, one / "work" / "presence", None, log=lambda m: None)
+    assert [r["ratio"] for r in stage.Rounds(p1, one / "work" / "presence", 75).records()] == pytest.approx(
+        [r["ratio"] for r in recs])
+
+
+def test_smoke_models_stop_early_and_agree_with_scoring_everything(tmp_path):
+    """The two tiny models through the stage with the rule, then every document scored: the JSD and the
+    features at the stop are within the tolerance of the full corpus's. The tiny corpus cannot reach the
+    default tolerances (bench/bench_presence_sequential.py reports that case), so they are 15x here (25x for
+    a histogram bin, whose width with 20 documents per subset and round cannot shrink faster)."""
+    from pipeline import run
+
+    k = 15
+    cfg = _config_file(tmp_path, docs_per_subset=80, shard_docs=10, max_tokens=32, bins=20, min_docs_per_subset=8,
+                       tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.25, n_boot=100)
+    assert run.main(["--config", str(cfg)]) == 0
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    rounds = con.execute("SELECT * FROM presence_rounds ORDER BY round, model").fetchdf()
+    n_stop = int(rounds.n_documents.max())
+    assert rounds.stopped.iloc[-1] and rounds.reason.iloc[-1] == "tolerance met" and n_stop < 400
+    assert con.execute("SELECT count(DISTINCT doc_id) FROM presence_scores").fetchone()[0] == n_stop
+    jsd = con.execute("SELECT * FROM presence_jsd WHERE model_a < model_b").fetchdf()
+    assert (jsd.lo <= jsd.jsd).all() and (jsd.jsd <= jsd.hi).all() and (jsd.n_documents == n_stop).all()
+    summ = con.execute("SELECT * FROM presence_summary WHERE subset != 'all'").fetchdf()
+    assert (summ.mean_lo < summ["mean"]).all() and (summ["mean"] < summ.mean_hi).all()
+    con.close()
+    # everything scored (sequential: false reuses the finished shards and scores the rest)
+    full = tmp_path / "full"
+    full.mkdir()
+    raw = yaml.safe_load(cfg.read_text())
+    raw["presence"]["sequential"] = False
+    raw["db"] = str(full / "db.duckdb")
+    (full / "cfg.yaml").write_text(yaml.safe_dump(raw))
+    assert run.main(["--config", str(full / "cfg.yaml")]) == 0
+    con = duckdb.connect(str(full / "db.duckdb"), read_only=True)
+    assert con.execute("SELECT count(DISTINCT doc_id) FROM presence_scores").fetchone()[0] == 400
+    jsd_full = con.execute("SELECT * FROM presence_jsd WHERE model_a < model_b").fetchdf()
+    summ_full = con.execute("SELECT * FROM presence_summary WHERE subset != 'all'").fetchdf()
+    con.close()
+    assert abs(float(jsd.jsd.iloc[0]) - float(jsd_full.jsd.iloc[0])) <= 0.01 * k
+    both = summ.merge(summ_full, on=["model", "subset"], suffixes=("", "_full"))
+    assert len(both) == 10 and ((both["mean"] - both.mean_full).abs() <= 0.02 * k).all()
+    assert (both.n_docs < both.n_docs_full).all()

@@ -95,7 +95,7 @@ def test_bad_config_and_stage_names_fail_cleanly(tmp_path):
     cfg.write_text("ingest:\n  typo_key: 1\n")
     proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", str(cfg), "--db", str(db)],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "unknown key(s) ['typo_key']" in proc.stderr
+    assert proc.returncode == 2 and "unknown key 'typo_key' in section 'ingest'" in proc.stderr
 
 
 def test_stale_build_files_of_dead_processes_are_cleaned(tmp_path):

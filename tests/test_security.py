@@ -2,8 +2,8 @@
 behaviour checks. Each check fails with the file, line and what to change.
 
 1. No ``pickle``/``joblib``/``dill`` load, ``torch.load`` without ``weights_only=True``,
-   ``read_pickle`` or ``np.load(allow_pickle=True)`` anywhere except the predictor bundle loader,
-   which refuses paths outside the project's ``data/`` (checked by loading a booby-trapped pickle).
+   ``read_pickle`` or ``np.load(allow_pickle=True)`` anywhere: the predictor bundle is JSON stored in
+   the database (checked by planting a booby-trapped pickle where a bundle is read from).
 2. SQL: every ``execute``/``executemany``/``sql``/``query``/``store.frame`` call whose SQL is built
    at run time (f-string, ``+``, ``%``, ``.format``) interpolates only values from code: constants,
    literal lists, loop variables over those, numbers; the few remaining sites are listed in REVIEWED
@@ -82,8 +82,9 @@ def qualname(node) -> str:
 UNSAFE_LOADERS = {"pickle.load", "pickle.loads", "joblib.load", "dill.load", "dill.loads",
                   "cloudpickle.load", "cloudpickle.loads", "_pickle.load", "_pickle.loads",
                   "pd.read_pickle", "pandas.read_pickle", "shelve.open", "marshal.load", "marshal.loads"}
-# The one reviewed loader: the predictor bundle the pipeline itself saved under data/.
-ALLOWED_LOADERS = {("advisor/predictor.py", "PredictorBundle.load", "joblib.load")}
+# No reviewed loader is left: the predictor bundle is JSON stored in the database (advisor/bundle.py);
+# a planted pickle is refused without being loaded (tests/test_predictor_specs.py).
+ALLOWED_LOADERS: set = set()
 
 
 def unsafe_loads(path: Path) -> list[tuple[int, str, str]]:
@@ -129,16 +130,6 @@ def test_the_scanner_catches_unpickling(tmp_path):
                                                        ("torch.load", "f")]
 
 
-def test_bundle_loader_checks_the_path_before_loading():
-    """In PredictorBundle.load the data/ path check comes before joblib.load."""
-    tree = parse(ROOT / "advisor" / "predictor.py")
-    fn = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and qualname(n) == "PredictorBundle.load")
-    calls = [(n.lineno, dotted(n.func)) for n in ast.walk(fn) if isinstance(n, ast.Call)]
-    check = min(line for line, name in calls if name == "_check_data_path")
-    load = min(line for line, name in calls if name == "joblib.load")
-    assert check < load
-
-
 class _Trap:
     """Unpickling this creates a marker file: proof that the loader ran a pickle."""
 
@@ -149,24 +140,33 @@ class _Trap:
         return (Path(self.marker).touch, ())
 
 
-def test_bundle_loader_refuses_a_pickle_outside_data(tmp_path, monkeypatch):
-    from advisor import predictor
+def test_a_pickle_planted_under_data_or_in_the_database_never_runs(tmp_path):
+    """RM_ADVISOR_BUNDLE naming a planted pickle under data/ (issue 17, rows 11 and 12), or a pickle
+    written into a database's predictor_bundle row: refused with a message, never unpickled."""
+    import uuid
+
+    import duckdb
+
+    from advisor.bundle import BundleError, load_bundle, load_bundle_file
 
     marker = tmp_path / "pwned"
-    evil = tmp_path / "outside" / "bundle.joblib"
-    evil.parent.mkdir()
-    evil.write_bytes(pickle.dumps(_Trap(marker)))
-    with pytest.raises(ValueError, match="only saved to and loaded from"):
-        predictor.PredictorBundle.load(evil)
-    # a symlink inside data/ pointing outside is refused too (the path is resolved first)
-    data = tmp_path / "data"
-    (data / "predictor").mkdir(parents=True)
-    (data / "predictor" / "bundle.joblib").symlink_to(evil)
-    monkeypatch.setattr(predictor, "DATA_DIR", data)
-    with pytest.raises(ValueError, match="only saved to and loaded from"):
-        predictor.PredictorBundle.load(data / "predictor" / "bundle.joblib")
-    with pytest.raises(ValueError, match="only saved to and loaded from"):
-        predictor.PredictorBundle.load(data / ".." / "outside" / "bundle.joblib")
+    planted = ROOT / "data" / "predictor" / f"_planted_{uuid.uuid4().hex}.joblib"
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_bytes(pickle.dumps(_Trap(marker)))
+    try:
+        with pytest.raises(BundleError, match="never loaded"):
+            load_bundle_file(planted)
+    finally:
+        planted.unlink()
+    db = tmp_path / "planted.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE predictor_bundle (version VARCHAR, format_version INTEGER, "
+                "created_at VARCHAR, bundle_json VARCHAR)")
+    con.execute("INSERT INTO predictor_bundle VALUES ('v', 2, 'now', ?)",
+                [pickle.dumps(_Trap(marker), protocol=0).decode("latin-1")])
+    con.close()
+    with pytest.raises(BundleError, match="not a JSON predictor bundle"):
+        load_bundle(db)
     assert not marker.exists()
 
 
@@ -481,6 +481,19 @@ def test_app_binds_to_localhost():
             if re.search(r"server[._]address[\"'= ,]+[\"']?0\.0\.0\.0", text):
                 wide.append(rel(p))
     assert not wide, f"these start the app on every interface: {wide}"
+
+
+def test_shipped_streamlit_config_shows_users_no_traceback_and_no_web_fonts():
+    """Issue 17 rows 15-16: users get a generic message, never a traceback with server paths; page icons
+    are emoji, since ":material/..." icons make every page load fetch from fonts.gstatic.com (the
+    browser test checks that no request leaves localhost)."""
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE.value == "none"
+    material = [f"{rel(p)}:{i}" for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+                for i, line in enumerate(p.read_text().splitlines(), 1) if ":material/" in line]
+    assert material == []
 
 
 # ------------------------------------------------------------------------------ 5. uploads stay in memory

@@ -81,7 +81,7 @@ def test_config_errors_name_the_key(tmp_path):
     cfg = TrainConfig(models=[{"id": "a/b", "tiny": "gpt2"}])
     with pytest.raises(InputError, match="unknown tiny architecture"):
         cfg.model_specs("c.yaml")
-    with pytest.raises(InputError, match=r"unknown key\(s\) \['lr'\]"):
+    with pytest.raises(InputError, match=r"unknown key 'lr' in section 'bradley_terry'.*learning_rates"):
         TrainConfig(bradley_terry={"lr": 1}).method("bradley_terry", "c.yaml")
     with pytest.raises(InputError, match="not a multiple"):
         TrainConfig(regression={"global_batch_size": 64, "per_device_batch_size": 6}).method("regression", "c.yaml")

@@ -16,7 +16,11 @@
   one value is needed, ``advisor.store.feature_matrix`` takes the newest ``recorded_at`` (then the
   greater source name), i.e. the most recent evaluation run.
 * A malformed file raises InputError naming it, the field and the fix, before anything is copied or
-  written.
+  written. A file over ``advisor.lmeval.MAX_RESULTS_BYTES`` (64 MB) or nested deeper than 64 levels is
+  refused before it is parsed.
+* Parsed once: the rows parsed from a kept file are stored beside it (``.<file>.parsed``, JSON, keyed by
+  the file's size and modification time and the model / task map used), so a rebuild reads them
+  instead of parsing the file again.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from pathlib import Path
 from advisor import lmeval
 from pipeline.errors import InputError
 from pipeline.ingest.common import insert_scores
+from pipeline.publish import write_json_atomic
 
 META_SUFFIX = ".meta"
+PARSED_FORMAT = 1  # bump when lmeval.Parsed or the parsing rules change: stored rows are then re-parsed
 
 
 def read_meta(path: Path) -> dict:
@@ -114,11 +120,51 @@ def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
 
 def _parse_with_meta(path: Path, work_dir: Path, model: str | None = None,
                      task_map: dict | None = None) -> lmeval.Parsed:
-    """``parse_file``, the model and task map defaulting to what the .meta sidecar says."""
+    """``parse_file``, the model and task map defaulting to what the .meta sidecar says; the rows
+    stored beside the file by an earlier run when the file and those settings are unchanged."""
     meta = read_meta(path)
-    return parse_file(path, model=model or meta.get("hf_id"),
-                      task_map=task_map if task_map is not None else meta.get("task_map"),
-                      display=_rel(path, work_dir))
+    model = model or meta.get("hf_id")
+    task_map = task_map if task_map is not None else meta.get("task_map")
+    key = _stored_key(path, model, task_map)
+    stored = parsed_path(path)
+    if stored.exists():
+        try:
+            doc = json.loads(stored.read_text())
+            if doc.get("key") == key:
+                return _parsed_from_json(doc["parsed"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable or stale: parse the file again and rewrite it
+    parsed = parse_file(path, model=model, task_map=task_map, display=_rel(path, work_dir))
+    _store(path, model, task_map, parsed)
+    return parsed
+
+
+def _stored_key(path: Path, model: str | None, task_map: dict | None) -> dict:
+    stat = path.stat()
+    return {"format": PARSED_FORMAT, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "model": model,
+            "task_map": task_map}
+
+
+def _store(path: Path, model: str | None, task_map: dict | None, parsed: lmeval.Parsed) -> None:
+    write_json_atomic(parsed_path(path), {"key": _stored_key(path, model, task_map), "parsed": _parsed_to_json(parsed)})
+
+
+def parsed_path(path: Path) -> Path:
+    """Where the rows parsed from ``path`` are kept (hidden, and not *.json, so no glob takes it for results)."""
+    return path.with_name(f".{path.name}.parsed")
+
+
+def _parsed_to_json(p: lmeval.Parsed) -> dict:
+    return {"kind": p.kind, "model": p.model, "unmapped": p.unmapped, "notes": p.notes,
+            "recorded_at": p.recorded_at.isoformat() if p.recorded_at else None,
+            "scores": [{"benchmark": s.benchmark, "value": s.value, "scale": s.scale, "settings": s.settings,
+                        "hf_id": s.hf_id} for s in p.scores]}
+
+
+def _parsed_from_json(d: dict) -> lmeval.Parsed:
+    return lmeval.Parsed(d["kind"], [lmeval.Score(**s) for s in d["scores"]], model=d["model"],
+                         recorded_at=datetime.fromisoformat(d["recorded_at"]) if d["recorded_at"] else None,
+                         unmapped=list(d["unmapped"]), notes=list(d["notes"]))
 
 
 def _write_file_scores(con, path: Path, work_dir: Path, parsed: lmeval.Parsed) -> int:
@@ -154,18 +200,20 @@ def ingest_results(ctx) -> int:
     work_dir = Path(ctx.work_dir)
     new = [Path(p) for p in (getattr(ctx.args, "results", None) or [])]
     model = getattr(ctx.args, "model", None)
+    validated = []
     for p in new:
         if not p.is_file():
             raise InputError(p, "results file not found", "pass existing files to --results")
-        parse_file(p, model=model)  # raises before anything is copied
+        validated.append(parse_file(p, model=model))  # raises before anything is copied
     dest = work_dir / "results"
     if new:
         dest.mkdir(parents=True, exist_ok=True)
-    for p in new:
+    for p, parsed in zip(new, validated):
         target = _copy_target(p, dest)
         shutil.copy2(p, target)
         if model:
             write_meta(target, hf_id=model, original=str(p.resolve()))
+        _store(target, model, None, parsed)  # parsed once: later runs read these rows
         ctx.log(f"  results: kept {p} as {target}")
     files = results_files(work_dir)
     parsed_all = [(f, _parse_with_meta(f, work_dir)) for f in files]  # all valid before any is written

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.ingest import evalplus, lmeval_csv, lmeval_json, oll_v1, oll_v2, paper, rewardbench_lb
+from pipeline.ingest import (evalplus, external, lineages, lmeval_csv, lmeval_json, oll_v1, oll_v2,
+                             paper, rewardbench_lb, user_rm)
 
 
 @dataclass
@@ -22,6 +23,7 @@ def run(ctx) -> None:
     paper.ingest_rm_results(ctx.con, data_dir, resolver)
     paper.ingest_post_training(ctx.con, data_dir, resolver)
     ctx.log(f"  paper tables: {len(resolver.hf_ids)} models, both RewardBench tables, Table 1")
+    ctx.log(f"  lineages: {lineages.ingest(ctx.con, data_dir)} models (data/lineages.csv)")
     kept = oll_v2.ingest_raw(ctx.con, data_dir, resolver, cfg.oll_v2_duplicate_rule)
     oll_v2.ingest_final(ctx.con, data_dir, resolver, kept)
     ctx.log(f"  Open LLM Leaderboard v2: {len(kept)} models raw + normalized, 4,576-model table")
@@ -30,3 +32,5 @@ def run(ctx) -> None:
     ctx.log(f"  lm-eval 19 tasks: {lmeval_csv.ingest(ctx.con, data_dir, resolver)} models")
     ctx.log(f"  RewardBench leaderboard: {rewardbench_lb.ingest(ctx.con, data_dir)} rows")
     lmeval_json.ingest_results(ctx)  # --results files, kept under work_dir/results, and lm-eval runs
+    ctx.log(f"  external RM groups (evaluation only): {external.ingest(ctx.con, data_dir)} rows")
+    user_rm.ingest(ctx)  # --rm-results files, kept under work_dir/rm_results (rm_results.source = 'user')

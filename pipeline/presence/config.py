@@ -13,12 +13,22 @@ NORMALISATIONS = ("scored", "N")
 COMPILE_MODES = ("none", "head", "all")  # also true (= all) and false (= none)
 
 
+def compile_mode(value) -> str:
+    """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
+    mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"presence.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
+                         "(true = all, false = none)")
+    return mode
+
+
 @dataclass
 class PresenceConfig:
     # Models to score, Hugging Face ids or local directories ("tiny:llama" / "tiny:qwen2": the project's
-    # tiny random models, built under work_dir/presence/tiny_models). The first one is the ground-truth reference
+    # tiny random models, built under work_dir/presence/tiny_models; {id, params_b} sizes a model for --plan).
+    # The first one is the ground-truth reference
     # (paper: LLM360/Crystal, which saw all of SlimPajama once); plots and the JSD heatmap show it first.
-    models: list[str] = field(default_factory=list)
+    models: list[str | dict] = field(default_factory=list)
     # Corpus: "hub" streams `dataset` (SlimPajama schema: text + meta.redpajama_set_name); "local" reads
     # `files` (JSONL / JSONL.gz / Parquet in the same schema); "fixture" writes and reads the small built-in
     # corpus (pipeline/presence/fixtures.py). Deterministic for a given `seed`.
@@ -47,9 +57,23 @@ class PresenceConfig:
     pack: bool = False  # share rows between documents (position_ids restart) instead of padding each one
     row_tokens: int = 4096  # row length when packing (a longer document gets a row of its own)
     trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
+    # Sequential scoring (pipeline/presence/sequential.py): rounds over a growing prefix of the corpus's
+    # stratified random order, the same documents for every model; after each round, bootstrap intervals
+    # for every published mean, histogram bin and JSD; stop when each half-width (JSD: + |bias|) is within
+    # its tolerance, or at the cap (the whole corpus: docs_per_subset). false: one round, the whole corpus.
+    sequential: bool = True
+    tol_jsd: float = 0.01  # Jensen-Shannon distance (base jsd_base)
+    tol_mean: float = 0.02  # nats/token: per-subset means = the presence features
+    tol_hist: float = 0.01  # probability mass of one histogram bin
+    ci_alpha: float = 0.05  # split over max_rounds looks (Bonferroni): each round's level is 1 - ci_alpha/max_rounds
+    max_rounds: int = 6  # the last allowed round is the whole corpus
+    min_docs_per_subset: int = 2000  # the first round (and so the smallest sample any estimate rests on)
+    n_boot: int = 200  # bootstrap replicates per round
+    round_wait_s: float = 0.0  # --shard jobs: wait this long for the other jobs' shards of a round, then leave
     # Analysis.
     family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution
     bins: int = 100  # shared histogram bins for the JSD and the plotted distributions
+    hist_tail: float = 0.001  # bins span the pooled hist_tail..1-hist_tail quantiles (0: min..max); beyond: end bins
     jsd_base: float = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
     regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
     regression_rm_sources: list[str] = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first
@@ -82,6 +106,20 @@ class PresenceConfig:
             if int(getattr(self, key)) < 1:
                 raise InputError(file, f"presence.{key} must be >= 1, got {getattr(self, key)}",
                                  "use a positive integer", field=f"presence.{key}")
+        for key in ("max_rounds", "min_docs_per_subset", "n_boot"):
+            if int(getattr(self, key)) < (2 if key == "n_boot" else 1):
+                raise InputError(file, f"presence.{key} must be >= {2 if key == 'n_boot' else 1}, got "
+                                 f"{getattr(self, key)}", "use a positive integer", field=f"presence.{key}")
+        for key in ("tol_jsd", "tol_mean", "tol_hist"):
+            if not float(getattr(self, key)) > 0:
+                raise InputError(file, f"presence.{key} must be > 0, got {getattr(self, key)}",
+                                 "give the half-width the estimates must reach, e.g. tol_jsd: 0.01",
+                                 field=f"presence.{key}")
+        if not 0 < float(self.ci_alpha) < 1 or not 0 <= float(self.hist_tail) < 0.5:
+            bad = "ci_alpha" if not 0 < float(self.ci_alpha) < 1 else "hist_tail"
+            raise InputError(file, f"presence.{bad} out of range ({getattr(self, bad)})",
+                             "ci_alpha in (0, 1), e.g. 0.05; hist_tail in [0, 0.5), e.g. 0.001",
+                             field=f"presence.{bad}")
         ids = [m["id"] for m in self.specs(file)]
         if len(set(ids)) != len(ids):
             raise InputError(file, "presence.models lists a model twice", "remove the duplicate",
@@ -97,13 +135,22 @@ class PresenceConfig:
             if not isinstance(m, dict) or not m.get("id"):
                 raise InputError(file, f"model entry {m!r} has no id", "write a hub id, or {id: NAME, path: DIR}",
                                  row=row, field="presence.models")
-            unknown = set(m) - {"id", "path", "tiny", "trust_remote_code"}
+            unknown = set(m) - {"id", "path", "tiny", "trust_remote_code", "params_b"}
             if unknown:
                 raise InputError(file, f"unknown key(s) {sorted(unknown)} in model {m['id']!r}",
-                                 "use id, path, tiny, trust_remote_code", row=row, field="presence.models")
-            out.append({"id": str(m["id"]), "path": m.get("path"), "tiny": m.get("tiny"),
+                                 "use id, path, tiny, trust_remote_code, params_b", row=row, field="presence.models")
+            out.append({"id": str(m["id"]), "path": m.get("path"), "tiny": m.get("tiny"), "params_b": m.get("params_b"),
                         "trust_remote_code": bool(m.get("trust_remote_code")) or m["id"] in self.trust_remote_code})
         return out
+
+    def rule(self):
+        """The stopping rule's settings (sequential.RuleConfig)."""
+        from pipeline.presence.sequential import RuleConfig
+
+        return RuleConfig(tol_jsd=self.tol_jsd, tol_mean=self.tol_mean, tol_hist=self.tol_hist, alpha=self.ci_alpha,
+                          max_rounds=self.max_rounds if self.sequential else 1,
+                          min_docs_per_subset=self.min_docs_per_subset, n_boot=self.n_boot, bins=self.bins,
+                          tail=self.hist_tail, base=self.jsd_base, seed=self.seed)
 
     @property
     def model_ids(self) -> list[str]:

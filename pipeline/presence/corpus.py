@@ -12,6 +12,9 @@ accepted too). Sampling is deterministic for a seed:
 Document ids are ``<subset code>-<sha1(text)[:16]>``: stable across runs, seeds and machines.
 Texts are stored cut to ``max_tokens * CHARS_PER_TOKEN_BOUND`` characters (a book can exceed 170k
 tokens; only the first N are scored); ``n_chars`` keeps the original length.
+The stored order is stratified and random: every subset in its own seeded order (by the keyed hash),
+interleaved so that any prefix of the shards holds the same share of each subset (``_stratified``);
+sequential scoring (``sequential.py``) scores such prefixes.
 Shards are ``shard-00000.parquet`` ... plus ``manifest.json``, written last, under a directory named by a
 hash of everything that determines the sample, so a finished corpus is reused and never mixed up.
 """
@@ -28,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.errors import InputError
+from pipeline.publish import write_json_atomic
 
 CHARS_PER_TOKEN_BOUND = 40
 SUBSET_CODES = {"RedPajamaGithub": "gh", "RedPajamaBook": "bk", "RedPajamaArXiv": "ax",
@@ -166,6 +170,17 @@ def sample_hub(dataset: str, split: str, subsets, k: int, seed: int, buffer: int
     return out
 
 
+def _stratified(picked: dict, subsets) -> list:
+    """[(position, key, doc_id, subset, n_chars, text)]: each subset in its seeded random order (by key),
+    interleaved by the fraction of the subset reached, so any prefix of the stored order holds the same
+    share of every subset (what sequential scoring's rounds need: a prefix is a stratified sample)."""
+    out = []
+    for subset in subsets:
+        docs = sorted(picked.get(subset, []))
+        out += [((k + 0.5) / len(docs), key, did, subset, n, text) for k, (key, did, n, text) in enumerate(docs)]
+    return out
+
+
 def corpus_key(cfg) -> str:
     files = []
     if cfg.source == "local":
@@ -175,7 +190,7 @@ def corpus_key(cfg) -> str:
     spec = {"source": cfg.source, "dataset": cfg.dataset if cfg.source == "hub" else None,
             "split": cfg.split if cfg.source == "hub" else None, "files": files, "subsets": list(cfg.subsets),
             "k": cfg.docs_per_subset, "seed": cfg.seed, "shard_docs": cfg.shard_docs,
-            "max_chars": cfg.max_tokens * CHARS_PER_TOKEN_BOUND}
+            "max_chars": cfg.max_tokens * CHARS_PER_TOKEN_BOUND, "order": "stratified"}
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -202,7 +217,7 @@ def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:
     if not any(counts.values()):
         raise InputError(cfg.files[0] if cfg.files else cfg.dataset, f"no documents of subsets {list(cfg.subsets)}",
                          "check presence.subsets against meta.redpajama_set_name in the data")
-    rows = sorted((key, did, subset, n, text) for subset, docs in picked.items() for key, did, n, text in docs)
+    rows = [r[1:] for r in sorted(_stratified(picked, cfg.subsets))]
     out_dir.mkdir(parents=True, exist_ok=True)
     names = []
     for i in range(0, len(rows), cfg.shard_docs):
@@ -212,9 +227,7 @@ def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:
         name = f"shard-{i // cfg.shard_docs:05d}.parquet"
         pq.write_table(table, out_dir / name)
         names.append(name)
-    tmp = manifest.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"shards": names, "docs_per_subset": counts, "seed": cfg.seed,
-                               "source": cfg.source}, indent=1))
-    tmp.replace(manifest)
+    write_json_atomic(manifest, {"shards": names, "docs_per_subset": counts, "seed": cfg.seed,
+                                 "source": cfg.source}, indent=1)  # a uniquely named temp file, then a rename
     log(f"presence corpus {out_dir.name}: {sum(counts.values())} documents {counts} in {len(names)} shard(s)")
     return [out_dir / n for n in names]

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.presence.config import COMPILE_MODES
+from pipeline.presence.config import compile_mode
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -186,15 +186,6 @@ def _cpp_compiler() -> str | None:
 def _compile_failed(error: Exception) -> bool:
     """True for errors of torch.compile itself (Dynamo tracing, Inductor codegen, a backend), not of the model."""
     return isinstance(error, torch._dynamo.exc.TorchDynamoException)
-
-
-def compile_mode(value) -> str:
-    """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
-    mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
-    if mode not in COMPILE_MODES:
-        raise ValueError(f"presence.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
-                         "(true = all, false = none)")
-    return mode
 
 
 class PresenceScorer:

@@ -5,12 +5,17 @@
 2. for every configured model and every document shard of this job, write
    ``work_dir/presence/scores/<corpus>-N<max_tokens>/<model>/shard-XXXXX.parquet`` (doc_id, subset,
    n_tokens, sum_logprob, score) atomically; a shard already there is skipped, so a killed run resumes;
-3. merge every score shard present into ``presence_scores`` and derive ``presence_models``,
-   ``presence_summary``, ``presence_hist``, ``presence_jsd``, ``presence_family_map`` and
-   ``presence_regression`` (advisor.divergence / advisor.presence).
+   round by round (``sequential.py``): round k scores the corpus shards ``[0, n_k)`` of the stored stratified
+   random order with every model, then computes bootstrap intervals of what is published and stops when
+   they are within the tolerances (or at the cap); each round's decision is a ``Rounds`` record on disk;
+3. merge the score shards of the last recorded round into ``presence_scores`` and derive ``presence_models``,
+   ``presence_summary``, ``presence_hist``, ``presence_jsd`` (with intervals), ``presence_rounds``,
+   ``presence_family_map`` and ``presence_regression`` (advisor.divergence / advisor.presence).
 
-Scaling out: ``--shard i/n`` (0 <= i < n) scores only document shards with index % n == i (cluster job
-arrays; each job merges what is on disk, a final run without --shard merges all). Under
+Scaling out: ``--shard i/n`` (0 <= i < n) scores only document shards with index % n == i of each round
+(cluster job arrays; a job that finds other jobs' shards of a round missing waits ``round_wait_s`` and
+then leaves; any job or run that finds a round complete records its decision and goes on; a final run
+without --shard completes and merges all). Under
 ``accelerate launch`` every process scores its own slice of those shards; the main process waits for
 the others, then merges, and the other processes leave without publishing. The same scoring, without
 any database, is ``python -m pipeline.presence.stage --config F [--shard i/n]``.
@@ -167,8 +172,107 @@ def _same_dtype_as_before(out: Path, model_name: str, dtype) -> None:
                              "to rescore every shard", field="presence.dtype")
 
 
+# --- sequential rounds ----------------------------------------------------------------------------
+
+class Rounds:
+    """The round records of one (corpus, models, rule) under ``scores/<corpus>-N<max>/rounds/<key>/``.
+
+    ``round-XX.json`` is written (atomically) once every model has scored the round's shards
+    ``[0, n_shards)``; it holds the decision (stop, or the next round's shards) and every model's widest
+    interval. The decision is a deterministic function of the scores (seeded bootstrap), so every job and
+    process that reads a record continues alike, and a rerun resumes at the first round without one.
+    """
+
+    def __init__(self, cfg: PresenceConfig, root: Path, n_shards: int):
+        self.cfg, self.root, self.n_shards = cfg, Path(root), n_shards
+        self.rule = cfg.rule()
+        key = {"models": cfg.model_ids, "rule": {k: v for k, v in self.rule.__dict__.items()},
+               "normalise": cfg.normalise, "subsets": list(cfg.subsets)}
+        digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+        self.dir = Path(root) / "scores" / f"{corpus.corpus_key(cfg)}-N{cfg.max_tokens}" / "rounds" / digest
+
+    def first(self) -> int:
+        from pipeline.presence import sequential
+
+        return sequential.first_round_shards(self.rule, len(self.cfg.subsets), self.cfg.shard_docs, self.n_shards)
+
+    def path(self, k: int) -> Path:
+        return self.dir / f"round-{k:02d}.json"
+
+    def read(self, k: int) -> dict | None:
+        p = self.path(k)
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def records(self) -> list[dict]:
+        out, k = [], 0
+        while (rec := self.read(k)) is not None:
+            out.append(rec)
+            k += 1
+        return out
+
+    def missing(self, n: int) -> int:
+        """Score shards of ``[0, n)`` not yet on disk, over all models."""
+        return sum(not (scores_dir(self.root, self.cfg, m) / f"shard-{i:05d}.parquet").exists()
+                   for m in self.cfg.model_ids for i in range(n))
+
+    def decide(self, k: int, n: int, log=print, wait_s: float = 0.0, evaluate: bool = True) -> dict | None:
+        """Round k's record: read it, or compute and write it when every model has scored ``[0, n)``."""
+        deadline = time.monotonic() + wait_s
+        while (rec := self.read(k)) is None and self.missing(n):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(10.0, max(0.1, wait_s / 20)))
+        if rec is not None or not evaluate:
+            return rec
+        from pipeline.presence import sequential
+
+        X, strata, _ = load_wide(self.cfg, self.root, range(n))
+        est = sequential.estimate(X, strata, list(self.cfg.subsets), self.cfg.model_ids, self.rule, round_index=k)
+        r = sequential.ratio(est, self.rule)
+        cap = n >= self.n_shards
+        stop = r <= 1 or cap
+        rec = {"round": k, "n_shards": n, "n_documents": int(est.n_docs["all"]), "n_docs": est.n_docs,
+               "ratio": r, "stop": stop, "level": 1 - self.rule.alpha / self.rule.max_rounds,
+               "reason": "tolerance met" if r <= 1 else ("cap: whole corpus scored" if cap else "continue"),
+               "growth": est.growth,
+               "next_shards": None if stop else sequential.next_round(n, est.growth, k, self.rule, self.n_shards),
+               "widths": est.widths.reset_index().to_dict(orient="records")}
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.path(k).with_name(f".round-{k:02d}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rec, indent=1))
+        os.replace(tmp, self.path(k))
+        w = est.widths.max()
+        log(f"presence round {k}: {rec['n_documents']} documents per model; widest intervals: mean +-"
+            f"{w.mean_hw:.4f} (tol {self.rule.tol_mean}), bin +-{w.hist_hw:.4f} (tol {self.rule.tol_hist}), "
+            f"JSD +-{w.jsd_hw:.4f} (tol {self.rule.tol_jsd}); " + (f"stop ({rec['reason']})" if stop else
+                                                                  f"next round: {rec['next_shards']} shard(s)"))
+        return rec
+
+    def published(self) -> tuple[int | None, int]:
+        """(shards the estimates rest on, round index): the stop round, else the last recorded one,
+        else (None, 0) = whatever is on disk (partial)."""
+        recs = self.records()
+        return (recs[-1]["n_shards"], recs[-1]["round"]) if recs else (None, 0)
+
+
+def load_wide(cfg: PresenceConfig, root: Path, shards) -> tuple[np.ndarray, np.ndarray, list]:
+    """(scores (documents, models), subset index per document, doc ids) for the documents of ``shards``
+    that every model scored with a finite score, in one document order."""
+    from pipeline.presence import score
+
+    cols = []
+    for m in cfg.model_ids:
+        out = scores_dir(root, cfg, m)
+        t = pd.concat([pq.read_table(out / f"shard-{i:05d}.parquet").to_pandas() for i in shards])
+        t[m] = score.finish(t.sum_logprob.to_numpy(), t.n_tokens.to_numpy(), cfg.normalise, cfg.max_tokens)
+        cols.append(t.set_index("doc_id")[["subset", m]] if not cols else t.set_index("doc_id")[[m]])
+    wide = pd.concat(cols, axis=1, join="inner").dropna()
+    code = {s: i for i, s in enumerate(cfg.subsets)}
+    return wide[cfg.model_ids].to_numpy(), wide.subset.map(code).to_numpy(), list(wide.index)
+
+
 def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=print):
-    """Corpus + scoring for this job/process. Returns (shard paths, PartialState or None)."""
+    """Corpus + scoring for this job/process, round by round. Returns (shard paths, PartialState or None)."""
     job, jobs = parse_shard(shard_arg)
     state = _dist()
     if state is None or state.is_main_process:
@@ -180,14 +284,32 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
         state.wait_for_everyone()
         shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=lambda m: None)
     rank, world = (state.process_index, state.num_processes) if state is not None else (0, 1)
-    todo = select_shards(len(shard_paths), job, jobs, rank, world)
-    log(f"presence: {len(todo)} of {len(shard_paths)} document shard(s) for job {job}/{jobs}, "
-        f"process {rank}/{world}")
     # under a multi-process launch each process uses its own GPU (cuda:LOCAL_RANK)
     device = str(state.device) if state is not None and cfg.device == "auto" else None
-    score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve, device=device)
-    if state is not None:
-        state.wait_for_everyone()
+    rounds = Rounds(cfg, root, len(shard_paths))
+    main = state is None or state.is_main_process
+    k, n = 0, rounds.first()
+    while True:
+        # round k: shards [0, n); shard i always belongs to job i % jobs, so rounds extend each job's slice
+        todo = select_shards(n, job, jobs, rank, world)
+        log(f"presence round {k}: {len(todo)} of {n} document shard(s) (corpus: {len(shard_paths)}) for job "
+            f"{job}/{jobs}, process {rank}/{world}")
+        score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve, device=device)
+        if state is not None:
+            state.wait_for_everyone()
+        rec = rounds.decide(k, n, log=log if main else (lambda m: None), wait_s=cfg.round_wait_s, evaluate=main)
+        if state is not None:
+            state.wait_for_everyone()
+            rec = rec or rounds.read(k)
+        if rec is None:
+            log(f"presence round {k}: {rounds.missing(n)} score shard(s) of other jobs missing; this job stops "
+                "here (rerun it, or set presence.round_wait_s, to go on once they are written)")
+            break
+        if rec["stop"]:
+            log(f"presence: stopped after round {k} on {rec['n_documents']} documents per model "
+                f"({rec['reason']}; corpus {len(shard_paths)} shard(s))")
+            break
+        k, n = k + 1, rec["next_shards"]
     return shard_paths, state
 
 
@@ -198,19 +320,26 @@ def run(ctx) -> None:
     if state is not None and not state.is_main_process:
         ctx.log(f"presence: process {state.process_index} done; the main process merges")
         raise SystemExit(0)
-    merge(ctx, cfg, root, len(shard_paths))
-    analyse(ctx, cfg)
+    rounds = Rounds(cfg, root, len(shard_paths))
+    n_pub, k = rounds.published()
+    merge(ctx, cfg, root, len(shard_paths), n_pub)
+    analyse(ctx, cfg, round_index=k)
+    _store_rounds(ctx, cfg, rounds.records())
 
 
-def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int) -> None:
+def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None = None) -> None:
+    """Load score shards into ``presence_scores``: those of ``[0, n_pub)`` (the documents the last recorded
+    round rests on), or every shard on disk when no round is recorded yet (a partial run)."""
     con = ctx.con
     for pos, model_name in enumerate(cfg.model_ids):
         out = scores_dir(root, cfg, model_name)
         files = sorted(out.glob("shard-*.parquet"))
+        if n_pub is not None:
+            files = [f for f in files if int(f.stem.split("-")[1]) < n_pub]
         if not files:
             ctx.log(f"presence {model_name}: no scores yet")
             continue
-        if len(files) < n_shards:
+        if n_pub is None and len(files) < n_shards:
             ctx.log(f"presence {model_name}: {len(files)} of {n_shards} shard(s) scored so far (partial)")
         # the score is derived from the shards' sums here, as score.finish does, so that a change of
         # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules
@@ -241,12 +370,12 @@ def _models_facts(ctx) -> pd.DataFrame:
     return pd.read_csv(csv)[cols] if csv.exists() else pd.DataFrame(columns=cols)
 
 
-def analyse(ctx, cfg: PresenceConfig) -> None:
-    from advisor import divergence
+def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
     from advisor import presence as ap
+    from pipeline.presence import sequential
 
     con = ctx.con
-    scores = con.execute("SELECT model, subset, score FROM presence_scores WHERE isfinite(score)").fetchdf()
+    scores = con.execute("SELECT model, doc_id, subset, score FROM presence_scores WHERE isfinite(score)").fetchdf()
     order = [m for m in cfg.model_ids if m in set(scores.model)]
     fmap = ap.family_map(_models_facts(ctx), order, rule=cfg.family_rule)
     con.register("presence_fmap_df", fmap)
@@ -256,30 +385,52 @@ def analyse(ctx, cfg: PresenceConfig) -> None:
     reused = fmap[fmap.reason.str.startswith("family rule")]
     ctx.log(f"presence: family rule {'on' if cfg.family_rule else 'off'}: {len(reused)} model(s) reuse a "
             f"family member's distribution")
-    if not order:
+    # every estimate rests on the same documents for every model: those all of them scored (finite)
+    wide = scores.pivot_table(index=["doc_id", "subset"], columns="model", values="score", aggfunc="first")
+    wide = wide.reindex(columns=order).dropna() if order else wide
+    if not order or wide.empty:
         _store_regression(ctx, pd.DataFrame([{"cv": "nested", "features": "base+presence", "n_models": 0,
                                               "mae": np.nan, "mae_change": np.nan, "status": "insufficient_data",
                                               "note": "no presence scores"}]), cfg)
         return
-    summary = ap.subset_summary(scores)
+    kept = wide.index.get_level_values("doc_id")
+    if len(kept) < scores.doc_id.nunique():
+        ctx.log(f"presence: {scores.doc_id.nunique() - len(kept)} document(s) not scored (finite) by every model "
+                "are left out of the estimates")
+    scores = scores[scores.doc_id.isin(set(kept))]
+    code = {s_: i for i, s_ in enumerate(cfg.subsets)}
+    strata = wide.index.get_level_values("subset").map(code).to_numpy()
+    est = sequential.estimate(wide.to_numpy(), strata, list(cfg.subsets), order, cfg.rule(), round_index=round_index)
+    summary = ap.subset_summary(scores).merge(
+        est.means.rename(columns={"lo": "mean_lo", "hi": "mean_hi"})[["model", "subset", "mean_lo", "mean_hi"]],
+        on=["model", "subset"], how="left")
     summary["model"] = pd.Categorical(summary.model, order)
     summary = summary.sort_values(["model", "subset"]).assign(model=lambda d: d.model.astype(str))
-    con.executemany("INSERT INTO presence_summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    summary[["model", "subset", "n_docs", "mean", "std", "q05", "q25", "median", "q75", "q95"]]
-                    .astype(object).where(summary.notna(), None).values.tolist())
-    hist_rows = []
-    for subset, part in [("all", scores)] + list(scores.groupby("subset")):
-        by_model = {m: s.to_numpy() for m, s in part.groupby("model").score}  # one pass, not one per model
-        samples = {m: by_model[m] for m in order if m in by_model}
-        edges, hists = divergence.histograms(samples, cfg.bins)
-        for m, h in hists.items():
-            hist_rows += [(m, subset, b, float(edges[b]), float(edges[b + 1]), float(h[b])) for b in range(len(h))]
-        if subset == "all":  # Fig. 8: the distance over all documents, from these same histograms
-            jsd = divergence.jsd_of_histograms(hists, base=cfg.jsd_base)
-    con.executemany("INSERT INTO presence_hist VALUES (?, ?, ?, ?, ?, ?)", hist_rows)
-    con.executemany("INSERT INTO presence_jsd VALUES (?, ?, ?, ?, ?)",
-                    [(a, b, float(jsd.loc[a, b]), cfg.bins, cfg.jsd_base) for a in order for b in order])
+    cols = ["model", "subset", "n_docs", "mean", "std", "q05", "q25", "median", "q75", "q95", "mean_lo", "mean_hi"]
+    con.executemany(f"INSERT INTO presence_summary ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    summary[cols].astype(object).where(summary[cols].notna(), None).values.tolist())
+    # Fig. 7 histograms per subset and over all documents, Fig. 8 distances over all documents
+    h = est.hists
+    con.executemany("INSERT INTO presence_hist (model, subset, bin, bin_lo, bin_hi, density, lo, hi) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    h[["model", "subset", "bin", "bin_lo", "bin_hi", "density", "lo", "hi"]].astype(object)
+                    .values.tolist())
+    j = est.jsd.set_index(["model_a", "model_b"])
+    con.executemany("INSERT INTO presence_jsd (model_a, model_b, jsd, bins, base, lo, hi, n_documents) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(a, b, float(j.jsd[(a, b)]), cfg.bins, cfg.jsd_base, float(j.lo[(a, b)]), float(j.hi[(a, b)]),
+                      int(est.n_docs["all"])) for a in order for b in order])
     _store_regression(ctx, _regression(ctx, cfg, summary, fmap), cfg)
+
+
+def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
+    """``presence_rounds``: one row per (model, round) with the model's widest intervals and the decision."""
+    rows = []
+    for rec in records:
+        for w in rec["widths"]:
+            rows.append((w["model"], rec["round"], rec["n_shards"], rec["n_documents"], w["mean_hw"], w["hist_hw"],
+                         w["jsd_hw"], rec["ratio"], rec["level"], rec["stop"], rec["reason"]))
+    ctx.con.executemany("INSERT INTO presence_rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,10 @@ CREATE TABLE IF NOT EXISTS benchmark_scores (
     hf_id VARCHAR NOT NULL, benchmark VARCHAR NOT NULL, value DOUBLE NOT NULL, scale VARCHAR NOT NULL,
     source VARCHAR NOT NULL, settings VARCHAR, recorded_at TIMESTAMP);
 
+-- data/lineages.csv: the publisher lineage of each model (fine-tunes follow their base); models not
+-- listed are their own lineage, the org part of the hf_id (advisor.lineage.lineage_of).
+CREATE TABLE IF NOT EXISTS model_lineages (hf_id VARCHAR, lineage VARCHAR, source VARCHAR);
+
 CREATE TABLE IF NOT EXISTS post_training (
     model VARCHAR, hf_id VARCHAR, stage VARCHAR, chat DOUBLE, chat_hard DOUBLE, safety DOUBLE,
     reasoning DOUBLE, score DOUBLE);

@@ -1,26 +1,68 @@
 -- stage: predictor
--- The fitted predictor's provenance and every paper analysis precomputed for the app
--- (pipeline/predictor_stage.py; the fitted bundle itself is data/predictor/bundle.joblib).
+-- The served predictors, their honest evidence, and every paper analysis precomputed for the app
+-- (pipeline/predictor_stage.py, advisor/evaluation.py). Scales: 'normalized', 'raw'. Lineage-out
+-- numbers unless a column is named nested.
 
--- One row: the saved bundle, its version, features and training-data hash, and the search summary.
+-- The served predictors as one JSON document (advisor/bundle.py): published with the database.
+CREATE TABLE IF NOT EXISTS predictor_bundle (
+    version VARCHAR, format_version INTEGER, created_at VARCHAR, bundle_json VARCHAR);
+
+-- One row per served (scale, method, target): the spec chosen (one-standard-error rule), its skill flag
+-- and the honest error of the served procedure (spec choice included). size_baseline_mae: lineage-out
+-- MAE of a linear fit on log params. skill_diff: served minus mean-baseline lineage-out MAE with its
+-- paired bootstrap 95% CI; 'skill' iff skill_diff_hi < 0.
+CREATE TABLE IF NOT EXISTS predictor_served (
+    scale VARCHAR, method VARCHAR, target VARCHAR, skill VARCHAR, spec VARCHAR,
+    nested_mae_mean DOUBLE, nested_mae_sd DOUBLE, lineage_out_mae DOUBLE, spearman DOUBLE,
+    coverage_top5 DOUBLE, coverage_top10 DOUBLE, interval_level DOUBLE, interval_coverage DOUBLE,
+    interval_coverage_lo DOUBLE, interval_coverage_hi DOUBLE, mean_baseline_mae DOUBLE,
+    size_baseline_mae DOUBLE, skill_diff DOUBLE, skill_diff_lo DOUBLE, skill_diff_hi DOUBLE,
+    n_models INTEGER, n_lineages INTEGER, interval_halfwidth DOUBLE, interval_protocol VARCHAR);
+
+-- Every spec, baseline and the served procedure (kind 'spec', 'baseline', 'served') under the same folds.
+CREATE TABLE IF NOT EXISTS predictor_evidence (
+    scale VARCHAR, method VARCHAR, target VARCHAR, name VARCHAR, kind VARCHAR, paper_reference BOOLEAN,
+    chosen BOOLEAN, nested_mae_mean DOUBLE, nested_mae_sd DOUBLE, lineage_out_mae DOUBLE,
+    spearman DOUBLE, coverage_top5 DOUBLE, coverage_top10 DOUBLE, diff_vs_mean DOUBLE, diff_lo DOUBLE,
+    diff_hi DOUBLE);
+
+-- Out-of-fold predictions of every name (protocol 'nested': repeat 0..; 'lineage_out': repeat 0) with
+-- conformal intervals from the other folds' residuals; pick: the spec the served procedure chose.
+CREATE TABLE IF NOT EXISTS predictions_oof (
+    scale VARCHAR, method VARCHAR, target VARCHAR, name VARCHAR, protocol VARCHAR, repeat INTEGER,
+    fold INTEGER, hf_id VARCHAR, lineage VARCHAR, y DOUBLE, prediction DOUBLE, lower DOUBLE,
+    upper DOUBLE, pick VARCHAR);
+
+-- Interval calibration of the served procedure: empirical coverage at each nominal level, Wilson 95% CI
+-- (lo, hi) on n = number of models.
+CREATE TABLE IF NOT EXISTS interval_calibration (
+    scale VARCHAR, method VARCHAR, target VARCHAR, protocol VARCHAR, nominal DOUBLE, empirical DOUBLE,
+    lo DOUBLE, hi DOUBLE, n INTEGER);
+
+-- Lineage-out MAE per held-out lineage, for every name.
+CREATE TABLE IF NOT EXISTS lineage_errors (
+    scale VARCHAR, method VARCHAR, target VARCHAR, name VARCHAR, lineage VARCHAR, n_models INTEGER,
+    mae DOUBLE);
+
+-- Analyses whose precondition failed (skipped, the rest published) and why.
+CREATE TABLE IF NOT EXISTS skipped_analyses (analysis VARCHAR, reason VARCHAR);
+
+-- The report (reproduction.json / reproduction.md) of this build; `python -m pipeline.report` exports it.
+CREATE TABLE IF NOT EXISTS reports (name VARCHAR, content VARCHAR);
+
+-- One row: the main served predictor (first scale, method/target of the config) and its provenance.
 CREATE TABLE IF NOT EXISTS predictor_info (
-    bundle_path VARCHAR, version VARCHAR, features VARCHAR, scale VARCHAR, train_hash VARCHAR,
-    versions VARCHAR, method VARCHAR, target VARCHAR, best_params VARCHAR, cv_mae DOUBLE,
-    nested_cv_mae DOUBLE, lofo_mae DOUBLE, interval_level DOUBLE, interval_halfwidth DOUBLE,
-    interval_empirical_coverage DOUBLE, n_fits INTEGER, n_iter_capped INTEGER, fit_seconds DOUBLE,
-    n_models INTEGER, created_at TIMESTAMP);
+    version VARCHAR, scales VARCHAR, features VARCHAR, train_hash VARCHAR, versions VARCHAR,
+    method VARCHAR, target VARCHAR, spec VARCHAR, skill VARCHAR, nested_mae_mean DOUBLE,
+    lineage_out_mae DOUBLE, interval_level DOUBLE, interval_halfwidth DOUBLE,
+    interval_empirical_coverage DOUBLE, n_models INTEGER, created_at TIMESTAMP);
 
--- Per (method, target): selected hyperparameters and the paper-style 10-fold CV MAE.
-CREATE TABLE IF NOT EXISTS predictor_fits (
-    method VARCHAR, target VARCHAR, degree INTEGER, alpha DOUBLE, l1_ratio DOUBLE, cv_mae DOUBLE,
-    interval_halfwidth DOUBLE, n_models INTEGER, n_iter_capped INTEGER, fit_seconds DOUBLE);
-
--- Non-zero coefficients on standardized polynomial terms, readable ('IFEval x #Params (B)').
+-- Non-zero coefficients of each served fit (standardized inputs / terms).
 CREATE TABLE IF NOT EXISTS predictor_coefficients (
-    method VARCHAR, target VARCHAR, term VARCHAR, coef DOUBLE);
+    scale VARCHAR, method VARCHAR, target VARCHAR, spec VARCHAR, term VARCHAR, coef DOUBLE);
 
--- Known models: truth, paper-style out-of-fold prediction (cv_prediction) and the honest nested-CV
--- prediction with its conformal interval (oof_prediction, lower, upper) for the overall score.
+-- Known models (main scale): truth, the served procedure's nested out-of-fold prediction (first repeat)
+-- with its interval, the lineage-out prediction (lofo_prediction) and the in-sample fit.
 CREATE TABLE IF NOT EXISTS predictions_known (
     hf_id VARCHAR, method VARCHAR, target VARCHAR, y DOUBLE, oof_prediction DOUBLE, lower DOUBLE,
     upper DOUBLE, cv_prediction DOUBLE, lofo_prediction DOUBLE, fitted DOUBLE);

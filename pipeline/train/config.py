@@ -52,7 +52,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    models: list[dict] = field(default_factory=list)
+    models: list[str | dict] = field(default_factory=list)
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     bradley_terry: dict = field(default_factory=dict)
     regression: dict = field(default_factory=dict)

@@ -1,0 +1,128 @@
+"""The served predictors' honest error and the build's speed, from one run.
+`python bench/bench_served.py [--db PATH] [--config FILE]`
+
+1. "First start to first ranked candidate": the app's first-start build (`configs/serve.yaml`, the
+   serving build: lineage-out evidence only) with a fresh work_dir, then loading the served bundle and
+   ranking one candidate. Then the full build (`configs/default.yaml`, or --config, with the 5 x
+   10-fold nested evaluation; into --db or a temp dir), which the app starts in the background, and a
+   rebuild that reuses its stored evaluation. Wall and CPU seconds of each child. Baseline in the same
+   run: an ingest-only build (`--stages ingest`), the floor of any first start.
+   Goals (issue 15, 2 cores): first start <= 10 s; the full `pipeline.run` with its evaluation <= 90 s.
+2. Prints the served table of both methods and every scale (from `predictor_served`) with the goals:
+   served regression score predictor nested MAE <= 3.2, lineage-out MAE <= 3.5, Spearman >= 0.82;
+   interval coverage 0.88-0.94 at nominal 0.90 for every served target.
+The machine's load average is printed too: other jobs on the same cores inflate wall time, not CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed_run(args: list[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"pipeline.run {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", help="database to build (default: a temp file)")
+    ap.add_argument("--config", help="pipeline config (default: configs/default.yaml, the app's)")
+    args = ap.parse_args()
+    import yaml
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_served_"))
+    db = Path(args.db) if args.db else tmp / "advisor.duckdb"
+    def fresh(name: str, path: Path) -> list[str]:
+        """The config with a fresh work_dir: no stored evaluation to reuse, as on a clean clone."""
+        raw = yaml.safe_load(path.read_text())
+        raw["work_dir"] = str(tmp / f"work-{name}")
+        (tmp / f"{name}.yaml").write_text(yaml.safe_dump(raw))
+        return ["--config", str(tmp / f"{name}.yaml")]
+
+    cfg = fresh("full", Path(args.config or ROOT / "configs" / "default.yaml"))
+    serve = fresh("serve", ROOT / "configs" / "serve.yaml")
+    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+          f"{os.cpu_count()} cores")
+
+    base_wall, base_cpu = timed_run([*cfg, "--db", str(tmp / "ingest-only.duckdb"), "--stages", "ingest"])
+    t0 = time.perf_counter()  # the imports the predict page needs count too
+    import pandas as pd
+
+    from advisor import store
+    from advisor.bundle import load_bundle
+    from advisor.shortlist import predict_candidates
+
+    serve_wall, serve_cpu = timed_run([*serve, "--db", str(tmp / "first-start.duckdb")])
+    bundle = load_bundle(tmp / "first-start.duckdb")
+    cand = pd.DataFrame([{"hf_id": "bench/candidate", "scale": "normalized", "params_b": 7.6,
+                          "pretrain_tokens_t": 18, "leaderboard_ifeval": 75.0, "leaderboard_bbh": 35.0,
+                          "leaderboard_math_hard": 30.0, "leaderboard_gpqa": 9.0,
+                          "leaderboard_musr": 10.0, "leaderboard_mmlu_pro": 37.0}])
+    ranked = predict_candidates(bundle, cand, method="regression")
+    first = time.perf_counter() - t0
+    assert ranked["rank"].iloc[0] == 1
+    wall, cpu = timed_run([*cfg, "--db", str(db)])
+    print(f"ingest-only build (baseline): {base_wall:.1f} s wall, {base_cpu:.1f} s CPU")
+    print(f"first start to first ranked candidate: {first:.1f} s wall ({first / base_wall:.1f}x the "
+          f"ingest-only build; serving build configs/serve.yaml {serve_wall:.1f} s wall, {serve_cpu:.1f} s "
+          f"CPU); goal <= 10 s: {'MET' if first <= 10 else 'NOT MET'}")
+    print(f"full pipeline.run with the evaluation: {wall:.1f} s wall, {cpu:.1f} s CPU "
+          f"({wall / base_wall:.1f}x the ingest-only build); goal <= 90 s: "
+          f"{'MET' if wall <= 90 else 'NOT MET'}")
+    warm_wall, warm_cpu = timed_run([*cfg, "--db", str(tmp / "rebuild.duckdb")])
+    print(f"rebuild reusing the stored evaluation (same data, settings, code): {warm_wall:.1f} s wall, "
+          f"{warm_cpu:.1f} s CPU ({warm_wall / base_wall:.1f}x the ingest-only build)")
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+    con = store.connect(db)
+    try:
+        served = store.frame(con, "SELECT * FROM predictor_served ORDER BY scale DESC, method DESC, target")
+        base = store.frame(con, "SELECT scale, method, target, name, lineage_out_mae FROM predictor_evidence "
+                                "WHERE kind = 'baseline'")
+    finally:
+        con.close()
+    b = base.pivot_table(index=["scale", "method", "target"], columns="name", values="lineage_out_mae")
+    print()
+    print("| scale | method | target | skill | spec | nested MAE | lineage-out MAE | Spearman | top-5/10 "
+          "| 90% coverage [Wilson 95%] | mean | best single | size | OLL avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in served.itertuples():
+        bb = b.loc[(r.scale, r.method, r.target)]
+        print(f"| {r.scale} | {r.method} | {r.target} | {r.skill} | {r.spec} | {r.nested_mae_mean:.2f} ± "
+              f"{r.nested_mae_sd:.2f} | {r.lineage_out_mae:.2f} | {r.spearman:.2f} | {r.coverage_top5:.1f}/"
+              f"{r.coverage_top10:.1f} | {r.interval_coverage:.3f} [{r.interval_coverage_lo:.2f}, "
+              f"{r.interval_coverage_hi:.2f}] | {bb['mean']:.2f} | {bb['best_single']:.2f} | "
+              f"{bb['size']:.2f} | {bb['oll_average']:.2f} |")
+    print()
+    for scale in served.scale.unique():
+        m = served[(served.scale == scale) & (served.method == "regression") & (served.target == "score")].iloc[0]
+        print(f"{scale}, regression/score ({m.spec}): nested MAE {m.nested_mae_mean:.2f} (goal <= 3.2: "
+              f"{'MET' if m.nested_mae_mean <= 3.2 else 'NOT MET'}), lineage-out {m.lineage_out_mae:.2f} "
+              f"(<= 3.5: {'MET' if m.lineage_out_mae <= 3.5 else 'NOT MET'}), Spearman {m.spearman:.2f} "
+              f"(>= 0.82: {'MET' if m.spearman >= 0.82 else 'NOT MET'})")
+    cov = served.interval_coverage
+    print(f"interval coverage at 0.90 over all {len(served)} served targets: {cov.min():.3f} .. {cov.max():.3f} "
+          f"(goal 0.88-0.94 for every one: {'MET' if cov.between(0.88, 0.94).all() else 'NOT MET'})")
+
+
+if __name__ == "__main__":
+    main()
