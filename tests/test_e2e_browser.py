@@ -289,8 +289,8 @@ CARD = "model,IFEval,GPQA,MMLU-PRO,Params (B),scale\ncard/eta-8b,80.1,30,52.3,8,
 
 def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     """A mixed upload is put on one scale and ranked with its labels in the shortlist; a percent
-    (model-card) upload becomes raw, is said so, and is left out with the fix while the predictor is
-    on the normalized scale."""
+    (model-card) upload becomes raw, is said so, and is ranked by the raw-scale predictor, its row
+    labelled raw and partial with its interval."""
     page = browser_page
     page.goto(server)
     page.get_by_text("No candidates yet").wait_for()
@@ -301,7 +301,6 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     idle(page)
     page.get_by_text("mixed.csv: 1 row(s) converted exactly").wait_for()
     page.get_by_text("card.csv: 1 row(s) converted exactly").wait_for()
-    page.get_by_text("card.csv: values on the 'raw' scale").wait_for()
     page.get_by_text("Candidates ranked").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     with page.expect_download() as dl:
@@ -312,6 +311,8 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     assert row["scale"] == "normalized" and row["settings"] == "other"
     assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
     assert row["leaderboard_gpqa"] == pytest.approx(40 / 3, abs=0.005)  # the CSV export keeps 4 digits
+    card = pd.read_csv(path).set_index("hf_id").loc["card/eta-8b"]
+    assert card["scale"] == "raw" and bool(card["partial"]) and card["lower"] < card["upper"]
 
 
 def test_across_recipes_and_own_results_upload(server, browser_page, app_db, tmp_path):
