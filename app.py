@@ -60,6 +60,7 @@ ensure_database()
 PAGES = [
     st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",
             default=True),
+    st.Page("pages/evidence.py", title="Evidence", icon="🔎"),
     st.Page("pages/rm_results.py", title="Reward-model results", icon="📋"),
     st.Page("pages/across_recipes.py", title="Across recipes", icon="🔀"),
     st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon="📈"),

@@ -203,3 +203,78 @@ def transfer_slope(per_base: pd.DataFrame, title: str) -> go.Figure:
     fig.update_xaxes(range=[-1.2, 1.2])
     fig.update_layout(showlegend=False)
     return _layout(fig, title, height=max(320, 42 * len(d) + 140))
+
+
+# --- evidence (pages/evidence.py) -----------------------------------------------------------------
+
+def oof_scatter(oof: pd.DataFrame, title: str) -> go.Figure:
+    """Out-of-sample predicted vs measured RewardBench score, one colour per lineage, hover names;
+    the diagonal is a perfect prediction. ``oof``: hf_id, lineage, y, prediction (lower, upper)."""
+    fig = go.Figure()
+    for lineage, g in oof.groupby("lineage", sort=True):
+        has_iv = {"lower", "upper"} <= set(g.columns) and g["lower"].notna().all()
+        fig.add_trace(go.Scatter(
+            x=g["y"], y=g["prediction"], mode="markers", name=str(lineage),
+            error_y=dict(type="data", symmetric=False, array=g["upper"] - g["prediction"],
+                         arrayminus=g["prediction"] - g["lower"], thickness=1, width=0)
+            if has_iv else None,
+            customdata=np.stack([g["hf_id"], g["prediction"] - g["y"]], axis=1),
+            hovertemplate="%{customdata[0]}<br>measured %{x:.1f}, predicted %{y:.1f} "
+                          "(%{customdata[1]:+.1f})<extra>" + str(lineage) + "</extra>"))
+    lo = float(np.nanmin([oof["y"].min(), oof["prediction"].min()])) - 1
+    hi = float(np.nanmax([oof["y"].max(), oof["prediction"].max()])) + 1
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    fig.update_xaxes(title_text="measured RewardBench score")
+    fig.update_yaxes(title_text="predicted, out of sample")
+    return _layout(fig, title, height=520)
+
+
+def lineage_error_bars(errors: pd.DataFrame, title: str) -> go.Figure:
+    """Mean absolute error per held-out lineage (``lineage``, ``mae``, ``n_models``)."""
+    d = errors.sort_values("mae")
+    fig = go.Figure(go.Bar(x=d["mae"], y=d["lineage"], orientation="h", marker_color=COLOR,
+                           customdata=d["n_models"],
+                           hovertemplate="%{y}: off by %{x:.1f} points on average "
+                                         "(%{customdata} models)<extra></extra>"))
+    fig.update_xaxes(title_text="mean absolute error when the lineage is held out (points)")
+    return _layout(fig, title, height=max(300, 28 * len(d) + 120))
+
+
+def skill_intervals(evidence: pd.DataFrame, title: str) -> go.Figure:
+    """Each spec's and baseline's lineage-out MAE minus the mean baseline's (points; below 0 is better),
+    with its paired bootstrap CI; one whose interval reaches 0 has no demonstrated skill. The served
+    procedure and the chosen spec in red."""
+    d = evidence.dropna(subset=["diff_vs_mean"]).sort_values("diff_vs_mean")
+    colors = [BASELINE_COLOR if c or k == "served" else (COLOR if k == "spec" else "#7f7f7f")
+              for c, k in zip(d["chosen"].fillna(False).astype(bool), d["kind"])]
+    fig = go.Figure(go.Scatter(
+        x=d["diff_vs_mean"], y=d["name"], mode="markers", marker=dict(color=colors, size=10),
+        error_x=dict(type="data", symmetric=False, array=d["diff_hi"] - d["diff_vs_mean"],
+                     arrayminus=d["diff_vs_mean"] - d["diff_lo"]),
+        customdata=np.stack([d["kind"], d["lineage_out_mae"], d["diff_lo"], d["diff_hi"]], axis=1),
+        hovertemplate="%{y} (%{customdata[0]})<br>lineage-out MAE %{customdata[1]:.2f}<br>minus the "
+                      "mean's: %{x:+.2f} [%{customdata[2]:+.2f}, %{customdata[3]:+.2f}]"
+                      "<extra></extra>"))
+    fig.add_vline(x=0, line_dash="dash", line_color="grey")
+    fig.update_xaxes(title_text="lineage-out MAE minus predicting the mean (points, 95% CI; < 0 = skill)")
+    return _layout(fig, title, height=max(320, 30 * len(d) + 120))
+
+
+def interval_calibration(cal: pd.DataFrame, title: str) -> go.Figure:
+    """Nominal vs empirical interval coverage with its binomial CI, one marker per row of ``cal``
+    (``label``, ``nominal``, ``empirical``, ``lo``, ``hi``, ``n``); the diagonal is perfect."""
+    fig = go.Figure()
+    for lab, g in cal.groupby("label", sort=False):
+        fig.add_trace(go.Scatter(
+            x=g["nominal"], y=g["empirical"], mode="markers", name=str(lab),
+            error_y=dict(type="data", symmetric=False, array=g["hi"] - g["empirical"],
+                         arrayminus=g["empirical"] - g["lo"]),
+            customdata=np.stack([g["lo"], g["hi"], g["n"]], axis=1),
+            hovertemplate=str(lab) + "<br>nominal %{x:.0%}: covered %{y:.1%} [%{customdata[0]:.1%}, "
+                                     "%{customdata[1]:.1%}] of %{customdata[2]}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", name="perfect",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    fig.update_xaxes(title_text="nominal coverage", tickformat=".0%")
+    fig.update_yaxes(title_text="empirical coverage (out of sample)", tickformat=".0%")
+    return _layout(fig, title)

@@ -72,6 +72,13 @@ class Candidates:
         return [c for c in self.frame.columns if c != "hf_id"]
 
 
+def leaderboard_candidates(leaderboard: pd.DataFrame, ids) -> Candidates:
+    """Models picked from the Open LLM Leaderboard v2 table (``views.leaderboard``): its normalized
+    scores and size, as the app's pick tab and ``python -m advisor rank --pick`` add them."""
+    rows = leaderboard[leaderboard["hf_id"].isin(list(ids))][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
+    return Candidates(rows.reset_index(drop=True), "normalized", "leaderboard")
+
+
 def empty(source: str, scale: str = "normalized") -> Candidates:
     return Candidates(pd.DataFrame({"hf_id": pd.Series(dtype=str)}), scale, source)
 

@@ -3,6 +3,7 @@ so a rebuild published by the pipeline shows up on the next rerun without restar
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -25,11 +26,14 @@ if PagesManager.uses_pages_directory:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _load(fn_name: str, path: str, stamp: int, kwargs: tuple) -> object:
-    return getattr(views, fn_name)(path, **dict(kwargs))
+    module, _, name = fn_name.rpartition(".")
+    owner = importlib.import_module(f"advisor.{module}") if module else views
+    return getattr(owner, name)(path, **dict(kwargs))
 
 
 def cached(fn_name: str, **kwargs):
-    """``views.<fn_name>(db, **kwargs)``, cached until the database file changes."""
+    """``views.<fn_name>(db, **kwargs)`` (or ``advisor.<module>.<fn>`` for "module.fn"), cached until
+    the database file changes."""
     path = views.db_file()
     return _load(fn_name, str(path), views.db_stamp(path), tuple(sorted(kwargs.items())))
 
@@ -74,14 +78,19 @@ def load_bundle():
 
 
 @st.cache_data(show_spinner="Predicting ...", max_entries=32)
-def _predict(kind: str, path: str, stamp: int, candidates, method: str):
-    from advisor.shortlist import predict_candidates
+def _shortlist(kind: str, path: str, stamp: int, db: str, db_stamp: int, candidates, method: str,
+               budget):
+    from advisor import ranking
 
-    return predict_candidates(_bundle(kind, path, stamp), candidates, method=method)
+    measured = views.rm_targets(db, method=method)["score"]
+    return ranking.build(candidates, _bundle(kind, path, stamp), method=method, budget=budget,
+                         measured=measured)
 
 
-def predict(candidates, method: str):
-    """advisor.shortlist.predict_candidates with the current bundle, cached on the inputs so reruns
-    (switching tabs, downloading, re-sorting) do not predict again."""
+def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
+    """advisor.ranking.build with the current bundle (the same rows the `rank` command prints), cached
+    on the inputs so reruns (switching tabs, downloading, re-sorting) do not predict again."""
     kind, p = bundle_source()
-    return _predict(kind, str(p), _stamp(p), candidates.reset_index(drop=True), method)
+    db = views.db_file()
+    return _shortlist(kind, str(p), _stamp(p), str(db), views.db_stamp(db),
+                      candidates.reset_index(drop=True), method, tuple(budget))

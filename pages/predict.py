@@ -7,7 +7,7 @@ import streamlit as st
 
 from advisor import registry, scales, upload, views
 from advisor.untrusted import md_text
-from pages._shared import cached, load_bundle, predict
+from pages._shared import cached, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
@@ -104,8 +104,7 @@ with tab_pick:
     if picked:
         st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(md_text(p) for p in picked[:30])
                     + (" ..." if len(picked) > 30 else ""))
-        rows = lb[lb["hf_id"].isin(picked)][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
-        parts.append(upload.Candidates(rows.reset_index(drop=True), "normalized", "leaderboard"))
+        parts.append(upload.leaderboard_candidates(lb, picked))
 
 for p in parts:  # messages quote file names, ids and cells: shown as text, never as Markdown
     for msg in p.errors:
@@ -125,8 +124,8 @@ if candidates.empty:
     st.stop()
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
-from advisor import figures  # noqa: E402
-from advisor.shortlist import export_shortlist, usable_candidates  # noqa: E402
+from advisor import evidence, figures  # noqa: E402
+from advisor.shortlist import export_shortlist  # noqa: E402
 
 bundle, bundle_problem = load_bundle()
 if bundle is None:
@@ -134,68 +133,79 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-usable, wrong, outside = usable_candidates(candidates, bundle.scales, budget)
-for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
-    served = " or ".join(f"{s!r} ({upload.SCALE_HELP.get(s, s)})" for s in bundle.scales)
-    st.error(f"{md_text(source)}: values on the {row_scale!r} scale, but the predictor serves "
-             f"{served}; its {len(g)} model(s) are left out. Fix: give values on a served scale "
-             f"(e.g. the Open LLM Leaderboard v2 numbers) or pick the models from the leaderboard table.")
-if len(outside):
-    st.caption(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-{budget[1]:g}B "
-               f"are not ranked: " + ", ".join(map(md_text, outside["hf_id"].head(10))))
-if usable.empty:
+served = cached("evidence.served")
+for m in views.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
+    row = evidence.served_row(served, m)
+    (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
+st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
+           "lineages (publishers) held out, in the same run as the baselines. Details: the *Evidence* page.")
+
+short = shortlist(candidates, method, budget)
+for msg in short.errors:
+    st.error(md_text(msg))
+for msg in short.notes:
+    st.caption(md_text(msg))
+if short.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()
-inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels travel with the shortlist
-try:
-    pred = predict(usable.drop(columns=["source"]), method)
-except ValueError as exc:
-    st.error(f"Prediction failed: {md_text(exc)}")
-    st.stop()
-
-known = cached("rm_targets", method=method)["score"].rename("measured_score")
-pred = pred.merge(known, left_on="hf_id", right_index=True, how="left")
-ranked = pred[pred["rank"].notna()]
+show = short.table
+ranked = show[show["rank"].notna()]
 if ranked.empty:
-    st.warning("The predictor for this method has no skill: out of sample it does not beat predicting "
-               "the average, so the candidates are not ranked (column 'skill').")
+    st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
+               "candidates below are **not ranked** by it (column 'skill'). What is known instead: each "
+               "candidate's nearest known models and their measured reward models ('nearest_measured').")
 else:
-    best = ranked.sort_values("rank").iloc[0]
+    best = ranked.iloc[0]
     m1, m2, m3 = st.columns(3)
     m1.metric("Best candidate", md_text(best["hf_id"]))
     m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
               help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
     m3.metric("Candidates ranked", len(ranked))
-st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {bundle.version}. "
+    if len(ranked) < len(show):
+        st.warning(f"{len(show) - len(ranked)} candidate(s) are predicted on a scale where this "
+                   "predictor has no skill: they are listed after the ranked ones, not ranked.")
+st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
            "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
            "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
-           "share a rank. 'measured_score' is the paper's RewardBench score where the model is known.")
-show = pred.sort_values(["rank", "hf_id"]).merge(inputs, on="hf_id", how="left")
+           "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
+           "'measured_score' is the paper's RewardBench score where the model is known.")
 st.dataframe(show, hide_index=True, width="stretch", key="ranking",
              column_config={"prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
                             "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
                             "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
-                            "rank_upper": "Upper-bound rank",
+                            "rank_upper": "Upper-bound rank", "size_rank": "Size rank",
                             "in_domain": st.column_config.CheckboxColumn("In domain"),
                             **{f"pred_{c}": st.column_config.NumberColumn(
                                 f"{views.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
                                for c in ("chat", "chat_hard", "safety", "reasoning")},
                             **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
-                               for c in inputs.columns if registry.resolve(c) == c}})
-n_out = int((~pred["in_domain"]).sum())
+                               for c in show.columns if registry.resolve(c) == c}})
+n_out = int((~show["in_domain"].astype(bool)).sum())
 if n_out:
     st.warning(f"{n_out} candidate(s) lie outside the predictor's domain (column 'in_domain'): a feature "
-               "beyond the range of the 40 known models (listed in 'extrapolated' and clamped to that range) "
-               "or no known model nearby. Their predictions are extrapolations; read them as rough.")
+               "beyond the range of the known models (listed in 'extrapolated' and clamped to that range) "
+               "or no known model nearby. Their intervals are widened; read them as rough.")
 st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
 if not ranked.empty:
-    st.plotly_chart(figures.ranking(ranked.sort_values("rank").head(60).astype({"rank": float, "rank_upper": float}),
+    st.plotly_chart(figures.ranking(ranked.head(60).astype({"rank": float, "rank_upper": float}),
                                     f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
+else:
+    other = next((m for m in views.METHOD_LABELS if m != method
+                  and evidence.has_skill(evidence.served_row(served, m))), None)
+    alt = shortlist(candidates, other, budget).table if other else None
+    if alt is not None and alt["rank"].notna().any():
+        st.subheader(f"Ranking by the {views.METHOD_LABELS[other]} predictor instead")
+        st.caption(f"Labelled as such: these are predicted {views.METHOD_LABELS[other]} reward models "
+                   f"(that predictor has skill), not {views.METHOD_LABELS[method]} ones.")
+        alt = alt[alt["rank"].notna()]
+        st.plotly_chart(figures.ranking(alt.head(60).astype({"rank": float, "rank_upper": float}),
+                                        f"Predicted RewardBench ({views.METHOD_LABELS[other]}, "
+                                        f"not {views.METHOD_LABELS[method]})"), key="fig_rank_other")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))
 for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
-    col.download_button(f"Download {label}", export_shortlist(show, fmt, bundle.version),
+    col.download_button(f"Download {label}", export_shortlist(show, fmt, short.version),
                         file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
 with st.expander("Preview (Markdown)"):
-    st.markdown(export_shortlist(show, "markdown", bundle.version))
+    st.markdown(export_shortlist(show, "markdown", short.version))

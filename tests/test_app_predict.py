@@ -329,7 +329,7 @@ def match_caption(at) -> str:
 
 def test_model_card_upload_in_percent_is_labelled_raw_and_other(page, bundle):
     """Percent numbers from a card become raw (exactly, said in a note), the settings radio flags the
-    rows 'other'; until a raw-scale predictor is served they are left out with the fix."""
+    rows 'other'; the raw-scale predictor ranks them, and the row says raw, other and partial."""
     csv = (b"model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
            b"org/card,80.1,,45.2,30,,52.3,8\n")
     at = page(TWO[:1])
@@ -340,10 +340,13 @@ def test_model_card_upload_in_percent_is_labelled_raw_and_other(page, bundle):
     assert any(i.startswith("card.csv: 1 row(s) converted exactly") for i in infos)
     assert any(i.startswith("card.csv: 1 row(s) from other / unknown evaluation settings") for i in infos)
     assert any(i.startswith("card.csv: 1 row(s) with only some of the six leaderboard tasks") for i in infos)
-    if bundle.scale == "normalized":
-        assert any(e.value.startswith("card.csv: values on the 'raw' scale, but the predictor was fitted on "
-                                      "'normalized'") for e in at.error)
-        assert list(ranking(at)["hf_id"]) == ["org/alpha"]
+    assert "raw" in bundle.scales and not at.error
+    table = ranking(at).set_index("hf_id")
+    assert sorted(table.index) == ["org/alpha", "org/card"]
+    card = table.loc["org/card"]
+    assert card["scale"] == "raw" and card["settings"] == "other" and bool(card["partial"])
+    assert card["lower"] < card["prediction"] < card["upper"] and bool(card["widened"])
+    assert {"leaderboard_bbh", "leaderboard_musr"} <= set(card["imputed"])
 
 
 def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundle):

@@ -30,6 +30,7 @@ UPLOAD = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
           "up/delta-14b,82,50,40,15,16,50,14\n"
           "up/epsilon-0.5b,25,5,1,1,3,5,0.5\n")
 PAGES = [("Predict & shortlist", "Which base model should I train my reward model on?", "1_predict"),
+         ("Evidence", "Evidence: how far to trust the predictions", "2_evidence"),
          ("Reward-model results", "Reward-model results", "2_rm_results"),
          ("Benchmarks vs RM quality", "Benchmarks vs reward-model quality", "3_benchmarks"),
          ("Pre-training data", "Pre-training data", "4_pretraining"),
@@ -152,6 +153,34 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     assert sorted(p.name for p in SHOTS.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
 
 
+def test_rank_command_prints_the_apps_csv_download(server, browser_page, app_db, tmp_path):
+    """`python -m advisor rank FILE` on a fixture CSV gives the rows and columns of the app's CSV
+    download for the same file (one shared code path, checked through both front doors)."""
+    import subprocess
+    import sys
+
+    fixture = ROOT / "tests" / "fixtures" / "candidates" / "five_candidates.csv"
+    page = browser_page
+    page.goto(server)
+    page.get_by_text(PAGES[0][1]).wait_for()
+    page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(fixture))
+    idle(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download CSV").click()
+    path = tmp_path / "app.csv"
+    dl.value.save_as(path)
+    app_csv = pd.read_csv(path)
+
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(fixture), "--db", str(app_db),
+                           "--format", "csv"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli_csv = pd.read_csv(io.StringIO(proc.stdout))
+    assert list(cli_csv.columns) == list(app_csv.columns)
+    assert len(cli_csv) == 5
+    pd.testing.assert_frame_equal(cli_csv, app_csv)
+
+
 # --- issue 17, rows 14 and 16: deep links on a fresh server, and no request leaves localhost ---------
 NAV_TITLES = re.findall(r'st\.Page\("pages/\w+\.py", title="([^"]+)"', (ROOT / "app.py").read_text())  # app.py's order
 
@@ -260,8 +289,8 @@ CARD = "model,IFEval,GPQA,MMLU-PRO,Params (B),scale\ncard/eta-8b,80.1,30,52.3,8,
 
 def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     """A mixed upload is put on one scale and ranked with its labels in the shortlist; a percent
-    (model-card) upload becomes raw, is said so, and is left out with the fix while the predictor is
-    on the normalized scale."""
+    (model-card) upload becomes raw, is said so, and is ranked by the raw-scale predictor, its row
+    labelled raw and partial with its interval."""
     page = browser_page
     page.goto(server)
     page.get_by_text("No candidates yet").wait_for()
@@ -272,7 +301,6 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     idle(page)
     page.get_by_text("mixed.csv: 1 row(s) converted exactly").wait_for()
     page.get_by_text("card.csv: 1 row(s) converted exactly").wait_for()
-    page.get_by_text("card.csv: values on the 'raw' scale").wait_for()
     page.get_by_text("Candidates ranked").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     with page.expect_download() as dl:
@@ -283,6 +311,8 @@ def test_mixed_and_raw_uploads_in_the_browser(server, browser_page, tmp_path):
     assert row["scale"] == "normalized" and row["settings"] == "other"
     assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
     assert row["leaderboard_gpqa"] == pytest.approx(40 / 3, abs=0.005)  # the CSV export keeps 4 digits
+    card = pd.read_csv(path).set_index("hf_id").loc["card/eta-8b"]
+    assert card["scale"] == "raw" and bool(card["partial"]) and card["lower"] < card["upper"]
 
 
 def test_across_recipes_and_own_results_upload(server, browser_page, app_db, tmp_path):

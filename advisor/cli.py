@@ -1,0 +1,105 @@
+"""``python -m advisor rank FILE [--pick ID,ID] [--db PATH] [--method M] [--scale S] [--format F]``.
+
+Ranks candidate base models from a CSV or lm-evaluation-harness results file (and/or models picked
+from the Open LLM Leaderboard v2 table in the database) with the predictor the database was built
+with, and writes the shortlist to stdout: the same parsing, checks, predictions, intervals, skill flags
+and export columns as the app's download (``advisor.ranking`` is shared). Messages go to stderr; on bad
+input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from advisor import evidence, predictor, ranking, store, upload, views
+from advisor.shortlist import export_shortlist
+
+FORMATS = ("csv", "json", "markdown")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m advisor", description="rm-advisor on the command line.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("rank", help="rank candidate base models; the shortlist goes to stdout",
+                       description=__doc__.split("\n\n")[1])
+    r.add_argument("file", nargs="?", help="CSV (one row per model) or lm-eval results_*.json")
+    r.add_argument("--pick", default="", help="comma-separated Hugging Face ids from the Open LLM "
+                   "Leaderboard v2 table to add (normalized scores, as the app's pick tab)")
+    r.add_argument("--db", help="database to read (default: RM_ADVISOR_DB or data/advisor.duckdb)")
+    r.add_argument("--method", choices=list(views.METHOD_LABELS), default="regression",
+                   help="reward-model training method (default: regression)")
+    r.add_argument("--scale", choices=list(upload.SCALE_CHOICES), default="auto",
+                   help="scale of the FILE's values (default: auto, detected as the app does)")
+    r.add_argument("--model", help="model id for a JSON file that does not name its model")
+    r.add_argument("--format", choices=FORMATS, default="csv", help="output format (default: csv)")
+    return p
+
+
+def _fail(messages: list[str]) -> int:
+    for m in messages:
+        print(f"error: {m}", file=sys.stderr)
+    return 2
+
+
+def rank(args: argparse.Namespace) -> int:
+    db = store.db_path(args.db)
+    if not db.is_file():
+        return _fail([f"database {db} not found. Fix: build it with `python -m pipeline.run"
+                      f"{' --db ' + str(db) if args.db else ''}`, or pass --db PATH."])
+    parts: list[upload.Candidates] = []
+    if args.file:
+        path = Path(args.file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return _fail([f"{path}: cannot be read ({exc.strerror or exc}). Fix: check the path."])
+        parts.append(upload.parse_upload(data, path.name, scale=args.scale, model_id=args.model))
+    picks = [p.strip() for p in args.pick.split(",") if p.strip()]
+    if picks:
+        lb = views.leaderboard(db)
+        known = {h.lower(): h for h in lb["hf_id"]}
+        missing = [p for p in picks if p.lower() not in known]
+        if missing:
+            return _fail([f"--pick: {', '.join(repr(m) for m in missing)} not in the Open LLM "
+                          f"Leaderboard v2 table of {db}. Fix: check the ids (the app's pick tab "
+                          f"searches them), or give the model's results in FILE."])
+        ids = list(dict.fromkeys(known[p.lower()] for p in picks))
+        parts.append(upload.leaderboard_candidates(lb, ids))
+    if not parts:
+        return _fail(["no candidates. Fix: give a CSV or lm-eval JSON FILE, or --pick ID,ID."])
+    candidates, errors, warnings, notes = ranking.gather(parts)
+    for m in warnings:
+        print(f"warning: {m}", file=sys.stderr)
+    for m in notes:
+        print(f"note: {m}", file=sys.stderr)
+    if errors:
+        return _fail(errors)
+    try:
+        bundle = predictor.load_bundle(db)
+    except (FileNotFoundError, ValueError) as exc:
+        return _fail([str(exc)])
+    measured = views.rm_targets(db, method=args.method)["score"]
+    short = ranking.build(candidates, bundle, method=args.method, measured=measured)
+    for m in short.notes:
+        print(f"note: {m}", file=sys.stderr)
+    if short.errors:
+        return _fail(short.errors)
+    if short.empty:
+        return _fail(["no candidate is left to rank. Fix: check the messages above."])
+    print(evidence.sentence(evidence.served_row(evidence.served(db), args.method), args.method)
+          .replace("**", ""), file=sys.stderr)
+    sys.stdout.write(export_shortlist(short.table, args.format, short.version))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "rank":
+        return rank(args)
+    return 2  # argparse refuses unknown commands before this
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The predictor's out-of-sample evidence, read from the database and phrased for users.
+
+The predictor stage measures every candidate predictor spec and the simple baselines with whole
+lineages held out and by repeated nested CV, in one run, and writes the tables read here
+(``pipeline/sql/50_predictor.sql``): ``predictor_served`` (the served spec per scale, method and
+target, its skill flag and errors), ``predictor_evidence`` (every spec and baseline), ``predictions_oof``
+(out-of-sample predictions of the known models), ``interval_calibration`` and ``lineage_errors``.
+
+Functions here never compute a statistic: they select rows and turn them into sentences, so the app
+(Predict and Evidence pages) and the ``rank`` command say the same thing. Every reader returns an
+empty frame when the database predates these tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from advisor import store
+from advisor.views import CATEGORY_LABELS, METHOD_LABELS, connection
+
+SKILL = "skill"
+NO_SKILL = "no_skill"
+PROTOCOL_LABELS = {"nested": "repeated nested CV", "lineage_out": "leave one lineage out"}
+
+
+def _read(path, table: str, order: str = "") -> pd.DataFrame:
+    with connection(path) as con:
+        if not store.has_table(con, table):
+            return pd.DataFrame()
+        return store.frame(con, f'SELECT * FROM "{table}"' + (f" ORDER BY {order}" if order else ""))
+
+
+def served(path=None) -> pd.DataFrame:
+    """One row per served (scale, method, target): spec, skill flag, errors, interval coverage."""
+    return _read(path, "predictor_served", "scale, method, target")
+
+
+def specs_and_baselines(path=None) -> pd.DataFrame:
+    """Every candidate spec and baseline per (scale, method, target), with its errors and CIs."""
+    return _read(path, "predictor_evidence", "scale, method, target, lineage_out_mae")
+
+
+def oof_predictions(path=None) -> pd.DataFrame:
+    """Out-of-sample predictions of the known models (per spec/baseline, protocol and repeat)."""
+    return _read(path, "predictions_oof")
+
+
+def calibration(path=None) -> pd.DataFrame:
+    """Interval calibration: nominal vs empirical coverage with its binomial CI."""
+    return _read(path, "interval_calibration", "scale, method, target, protocol, nominal")
+
+
+def lineage_errors(path=None) -> pd.DataFrame:
+    return _read(path, "lineage_errors", "scale, method, target, name, mae DESC")
+
+
+def skipped(path=None) -> pd.DataFrame:
+    """Analyses the last run skipped because a precondition failed, with the reason."""
+    return _read(path, "skipped_analyses")
+
+
+def served_row(table: pd.DataFrame, method: str, target: str = "score",
+               scale: str | None = None) -> dict | None:
+    """The served row of (method, target) on ``scale`` (any scale when None, normalized first)."""
+    if table.empty:
+        return None
+    rows = table[(table["method"] == method) & (table["target"] == target)]
+    if scale is not None:
+        rows = rows[rows["scale"] == scale]
+    if rows.empty:
+        return None
+    rows = rows.assign(_first=rows["scale"] != "normalized").sort_values("_first")
+    return rows.iloc[0].drop(labels="_first").to_dict()
+
+
+def has_skill(row: dict | None) -> bool:
+    return bool(row) and row.get("skill") == SKILL
+
+
+def _pts(v) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}"
+
+
+def sentence(row: dict | None, method: str) -> str:
+    """One plain line on how far to trust the predictions of ``method`` (overall score)."""
+    name = METHOD_LABELS.get(method, method)
+    if not row:
+        return (f"{name}: no out-of-sample evidence in this database, so its predictions are not "
+                f"ranked. Fix: run `python -m pipeline.run` (it measures the predictor).")
+    if row.get("skill") != SKILL:
+        return (f"{name}: **no skill.** For a lineage it has never seen, this predictor is off by "
+                f"{_pts(row.get('lineage_out_mae'))} points on average, no better than always "
+                f"predicting the mean of the known models ({_pts(row.get('mean_baseline_mae'))}). "
+                f"Candidates are not ranked by it; measured reward models of the nearest known "
+                f"models are shown instead.")
+    return (f"{name}: out of sample this predictor is off by {_pts(row.get('nested_mae_mean'))} "
+            f"points on average ({_pts(row.get('lineage_out_mae'))} for a lineage it has never "
+            f"seen); ranking by size alone would be off by {_pts(row.get('size_baseline_mae'))}.")
+
+
+def target_label(target: str) -> str:
+    return CATEGORY_LABELS.get(target, target)
+
+
+def comparison(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:
+    """Specs and baselines of one (scale, method, target) for display: best lineage-out first."""
+    if evidence.empty:
+        return evidence
+    e = evidence[(evidence["scale"] == scale) & (evidence["method"] == method)
+                 & (evidence["target"] == target)].copy()
+    return e.sort_values(["lineage_out_mae", "name"]).reset_index(drop=True)
+
+
+def paper_vs_chosen(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:
+    """The paper's Elastic Net (degree 1-3, paper grid) beside the spec the advisor serves."""
+    e = comparison(evidence, scale, method, target)
+    if e.empty:
+        return e
+    keep = e[e["paper_reference"].fillna(False).astype(bool) | e["chosen"].fillna(False).astype(bool)]
+    role = ["served" if c else "paper reference" for c in keep["chosen"].fillna(False).astype(bool)]
+    return keep.assign(role=role)

@@ -1,0 +1,113 @@
+"""Evidence: how far to trust the predictions. Every spec and baseline measured out of sample in the
+same run (repeated nested CV and leave-one-lineage-out), the served spec's out-of-sample predictions,
+per-lineage errors, interval calibration, and the paper's model beside the one the advisor serves."""
+
+import streamlit as st
+
+from advisor import evidence, figures, views
+from pages._shared import cached
+
+st.title("Evidence: how far to trust the predictions")
+st.markdown(
+    "Every number on the *Predict* page comes from a predictor chosen here, by its error on models "
+    "it did not see. Two protocols, measured in the same run as the baselines: **repeated nested "
+    "cross-validation** (10 folds, repeated; every choice of spec and hyperparameter is made inside "
+    "the training folds) and **leave one lineage out** (all models of one publisher lineage are held "
+    "out at once; a fine-tune counts with its base model's publisher, e.g. Tulu-3 with Meta). A "
+    "predictor whose lineage-out error does not beat always predicting the mean, with a paired "
+    "bootstrap interval that excludes zero, has **no skill** and ranks nothing.")
+
+served = cached("evidence.served")
+if served.empty:
+    st.warning("This database holds no out-of-sample evidence yet. Fix: run `python -m pipeline.run` "
+               "and reload.")
+    st.stop()
+
+for method in views.METHOD_LABELS:
+    row = evidence.served_row(served, method)
+    (st.success if evidence.has_skill(row) else st.warning)(evidence.sentence(row, method))
+
+c1, c2, c3 = st.columns(3)
+method = c1.radio("Method", [m for m in views.METHOD_LABELS if m in set(served["method"])],
+                  format_func=views.METHOD_LABELS.get, horizontal=True, key="ev_method")
+targets = [t for t in views.RM_CATEGORIES if t in set(served["target"])]
+target = c2.selectbox("RewardBench target", targets, format_func=evidence.target_label, key="ev_target")
+scales = sorted(set(served["scale"]), key=lambda s: (s != "normalized", s))
+scale = c3.selectbox("Scale of the benchmark inputs", scales, key="ev_scale")
+row = evidence.served_row(served, method, target, scale)
+
+st.subheader("Served predictors")
+st.dataframe(
+    served.assign(method=served["method"].map(views.METHOD_LABELS),
+                  target=served["target"].map(evidence.target_label)),
+    hide_index=True, width="stretch", key="ev_served",
+    column_config={"nested_mae_mean": st.column_config.NumberColumn("Nested-CV MAE", format="%.2f"),
+                   "nested_mae_sd": st.column_config.NumberColumn("sd over repeats", format="%.2f"),
+                   "lineage_out_mae": st.column_config.NumberColumn("Lineage-out MAE", format="%.2f"),
+                   "mean_baseline_mae": st.column_config.NumberColumn("Mean baseline", format="%.2f"),
+                   "size_baseline_mae": st.column_config.NumberColumn("Size baseline", format="%.2f"),
+                   "interval_coverage": st.column_config.NumberColumn("Interval coverage", format="%.3f")})
+
+st.subheader("Every spec and baseline")
+ev = cached("evidence.specs_and_baselines")
+comp = evidence.comparison(ev, scale, method, target)
+if comp.empty:
+    st.info("No spec or baseline was measured for this selection.")
+else:
+    st.dataframe(comp.drop(columns=["scale", "method", "target"]), hide_index=True, width="stretch",
+                 key="ev_specs")
+    st.plotly_chart(figures.skill_intervals(
+        comp, f"Gain over predicting the mean, {views.METHOD_LABELS[method]} / "
+              f"{evidence.target_label(target)} ({scale})"), key="fig_ev_skill")
+    paper = evidence.paper_vs_chosen(ev, scale, method, target)
+    if len(paper):
+        st.markdown("**The paper's model beside the served one** (the paper's Elastic Net: degree "
+                    "1-3, its hyperparameter grid, selected and scored on the same 10 folds there):")
+        st.dataframe(paper[["role", "name", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae",
+                            "spearman", "coverage_top5", "coverage_top10"]],
+                     hide_index=True, width="stretch", key="ev_paper")
+
+st.subheader("Out-of-sample predictions of the known models")
+oof = cached("evidence.oof_predictions")
+chosen = row["spec"] if row else None
+protocol = st.radio("Protocol", list(evidence.PROTOCOL_LABELS), format_func=evidence.PROTOCOL_LABELS.get,
+                    horizontal=True, key="ev_protocol", index=1)
+if oof.empty or chosen is None:
+    st.info("No out-of-sample predictions stored for this selection.")
+else:
+    sel = oof[(oof["scale"] == scale) & (oof["method"] == method) & (oof["target"] == target)
+              & (oof["name"] == chosen) & (oof["protocol"] == protocol)]
+    if len(sel) and sel["repeat"].nunique() > 1:
+        st.caption(f"First of {sel['repeat'].nunique()} repeats shown; the errors above average them all.")
+        sel = sel[sel["repeat"] == sel["repeat"].min()]
+    if sel.empty:
+        st.info("No out-of-sample predictions stored for this selection.")
+    else:
+        st.plotly_chart(figures.oof_scatter(sel, f"{chosen}: {evidence.PROTOCOL_LABELS[protocol]}"),
+                        key="fig_ev_oof")
+
+errs = cached("evidence.lineage_errors")
+if len(errs) and chosen is not None:
+    e = errs[(errs["scale"] == scale) & (errs["method"] == method) & (errs["target"] == target)
+             & (errs["name"] == chosen)]
+    if len(e):
+        st.plotly_chart(figures.lineage_error_bars(e, f"{chosen}: error per held-out lineage"),
+                        key="fig_ev_lineage")
+
+st.subheader("Interval calibration")
+cal = cached("evidence.calibration")
+if cal.empty:
+    st.info("No interval calibration stored.")
+else:
+    c = cal[(cal["scale"] == scale) & (cal["method"] == method)]
+    c = c.assign(label=c["target"].map(evidence.target_label) + " (" + c["protocol"].map(
+        lambda p: evidence.PROTOCOL_LABELS.get(p, p)) + ")")
+    st.plotly_chart(figures.interval_calibration(
+        c, f"Do the intervals cover what they claim? ({views.METHOD_LABELS[method]}, {scale})"),
+        key="fig_ev_calibration")
+    st.caption("Empirical coverage of the intervals on models outside the training folds, with a "
+               "95% binomial (Wilson) interval; the dashed line is perfect calibration.")
+
+skipped = cached("evidence.skipped")
+for r in skipped.itertuples():
+    st.info(f"Skipped in the last run: {r.analysis}. Reason: {r.reason}")
