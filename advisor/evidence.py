@@ -25,21 +25,33 @@ NO_SKILL = "no_skill"
 PROTOCOL_LABELS = {"nested": "repeated nested CV", "lineage_out": "leave one lineage out"}
 
 
-def _read(path, table: str, order: str = "") -> pd.DataFrame:
+# The evidence tables and their display order: fixed SQL, no identifier ever comes from input.
+_QUERIES = {
+    "predictor_served": "SELECT * FROM predictor_served ORDER BY scale, method, target",
+    "predictor_evidence": "SELECT * FROM predictor_evidence ORDER BY scale, method, target, lineage_out_mae",
+    "predictions_oof": "SELECT * FROM predictions_oof",
+    "interval_calibration": ("SELECT * FROM interval_calibration "
+                             "ORDER BY scale, method, target, protocol, nominal"),
+    "lineage_errors": "SELECT * FROM lineage_errors ORDER BY scale, method, target, name, mae DESC",
+    "skipped_analyses": "SELECT * FROM skipped_analyses",
+}
+
+
+def _read(path, table: str) -> pd.DataFrame:
     with connection(path) as con:
         if not store.has_table(con, table):
             return pd.DataFrame()
-        return store.frame(con, f'SELECT * FROM "{table}"' + (f" ORDER BY {order}" if order else ""))
+        return store.frame(con, _QUERIES[table])
 
 
 def served(path=None) -> pd.DataFrame:
     """One row per served (scale, method, target): spec, skill flag, errors, interval coverage."""
-    return _read(path, "predictor_served", "scale, method, target")
+    return _read(path, "predictor_served")
 
 
 def specs_and_baselines(path=None) -> pd.DataFrame:
     """Every candidate spec and baseline per (scale, method, target), with its errors and CIs."""
-    return _read(path, "predictor_evidence", "scale, method, target, lineage_out_mae")
+    return _read(path, "predictor_evidence")
 
 
 def oof_predictions(path=None) -> pd.DataFrame:
@@ -49,11 +61,11 @@ def oof_predictions(path=None) -> pd.DataFrame:
 
 def calibration(path=None) -> pd.DataFrame:
     """Interval calibration: nominal vs empirical coverage with its binomial CI."""
-    return _read(path, "interval_calibration", "scale, method, target, protocol, nominal")
+    return _read(path, "interval_calibration")
 
 
 def lineage_errors(path=None) -> pd.DataFrame:
-    return _read(path, "lineage_errors", "scale, method, target, name, mae DESC")
+    return _read(path, "lineage_errors")
 
 
 def skipped(path=None) -> pd.DataFrame:
@@ -90,7 +102,7 @@ def sentence(row: dict | None, method: str) -> str:
         return (f"{name}: no out-of-sample evidence in this database, so its predictions are not "
                 f"ranked. Fix: run `python -m pipeline.run` (it measures the predictor).")
     if row.get("skill") != SKILL:
-        return (f"{name}: **no skill.** For a lineage it has never seen, this predictor is off by "
+        return (f"{name}: no skill. For a lineage it has never seen, this predictor is off by "
                 f"{_pts(row.get('lineage_out_mae'))} points on average, no better than always "
                 f"predicting the mean of the known models ({_pts(row.get('mean_baseline_mae'))}). "
                 f"Candidates are not ranked by it; measured reward models of the nearest known "

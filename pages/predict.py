@@ -152,7 +152,7 @@ show = short.table
 ranked = show[show["rank"].notna()]
 if ranked.empty:
     st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
-               "candidates below are **not ranked** by it (column 'skill'). What is known instead: each "
+               "candidates below are not ranked by it (column 'skill'). What is known instead: each "
                "candidate's nearest known models and their measured reward models ('nearest_measured').")
 else:
     best = ranked.iloc[0]

@@ -28,7 +28,7 @@ def test_sentence_without_skill_says_so_and_does_not_rank():
     row = {"skill": "no_skill", "nested_mae_mean": 4.6, "lineage_out_mae": 4.67, "mean_baseline_mae": 4.65,
            "size_baseline_mae": 4.9}
     s = evidence.sentence(row, "bradley_terry")
-    assert s.startswith("Bradley-Terry: **no skill.**") and "4.7 points" in s and "(4.7)" in s
+    assert s.startswith("Bradley-Terry: no skill.") and "4.7 points" in s and "(4.7)" in s
     assert "not ranked" in s
 
 
@@ -86,7 +86,7 @@ def test_evidence_page_states_each_methods_errors_and_skill(app, served):
         if r.skill == "skill":
             assert f"{label}: out of sample this predictor is off by {r.nested_mae_mean:.1f} points" in text
         else:
-            assert f"{label}: **no skill.**" in text
+            assert f"{label}: no skill." in text
     # every spec and baseline of the selection, and four charts (skill CIs, out-of-sample predictions,
     # per-lineage errors, calibration)
     specs = next(d.value for d in at.dataframe if "lineage_out_mae" in d.value.columns
@@ -125,6 +125,6 @@ def test_predict_page_shows_both_evidence_lines_above_the_ranking(app_db, monkey
     assert "Regression: out of sample this predictor is off by" in text
     bt = served[(served.scale == "normalized") & (served.method == "bradley_terry") & (served.target == "score")]
     if bt.skill.iloc[0] == "no_skill":
-        assert "Bradley-Terry: **no skill.**" in text
+        assert "Bradley-Terry: no skill." in text
     table = next(d.value for d in at.dataframe if "size_rank" in d.value.columns)
     assert {"skill", "spec", "size_rank", "nearest_measured"} <= set(table.columns)
