@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor import rewardbench, untrusted
+from advisor.errors import InputError
 
 METHODS = ("regression", "bradley_terry")
 SECTIONS = ("chat", "chat_hard", "safety", "reasoning")
@@ -41,17 +42,7 @@ FIX_JSON = ("upload the results JSON the `rewardbench` CLI wrote (<output_dir>/<
             "scripts/run_rm.py's results/eval-set/<model>.json")
 
 
-class RMFileError(ValueError):
-    """Bad input: names the file, the row, the field and the fix (same message as pipeline InputError)."""
-
-    def __init__(self, file, problem: str, fix: str, row: int | None = None, field: str | None = None):
-        self.file, self.problem, self.fix, self.row, self.field = str(file), problem, fix, row, field
-        where = self.file
-        if row is not None:
-            where += f", row {row}"
-        if field is not None:
-            where += f", field {field!r}"
-        super().__init__(f"{where}: {problem}. Fix: {fix}")
+RMFileError = InputError  # bad input in a results file: file, row, field and fix (advisor.errors)
 
 
 @dataclass

@@ -70,6 +70,25 @@ def app_db(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture
+def app(app_db, monkeypatch):
+    """``app(page=None)``: the app in Streamlit's AppTest against ``app_db``, switched to
+    ``pages/<page>.py`` when given; fails on any exception the page raised."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
+    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
+
+    def open_page(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+        if page:
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_page
+
+
 @pytest.fixture()
 def con():
     """An in-memory DuckDB holding the whole schema (pipeline/sql/*.sql)."""

@@ -7,24 +7,10 @@ import json
 from pathlib import Path
 
 import duckdb
-import pytest
-from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def app(app_db, monkeypatch):
-    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
-    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
-
-    def open_page(page: str) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-        at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return open_page
 
 
 def _specs(node):

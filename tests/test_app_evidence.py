@@ -57,18 +57,6 @@ def served(app_db):
         con.close()
 
 
-@pytest.fixture
-def app(app_db, monkeypatch):
-    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
-    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
-
-    def open_page(page: str) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-        at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return open_page
 
 
 def _texts(at) -> str:

@@ -21,19 +21,6 @@ OLL_V2 = ["leaderboard_ifeval", "leaderboard_bbh", "leaderboard_math_hard", "lea
           "leaderboard_musr", "leaderboard_mmlu_pro"]
 
 
-@pytest.fixture
-def app(app_db, monkeypatch):
-    monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
-    monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
-
-    def open_page(page: str | None = None) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-        if page:
-            at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception, [e.value for e in at.exception]
-        return at
-
-    return open_page
 
 
 def dataframe_with(at: AppTest, *columns: str) -> pd.DataFrame:

@@ -26,10 +26,7 @@ DIR = "rm_results"
 
 
 def _parse(path: Path, method: str | None, base: str | None, display: str) -> list[user_rm.RMRow]:
-    try:
-        return user_rm.parse(path.read_bytes(), display, method=method, base=base)
-    except user_rm.RMFileError as e:
-        raise InputError(e.file, e.problem, e.fix, row=e.row, field=e.field) from None
+    return user_rm.parse(path.read_bytes(), display, method=method, base=base)  # raises InputError
 
 
 def files(work_dir: Path) -> list[Path]:
