@@ -259,7 +259,7 @@ def run(ctx) -> None:
             ev["paper_reference"] = ev.name == specs.paper_reference()
             ev["chosen"] = ev.name == chosen
             evidence_rows.append(ev)
-        bundle_scales[scale] = {"X_train": X, "served": served}
+        bundle_scales[scale] = {"X_train": X, "served": served, "Y_train": Y, "lineage": lineage}
         served_report[scale] = {m: {t: _report_entry(e) for t, e in d.items()} for m, d in served.items()}
         split = oof.target.str.split("/", expand=True)
         oof["method"], oof["target"] = split[0], split[1]
@@ -275,7 +275,9 @@ def run(ctx) -> None:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     bundle = bundle_mod.build(bundle_scales, cfg.methods, cfg.targets, cfg.interval_level,
                               f"{advisor.__version__}+{train_hash[:12]}", train_hash,
-                              predictor.library_versions(), created)
+                              predictor.library_versions(), created,
+                              procedure={"candidates": list(cfg.candidates), "cv": cfg.cv,
+                                         "random_state": cfg.random_state})
     eval_seconds = time.perf_counter() - t0
     _write_predictor_tables(con, cfg, bundle, served_rows, evidence_rows, oof_rows, calib_rows,
                             lineage_rows, coef_rows, created)
