@@ -70,3 +70,31 @@ def test_no_signal_at_all_fails_the_skill_gate():
     Y = pd.DataFrame({"regression/score": 60 + rng.normal(0, 5, N)})
     e = partial.evaluate_pattern(X, Y, lineage, TASKS[:3] + ["params_b"], n_boot=500)["regression/score"]
     assert e["skill"] == "no_skill" and e["skill_diff_hi"] >= 0
+
+
+def test_other_settings_widen_the_interval_by_the_measured_shift_and_say_why(app_db, monkeypatch):
+    from advisor import shortlist
+    from advisor.bundle import load_bundle
+
+    b = load_bundle(app_db)
+    full = b.X_train("raw").iloc[4].to_dict()
+    rows = pd.DataFrame([{"hf_id": "x/lb", **full, "scale": "raw", "settings": "leaderboard"},
+                         {"hf_id": "x/other", **full, "scale": "raw", "settings": "other"}])
+    r = shortlist.predict_candidates(b, rows).set_index("hf_id")
+    lb, other = r.loc["x/lb"], r.loc["x/other"]
+    assert other["prediction"] == pytest.approx(lb["prediction"])  # never shifted, only less certain
+    assert other["upper"] - other["lower"] > lb["upper"] - lb["lower"] + 0.5
+    assert other["widened"] and "other / unknown settings (+" in other["widened_why"]
+    assert not lb["widened"] and lb["widened_why"] == ""
+    # the widening follows the measured sd: a fit that reads no task is not widened, a doubled sd widens more
+    fit = b.fit("raw", "regression", "score")
+    size_only = specs.LinearFit.from_json({**fit.to_json(), "inputs": ["log_params_b"], "mean1": [0.0],
+                                           "std1": [1.0], "mean2": [0.0], "std2": [1.0], "coef": [1.0]})
+    assert shortlist.settings_spread(b, "raw", size_only, tuple(TASKS)) == 0.0
+    base = shortlist.settings_spread(b, "raw", fit, tuple(TASKS))
+    sd = shortlist.settings_sd("raw")
+    assert set(sd) == set(TASKS) and all(v > 0 for v in sd.values())
+    shortlist._SETTINGS_CACHE.clear()
+    monkeypatch.setitem(shortlist._SETTINGS_CACHE, "raw", {t: 2 * v for t, v in sd.items()})
+    assert shortlist.settings_spread(b, "raw", fit, tuple(TASKS)) == pytest.approx(2 * base, rel=0.25)
+    shortlist._SETTINGS_CACHE.clear()
