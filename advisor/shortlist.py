@@ -17,6 +17,14 @@ that half-width plus the ``interval_level`` conformal quantile of how much imput
 features moves this fit's prediction on the known models (each known model's cells hidden and imputed
 from the other known models). A candidate with clamped inputs gets an interval that covers both the
 clamped and the unclamped prediction, each +- the half-width.
+
+Partial inputs: a candidate lacking inputs the served fits read is served, per target, by a reduced
+spec or by the imputation above, whichever has the lower lineage-out MAE for its pattern of available
+inputs (``advisor.partial``); a reduced spec's interval is its own conformal half-width. Rows say
+``partial_method``, ``partial_mae`` and take the pattern's ``skill``. "Other / unknown" settings
+(``settings`` column 'other') add the conformal quantile of how much the measured settings shift
+(``advisor.settings_shift``) moves the prediction on the known models (``settings_spread``).
+``widened_why`` names every widening and its amount.
 """
 
 from __future__ import annotations
@@ -192,9 +200,10 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     served_need = set()
     for t in TARGETS:
         served_need.update(base_columns(bundle.fit(scale, method, t).inputs))
-    pinfo = []
+    pinfo, lacking = [], []
     for row in absent.to_numpy():
         lacks = [f for f, m in zip(features, row) if m and f in served_need]
+        lacking.append(bool(lacks))
         pinfo.append(partial.for_bundle(bundle, scale, method, [f for f, m in zip(features, row)
                                                                   if not m]) if lacks else None)
     used: list[set] = [set() for _ in range(len(X))]
@@ -256,7 +265,9 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     res["skill"] = skills
     res["spec"] = specs_used
     res["scale"] = scale
-    res["partial_method"] = [e["score"]["label"] if e is not None else "" for e in pinfo]
+    res["partial_method"] = [e["score"]["label"] if e is not None else
+                             "imputation (not evaluated: the bundle holds no targets)" if lack else ""
+                             for e, lack in zip(pinfo, lacking)]
     res["partial_mae"] = [e["score"]["mae"] if e is not None else float("nan") for e in pinfo]
     return res
 
