@@ -417,7 +417,7 @@ def test_pythia_partial_run_is_ranked_raw_and_partial_in_the_app_and_by_rank_ali
     assert row["partial_method"] == "imputation" or row["partial_method"] == f"reduced spec {row['spec']}"
     assert row["partial_mae"] > 0 and row["widened_why"]
     proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(PYTHIA), "--db", str(app_db)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     cli = pd.read_csv(io.StringIO(proc.stdout)).set_index("hf_id").loc["EleutherAI/pythia-2.8b"]
     for col in ("scale", "spec", "partial_method", "widened_why"):

@@ -40,7 +40,7 @@ def test_reduced_candidates_restrict_the_served_specs_to_the_inputs_a_pattern_ha
 def test_a_missing_task_without_signal_is_served_by_the_reduced_spec():
     """IFEval is pure noise; the target is the mean of the other five. The served spec (the six-task
     mean) dilutes the signal with IFEval; the reduced spec (mean of the five it has) does not."""
-    X, z, lineage, rng = _data(0)
+    X, _z, lineage, rng = _data(0)
     X["leaderboard_ifeval"] = 0.5 + 0.3 * rng.normal(size=N)
     Y = pd.DataFrame({"regression/score": 60 + 80 * X[TASKS[1:]].mean(axis=1) + rng.normal(0, 1, N)})
     have = [f for f in specs.BASE_FEATURES if f != "leaderboard_ifeval"]
@@ -66,7 +66,7 @@ def test_missing_tasks_with_strong_correlated_signal_are_served_by_imputation():
 
 
 def test_no_signal_at_all_fails_the_skill_gate():
-    X, z, lineage, rng = _data(2)
+    X, _z, lineage, rng = _data(2)
     Y = pd.DataFrame({"regression/score": 60 + rng.normal(0, 5, N)})
     e = partial.evaluate_pattern(X, Y, lineage, TASKS[:3] + ["params_b"], n_boot=500)["regression/score"]
     assert e["skill"] == "no_skill" and e["skill_diff_hi"] >= 0
