@@ -43,7 +43,13 @@ class ServedBundle:
         self.interval_level = float(data["interval_level"])
         self._fits: dict = {}
         self._X: dict = {}
+        self._Y: dict = {}
+        self._lineage: dict = {}
         for scale, s in data["by_scale"].items():
+            if s.get("Y_train") is not None:  # targets and lineages: partial-input evidence
+                self._Y[scale] = pd.DataFrame(s["Y_train"]["data"], index=s["Y_train"]["index"],
+                                              columns=s["Y_train"]["columns"], dtype=float)
+                self._lineage[scale] = pd.Series(s["lineage"], name="lineage")
             self._X[scale] = pd.DataFrame(s["X_train"]["data"], index=s["X_train"]["index"],
                                           columns=s["X_train"]["columns"], dtype=float)
             self._X[scale].index.name = "hf_id"
@@ -62,6 +68,14 @@ class ServedBundle:
 
     def X_train(self, scale: str | None = None) -> pd.DataFrame:
         return self._X[scale or self.scale]
+
+    def Y_train(self, scale: str | None = None) -> pd.DataFrame | None:
+        """The known models' targets (columns method/target), or None in a bundle without them."""
+        return self._Y.get(scale or self.scale)
+
+    def lineage(self, scale: str | None = None) -> pd.Series | None:
+        """hf_id -> lineage of the known models, or None in a bundle without them."""
+        return self._lineage.get(scale or self.scale)
 
     @property
     def X_train_(self) -> pd.DataFrame:  # the primary scale's training matrix (older callers)
@@ -113,9 +127,12 @@ class ServedBundle:
 
 
 def build(scales: dict, methods, targets, interval_level: float, version: str, train_hash: str,
-          versions: dict, created_at: str) -> ServedBundle:
+          versions: dict, created_at: str, procedure: dict | None = None) -> ServedBundle:
     """``scales``: {scale: {"X_train": DataFrame, "served": {method: {target: entry}}}} where an entry
-    holds "fit" (LinearFit), "skill", "spec", "halfwidth" and evidence numbers."""
+    holds "fit" (LinearFit), "skill", "spec", "halfwidth" and evidence numbers; optionally "Y_train"
+    (DataFrame, columns method/target) and "lineage" (Series hf_id -> lineage), which let the app
+    measure reduced specs for partial inputs (``advisor.partial``). ``procedure``: the served
+    procedure's settings ({"candidates", "cv", "random_state"}) for the same."""
     def clean(v):
         if isinstance(v, LinearFit):
             return v.to_json()
@@ -137,10 +154,17 @@ def build(scales: dict, methods, targets, interval_level: float, version: str, t
         by_scale[scale] = {"X_train": {"index": [str(i) for i in X.index], "columns": list(X.columns),
                                        "data": X.to_numpy(float).tolist()},
                            "served": clean(s["served"])}
+        if s.get("Y_train") is not None:
+            Y = s["Y_train"].loc[X.index]
+            by_scale[scale]["Y_train"] = {"index": [str(i) for i in Y.index],
+                                          "columns": list(Y.columns), "data": Y.to_numpy(float).tolist()}
+            by_scale[scale]["lineage"] = {str(k): str(v) for k, v in
+                                          s["lineage"].reindex(X.index).items()}
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
             "train_hash": train_hash, "created_at": created_at, "versions": versions,
             "scales": list(scales), "features": list(BASE_FEATURES), "methods": list(methods),
-            "targets": list(targets), "interval_level": float(interval_level), "by_scale": by_scale}
+            "targets": list(targets), "interval_level": float(interval_level), "by_scale": by_scale,
+            **({"procedure": clean(procedure)} if procedure else {})}
     return ServedBundle(json.loads(json.dumps(data, allow_nan=False)))
 
 

@@ -17,6 +17,14 @@ that half-width plus the ``interval_level`` conformal quantile of how much imput
 features moves this fit's prediction on the known models (each known model's cells hidden and imputed
 from the other known models). A candidate with clamped inputs gets an interval that covers both the
 clamped and the unclamped prediction, each +- the half-width.
+
+Partial inputs: a candidate lacking inputs the served fits read is served, per target, by a reduced
+spec or by the imputation above, whichever has the lower lineage-out MAE for its pattern of available
+inputs (``advisor.partial``); a reduced spec's interval is its own conformal half-width. Rows say
+``partial_method``, ``partial_mae`` and take the pattern's ``skill``. "Other / unknown" settings
+(``settings`` column 'other') add the conformal quantile of how much the measured settings shift
+(``advisor.settings_shift``) moves the prediction on the known models (``settings_spread``).
+``widened_why`` names every widening and its amount.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from advisor import registry, untrusted
+from advisor import partial, registry, untrusted
 from advisor.impute import impute_rows
 from advisor.predictor import TARGETS, conformal_halfwidth
 from advisor.specs import BASE_FEATURES, base_columns
@@ -34,7 +42,8 @@ from advisor.specs import BASE_FEATURES, base_columns
 SCALE_RANGES = registry.SCALE_RANGES
 OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]],
                   "rank", "rank_upper", "size_rank", "skill", "spec", "scale", "nearest_known",
-                  "imputed", "fallback", "extrapolated", "widened", "in_domain"]
+                  "imputed", "fallback", "extrapolated", "widened", "in_domain", "partial_method",
+                  "partial_mae", "widened_why"]
 
 
 def _feature_columns(candidates: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -129,14 +138,57 @@ def imputation_spread(bundle, scale: str, method: str, target: str, missing: tup
     return conformal_halfwidth(deltas, bundle.interval_level)
 
 
+_SETTINGS_CACHE: dict = {}
+
+
+def settings_sd(scale: str) -> dict[str, float]:
+    """Per OLL v2 task, the sd of (other settings - leaderboard settings) on ``scale`` measured by
+    ``advisor.settings_shift`` (raw: sd_diff; normalized: sd_diff_normalized). Tasks without a
+    measurement (no comparable pair, or no linear rule) get the largest measured sd of the scale."""
+    if scale not in _SETTINGS_CACHE:
+        from advisor.settings_shift import settings_shift
+
+        tab = settings_shift().set_index("benchmark")
+        col = "sd_diff" if scale == "raw" else "sd_diff_normalized"
+        sd = tab[col].dropna().to_dict()
+        fallback = max(sd.values()) if sd else float("nan")
+        _SETTINGS_CACHE[scale] = {t: float(sd.get(t, fallback)) for t in registry.OLL_V2_TASKS}
+    return _SETTINGS_CACHE[scale]
+
+
+def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int = 50,
+                    seed: int = 0) -> float:
+    """How much "other" settings move ``fit``'s prediction: each known model's ``tasks`` perturbed by
+    independent normal shifts with the measured per-task sd (``settings_sd``), ``draws`` times; the
+    conformal ``interval_level`` quantile of |prediction(perturbed) - prediction(known)|."""
+    used = [t for t in tasks if t in base_columns(fit.inputs)]
+    if not used:
+        return 0.0
+    key = (bundle.version, scale, fit.name, json.dumps(fit.to_json()["coef"]), tuple(used))
+    if key not in _SETTINGS_CACHE:
+        R = bundle.X_train(scale)[list(BASE_FEATURES)]
+        sd = settings_sd(scale)
+        rng = np.random.default_rng(seed)
+        base = fit.predict(R)
+        deltas = []
+        for _ in range(draws):
+            P = R.copy()
+            for t in used:
+                P[t] = P[t] + rng.normal(0.0, sd[t], len(P))
+            deltas.append(np.abs(fit.predict(P) - base))
+        _SETTINGS_CACHE[key] = conformal_halfwidth(np.concatenate(deltas), bundle.interval_level)
+    return _SETTINGS_CACHE[key]
+
+
 def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, rank: int,
-                   n_nearest: int) -> pd.DataFrame:
+                   n_nearest: int, other: np.ndarray | None = None) -> pd.DataFrame:
     features = list(BASE_FEATURES)
     ref = (bundle.X_train(scale) if reference is None else reference)[features]
     absent = X.isna()
     if absent.all(axis=1).any():
         raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
                          f"{features}")
+    other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
     filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
     known = bundle.X_train(scale)[features]
     lo, hi = known.min(), known.max()
@@ -144,38 +196,79 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     nearest, near_enough = _nearest(filled, known, n_nearest)
     clamped = filled.clip(lower=lo, upper=hi, axis=1)
     res = pd.DataFrame({"hf_id": X.index}, index=X.index)
-    used: set[str] = set()
+    # partial inputs: the pattern's evidence (reduced spec vs imputation), once per pattern
+    served_need = set()
+    for t in TARGETS:
+        served_need.update(base_columns(bundle.fit(scale, method, t).inputs))
+    pinfo, lacking = [], []
+    for row in absent.to_numpy():
+        lacks = [f for f, m in zip(features, row) if m and f in served_need]
+        lacking.append(bool(lacks))
+        pinfo.append(partial.for_bundle(bundle, scale, method, [f for f, m in zip(features, row)
+                                                                  if not m]) if lacks else None)
+    used: list[set] = [set() for _ in range(len(X))]
+    why: list[list[str]] = [[] for _ in range(len(X))]
     widened = np.zeros(len(X), dtype=bool)
+    specs_used = [bundle.entry(scale, method, "score")["spec"]] * len(X)
+    skills = [bundle.skill(scale, method, "score")] * len(X)
     for t in TARGETS:
         fit = bundle.fit(scale, method, t)
         need = base_columns(fit.inputs)
-        used.update(need)
         h = float(bundle.entry(scale, method, t)["halfwidth"])
-        p_c = fit.predict(clamped)
-        p_u = fit.predict(filled)
-        extra = np.zeros(len(X))
-        for i, (row, row_need) in enumerate(zip(absent.to_numpy(), absent[need].to_numpy())):
-            if row_need.any():  # imputed inputs this fit uses: widen by the imputation's effect
-                extra[i] = imputation_spread(bundle, scale, method, t,
-                                             tuple(f for f, m in zip(features, row) if m))
-        lower = np.minimum(p_c, p_u) - h - extra
-        upper = np.maximum(p_c, p_u) + h + extra
+        p_c, p_u = fit.predict(clamped), fit.predict(filled)
+        lower, upper = np.empty(len(X)), np.empty(len(X))
+        for i, row in enumerate(absent.to_numpy()):
+            e = pinfo[i][t] if pinfo[i] is not None else None
+            row_fit, hw, extra = fit, h, 0.0
+            if e is not None and e["method"] == "reduced":
+                row_fit, hw = e["fit"], float(e["halfwidth"])
+                p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
+                p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
+                if t == "score":
+                    specs_used[i] = e["spec"]
+                    if hw > h:
+                        why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{h:.1f})")
+            elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
+                extra = imputation_spread(bundle, scale, method, t,
+                                          tuple(f for f, m in zip(features, row) if m))
+                if t == "score":
+                    why[i].append(f"imputed inputs (+{extra:.1f})")
+            if e is not None and t == "score":
+                skills[i] = e["skill"]
+            row_need = base_columns(row_fit.inputs)
+            used[i].update(row_need)
+            if other[i]:  # "other" settings: widen by the measured shift, through this fit
+                tasks = tuple(f for f, m in zip(features, row) if not m and f in registry.OLL_V2_TASKS)
+                s_extra = settings_spread(bundle, scale, row_fit, tasks)
+                extra += s_extra
+                if t == "score" and s_extra > 0:
+                    why[i].append(f"other / unknown settings (+{s_extra:.1f})")
+            lower[i] = min(p_c[i], p_u[i]) - hw - extra
+            upper[i] = max(p_c[i], p_u[i]) + hw + extra
+            if t == "score":
+                if p_c[i] != p_u[i]:
+                    why[i].append("clamped inputs (covers the unclamped prediction)")
+                widened[i] = extra > 0 or p_c[i] != p_u[i] or hw > h
         if t == "score":
             res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
-            widened = (extra > 0) | (p_c != p_u)
         else:
             res[f"pred_{t}"] = p_c
-    res["imputed"] = [[f for f, a in zip(features, row) if a and f in used]
-                      for row in absent.to_numpy()]
-    res["extrapolated"] = [[f for f, o in zip(features, row) if o and f in used]
-                           for row in outside.to_numpy()]
+    res["imputed"] = [[f for f, a in zip(features, row) if a and f in u]
+                      for row, u in zip(absent.to_numpy(), used)]
+    res["extrapolated"] = [[f for f, o in zip(features, row) if o and f in u]
+                           for row, u in zip(outside.to_numpy(), used)]
     res["widened"] = widened
+    res["widened_why"] = ["; ".join(w) for w in why]
     res["nearest_known"] = nearest
     res["in_domain"] = [ok and not ex for ok, ex in zip(near_enough, res["extrapolated"])]
     res["fallback"] = False
-    res["skill"] = bundle.skill(scale, method, "score")
-    res["spec"] = bundle.entry(scale, method, "score")["spec"]
+    res["skill"] = skills
+    res["spec"] = specs_used
     res["scale"] = scale
+    res["partial_method"] = [e["score"]["label"] if e is not None else
+                             "imputation (not evaluated: the bundle holds no targets)" if lack else ""
+                             for e, lack in zip(pinfo, lacking)]
+    res["partial_mae"] = [e["score"]["mae"] if e is not None else float("nan") for e in pinfo]
     return res
 
 
@@ -222,7 +315,9 @@ def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regressi
         rows = df[scale == s]
         X = rows[features].astype(float)
         X.index = rows.hf_id
-        parts.append(_predict_scale(bundle, X, s, method, reference, rank, n_nearest))
+        other = (rows["settings"].astype(str).eq("other").to_numpy() if "settings" in rows.columns
+                 else None)
+        parts.append(_predict_scale(bundle, X, s, method, reference, rank, n_nearest, other))
     res = pd.concat(parts, ignore_index=True)
     for c in ("prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]]):
         res[c] = res[c].clip(0.0, 100.0)  # RewardBench accuracies are percentages

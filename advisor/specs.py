@@ -39,6 +39,7 @@ DERIVED = {
     "log_pretrain_tokens_t": "log(pretrain_tokens_t); <= 0 -> missing",
     "oll_v2_mean": "mean of the six Open LLM Leaderboard v2 tasks on the scale served",
 }
+MEAN_OF = "mean_of:"  # "mean_of:a+b": the mean of some OLL v2 tasks (reduced specs, advisor.partial)
 BASELINES = ("mean", "best_single", "size", "oll_average")
 BEST_SINGLE_POOL = (*registry.OLL_V2_TASKS, "log_params_b", "log_pretrain_tokens_t")
 
@@ -62,6 +63,9 @@ def input_frame(X: pd.DataFrame, inputs) -> pd.DataFrame:
         elif name == "oll_v2_mean":
             out[name] = X[list(registry.OLL_V2_TASKS)].apply(pd.to_numeric, errors="coerce").mean(
                 axis=1, skipna=False)
+        elif name.startswith(MEAN_OF):
+            out[name] = X[name[len(MEAN_OF):].split("+")].apply(pd.to_numeric, errors="coerce").mean(
+                axis=1, skipna=False)
         else:
             out[name] = pd.to_numeric(X[name], errors="coerce").astype(float)
     return pd.DataFrame(out, index=X.index, columns=list(inputs))
@@ -77,6 +81,8 @@ def base_columns(inputs) -> list[str]:
             need.add("pretrain_tokens_t")
         elif name == "oll_v2_mean":
             need.update(registry.OLL_V2_TASKS)
+        elif name.startswith(MEAN_OF):
+            need.update(name[len(MEAN_OF):].split("+"))
         else:
             need.add(name)
     return [f for f in BASE_FEATURES if f in need] + sorted(need - set(BASE_FEATURES))

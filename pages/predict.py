@@ -140,7 +140,8 @@ for m in views.METHOD_LABELS:  # the out-of-sample evidence of both methods, abo
 st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
            "lineages (publishers) held out, in the same run as the baselines. Details: the *Evidence* page.")
 
-short = shortlist(candidates, method, budget)
+with st.spinner("Ranking (a partial candidate's reduced spec vs imputation is measured once per pattern)..."):
+    short = shortlist(candidates, method, budget)
 for msg in short.errors:
     st.error(md_text(msg))
 for msg in short.notes:

@@ -179,7 +179,7 @@ def run(ctx) -> None:
     con = ctx.con
     t0 = time.perf_counter()
     served_rows, evidence_rows, oof_rows, calib_rows, lineage_rows, coef_rows = [], [], [], [], [], []
-    bundle_scales, served_report = {}, {}
+    bundle_scales, served_report, partial_rows = {}, {}, []
     hashes = []
     for scale in cfg.scales:
         X, Y, lineage = load_inputs(con, cfg, scale)
@@ -259,7 +259,11 @@ def run(ctx) -> None:
             ev["paper_reference"] = ev.name == specs.paper_reference()
             ev["chosen"] = ev.name == chosen
             evidence_rows.append(ev)
-        bundle_scales[scale] = {"X_train": X, "served": served}
+        bundle_scales[scale] = {"X_train": X, "served": served, "Y_train": Y, "lineage": lineage}
+        tp = time.perf_counter()
+        partial_rows += _partial_patterns(cfg, scale, X, Y, lineage)
+        ctx.log(f"  {scale}: {len(REPORT_PATTERNS)} partial-input patterns (reduced spec vs imputation, "
+                f"lineage-out) in {time.perf_counter() - tp:.1f}s")
         served_report[scale] = {m: {t: _report_entry(e) for t, e in d.items()} for m, d in served.items()}
         split = oof.target.str.split("/", expand=True)
         oof["method"], oof["target"] = split[0], split[1]
@@ -275,7 +279,9 @@ def run(ctx) -> None:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     bundle = bundle_mod.build(bundle_scales, cfg.methods, cfg.targets, cfg.interval_level,
                               f"{advisor.__version__}+{train_hash[:12]}", train_hash,
-                              predictor.library_versions(), created)
+                              predictor.library_versions(), created,
+                              procedure={"candidates": list(cfg.candidates), "cv": cfg.cv,
+                                         "random_state": cfg.random_state})
     eval_seconds = time.perf_counter() - t0
     _write_predictor_tables(con, cfg, bundle, served_rows, evidence_rows, oof_rows, calib_rows,
                             lineage_rows, coef_rows, created)
@@ -318,6 +324,7 @@ def run(ctx) -> None:
     evidence = ev[(ev.scale == cfg.scales[0]) & (ev.target == cfg.target)]
     report = build_report(cfg, bundle, served_report, curves, corr, ratio, g, deltas, skipped,
                           eval_seconds, evidence)
+    report["partial_inputs"] = [{k: _clean(v) for k, v in r.items()} for r in partial_rows]
     # --- issue 16: does the order of bases carry over to other recipes? (pipeline/transfer_stage.py) ---
     from pipeline import transfer_stage
     report["transfer"] = transfer_stage.run(ctx, bundle)
@@ -331,6 +338,37 @@ def run(ctx) -> None:
     ctx.log(f"  {cfg.scales[0]} {cfg.method}/{cfg.target}: spec {m['spec']}, {m['skill']}, nested MAE "
             f"{_fmt(m['nested_mae_mean'])} ± {_fmt(m['nested_mae_sd'])}, lineage-out "
             f"{_fmt(m['lineage_out_mae'])} (mean baseline {_fmt(m['baselines']['mean'])})")
+
+
+_TASK_LABELS = {t: registry.get(t).display_name for t in registry.OLL_V2_TASKS}
+# representative missingness patterns for the report: each task left out, the usual model-card
+# pattern (IFEval, GPQA, MMLU-Pro and the size), and the six tasks without any size (an lm-eval run)
+REPORT_PATTERNS = {
+    **{f"without {_TASK_LABELS[t]}": [f for f in specs.BASE_FEATURES if f != t]
+       for t in registry.OLL_V2_TASKS},
+    "model card: IFEval + GPQA + MMLU-PRO + params": ["leaderboard_ifeval", "leaderboard_gpqa",
+                                                      "leaderboard_mmlu_pro", "params_b"],
+    "six tasks, no size or tokens": list(registry.OLL_V2_TASKS),
+}
+
+
+def _partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
+    """The reduced-spec vs imputation evidence (``advisor.partial``) of REPORT_PATTERNS, overall score."""
+    from advisor import partial
+
+    rows, cache = [], {}
+    cols = [c for c in Y.columns if c.split("/")[1] == "score"]
+    for name, have in REPORT_PATTERNS.items():
+        res = partial.evaluate_pattern(X, Y[cols], lineage, have, candidates=cfg.candidates, cv=cfg.cv,
+                                       random_state=cfg.random_state, level=cfg.interval_level,
+                                       n_boot=cfg.n_boot, served_cache=cache)
+        for col, e in res.items():
+            rows.append({"scale": scale, "method": col.split("/")[0], "target": col.split("/")[1],
+                         "pattern": name, "missing": e["missing"], "choice": e["label"],
+                         "mae": e["mae"], "imputation_mae": e["imputation_mae"],
+                         "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],
+                         "skill": e["skill"], "reduced_halfwidth": e["halfwidth"]})
+    return rows
 
 
 _CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, predictor.__file__,
@@ -698,6 +736,19 @@ def render_markdown(r: dict) -> str:
         ""]
     for scale, served in r["served_by_scale"].items():
         lines += [f"### Scale: {scale}", "", *served_table(served), ""]
+    if r.get("partial_inputs"):
+        lines += ["## Partial inputs: reduced spec or imputation (lineage-out MAE, overall score)", "",
+                  "For a candidate lacking some inputs, the served procedure with the missing cells "
+                  "imputed from the training part, against the candidate specs restricted to the inputs "
+                  "it has (`advisor.partial`), on the same leave-one-lineage-out folds; the lower MAE "
+                  "serves the pattern (chosen on these folds, so the chosen MAE is slightly optimistic) "
+                  "and the skill gate is the served one (vs the mean).", "",
+                  "| scale | method | pattern | imputation MAE | reduced MAE | mean MAE | chosen | skill |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for q in r["partial_inputs"]:
+            lines.append(f"| {q['scale']} | {q['method']} | {q['pattern']} | {_fmt(q['imputation_mae'])} | "
+                         f"{_fmt(q['reduced_mae'])} | {_fmt(q['mean_mae'])} | {q['choice']} | {q['skill']} |")
+        lines.append("")
     lines += ["## Every spec and baseline on the same folds "
               f"({r['predictor']['scale']} scale, target {r['predictor']['target']})", "",
               "Differences are lineage-out MAE minus the mean baseline's, with the paired bootstrap "

@@ -228,7 +228,11 @@ def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
     shown = ranking(at).set_index("hf_id")
     assert sorted(shown.index) == ["org/alpha", "org/raw"]
     assert shown.loc["org/raw", "scale"] == "raw" and shown.loc["org/alpha", "scale"] == "normalized"
-    assert shown.loc["org/raw", "spec"] == bundle.entry("raw", "regression", "score")["spec"]
+    # a partial row (2 of 6 tasks): the served spec with imputation, or a reduced spec; it says which
+    raw = shown.loc["org/raw"]
+    assert raw["partial_method"] in ("imputation", f"reduced spec {raw['spec']}")
+    if raw["partial_method"] == "imputation":
+        assert raw["spec"] == bundle.entry("raw", "regression", "score")["spec"]
     exp = predict_candidates(bundle, pd.DataFrame([
         {"hf_id": "org/raw", "leaderboard_ifeval": 0.7, "leaderboard_bbh": 0.4, "scale": "raw"},
         {**TWO[0], "scale": "normalized"}]), method="regression").set_index("hf_id")
@@ -371,7 +375,7 @@ def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundl
     exp = expected(bundle, pd.DataFrame([{"hf_id": "org/mixed", "params_b": 7.0, "leaderboard_ifeval": 70.0,
                                           "leaderboard_bbh": 40.0, "leaderboard_math_hard": 20.0,
                                           "leaderboard_gpqa": 40 / 3, "leaderboard_musr": 10.0,
-                                          "leaderboard_mmlu_pro": 38.0},
+                                          "leaderboard_mmlu_pro": 38.0, "settings": "other"},
                                          {"hf_id": "org/bad", "params_b": 7.0, "leaderboard_ifeval": 70.0,
                                           "leaderboard_bbh": 40.0, "leaderboard_gpqa": 40 / 3,
                                           "leaderboard_musr": 10.0}]))
@@ -389,3 +393,34 @@ def test_example_recent_bases_upload_on_the_page(page):
     assert any(i.startswith(md_text("recent_bases.csv: 20 row(s) from other / unknown evaluation settings"))
                for i in infos)
     assert not any(e.value.startswith(md_text("recent_bases.csv, row")) for e in at.error)  # no bad cell
+
+
+PYTHIA = ROOT / "tests" / "fixtures" / "lm_eval" / "pythia_partial" / "results_2024-09-27T15-51-00.000000.json"
+
+
+def test_pythia_partial_run_is_ranked_raw_and_partial_in_the_app_and_by_rank_alike(page, bundle, app_db):
+    """Issue 20's must-show: a real-format lm-eval leaderboard results file named pythia-2.8b with
+    subtasks missing (derived fixture, see its README) is ranked, labelled raw and partial, with its
+    interval and the method the partial row used (reduced spec or imputation), and `python -m advisor
+    rank` gives the same row."""
+    import subprocess
+    import sys
+
+    at = page(TWO[:1])
+    at.file_uploader(key="upload").set_value((PYTHIA.name, PYTHIA.read_bytes(), "application/json")).run()
+    assert not at.error
+    row = ranking(at).set_index("hf_id").loc["EleutherAI/pythia-2.8b"]
+    assert row["scale"] == "raw" and bool(row["partial"]) and row["missing"] == "MATH Lvl 5"
+    assert pd.notna(row["rank"]) and row["lower"] < row["prediction"] < row["upper"]
+    # the pattern has 5 tasks and no size: the served specs need log params, so the row says which
+    # procedure served it and that procedure's lineage-out MAE
+    assert row["partial_method"] == "imputation" or row["partial_method"] == f"reduced spec {row['spec']}"
+    assert row["partial_mae"] > 0 and row["widened_why"]
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(PYTHIA), "--db", str(app_db)],
+                          check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli = pd.read_csv(io.StringIO(proc.stdout)).set_index("hf_id").loc["EleutherAI/pythia-2.8b"]
+    for col in ("scale", "spec", "partial_method", "widened_why"):
+        assert cli[col] == row[col], col
+    for col in ("prediction", "lower", "upper", "partial_mae"):
+        assert cli[col] == pytest.approx(row[col], rel=1e-3), col  # the CSV keeps 4 significant digits

@@ -80,3 +80,16 @@ def test_missing_database_exits_2(tmp_path):
     proc = rank(FIXTURE, db=tmp_path / "none.duckdb")
     assert proc.returncode == 2
     assert "none.duckdb not found" in proc.stderr and "python -m pipeline.run" in proc.stderr
+
+
+def test_partial_lmeval_run_is_ranked_raw_and_partial_with_the_method_it_used(app_db):
+    """Issue 20: the derived pythia-2.8b leaderboard run (subtasks and MATH deleted; see the fixture's
+    README) is ranked on the raw scale, labelled partial, with its interval and partial_method."""
+    pythia = ROOT / "tests" / "fixtures" / "lm_eval" / "pythia_partial" / "results_2024-09-27T15-51-00.000000.json"
+    proc = rank(pythia, "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["rows"][0]
+    assert row["hf_id"] == "EleutherAI/pythia-2.8b" and row["scale"] == "raw" and row["partial"]
+    assert row["missing"] == "MATH Lvl 5" and row["rank"] == 1
+    assert row["lower"] < row["prediction"] < row["upper"]
+    assert row["partial_method"] in ("imputation", f"reduced spec {row['spec']}") and row["partial_mae"] > 0
