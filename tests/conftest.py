@@ -25,6 +25,26 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
+# --- the everyday loop: `pytest -m "not slow"` (markers declared in pyproject.toml) --------------------
+SLOW_FIXTURES = {"app_db", "tiny_models", "serve_app", "app", "built"}  # pipeline builds, models, servers
+SLOW_MODULES = {  # modules whose tests run real pipeline / training / scoring processes throughout
+    "test_faults": "faults", "test_load": "load", "test_e2e_browser": "browser",
+    "test_predictor_stage": None, "test_run_hardening": None, "test_presence_stage": None,
+    "test_presence_kernels": None, "test_presence_score": None, "test_benchmarks_stage": None,
+    "test_train_stage": None, "test_train_models": None, "test_merge_search": None,
+    "test_publish": None, "test_lmeval": None, "test_presence_sequential": None,
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+        if SLOW_MODULES.get(module):
+            item.add_marker(getattr(pytest.mark, SLOW_MODULES[module]))
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
