@@ -107,7 +107,13 @@ def sentence(row: dict | None, method: str) -> str:
                 f"predicting the mean of the known models ({_pts(row.get('mean_baseline_mae'))}). "
                 f"Candidates are not ranked by it; measured reward models of the nearest known "
                 f"models are shown instead.")
-    return (f"{name}: out of sample this predictor is off by {_pts(row.get('nested_mae_mean'))} "
+    nested = row.get("nested_mae_mean")
+    if nested is None or (isinstance(nested, float) and math.isnan(nested)):  # a serving build
+        return (f"{name}: for a lineage it has never seen, this predictor is off by "
+                f"{_pts(row.get('lineage_out_mae'))} points on average; ranking by size alone would be "
+                f"off by {_pts(row.get('size_baseline_mae'))}. (The repeated nested CV is not in this "
+                f"build yet: the full evaluation publishes it.)")
+    return (f"{name}: out of sample this predictor is off by {_pts(nested)} "
             f"points on average ({_pts(row.get('lineage_out_mae'))} for a lineage it has never "
             f"seen); ranking by size alone would be off by {_pts(row.get('size_baseline_mae'))}.")
 
