@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-CATEGORIES = ("chat", "chat_hard", "safety", "reasoning", "score")
+from advisor import registry
+
+CATEGORIES = registry.RM_COLUMNS
 
 
 def table1_deltas(post_training: pd.DataFrame, base_stage: str = "base",

@@ -49,8 +49,8 @@ import advisor
 from advisor import registry
 
 DEFAULT_FEATURES = (*registry.OLL_V2_TASKS, *registry.TRAINING_METRICS)
-TARGETS = ("score", "chat", "chat_hard", "safety", "reasoning")
-METHODS = ("regression", "bradley_terry")
+TARGETS = registry.RM_TARGETS
+METHODS = registry.METHODS
 PAPER_GRID = {"degrees": (1, 2, 3), "alphas": (0.1, 0.01, 0.001, 0.0001),
               "l1_ratios": (0.0, 0.25, 0.5, 0.75, 1.0)}
 ROOT = Path(advisor.__file__).resolve().parent.parent

@@ -87,6 +87,12 @@ def names(group: str | None = None) -> list[str]:
 
 OLL_V2_TASKS = tuple(names("oll_v2")[:6])
 TRAINING_METRICS = ("params_b", "pretrain_tokens_t")
+# Reward models: the two training methods and RewardBench's four sections; the overall score is their
+# plain mean (rewardbench_v1_scoring_constants.json). Table order: sections first, then the score.
+METHODS = ("regression", "bradley_terry")
+RM_SECTIONS = ("chat", "chat_hard", "safety", "reasoning")
+RM_COLUMNS = (*RM_SECTIONS, "score")  # the paper tables' and rm_results' column order
+RM_TARGETS = ("score", *RM_SECTIONS)  # what the predictor serves, the overall score first
 RM_SOURCES = ("paper", "pipeline", "user")  # rm_results.source: the paper's tables, RMs trained by pipeline/train,
 # the team's own results files (--rm-results)
 

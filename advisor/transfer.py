@@ -322,7 +322,7 @@ def summarise(agreement: pd.DataFrame, lineage: pd.DataFrame) -> dict:
             "lineage_pairs": len(lin),
             "lineage_same_sign": int(lin.same_sign.sum()) if len(lin) else 0,
         }
-    advisor = agreement[agreement.advisor_method.isin(["regression", "bradley_terry"])]
+    advisor = agreement[agreement.advisor_method.isin(registry.METHODS)]
     skipped = advisor[advisor.spearman.isna()].drop_duplicates("comparison")
     out["not_evaluated"] = [{"comparison": r.comparison, "bases_with_features": int(r.n_bases),
                              "bases": int(r.n_bases_total)} for r in skipped.itertuples()]

@@ -29,11 +29,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advisor import rewardbench, untrusted
+from advisor import registry, rewardbench, untrusted
 from advisor.errors import InputError
 
-METHODS = ("regression", "bradley_terry")
-SECTIONS = ("chat", "chat_hard", "safety", "reasoning")
+METHODS = registry.METHODS
+SECTIONS = registry.RM_SECTIONS
 CSV_COLUMNS = ("hf_id", "method", *SECTIONS)
 FORMATS = ("rewardbench_json", "csv")
 MAX_BYTES = 5_000_000

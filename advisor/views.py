@@ -16,7 +16,7 @@ import pandas as pd
 from advisor import registry, store
 from advisor.gains import SIZE_GROUPS  # noqa: F401 - re-exported for pages and figures
 
-RM_CATEGORIES = ("score", "chat", "chat_hard", "safety", "reasoning")
+RM_CATEGORIES = registry.RM_TARGETS
 CATEGORY_LABELS = {"score": "Overall", "chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety",
                    "reasoning": "Reasoning"}
 METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}

@@ -84,7 +84,7 @@ if len(lin):
 
 with st.expander("Every comparison and predictor"):
     st.dataframe(agreement, hide_index=True, width="stretch", key="transfer_all")
-skipped = agreement[agreement["spearman"].isna() & agreement["advisor_method"].isin(["regression", "bradley_terry"])]
+skipped = agreement[agreement["spearman"].isna() & agreement["advisor_method"].isin(views.registry.METHODS)]
 if len(skipped):
     with st.expander(f"Not evaluated ({skipped['comparison'].nunique()} comparisons)"):
         st.dataframe(skipped.drop_duplicates("comparison")[["comparison", "n_bases", "n_bases_total", "note"]],

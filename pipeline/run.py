@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from advisor.registry import METHODS
 from pipeline import config as config_mod
 from pipeline import publish, schema
 from pipeline.errors import InputError
@@ -93,7 +94,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rm-results", nargs="+", metavar="FILE", default=[],
                    help="your own reward models' RewardBench results: the rewardbench results JSON or a CSV "
                    "(hf_id, method, chat, chat_hard, safety, reasoning[, score]); kept in work_dir/rm_results")
-    p.add_argument("--method", choices=["regression", "bradley_terry"],
+    p.add_argument("--method", choices=list(METHODS),
                    help="how the --rm-results reward model was trained (required for a JSON)")
     p.add_argument("--base", help="Hugging Face id of the --rm-results base model, when the file does not "
                    "name it (a JSON naming a local path)")

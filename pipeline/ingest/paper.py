@@ -12,7 +12,7 @@ from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table, unknown_model
 
 PAPER = "A Systematic Analysis of Base Model Choice for Reward Modeling (Ahrabian et al.)"
-CATEGORIES = ["chat", "chat_hard", "safety", "reasoning", "score"]
+CATEGORIES = list(registry.RM_COLUMNS)
 RM_FILES = {"regression": ("rewardbench_regression.csv", "Table 4"),
             "bradley_terry": ("rewardbench_bradley_terry.csv", "Table 5")}
 SIZE_GROUPS = {"<3B", "3-6B", ">=6B"}
