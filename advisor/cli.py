@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from advisor import evidence, predictor, ranking, store, upload, views
+from advisor import evidence, ranking, store, upload, views
+from advisor.bundle import load_bundle
 from advisor.shortlist import export_shortlist
 
 FORMATS = ("csv", "json", "markdown")
@@ -77,7 +78,7 @@ def rank(args: argparse.Namespace) -> int:
     if errors:
         return _fail(errors)
     try:
-        bundle = predictor.load_bundle(db)
+        bundle = load_bundle(db)
     except (FileNotFoundError, ValueError) as exc:
         return _fail([str(exc)])
     measured = views.rm_targets(db, method=args.method)["score"]

@@ -622,10 +622,3 @@ class PredictorBundle:
         except KeyError:
             raise KeyError(f"no predictor for method {method!r}, target {target!r}; available: "
                            f"{sorted(self.predictors)}") from None
-
-
-def load_bundle(db_path=None):
-    """The served predictor bundle stored in the database at ``db_path`` (``advisor.bundle``)."""
-    from advisor.bundle import load_bundle as _load
-
-    return _load(db_path)

@@ -46,20 +46,12 @@ METHOD_LABELS = {"regression": "advisor (Regression)", "bradley_terry": "advisor
 VERSION_LABELS = {"v1": "RewardBench v1", "v2": "RewardBench 2"}
 
 
-def load_bundle(db_path):
-    """The served predictor bundle of a database (the one place this module touches how a bundle is
-    loaded)."""
-    from advisor.bundle import load_bundle as _load
-
-    return _load(db_path)
-
-
 def bundle_facts(bundle, con=None) -> dict:
     """What this module reads from a served bundle besides ``predict_candidates``: its features and
     primary scale, its methods, the models it was trained on and each method's out-of-fold predictions
     of the overall score (the served procedure's, from ``predictions_oof`` of ``con``: the first nested
-    repeat, else lineage-out) with the served interval half-width. (With ``load_bundle``, the only code
-    to adapt if bundles change.)"""
+    repeat, else lineage-out) with the served interval half-width. (The only code to adapt if bundles
+    change.)"""
     scale = bundle.scale
     oof = {}
     for m in bundle.methods:

@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from advisor import transfer
+from advisor.bundle import load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +127,7 @@ def test_observed_scores_are_means_of_the_external_rows(db):
 def test_predictions_equal_predict_candidates_on_leaderboard_features(db, app_db):
     from advisor.shortlist import predict_candidates
 
-    bundle = transfer.load_bundle(app_db)
+    bundle = load_bundle(app_db)
     ids = ["EleutherAI/pythia-1.4b", "EleutherAI/pythia-12b", "huggyllama/llama-13b"]
     lb = db.execute("SELECT * FROM leaderboard_v2 WHERE duplicate_of_rank IS NULL AND hf_id IN (SELECT unnest(?))",
                     [ids]).fetchdf()
@@ -152,7 +153,7 @@ def test_report_has_the_transfer_table(app_db):
 
 
 def test_bases_the_predictor_was_trained_on_get_out_of_fold_predictions(db, app_db):
-    bundle = transfer.load_bundle(app_db)
+    bundle = load_bundle(app_db)
     base = "meta-llama/Llama-3.1-8B-Instruct"  # one of the paper's 40, and a base of the AI2 groups
     assert base in bundle.X_train().index
     for method in ("regression", "bradley_terry"):
