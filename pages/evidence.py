@@ -5,6 +5,7 @@ per-lineage errors, interval calibration, and the paper's model beside the one t
 import streamlit as st
 
 from advisor import evidence, figures, views
+from advisor.untrusted import md_text
 from pages._shared import cached
 
 st.title("Evidence: how far to trust the predictions")
@@ -110,4 +111,4 @@ else:
 
 skipped = cached("evidence.skipped")
 for r in skipped.itertuples():
-    st.info(f"Skipped in the last run: {r.analysis}. Reason: {r.reason}")
+    st.info(f"Skipped in the last run: {md_text(r.analysis)}. Reason: {md_text(r.reason)}")
