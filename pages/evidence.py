@@ -70,7 +70,9 @@ else:
 
 st.subheader("Out-of-sample predictions of the known models")
 oof = cached("evidence.oof_predictions")
-chosen = row["spec"] if row else None
+# the served procedure (its spec chosen inside every training part), whose errors the lines above give
+chosen = "served" if row and not oof.empty and (oof["name"] == "served").any() else (row["spec"] if row else None)
+label = f"served procedure (spec {row['spec']} on all models)" if chosen == "served" else chosen
 protocol = st.radio("Protocol", list(evidence.PROTOCOL_LABELS), format_func=evidence.PROTOCOL_LABELS.get,
                     horizontal=True, key="ev_protocol", index=1)
 if oof.empty or chosen is None:
@@ -84,7 +86,7 @@ else:
     if sel.empty:
         st.info("No out-of-sample predictions stored for this selection.")
     else:
-        st.plotly_chart(figures.oof_scatter(sel, f"{chosen}: {evidence.PROTOCOL_LABELS[protocol]}"),
+        st.plotly_chart(figures.oof_scatter(sel, f"{label}: {evidence.PROTOCOL_LABELS[protocol]}"),
                         key="fig_ev_oof")
 
 errs = cached("evidence.lineage_errors")
@@ -92,7 +94,7 @@ if len(errs) and chosen is not None:
     e = errs[(errs["scale"] == scale) & (errs["method"] == method) & (errs["target"] == target)
              & (errs["name"] == chosen)]
     if len(e):
-        st.plotly_chart(figures.lineage_error_bars(e, f"{chosen}: error per held-out lineage"),
+        st.plotly_chart(figures.lineage_error_bars(e, f"{label}: error per held-out lineage"),
                         key="fig_ev_lineage")
 
 st.subheader("Interval calibration")
