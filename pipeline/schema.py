@@ -13,6 +13,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 SCHEMA_VERSION = "2"
 SQL_DIR = Path(__file__).with_name("sql")
 
@@ -49,3 +52,31 @@ def clear_owned(con, stage: str) -> None:
         if s == stage:
             for table, where in rows.items():
                 con.execute(f'DELETE FROM "{table}" WHERE {where}')
+
+
+def insert(con, table: str, rows) -> int:
+    """Append ``rows`` (a DataFrame, or a list of dicts) to ``table``, columns matched by name.
+
+    The one way the pipeline writes rows: ``INSERT INTO t BY NAME SELECT * FROM frame`` (DuckDB), so
+    a column's position in the SQL file never matters and a missing column gets its default. NaN and
+    infinities become NULL. ``table`` must be one of the schema's tables (it is a name, never a value).
+    """
+    known = {t for *_, tables in sql_files() for t in tables}
+    if table not in known:
+        raise KeyError(f"insert: unknown table {table!r}; the schema's tables: {', '.join(sorted(known))}")
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if df.empty:
+        return 0
+    df = df.copy()
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            df[c] = df[c].where(np.isfinite(df[c])).astype("Float64")  # NaN -> <NA> -> NULL
+        elif df[c].dtype == object:
+            df[c] = [None if isinstance(v, float) and not np.isfinite(v) else v for v in df[c]]
+    view = f"_insert_{table}"
+    con.register(view, df)
+    try:
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM "{view}"')
+    finally:
+        con.unregister(view)
+    return len(df)
