@@ -3,7 +3,8 @@
 ``collect(db)`` opens every page in Streamlit's AppTest against a database built by the pipeline, walks
 the element tree of each (plus a few interactions: candidates picked from the leaderboard, both methods,
 both evidence protocols) and returns every element's shown content: text of markdown, captions, alerts
-and headings, each dataframe's values, each plotly figure's spec, widget labels/options/values, metrics.
+and headings, each dataframe's values, each plotly figure's spec, widget labels/options/values, metrics;
+and the ``rank`` command's output on data/examples/recent_bases.csv for both methods.
 Volatile content (build time, run ids, temp paths, durations) is masked, floats are rounded to 9
 significant digits (a refactor may reorder floating-point sums; nothing on screen shows 9 digits).
 
@@ -153,7 +154,22 @@ def collect(db: Path) -> dict:
         if at.sidebar.children:
             _walk(at.sidebar, out)
         snap[name] = out
+    snap.update(cli(db))
     return snap
+
+
+def cli(db: Path) -> dict:
+    """``python -m advisor rank`` on the shipped example candidates, both methods: stdout and stderr."""
+    import subprocess
+
+    out = {}
+    for method in ("regression", "bradley_terry"):
+        proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "advisor", "rank",  # noqa: S603 - our CLI
+                               "data/examples/recent_bases.csv", "--db", str(db), "--method", method],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        out[f"cli_rank_{method}"] = [{"type": "cli", "returncode": proc.returncode,
+                                      "stdout": _mask(proc.stdout), "stderr": _mask(proc.stderr)}]
+    return out
 
 
 def load(path: Path) -> dict:
