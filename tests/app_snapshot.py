@@ -51,6 +51,7 @@ _MASKS = [
     (re.compile(r"/tmp/[^\s'\")\]|`,]+"), "<tmp>"),
     (re.compile(re.escape(str(ROOT)) + "/?"), ""),  # a path inside the checkout, shown relative
 ]
+VOLATILE_COLUMNS = {"code_version", "hostname", "python"}  # the runs table: which checkout and machine built it
 _SKIP_KEYS = {"id", "form_id", "formId", "key"}
 
 
@@ -80,6 +81,10 @@ def _frame(df) -> dict:
 
     df = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
     rows = json.loads(df.to_json(orient="split", date_format="iso", double_precision=15, default_handler=str))
+    volatile = [i for i, c in enumerate(df.columns) if str(c) in VOLATILE_COLUMNS]
+    for row in rows["data"]:
+        for i in volatile:
+            row[i] = f"<{df.columns[i]}>"
     return _clean({"columns": [str(c) for c in df.columns], "data": rows["data"]})
 
 
