@@ -33,7 +33,7 @@ STAGES = {
     "benchmarks": "pipeline.benchmarks.stage",  # lm-evaluation-harness / EvalPlus on candidate models
     "train": "pipeline.train.stage",  # reward models: Bradley-Terry, regression + merge, RewardBench
     "presence": "pipeline.presence.stage",  # pre-training presence scores and JSD
-    "predictor": "pipeline.predictor_stage",  # evaluate, choose and fit the served predictors; report
+    "predictor": "pipeline.predictor.stage",  # evaluate, choose and fit the served predictors; report
 }
 
 
@@ -185,7 +185,7 @@ def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
         return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
     if getattr(ctx, "report_files", None):  # reports only after the database they describe is live
-        from pipeline.predictor_stage import write_reports
+        from pipeline.predictor.report import write_reports
 
         out, report = ctx.report_files
         write_reports(out, report)

@@ -33,7 +33,7 @@ OLL = ROOT / "tests" / "fixtures" / "lm_eval" / "results_oll_v2_2024-09-27T15-51
 def _predictor_fields() -> set[str]:
     import dataclasses
 
-    from pipeline.predictor_stage import PredictorConfig
+    from pipeline.predictor.config import PredictorConfig
 
     return {f.name for f in dataclasses.fields(PredictorConfig)}
 
