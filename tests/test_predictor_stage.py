@@ -242,21 +242,6 @@ def test_two_concurrent_full_runs_on_one_db_do_not_crash(tmp_path, root):
     assert not list(tmp_path.glob("reports/*.tmp"))
 
 
-def test_config_errors_name_the_field_and_the_fix():
-    from pipeline.errors import InputError
-    from pipeline.predictor.config import PredictorConfig, check
-
-    with pytest.raises(InputError, match=r"predictor.rm_sources \['pipelines'\]: unknown.*paper, pipeline"):
-        check(PredictorConfig(rm_sources=["pipelines"]), "cfg.yaml")
-    with pytest.raises(InputError, match="predictor.rm_sources"):
-        check(PredictorConfig(rm_sources="paper"), "cfg.yaml")  # a string, not a list
-    with pytest.raises(InputError, match="unknown predictor spec 'ridge_all'.*ridge_log_params"):
-        check(PredictorConfig(candidates=["ridge_all"]), "cfg.yaml")
-    with pytest.raises(InputError, match="scale 'percent'"):
-        check(PredictorConfig(scales=["percent"]), "cfg.yaml")
-    check(PredictorConfig(rm_sources=["pipeline", "paper"]), "cfg.yaml")
-
-
 def test_a_serving_build_has_the_full_evaluations_choice_and_skill(built, tmp_path):
     """repeats: 0 (configs/serve.yaml, the app's first start) skips the nested repeats only: the spec,
     the skill flag and every lineage-out number are the full evaluation's; intervals are calibrated on
