@@ -41,7 +41,7 @@ SECTIONS = {
     "benchmarks": "pipeline.benchmarks.config:BenchmarksConfig",
     "train": "pipeline.train.config:TrainConfig",
     "presence": "pipeline.presence.config:PresenceConfig",
-    "predictor": "pipeline.predictor_stage:PredictorConfig",
+    "predictor": "pipeline.predictor.config:PredictorConfig",
 }
 
 

@@ -165,15 +165,11 @@ def carry_runs(con, db_path: Path) -> int:
         return 0
     if runs.empty:
         return 0
-    con.register("_live_runs", runs)
     try:
-        con.execute("INSERT INTO runs BY NAME SELECT * FROM _live_runs")
+        return schema.insert(con, "runs", runs)
     except duckdb.Error as exc:  # a live database of an older schema whose runs do not fit
         print(f"warning: the runs history of {db_path} was not carried over ({exc})", file=sys.stderr)
         return 0
-    finally:
-        con.unregister("_live_runs")
-    return len(runs)
 
 
 @contextlib.contextmanager

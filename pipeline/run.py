@@ -33,7 +33,7 @@ STAGES = {
     "benchmarks": "pipeline.benchmarks.stage",  # lm-evaluation-harness / EvalPlus on candidate models
     "train": "pipeline.train.stage",  # reward models: Bradley-Terry, regression + merge, RewardBench
     "presence": "pipeline.presence.stage",  # pre-training presence scores and JSD
-    "predictor": "pipeline.predictor_stage",  # evaluate, choose and fit the served predictors; report
+    "predictor": "pipeline.predictor.stage",  # evaluate, choose and fit the served predictors; report
 }
 
 
@@ -170,11 +170,12 @@ def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
                 module.run(ctx)
                 con.execute("COMMIT")
                 ctx.log(f"stage {i}/{len(stages)} {name}: done in {time.perf_counter() - ts:.1f}s")
-            con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
-                [run_id, started, datetime.now(timezone.utc).replace(tzinfo=None), cfg.path,
-                 json.dumps(cfg.raw, default=str), ",".join(stages), code_version(),
-                 platform.python_version(), socket.gethostname()])
+            schema.insert(con, "runs", [{
+                "run_id": run_id, "started_at": started,
+                "finished_at": datetime.now(timezone.utc).replace(tzinfo=None), "config_path": cfg.path,
+                "config_json": json.dumps(cfg.raw, default=str), "stages": ",".join(stages),
+                "code_version": code_version(), "python_version": platform.python_version(),
+                "host": socket.gethostname(), "status": "ok"}])
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
@@ -185,7 +186,7 @@ def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
         return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
     if getattr(ctx, "report_files", None):  # reports only after the database they describe is live
-        from pipeline.predictor_stage import write_reports
+        from pipeline.predictor.report import write_reports
 
         out, report = ctx.report_files
         write_reports(out, report)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SQL_DIR = Path(__file__).with_name("sql")
 
 

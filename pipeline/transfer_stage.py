@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from advisor import store, transfer
+from pipeline import schema
 
 NOTE = ("Public reward models trained with one recipe on several bases (data/external/external_rm_groups.csv, "
         "bases verified; evaluation only, never training rows). The advisor predicts RewardBench v1 for the "
@@ -28,29 +29,11 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.replace({np.nan: None}).to_json(orient="records", double_precision=4))
 
 
-def _nulls(df: pd.DataFrame) -> pd.DataFrame:
-    """NaN and infinities -> NULL (DuckDB stores a pandas NaN as NaN, which IS NOT NULL would keep)."""
-    df = df.copy()
-    for c in df.columns:
-        if pd.api.types.is_float_dtype(df[c]):
-            df[c] = df[c].where(np.isfinite(df[c])).astype("Float64")
-    return df
-
-
 def _write(con, res) -> None:
-    """The three tables, columns matched by name (fixed SQL; no table name is built from a value)."""
-    for name, df in (("_t_agreement", res.agreement), ("_t_predictions", res.per_base), ("_t_lineage", res.lineage)):
-        con.register(name, _nulls(df))
-    try:
-        if len(res.agreement):
-            con.execute("INSERT INTO transfer_agreement BY NAME SELECT * FROM _t_agreement")
-        if len(res.per_base):
-            con.execute("INSERT INTO transfer_predictions BY NAME SELECT * FROM _t_predictions")
-        if len(res.lineage):
-            con.execute("INSERT INTO transfer_lineage BY NAME SELECT * FROM _t_lineage")
-    finally:
-        for name in ("_t_agreement", "_t_predictions", "_t_lineage"):
-            con.unregister(name)
+    """The three tables, columns matched by name; NaN and infinities become NULL."""
+    schema.insert(con, "transfer_agreement", res.agreement)
+    schema.insert(con, "transfer_predictions", res.per_base)
+    schema.insert(con, "transfer_lineage", res.lineage)
 
 
 def run(ctx, bundle) -> dict:

@@ -77,14 +77,19 @@ APP_TEST_CONFIG = ROOT / "configs" / "quick.yaml"  # ingest + a quick predictor 
 
 @pytest.fixture(scope="session")
 def app_db(tmp_path_factory) -> Path:
-    """A database built by the real pipeline in a temp dir (ingest + a quick predictor fit whose
-    bundle goes to data/predictor/test-app/); the app reads it through RM_ADVISOR_DB."""
+    """A database built by the real pipeline in a temp dir: configs/quick.yaml (ingest + a quick
+    predictor fit) with its database, work_dir and reports (beside the database) all under that dir,
+    so a test run writes nothing into the checkout. The app reads it through RM_ADVISOR_DB."""
     import subprocess
+
+    import yaml
 
     base = tmp_path_factory.mktemp("app_db")
     db = base / "advisor.duckdb"
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(APP_TEST_CONFIG),
-                           "--db", str(db)],
+    cfg = base / "quick.yaml"
+    cfg.write_text(yaml.safe_dump({**yaml.safe_load(APP_TEST_CONFIG.read_text()), "db": str(db),
+                                   "work_dir": str(base / "work")}))
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(cfg)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return db

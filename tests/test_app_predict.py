@@ -294,8 +294,8 @@ def test_exports_hold_inputs_predictions_intervals_and_version(bundle):
     assert js["predictor_version"] == bundle.version and len(js["rows"]) == 2
 
 
-def test_without_a_fitted_predictor_the_page_says_how_to_get_one(page, monkeypatch):
-    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(ROOT / "data" / "predictor" / "test-app" / "missing.json"))
+def test_without_a_fitted_predictor_the_page_says_how_to_get_one(page, monkeypatch, tmp_path):
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(tmp_path / "missing.json"))
     at = page(TWO)
     assert any(w.value.startswith("No fitted predictor at") and
                "`python -m pipeline.run --stages predictor`" in w.value for w in at.warning)

@@ -30,28 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OLL = ROOT / "tests" / "fixtures" / "lm_eval" / "results_oll_v2_2024-09-27T15-51-00.000000.json"
 
 
-def _predictor_fields() -> set[str]:
-    import dataclasses
-
-    from pipeline.predictor_stage import PredictorConfig
-
-    return {f.name for f in dataclasses.fields(PredictorConfig)}
-
-
-# The predictor bundle's path is a config key today; the bundle is moving into the database (issue 17's
-# other half), and these tests follow whichever PredictorConfig this checkout has.
-HAS_BUNDLE_PATH = "bundle_path" in _predictor_fields()
-PATH_KEY = "bundle_path" if HAS_BUNDLE_PATH else "reports_dir"
-
-
 def quick_config(base: Path, stages=("ingest", "predictor")) -> Path:
-    """configs/quick.yaml with its outputs under ``base`` (absolute paths: used as given), except the
-    predictor bundle, which must live under data/ (advisor.predictor)."""
+    """configs/quick.yaml with every output under ``base`` (absolute paths: used as given)."""
     cfg = base / "quick.yaml"
-    bundle = "  bundle_path: data/predictor/test-hardening/bundle.joblib\n" if HAS_BUNDLE_PATH else ""
-    cfg.write_text(f"data_dir: data\nwork_dir: {base / 'work'}\nstages: [{', '.join(stages)}]\n"
+    cfg.write_text(f"db: {base / 'advisor.duckdb'}\ndata_dir: data\nwork_dir: {base / 'work'}\n"
+                   f"stages: [{', '.join(stages)}]\n"
                    f"predictor:\n  repeats: 0\n  cv: 5\n  scales: [normalized]\n  candidates: [ridge_log_params]\n"
-                   f"{bundle}  reports_dir: {base / 'reports'}\n")
+                   f"  reports_dir: {base / 'reports'}\n")
     return cfg
 
 
@@ -215,7 +200,7 @@ BAD_CONFIGS = [
     ("predictor:\n  interval_level: 5\n", "predictor.interval_level", "less than 1"),
     ("predictor:\n  n_jobs: 0\n", "predictor.n_jobs", "0 jobs"),
     ("db: 123\n", "db", "valid string"),
-    (f"predictor:\n  {PATH_KEY}: ../../..\n", f"predictor.{PATH_KEY}", "leaves the project"),
+    ("predictor:\n  reports_dir: ../../..\n", "predictor.reports_dir", "leaves the project"),
     ("predictr:\n  cv: 3\n", "predictr", "did you mean 'predictor'?"),
     ("stagess: [ingest]\n", "stagess", "did you mean 'stages'?"),
     ("predictor:\n  interval_levl: 0.8\n", "predictor.interval_levl", "did you mean 'interval_level'?"),

@@ -189,12 +189,10 @@ REVIEWED = {
         "the text of pipeline/sql/*.sql (repository files)",
     ("advisor/store.py", "frame", "sql"):
         "a pass-through: every call of store.frame is itself checked by this scan",
-    ("pipeline/predictor_stage.py", "_insert", "table"):
-        "callers pass literal table names of pipeline/sql (predictor tables)",
-    ("pipeline/predictor_stage.py", "_insert", "view"):
-        "'_insert_' + the reviewed table name above (a registered DataFrame's name)",
-    ("pipeline/predictor_stage.py", "_insert", "cols"):
-        "quoted column names of a DataFrame the stage builds in code from fixed column lists",
+    ("pipeline/schema.py", "insert", "table"):
+        "checked against the table names of pipeline/sql/*.sql before use; callers pass literals",
+    ("pipeline/schema.py", "insert", "view"):
+        "'_insert_' + the checked table name above (a registered DataFrame's name)",
 }
 
 
@@ -314,7 +312,7 @@ def test_sql_interpolates_only_values_from_code():
 
 # Reviewed sites whose identifier is a parameter: every caller must pass a value from code.
 # (defining file, function) -> position of the table-name argument
-PARAM_SITES = {("advisor/views.py", "has_rows"): 1, ("pipeline/predictor_stage.py", "_insert"): 1}
+PARAM_SITES = {("advisor/views.py", "has_rows"): 1, ("pipeline/schema.py", "insert"): 1}
 
 
 def _calls_of(file: str, fn: str, p: Path, node: ast.Call) -> bool:

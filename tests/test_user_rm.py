@@ -205,7 +205,7 @@ def test_user_rows_are_a_training_source_after_the_papers(tmp_path):
                 "('a/y', 'regression', 3, 3, 3, 3, 70, 'user', 'user:f.csv', NULL)")
     t = store.rm_table(con, sources=("paper", "user"), one_per_model=True).set_index("hf_id")
     assert t.loc["a/x", "score"] == 50 and t.loc["a/y", "score"] == 70  # the paper's row wins, user rows add
-    from pipeline.predictor_stage import PredictorConfig
+    from pipeline.predictor.config import PredictorConfig
 
     assert PredictorConfig().rm_sources == ["paper", "user"]
 

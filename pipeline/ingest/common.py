@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import schema
 from pipeline.errors import InputError
 
 
@@ -65,8 +66,11 @@ def now() -> datetime:
 
 
 def add_source(con, source_id: str, path, origin: str, license: str, description: str, rows: int) -> None:
-    con.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [source_id, str(path), origin, license, description, sha256(path), rows, now()])
+    """One row of ``sources`` per source_id (a second call replaces the first)."""
+    con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
+    schema.insert(con, "sources", [{"source_id": source_id, "file": str(path), "origin": origin,
+                                    "license": license, "description": description,
+                                    "sha256": sha256(path), "rows_ingested": rows, "ingested_at": now()}])
 
 
 def insert_scores(con, rows: list[tuple], recorded_at: str | datetime | None = None) -> int:
@@ -78,7 +82,7 @@ def insert_scores(con, rows: list[tuple], recorded_at: str | datetime | None = N
                                for h, b, v, s, src, st in rows],
                               columns=["hf_id", "benchmark", "value", "scale", "source", "settings"])
         scores["recorded_at"] = pd.Timestamp(recorded_at) if recorded_at else pd.NaT
-        con.execute("INSERT INTO benchmark_scores SELECT * FROM scores")
+        schema.insert(con, "benchmark_scores", scores)
     return len(rows)
 
 

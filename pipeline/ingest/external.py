@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from advisor.user_rm import valid_hf_id
+from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table
 from pipeline.ingest.rewardbench_lb import FILE as LB_FILE
@@ -72,11 +73,7 @@ def ingest(con, data_dir: Path) -> int:
         "rewardbench_version": df["rewardbench_version"], "score": 100 * df["score"],
         **{c: 100 * df[c] for c in SECTIONS},
         "seed": df["seed"].astype("Int64"), "run": df["run"].replace("", None)})
-    con.register("_external_rows", out)
-    try:
-        con.execute("INSERT INTO external_rm_results SELECT * FROM _external_rows")
-    finally:
-        con.unregister("_external_rows")
+    schema.insert(con, "external_rm_results", out)
     add_source(con, "external_rm_groups", path, "data/external/build_table.py from the draft reading "
                "(../shared/data/external_rm_groups_draft.csv) + RM cards/configs; scores: evaleval/every_eval_ever "
                "data/reward-bench @ d9be34d6", "MIT (scores)",

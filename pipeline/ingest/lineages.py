@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table
 
@@ -17,7 +18,7 @@ from pipeline.ingest.common import add_source, read_table
 def ingest(con, data_dir: Path) -> int:
     path = data_dir / "lineages.csv"
     df = read_table(path, ["hf_id", "lineage", "source"])
-    seen = set()
+    seen, rows = set(), []
     for i, r in df.iterrows():
         hf_id, lineage = r["hf_id"].strip(), r["lineage"].strip()
         if "/" not in hf_id:
@@ -30,7 +31,8 @@ def ingest(con, data_dir: Path) -> int:
             raise InputError(path, f"duplicate model {hf_id!r}", "keep one row per model", row=i + 2,
                              field="hf_id")
         seen.add(hf_id.lower())
-        con.execute("INSERT INTO model_lineages VALUES (?, ?, ?)", [hf_id, lineage, r["source"]])
+        rows.append({"hf_id": hf_id, "lineage": lineage, "source": r["source"]})
+    schema.insert(con, "model_lineages", rows)
     add_source(con, "lineages", path, "this project: data/paper/models.csv publishers; fine-tunes "
                "follow their base (paper Table 1 footnotes)", "CC0 (project)", "lineage (publisher of the "
                "pre-trained base) of every model with reward-model results", len(df))

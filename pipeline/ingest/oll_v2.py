@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from advisor.names import ModelResolver
+from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, insert_scores, read_table, unknown_model
 
@@ -96,7 +97,7 @@ def ingest_final(con, data_dir: Path, resolver: ModelResolver, kept_raw: dict[st
                      *(r[c] for c in FINAL_COLUMNS), hf_id.split("/")[0] if "/" in hf_id else "", dup_of))
     wide_df = pd.DataFrame(wide, columns=["hf_id", "rank", "average", "params_b", *FINAL_COLUMNS.values(),
                                           "org", "duplicate_of_rank"]).astype({"duplicate_of_rank": "Int64"})
-    con.execute("INSERT INTO leaderboard_v2 SELECT * FROM wide_df")  # one bulk insert (executemany: seconds)
+    schema.insert(con, "leaderboard_v2", wide_df)  # one bulk insert (executemany: seconds)
     for hf_id, rank in chosen.items():
         r = df[df["rank"] == rank].iloc[0]
         settings = {"rank": rank, "origin": "Open LLM Leaderboard v2 final table (2025-05-09)",

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table
 
 FILE = "rewardbench_v1_v2_leaderboard_eee.csv"
 NUMERIC = ["Score", "Chat", "Chat Hard", "Safety", "Reasoning", "Prior Sets (0.5 weight)", "Factuality",
            "Precise IF", "Math", "Focus", "Ties"]
+COLUMNS = ["score", "chat", "chat_hard", "safety", "reasoning", "prior_sets", "factuality", "precise_if", "math",
+           "focus", "ties"]  # the table's names of NUMERIC, in order
 VERSIONS = {"RewardBench": "v1", "RewardBench 2": "v2"}
 
 
@@ -23,8 +26,9 @@ def ingest(con, data_dir: Path) -> int:
             raise InputError(path, f"unknown source {r['source_name']!r}", f"use one of {list(VERSIONS)}",
                              row=i + 2, field="source_name")
         vals = [None if v != v else 100 * v for v in (r[c] for c in NUMERIC)]
-        rows.append((r["model"], r["model_type"], VERSIONS[r["source_name"]], *vals))
-    con.executemany("INSERT INTO rewardbench_leaderboard VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        rows.append({"model": r["model"], "model_type": r["model_type"], "version": VERSIONS[r["source_name"]],
+                     **dict(zip(COLUMNS, vals))})
+    schema.insert(con, "rewardbench_leaderboard", rows)
     add_source(con, "rewardbench_leaderboard", path, "evaleval/every_eval_ever data/reward-bench @ d9be34d6", "MIT",
                "RewardBench leaderboard (v1 and v2 rows), scores in percent", len(df))
     return len(df)

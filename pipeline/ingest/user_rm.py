@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from advisor import user_rm
+from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, sha256
 from pipeline.ingest.lmeval_json import _copy_target, read_meta, write_meta
@@ -66,10 +67,10 @@ def ingest(ctx) -> int:
         digest = sha256(f)
         for r in recs:
             prov = {"file": f"{DIR}/{f.name}", "sha256": digest, "original": meta.get("original"), **r.provenance}
-            rows.append((r.hf_id, r.method, r.chat, r.chat_hard, r.safety, r.reasoning, r.score, SOURCE,
-                         f"user:{f.name}", json.dumps(prov, sort_keys=True, default=str)))
-    if rows:
-        ctx.con.executemany("INSERT INTO rm_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            rows.append({"hf_id": r.hf_id, "method": r.method, "chat": r.chat, "chat_hard": r.chat_hard,
+                         "safety": r.safety, "reasoning": r.reasoning, "score": r.score, "source": SOURCE,
+                         "run_id": f"user:{f.name}", "config": json.dumps(prov, sort_keys=True, default=str)})
+    schema.insert(ctx.con, "rm_results", rows)
     for f, meta, recs in parsed:
         add_source(ctx.con, f"user_rm:{f.name}", f, meta.get("original") or "user upload", "user's own",
                    f"the team's own RewardBench results ({recs[0].provenance.get('format')})", len(recs))

@@ -1,7 +1,8 @@
 -- stage: predictor
--- The served predictors, their honest evidence, and every paper analysis precomputed for the app
--- (pipeline/predictor_stage.py, advisor/evaluation.py). Scales: 'normalized', 'raw'. Lineage-out
--- numbers unless a column is named nested.
+-- The served predictors and their honest evidence (pipeline/predictor/, advisor/evaluation.py).
+-- Scales: 'normalized', 'raw'. Lineage-out numbers unless a column is named nested. The paper's
+-- analyses (correlations, coverage, PCA, gains, Table 1) are not stored: the app's pages compute them
+-- with advisor/ (one home per analysis; see pipeline/predictor/__init__.py).
 
 -- The served predictors as one JSON document (advisor/bundle.py): published with the database.
 CREATE TABLE IF NOT EXISTS predictor_bundle (
@@ -50,46 +51,8 @@ CREATE TABLE IF NOT EXISTS skipped_analyses (analysis VARCHAR, reason VARCHAR);
 -- The report (reproduction.json / reproduction.md) of this build; `python -m pipeline.report` exports it.
 CREATE TABLE IF NOT EXISTS reports (name VARCHAR, content VARCHAR);
 
--- One row: the main served predictor (first scale, method/target of the config) and its provenance.
-CREATE TABLE IF NOT EXISTS predictor_info (
-    version VARCHAR, scales VARCHAR, features VARCHAR, train_hash VARCHAR, versions VARCHAR,
-    method VARCHAR, target VARCHAR, spec VARCHAR, skill VARCHAR, nested_mae_mean DOUBLE,
-    lineage_out_mae DOUBLE, interval_level DOUBLE, interval_halfwidth DOUBLE,
-    interval_empirical_coverage DOUBLE, n_models INTEGER, created_at TIMESTAMP);
-
--- Non-zero coefficients of each served fit (standardized inputs / terms).
-CREATE TABLE IF NOT EXISTS predictor_coefficients (
-    scale VARCHAR, method VARCHAR, target VARCHAR, spec VARCHAR, term VARCHAR, coef DOUBLE);
-
 -- Known models (main scale): truth, the served procedure's nested out-of-fold prediction (first repeat)
 -- with its interval, the lineage-out prediction (lofo_prediction) and the in-sample fit.
 CREATE TABLE IF NOT EXISTS predictions_known (
     hf_id VARCHAR, method VARCHAR, target VARCHAR, y DOUBLE, oof_prediction DOUBLE, lower DOUBLE,
     upper DOUBLE, cv_prediction DOUBLE, lofo_prediction DOUBLE, fitted DOUBLE);
-
--- Fig. 3: correlation of every benchmark / training metric with each RewardBench category.
-CREATE TABLE IF NOT EXISTS correlations (
-    rm_method VARCHAR, corr_method VARCHAR, feature VARCHAR, target VARCHAR, r DOUBLE, n INTEGER,
-    t_stat DOUBLE, t_critical DOUBLE, p_value DOUBLE, significant BOOLEAN);
-
--- Fig. 4/6: top-k coverage (eq. 9) of each feature and of the predictor, k = 5..30.
-CREATE TABLE IF NOT EXISTS coverage_curves (
-    rm_method VARCHAR, target VARCHAR, feature VARCHAR, k INTEGER, coverage DOUBLE, n INTEGER,
-    passes_filter BOOLEAN);
-
--- App. F: explained variance (component = 'PC1'.., kind 'explained_ratio') and loadings.
-CREATE TABLE IF NOT EXISTS pca (
-    kind VARCHAR, component VARCHAR, feature VARCHAR, value DOUBLE);
-
--- Fig. 2: best model per size group vs the group's Llama-3.x model, in RewardBench points.
-CREATE TABLE IF NOT EXISTS gains (
-    method VARCHAR, size_group VARCHAR, best_hf_id VARCHAR, best_score DOUBLE, baseline_hf_id VARCHAR,
-    baseline_score DOUBLE, gain_points DOUBLE);
-
--- Table 1 Delta columns (percent vs the base model) and App. E (regression minus Bradley-Terry).
-CREATE TABLE IF NOT EXISTS post_training_deltas (
-    model VARCHAR, stage VARCHAR, chat DOUBLE, chat_hard DOUBLE, safety DOUBLE, reasoning DOUBLE,
-    score DOUBLE);
-
-CREATE TABLE IF NOT EXISTS bt_vs_regression (
-    hf_id VARCHAR, category VARCHAR, regression DOUBLE, bradley_terry DOUBLE, difference DOUBLE);

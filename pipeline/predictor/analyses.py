@@ -1,0 +1,135 @@
+"""The paper's analyses that the reproduction report quotes, computed in memory for the report only.
+
+The app's pages compute their own figures from the database with the same ``advisor`` functions
+(``pages/benchmarks.py``: ``correlation.correlation_table``, ``coverage.coverage_curves``;
+``pages/capabilities.py``: ``pca.pca_summary``; ``pages/rm_results.py``: ``gains.gains_per_size_group``,
+``posttraining.table1_deltas``), so each analysis has one home, in ``advisor/``; nothing here is stored
+as a table. The inputs differ where the report states a fixed setting: the report's main scale and its
+``pca_features``, the served predictor's out-of-fold predictions beside the benchmarks' coverage.
+
+``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
+baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
+``partial_patterns`` is the reduced-spec vs imputation evidence (``advisor.partial``) of a few
+representative missing-input patterns.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from advisor import (
+    correlation,
+    coverage,
+    gains,
+    pca,
+    posttraining,
+    registry,
+    specs,
+    store,
+)
+
+
+def _all_features(con) -> list[str]:
+    have = set(store.frame(con, "SELECT DISTINCT benchmark FROM benchmark_scores").benchmark)
+    return [b for b in registry.names() if b in have or b in registry.TRAINING_METRICS]
+
+
+def correlations(con, cfg, rm) -> pd.DataFrame:
+    """Fig. 3: every feature against every RewardBench target, per RM method and correlation kind."""
+    feats = _all_features(con)
+    out = []
+    for method, df in rm.groupby("method"):
+        targets = df.set_index("hf_id")[list(registry.RM_TARGETS)]
+        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scales[0]), models=list(targets.index))
+        for cm in correlation.METHODS:
+            t = correlation.correlation_table(F, targets, method=cm)
+            t.insert(0, "rm_method", method)
+            out.append(t.rename(columns={"method": "corr_method"}))
+    cols = ["rm_method", "corr_method", "feature", "target", "r", "n", "t_stat", "t_critical",
+            "p_value", "significant"]
+    return pd.concat(out, ignore_index=True)[cols]
+
+
+def coverage_curves(con, cfg, rm, known) -> pd.DataFrame:
+    """Fig. 4/6: top-k coverage of every feature and of the served predictor (``known``: the table
+    ``predictions_known``), k from ``coverage_ks``."""
+    feats = _all_features(con)
+    ks = range(cfg.coverage_ks[0], cfg.coverage_ks[1] + 1)
+    out = []
+    for method, df in rm.groupby("method"):
+        truth = df.set_index("hf_id")[cfg.target]
+        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scales[0]), models=list(truth.index))
+        k = known[(known.method == method) & (known.target == cfg.target)].set_index("hf_id")
+        F["predictor (nested CV)"] = k.oof_prediction.reindex(F.index)
+        F["predictor (lineage-out)"] = k.lofo_prediction.reindex(F.index)
+        F["predictor (in-sample)"] = k.fitted.reindex(F.index)
+        F = F.drop(columns=[c for c in F.columns if c.startswith("predictor") and F[c].isna().all()])
+        curves = coverage.coverage_curves(F, truth.reindex(F.index), ks)
+        keep = set(coverage.passing(curves, cfg.coverage_min_k5, cfg.coverage_min_k10))
+        curves["passes_filter"] = curves.feature.isin(keep)
+        curves.insert(0, "target", cfg.target)
+        curves.insert(0, "rm_method", method)
+        out.append(curves)
+    return pd.concat(out, ignore_index=True)
+
+
+def pca_ratio(con, cfg) -> pd.Series:
+    """App. F: explained variance ratio of the paper models on ``pca_features`` (attrs: n_models)."""
+    models = store.frame(con, "SELECT * FROM models")
+    paper_models = models[models.in_paper.fillna(False).astype(bool)].hf_id.tolist()
+    M = store.feature_matrix(con, cfg.pca_features, registry.model_scales(cfg.pca_features, cfg.scales[0]),
+                             models=paper_models).dropna()
+    ratio, _ = pca.pca_summary(M)
+    ratio.attrs["n_models"] = len(M)
+    return ratio
+
+
+def paper_analyses(con, cfg, known: pd.DataFrame) -> dict:
+    """{"correlations", "coverage_curves", "pca_ratio", "gains", "table1_deltas": frames,
+    "skipped": [{"analysis", "reason"}]}."""
+    rm = store.rm_table(con, sources=tuple(cfg.rm_sources), one_per_model=True)
+    skipped = []
+    try:
+        g = gains.gains_per_size_group(rm)
+    except ValueError as exc:
+        g = pd.DataFrame(columns=["method", "size_group", "gain_points"])
+        skipped.append({"analysis": "gains", "reason": str(exc)})
+    post = store.frame(con, "SELECT * FROM post_training")
+    deltas = pd.DataFrame()
+    try:
+        deltas = posttraining.table1_deltas(post) if len(post) else pd.DataFrame()
+    except (ValueError, KeyError, IndexError) as exc:
+        skipped.append({"analysis": "post_training_deltas", "reason": str(exc)})
+    return {"correlations": correlations(con, cfg, rm), "coverage_curves": coverage_curves(con, cfg, rm, known),
+            "pca_ratio": pca_ratio(con, cfg), "gains": g, "table1_deltas": deltas, "skipped": skipped}
+
+
+_TASK_LABELS = {t: registry.get(t).display_name for t in registry.OLL_V2_TASKS}
+# representative missingness patterns for the report: each task left out, the usual model-card
+# pattern (IFEval, GPQA, MMLU-Pro and the size), and the six tasks without any size (an lm-eval run)
+REPORT_PATTERNS = {
+    **{f"without {_TASK_LABELS[t]}": [f for f in specs.BASE_FEATURES if f != t]
+       for t in registry.OLL_V2_TASKS},
+    "model card: IFEval + GPQA + MMLU-PRO + params": ["leaderboard_ifeval", "leaderboard_gpqa",
+                                                      "leaderboard_mmlu_pro", "params_b"],
+    "six tasks, no size or tokens": list(registry.OLL_V2_TASKS),
+}
+
+
+def partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
+    """The reduced-spec vs imputation evidence (``advisor.partial``) of REPORT_PATTERNS, overall score."""
+    from advisor import partial
+
+    rows, cache = [], {}
+    cols = [c for c in Y.columns if c.split("/")[1] == "score"]
+    for name, have in REPORT_PATTERNS.items():
+        res = partial.evaluate_pattern(X, Y[cols], lineage, have, candidates=cfg.candidates, cv=cfg.cv,
+                                       random_state=cfg.random_state, level=cfg.interval_level,
+                                       n_boot=cfg.n_boot, served_cache=cache)
+        for col, e in res.items():
+            rows.append({"scale": scale, "method": col.split("/")[0], "target": col.split("/")[1],
+                         "pattern": name, "missing": e["missing"], "choice": e["label"],
+                         "mae": e["mae"], "imputation_mae": e["imputation_mae"],
+                         "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],
+                         "skill": e["skill"], "reduced_halfwidth": e["halfwidth"]})
+    return rows

@@ -1,0 +1,340 @@
+"""The reproduction report of a predictor build: its JSON (``build_report``), its Markdown
+(``render_markdown``) and the files (``write_reports``).
+
+The stage stores both in the table ``reports``; ``pipeline.run`` writes the files after the publish,
+into ``predictor.reports_dir`` or beside the database (``<db>.reports/``), never into the checkout;
+``python -m pipeline.report`` exports them from a database (the tracked ``reports/`` come from there).
+The paper's numbers printed beside ours are data: ``data/paper/stated_numbers.csv`` (numbers stated in
+the text) and ``data/paper/table1_deltas.csv`` (Table 1's Delta columns), see data/SOURCES.md.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from advisor import correlation, coverage, posttraining
+from pipeline.config import ROOT
+
+PAPER_DIR = ROOT / "data" / "paper"
+_STATED_KEYS = ("gains_range", "cv_mae", "coverage_gain_top5_10", "pca_top5_variance", "critical_r_n40")
+
+
+def paper_numbers() -> dict:
+    """What the paper states (sections 3.3, 4.1, 4.2, 5.2, App. F, Table 1), for the side-by-side
+    report: {"gains_range": [lo, hi], "cv_mae", ..., "table1_delta_pct": {model: {category: pct}}}."""
+    stated = pd.read_csv(PAPER_DIR / "stated_numbers.csv").set_index("key")["value"]
+    values = {k: float(v) for k, v in stated.items()}
+    out = {k: [values["gains_range_min"], values["gains_range_max"]] if k == "gains_range" else values[k]
+           for k in _STATED_KEYS}
+    deltas = pd.read_csv(PAPER_DIR / "table1_deltas.csv")
+    out["table1_delta_pct"] = {r["model"]: {c: float(r[c]) for c in posttraining.CATEGORIES}
+                               for r in deltas.to_dict("records")}
+    return out
+
+def served_entry(e: dict) -> dict:
+    """The report's view of one served predictor (JSON-ready, rounded)."""
+    keys = ("skill", "spec", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman",
+            "coverage_top5", "coverage_top10", "interval_protocol", "interval_coverage",
+            "interval_coverage_lo",
+            "interval_coverage_hi", "skill_diff", "skill_diff_lo", "skill_diff_hi", "halfwidth",
+            "n_models", "n_lineages")
+    out = {k: _clean(e[k]) for k in keys}
+    out["baselines"] = {b: _clean(v) for b, v in e["baselines"].items()}
+    if "vs_paper_reference" in e:
+        out["vs_paper_reference"] = {k: round(v, 4) for k, v in e["vs_paper_reference"].items()}
+    return out
+
+
+
+def _best_single(curves: pd.DataFrame, method: str, n_models: int) -> tuple[str, float, float]:
+    """Benchmark (not predictor) covering all models with the best mean coverage over k = 5..10."""
+    c = curves[(curves.rm_method == method) & ~curves.feature.str.startswith("predictor")
+               & (curves.n == n_models)]
+    best = coverage.mean_coverage(c).index[0]
+    at = c[c.feature == best].set_index("k").coverage
+    return best, float(at[5]), float(at[10])
+
+
+def build_report(cfg, bundle, served: dict, analyses: dict, eval_seconds: float,
+                 evidence: pd.DataFrame, partial: list[dict]) -> dict:
+    """The report's JSON: ``served`` {scale: {method: {target: served_entry}}}, ``analyses`` from
+    ``analyses.paper_analyses``, ``evidence`` the rows of ``predictor_evidence`` of the main scale
+    and target, ``partial`` the rows of ``analyses.partial_patterns``."""
+    curves, corr, ratio = analyses["coverage_curves"], analyses["correlations"], analyses["pca_ratio"]
+    g, deltas, skipped = analyses["gains"], analyses["table1_deltas"], analyses["skipped"]
+    main = served[cfg.scales[0]][cfg.method][cfg.target]
+    n_models = main["n_models"]
+    mc = curves[curves.rm_method == cfg.method]
+
+    def at(feature, k):
+        s = mc[(mc.feature == feature) & (mc.k == k)].coverage
+        return float(s.iloc[0]) if len(s) else None
+
+    best, b5, b10 = _best_single(curves, cfg.method, n_models)
+    pred_name = ("predictor (nested CV)" if (mc.feature == "predictor (nested CV)").any()
+                 else "predictor (lineage-out)")  # a serving build has no nested repeats
+    ks = range(5, 11)
+    gain_avg = float(np.mean([at(pred_name, k) - at(best, k) for k in ks]))
+    gain_avg_insample = float(np.mean([at("predictor (in-sample)", k) - at(best, k) for k in ks]))
+    strongest = {}
+    full = corr[(corr.target == "score") & (corr.n >= n_models)]  # features every model has
+    for (m, cm), df in full.groupby(["rm_method", "corr_method"]):
+        top = df.reindex(df.r.abs().sort_values(ascending=False).index).head(5)
+        strongest.setdefault(m, {})[cm] = [
+            {"feature": r.feature, "r": round(r.r, 3), "n": int(r.n), "significant": bool(r.significant)}
+            for r in top.itertuples()]
+    table1 = {r.model: {c: float(getattr(r, c)) for c in posttraining.CATEGORIES}
+              for r in deltas.itertuples()} if len(deltas) else {}
+    paper = paper_numbers()
+    t1_match = all(table1.get(m, {}).get(c) == v for m, d in paper["table1_delta_pct"].items()
+                   for c, v in d.items()) if table1 else False
+    top5 = float(ratio.iloc[:5].sum())
+    fit = bundle.fit(cfg.scales[0], cfg.method, cfg.target)
+    inter = [e["interval_coverage"] for s in served.values() for d in s.values() for e in d.values()]
+    return {
+        "served": served[cfg.scales[0]],
+        "served_by_scale": served,
+        "evidence": [{k: _clean(v) for k, v in row.items()} for row in evidence[[
+            "method", "target", "name", "kind", "paper_reference", "chosen", "nested_mae_mean",
+            "nested_mae_sd", "lineage_out_mae", "spearman", "coverage_top5", "coverage_top10",
+            "diff_vs_mean", "diff_lo", "diff_hi"]].to_dict("records")],
+        "gains_points": {m: {r.size_group: round(r.gain_points, 1) for r in df.itertuples()}
+                         for m, df in g.groupby("method")},
+        "gains_range": ([round(float(g.gain_points.min()), 1), round(float(g.gain_points.max()), 1)]
+                        if len(g) else None),
+        "table1_delta_pct": table1,
+        "table1_matches_paper": t1_match,
+        "skipped_analyses": skipped,
+        "predictor": {
+            "scale": cfg.scales[0], "method": cfg.method, "target": cfg.target,
+            "spec": main["spec"], "skill": main["skill"], "inputs": fit.inputs,
+            "params": {"degree": fit.degree, **fit.params}, "n_models": n_models,
+            "n_lineages": main["n_lineages"],
+            "nested_mae_mean": main["nested_mae_mean"], "nested_mae_sd": main["nested_mae_sd"],
+            "lineage_out_mae": main["lineage_out_mae"], "spearman": main["spearman"],
+            "repeats": cfg.repeats, "folds": cfg.folds,
+            "coverage_source": pred_name,
+            "coverage_top5": at(pred_name, 5), "coverage_top10": at(pred_name, 10),
+            "coverage_top5_lineage_out": main["coverage_top5"],
+            "coverage_top10_lineage_out": main["coverage_top10"],
+            "coverage_top5_in_sample": at("predictor (in-sample)", 5),
+            "coverage_top10_in_sample": at("predictor (in-sample)", 10),
+            "best_single_benchmark": best,
+            "best_single_coverage_top5": b5, "best_single_coverage_top10": b10,
+            "coverage_gain_avg_k5_10": round(gain_avg, 3),
+            "coverage_gain_avg_k5_10_in_sample": round(gain_avg_insample, 3),
+            "interval_level": cfg.interval_level, "interval_halfwidth": main["halfwidth"],
+            "interval_protocol": main["interval_protocol"],
+            "interval_empirical_coverage": main["interval_coverage"],
+            "coefficients": [{"term": t, "coef": round(float(c), 4)}
+                             for t, c in zip(fit.inputs if fit.degree == 1 else [], fit.coef)],
+            "version": bundle.version, "train_hash": bundle.train_hash,
+        },
+        "strongest_correlations": strongest,
+        "critical_r_n40": round(correlation.critical_r(40), 3),
+        "pca_features": list(cfg.pca_features),
+        "pca_n_models": ratio.attrs.get("n_models"),
+        "pca_explained_ratio": [round(float(v), 4) for v in ratio],
+        "pca_top5_variance": round(top5, 4),
+        "evaluation_seconds": round(eval_seconds, 1),
+        "paper": paper,
+        "targets": {
+            "served_regression_nested_mae_le_3.2": _le(main["nested_mae_mean"], 3.2),
+            "served_regression_lineage_out_mae_le_3.5": _le(main["lineage_out_mae"], 3.5),
+            "served_regression_spearman_ge_0.82": _le(0.82, main["spearman"]),
+            "interval_coverage_0.88_0.94_every_target": bool(all(
+                c is not None and 0.88 <= c <= 0.94 for c in inter)),
+        },
+        "config": asdict(cfg),
+        "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "partial_inputs": [{k: _clean(v) for k, v in r.items()} for r in partial],
+    }
+
+
+def _le(a, b) -> bool:
+    """a <= b; False when either was not measured (None)."""
+    return a is not None and b is not None and bool(a <= b)
+
+
+def _clean(v):
+    """JSON-ready: numpy scalars to Python, NaN to None, floats rounded to 4 places."""
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.floating, float)):
+        return round(float(v), 4) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def fmt(v, nd=2) -> str:
+    """A number for Markdown: n/a when not measured."""
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    return f"{v:.{nd}f}" if isinstance(v, float) else str(v)
+
+
+def served_table(served: dict) -> list[str]:
+    """The served predictors as Markdown rows (one per method and target)."""
+    lines = ["| method | target | skill | spec | nested MAE (mean ± sd over repeats) | lineage-out MAE "
+             "| Spearman | top-5 / top-10 cov. | 90% interval coverage | mean | best single | size "
+             "| OLL avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for method, d in served.items():
+        for target, e in d.items():
+            b = e["baselines"]
+            lines.append(
+                f"| {method} | {target} | {'**no skill**' if e['skill'] == 'no_skill' else 'skill'} "
+                f"| {e['spec']} | {fmt(e['nested_mae_mean'])} ± {fmt(e['nested_mae_sd'])} | "
+                f"{fmt(e['lineage_out_mae'])} | {fmt(e['spearman'])} | {fmt(e['coverage_top5'])} / "
+                f"{fmt(e['coverage_top10'])} | {fmt(e['interval_coverage'], 3)} "
+                f"[{fmt(e['interval_coverage_lo'])}, {fmt(e['interval_coverage_hi'])}] | "
+                f"{fmt(b.get('mean'))} | {fmt(b.get('best_single'))} | {fmt(b.get('size'))} | "
+                f"{fmt(b.get('oll_average'))} |")
+    return lines
+
+
+def render_markdown(r: dict) -> str:
+    p, paper = r["predictor"], r["paper"]
+    t = r["targets"]
+    ok = {True: "met", False: "**not met**"}
+    gr = r["gains_range"]
+    lines = [
+        "# Reproduction report", "",
+        "Generated by `python -m pipeline.run` (stage `predictor`) from the shipped data and exported "
+        "with `python -m pipeline.report`. Paper numbers beside ours; JSON twin: "
+        "`reports/reproduction.json`.", "",
+        "## Served predictors", "",
+        f"Honest error of what the app serves, selection included: {p['repeats']} x {p['folds']}-fold "
+        "nested CV (the spec choice and every hyperparameter made inside each training part) and "
+        f"leave-one-lineage-out ({p['n_lineages']} lineages, `data/lineages.csv`). Baselines "
+        "(lineage-out MAE) in the same run. `no skill`: the lineage-out MAE does not beat predicting "
+        "the mean (paired bootstrap 95% CI of the difference not below 0); the app does not rank by it. "
+        "Interval coverage: empirical, of the conformal intervals calibrated on the "
+        f"{p['interval_protocol']} residuals (each model's interval from the other folds' residuals), "
+        "Wilson 95% CI on the number of models."
+        + (" **Serving build** (repeats: 0): lineage-out evidence only; the nested numbers come from "
+           "the full evaluation (`predictor.repeats: 5`, e.g. `configs/full.yaml`)."
+           if p["repeats"] == 0 else ""),
+        ""]
+    for scale, served in r["served_by_scale"].items():
+        lines += [f"### Scale: {scale}", "", *served_table(served), ""]
+    if r.get("partial_inputs"):
+        lines += ["## Partial inputs: reduced spec or imputation (lineage-out MAE, overall score)", "",
+                  "For a candidate lacking some inputs, the served procedure with the missing cells "
+                  "imputed from the training part, against the candidate specs restricted to the inputs "
+                  "it has (`advisor.partial`), on the same leave-one-lineage-out folds; the lower MAE "
+                  "serves the pattern (chosen on these folds, so the chosen MAE is slightly optimistic) "
+                  "and the skill gate is the served one (vs the mean).", "",
+                  "| scale | method | pattern | imputation MAE | reduced MAE | mean MAE | chosen | skill |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for q in r["partial_inputs"]:
+            lines.append(f"| {q['scale']} | {q['method']} | {q['pattern']} | {fmt(q['imputation_mae'])} | "
+                         f"{fmt(q['reduced_mae'])} | {fmt(q['mean_mae'])} | {q['choice']} | {q['skill']} |")
+        lines.append("")
+    lines += ["## Every spec and baseline on the same folds "
+              f"({r['predictor']['scale']} scale, target {r['predictor']['target']})", "",
+              "Differences are lineage-out MAE minus the mean baseline's, with the paired bootstrap "
+              "95% CI. `served`: the procedure that picks a spec inside every training part. "
+              "`paper_enet`: the paper's Elastic Net (degree 1-3, paper grid), the paper reference"
+              + ("." if any(e["name"] == "paper_enet" for e in r["evidence"]) else
+                 " (not evaluated in this build: `configs/report.yaml` does)."), "",
+              "| method | name | kind | nested MAE | lineage-out MAE | Spearman | top-5 / top-10 | vs mean |",
+              "|---|---|---|---|---|---|---|---|"]
+    for e in r["evidence"]:
+        label = e["name"] + (" (paper reference)" if e["paper_reference"] else "") + \
+            (" (chosen)" if e["chosen"] else "")
+        lines.append(f"| {e['method']} | {label} | {e['kind']} | {fmt(e['nested_mae_mean'])} ± "
+                     f"{fmt(e['nested_mae_sd'])} | {fmt(e['lineage_out_mae'])} | {fmt(e['spearman'])} | "
+                     f"{fmt(e['coverage_top5'])} / {fmt(e['coverage_top10'])} | "
+                     f"{fmt(e['diff_vs_mean'])} [{fmt(e['diff_lo'])}, {fmt(e['diff_hi'])}] |")
+    for method, d in r["served"].items():
+        v = d.get(r["predictor"]["target"], {}).get("vs_paper_reference")
+        if v:
+            lines.append(f"\n{method}: served minus paper reference, lineage-out MAE: {v['diff']:+.2f} "
+                         f"[{v['lo']:+.2f}, {v['hi']:+.2f}] (paired bootstrap 95% CI).")
+    lines += ["",
+        "## Paper vs ours", "",
+        "| quantity | paper | ours | note |", "|---|---|---|---|",
+        f"| gains of best model over Llama-3.x per size group (points) | {paper['gains_range'][0]} .. "
+        f"{paper['gains_range'][1]} "
+        f"(\"3% to 14%\") | {f'{gr[0]} .. {gr[1]}' if gr else 'skipped'} | both methods, three groups |",
+        "| Table 1 Delta columns | Table 1 | "
+        f"{'identical after rounding' if r['table1_matches_paper'] else 'DIFFERENT'} | see below |",
+        f"| critical r, p < 0.05, n = 40 | {paper['critical_r_n40']} | {r['critical_r_n40']} | "
+        f"{paper['critical_r_n40']} is the value for n = 39 |",
+        f"| predictor MAE | {paper['cv_mae']} (CV, selected and reported on the same folds) | "
+        f"{fmt(p['nested_mae_mean'])} ± {fmt(p['nested_mae_sd'])} | served spec `{p['spec']}`, "
+        f"repeated nested CV; target <= 3.2: {ok[t['served_regression_nested_mae_le_3.2']]} |",
+        f"| predictor leave-one-lineage-out MAE | - | {fmt(p['lineage_out_mae'])} | a publisher never "
+        f"seen; target <= 3.5: {ok[t['served_regression_lineage_out_mae_le_3.5']]} |",
+        f"| predictor Spearman (lineage-out) | - | {fmt(p['spearman'])} | target >= 0.82: "
+        f"{ok[t['served_regression_spearman_ge_0.82']]} |",
+        f"| predictor coverage top-5 / top-10 | - | {fmt(p['coverage_top5'])} / "
+        f"{fmt(p['coverage_top10'])} | {p['coverage_source']}"
+        f"{' (first repeat)' if 'nested' in p['coverage_source'] else ''}; lineage-out "
+        f"{fmt(p['coverage_top5_lineage_out'])} / {fmt(p['coverage_top10_lineage_out'])} |",
+        f"| same, in-sample (the paper's way) | - | {fmt(p['coverage_top5_in_sample'])} / "
+        f"{fmt(p['coverage_top10_in_sample'])} | model refit on all {p['n_models']} and scored on them |",
+        f"| best single benchmark coverage top-5 / top-10 | - | {fmt(p['best_single_coverage_top5'])}"
+        f" / {fmt(p['best_single_coverage_top10'])} | {p['best_single_benchmark']} |",
+        f"| predictor minus best single, mean over k = 5..10 | {paper['coverage_gain_top5_10']:+.2f} | "
+        f"{p['coverage_gain_avg_k5_10']:+.3f} (in-sample {p['coverage_gain_avg_k5_10_in_sample']:+.3f}) "
+        "| coverage fraction |",
+        f"| {int(p['interval_level'] * 100)}% interval empirical coverage | - | "
+        f"{fmt(p['interval_empirical_coverage'], 3)} | conformal on {p['interval_protocol']} residuals; every target "
+        f"0.88-0.94: {ok[t['interval_coverage_0.88_0.94_every_target']]} |",
+        f"| PCA: variance of first 5 PCs | {paper['pca_top5_variance']} (32 benchmarks) | "
+        f"{fmt(r['pca_top5_variance'], 3)} | "
+        f"{len(r['pca_features'])} benchmarks x {r['pca_n_models']} models"
+        f"{' (5 of 6 PCs: near 1 by construction)' if len(r['pca_features']) <= 6 else ''} |",
+        f"| evaluation time | - | {r['evaluation_seconds']} s | all scales, specs, baselines |",
+        ""]
+    if r["skipped_analyses"]:
+        lines += ["## Skipped analyses", ""]
+        lines += [f"- {s['analysis']}: {s['reason']}" for s in r["skipped_analyses"]]
+        lines.append("")
+    lines += ["## Gains per size group (points)", "", "| method | <3B | 3-6B | >=6B |", "|---|---|---|---|"]
+    for m, d in r["gains_points"].items():
+        lines.append(f"| {m} | " + " | ".join(str(d.get(g, "")) for g in ("<3B", "3-6B", ">=6B")) + " |")
+    lines += ["", "## Table 1 Delta columns (percent vs Llama-3.1-8B base): ours (paper)", "",
+              "| model | chat | chat_hard | safety | reasoning | score |", "|---|---|---|---|---|---|"]
+    for m, d in r["table1_delta_pct"].items():
+        pd_ = paper["table1_delta_pct"].get(m, {})
+        lines.append(f"| {m} | " + " | ".join(f"{d[c]} ({pd_.get(c, '-')})" for c in
+                                              ("chat", "chat_hard", "safety", "reasoning", "score")) + " |")
+    lines += ["", "## Strongest correlations with the overall RewardBench score", "",
+              "Among features every model has (other benchmarks cover 7-14 of the 40 models; all "
+              "pairs are in the app's Benchmarks page, Correlation table, with their own n and threshold).", ""]
+    for m, d in r["strongest_correlations"].items():
+        for cm, items in d.items():
+            lines.append(f"- {m}, {cm}: " + ", ".join(
+                f"{i['feature']} {i['r']:+.2f} (n={i['n']}{'' if i['significant'] else ', n.s.'})"
+                for i in items))
+    lines += ["", "## Served predictor (main)", "",
+              f"`{p['spec']}` on the {p['scale']} scale, inputs {', '.join(p['inputs'])}; "
+              f"hyperparameters {p['params']}. Version `{p['version']}`.", ""]
+    lines += [f"- {c['term']}: {c['coef']:+.3f} (standardized input)" for c in p["coefficients"]]
+    missed = [k for k, v in t.items() if not v]
+    lines += ["", "## Targets", ""]
+    lines.append(("Not reached (measured numbers above): " + ", ".join(missed) + ". Nothing was tuned "
+                  "on evaluation folds to close the gap.") if missed else "All targets met.")
+    from advisor.transfer import (
+        markdown as transfer_markdown,  # issue 16: transfer to other recipes
+    )
+    lines += transfer_markdown(r.get("transfer"))
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(directory: Path, report: dict) -> None:
+    """reproduction.json and reproduction.md into ``directory`` (each written atomically)."""
+    from pipeline.publish import write_text_atomic
+
+    directory.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(directory / "reproduction.json", json.dumps(report, indent=2, default=str) + "\n")
+    write_text_atomic(directory / "reproduction.md", render_markdown(report))
