@@ -176,7 +176,8 @@ def machine() -> dict[str, str]:
     info["CPU"] = model.group(1) if model else platform.processor() or platform.machine()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info["cores"] = f"{usable} usable of {os.cpu_count()} visible"
-    mem = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text()) if Path("/proc/meminfo").exists() else None
+    meminfo = Path("/proc/meminfo")
+    mem = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text()) if meminfo.exists() else None
     info["memory"] = f"{int(mem.group(1)) / 2**20:.0f} GiB" if mem else "?"
     info["GPU"] = gpu_name() or "none"
     info["OS"] = platform.platform()
@@ -273,7 +274,8 @@ def write_report(path: Path, results: list[Result], info: dict, loads: tuple, st
              "## Figures\n", table(results), "## Output of each script\n"]
     for r in results:
         status = "ok" if r.rc == 0 else r.note
-        parts.append(f"### {r.script} {' '.join(r.args)}\n\n{r.seconds:.0f} s, {status}\n\n```\n{r.output.strip()}\n```\n")
+        parts.append(f"### {r.script} {' '.join(r.args)}\n\n{r.seconds:.0f} s, {status}\n\n"
+                     f"```\n{r.output.strip()}\n```\n")
     path.write_text("\n".join(parts))
 
 

@@ -290,15 +290,15 @@ def test_app_never_imports_torch_transformers_or_the_pipeline(app_db):
     import subprocess
     import sys
 
-    code = ("import os, sys; os.environ['RM_ADVISOR_DB'] = %r\n"
+    code = ("import os, sys; os.environ['RM_ADVISOR_DB'] = {!r}\n"
             "from streamlit.testing.v1 import AppTest\n"
-            "at = AppTest.from_file(%r, default_timeout=60).run()\n"
+            "at = AppTest.from_file({!r}, default_timeout=60).run()\n"
             "for p in ['pages/rm_results.py', 'pages/benchmarks.py', 'pages/pretraining.py',"
             " 'pages/capabilities.py', 'pages/data.py']:\n"
             "    at.switch_page(p).run()\n"
             "    assert not at.exception, (p, [e.value for e in at.exception])\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'trl', 'pipeline'))\n"
-            "print('IMPORTED', bad)\n") % (str(app_db), str(ROOT / "app.py"))
+            "print('IMPORTED', bad)\n").format(str(app_db), str(ROOT / "app.py"))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "IMPORTED []" in out.stdout

@@ -61,7 +61,7 @@ def test_oll_v2_normalized_by_hand():
     assert rows["leaderboard_mmlu_pro", "normalized"].value == pytest.approx((0.37 - 0.1) / 0.9 * 100)
     assert rows["leaderboard_math_hard", "normalized"].value == pytest.approx(
         rows["leaderboard_math_hard", "raw"].value * 100)
-    for (b, scale), s in rows.items():
+    for (_b, scale), s in rows.items():
         if scale == "normalized":
             assert s.settings["normalization"] == lmeval.EXACT
 

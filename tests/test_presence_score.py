@@ -159,7 +159,8 @@ def test_a_model_torch_compile_fails_on_is_scored_eagerly_with_a_warning(tiny_mo
     # a real compile failure: the compiled parts as torch.compile builds them, with a backend that fails
     scorer.backbone = torch.compile(model.base_model, backend=_failing_backend)
     scorer.token_logprobs = torch.compile(score.token_logprobs, backend=_failing_backend)
-    with pytest.warns(RuntimeWarning, match="failed on the backbone.*cannot compile.*presence.compile to head") as caught:
+    failed = "failed on the backbone.*cannot compile.*presence.compile to head"
+    with pytest.warns(RuntimeWarning, match=failed) as caught:
         got, n2 = scorer.score(seqs)
     assert any("failed on the token_logprobs" in str(w.message) for w in caught)
     assert len(caught) == 2  # once per part, not once per batch, though there are several batches
@@ -209,7 +210,8 @@ from pipeline.presence import score
 if sys.argv[1] == "keep":
     assert score.keep_freed_memory()
 class Info(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_size_t) for f in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+    _fields_ = [(f, ctypes.c_size_t)
+                for f in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype, libc.malloc.restype = Info, ctypes.c_void_p
 before = libc.mallinfo2().hblkhd
