@@ -16,6 +16,7 @@ What runs (see each script's docstring for the method):
 * ``bench_presence.py``: the presence scorer vs the naive one-document loop (tokens/s).
 * ``bench_app.py``: first page render vs a hello-world Streamlit app (needs chromium), and app
   prediction latency (upload parse + predict) for 25 and 4,576 candidates vs the bare estimators.
+* ``bench_load.py``: upload -> ranking latency of 20 concurrent app sessions vs 1 session alone.
 * ``bench_presence_gpu.py`` and other ``*_gpu*`` scripts: only when a CUDA GPU is visible.
 * any other ``bench_*.py``: run with no arguments, its ratio lines ("...x") are copied to the table.
 
@@ -198,6 +199,7 @@ def script_args(name: str, quick: bool, db: Path | None) -> list[str]:
         "bench_merge.py": ["--loop-vectors", "20000"] if quick else [],
         "bench_presence.py": ["--docs", "20", "--repeats", "1", "--models", "tiny"] if quick else [],
         "bench_app.py": (["--repeats", "1", "--skip-browser"] if quick else ["--repeats", "3"]),
+        "bench_load.py": ["--sessions", "4"] if quick else [],
         # the README's 100-seed numbers take ~20 min on 2 cores: run the script alone for those
         "bench_presence_sequential.py": (["--seeds", "3", "--docs-per-subset", "50000", "--smoke-docs", "60"]
                                          if quick else ["--seeds", "20", "--smoke-docs", "200"]),
