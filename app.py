@@ -42,7 +42,7 @@ def ensure_database() -> None:
            "--config", custom or str(SERVE_CONFIG)]
     with st.spinner(f"First start: building the database {db} from the shipped data "
                     f"(`python -m pipeline.run`, about 10 seconds) ..."):
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)  # noqa: S603 - own interpreter, no shell
     if proc.returncode != 0 or not db.exists():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
         st.error(f"Building the database failed (exit code {proc.returncode}). Fix: run "
@@ -51,7 +51,7 @@ def ensure_database() -> None:
         st.code(tail or "(no output)")
         st.stop()
     if not custom:  # the full evaluation, detached: it outlives this run of the script
-        subprocess.Popen([sys.executable, "-m", "pipeline.run", "--db", str(db)], cwd=ROOT,
+        subprocess.Popen([sys.executable, "-m", "pipeline.run", "--db", str(db)], cwd=ROOT,  # noqa: S603 - own interpreter, fixed args
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 

@@ -1,4 +1,5 @@
-"""``python -m advisor rank FILE [--pick ID,ID] [--db PATH] [--method M] [--scale S] [--format F]``.
+"""``python -m advisor rank FILE [--pick ID,ID] [--db PATH] [--method M] [--scale S] [--format F]``;
+the same command is ``rm-advisor rank ...`` after ``pip install -e .`` (pyproject.toml's console script).
 
 Ranks candidate base models from a CSV or lm-evaluation-harness results file (and/or models picked
 from the Open LLM Leaderboard v2 table in the database) with the predictor the database was built
@@ -21,7 +22,9 @@ FORMATS = ("csv", "json", "markdown")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m advisor", description="rm-advisor on the command line.")
+    # the console script (pyproject.toml) is `rm-advisor`; `python -m advisor` runs the same main()
+    prog = "rm-advisor" if Path(sys.argv[0]).name == "rm-advisor" else "python -m advisor"
+    p = argparse.ArgumentParser(prog=prog, description="rm-advisor on the command line.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("rank", help="rank candidate base models; the shortlist goes to stdout",
                        description=__doc__.split("\n\n")[1])

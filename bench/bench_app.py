@@ -63,7 +63,7 @@ def time_first_render(page, script: Path, title: str, env: dict) -> float:
         url = f"http://localhost:{port}"
         while True:
             try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":  # noqa: S310 - localhost
                     break
             except OSError:
                 if time.perf_counter() - t0 > 60:
@@ -128,7 +128,8 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
         print(f"upload + predict {n:,} rows ({len(pred):,} distinct models): {m:.3f}s "
               f"({m / len(pred) * 1000:.1f} ms/model, median of {runs}); bare estimators on the same rows "
               f"{b:.4f}s; ratio {m / b:.0f}x{goal}")
-        assert isinstance(pred, pd.DataFrame) and pred["rank"].dropna().tolist() == list(range(1, pred["rank"].notna().sum() + 1))
+        assert isinstance(pred, pd.DataFrame)
+        assert pred["rank"].dropna().tolist() == list(range(1, pred["rank"].notna().sum() + 1))
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ estimates at the stop agree with the full corpus's within the tolerance.
    ``--noise`` changes the per-document disagreement between models (a harder case for the JSD).
 2. Smoke: the project's two tiny random-initialised models (tiny:llama, tiny:qwen2) score the built-in
    corpus (``--smoke-docs`` per subset) through the real stage, once with the rule (``min_docs_per_subset``
-   20, shards of ``--smoke-shard-docs``, the default tolerances times ``--smoke-tol-scale``) and once everything (``sequential: false``); then the rule is
+   20, shards of ``--smoke-shard-docs``, the default tolerances times ``--smoke-tol-scale``) and once everything
+   (``sequential: false``); then the rule is
    replayed on those real scores in ``--seeds`` other random stratified orders (numpy, no rescoring).
 Prints documents per model at the stop against the full corpus (the ratio is the saving) and the agreement
 rate; ``--csv`` prints the synthetic result as a row for data/presence/sequential_bench.csv.

@@ -35,7 +35,8 @@ def build(out: Path, tiny: bool) -> Path:
     from pipeline.fixtures import build_tokenizer
 
     tok = build_tokenizer(out)
-    size = (dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    size = (dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2)
             if tiny else dict(hidden_size=1024, intermediate_size=2816, num_hidden_layers=16, num_attention_heads=16,
                               num_key_value_heads=4))
     cfg = LlamaConfig(vocab_size=len(tok), max_position_embeddings=4096, pad_token_id=tok.pad_token_id,
@@ -109,7 +110,8 @@ def main() -> int:
         print(f"  best eval accuracy {info['best_eval_accuracy']:.3f}, train loss {info['train_loss']:.4f}")
         ok &= info["best_eval_accuracy"] is not None and info["best_eval_accuracy"] > 0.5
 
-        hs2 = pd.DataFrame({"prompt": list(train["prompt"]) * 2, "response": list(train["chosen"]) + list(train["rejected"]),
+        hs2 = pd.DataFrame({"prompt": list(train["prompt"]) * 2,
+                            "response": list(train["chosen"]) + list(train["rejected"]),
                             "helpfulness": [4] * n_train + [1] * n_train, "correctness": [4] * n_train + [1] * n_train,
                             "coherence": 3, "complexity": 2, "verbosity": 2}).iloc[:n_train]
         rcfg = cfg.method("regression", "check")

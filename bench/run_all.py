@@ -16,6 +16,7 @@ What runs (see each script's docstring for the method):
 * ``bench_presence.py``: the presence scorer vs the naive one-document loop (tokens/s).
 * ``bench_app.py``: first page render vs a hello-world Streamlit app (needs chromium), and app
   prediction latency (upload parse + predict) for 25 and 4,576 candidates vs the bare estimators.
+* ``bench_load.py``: upload -> ranking latency of 20 concurrent app sessions vs 1 session alone.
 * ``bench_presence_gpu.py`` and other ``*_gpu*`` scripts: only when a CUDA GPU is visible.
 * any other ``bench_*.py``: run with no arguments, its ratio lines ("...x") are copied to the table.
 
@@ -176,7 +177,8 @@ def machine() -> dict[str, str]:
     info["CPU"] = model.group(1) if model else platform.processor() or platform.machine()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     info["cores"] = f"{usable} usable of {os.cpu_count()} visible"
-    mem = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text()) if Path("/proc/meminfo").exists() else None
+    meminfo = Path("/proc/meminfo")
+    mem = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text()) if meminfo.exists() else None
     info["memory"] = f"{int(mem.group(1)) / 2**20:.0f} GiB" if mem else "?"
     info["GPU"] = gpu_name() or "none"
     info["OS"] = platform.platform()
@@ -197,6 +199,7 @@ def script_args(name: str, quick: bool, db: Path | None) -> list[str]:
         "bench_merge.py": ["--loop-vectors", "20000"] if quick else [],
         "bench_presence.py": ["--docs", "20", "--repeats", "1", "--models", "tiny"] if quick else [],
         "bench_app.py": (["--repeats", "1", "--skip-browser"] if quick else ["--repeats", "3"]),
+        "bench_load.py": ["--sessions", "4"] if quick else [],
         # the README's 100-seed numbers take ~20 min on 2 cores: run the script alone for those
         "bench_presence_sequential.py": (["--seeds", "3", "--docs-per-subset", "50000", "--smoke-docs", "60"]
                                          if quick else ["--seeds", "20", "--smoke-docs", "200"]),
@@ -273,7 +276,8 @@ def write_report(path: Path, results: list[Result], info: dict, loads: tuple, st
              "## Figures\n", table(results), "## Output of each script\n"]
     for r in results:
         status = "ok" if r.rc == 0 else r.note
-        parts.append(f"### {r.script} {' '.join(r.args)}\n\n{r.seconds:.0f} s, {status}\n\n```\n{r.output.strip()}\n```\n")
+        parts.append(f"### {r.script} {' '.join(r.args)}\n\n{r.seconds:.0f} s, {status}\n\n"
+                     f"```\n{r.output.strip()}\n```\n")
     path.write_text("\n".join(parts))
 
 

@@ -74,7 +74,8 @@ if mine.empty:
     st.caption("None ingested yet.")
 else:
     st.dataframe(mine, hide_index=True, width="stretch", key="user_rm_table",
-                 column_config={"hf_id": "Base model", "score": st.column_config.NumberColumn("Overall", format="%.1f")})
+                 column_config={"hf_id": "Base model",
+                                "score": st.column_config.NumberColumn("Overall", format="%.1f")})
 with st.expander("Check a results file and get the command that adds it", expanded=mine.empty):
     st.markdown("Upload the results JSON the `rewardbench` CLI wrote, or a CSV with columns `hf_id, method, "
                 "chat, chat_hard, safety, reasoning[, score]` (percent). The app only checks and previews the "

@@ -79,6 +79,18 @@ def test_coverage_curves_and_filter():
     assert coverage.mean_coverage(curves).index[0] == "perfect"
 
 
+def test_coverage_filter_thresholds_are_inclusive():
+    """The Benchmarks page's sliders: a feature passes with coverage >= each threshold (k = 5 and 10)."""
+    curves = pd.DataFrame({"feature": ["a", "a", "b", "b", "c", "c"], "k": [5, 10] * 3,
+                           "coverage": [0.4, 0.7, 0.6, 0.5, 0.2, 0.9]})
+    assert coverage.passing(curves) == ["a"]  # the paper's 0.4 / 0.7, met exactly
+    assert coverage.passing(curves, min_k5=0.2, min_k10=0.5) == ["a", "b", "c"]
+    assert coverage.passing(curves, min_k5=0.5, min_k10=0.0) == ["b"]
+    assert coverage.passing(curves, min_k5=0.0, min_k10=0.8) == ["c"]
+    assert coverage.passing(curves, min_k5=1.0, min_k10=1.0) == []
+    assert coverage.passing(curves[curves.k == 5]) == []  # no k = 10 curve: nothing can pass
+
+
 # --- gains (paper Fig. 2) --------------------------------------------------------------------------
 def test_gains_reproduce_paper_range(paper_rm):
     g = gains.gains_per_size_group(paper_rm)
@@ -87,6 +99,14 @@ def test_gains_reproduce_paper_range(paper_rm):
     row = g[(g.method == "regression") & (g.size_group == ">=6B")].iloc[0]
     assert row.baseline_hf_id == "meta-llama/Llama-3.1-8B-Instruct" and row.baseline_score == 83.2
     assert row.gain_points == pytest.approx(row.best_score - 83.2)
+    # every group against a naive loop over the paper's rows: best model minus the group's Llama-3.x model
+    base = {"<3B": "meta-llama/Llama-3.2-1B-Instruct", "3-6B": "meta-llama/Llama-3.2-3B-Instruct",
+            ">=6B": "meta-llama/Llama-3.1-8B-Instruct"}
+    for _, r in g.iterrows():
+        rows = [x for x in paper_rm.itertuples() if x.method == r.method and x.size_group == r.size_group]
+        best = max(rows, key=lambda x: x.score)
+        baseline = next(x.score for x in rows if x.hf_id == base[r.size_group])
+        assert (r.best_hf_id, r.gain_points) == (best.hf_id, pytest.approx(best.score - baseline))
 
 
 def test_gains_hand_example_and_missing_baseline():

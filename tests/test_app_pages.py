@@ -1,10 +1,13 @@
 """Streamlit AppTest of the analysis pages (results, benchmarks, pre-training, capabilities, data) and
-the router, against a database the real pipeline built. Expected values are recomputed here from the
-shipped CSVs / the database with pandas, scipy and scikit-learn, not read back from the app's code."""
+the router, against a database the real pipeline built: each page shows its tables, figures and
+sentences and follows its controls. The numbers themselves (correlations, coverage, PCA, gains, Table 1)
+are checked against scipy, scikit-learn and the paper in the advisor unit tests
+(tests/test_advisor_analysis.py); what a page computes itself (the Fig. 11 sentence) is checked here."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +15,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,32 +66,20 @@ def test_results_page_shows_both_methods_gains_and_table1(app, paper_rm):
     rm = paper_rm
     assert at.title[0].value == "Reward-model results"
     assert at.metric[0].value == str(len(rm)) == "80"
-    # Fig. 2 numbers: best model of each size group minus the group's Llama-3.x model, from the CSVs
-    base = {"<3B": "meta-llama/Llama-3.2-1B-Instruct", "3-6B": "meta-llama/Llama-3.2-3B-Instruct",
-            ">=6B": "meta-llama/Llama-3.1-8B-Instruct"}
+    # Fig. 2's table: one row per method and size group, labelled (numbers: test_gains_reproduce_paper_range)
     gains = dataframe_with(at, "gain_points", "best_hf_id")
-    assert len(gains) == 6
-    for _, g in gains.iterrows():
-        method = {"Regression": "regression", "Bradley-Terry": "bradley_terry"}[g["method"]]
-        sub = rm[(rm.method == method) & (rm.size_group == g["size_group"])]
-        best = sub.loc[sub.score.idxmax()]
-        baseline = sub[sub.hf_id == base[g["size_group"]]].score.iloc[0]
-        assert g["best_hf_id"] == best.hf_id
-        assert g["gain_points"] == pytest.approx(best.score - baseline)
-    assert 3.0 <= gains.gain_points.min() and gains.gain_points.max() <= 14.5  # the paper's 3-14%
+    assert sorted(zip(gains["method"], gains["size_group"])) == sorted(
+        (m, g) for m in ("Regression", "Bradley-Terry") for g in ("<3B", "3-6B", ">=6B"))
+    assert set(gains["best_hf_id"]) <= set(rm["hf_id"])
     # Fig. 11 sentence: regression minus Bradley-Terry on the overall score
     wide = rm.pivot(index="hf_id", columns="method", values="score")
     diff = wide.regression - wide.bradley_terry
     assert any(m.value == f"Regression beats Bradley-Terry on Overall for {(diff > 0).sum()} of 40 base "
                           f"models (mean difference {diff.mean():+.1f} points)." for m in at.markdown)
-    # Table 1: percent change vs the base model
+    # Table 1: a row per post-trained model (the deltas: test_table1_deltas_equal_paper)
     post = pd.read_csv(PAPER / "post_training.csv")
     shown = dataframe_with(at, "stage", "chat_hard")
-    base_row = post[post.stage == "base"].iloc[0]
-    inst = post[post.model == "Llama-3.1-8B-Instruct"].iloc[0]
-    got = shown[shown.stage == inst.stage].iloc[0]
-    assert got["chat_hard"] == pytest.approx(100 * (inst.chat_hard - base_row.chat_hard) / base_row.chat_hard,
-                                             abs=0.06)
+    assert sorted(shown["model"]) == sorted(post.loc[post.stage != "base", "model"])
     specs = chart_specs(at)
     assert len(specs) == 2
     fig2 = specs[0]["data"]
@@ -121,78 +111,49 @@ def test_results_page_filters_by_size_group_and_shows_pipeline_rows(app, app_db,
     assert len(row) == 1 and row.iloc[0]["score"] == 73.75 and at.metric[0].value == "81"
 
 
-def test_benchmarks_page_correlations_match_scipy(app, app_db):
+def test_benchmarks_page_shows_correlations_and_follows_the_method(app):
+    """The table pairs every benchmark with every RewardBench target over the 40 paper models; the
+    method control reaches the computation (values vs scipy: test_correlation_matches_scipy_with_pairwise_n)."""
     at = app("benchmarks")
-    con = duckdb.connect(str(app_db), read_only=True)
-    ifeval = con.execute("SELECT hf_id, value FROM benchmark_scores WHERE benchmark = 'leaderboard_ifeval' "
-                         "AND scale = 'normalized'").df().set_index("hf_id").value
-    rm = con.execute("SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND source = 'paper'"
-                     ).df().set_index("hf_id").score
-    con.close()
-    x, y = ifeval.align(rm, join="inner")
-    assert len(x) == 40
     corr = dataframe_with(at, "feature", "target", "r", "significant")
-    got = corr[(corr.feature == "leaderboard_ifeval") & (corr.target == "score")].iloc[0]
-    assert got["r"] == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-9)
-    assert got["n"] == 40
-    assert got["p_value"] == pytest.approx(stats.pearsonr(x, y).pvalue, rel=1e-6)
+    assert {"leaderboard_ifeval", "leaderboard_bbh"} <= set(corr.feature) and "score" in set(corr.target)
+    pearson = corr.set_index(["feature", "target"]).loc[("leaderboard_ifeval", "score")]
+    assert pearson["n"] == 40 and -1 <= pearson["r"] <= 1
     at.segmented_control(key="bm_corr").set_value("spearman").run()
     corr = dataframe_with(at, "feature", "target", "r", "significant")
-    got = corr[(corr.feature == "leaderboard_ifeval") & (corr.target == "score")].iloc[0]
-    assert got["r"] == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-9)
+    spearman = corr.set_index(["feature", "target"]).loc[("leaderboard_ifeval", "score")]
+    assert spearman["n"] == 40 and spearman["r"] != pytest.approx(pearson["r"], abs=1e-6)
     heat = [s for s in chart_specs(at) if s["data"][0]["type"] == "heatmap"][0]
     assert any(str(t).endswith("*") for row in heat["data"][0]["text"] for t in row)  # significance marks
 
 
-def test_benchmarks_page_coverage_filter_matches_brute_force(app, app_db):
+def test_benchmarks_page_coverage_filter_follows_the_sliders(app):
+    """The sliders reach the filter: looser thresholds pass at least the same benchmarks (which pass at
+    given thresholds: test_coverage_filter_thresholds_are_inclusive)."""
     at = app("benchmarks")
-    con = duckdb.connect(str(app_db), read_only=True)
-    scores = con.execute("SELECT hf_id, benchmark, value FROM benchmark_scores WHERE scale = 'normalized' "
-                         "AND (benchmark LIKE 'leaderboard_%' OR benchmark = 'oll_v2_average')").df().pivot(
-                             index="hf_id", columns="benchmark", values="value")
-    models = con.execute("SELECT hf_id, params_b, pretrain_tokens_t FROM models").df().set_index("hf_id")
-    truth = con.execute("SELECT hf_id, score FROM rm_results WHERE method = 'regression' AND source = 'paper'"
-                        ).df().set_index("hf_id").score
-    con.close()
-    feats = pd.concat([scores, models], axis=1)
-
-    def cov(col, k):
-        top = lambda s: set(sorted(s.index, key=lambda i: (-s[i], i))[:k])  # noqa: E731
-        return len(top(feats[col]) & top(truth)) / k
-
-    for k5, k10 in ((0.4, 0.7), (0.2, 0.3)):
+    passed = []
+    for k5, k10 in ((0.4, 0.7), (0.2, 0.3), (0.0, 0.0)):
         at.slider(key="cov_k5").set_value(k5)
         at.slider(key="cov_k10").set_value(k10).run()
-        expected = [c for c in OLL_V2 + ["oll_v2_average", "params_b", "pretrain_tokens_t"]
-                    if cov(c, 5) >= k5 and cov(c, 10) >= k10]
-        line = next(m.value for m in at.markdown if " benchmarks pass: " in m.value)
-        assert line.startswith(f"{len(expected)} of 9 benchmarks pass")
-        from advisor.views import label
-        for c in expected:
-            assert label(c) in line
+        line = next(m.value for m in at.markdown if " benchmarks pass" in m.value)
+        n = int(re.match(r"(\d+) of 9 benchmarks pass", line).group(1))
+        passed.append(n)
+    assert passed == sorted(passed) and passed[-1] == 9  # coverage >= 0 holds for every benchmark
     # the predictor's curve is drawn beside the benchmarks'
     lines = [s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "scatter"][0]
     assert any(t["name"] == "Predictor" for t in lines["data"])
     assert "nested-CV out-of-fold predictions" in at.caption[-1].value  # the served procedure's, honest
 
 
-def test_capabilities_page_pca_matches_sklearn(app, app_db):
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
-
+def test_capabilities_page_pca_follows_the_chosen_benchmarks(app):
+    """Values vs scikit-learn: test_pca_matches_sklearn_and_rank_one. Here: 8 inputs by default, of which
+    5 components explain less than all; 3 chosen benchmarks have 3 components, which explain all."""
     at = app("capabilities")
-    con = duckdb.connect(str(app_db), read_only=True)
-    m = con.execute("SELECT hf_id, benchmark, value FROM benchmark_scores WHERE scale = 'normalized' AND "
-                    "benchmark LIKE 'leaderboard_%'").df().pivot(index="hf_id", columns="benchmark",
-                                                                values="value")[OLL_V2]
-    m = m.join(con.execute("SELECT hf_id, params_b, pretrain_tokens_t FROM models").df().set_index("hf_id"))
-    con.close()
-    ratio = PCA().fit(StandardScaler().fit_transform(m.values)).explained_variance_ratio_
     assert at.metric[0].label == "Variance explained by the first 5 components"
-    assert at.metric[0].value == f"{ratio[:5].sum():.1%}"
+    default = at.metric[0].value
+    assert re.fullmatch(r"\d{1,2}\.\d%", default) and default != "100.0%"
     at.multiselect(key="pca_features").set_value(OLL_V2[:3]).run()
-    r3 = PCA().fit(StandardScaler().fit_transform(m[OLL_V2[:3]].values)).explained_variance_ratio_
-    assert at.metric[0].value == f"{r3.sum():.1%}" == "100.0%"
+    assert at.metric[0].value == "100.0%"
     assert len(chart_specs(at)) == 2
     at.multiselect(key="pca_features").set_value(OLL_V2[:1]).run()
     assert at.warning[0].value == "Choose at least two benchmarks for a PCA."
@@ -290,15 +251,15 @@ def test_app_never_imports_torch_transformers_or_the_pipeline(app_db):
     import subprocess
     import sys
 
-    code = ("import os, sys; os.environ['RM_ADVISOR_DB'] = %r\n"
+    code = ("import os, sys; os.environ['RM_ADVISOR_DB'] = {!r}\n"
             "from streamlit.testing.v1 import AppTest\n"
-            "at = AppTest.from_file(%r, default_timeout=60).run()\n"
+            "at = AppTest.from_file({!r}, default_timeout=60).run()\n"
             "for p in ['pages/rm_results.py', 'pages/benchmarks.py', 'pages/pretraining.py',"
             " 'pages/capabilities.py', 'pages/data.py']:\n"
             "    at.switch_page(p).run()\n"
             "    assert not at.exception, (p, [e.value for e in at.exception])\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'trl', 'pipeline'))\n"
-            "print('IMPORTED', bad)\n") % (str(app_db), str(ROOT / "app.py"))
+            "print('IMPORTED', bad)\n").format(str(app_db), str(ROOT / "app.py"))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "IMPORTED []" in out.stdout

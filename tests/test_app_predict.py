@@ -160,11 +160,11 @@ def test_scale_detection_note_is_visible(page):
 
 
 def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
-    csv = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B),Vibes\n"
-           "org/good,70,40,20,8,9,30,7,x\n"
-           "org/text,seventy,40,20,8,9,30,7,x\n"
-           "org/over,170,40,20,8,9,30,7,x\n"
-           "org/good,1,1,1,1,1,1,1,x\n").encode()
+    csv = (b"Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B),Vibes\n"
+           b"org/good,70,40,20,8,9,30,7,x\n"
+           b"org/text,seventy,40,20,8,9,30,7,x\n"
+           b"org/over,170,40,20,8,9,30,7,x\n"
+           b"org/good,1,1,1,1,1,1,1,x\n")
     at = page()
     at.file_uploader(key="upload").set_value(("bad.csv", csv, "text/csv"))
     at.selectbox(key="upload_scale").set_value("normalized").run()

@@ -15,8 +15,8 @@ HEADER = "Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
 
 
 def test_columns_matched_case_and_punctuation_insensitively():
-    data = ("hf_id,ifeval,B.B.H,math_lvl_5,GPQA ,musr,MMLU PRO,#Params (B)\n"
-            "org/a,71.5,40.25,20,8,9,30.5,7.6\n").encode()
+    data = (b"hf_id,ifeval,B.B.H,math_lvl_5,GPQA ,musr,MMLU PRO,#Params (B)\n"
+            b"org/a,71.5,40.25,20,8,9,30.5,7.6\n")
     c = upload.parse_csv(data, "c.csv", scale="normalized")
     assert c.errors == [] and c.warnings == []
     row = c.frame.iloc[0]
@@ -201,8 +201,8 @@ def test_percent_values_become_raw_exactly_and_the_row_says_so():
 
 
 def test_column_and_row_scales_and_a_mixed_row_on_one_scale():
-    data = ("model,IFEval (normalized),BBH (normalized),MATH Lvl 5 (raw),GPQA %,MUSR (normalized),MMLU-PRO\n"
-            "org/mix,70,40,0.2,35,10,38\n").encode()
+    data = (b"model,IFEval (normalized),BBH (normalized),MATH Lvl 5 (raw),GPQA %,MUSR (normalized),MMLU-PRO\n"
+            b"org/mix,70,40,0.2,35,10,38\n")
     c = upload.parse_csv(data, "mix.csv", scale="normalized")
     assert c.errors == [] and c.warnings == []
     row = c.frame.iloc[0]

@@ -143,7 +143,8 @@ def test_stage_runs_lm_eval_saves_results_and_ingests(tmp_path, tiny_models, cap
     assert value == pytest.approx(group_accn)
     st = json.loads(settings)
     assert st["task"] == "tiny_group" and st["shots"] == 0 and st["chat_template"] is False
-    assert st["dtype"] == "float32" and st["harness_version"] and source.startswith("lm_eval:lm_eval/local__tiny-qwen2/")
+    assert st["dtype"] == "float32" and st["harness_version"]
+    assert source.startswith("lm_eval:lm_eval/local__tiny-qwen2/")
 
     # rerun: the finished (model, task set) is skipped, nothing duplicated
     assert runner.main(["--config", str(cfg)]) == 0

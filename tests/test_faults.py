@@ -54,7 +54,8 @@ def counts(db: Path, tables=INGEST_TABLES) -> dict[str, int]:
     """Row count of each table; opening and reading every table is the corruption check."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        out = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        out = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608 - table names from code
+               for t in tables}
         out["rm_results.paper"] = con.execute("SELECT count(*) FROM rm_results WHERE source='paper'").fetchone()[0]
         out["runs"] = con.execute("SELECT count(*) FROM runs").fetchone()[0]
         dup = con.execute("SELECT count(*) FROM (SELECT hf_id, benchmark, scale, source, count(*) n "
@@ -120,7 +121,7 @@ def test_sigkill_at_random_points_of_an_ingest_rebuild(built, tmp_path):
     db = fresh_copy(built, tmp_path)
     clean = built[1]
     outcomes = []
-    for i in range(3):
+    for _i in range(3):
         before, runs_before = digest(db), counts(db)["runs"]
         delay = RNG.uniform(0.0, BUILD_S[0])  # from interpreter start-up through ingest to publish
         killed, _ = kill_when([PY, "-m", "pipeline.run", "--db", str(db), "--stages", "ingest"],
@@ -244,7 +245,8 @@ def test_sigkill_during_a_training_trial(built, tmp_path):
                              "FROM training_trials").fetchone()
         assert trials[:2] == (2, 2)
         assert trials[2] == (1 if len(finished) == 1 else 0), "the killed trial did not resume from its checkpoint"
-        rm = con.execute("SELECT hf_id, method, count(*) FROM rm_results WHERE source = 'pipeline' GROUP BY ALL").fetchall()
+        rm = con.execute("SELECT hf_id, method, count(*) FROM rm_results WHERE source = 'pipeline' "
+                         "GROUP BY ALL").fetchall()
         assert len(rm) == 1 and rm[0][1] == method and rm[0][2] == 1
         assert con.execute("SELECT count(*) FROM rm_results WHERE source='paper'").fetchone()[0] == 80
     finally:
@@ -290,7 +292,7 @@ def test_sigkill_during_presence_shards(built, tmp_path):
 # ------------------------------------------------------------------------------ the app while publishing
 
 def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+    with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - the test's own localhost server
         return r.status, r.read().decode("utf-8", errors="replace")
 
 

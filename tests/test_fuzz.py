@@ -388,7 +388,8 @@ def test_md_text_renders_any_text_as_its_characters(text):
 
     rendered = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md_text(text))
     assert not re.search(r"<(a|img|em|strong|code|s|del|h\d|ul|ol|blockquote|table|hr|pre)\b", rendered), rendered
-    expected = " ".join(text.replace("\r\n", " ").replace("\r", " ").split("\n")).replace("\x00", "\ufffd")  # CommonMark
+    # CommonMark: line endings fold to spaces, NUL becomes U+FFFD
+    expected = " ".join(text.replace("\r\n", " ").replace("\r", " ").split("\n")).replace("\x00", "\ufffd")
     visible = html.unescape(re.sub(r"<[^>]+>", "", rendered)).replace("\u200b", "")  # untrusted.ZWSP
     assert " ".join(visible.split()) == " ".join(expected.split())  # whitespace folds, characters stay
 

@@ -35,7 +35,8 @@ def ingest_paper(con, data_dir):
 def test_paper_tables_equal_the_paper(con, data_dir):
     ingest_paper(con, data_dir)
     assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 40
-    for method, file in (("regression", "rewardbench_regression.csv"), ("bradley_terry", "rewardbench_bradley_terry.csv")):
+    for method, file in (("regression", "rewardbench_regression.csv"),
+                         ("bradley_terry", "rewardbench_bradley_terry.csv")):
         want = pd.read_csv(PAPER / file)
         got = con.execute("""SELECT m.display_name AS model, chat, chat_hard, safety, reasoning, score
                              FROM rm_results JOIN models m USING (hf_id) WHERE method = ?""", [method]).fetchdf()
@@ -47,7 +48,8 @@ def test_paper_tables_equal_the_paper(con, data_dir):
     row = con.execute("""SELECT chat, chat_hard, safety, reasoning, score FROM rm_results
                          WHERE hf_id = 'google/gemma-2-9b-it' AND method = 'regression'""").fetchone()
     assert row == (95.8, 74.1, 88.4, 94.3, 88.1)
-    assert con.execute("SELECT hf_id FROM post_training WHERE stage = 'base'").fetchone()[0] == "meta-llama/Llama-3.1-8B"
+    base = con.execute("SELECT hf_id FROM post_training WHERE stage = 'base'").fetchone()[0]
+    assert base == "meta-llama/Llama-3.1-8B"
     flagged = con.execute("SELECT name FROM benchmarks WHERE in_paper_table2 ORDER BY name").fetchall()
     assert ("leaderboard_ifeval",) in flagged and ("humaneval_plus",) in flagged and ("mmlu",) in flagged
     # Table 2 rows lm-eval runs as tags/groups flag their registry subtasks; rows the paper lacks stay out
@@ -107,7 +109,8 @@ def break_csv(path: Path, fn) -> None:
 @pytest.mark.parametrize("breakage, message", [
     (lambda df: df.drop(columns=["score"]), r"missing column\(s\) \['score'\]"),
     (lambda df: df.assign(safety=["n/a"] + list(df.safety[1:])), r"row 2, field 'safety': 'n/a' is not a number"),
-    (lambda df: df.assign(model=["Llama-9-70B-Imaginary"] + list(df.model[1:])), r"row 2, field 'model': unknown model"),
+    (lambda df: df.assign(model=["Llama-9-70B-Imaginary"] + list(df.model[1:])),
+     r"row 2, field 'model': unknown model"),
     (lambda df: df.assign(chat=["140"] + list(df.chat[1:])), r"outside 0-100"),
 ])
 def test_broken_rm_table_is_refused_with_row_and_field(con, data_dir, breakage, message):
@@ -136,13 +139,15 @@ def test_broken_leaderboard_files(con, data_dir):
     break_csv(raw, lambda df: df.assign(BBH=["55.2"] + list(df.BBH[1:])))
     with pytest.raises(InputError, match=r"row 2, field 'BBH'.*outside 0-1.*divide percentages by 100"):
         oll_v2.ingest_raw(con, data_dir, resolver, "prefer_bfloat16")
-    break_csv(raw, lambda df: df.assign(model=["nobody/unknown-model"] + list(df.model[1:]), BBH=["0.5"] + list(df.BBH[1:])))
+    break_csv(raw, lambda df: df.assign(model=["nobody/unknown-model"] + list(df.model[1:]),
+                                        BBH=["0.5"] + list(df.BBH[1:])))
     with pytest.raises(InputError, match="unknown model 'nobody/unknown-model'"):
         oll_v2.ingest_raw(con, data_dir, resolver, "prefer_bfloat16")
     final = data_dir / "public" / oll_v2.FINAL_FILE
     original = final.read_text()
     for rank, message in (("inf", r"row 2, field 'rank': inf is outside 1-2147483647"),
-                          ("2147483648", r"field 'rank'.*outside"), ("1.5", r"field 'rank': 1.5 is not a whole number")):
+                          ("2147483648", r"field 'rank'.*outside"),
+                          ("1.5", r"field 'rank': 1.5 is not a whole number")):
         break_csv(final, lambda df, r=rank: df.assign(rank=[r] + list(df["rank"][1:])))
         with pytest.raises(InputError, match=message):
             oll_v2.ingest_final(con, data_dir, resolver, {})

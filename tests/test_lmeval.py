@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
-import importlib.util
+import functools
 import json
 from pathlib import Path
 
@@ -61,7 +61,7 @@ def test_oll_v2_normalized_by_hand():
     assert rows["leaderboard_mmlu_pro", "normalized"].value == pytest.approx((0.37 - 0.1) / 0.9 * 100)
     assert rows["leaderboard_math_hard", "normalized"].value == pytest.approx(
         rows["leaderboard_math_hard", "raw"].value * 100)
-    for (b, scale), s in rows.items():
+    for (_b, scale), s in rows.items():
         if scale == "normalized":
             assert s.settings["normalization"] == lmeval.EXACT
 
@@ -92,13 +92,17 @@ def test_normalization_matches_published_leaderboard(root):
     assert checked >= 20
 
 
-def test_bbh_choice_counts_match_installed_lm_eval_task_yamls():
-    spec = importlib.util.find_spec("lm_eval")
-    base = Path(spec.submodule_search_locations[0]) / "tasks" / "leaderboard" / "bbh_mc"
-    for sub, k in lmeval.SUBTASK_CHOICES["leaderboard_bbh"].items():
-        doc = yaml.safe_load((base / f"{sub}.yaml").read_text().replace("!function", ""))
-        assert len(doc["doc_to_choice"]) == k, sub
-    assert len(list(base.glob("*.yaml"))) - 1 == 24  # + the group file
+def test_subtask_choices_match_installed_lm_eval_task_configs():
+    """lm-eval's own TaskManager indexes its task YAMLs offline (includes resolved, no dataset loaded):
+    each group's subtasks and BBH's ``doc_to_choice`` lengths there equal ours. MUSR's choices come per
+    document from the dataset (``{{choices}}``), so only its subtask list is checkable offline."""
+    index = _task_index()
+    choices = lmeval.SUBTASK_CHOICES
+    for group, subs in choices.items():
+        assert sorted(index[group].cfg["task"]) == sorted(f"{group}_{s}" for s in subs), group
+    assert len(choices["leaderboard_bbh"]) == 24
+    for sub, k in choices["leaderboard_bbh"].items():
+        assert len(index[f"leaderboard_bbh_{sub}"].cfg["doc_to_choice"]) == k, sub
 
 
 def test_real_0413_output_with_task_map_and_local_model():
@@ -200,50 +204,40 @@ def test_evalplus_evaluate_output():
         lmeval.parse_evalplus(doc, "mixed.json")
 
 
-def _lm_eval_task_index():
-    """{task or group name: its YAML} over the installed lm-eval's task folder."""
-    base = Path(importlib.util.find_spec("lm_eval").submodule_search_locations[0]) / "tasks"
-    index = {}
-    for p in base.rglob("*.yaml"):
-        try:
-            doc = _load_task_yaml(p)
-        except yaml.YAMLError:
-            continue
-        for key in ("task", "group"):
-            if isinstance(doc, dict) and isinstance(doc.get(key), str):
-                index.setdefault(doc[key], p)
-    return index
+@functools.cache
+def _task_index() -> dict:
+    """{task or group name: Entry} of the installed lm-eval, from its own TaskManager: every task YAML
+    read by lm-eval's loader (``include:`` merged, ``!function`` kept as a reference), offline; no
+    task is built, so no dataset is fetched."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager().task_index
 
 
-def _load_task_yaml(p: Path):
-    import re
-    return yaml.safe_load(re.sub(r"!function\s+(\S+)", lambda m: repr(m.group(1)), p.read_text())) or {}
+def _declared_metrics(name: str) -> dict[str, bool | None]:
+    """{metric: higher_is_better or None} that lm-eval's config of task/group ``name`` declares."""
+    entry = _task_index()[name]
+    cfg = entry.cfg or {}
+    out = {str(m["metric"]).split(".")[-1]: m.get("higher_is_better")  # a !function metric: module.name
+           for m in (cfg.get("metric_list") or []) + (cfg.get("aggregate_metric_list") or [])}
+    if not out and "class" in cfg:  # a Python task (squadv2's SQuAD2): its class declares the metrics
+        from lm_eval.tasks._yaml_loader import load_yaml  # lm-eval's loader, the one TaskManager uses
 
-
-def _declared_metrics(p: Path) -> dict[str, bool | None]:
-    """{metric: higher_is_better or None} a task YAML declares (following include:, or its task class)."""
-    import re
-    doc = _load_task_yaml(p)
-    out = {}
-    for m in (doc.get("metric_list") or []) + (doc.get("aggregate_metric_list") or []):
-        out[str(m["metric"]).split(".")[-1]] = m.get("higher_is_better")
-    if not out and doc.get("include"):
-        return _declared_metrics(p.parent / doc["include"])
-    if not out and doc.get("class") and (p.parent / "task.py").exists():  # e.g. squadv2's SQuAD2 class
-        out = {k: True for k in re.findall(r'"(\w+)": \(', (p.parent / "task.py").read_text())}
+        cls = load_yaml(entry.yaml_path, resolve_func=True)["class"]
+        out = cls.higher_is_better(cls.__new__(cls))  # without __init__, which would load the dataset
     return out
 
 
 def test_every_registry_metric_is_one_the_installed_lm_eval_task_reports():
     from advisor import registry
 
-    index = _lm_eval_task_index()
+    index = _task_index()
     checked = 0
     for b in registry.benchmarks().values():
         if b.harness != "lm_eval" or b.group == "oll_v1":
             continue
         assert b.task in index, f"{b.name}: lm-eval has no task or group {b.task!r}"
-        declared = _declared_metrics(index[b.task])
+        declared = _declared_metrics(b.task)
         assert b.metric in declared, f"{b.name}: {b.metric!r} not among {sorted(declared)}"
         if declared[b.metric] is not None:
             assert declared[b.metric] == b.higher_is_better, b.name

@@ -25,8 +25,9 @@ def make_ctx(con, work_dir, results=(), model=None):
 
 
 def rows(con, where="TRUE", params=()):
-    return con.execute(f"SELECT hf_id, benchmark, value, scale, source, settings, recorded_at "
-                       f"FROM benchmark_scores WHERE {where} ORDER BY benchmark, scale, source", list(params)).fetchall()
+    sql = (f"SELECT hf_id, benchmark, value, scale, source, settings, recorded_at "  # noqa: S608 - `where` from tests
+           f"FROM benchmark_scores WHERE {where} ORDER BY benchmark, scale, source")
+    return con.execute(sql, list(params)).fetchall()
 
 
 def test_ingest_copies_and_writes_rows_with_settings(con, tmp_path):

@@ -96,7 +96,7 @@ def test_bundle_is_read_from_the_database_and_matches_the_tables(built):
 def test_report_has_the_served_contract_and_the_paper_rows(built):
     r = json.loads((built / "reports-first" / "reproduction.json").read_text())
     assert set(r["served"]) == {"regression", "bradley_terry"}
-    for method, d in r["served"].items():
+    for d in r["served"].values():
         assert set(d) == {"score", "chat", "chat_hard", "safety", "reasoning"}
         for e in d.values():
             for key in ("skill", "spec", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae",
@@ -235,7 +235,7 @@ def test_two_concurrent_full_runs_on_one_db_do_not_crash(tmp_path, root):
                               cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert "Traceback" not in err, err
         assert p.returncode == 0 or "lock" in err.lower(), err  # a lock may make one wait or refuse
     assert bundle_mod.load_bundle(tmp_path / "advisor.duckdb").scales == ["normalized"]
@@ -282,7 +282,7 @@ def test_first_start_serves_then_publishes_the_full_evaluation_in_the_background
         try:
             if bundle_mod.load_bundle(db).entry("normalized", "regression", "score")["interval_protocol"] == "nested":
                 break
-        except Exception:  # noqa: BLE001 - the instant of a swap
+        except Exception:  # noqa: BLE001, S112 - the instant of a swap: poll again
             continue
     full = bundle_mod.load_bundle(db).entry("normalized", "regression", "score")
     assert full["interval_protocol"] == "nested" and full["nested_mae_mean"] is not None

@@ -1,5 +1,8 @@
 """The eq. 10 scorer on the tiny local models: hand computation, padding/batching invariance."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -159,7 +162,8 @@ def test_a_model_torch_compile_fails_on_is_scored_eagerly_with_a_warning(tiny_mo
     # a real compile failure: the compiled parts as torch.compile builds them, with a backend that fails
     scorer.backbone = torch.compile(model.base_model, backend=_failing_backend)
     scorer.token_logprobs = torch.compile(score.token_logprobs, backend=_failing_backend)
-    with pytest.warns(RuntimeWarning, match="failed on the backbone.*cannot compile.*presence.compile to head") as caught:
+    failed = "failed on the backbone.*cannot compile.*presence.compile to head"
+    with pytest.warns(RuntimeWarning, match=failed) as caught:
         got, n2 = scorer.score(seqs)
     assert any("failed on the token_logprobs" in str(w.message) for w in caught)
     assert len(caught) == 2  # once per part, not once per batch, though there are several batches
@@ -179,11 +183,29 @@ def test_errors_of_the_model_itself_are_not_swallowed_by_the_compile_fallback(ti
         scorer.score(bad)  # the compile failure falls back; the eager retry's own error still surfaces
 
 
-def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native():
-    assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
-    want = torch.bfloat16 if score.cpu_has_bf16_matmul() else torch.float32
-    assert score.resolve_dtype("auto", torch.device("cpu")) == want
+def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native(monkeypatch):
+    cpu = torch.device("cpu")
+    for native in (True, False):  # the CPU probe's answer is the input; the dtype for each is fixed
+        monkeypatch.setattr(score, "cpu_has_bf16_matmul", lambda native=native: native)
+        assert score.resolve_dtype("auto", cpu) == (torch.bfloat16 if native else torch.float32)
+        assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+        assert score.resolve_dtype("float32", cpu) == torch.float32
+        assert score.resolve_dtype("bfloat16", cpu) == torch.bfloat16
     assert score.resolve_dtype("float32", torch.device("cuda")) == torch.float32
+    with pytest.raises(ValueError, match="presence.dtype 'fp8' unknown"):
+        score.resolve_dtype("fp8", cpu)
+
+
+def test_the_bf16_probe_says_no_on_cpus_without_amx_bf16():
+    """The probe reads private torch APIs; checked against the kernel's own list of CPU flags."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo.read_text(), re.M).group(1).split())
+    if "amx_bf16" not in flags:
+        assert score.cpu_has_bf16_matmul() is False
+    else:  # the flag is necessary, not sufficient (the OS must grant the AMX tile state)
+        assert isinstance(score.cpu_has_bf16_matmul(), bool)
 
 
 def test_lm_head_bias_is_applied(tiny_models):
@@ -209,7 +231,8 @@ from pipeline.presence import score
 if sys.argv[1] == "keep":
     assert score.keep_freed_memory()
 class Info(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_size_t) for f in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+    _fields_ = [(f, ctypes.c_size_t)
+                for f in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype, libc.malloc.restype = Info, ctypes.c_void_p
 before = libc.mallinfo2().hblkhd

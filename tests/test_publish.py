@@ -41,7 +41,8 @@ def test_rebuild_is_complete_and_records_the_run(built):
     con = duckdb.connect(str(built), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 40
-        assert con.execute("SELECT count(DISTINCT hf_id) FROM benchmark_scores WHERE scale='normalized'").fetchone()[0] == 40
+        normalized = "SELECT count(DISTINCT hf_id) FROM benchmark_scores WHERE scale='normalized'"
+        assert con.execute(normalized).fetchone()[0] == 40
         run = con.execute("SELECT stages, status, code_version FROM runs").fetchall()
         assert run[-1][0] == "ingest" and run[-1][1] == "ok" and run[-1][2]
     finally:
@@ -88,7 +89,8 @@ def test_bad_config_and_stage_names_fail_cleanly(tmp_path):
     assert proc.returncode == 2 and "unknown stage 'trian'" in proc.stderr and "Traceback" not in proc.stderr
     cfg = tmp_path / "c.yaml"
     cfg.write_text("ingest:\n  oll_v2_duplicate_rule: newest\n")
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", str(cfg), "--db", str(db), "--stages", "ingest"],
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", str(cfg), "--db", str(db),
+                           "--stages", "ingest"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "oll_v2_duplicate_rule" in proc.stderr and "nothing was published" in proc.stderr
     assert not db.exists()
@@ -109,8 +111,10 @@ def test_ingest_rerun_keeps_rows_other_stages_own(built, tmp_path):
     db = tmp_path / "advisor.duckdb"
     db.write_bytes(built.read_bytes())
     con = duckdb.connect(str(db))
-    con.execute("INSERT INTO models (hf_id, display_name, in_paper, source) VALUES ('local/tiny-llama', 'tiny', false, 'pipeline')")
-    con.execute("INSERT INTO rm_results (hf_id, method, score, source, run_id) VALUES ('local/tiny-llama', 'regression', 51.0, 'pipeline', 'r1')")
+    con.execute("INSERT INTO models (hf_id, display_name, in_paper, source) "
+                "VALUES ('local/tiny-llama', 'tiny', false, 'pipeline')")
+    con.execute("INSERT INTO rm_results (hf_id, method, score, source, run_id) "
+                "VALUES ('local/tiny-llama', 'regression', 51.0, 'pipeline', 'r1')")
     con.close()
     run_pipeline(db)
     con = duckdb.connect(str(db), read_only=True)

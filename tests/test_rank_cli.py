@@ -93,3 +93,24 @@ def test_partial_lmeval_run_is_ranked_raw_and_partial_with_the_method_it_used(ap
     assert row["missing"] == "MATH Lvl 5" and row["rank"] == 1
     assert row["lower"] < row["prediction"] < row["upper"]
     assert row["partial_method"] in ("imputation", f"reduced spec {row['spec']}") and row["partial_mae"] > 0
+
+
+def test_the_rm_advisor_console_script_runs_rank(monkeypatch, capsys):
+    """pyproject.toml's `rm-advisor` entry point resolves to the CLI's main, whose `rank --help` works
+    and names the command as it was called (`rm-advisor` installed, `python -m advisor` otherwise)."""
+    import importlib
+    import tomllib
+
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["rm-advisor"]
+    module, func = target.split(":")
+    main = getattr(importlib.import_module(module), func)
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/rm-advisor", "rank", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: rm-advisor rank [-h]") and "--method" in out and "--format" in out
+    monkeypatch.setattr(sys, "argv", ["advisor/__main__.py"])
+    with pytest.raises(SystemExit):
+        main(["rank", "--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m advisor rank")

@@ -17,7 +17,8 @@ def test_constants_match_the_official_tables():
 
 
 def test_perfect_and_zero():
-    assert rb.section_scores({s: 1.0 for s in ALL}) == {k: 100.0 for k in ("chat", "chat_hard", "safety", "reasoning", "score")}
+    sections = ("chat", "chat_hard", "safety", "reasoning", "score")
+    assert rb.section_scores({s: 1.0 for s in ALL}) == {k: 100.0 for k in sections}
     assert rb.section_scores({s: 0.0 for s in ALL})["score"] == 0.0
 
 

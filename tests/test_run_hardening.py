@@ -126,13 +126,13 @@ def test_a_waiting_run_proceeds_once_the_lock_is_released(base_db, tmp_path):
 def test_db_in_a_read_only_directory_exits_2_with_the_fix(tmp_path):
     base = Path(tempfile.mkdtemp(prefix="rm-advisor-ro-"))
     try:
-        os.chmod(base, 0o755)
+        os.chmod(base, 0o755)  # noqa: S103 - user nobody must reach this temp dir
         work = base / "work"
         work.mkdir(mode=0o777)
-        os.chmod(work, 0o777)
+        os.chmod(work, 0o777)  # noqa: S103 - and write its work_dir
         ro = base / "ro"
         ro.mkdir()
-        os.chmod(ro, 0o555)
+        os.chmod(ro, 0o555)  # noqa: S103 - the read-only dir under test
         cfg = base / "c.yaml"
         cfg.write_text(f"work_dir: {work}\nstages: [ingest]\n")
         cmd = [sys.executable, "-m", "pipeline.run", "--config", str(cfg), "--db", str(ro / "advisor.duckdb")]
@@ -152,7 +152,7 @@ def test_db_in_a_read_only_directory_exits_2_with_the_fix(tmp_path):
         assert "Fix: choose a --db in a directory you can write" in proc.stderr
         assert list(ro.iterdir()) == []
     finally:
-        os.chmod(base / "ro", 0o755)
+        os.chmod(base / "ro", 0o755)  # noqa: S103 - writable again for rmtree
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -19,7 +19,8 @@ def test_paper_config_is_the_papers_setup(root):
     assert [s.id for s in specs] == pd.read_csv(root / "data" / "paper" / "models.csv")["hf_id"].tolist()
     assert [s.id for s in specs if s.trust_remote_code] == ["microsoft/Phi-3-small-8k-instruct"]
     bt, reg = cfg.method("bradley_terry", "p"), cfg.method("regression", "p")
-    assert sorted(bt.learning_rates) == sorted([float(f"{k}e-7") for k in (5, 6, 7, 8, 9)] + [float(f"{k}e-6") for k in (1, 2, 3, 4, 5)])
+    assert sorted(bt.learning_rates) == sorted([float(f"{k}e-7") for k in (5, 6, 7, 8, 9)]
+                                               + [float(f"{k}e-6") for k in (1, 2, 3, 4, 5)])
     assert sorted(reg.learning_rates) == sorted([float(f"{k}e{e}") for k in (1, 3, 5, 7, 9) for e in (-6, -7)])
     for m, epochs in ((bt, 1), (reg, 2)):
         assert (m.epochs, m.global_batch_size, m.warmup_steps, m.eval_steps) == (epochs, 64, 20, 20)

@@ -38,7 +38,8 @@ def test_stage_writes_results_and_rerun_skips(tmp_path, capsys):
     assert len(trials) == 3 and sum(t[2] for t in trials) == 2
     mv = con.execute("SELECT w_helpfulness, w_verbosity, n_pairs, tie_rule FROM merge_vectors").fetchall()
     assert len(mv) == 2 and all(m[0] >= 0 and m[1] <= 0 and m[2] > 0 and "lexicographic" in m[3] for m in mv)
-    model = con.execute("SELECT params_b, in_paper, source, size_group FROM models WHERE hf_id = 'local/tiny-llama'").fetchone()
+    model = con.execute("SELECT params_b, in_paper, source, size_group FROM models "
+                        "WHERE hf_id = 'local/tiny-llama'").fetchone()
     assert model[0] > 0 and model[1] is False and model[2] == "pipeline" and model[3] == "<3B"
     first = rm
     con.close()
@@ -48,7 +49,8 @@ def test_stage_writes_results_and_rerun_skips(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("done before, skipped") == 3 and out.count("RewardBench from cache") == 2
     con = duckdb.connect(cfg["db"], read_only=True)
-    again = con.execute("SELECT method, chat, chat_hard, safety, reasoning, score FROM rm_results ORDER BY method").fetchall()
+    again = con.execute("SELECT method, chat, chat_hard, safety, reasoning, score FROM rm_results "
+                        "ORDER BY method").fetchall()
     assert again == [r[:6] for r in first]
     assert con.execute("SELECT count(*) FROM rm_results").fetchone()[0] == 2  # replaced, not duplicated
 

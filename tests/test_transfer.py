@@ -58,7 +58,8 @@ def test_analyse_by_hand():
     k = ["g", "v1", "bt", "d", "lr=1"]
     ext = _external([[*k, "r1", "m/base", 60.0], [*k, "r2", "m/inst", 70.0], [*k, "r3", "m/inst", 72.0],
                      [*k, "r4", "m/other", 65.0], [*k, "r5", "m/tiny", 50.0],
-                     ["h", "v1", "bt", "d", "x", "s1", "m/base", 1.0], ["h", "v1", "bt", "d", "x", "s2", "m/inst", 2.0]])
+                     ["h", "v1", "bt", "d", "x", "s1", "m/base", 1.0],
+                     ["h", "v1", "bt", "d", "x", "s2", "m/inst", 2.0]])
     preds = pd.DataFrame({"hf_id": ["m/base", "m/inst", "m/other", "m/tiny"], "advisor_method": "regression",
                           "predicted": [55.0, 66.0, 70.0, 40.0], "lower": 0.0, "upper": 100.0,
                           "in_domain": [True, True, False, True], "imputed": ["", "", "params_b", ""],
@@ -84,7 +85,8 @@ def test_analyse_by_hand():
     assert lin.loc["m/inst", "predicted_delta_pct"] == pytest.approx(100 * (66 / 55 - 1))
     assert bool(lin.loc["m/other", "same_sign"])
     s = res.summary["regression"]
-    assert s["comparisons"] == 1 and s["top_pick_agrees"] == 0 and s["lineage_pairs"] == 3  # group h (2 bases) has the lineage pair too
+    # group h (2 bases) has the lineage pair too
+    assert s["comparisons"] == 1 and s["top_pick_agrees"] == 0 and s["lineage_pairs"] == 3
     assert res.summary["not_evaluated"][0]["bases"] == 2
     lines = transfer.markdown({"note": "n", "agreement": json.loads(res.agreement.to_json(orient="records")),
                                "summary": res.summary})

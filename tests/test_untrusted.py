@@ -226,9 +226,9 @@ def test_markup_in_file_names_ids_cells_and_the_model_box_renders_as_text(page):
 
 
 def test_inf_cell_on_the_page_is_named_then_imputed_and_flagged(page):
-    csv_ = ("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
-            "org/inf,inf,30,20,8,9,30,inf\n"
-            "org/fine,50,30,20,8,9,30,7\n").encode()
+    csv_ = (b"Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
+            b"org/inf,inf,30,20,8,9,30,inf\n"
+            b"org/fine,50,30,20,8,9,30,7\n")
     at = page()
     at.file_uploader(key="upload").set_value(("inf.csv", csv_, "text/csv"))
     at.selectbox(key="upload_scale").set_value("normalized")
