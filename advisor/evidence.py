@@ -18,7 +18,8 @@ import math
 import pandas as pd
 
 from advisor import store
-from advisor.views import CATEGORY_LABELS, METHOD_LABELS, connection
+from advisor.registry import CATEGORY_LABELS, METHOD_LABELS
+from advisor.views import connection
 
 SKILL = "skill"
 NO_SKILL = "no_skill"

@@ -4,7 +4,7 @@ per-lineage errors, interval calibration, and the paper's model beside the one t
 
 import streamlit as st
 
-from advisor import evidence, figures, views
+from advisor import evidence, figures, registry, views
 from advisor.untrusted import md_text
 from pages._shared import cached
 
@@ -24,14 +24,14 @@ if served.empty:
                "and reload.")
     st.stop()
 
-for method in views.METHOD_LABELS:
+for method in registry.METHOD_LABELS:
     row = evidence.served_row(served, method)
     (st.success if evidence.has_skill(row) else st.warning)(evidence.sentence(row, method))
 
 c1, c2, c3 = st.columns(3)
-method = c1.radio("Method", [m for m in views.METHOD_LABELS if m in set(served["method"])],
-                  format_func=views.METHOD_LABELS.get, horizontal=True, key="ev_method")
-targets = [t for t in views.RM_CATEGORIES if t in set(served["target"])]
+method = c1.radio("Method", [m for m in registry.METHOD_LABELS if m in set(served["method"])],
+                  format_func=registry.METHOD_LABELS.get, horizontal=True, key="ev_method")
+targets = [t for t in registry.RM_TARGETS if t in set(served["target"])]
 target = c2.selectbox("RewardBench target", targets, format_func=evidence.target_label, key="ev_target")
 scales = sorted(set(served["scale"]), key=lambda s: (s != "normalized", s))
 scale = c3.selectbox("Scale of the benchmark inputs", scales, key="ev_scale")
@@ -39,7 +39,7 @@ row = evidence.served_row(served, method, target, scale)
 
 st.subheader("Served predictors")
 st.dataframe(
-    served.assign(method=served["method"].map(views.METHOD_LABELS),
+    served.assign(method=served["method"].map(registry.METHOD_LABELS),
                   target=served["target"].map(evidence.target_label)),
     hide_index=True, width="stretch", key="ev_served",
     column_config={"nested_mae_mean": st.column_config.NumberColumn("Nested-CV MAE", format="%.2f"),
@@ -58,7 +58,7 @@ else:
     st.dataframe(comp.drop(columns=["scale", "method", "target"]), hide_index=True, width="stretch",
                  key="ev_specs")
     st.plotly_chart(figures.skill_intervals(
-        comp, f"Gain over predicting the mean, {views.METHOD_LABELS[method]} / "
+        comp, f"Gain over predicting the mean, {registry.METHOD_LABELS[method]} / "
               f"{evidence.target_label(target)} ({scale})"), key="fig_ev_skill")
     paper = evidence.paper_vs_chosen(ev, scale, method, target)
     if len(paper):
@@ -106,7 +106,7 @@ else:
     c = c.assign(label=c["target"].map(evidence.target_label) + " (" + c["protocol"].map(
         lambda p: evidence.PROTOCOL_LABELS.get(p, p)) + ")")
     st.plotly_chart(figures.interval_calibration(
-        c, f"Do the intervals cover what they claim? ({views.METHOD_LABELS[method]}, {scale})"),
+        c, f"Do the intervals cover what they claim? ({registry.METHOD_LABELS[method]}, {scale})"),
         key="fig_ev_calibration")
     st.caption("Empirical coverage of the intervals on models outside the training folds, with a "
                "95% binomial (Wilson) interval; the dashed line is perfect calibration.")
