@@ -89,7 +89,7 @@ def rank(args: argparse.Namespace) -> int:
         return _fail(short.errors)
     if short.empty:
         return _fail(["no candidate is left to rank. Fix: check the messages above."])
-    print(evidence.sentence(evidence.served_row(evidence.served(db), args.method), args.method),
+    print(evidence.sentence(evidence.served_row(evidence.read(db, "predictor_served"), args.method), args.method),
           file=sys.stderr)
     sys.stdout.write(export_shortlist(short.table, args.format, short.version))
     return 0

@@ -133,7 +133,7 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-served = cached("evidence.served")
+served = cached("evidence.read", table="predictor_served")
 for m in registry.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
     row = evidence.served_row(served, m)
     (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
