@@ -3,7 +3,7 @@ the gains per size group (Fig. 2), Bradley-Terry vs Regression (Fig. 11), post-t
 
 import streamlit as st
 
-from advisor import figures, posttraining, registry, views
+from advisor import figures, posttraining, registry
 from advisor.gains import gains_per_size_group
 from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
