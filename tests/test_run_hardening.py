@@ -46,7 +46,7 @@ PATH_KEY = "bundle_path" if HAS_BUNDLE_PATH else "reports_dir"
 
 def quick_config(base: Path, stages=("ingest", "predictor")) -> Path:
     """configs/quick.yaml with its outputs under ``base`` (absolute paths: used as given), except the
-    predictor bundle, which must live under data/ (advisor.predictor)."""
+    predictor bundle, which must live under data/ (advisor.bundle)."""
     cfg = base / "quick.yaml"
     bundle = "  bundle_path: data/predictor/test-hardening/bundle.joblib\n" if HAS_BUNDLE_PATH else ""
     cfg.write_text(f"data_dir: data\nwork_dir: {base / 'work'}\nstages: [{', '.join(stages)}]\n"
