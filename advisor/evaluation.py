@@ -17,6 +17,9 @@ models (conservative: the repeats reuse the same models).
 
 Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
 paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
+
+``nested_cv`` / ``leave_one_family_out``: the same kind of honest error for one scikit-learn estimator
+with its own search (the paper's ``advisor.estimator.RMPredictor``; the presence experiment uses them).
 """
 
 from __future__ import annotations
