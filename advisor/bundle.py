@@ -12,18 +12,37 @@ exported JSON file (``RM_ADVISOR_BUNDLE``) and refuses anything else with a mess
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import platform
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import advisor
 from advisor.specs import BASE_FEATURES, LinearFit
 
 FORMAT = "rm-advisor-predictor-bundle"
 FORMAT_VERSION = 2
 MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def data_hash(X: pd.DataFrame, y: pd.Series | pd.DataFrame) -> str:
+    """SHA-256 of the training data (rows sorted by index, columns as given)."""
+    frame = pd.concat([X, y], axis=1).sort_index()
+    return hashlib.sha256(frame.to_csv(float_format="%.10g").encode()).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import joblib
+    import scipy
+    import sklearn
+
+    return {"advisor": advisor.__version__, "python": platform.python_version(),
+            "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__}
 
 
 class BundleError(ValueError):

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from advisor import evidence, ranking, store, upload, views
+from advisor import evidence, ranking, registry, store, upload, views
 from advisor.bundle import load_bundle
 from advisor.shortlist import export_shortlist
 
@@ -32,7 +32,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--pick", default="", help="comma-separated Hugging Face ids from the Open LLM "
                    "Leaderboard v2 table to add (normalized scores, as the app's pick tab)")
     r.add_argument("--db", help="database to read (default: RM_ADVISOR_DB or data/advisor.duckdb)")
-    r.add_argument("--method", choices=list(views.METHOD_LABELS), default="regression",
+    r.add_argument("--method", choices=list(registry.METHOD_LABELS), default="regression",
                    help="reward-model training method (default: regression)")
     r.add_argument("--scale", choices=list(upload.SCALE_CHOICES), default="auto",
                    help="scale of the FILE's values (default: auto, detected as the app does)")
@@ -92,7 +92,7 @@ def rank(args: argparse.Namespace) -> int:
         return _fail(short.errors)
     if short.empty:
         return _fail(["no candidate is left to rank. Fix: check the messages above."])
-    print(evidence.sentence(evidence.served_row(evidence.served(db), args.method), args.method),
+    print(evidence.sentence(evidence.served_row(evidence.read(db, "predictor_served"), args.method), args.method),
           file=sys.stderr)
     sys.stdout.write(export_shortlist(short.table, args.format, short.version))
     return 0

@@ -17,20 +17,28 @@ models (conservative: the repeats reuse the same models).
 
 Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
 paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
+
+``nested_cv`` / ``leave_one_family_out``: the same kind of honest error for one scikit-learn estimator
+with its own search (the paper's ``advisor.estimator.RMPredictor``; the presence experiment uses them).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
 from advisor import specs
-from advisor.predictor import conformal_halfwidth
+from advisor.search import conformal_halfwidth
+
+if TYPE_CHECKING:
+    from advisor.estimator import RMPredictor
 
 SERVED = "served"
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -294,3 +302,60 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
     return {"evidence": pd.DataFrame(ev), "lineage_errors": pd.DataFrame(lin_rows),
             "calibration": pd.concat([calibration(oof, SERVED)], ignore_index=True),
             "served": served}
+
+
+# --- the paper's estimator (advisor.estimator.RMPredictor): honest error with its search in every fold
+
+@dataclass
+class CVReport:
+    """Out-of-sample predictions of a whole fit procedure (search included) and their errors."""
+    predictions: pd.DataFrame  # index like X: y, prediction, lower, upper, fold
+    mae: float
+    interval_coverage: float
+    n_iter_capped: int
+    fold_params: list = field(default_factory=list)  # best_params_ of each outer fold's search
+
+
+def _outer_fold(estimator, X: pd.DataFrame, y: pd.Series, train, test, k: int):
+    est = clone(estimator).set_params(n_jobs=1).fit(X.iloc[train], y.iloc[train])
+    part = est.predict_interval(X.iloc[test])
+    part["y"] = y.iloc[test].to_numpy()
+    part["fold"] = k
+    return part, est.n_iter_capped_, dict(est.best_params_)
+
+
+def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
+    """Outer folds run in ``estimator.n_jobs`` worker processes (each inner search on one core: the
+    coordinate-descent fits are too small for threads to pay off)."""
+    from tqdm.auto import tqdm
+
+    jobs = Parallel(n_jobs=estimator.n_jobs, return_as="generator")(
+        delayed(_outer_fold)(estimator, X, y, train, test, k) for k, (train, test) in enumerate(splits))
+    done = list(tqdm(jobs, total=len(splits), desc=desc, leave=False, disable=None))
+    rows = [part for part, _, _ in done]
+    capped = sum(c for _, c, _ in done)
+    params = [p for _, _, p in done]
+    df = pd.concat(rows).loc[X.index]
+    inside = (df.y >= df.lower) & (df.y <= df.upper)
+    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped,
+                    params)
+
+
+def nested_cv(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series, outer_cv: int = 10,
+              random_state: int = 1) -> CVReport:
+    """Each outer fold re-runs the complete hyperparameter search on its training part only.
+
+    The outer split uses a different seed from the inner one so the folds do not line up.
+    """
+    splits = list(KFold(outer_cv, shuffle=True, random_state=random_state).split(X))
+    return _outer(estimator, X, y, splits, "nested CV")
+
+
+def leave_one_family_out(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series,
+                         groups: pd.Series) -> CVReport:
+    """Hold out one model family at a time (search included): error on an unseen family."""
+    g = pd.Series(groups).reindex(X.index)
+    if g.isna().any():
+        raise ValueError(f"groups: no family for {list(X.index[g.isna()])}")
+    splits = list(LeaveOneGroupOut().split(X, y, g.to_numpy()))
+    return _outer(estimator, X, y, splits, "leave one family out")

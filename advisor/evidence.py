@@ -18,7 +18,8 @@ import math
 import pandas as pd
 
 from advisor import store
-from advisor.views import CATEGORY_LABELS, METHOD_LABELS, connection
+from advisor.registry import METHOD_LABELS
+from advisor.views import connection
 
 SKILL = "skill"
 NO_SKILL = "no_skill"
@@ -27,50 +28,29 @@ PROTOCOL_LABELS = {"nested": "repeated nested CV", "lineage_out": "leave one lin
 
 # The evidence tables and their display order: fixed SQL, no identifier ever comes from input.
 _QUERIES = {
+    # one row per served (scale, method, target): spec, skill flag, errors, interval coverage
     "predictor_served": "SELECT * FROM predictor_served ORDER BY scale, method, target",
+    # every candidate spec and baseline per (scale, method, target), with its errors and CIs
     "predictor_evidence": "SELECT * FROM predictor_evidence ORDER BY scale, method, target, lineage_out_mae",
+    # out-of-sample predictions of the known models (per spec/baseline, protocol and repeat)
     "predictions_oof": "SELECT * FROM predictions_oof",
+    # interval calibration: nominal vs empirical coverage with its binomial CI
     "interval_calibration": ("SELECT * FROM interval_calibration "
                              "ORDER BY scale, method, target, protocol, nominal"),
     "lineage_errors": "SELECT * FROM lineage_errors ORDER BY scale, method, target, name, mae DESC",
+    # analyses the last run skipped because a precondition failed, with the reason
     "skipped_analyses": "SELECT * FROM skipped_analyses",
 }
 
 
-def _read(path, table: str) -> pd.DataFrame:
+def read(path, table: str) -> pd.DataFrame:
+    """One evidence table (a key of ``_QUERIES``) in display order; empty when the database predates it."""
+    if table not in _QUERIES:
+        raise KeyError(f"unknown evidence table {table!r}; valid names: {', '.join(_QUERIES)}")
     with connection(path) as con:
         if not store.has_table(con, table):
             return pd.DataFrame()
         return store.frame(con, _QUERIES[table])
-
-
-def served(path=None) -> pd.DataFrame:
-    """One row per served (scale, method, target): spec, skill flag, errors, interval coverage."""
-    return _read(path, "predictor_served")
-
-
-def specs_and_baselines(path=None) -> pd.DataFrame:
-    """Every candidate spec and baseline per (scale, method, target), with its errors and CIs."""
-    return _read(path, "predictor_evidence")
-
-
-def oof_predictions(path=None) -> pd.DataFrame:
-    """Out-of-sample predictions of the known models (per spec/baseline, protocol and repeat)."""
-    return _read(path, "predictions_oof")
-
-
-def calibration(path=None) -> pd.DataFrame:
-    """Interval calibration: nominal vs empirical coverage with its binomial CI."""
-    return _read(path, "interval_calibration")
-
-
-def lineage_errors(path=None) -> pd.DataFrame:
-    return _read(path, "lineage_errors")
-
-
-def skipped(path=None) -> pd.DataFrame:
-    """Analyses the last run skipped because a precondition failed, with the reason."""
-    return _read(path, "skipped_analyses")
 
 
 def served_row(table: pd.DataFrame, method: str, target: str = "score",
@@ -116,10 +96,6 @@ def sentence(row: dict | None, method: str) -> str:
     return (f"{name}: out of sample this predictor is off by {_pts(nested)} "
             f"points on average ({_pts(row.get('lineage_out_mae'))} for a lineage it has never "
             f"seen); ranking by size alone would be off by {_pts(row.get('size_baseline_mae'))}.")
-
-
-def target_label(target: str) -> str:
-    return CATEGORY_LABELS.get(target, target)
 
 
 def comparison(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:

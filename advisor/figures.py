@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from advisor import untrusted
-from advisor.views import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, label
+from advisor.registry import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS
+from advisor.views import label
 
 BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
 COLOR = "#1f77b4"

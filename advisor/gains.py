@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
+from advisor.registry import SIZE_GROUPS
+
 BASELINES = {"<3B": "meta-llama/Llama-3.2-1B-Instruct", "3-6B": "meta-llama/Llama-3.2-3B-Instruct",
              ">=6B": "meta-llama/Llama-3.1-8B-Instruct"}
 REQUIRED = ("hf_id", "method", "score", "size_group")

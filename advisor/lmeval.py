@@ -1,7 +1,7 @@
-"""Read lm-evaluation-harness (0.4.x) and EvalPlus result files into registry benchmark scores.
+"""Read lm-evaluation-harness (0.4.x) ``results_*.json`` files into registry benchmark scores.
 
-Pure parsing (json + the registry, no torch): used by the pipeline (``pipeline/ingest/lmeval_json.py``,
-``pipeline/benchmarks/stage.py``) and by the app's upload page.
+Pure parsing (json + the registry, no torch), reached through ``advisor.results`` by the pipeline
+(``pipeline/ingest/lmeval_json.py``, ``pipeline/benchmarks/stage.py``) and the app's upload page.
 
 lm-eval ``results_*.json`` (what ``lm_eval --output_path`` / ``EvaluationTracker`` writes) holds
 ``results`` (one entry per task *and* per group, metric keys ``"<metric>,<filter>"`` such as
@@ -23,156 +23,23 @@ Primary metric per task (the registry's ``metric`` column, ``advisor/benchmarks.
 
 The filter is ``none`` when present, else the first of FILTER_PREFERENCE found (recorded in the
 row's settings). Each value is stored on the registry's scale for the benchmark, as lm-eval writes
-it: ``raw`` (0-1) for all but SQuAD v2, whose metrics lm-eval reports in percent.
-
-Open LLM Leaderboard v2 normalisation (scale ``normalized``, 0-100), computed only where the file
-holds every input, following the leaderboard's documented procedure
-(https://huggingface.co/docs/leaderboards/open_llm_leaderboard/normalization):
-
-* IFEval: mean of ``prompt_level_strict_acc`` and ``inst_level_strict_acc``, times 100;
-* BBH, MUSR: each subtask's ``acc_norm`` rescaled from [1/choices, 1] to [0, 100] (below chance -> 0),
-  then the unweighted mean over the 24 (BBH) / 3 (MUSR) subtasks; choices per subtask in
-  SUBTASK_CHOICES (BBH counts are the ``doc_to_choice`` lengths of lm-eval's leaderboard task YAMLs);
-* GPQA (chance 1/4, group ``acc_norm``) and MMLU-PRO (chance 1/10, ``acc``): the same rescaling on
-  the task-level value;
-* MATH Lvl 5: group ``exact_match`` times 100 (generative, no chance level).
-
-The row's ``settings["normalization"]`` says "normalized as the leaderboard does" only when the run
-was also complete (no ``limit``); a ``limit`` run gets "leaderboard formula on a limited sample".
-
-EvalPlus: both the leaderboard ``results.json`` (``{model: {"link", "pass@1": {humaneval, humaneval+,
-mbpp, mbpp+}}}``, percent) and ``evalplus.evaluate``'s ``*_eval_results.json`` (``{"eval": {task_id:
-[{"base_status", "plus_status"}...]}}``: pass@1 = mean over problems of the passing fraction, times 100).
+it: ``raw`` (0-1) for all but SQuAD v2, whose metrics lm-eval reports in percent. For the six Open LLM
+Leaderboard v2 tasks a second, ``normalized`` score is added where the file holds the inputs
+(``advisor.leaderboard_norm``). The entry point for any results file is ``advisor.results.parse``.
 
 Anything else raises ValueError naming the file, the field and the fix.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
-from advisor import registry, untrusted
+from advisor import leaderboard_norm, registry
+from advisor.results import FIX_LMEVAL, Parsed, Score, file_error, number
 
 FILTER_PREFERENCE = ("none", "strict-match", "get-answer", "remove_whitespace", "flexible-extract")
-
-# Number of answer choices per leaderboard subtask (chance level = 1/choices).
-SUBTASK_CHOICES: dict[str, dict[str, int]] = {
-    "leaderboard_bbh": {
-        "boolean_expressions": 2, "causal_judgement": 2, "date_understanding": 6,
-        "disambiguation_qa": 3, "formal_fallacies": 2, "geometric_shapes": 11, "hyperbaton": 2,
-        "logical_deduction_five_objects": 5, "logical_deduction_seven_objects": 7,
-        "logical_deduction_three_objects": 3, "movie_recommendation": 6, "navigate": 2,
-        "object_counting": 19, "penguins_in_a_table": 5, "reasoning_about_colored_objects": 18,
-        "ruin_names": 6, "salient_translation_error_detection": 6, "snarks": 2,
-        "sports_understanding": 2, "temporal_sequences": 4, "tracking_shuffled_objects_five_objects": 5,
-        "tracking_shuffled_objects_seven_objects": 7, "tracking_shuffled_objects_three_objects": 3,
-        "web_of_lies": 2,
-    },
-    "leaderboard_musr": {"murder_mysteries": 2, "object_placements": 5, "team_allocation": 3},
-}
-TASK_CHANCE = {"leaderboard_gpqa": 0.25, "leaderboard_mmlu_pro": 0.1, "leaderboard_math_hard": 0.0}
-EXACT = "normalized as the leaderboard does"
-LIMITED = "leaderboard formula on a limited sample (run with limit), not the leaderboard's number"
-
-EVALPLUS_KEYS = {"humaneval": "humaneval", "humaneval+": "humaneval_plus", "mbpp": "mbpp",
-                 "mbpp+": "mbpp_plus"}
-
-
-@dataclass(frozen=True)
-class Score:
-    """One benchmark value: registry name, value, scale and how it was measured."""
-
-    benchmark: str
-    value: float
-    scale: str
-    settings: dict
-    hf_id: str | None = None
-
-
-@dataclass
-class Parsed:
-    kind: str  # 'lm_eval' | 'evalplus'
-    scores: list[Score]
-    model: str | None = None
-    recorded_at: datetime | None = None  # when the evaluation ran, if the file says
-    unmapped: list[str] = field(default_factory=list)  # tasks with no registry benchmark
-    notes: list[str] = field(default_factory=list)
-
-
-def _err(file: str, field_: str | None, problem: str, fix: str) -> ValueError:
-    where = f"{file}, field {field_!r}" if field_ else file
-    return ValueError(f"{where}: {problem}. Fix: {fix}")
-
-
-FIX_LMEVAL = ("upload the unmodified results_*.json that lm-evaluation-harness 0.4.x writes "
-              "(lm_eval --output_path DIR), or an EvalPlus results file")
-
-
-MAX_RESULTS_BYTES = 64 * 2**20  # a results_*.json of the 6 leaderboard tasks is ~1 MB; samples live elsewhere
-
-
-def load_json(source: str | Path | bytes, name: str | None = None,
-              max_bytes: int | None = None) -> tuple[dict, str]:
-    """(parsed JSON object, display name) from a path or uploaded bytes; ValueError if not JSON, larger
-    than ``max_bytes`` or nested deeper than ``untrusted.MAX_JSON_DEPTH`` (checked before parsing)."""
-    max_bytes = max_bytes or MAX_RESULTS_BYTES
-    if isinstance(source, (bytes, bytearray)):
-        name = name or "upload"
-        raw = bytes(source)
-    else:
-        path = Path(source)
-        name = name or path.name
-        if not path.is_file():
-            raise _err(str(path), None, "file not found", "pass an existing results file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise _err(name, None, f"{size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit for "
-                       "results files", "pass the results_*.json lm-evaluation-harness writes, not its "
-                       "samples_*.jsonl or a file bundling many runs")
-        raw = path.read_bytes()
-    try:
-        data = untrusted.load_json_bounded(raw, max_bytes=max_bytes)
-    except untrusted.JSONLimitError as exc:
-        raise _err(name, None, f"refused before parsing: {exc}", FIX_LMEVAL) from None
-    except json.JSONDecodeError as exc:
-        raise _err(name, None, f"not valid JSON ({exc.msg} at line {exc.lineno})", FIX_LMEVAL) from None
-    if not isinstance(data, dict):
-        raise _err(name, None, f"top level is a JSON {type(data).__name__}, not an object", FIX_LMEVAL)
-    return data, name
-
-
-def detect(data: dict, file: str = "upload") -> str:
-    """'lm_eval' or 'evalplus'; ValueError for anything else."""
-    if "results" in data:
-        return "lm_eval"
-    if isinstance(data.get("eval"), dict):
-        return "evalplus"
-    if data and all(isinstance(v, dict) and "pass@1" in v for v in data.values()):
-        return "evalplus"
-    raise _err(file, "results", "missing: this is not lm-evaluation-harness output (no 'results' "
-               "object) nor an EvalPlus file (no 'eval' or 'pass@1')", FIX_LMEVAL)
-
-
-def parse(source: str | Path | bytes, name: str | None = None, model: str | None = None,
-          task_map: dict[str, str] | None = None) -> Parsed:
-    """Parse any supported results file (path or bytes)."""
-    data, name = load_json(source, name)
-    return _parse_data(data, name, model, task_map)
-
-
-def _parse_data(data: dict, name: str, model: str | None, task_map: dict[str, str] | None) -> Parsed:
-    """An already loaded results object, by the format ``detect`` finds."""
-    if detect(data, name) == "lm_eval":
-        return parse_lmeval(data, name, model=model, task_map=task_map)
-    return parse_evalplus(data, name, model=model)
-
-
-# ---------------------------------------------------------------- lm-evaluation-harness
 
 
 def task_benchmarks(task_map: dict[str, str] | None = None) -> dict[str, str]:
@@ -192,14 +59,6 @@ def task_benchmarks(task_map: dict[str, str] | None = None) -> dict[str, str]:
         registry.get(bench)  # KeyError listing valid names
         out[task] = bench
     return out
-
-
-def _number(v, file: str, field_: str, allow_na: bool = False) -> float | None:
-    if allow_na and (v is None or v == "N/A" or v == ""):
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _err(file, field_, f"expected a number, got {v!r}", FIX_LMEVAL)
-    return float(v)
 
 
 def _metric_keys(entry: dict, metric: str) -> dict[str, str]:
@@ -223,28 +82,28 @@ def _pick_filter(keys: dict[str, str]) -> str | None:
 def _validate(data: dict, file: str) -> dict:
     results = data.get("results")
     if not isinstance(results, dict) or not results:
-        raise _err(file, "results", "must be a non-empty object of task -> metrics", FIX_LMEVAL)
+        raise file_error(file, "results", "must be a non-empty object of task -> metrics", FIX_LMEVAL)
     for task, entry in results.items():
         if not isinstance(entry, dict):
-            raise _err(file, f"results.{task}", f"must be an object of metrics, got "
+            raise file_error(file, f"results.{task}", f"must be an object of metrics, got "
                        f"{type(entry).__name__}", FIX_LMEVAL)
         for key, v in entry.items():
             if "," not in key:
                 continue
             metric = key.split(",", 1)[0]
             if metric.endswith("_stderr"):
-                _number(v, file, f"results.{task}.{key}", allow_na=True)
+                number(v, file, f"results.{task}.{key}", allow_na=True)
             else:
-                _number(v, file, f"results.{task}.{key}")
+                number(v, file, f"results.{task}.{key}")
     for key in ("group_subtasks", "n-shot", "n-samples", "versions", "configs", "config", "groups"):
         if key in data and data[key] is not None and not isinstance(data[key], dict):
-            raise _err(file, key, f"must be an object, got {type(data[key]).__name__}", FIX_LMEVAL)
+            raise file_error(file, key, f"must be an object, got {type(data[key]).__name__}", FIX_LMEVAL)
     for group, subs in (data.get("group_subtasks") or {}).items():
         if subs is not None and (not isinstance(subs, list) or not all(isinstance(s, str) for s in subs)):
-            raise _err(file, f"group_subtasks.{group}", "must be a list of task names", FIX_LMEVAL)
+            raise file_error(file, f"group_subtasks.{group}", "must be a list of task names", FIX_LMEVAL)
     for task, cfg in (data.get("configs") or {}).items():
         if cfg is not None and not isinstance(cfg, dict):
-            raise _err(file, f"configs.{task}", f"must be an object, got {type(cfg).__name__}", FIX_LMEVAL)
+            raise file_error(file, f"configs.{task}", f"must be an object, got {type(cfg).__name__}", FIX_LMEVAL)
     return results
 
 
@@ -337,6 +196,19 @@ def _value(data: dict, results: dict, task: str, metric: str):
     return value, ",".join(sorted(filters)), how
 
 
+def _normalized(data: dict, results: dict, task: str):
+    """(value 0-100, detail) of the leaderboard normalisation of ``task`` from this file, or None."""
+    def metric(name: str) -> float | None:
+        got = _value(data, results, task, name)
+        return None if got is None else got[0]
+
+    def subtask_acc_norm(sub: str) -> float | None:
+        got = _reported(results.get(f"{task}_{sub}", {}), "acc_norm")
+        return None if got is None else got[0]
+
+    return leaderboard_norm.normalized(task, metric, subtask_acc_norm)
+
+
 def _shots(data: dict, task: str):
     nshot = data.get("n-shot") or {}
     subs = _subtasks(data, task)
@@ -349,37 +221,6 @@ def _shots(data: dict, task: str):
     if v is None:
         v = ((data.get("configs") or {}).get(task) or {}).get("num_fewshot")
     return v
-
-
-def _clip_norm(value: float, chance: float) -> float:
-    return max(0.0, (value - chance) / (1.0 - chance)) * 100.0
-
-
-def _leaderboard_normalized(data: dict, results: dict, task: str):
-    """(value 0-100, detail) of the OLL v2 normalisation of ``task``, or None if inputs are missing."""
-    if task == "leaderboard_ifeval":
-        p = _value(data, results, task, "prompt_level_strict_acc")
-        i = _value(data, results, task, "inst_level_strict_acc")
-        if p is None or i is None:
-            return None
-        return (p[0] + i[0]) / 2 * 100, "mean of prompt- and instruction-level strict accuracy x 100"
-    if task in SUBTASK_CHOICES:
-        parts = []
-        for sub, choices in SUBTASK_CHOICES[task].items():
-            got = _reported(results.get(f"{task}_{sub}", {}), "acc_norm")
-            if got is None:
-                return None
-            parts.append(_clip_norm(got[0], 1.0 / choices))
-        return sum(parts) / len(parts), (f"mean over {len(parts)} subtasks of acc_norm rescaled "
-                                        "from chance (1/choices) to 100")
-    if task in TASK_CHANCE:
-        metric = registry.get(task).metric
-        got = _value(data, results, task, metric)
-        if got is None:
-            return None
-        chance = TASK_CHANCE[task]
-        return _clip_norm(got[0], chance), f"{metric} rescaled from chance {chance:g} to 100"
-    return None
 
 
 def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
@@ -418,24 +259,24 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
         metric = registry.get(bench).metric
         got = _value(data, results, task, metric)
         if got is None:
-            raise _err(file, f"results.{task}", f"no '{metric},<filter>' value for the primary "
+            raise file_error(file, f"results.{task}", f"no '{metric},<filter>' value for the primary "
                        f"metric of {bench} (keys: {sorted(results.get(task, {}))})", FIX_LMEVAL)
         value, filt, how = got
         scale = registry.get(bench).native_scale  # raw (0-1) for almost all; percent for squadv2
         lo, hi = registry.SCALE_RANGES[scale]
         if not lo <= value <= hi:
-            raise _err(file, f"results.{task}.{metric},{filt}", f"value {value} outside {lo:g}-{hi:g} "
+            raise file_error(file, f"results.{task}.{metric},{filt}", f"value {value} outside {lo:g}-{hi:g} "
                        f"(lm-eval writes this metric on the {scale} scale; other numbers mean the file "
                        "was edited)", FIX_LMEVAL)
         settings = {**common, "task": task, "metric": metric, "filter": filt,
                     "shots": _shots(data, task), "version": (data.get("versions") or {}).get(task),
                     "aggregation": how}
         scores.append(Score(bench, value, scale, settings, hf_id))
-        norm = _leaderboard_normalized(data, results, task)
+        norm = _normalized(data, results, task)
         if norm is not None:
             nval, detail = norm
             scores.append(Score(bench, nval, "normalized",
-                                {**settings, "normalization": LIMITED if limit else EXACT,
+                                {**settings, "normalization": leaderboard_norm.LIMITED if limit else leaderboard_norm.EXACT,
                                  "normalization_detail": detail}, hf_id))
     mapped_tasks = {s.settings["task"] for s in scores}
     # subtasks of an ingested group are not "unmapped", they are inside the group's value
@@ -445,91 +286,3 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
     notes = [f"{len(unmapped)} task(s) have no registry benchmark and were not ingested: "
              f"{', '.join(unmapped[:8])}{' ...' if len(unmapped) > 8 else ''}"] if unmapped else []
     return Parsed("lm_eval", scores, model=hf_id, recorded_at=when, unmapped=unmapped, notes=notes)
-
-
-# ---------------------------------------------------------------- EvalPlus
-
-
-def _hf_id_from_link(link) -> str | None:
-    m = re.match(r"https?://huggingface\.co/([^/\s]+/[^/\s?#]+)", str(link or ""))
-    return m.group(1) if m else None
-
-
-def parse_evalplus(data: dict, file: str = "upload", model: str | None = None) -> Parsed:
-    """EvalPlus leaderboard results (many models) or one ``evalplus.evaluate`` output."""
-    if isinstance(data.get("eval"), dict):
-        return _parse_evalplus_eval(data, file, model)
-    scores, unmapped = [], []
-    for name, entry in data.items():
-        hf_id = _hf_id_from_link(entry.get("link"))
-        if hf_id is None:
-            unmapped.append(name)
-            continue
-        p1 = entry.get("pass@1")
-        if not isinstance(p1, dict):
-            raise _err(file, f"{name}.pass@1", "must be an object of dataset -> percent", FIX_LMEVAL)
-        for key, bench in EVALPLUS_KEYS.items():
-            v = _number(p1.get(key), file, f"{name}.pass@1.{key}", allow_na=True)
-            if v is None:
-                continue
-            if not 0.0 <= v <= 100.0:
-                raise _err(file, f"{name}.pass@1.{key}", f"value {v} outside 0-100", FIX_LMEVAL)
-            settings = {"harness": "evalplus", "metric": "pass@1", "file": file, "entry": name,
-                        "prompted": entry.get("prompted"), "shots": 0}
-            scores.append(Score(bench, v, "percent", settings, hf_id))
-    notes = [f"{len(unmapped)} EvalPlus entr(ies) without a huggingface.co link were skipped"] if unmapped else []
-    return Parsed("evalplus", scores, model=None, unmapped=unmapped, notes=notes)
-
-
-def _parse_evalplus_eval(data: dict, file: str, model: str | None) -> Parsed:
-    evals = data["eval"]
-    if not evals:
-        raise _err(file, "eval", "is empty", "evaluate at least one problem with evalplus.evaluate")
-    prefixes = {str(tid).split("/", 1)[0].lower() for tid in evals}
-    if len(prefixes) != 1 or next(iter(prefixes)) not in ("humaneval", "mbpp"):
-        raise _err(file, "eval", f"task ids must all start with HumanEval/ or Mbpp/, got {sorted(prefixes)}",
-                   "ingest one evalplus.evaluate output per dataset")
-    dataset = next(iter(prefixes))
-    base, plus = [], []
-    for tid, samples in evals.items():
-        if not isinstance(samples, list) or not samples:
-            raise _err(file, f"eval.{tid}", "must be a non-empty list of sample results", FIX_LMEVAL)
-        for s in samples:
-            if not isinstance(s, dict) or "base_status" not in s:
-                raise _err(file, f"eval.{tid}", "sample without 'base_status'", FIX_LMEVAL)
-        base.append(sum(s["base_status"] == "pass" for s in samples) / len(samples))
-        if all("plus_status" in s for s in samples):
-            plus.append(sum(s["base_status"] == "pass" and s["plus_status"] == "pass"
-                            for s in samples) / len(samples))
-    when = None
-    d = data.get("date")
-    if isinstance(d, str):
-        try:
-            when = datetime.fromisoformat(d.replace(" ", "T"))
-        except ValueError:
-            when = None
-    settings = {"harness": "evalplus", "metric": "pass@1", "file": file, "shots": 0,
-                "problems": len(evals), "hash": data.get("hash"),
-                "date": when.isoformat() if when else None}
-    scores = [Score(dataset, 100.0 * sum(base) / len(base), "percent", dict(settings), model)]
-    if len(plus) == len(base):
-        scores.append(Score(f"{dataset}_plus", 100.0 * sum(plus) / len(plus), "percent",
-                            dict(settings), model))
-    return Parsed("evalplus", scores, model=model, recorded_at=when)
-
-
-def parse_results(doc: dict | bytes | str | Path, source: str = "upload", model: str | None = None,
-                  task_map: dict[str, str] | None = None, scales: tuple[str, ...] | None = None) -> list[dict]:
-    """Rows ``{benchmark, value, scale, settings, hf_id}`` of a results file (the app's upload entry).
-
-    ``doc`` is the parsed JSON object, its bytes or a path. An lm-eval file gives, per registry task,
-    a 'raw' row and, for the six leaderboard tasks when the inputs allow, a 'normalized' row; pass
-    ``scales=("normalized",)`` to keep one scale. ValueError (naming field and fix) for anything else.
-    """
-    if isinstance(doc, dict):
-        parsed = _parse_data(doc, source, model, task_map)
-    else:
-        parsed = parse(doc, name=source if isinstance(doc, (bytes, bytearray)) else None,
-                       model=model, task_map=task_map)
-    return [{"benchmark": s.benchmark, "value": s.value, "scale": s.scale, "settings": s.settings,
-             "hf_id": s.hf_id} for s in parsed.scores if scales is None or s.scale in scales]

@@ -37,7 +37,7 @@ from sklearn.model_selection import LeaveOneGroupOut
 from advisor import registry, specs
 from advisor.evaluation import paired_bootstrap
 from advisor.impute import impute_rows
-from advisor.predictor import conformal_halfwidth
+from advisor.search import conformal_halfwidth
 
 TASKS = tuple(registry.OLL_V2_TASKS)
 

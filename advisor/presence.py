@@ -88,9 +88,9 @@ def presence_features(summary: pd.DataFrame, fmap: pd.DataFrame, subsets=None) -
 
 
 def _augmented_predictor_class():
-    from advisor import predictor
+    from advisor.estimator import RMPredictor
 
-    class PresenceAugmentedPredictor(predictor.RMPredictor):
+    class PresenceAugmentedPredictor(RMPredictor):
         """RMPredictor that also accepts ``presence_*`` columns (not registry benchmarks) as features."""
 
         def _label(self, feature):
@@ -118,15 +118,15 @@ def regression_experiment(X: pd.DataFrame, y: pd.Series, presence: pd.DataFrame,
                 "real models (one GPU pass per family representative), which this database does not have yet")
         return pd.DataFrame([{"cv": "nested", "features": "base+presence", "n_models": n, "mae": np.nan,
                               "mae_change": np.nan, "status": "insufficient_data", "note": note}])
-    from advisor import predictor
+    from advisor import evaluation
 
     cls = _augmented_predictor_class()
     yv = data.pop("__y")
-    runs = [("nested", lambda est, A: predictor.nested_cv(est, A, yv, outer_cv=outer_cv))]
+    runs = [("nested", lambda est, A: evaluation.nested_cv(est, A, yv, outer_cv=outer_cv))]
     if groups is not None:
         g = pd.Series(groups).reindex(data.index)
         if g.notna().all() and g.nunique() >= 3:
-            runs.append(("lofo", lambda est, A: predictor.leave_one_family_out(est, A, yv, g)))
+            runs.append(("lofo", lambda est, A: evaluation.leave_one_family_out(est, A, yv, g)))
     rows = []
     for name, fn in runs:
         maes = {}

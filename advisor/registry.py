@@ -1,4 +1,7 @@
-"""Benchmarks described as data (``advisor/benchmarks.csv``), looked up by name or alias.
+"""The registries: benchmarks (``advisor/benchmarks.csv``, looked up by name or alias), their
+leaderboard facts (subtask answer choices ``advisor/benchmark_subtasks.csv``, chance levels
+``advisor/benchmark_chance.csv``), the scale rule, and the reward-model vocabulary (training methods,
+RewardBench categories, size groups) with their display labels. Everything else imports these.
 
 Scales: ``raw`` is a 0-1 fraction as lm-evaluation-harness writes it; ``percent`` is the same kind of
 number times 100 (Open LLM Leaderboard v1, EvalPlus pass@1); ``normalized`` is the Open LLM Leaderboard
@@ -17,6 +20,8 @@ from pathlib import Path
 SCALES = ("raw", "percent", "normalized", "count")
 SCALE_RANGES = {"raw": (0.0, 1.0), "percent": (0.0, 100.0), "normalized": (0.0, 100.0)}  # count: open
 REGISTRY_FILE = Path(__file__).with_name("benchmarks.csv")
+SUBTASKS_FILE = Path(__file__).with_name("benchmark_subtasks.csv")
+CHANCE_FILE = Path(__file__).with_name("benchmark_chance.csv")
 
 
 @dataclass(frozen=True)
@@ -87,17 +92,100 @@ def names(group: str | None = None) -> list[str]:
 
 OLL_V2_TASKS = tuple(names("oll_v2")[:6])
 TRAINING_METRICS = ("params_b", "pretrain_tokens_t")
-# Reward models: the two training methods and RewardBench's four sections; the overall score is their
-# plain mean (rewardbench_v1_scoring_constants.json). Table order: sections first, then the score.
+
+
+# --- leaderboard facts: answer choices per subtask and chance levels (OLL v2 normalisation) -------
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict]:
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: column(s) {missing} missing. Fix: restore the header "
+                             f"{','.join(columns)}")
+        return list(reader)
+
+
+@lru_cache(maxsize=1)
+def subtask_choices() -> dict[str, dict[str, int]]:
+    """{task: {subtask: number of answer choices}} (chance level = 1/choices), file order.
+
+    BBH counts are the ``doc_to_choice`` lengths of lm-eval's leaderboard task YAMLs.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for i, row in enumerate(_read_csv(SUBTASKS_FILE, ("task", "subtask", "choices")), start=2):
+        get(row["task"])  # KeyError listing the valid names
+        try:
+            n = int(row["choices"])
+        except ValueError:
+            n = 0
+        if n < 2:
+            raise ValueError(f"{SUBTASKS_FILE}, row {i}, field 'choices': {row['choices']!r}. "
+                             "Fix: write the number of answer choices (an integer >= 2)")
+        out.setdefault(row["task"], {})[row["subtask"]] = n
+    return out
+
+
+@lru_cache(maxsize=1)
+def task_chance() -> dict[str, float]:
+    """{task: chance level} of the tasks the leaderboard rescales on their task-level value."""
+    out: dict[str, float] = {}
+    for i, row in enumerate(_read_csv(CHANCE_FILE, ("task", "chance")), start=2):
+        get(row["task"])
+        try:
+            c = float(row["chance"])
+        except ValueError:
+            c = -1.0
+        if not 0.0 <= c < 1.0:
+            raise ValueError(f"{CHANCE_FILE}, row {i}, field 'chance': {row['chance']!r}. "
+                             "Fix: write the chance level as a fraction in [0, 1)")
+        out[row["task"]] = c
+    return out
+
+
+def choices(task: str) -> dict[str, int]:
+    """{subtask: answer choices} of ``task``; the error lists the tasks that have subtasks."""
+    try:
+        return subtask_choices()[task]
+    except KeyError:
+        raise KeyError(f"no subtask choices for {task!r}; tasks with subtasks: "
+                       f"{', '.join(subtask_choices())}") from None
+
+
+def chance(task: str) -> float:
+    """Task-level chance level of ``task``; the error lists the tasks that have one."""
+    try:
+        return task_chance()[task]
+    except KeyError:
+        raise KeyError(f"no chance level for {task!r}; tasks with one: {', '.join(task_chance())}") from None
+
+
+# --- scales ---------------------------------------------------------------------------------------
+
+def model_scales(features, oll_v2_scale: str) -> dict[str, str]:
+    """{feature: scale} the features are read on, everywhere (predictor, presence, transfer and the
+    app's tables): the OLL v2 tasks on ``oll_v2_scale``, every other benchmark on its native scale
+    (training metrics: 'count'). Unknown names raise (KeyError listing the valid ones)."""
+    return {f: (oll_v2_scale if f in OLL_V2_TASKS else get(f).native_scale) for f in features}
+
+
+# --- reward models --------------------------------------------------------------------------------
+# The two training methods and RewardBench's four sections; the overall score is their plain mean
+# (rewardbench_v1_scoring_constants.json). Labels: the official section names (the constants' keys).
 METHODS = ("regression", "bradley_terry")
-RM_SECTIONS = ("chat", "chat_hard", "safety", "reasoning")
+METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}
+RM_SECTION_LABELS = {"chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety", "reasoning": "Reasoning"}
+RM_SECTIONS = tuple(RM_SECTION_LABELS)
 RM_COLUMNS = (*RM_SECTIONS, "score")  # the paper tables' and rm_results' column order
 RM_TARGETS = ("score", *RM_SECTIONS)  # what the predictor serves, the overall score first
+CATEGORY_LABELS = {"score": "Overall", **RM_SECTION_LABELS}  # display labels of RM_TARGETS
 RM_SOURCES = ("paper", "pipeline", "user")  # rm_results.source: the paper's tables, RMs trained by pipeline/train,
 # the team's own results files (--rm-results)
 
+# Size groups of base models (paper 3.3): parameters in billions -> group, in display order.
+SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
 
-def model_scales(features, oll_v2_scale: str) -> dict[str, str]:
-    """{feature: scale} a model reads its features on: the OLL v2 tasks on ``oll_v2_scale``, every other
-    benchmark on its native scale (training metrics: 'count')."""
-    return {f: (oll_v2_scale if f in OLL_V2_TASKS else get(f).native_scale) for f in features}
+
+def size_group(params_b: float) -> str:
+    """'<3B' below 3 B parameters, '3-6B' below 6 B, else '>=6B'."""
+    return "<3B" if params_b < 3 else ("3-6B" if params_b < 6 else ">=6B")

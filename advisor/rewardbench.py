@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from advisor import registry
+
 CONSTANTS_PATH = Path(__file__).resolve().parent.parent / "data" / "public" / "rewardbench_v1_scoring_constants.json"
-SECTIONS = {"Chat": "chat", "Chat Hard": "chat_hard", "Safety": "safety", "Reasoning": "reasoning"}
+SECTIONS = {label: name for name, label in registry.RM_SECTION_LABELS.items()}  # constants' key -> column
 
 
 @lru_cache(maxsize=4)

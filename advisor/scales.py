@@ -4,7 +4,7 @@ the per-row profile the predictor needs (which scale, which tasks, partial or no
 Scales (``advisor.registry``): ``raw`` 0-1 as lm-evaluation-harness writes it; ``percent`` = raw x 100
 (what model cards print, e.g. MMLU-Pro 52.3); ``normalized`` = the leaderboard's 0-100 score with the
 chance level removed (https://huggingface.co/docs/leaderboards/open_llm_leaderboard/normalization,
-implemented for whole lm-eval files in ``advisor.lmeval``).
+implemented for whole lm-eval files in ``advisor.leaderboard_norm``).
 
 What one number can be converted *exactly* (:data:`RULES`, checked against the 40 paper models'
 leaderboard rows: raw x chance rule reproduces the published normalized value to within the 4-decimal
@@ -19,7 +19,7 @@ rounding of the raw file, see ``tests/test_scales.py``):
   number (lm-eval's primary metric, prompt-level strict accuracy, or a card's IFEval, often
   instruction-level or loose) does not give it: not converted.
 * BBH and MuSR: the leaderboard rescales each subtask from its own chance level (2 to 19 choices in
-  BBH, ``advisor.lmeval.SUBTASK_CHOICES``), clips at 0 and averages; the task-level raw number does
+  BBH, ``advisor/benchmark_subtasks.csv``), clips at 0 and averages; the task-level raw number does
   not determine that mean: not converted.
 
 A row whose values are on one scale keeps it. A row with a mix is put on ``normalized`` when every raw
@@ -36,8 +36,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from advisor import registry
-from advisor.lmeval import TASK_CHANCE
+from advisor import leaderboard_norm, registry
 
 TASKS = registry.OLL_V2_TASKS
 SETTINGS = ("leaderboard", "other")
@@ -63,7 +62,7 @@ class Rule:
     chance: float
 
     def to_normalized(self, raw: float) -> float:
-        return max(0.0, (raw - self.chance) / (1.0 - self.chance)) * 100.0
+        return leaderboard_norm.rescale(raw, self.chance)
 
     def to_raw(self, normalized: float) -> float | None:
         if normalized <= 0.0 and self.chance > 0.0:
@@ -71,7 +70,7 @@ class Rule:
         return self.chance + normalized / 100.0 * (1.0 - self.chance)
 
 
-RULES: dict[str, Rule] = {t: Rule(TASK_CHANCE[t]) for t in TASKS if t in TASK_CHANCE}
+RULES: dict[str, Rule] = {t: Rule(registry.chance(t)) for t in TASKS if t in registry.task_chance()}
 
 
 def _tidy(x: float) -> float:

@@ -36,7 +36,8 @@ import pandas as pd
 
 from advisor import partial, registry, untrusted
 from advisor.impute import impute_rows
-from advisor.predictor import TARGETS, conformal_halfwidth
+from advisor.registry import RM_TARGETS as TARGETS
+from advisor.search import conformal_halfwidth
 from advisor.specs import BASE_FEATURES, base_columns
 
 SCALE_RANGES = registry.SCALE_RANGES

@@ -2,7 +2,7 @@
 
 A spec names its inputs (registry names or derived inputs such as ``log_params_b``), its polynomial
 degrees and its Elastic Net grid. ``fit_spec`` runs the spec's own hyperparameter search (the fast
-grid search of ``advisor.predictor``, ``cv``-fold CV on MAE) on the training rows only and refits the
+grid search of ``advisor.search``, ``cv``-fold CV on MAE) on the training rows only and refits the
 chosen configuration: everything a spec selects happens inside its fit. Several targets on the same
 rows share one search. A fit is a ``LinearFit``: plain numbers (input scalers, coefficients,
 intercept) that round-trip through JSON exactly, so the served predictors are stored as JSON, never
@@ -30,7 +30,7 @@ import yaml
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
 
-from advisor import registry
+from advisor import registry, search
 
 SPECS_FILE = Path(__file__).with_name("predictor_specs.yaml")
 BASE_FEATURES = (*registry.OLL_V2_TASKS, *registry.TRAINING_METRICS)  # what every input derives from
@@ -232,23 +232,21 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
 def _search(A: np.ndarray, Y: np.ndarray, splits, spec: Spec, max_iter: int, tol: float):
     """Fold MAE of every configuration of ``spec`` for each target: (configs, [(n_folds, n_configs)]).
 
-    The same computation as ``advisor.predictor.grid_search`` (its per-(fold, degree) task), run
+    The same computation as ``advisor.search.grid_search`` (its per-(fold, degree) task), run
     sequentially without thread pools: these searches are tiny and run inside parallel outer folds.
     """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from advisor import predictor as P
-
-    configs = P._configs(spec.degrees, spec.alphas, spec.l1_ratios)
+    configs = search.grid_configs(spec.degrees, spec.alphas, spec.l1_ratios)
     index = {c: j for j, c in enumerate(configs)}
     fold_mae = np.full((Y.shape[1], len(splits), len(configs)), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # counted by grid_search; not needed here
         for k, (train, test) in enumerate(splits):
             for d in spec.degrees:
-                per_target = P._fold_task(A, Y, train, test, d, spec.alphas, spec.l1_ratios,
+                per_target = search.fold_task(A, Y, train, test, d, spec.alphas, spec.l1_ratios,
                                           max_iter, tol)
                 for t, (preds, _) in enumerate(per_target):
                     for c, p in preds.items():
@@ -268,8 +266,6 @@ def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: i
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from advisor import predictor as P
-
     spec = get(spec) if isinstance(spec, str) else spec
     A = _inputs_matrix(X, spec.inputs)
     Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
@@ -284,9 +280,9 @@ def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: i
             best = int(np.argmin(mean))
             degree, alpha, l1 = configs[best]
             if degree not in designs:
-                designs[degree] = P._design(A, degree)
+                designs[degree] = search.fit_design(A, degree)
             design, Pm = designs[degree]
-            fits, _ = P._fit_configs(Pm, Y[:, t], [a for a in spec.alphas if a >= alpha], [l1],
+            fits, _ = search.fit_configs(Pm, Y[:, t], [a for a in spec.alphas if a >= alpha], [l1],
                                      max_iter, tol)
             coef, intercept = fits[(alpha, l1)]
             fold = fold_mae[t][:, best]

@@ -39,7 +39,7 @@ MIN_BASES = 3
 NOISE_Z = 2.0
 KEYS = ["rm_group", "rewardbench_version", "recipe_method", "recipe_data", "hyperparameters"]
 BASELINES = {"baseline_params": "params_b", "baseline_oll_mean": "OLL v2 mean"}
-METHOD_LABELS = {"regression": "advisor (Regression)", "bradley_terry": "advisor (Bradley-Terry)",
+METHOD_LABELS = {**{m: f"advisor ({registry.METHOD_LABELS[m]})" for m in registry.METHODS},
                  "baseline_params": "baseline: bigger is better", "baseline_oll_mean": "baseline: OLL v2 mean",
                  "paper_regression": "measured: paper recipe (Regression)",
                  "paper_bradley_terry": "measured: paper recipe (Bradley-Terry)"}

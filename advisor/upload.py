@@ -461,12 +461,12 @@ def parse_csv(data: bytes, filename: str, scale: str = "auto",
 def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
                  max_bytes: int = MAX_UPLOAD_BYTES) -> Candidates:
     """An lm-evaluation-harness ``results_*.json`` (or EvalPlus results file): one candidate with
-    the benchmarks it ran, parsed by ``advisor.lmeval``.
+    the benchmarks it ran, parsed by ``advisor.results``.
 
     When the file yields both scales (raw, and the leaderboard's normalized values where it holds
     every input) the scale covering more benchmarks is used, 'normalized' on a tie.
     """
-    from advisor import lmeval
+    from advisor import results
 
     problem = _size_problem(data, filename, max_bytes)
     if problem:
@@ -474,7 +474,7 @@ def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
         out.errors.append(problem)
         return out
     try:
-        parsed = lmeval.parse(bytes(data), name=filename, model=model_id or None)
+        parsed = results.parse(bytes(data), name=filename, model=model_id or None)
     except ValueError as exc:
         out = empty(filename, "raw")
         out.errors.append(str(exc))

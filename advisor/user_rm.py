@@ -32,9 +32,7 @@ from pathlib import Path
 from advisor import registry, rewardbench, untrusted
 from advisor.errors import InputError
 
-METHODS = registry.METHODS
-SECTIONS = registry.RM_SECTIONS
-CSV_COLUMNS = ("hf_id", "method", *SECTIONS)
+CSV_COLUMNS = ("hf_id", "method", *registry.RM_SECTIONS)
 FORMATS = ("rewardbench_json", "csv")
 MAX_BYTES = 5_000_000
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -57,8 +55,7 @@ class RMRow:
     provenance: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"hf_id": self.hf_id, "method": self.method, "chat": self.chat, "chat_hard": self.chat_hard,
-                "safety": self.safety, "reasoning": self.reasoning, "score": self.score}
+        return {"hf_id": self.hf_id, "method": self.method, **{c: getattr(self, c) for c in registry.RM_COLUMNS}}
 
 
 def valid_hf_id(name) -> bool:
@@ -66,8 +63,8 @@ def valid_hf_id(name) -> bool:
 
 
 def _check_method(method, name, row=None, fld="method") -> str:
-    if method not in METHODS:
-        raise RMFileError(name, f"unknown method {method!r}", f"use one of: {', '.join(METHODS)}",
+    if method not in registry.METHODS:
+        raise RMFileError(name, f"unknown method {method!r}", f"use one of: {', '.join(registry.METHODS)}",
                           row=row, field=fld)
     return method
 
@@ -158,7 +155,7 @@ def parse_rewardbench_json(data: bytes, name, method: str, base: str | None = No
     prov = {"format": "rewardbench_json", "writer": writer, "model_in_file": model,
             "chat_template": obj.get("chat_template"), "num_prompts": obj.get("num_prompts"),
             "accuracy_in_file": obj.get("accuracy")}
-    return [RMRow(base, method, s["chat"], s["chat_hard"], s["safety"], s["reasoning"], s["score"], prov)]
+    return [RMRow(base, method, **{c: s[c] for c in registry.RM_COLUMNS}, provenance=prov)]
 
 
 def _number(text: str, name, row: int, col: str, required: bool = True) -> float | None:
@@ -208,10 +205,10 @@ def parse_csv(data: bytes, name, method: str | None = None, base: str | None = N
         _check_base(hf_id, name, row=i)
         m = (rec.get("method") or "").strip() or method
         if not m:
-            raise RMFileError(name, "empty cell", f"write one of {', '.join(METHODS)} or pass --method",
+            raise RMFileError(name, "empty cell", f"write one of {', '.join(registry.METHODS)} or pass --method",
                               row=i, field="method")
         _check_method(m, name, row=i)
-        vals = {c: _number(rec.get(c), name, i, c) for c in SECTIONS}
+        vals = {c: _number(rec.get(c), name, i, c) for c in registry.RM_SECTIONS}
         if max(vals.values()) <= 1.0:
             raise RMFileError(name, "all four sections are at most 1: they look like fractions",
                               "write percent (0-100): multiply the fractions by 100", row=i, field="chat")
@@ -226,8 +223,8 @@ def parse_csv(data: bytes, name, method: str | None = None, base: str | None = N
             raise RMFileError(name, f"{hf_id} / {m} already on row {seen[key]}",
                               "keep one result per base model and method per file", row=i, field="hf_id")
         seen[key] = i
-        out.append(RMRow(hf_id, m, vals["chat"], vals["chat_hard"], vals["safety"], vals["reasoning"],
-                         mean if score is None else score, {"format": "csv", "row": i}))
+        out.append(RMRow(hf_id, m, **vals, score=mean if score is None else score,
+                         provenance={"format": "csv", "row": i}))
     if not out:
         raise RMFileError(name, "header but no data rows", "add one row per base model and method")
     return out
@@ -238,7 +235,7 @@ def parse(data: bytes, name, method: str | None = None, base: str | None = None)
     if detect_format(str(name), data) == "rewardbench_json":
         if method is None:
             raise RMFileError(name, "a rewardbench JSON does not say how the RM was trained",
-                              f"pass --method ({' or '.join(METHODS)})", field="--method")
+                              f"pass --method ({' or '.join(registry.METHODS)})", field="--method")
         return parse_rewardbench_json(data, name, method, base)
     return parse_csv(data, name, method, base)
 

@@ -14,12 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from advisor import registry, store
-from advisor.gains import SIZE_GROUPS  # noqa: F401 - re-exported for pages and figures
 
-RM_CATEGORIES = registry.RM_TARGETS
-CATEGORY_LABELS = {"score": "Overall", "chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety",
-                   "reasoning": "Reasoning"}
-METHOD_LABELS = {"regression": "Regression", "bradley_terry": "Bradley-Terry"}
 PRESENCE_TABLES = ("presence_scores", "presence_summary", "presence_jsd")
 PRESENCE_SAMPLE = 50_000
 PRESENCE_COMMAND = "python -m pipeline.run --config configs/smoke.yaml --stages presence"
@@ -56,7 +51,7 @@ def label(name: str) -> str:
     try:
         return registry.get(name).display_name
     except KeyError:
-        return CATEGORY_LABELS.get(name, name)
+        return registry.CATEGORY_LABELS.get(name, name)
 
 
 # --- reward-model results -------------------------------------------------------------------------
@@ -91,19 +86,12 @@ def benchmark_catalog(path=None) -> pd.DataFrame:
 
 
 def feature_scales(path=None, oll_v2_scale: str = "normalized") -> dict[str, str]:
-    """{benchmark: scale} for every benchmark with values: the OLL v2 tasks on ``oll_v2_scale``, the
-    others on the scale most of their values use. Training metrics are 'count'."""
+    """{benchmark: scale} for every benchmark with values and the training metrics, by the registry's
+    one rule (``registry.model_scales``: the OLL v2 tasks on ``oll_v2_scale``, the others native)."""
     with connection(path) as con:
-        rows = store.frame(con, """SELECT benchmark, scale, count(*) AS n FROM benchmark_scores
-                                   GROUP BY ALL ORDER BY benchmark, n DESC, scale""")
-    out: dict[str, str] = {}
-    for bench, group in rows.groupby("benchmark", sort=False):
-        scales = list(group["scale"])
-        out[bench] = oll_v2_scale if oll_v2_scale in scales and bench.startswith("leaderboard_") \
-            else scales[0]
-    for m in registry.TRAINING_METRICS:
-        out[m] = "count"
-    return out
+        names = store.frame(con, "SELECT DISTINCT benchmark FROM benchmark_scores ORDER BY benchmark")
+    features = [*names["benchmark"], *(m for m in registry.TRAINING_METRICS if m not in set(names["benchmark"]))]
+    return registry.model_scales(features, oll_v2_scale)
 
 
 def paper_feature_matrix(path=None, oll_v2_scale: str = "normalized", min_models: int = 3) -> pd.DataFrame:
@@ -130,7 +118,7 @@ def rm_targets(path=None, method: str = "regression") -> pd.DataFrame:
     """Paper RewardBench results of one method: index hf_id, columns score + the four categories."""
     with connection(path) as con:
         rm = store.rm_table(con, method=method, sources=("paper",))
-    return rm.set_index("hf_id")[list(RM_CATEGORIES)]
+    return rm.set_index("hf_id")[list(registry.RM_TARGETS)]
 
 
 # --- leaderboard candidates -----------------------------------------------------------------------

@@ -103,7 +103,7 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
 
     from advisor import upload
     from advisor.bundle import load_bundle
-    from advisor.predictor import TARGETS
+    from advisor.registry import RM_TARGETS as TARGETS
     from advisor.shortlist import predict_candidates
 
     bundle = load_bundle(db)

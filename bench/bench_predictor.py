@@ -24,7 +24,8 @@ warnings.simplefilter("ignore")
 
 import numpy as np  # noqa: E402
 
-from advisor import predictor, store  # noqa: E402
+from advisor import estimator, registry, search, specs, store  # noqa: E402
+from bench.sklearn_reference import reference_grid_search  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     con = store.connect(args.db)
     rm = store.rm_table(con, method="regression", sources=("paper",)).set_index("hf_id")
-    X = store.feature_matrix(con, predictor.DEFAULT_FEATURES, "normalized",
+    X = store.feature_matrix(con, specs.BASE_FEATURES, "normalized",
                              models=sorted(rm.index)).dropna()
     y = rm.score.loc[X.index]
     con.close()
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn passes the filters on to its workers
         t0 = time.perf_counter()
-        ref = predictor.reference_grid_search(X, y, n_jobs=args.n_jobs)
+        ref = reference_grid_search(X, y, n_jobs=args.n_jobs)
         t_ref = time.perf_counter() - t0
     # convergence warnings raised in worker processes are not caught here: count by refitting
     from sklearn.base import clone
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     times = []
     for _ in range(max(1, args.repeat)):
         t0 = time.perf_counter()
-        est = predictor.RMPredictor(n_jobs=args.n_jobs).fit(X, y)
+        est = estimator.RMPredictor(n_jobs=args.n_jobs).fit(X, y)
         times.append(time.perf_counter() - t0)
     t_fast = min(times)
     same = est.best_params_ == ref_best
@@ -84,15 +85,15 @@ def main(argv=None) -> int:
           f"fast < 1.5 s: {t_fast < 1.5}")
 
     # the pipeline's bundle: the five RewardBench targets share one search (designs, Gram, SVD)
-    rm5 = rm.loc[X.index, list(predictor.TARGETS)].dropna()
+    rm5 = rm.loc[X.index, list(registry.RM_TARGETS)].dropna()
     A = X.loc[rm5.index].to_numpy()
     splits = list(KFold(10, shuffle=True, random_state=0).split(A))
     c0, t0 = time.process_time(), time.perf_counter()
-    shared = predictor.grid_search(A, rm5.to_numpy(), splits, n_jobs=args.n_jobs)
+    shared = search.grid_search(A, rm5.to_numpy(), splits, n_jobs=args.n_jobs)
     t_shared, c_shared = time.perf_counter() - t0, time.process_time() - c0
     c0, t0 = time.process_time(), time.perf_counter()
-    alone = [predictor.grid_search(A, rm5[t].to_numpy(), splits, n_jobs=args.n_jobs)
-             for t in predictor.TARGETS]
+    alone = [search.grid_search(A, rm5[t].to_numpy(), splits, n_jobs=args.n_jobs)
+             for t in registry.RM_TARGETS]
     t_alone, c_alone = time.perf_counter() - t0, time.process_time() - c0
     agree = all(s.best_index == a.best_index and np.allclose(s.mean_mae, a.mean_mae)
                 for s, a in zip(shared, alone))

@@ -3,7 +3,7 @@ recipes? Public groups that trained one recipe on several bases, observed vs pre
 
 import streamlit as st
 
-from advisor import figures, transfer, views
+from advisor import figures, registry, transfer, views
 from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
 
@@ -84,7 +84,7 @@ if len(lin):
 
 with st.expander("Every comparison and predictor"):
     st.dataframe(agreement, hide_index=True, width="stretch", key="transfer_all")
-skipped = agreement[agreement["spearman"].isna() & agreement["advisor_method"].isin(views.registry.METHODS)]
+skipped = agreement[agreement["spearman"].isna() & agreement["advisor_method"].isin(registry.METHODS)]
 if len(skipped):
     with st.expander(f"Not evaluated ({skipped['comparison'].nunique()} comparisons)"):
         st.dataframe(skipped.drop_duplicates("comparison")[["comparison", "n_bases", "n_bases_total", "note"]],

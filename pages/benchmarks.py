@@ -3,15 +3,15 @@ one's top-k finds the true top-k reward models (Fig. 4), beside the predictor's 
 
 import streamlit as st
 
-from advisor import figures, views
+from advisor import figures, registry, views
 from advisor.correlation import correlation_table
 from advisor.coverage import coverage_curves, passing
 from pages._shared import cached, source_caption
 
 st.title("Benchmarks vs reward-model quality")
 c1, c2, c3 = st.columns(3)
-method = c1.radio("Reward-model training method", list(views.METHOD_LABELS), horizontal=True,
-                  format_func=views.METHOD_LABELS.get, key="bm_method")
+method = c1.radio("Reward-model training method", list(registry.METHOD_LABELS), horizontal=True,
+                  format_func=registry.METHOD_LABELS.get, key="bm_method")
 corr_kind = c2.segmented_control("Correlation", ["pearson", "spearman"], default="pearson",
                                  format_func=str.title, key="bm_corr", required=True)
 min_models = c3.slider("Benchmarks with values for at least this many of the 40 models", 3, 40, 8,
@@ -21,8 +21,8 @@ every = cached("paper_feature_matrix", min_models=0)  # read once; the slider on
 matrix = views.with_values(every, min_models)
 targets = cached("rm_targets", method=method)
 k1, k2 = st.columns([3, 1])
-categories = k1.multiselect("RewardBench categories", list(views.RM_CATEGORIES),
-                            default=list(views.RM_CATEGORIES), format_func=views.CATEGORY_LABELS.get,
+categories = k1.multiselect("RewardBench categories", list(registry.RM_TARGETS),
+                            default=list(registry.RM_TARGETS), format_func=registry.CATEGORY_LABELS.get,
                             key="bm_categories")
 alpha = k2.selectbox("Significance level (two-sided t-test)", [0.05, 0.01, 0.001], key="bm_alpha")
 if not categories:
@@ -31,7 +31,7 @@ else:
     corr = correlation_table(matrix, targets[categories], method=corr_kind, alpha=alpha)
     st.plotly_chart(figures.correlation_heatmap(corr, alpha), key="fig3")
     top = corr[corr["target"] == categories[0]].sort_values("r", ascending=False).head(5)
-    st.markdown(f"Strongest {corr_kind.title()} correlation with **{views.CATEGORY_LABELS[categories[0]]}**: "
+    st.markdown(f"Strongest {corr_kind.title()} correlation with **{registry.CATEGORY_LABELS[categories[0]]}**: "
                 + ", ".join(f"{views.label(f)} (r = {r:.2f}, n = {n})"
                             for f, r, n in zip(top["feature"], top["r"], top["n"])) + ".")
     with st.expander("Correlation table"):

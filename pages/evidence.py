@@ -4,7 +4,7 @@ per-lineage errors, interval calibration, and the paper's model beside the one t
 
 import streamlit as st
 
-from advisor import evidence, figures, views
+from advisor import evidence, figures, registry, views
 from advisor.untrusted import md_text
 from pages._shared import cached
 
@@ -18,29 +18,29 @@ st.markdown(
     "predictor whose lineage-out error does not beat always predicting the mean, with a paired "
     "bootstrap interval that excludes zero, has **no skill** and ranks nothing.")
 
-served = cached("evidence.served")
+served = cached("evidence.read", table="predictor_served")
 if served.empty:
     st.warning("This database holds no out-of-sample evidence yet. Fix: run `python -m pipeline.run` "
                "and reload.")
     st.stop()
 
-for method in views.METHOD_LABELS:
+for method in registry.METHOD_LABELS:
     row = evidence.served_row(served, method)
     (st.success if evidence.has_skill(row) else st.warning)(evidence.sentence(row, method))
 
 c1, c2, c3 = st.columns(3)
-method = c1.radio("Method", [m for m in views.METHOD_LABELS if m in set(served["method"])],
-                  format_func=views.METHOD_LABELS.get, horizontal=True, key="ev_method")
-targets = [t for t in views.RM_CATEGORIES if t in set(served["target"])]
-target = c2.selectbox("RewardBench target", targets, format_func=evidence.target_label, key="ev_target")
+method = c1.radio("Method", [m for m in registry.METHOD_LABELS if m in set(served["method"])],
+                  format_func=registry.METHOD_LABELS.get, horizontal=True, key="ev_method")
+targets = [t for t in registry.RM_TARGETS if t in set(served["target"])]
+target = c2.selectbox("RewardBench target", targets, format_func=views.label, key="ev_target")
 scales = sorted(set(served["scale"]), key=lambda s: (s != "normalized", s))
 scale = c3.selectbox("Scale of the benchmark inputs", scales, key="ev_scale")
 row = evidence.served_row(served, method, target, scale)
 
 st.subheader("Served predictors")
 st.dataframe(
-    served.assign(method=served["method"].map(views.METHOD_LABELS),
-                  target=served["target"].map(evidence.target_label)),
+    served.assign(method=served["method"].map(registry.METHOD_LABELS),
+                  target=served["target"].map(views.label)),
     hide_index=True, width="stretch", key="ev_served",
     column_config={"nested_mae_mean": st.column_config.NumberColumn("Nested-CV MAE", format="%.2f"),
                    "nested_mae_sd": st.column_config.NumberColumn("sd over repeats", format="%.2f"),
@@ -50,7 +50,7 @@ st.dataframe(
                    "interval_coverage": st.column_config.NumberColumn("Interval coverage", format="%.3f")})
 
 st.subheader("Every spec and baseline")
-ev = cached("evidence.specs_and_baselines")
+ev = cached("evidence.read", table="predictor_evidence")
 comp = evidence.comparison(ev, scale, method, target)
 if comp.empty:
     st.info("No spec or baseline was measured for this selection.")
@@ -58,8 +58,8 @@ else:
     st.dataframe(comp.drop(columns=["scale", "method", "target"]), hide_index=True, width="stretch",
                  key="ev_specs")
     st.plotly_chart(figures.skill_intervals(
-        comp, f"Gain over predicting the mean, {views.METHOD_LABELS[method]} / "
-              f"{evidence.target_label(target)} ({scale})"), key="fig_ev_skill")
+        comp, f"Gain over predicting the mean, {registry.METHOD_LABELS[method]} / "
+              f"{views.label(target)} ({scale})"), key="fig_ev_skill")
     paper = evidence.paper_vs_chosen(ev, scale, method, target)
     if len(paper):
         st.markdown("**The paper's model beside the served one** (the paper's Elastic Net: degree "
@@ -69,7 +69,7 @@ else:
                      hide_index=True, width="stretch", key="ev_paper")
 
 st.subheader("Out-of-sample predictions of the known models")
-oof = cached("evidence.oof_predictions")
+oof = cached("evidence.read", table="predictions_oof")
 # the served procedure (its spec chosen inside every training part), whose errors the lines above give
 chosen = "served" if row and not oof.empty and (oof["name"] == "served").any() else (row["spec"] if row else None)
 label = f"served procedure (spec {row['spec']} on all models)" if chosen == "served" else chosen
@@ -89,7 +89,7 @@ else:
         st.plotly_chart(figures.oof_scatter(sel, f"{label}: {evidence.PROTOCOL_LABELS[protocol]}"),
                         key="fig_ev_oof")
 
-errs = cached("evidence.lineage_errors")
+errs = cached("evidence.read", table="lineage_errors")
 if len(errs) and chosen is not None:
     e = errs[(errs["scale"] == scale) & (errs["method"] == method) & (errs["target"] == target)
              & (errs["name"] == chosen)]
@@ -98,19 +98,19 @@ if len(errs) and chosen is not None:
                         key="fig_ev_lineage")
 
 st.subheader("Interval calibration")
-cal = cached("evidence.calibration")
+cal = cached("evidence.read", table="interval_calibration")
 if cal.empty:
     st.info("No interval calibration stored.")
 else:
     c = cal[(cal["scale"] == scale) & (cal["method"] == method)]
-    c = c.assign(label=c["target"].map(evidence.target_label) + " (" + c["protocol"].map(
+    c = c.assign(label=c["target"].map(views.label) + " (" + c["protocol"].map(
         lambda p: evidence.PROTOCOL_LABELS.get(p, p)) + ")")
     st.plotly_chart(figures.interval_calibration(
-        c, f"Do the intervals cover what they claim? ({views.METHOD_LABELS[method]}, {scale})"),
+        c, f"Do the intervals cover what they claim? ({registry.METHOD_LABELS[method]}, {scale})"),
         key="fig_ev_calibration")
     st.caption("Empirical coverage of the intervals on models outside the training folds, with a "
                "95% binomial (Wilson) interval; the dashed line is perfect calibration.")
 
-skipped = cached("evidence.skipped")
+skipped = cached("evidence.read", table="skipped_analyses")
 for r in skipped.itertuples():
     st.info(f"Skipped in the last run: {md_text(r.analysis)}. Reason: {md_text(r.reason)}")

@@ -25,8 +25,8 @@ st.caption(f"Database: {db['rm_models']} models with reward-model results ({db['
            f"Leaderboard v2 models to pick from; built {str(db['built'])[:16]} UTC. Details: the "
            f"*Data & provenance* page.")
 c1, c2 = st.columns([1, 2])
-method = c1.radio("Reward-model training method", list(views.METHOD_LABELS), horizontal=True,
-                  format_func=views.METHOD_LABELS.get, key="method",
+method = c1.radio("Reward-model training method", list(registry.METHOD_LABELS), horizontal=True,
+                  format_func=registry.METHOD_LABELS.get, key="method",
                   help="Regression: multi-attribute scores (HelpSteer2). Bradley-Terry: binary "
                        "preferences (HelpSteer2-Preference).")
 budget = c2.slider("Size budget (billions of parameters)", 0.0, 150.0, (0.0, 150.0), 0.5, key="budget")
@@ -133,8 +133,8 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-served = cached("evidence.served")
-for m in views.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
+served = cached("evidence.read", table="predictor_served")
+for m in registry.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
     row = evidence.served_row(served, m)
     (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
 st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
@@ -152,7 +152,7 @@ if short.empty:
 show = short.table
 ranked = show[show["rank"].notna()]
 if ranked.empty:
-    st.warning(f"The {views.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
+    st.warning(f"The {registry.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
                "candidates below are not ranked by it (column 'skill'). What is known instead: each "
                "candidate's nearest known models and their measured reward models ('nearest_measured').")
 else:
@@ -165,7 +165,7 @@ else:
     if len(ranked) < len(show):
         st.warning(f"{len(show) - len(ranked)} candidate(s) are predicted on a scale where this "
                    "predictor has no skill: they are listed after the ranked ones, not ranked.")
-st.caption(f"{views.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
+st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
            "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
            "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
            "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
@@ -177,8 +177,8 @@ st.dataframe(show, hide_index=True, width="stretch", key="ranking",
                             "rank_upper": "Upper-bound rank", "size_rank": "Size rank",
                             "in_domain": st.column_config.CheckboxColumn("In domain"),
                             **{f"pred_{c}": st.column_config.NumberColumn(
-                                f"{views.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
-                               for c in ("chat", "chat_hard", "safety", "reasoning")},
+                                f"{registry.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
+                               for c in registry.RM_SECTIONS},
                             **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
                                for c in show.columns if registry.resolve(c) == c}})
 n_out = int((~show["in_domain"].astype(bool)).sum())
@@ -189,19 +189,19 @@ if n_out:
 st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
 if not ranked.empty:
     st.plotly_chart(figures.ranking(ranked.head(60).astype({"rank": float, "rank_upper": float}),
-                                    f"Predicted RewardBench ({views.METHOD_LABELS[method]})"), key="fig_rank")
+                                    f"Predicted RewardBench ({registry.METHOD_LABELS[method]})"), key="fig_rank")
 else:
-    other = next((m for m in views.METHOD_LABELS if m != method
+    other = next((m for m in registry.METHOD_LABELS if m != method
                   and evidence.has_skill(evidence.served_row(served, m))), None)
     alt = shortlist(candidates, other, budget).table if other else None
     if alt is not None and alt["rank"].notna().any():
-        st.subheader(f"Ranking by the {views.METHOD_LABELS[other]} predictor instead")
-        st.caption(f"Labelled as such: these are predicted {views.METHOD_LABELS[other]} reward models "
-                   f"(that predictor has skill), not {views.METHOD_LABELS[method]} ones.")
+        st.subheader(f"Ranking by the {registry.METHOD_LABELS[other]} predictor instead")
+        st.caption(f"Labelled as such: these are predicted {registry.METHOD_LABELS[other]} reward models "
+                   f"(that predictor has skill), not {registry.METHOD_LABELS[method]} ones.")
         alt = alt[alt["rank"].notna()]
         st.plotly_chart(figures.ranking(alt.head(60).astype({"rank": float, "rank_upper": float}),
-                                        f"Predicted RewardBench ({views.METHOD_LABELS[other]}, "
-                                        f"not {views.METHOD_LABELS[method]})"), key="fig_rank_other")
+                                        f"Predicted RewardBench ({registry.METHOD_LABELS[other]}, "
+                                        f"not {registry.METHOD_LABELS[method]})"), key="fig_rank_other")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))

@@ -3,7 +3,7 @@ the gains per size group (Fig. 2), Bradley-Terry vs Regression (Fig. 11), post-t
 
 import streamlit as st
 
-from advisor import figures, posttraining, views
+from advisor import figures, posttraining, registry
 from advisor.gains import gains_per_size_group
 from advisor.untrusted import md_text
 from pages._shared import cached, source_caption
@@ -17,9 +17,9 @@ st.markdown("RewardBench scores of reward models trained on each base model with
 rm = cached("rm_results")
 rm = rm[rm["source"] != "user"]  # the team's own results have their own section below
 c1, c2, c3, c4 = st.columns(4)
-methods = c1.multiselect("Method", list(views.METHOD_LABELS), default=list(views.METHOD_LABELS),
-                         format_func=views.METHOD_LABELS.get, key="rm_methods")
-groups = c2.multiselect("Size group", list(views.SIZE_GROUPS), default=list(views.SIZE_GROUPS),
+methods = c1.multiselect("Method", list(registry.METHOD_LABELS), default=list(registry.METHOD_LABELS),
+                         format_func=registry.METHOD_LABELS.get, key="rm_methods")
+groups = c2.multiselect("Size group", list(registry.SIZE_GROUPS), default=list(registry.SIZE_GROUPS),
                         key="rm_groups")
 publishers = c3.multiselect("Publisher", sorted(rm["publisher"].dropna().unique()), key="rm_publishers")
 families = c4.multiselect("Family", sorted(rm["family"].dropna().unique()), key="rm_families")
@@ -28,13 +28,13 @@ if publishers:
     shown = shown[shown["publisher"].isin(publishers)]
 if families:
     shown = shown[shown["family"].isin(families)]
-table = shown[["display_name", "method", "score", "chat", "chat_hard", "safety", "reasoning",
+table = shown[["display_name", "method", "score", *registry.RM_SECTIONS,
                "params_b", "size_group", "family", "publisher", "source", "hf_id"]].copy()
-table["method"] = table["method"].map(views.METHOD_LABELS)
+table["method"] = table["method"].map(registry.METHOD_LABELS)
 st.metric("Reward models shown", len(table))
 st.dataframe(table.sort_values("score", ascending=False), hide_index=True, width="stretch",
              column_config={"display_name": "Model", "score": st.column_config.NumberColumn("Overall", format="%.1f"),
-                            "chat_hard": "Chat Hard", "params_b": "Params (B)", "size_group": "Size group",
+                            "chat_hard": registry.CATEGORY_LABELS["chat_hard"], "params_b": "Params (B)", "size_group": "Size group",
                             "hf_id": "Hugging Face id"}, key="rm_table")
 source_caption("paper Tables 4 and 5 (rm_results.source = 'paper'); pipeline-trained rows "
                "(source = 'pipeline')")
@@ -44,17 +44,17 @@ st.subheader("Gains per size group")
 gains = gains_per_size_group(paper)
 st.plotly_chart(figures.gains_by_size_group(paper, gains), key="fig2")
 g = gains.copy()
-g["method"] = g["method"].map(views.METHOD_LABELS)
+g["method"] = g["method"].map(registry.METHOD_LABELS)
 st.dataframe(g, hide_index=True, width="stretch", key="gains_table",
              column_config={"gain_points": st.column_config.NumberColumn("Gain (points)", format="%+.1f")})
 
 st.subheader("Bradley-Terry vs Regression")
 bt = posttraining.bt_vs_regression(paper)
-cat = st.segmented_control("Category", list(views.RM_CATEGORIES), default="score", required=True,
-                           format_func=views.CATEGORY_LABELS.get, key="bt_category")
+cat = st.segmented_control("Category", list(registry.RM_TARGETS), default="score", required=True,
+                           format_func=registry.CATEGORY_LABELS.get, key="bt_category")
 bt = bt[bt["category"] == cat].merge(paper[["hf_id", "display_name"]].drop_duplicates(), on="hf_id")
 st.plotly_chart(figures.bt_vs_regression(bt, "difference"), key="fig11")
-st.markdown(f"Regression beats Bradley-Terry on {views.CATEGORY_LABELS[cat]} for "
+st.markdown(f"Regression beats Bradley-Terry on {registry.CATEGORY_LABELS[cat]} for "
             f"{int((bt['difference'] > 0).sum())} of {len(bt)} base models "
             f"(mean difference {bt['difference'].mean():+.1f} points).")
 
@@ -82,7 +82,7 @@ with st.expander("Check a results file and get the command that adds it", expand
                 "file; the database changes only when you run the pipeline command shown below (it keeps a copy "
                 "of the file under `work/rm_results/`, so every rebuild keeps it).")
     u1, u2 = st.columns(2)
-    up_method = u1.radio("Training method", list(views.METHOD_LABELS), format_func=views.METHOD_LABELS.get,
+    up_method = u1.radio("Training method", list(registry.METHOD_LABELS), format_func=registry.METHOD_LABELS.get,
                          horizontal=True, key="user_rm_method")
     up_base = u2.text_input("Base model (when the JSON does not name a hub id)", key="user_rm_base").strip() or None
     up = st.file_uploader("Results file", type=["json", "csv"], key="user_rm_file")

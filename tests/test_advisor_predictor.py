@@ -1,13 +1,16 @@
-"""advisor.predictor and advisor.shortlist on small synthetic data (fast grids)."""
+"""advisor.search, advisor.estimator, advisor.evaluation (nested CV of the estimator) and advisor.shortlist on
+small synthetic data (fast grids); the fast search against scikit-learn (bench/sklearn_reference.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import KFold
 
-from advisor import predictor, shortlist
-from advisor.predictor import PredictorBundle, RMPredictor
+from advisor import evaluation, registry, search, shortlist
+from advisor.estimator import RMPredictor
+from bench.sklearn_reference import reference_grid_search
 
 FEATS = ["leaderboard_ifeval", "leaderboard_bbh", "params_b"]
 SMALL = dict(degrees=(1, 2), alphas=(0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0), cv=5, n_jobs=1)
@@ -24,9 +27,9 @@ def _data(n=30, seed=0):
 def test_fast_search_matches_gridsearchcv():
     X, y = _data()
     est = RMPredictor(features=FEATS, random_state=3, **SMALL).fit(X, y)
-    ref = predictor.reference_grid_search(X, y, degrees=SMALL["degrees"], alphas=SMALL["alphas"],
-                                          l1_ratios=SMALL["l1_ratios"], cv=5, random_state=3,
-                                          n_jobs=1, max_iter=100_000)
+    ref = reference_grid_search(X, y, degrees=SMALL["degrees"], alphas=SMALL["alphas"],
+                                l1_ratios=SMALL["l1_ratios"], cv=5, random_state=3,
+                                n_jobs=1, max_iter=100_000)
     assert est.best_params_ == {"degree": ref.best_params_["polynomialfeatures__degree"],
                                 "alpha": ref.best_params_["elasticnet__alpha"],
                                 "l1_ratio": ref.best_params_["elasticnet__l1_ratio"]}
@@ -47,7 +50,7 @@ def test_ridge_closed_form_equals_sklearn_ridge():
     P = rng.normal(size=(20, 6))
     P = (P - P.mean(0)) / P.std(0)
     y = rng.normal(size=20) + 3
-    fits, capped = predictor._fit_configs(P, y, [0.1], [0.0], 1000, 1e-4)
+    fits, capped = search.fit_configs(P, y, [0.1], [0.0], 1000, 1e-4)
     coef, b = fits[(0.1, 0.0)]
     ref = Ridge(alpha=0.1 * 20).fit(P, y)  # ElasticNet's alpha is per sample
     assert np.allclose(coef, ref.coef_) and b == pytest.approx(ref.intercept_) and capped == 0
@@ -68,9 +71,9 @@ def test_coefficients_are_readable_and_fitted_attributes():
 
 def test_conformal_halfwidth_and_interval():
     r = np.arange(1.0, 10.0)  # 9 residuals: ceil(10 * 0.9) = 9th smallest = 9
-    assert predictor.conformal_halfwidth(r, 0.9) == 9.0
-    assert predictor.conformal_halfwidth(r, 0.5) == 5.0
-    assert predictor.conformal_halfwidth(r, 0.95) == float("inf")
+    assert search.conformal_halfwidth(r, 0.9) == 9.0
+    assert search.conformal_halfwidth(r, 0.5) == 5.0
+    assert search.conformal_halfwidth(r, 0.95) == float("inf")
     X, y = _data()
     est = RMPredictor(features=FEATS, **SMALL).fit(X, y)
     iv = est.predict_interval(X.iloc[:3])
@@ -93,27 +96,19 @@ def test_bad_inputs_name_the_problem():
 def test_nested_and_lofo_errors():
     X, y = _data(n=24)
     est = RMPredictor(features=FEATS, degrees=(1,), alphas=(0.1, 0.01), l1_ratios=(0.0, 1.0), cv=4, n_jobs=1)
-    nested = predictor.nested_cv(est, X, y, outer_cv=4)
+    nested = evaluation.nested_cv(est, X, y, outer_cv=4)
     assert list(nested.predictions.index) == list(X.index)
     assert nested.mae == pytest.approx((nested.predictions.y - nested.predictions.prediction).abs().mean())
     assert 0 <= nested.interval_coverage <= 1 and nested.mae < 3  # noise sd 1, linear truth
     fam = pd.Series(["a", "b", "c", "d"] * 6, index=X.index)
-    lofo = predictor.leave_one_family_out(est, X, y, fam)
+    lofo = evaluation.leave_one_family_out(est, X, y, fam)
     assert sorted(lofo.predictions.fold.unique()) == [0, 1, 2, 3]
-
-
-def _bundle():
-    X, y = _data()
-    rm = pd.DataFrame({"hf_id": X.index, "method": "regression", "score": y.to_numpy()})
-    for i, t in enumerate(predictor.TARGETS[1:]):
-        rm[t] = y.to_numpy() + i
-    return PredictorBundle(FEATS, methods=("regression",), **SMALL).fit(X, rm, progress=False), X
 
 
 def _served(n=30, seed=0):
     """A served bundle (advisor.bundle) fitted on synthetic base features, regression only."""
     from advisor import bundle as bundle_mod
-    from advisor import registry, specs
+    from advisor import specs
 
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.uniform(5, 60, size=(n, 6)), columns=list(registry.OLL_V2_TASKS),
@@ -123,11 +118,11 @@ def _served(n=30, seed=0):
     y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 3 * np.log(X.params_b) \
         + rng.normal(0, 1, n)
     served = {"regression": {}}
-    for i, t in enumerate(predictor.TARGETS):
+    for i, t in enumerate(registry.RM_TARGETS):
         fit = specs.fit_spec("enet_linear_log", X, (y + i).to_numpy(), cv=5)[0]
         served["regression"][t] = {"fit": fit, "spec": fit.name, "halfwidth": 2.0, "skill": "skill"}
     return bundle_mod.build({"normalized": {"X_train": X, "served": served}}, ["regression"],
-                            list(predictor.TARGETS), 0.9, "t+1", "h", {}, "now"), X
+                            list(registry.RM_TARGETS), 0.9, "t+1", "h", {}, "now"), X
 
 
 def test_shortlist_scales_imputation_ranks():
@@ -165,26 +160,14 @@ def test_multi_target_search_equals_single_target_searches():
     X, y = _data()
     A = X.to_numpy()
     Y = np.column_stack([y.to_numpy(), 2 * y.to_numpy() + np.sin(np.arange(len(y)))])
-    splits = list(predictor.KFold(5, shuffle=True, random_state=0).split(A))
+    splits = list(KFold(5, shuffle=True, random_state=0).split(A))
     grid = dict(degrees=(1, 2), alphas=(0.1, 0.001), l1_ratios=(0.0, 0.5, 1.0))
-    both = predictor.grid_search(A, Y, splits, **grid, n_jobs=2)
+    both = search.grid_search(A, Y, splits, **grid, n_jobs=2)
     for t in range(2):
-        one = predictor.grid_search(A, Y[:, t], splits, **grid, n_jobs=1)
+        one = search.grid_search(A, Y[:, t], splits, **grid, n_jobs=1)
         assert np.allclose(both[t].fold_mae, one.fold_mae, rtol=1e-10, atol=1e-12)
         assert np.allclose(both[t].oof, one.oof, rtol=1e-10, atol=1e-12)
         assert both[t].best_index == one.best_index and both[t].n_capped == one.n_capped
-
-
-def test_bundle_shared_search_equals_separate_fits():
-    b, X = _bundle()
-    for target in ("score", "safety"):
-        y = b.y_train_[("regression", target)]
-        alone = RMPredictor(features=FEATS, **SMALL).fit(X.loc[y.index], y)
-        est = b.get("regression", target)
-        assert est.best_params_ == alone.best_params_
-        assert est.cv_mae_ == pytest.approx(alone.cv_mae_, rel=1e-10)
-        assert np.allclose(est.coef_, alone.coef_, rtol=1e-8, atol=1e-10)
-        assert est.interval_halfwidth_ == pytest.approx(alone.interval_halfwidth_, rel=1e-10)
 
 
 def test_convergence_warnings_are_captured_and_counted():

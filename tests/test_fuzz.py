@@ -4,7 +4,7 @@ The property: any bytes give either a parsed table or a clear error, never an un
 
 * pipeline ingesters (``pipeline/ingest/*.py``): the result is rows in the database or an
   ``InputError`` whose message names the file and says ``Fix: ...``; any other exception fails.
-* ``advisor.lmeval.parse``: a ``Parsed`` or a ``ValueError`` naming the file (and field) with a fix.
+* ``advisor.results.parse``: a ``Parsed`` or a ``ValueError`` naming the file (and field) with a fix.
 * ``advisor.upload.parse_upload`` (what the app calls on an uploaded CSV/JSON): never raises on user
   input; problems come back as messages with a fix, and the frame always has an ``hf_id`` column.
 
@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor import lmeval, upload
+from advisor import results, upload
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest import common, evalplus, lmeval_csv, lmeval_json, oll_v1, oll_v2, paper, rewardbench_lb
@@ -300,10 +300,10 @@ def test_lmeval_json_ingest_file(data, model, tmp_path_factory):
 
 def test_the_valid_seeds_parse():
     """The JSON seeds are valid, so mutations start from the parsed path, not from an early error."""
-    parsed = lmeval.parse(json.dumps(LMEVAL_VALID).encode(), name="seed.json")
+    parsed = results.parse(json.dumps(LMEVAL_VALID).encode(), name="seed.json")
     assert {s.benchmark for s in parsed.scores} >= {"leaderboard_ifeval", "arc_challenge", "gsm8k"}
     assert parsed.model == "Qwen/Qwen2.5-7B-Instruct" and parsed.unmapped == ["my_local_task"]
-    ep = lmeval.parse(json.dumps(EVALPLUS_VALID).encode(), name="ep.json")
+    ep = results.parse(json.dumps(EVALPLUS_VALID).encode(), name="ep.json")
     assert {s.benchmark: s.value for s in ep.scores}["humaneval_plus"] == 79.3
 
 
@@ -312,8 +312,8 @@ def test_the_valid_seeds_parse():
 @FUZZ
 @given(data=json_inputs())
 def test_lmeval_parse_any_bytes(data):
-    out = clear_value_error(lambda: lmeval.parse(data, name="up.json"), "up.json")
-    if isinstance(out, lmeval.Parsed):
+    out = clear_value_error(lambda: results.parse(data, name="up.json"), "up.json")
+    if isinstance(out, results.Parsed):
         assert all(s.scale in ("raw", "normalized", "percent") for s in out.scores)
         assert all(s.value == s.value for s in out.scores)  # no NaN
 

@@ -1,4 +1,5 @@
-"""advisor.lmeval: lm-eval 0.4.x results and EvalPlus files -> registry scores (pure parsing)."""
+"""advisor.results / lmeval / evalplus / leaderboard_norm: lm-eval 0.4.x results and EvalPlus files ->
+registry scores (pure parsing)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from advisor import lmeval
+from advisor import evalplus, leaderboard_norm, lmeval, registry, results
 
 FIX = Path(__file__).parent / "fixtures" / "lm_eval"
 OLL = FIX / "results_oll_v2_2024-09-27T15-51-00.000000.json"
@@ -28,7 +29,7 @@ def oll_doc():
 
 
 def test_oll_v2_raw_primary_metrics_and_settings():
-    p = lmeval.parse(OLL)
+    p = results.parse(OLL)
     rows = by_key(p)
     assert p.model == "meta-llama/Llama-3.2-1B-Instruct"
     assert p.unmapped == []  # the umbrella 'leaderboard' group is covered by its six tasks
@@ -49,7 +50,7 @@ def test_oll_v2_raw_primary_metrics_and_settings():
 
 
 def test_oll_v2_normalized_by_hand():
-    rows = by_key(lmeval.parse(OLL))
+    rows = by_key(results.parse(OLL))
     # IFEval: (0.55 + 0.65) / 2 * 100
     assert rows["leaderboard_ifeval", "normalized"].value == pytest.approx(60.0)
     # BBH: 23 subtasks sit 40% above chance -> 40 each; web_of_lies 0.45 < 1/2 -> clipped to 0
@@ -63,7 +64,7 @@ def test_oll_v2_normalized_by_hand():
         rows["leaderboard_math_hard", "raw"].value * 100)
     for (_b, scale), s in rows.items():
         if scale == "normalized":
-            assert s.settings["normalization"] == lmeval.EXACT
+            assert s.settings["normalization"] == leaderboard_norm.EXACT
 
 
 def test_normalization_matches_published_leaderboard(root):
@@ -97,7 +98,7 @@ def test_subtask_choices_match_installed_lm_eval_task_configs():
     each group's subtasks and BBH's ``doc_to_choice`` lengths there equal ours. MUSR's choices come per
     document from the dataset (``{{choices}}``), so only its subtask list is checkable offline."""
     index = _task_index()
-    choices = lmeval.SUBTASK_CHOICES
+    choices = registry.subtask_choices()
     for group, subs in choices.items():
         assert sorted(index[group].cfg["task"]) == sorted(f"{group}_{s}" for s in subs), group
     assert len(choices["leaderboard_bbh"]) == 24
@@ -106,13 +107,13 @@ def test_subtask_choices_match_installed_lm_eval_task_configs():
 
 
 def test_real_0413_output_with_task_map_and_local_model():
-    p = lmeval.parse(TINY, task_map={"tiny_group": "arc_challenge"}, model="local/tiny")
+    p = results.parse(TINY, task_map={"tiny_group": "arc_challenge"}, model="local/tiny")
     assert [(s.benchmark, s.scale, s.value) for s in p.scores] == [("arc_challenge", "raw", 0.375)]
     st = p.scores[0].settings
     assert st["task"] == "tiny_group" and st["shots"] == 1 and st["limit"] == 4
     assert st["file_model"] == "/tmp/exp/tiny" and st["dtype"] == "float32" and st["harness_version"] == "0.4.13"
     # no registry task at all without the map: nothing parsed, all three reported
-    assert lmeval.parse(TINY).scores == []
+    assert results.parse(TINY).scores == []
 
 
 def test_group_without_aggregate_is_sample_weighted_mean_of_subtasks(oll_doc):
@@ -133,7 +134,7 @@ def test_missing_subtask_means_no_normalized_bbh(oll_doc):
 def test_limit_run_is_not_called_the_leaderboard_number(oll_doc):
     oll_doc["config"]["limit"] = 10
     rows = by_key(lmeval.parse_lmeval(oll_doc, "x.json"))
-    assert rows["leaderboard_mmlu_pro", "normalized"].settings["normalization"] == lmeval.LIMITED
+    assert rows["leaderboard_mmlu_pro", "normalized"].settings["normalization"] == leaderboard_norm.LIMITED
 
 
 def test_filter_preference_for_generative_tasks():
@@ -145,10 +146,10 @@ def test_filter_preference_for_generative_tasks():
 
 
 def test_parse_results_rows_for_the_app():
-    rows = lmeval.parse_results(json.loads(OLL.read_text()), source="up.json", scales=("normalized",))
+    rows = results.parse_results(json.loads(OLL.read_text()), source="up.json", scales=("normalized",))
     assert len(rows) == 6 and {r["scale"] for r in rows} == {"normalized"}
     assert {r["hf_id"] for r in rows} == {"meta-llama/Llama-3.2-1B-Instruct"}
-    assert len(lmeval.parse_results(OLL.read_bytes(), source="up.json")) == 12
+    assert len(results.parse_results(OLL.read_bytes(), source="up.json")) == 12
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -166,22 +167,22 @@ def test_malformed_lmeval_names_field_and_fix(oll_doc, mutate, field):
     doc = copy.deepcopy(oll_doc)
     mutate(doc)
     with pytest.raises(ValueError) as exc:
-        lmeval.parse_lmeval(doc, "bad.json") if "results" in doc else lmeval.parse_results(doc, "bad.json")
+        lmeval.parse_lmeval(doc, "bad.json") if "results" in doc else results.parse_results(doc, "bad.json")
     msg = str(exc.value)
     assert msg.startswith(f"bad.json, field {field!r}: ") and "Fix: " in msg
 
 
 def test_not_json_and_not_results(tmp_path):
     with pytest.raises(ValueError, match=r"not valid JSON.*Fix: upload"):
-        lmeval.parse(b'{"results": {', name="cut.json")
+        results.parse(b'{"results": {', name="cut.json")
     with pytest.raises(ValueError, match=r"top level is a JSON list"):
-        lmeval.parse(b"[1, 2]", name="list.json")
+        results.parse(b"[1, 2]", name="list.json")
     with pytest.raises(ValueError, match=r"field 'results': missing"):
-        lmeval.parse(b'{"model": "x"}', name="other.json")
+        results.parse(b'{"model": "x"}', name="other.json")
 
 
 def test_evalplus_leaderboard_file(root):
-    p = lmeval.parse(root / "data/public/evalplus_results_20241226.json")
+    p = results.parse(root / "data/public/evalplus_results_20241226.json")
     rows = {(s.hf_id, s.benchmark): s for s in p.scores}
     assert rows["infly/OpenCoder-8B-Instruct", "humaneval_plus"].value == 77.4
     assert rows["infly/OpenCoder-8B-Instruct", "mbpp"].scale == "percent"
@@ -195,13 +196,13 @@ def test_evalplus_evaluate_output():
     doc = {"date": "2024-12-26 10:11", "hash": "abc", "eval": {
         "HumanEval/0": [sample("pass", "pass")], "HumanEval/1": [sample("pass", "fail")],
         "HumanEval/2": [sample("pass", "pass")], "HumanEval/3": [sample("fail", "fail")]}}
-    p = lmeval.parse(json.dumps(doc).encode(), name="he_eval_results.json", model="org/coder")
+    p = results.parse(json.dumps(doc).encode(), name="he_eval_results.json", model="org/coder")
     rows = by_key(p)
     assert rows["humaneval", "percent"].value == 75.0 and rows["humaneval_plus", "percent"].value == 50.0
     assert p.recorded_at.isoformat() == "2024-12-26T10:11:00"
     doc["eval"]["Mbpp/2"] = [sample("pass", "pass")]
     with pytest.raises(ValueError, match="HumanEval/ or Mbpp/"):
-        lmeval.parse_evalplus(doc, "mixed.json")
+        evalplus.parse_evalplus(doc, "mixed.json")
 
 
 @functools.cache
@@ -229,8 +230,6 @@ def _declared_metrics(name: str) -> dict[str, bool | None]:
 
 
 def test_every_registry_metric_is_one_the_installed_lm_eval_task_reports():
-    from advisor import registry
-
     index = _task_index()
     checked = 0
     for b in registry.benchmarks().values():

@@ -310,13 +310,13 @@ def test_results_file_over_the_size_cap_is_refused_before_reading(tmp_path):
 
 
 def test_kept_results_files_are_parsed_once(tmp_path, monkeypatch, capsys):
-    from advisor import lmeval
+    from advisor import results
 
     cfg = quick_config(tmp_path, ("ingest",))
     db = tmp_path / "advisor.duckdb"
     calls = []
-    real = lmeval.parse
-    monkeypatch.setattr(lmeval, "parse", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    real = results.parse
+    monkeypatch.setattr(results, "parse", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     assert run_mod.main(["--config", str(cfg), "--db", str(db), "--results", str(OLL), "--model", "org/once"]) == 0
     assert len(calls) == 1  # validated once, and those rows are stored beside the kept copy
     rows = query(db, "SELECT count(*) FROM benchmark_scores WHERE hf_id = 'org/once'")[0][0]

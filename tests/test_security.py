@@ -34,8 +34,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("advisor", "pipeline", "pages", "bench", "scripts")
-APP_FILES = ["app.py", "pages", "advisor/upload.py", "advisor/lmeval.py", "advisor/views.py",
-             "advisor/figures.py"]
+APP_FILES = ["app.py", "pages", "advisor/upload.py", "advisor/results.py", "advisor/lmeval.py",
+             "advisor/evalplus.py", "advisor/leaderboard_norm.py", "advisor/views.py", "advisor/figures.py"]
 
 
 def code_files(roots=CODE_DIRS + ("app.py",)) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from advisor import registry
 from advisor.user_rm import valid_hf_id
 from pipeline import schema
 from pipeline.errors import InputError
@@ -22,7 +23,7 @@ from pipeline.ingest.rewardbench_lb import FILE as LB_FILE
 
 FILE = Path("external") / "external_rm_groups.csv"
 VERSIONS = ("v1", "v2")
-SECTIONS = {"chat": "Chat", "chat_hard": "Chat Hard", "safety": "Safety", "reasoning": "Reasoning",
+SECTIONS = {**registry.RM_SECTION_LABELS,  # v1's sections, then RewardBench 2's: column -> leaderboard label
             "factuality": "Factuality", "precise_if": "Precise IF", "math": "Math", "focus": "Focus", "ties": "Ties"}
 REQUIRED = ["group", "recipe_data", "recipe_method", "hyperparameters", "rm_id", "base_hf_id", "verification",
             "verified_source", "rewardbench_version", "score", *SECTIONS, "seed", "run"]

@@ -4,7 +4,8 @@
 ``work_dir/results/`` (so every later rebuild keeps them) and the ingest stage then ingests every
 ``*.json`` under ``work_dir/results/`` and under ``work_dir/lm_eval/`` (the benchmark stage's own runs).
 
-* Parsing and metric choice: ``advisor.lmeval`` (primary metric per task, leaderboard normalisation).
+* Parsing and metric choice: ``advisor.results`` (entry point), ``advisor.lmeval`` (primary metric per
+  task), ``advisor.leaderboard_norm`` (the leaderboard normalisation).
 * Model id: ``--model`` when given, else the model the file names (``model_args`` pretrained=...).
   A file naming no model, or only a local path, needs ``--model``. The id used is written beside the
   copy as ``<file>.meta`` (JSON), so rebuilds do not need ``--model`` again.
@@ -16,7 +17,7 @@
   one value is needed, ``advisor.store.feature_matrix`` takes the newest ``recorded_at`` (then the
   greater source name), i.e. the most recent evaluation run.
 * A malformed file raises InputError naming it, the field and the fix, before anything is copied or
-  written. A file over ``advisor.lmeval.MAX_RESULTS_BYTES`` (64 MB) or nested deeper than 64 levels is
+  written. A file over ``advisor.results.MAX_RESULTS_BYTES`` (64 MB) or nested deeper than 64 levels is
   refused before it is parsed.
 * Parsed once: the rows parsed from a kept file are stored beside it (``.<file>.parsed``, JSON, keyed by
   the file's size and modification time and the model / task map used), so a rebuild reads them
@@ -31,13 +32,13 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from advisor import lmeval
+from advisor import results
 from pipeline.errors import InputError
 from pipeline.ingest.common import insert_scores
 from pipeline.publish import write_json_atomic
 
 META_SUFFIX = ".meta"
-PARSED_FORMAT = 1  # bump when lmeval.Parsed or the parsing rules change: stored rows are then re-parsed
+PARSED_FORMAT = 1  # bump when results.Parsed or the parsing rules change: stored rows are then re-parsed
 
 
 def read_meta(path: Path) -> dict:
@@ -62,17 +63,17 @@ def _looks_local(name: str | None) -> bool:
 
 
 def parse_file(path: Path, model: str | None = None, task_map: dict | None = None,
-               display: str | None = None) -> lmeval.Parsed:
+               display: str | None = None) -> results.Parsed:
     """Parse one results file; InputError (file, field, fix) for anything unusable."""
     display = display or str(path)
     try:
-        parsed = lmeval.parse(path, name=display, model=model, task_map=task_map)
+        parsed = results.parse(path, name=display, model=model, task_map=task_map)
     except ValueError as exc:
         msg = str(exc)
         where, _, rest = msg.partition(": ")
         problem, _, fix = rest.partition(". Fix: ")
         field = where.split("field ", 1)[1].strip("'\"") if "field " in where else None
-        raise InputError(display, problem or msg, fix or lmeval.FIX_LMEVAL, field=field) from None
+        raise InputError(display, problem or msg, fix or results.FIX_LMEVAL, field=field) from None
     except KeyError as exc:  # a task_map naming an unknown benchmark
         raise InputError(display, str(exc).strip("\"'"), "fix the task_map entry", field="task_map") from None
     if parsed.kind == "lm_eval":
@@ -93,7 +94,7 @@ def parse_file(path: Path, model: str | None = None, task_map: dict | None = Non
     return parsed
 
 
-def write_scores(con, parsed: lmeval.Parsed, source: str, fallback_time: datetime) -> int:
+def write_scores(con, parsed: results.Parsed, source: str, fallback_time: datetime) -> int:
     """Replace the rows of ``source`` by ``parsed``'s scores."""
     con.execute("DELETE FROM benchmark_scores WHERE source = ?", [source])
     return insert_scores(con, [(s.hf_id, s.benchmark, s.value, s.scale, source, s.settings) for s in parsed.scores],
@@ -112,14 +113,14 @@ def source_name(path: Path, work_dir: Path, kind: str) -> str:
 
 
 def ingest_file(con, path: Path, work_dir: Path, model: str | None = None,
-                task_map: dict | None = None) -> tuple[int, lmeval.Parsed]:
+                task_map: dict | None = None) -> tuple[int, results.Parsed]:
     """Parse ``path`` (with its .meta sidecar, if any) and replace its rows; (rows, parsed)."""
     parsed = _parse_with_meta(path, work_dir, model, task_map)
     return _write_file_scores(con, path, work_dir, parsed), parsed
 
 
 def _parse_with_meta(path: Path, work_dir: Path, model: str | None = None,
-                     task_map: dict | None = None) -> lmeval.Parsed:
+                     task_map: dict | None = None) -> results.Parsed:
     """``parse_file``, the model and task map defaulting to what the .meta sidecar says; the rows
     stored beside the file by an earlier run when the file and those settings are unchanged."""
     meta = read_meta(path)
@@ -145,7 +146,7 @@ def _stored_key(path: Path, model: str | None, task_map: dict | None) -> dict:
             "task_map": task_map}
 
 
-def _store(path: Path, model: str | None, task_map: dict | None, parsed: lmeval.Parsed) -> None:
+def _store(path: Path, model: str | None, task_map: dict | None, parsed: results.Parsed) -> None:
     write_json_atomic(parsed_path(path), {"key": _stored_key(path, model, task_map), "parsed": _parsed_to_json(parsed)})
 
 
@@ -154,20 +155,20 @@ def parsed_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.parsed")
 
 
-def _parsed_to_json(p: lmeval.Parsed) -> dict:
+def _parsed_to_json(p: results.Parsed) -> dict:
     return {"kind": p.kind, "model": p.model, "unmapped": p.unmapped, "notes": p.notes,
             "recorded_at": p.recorded_at.isoformat() if p.recorded_at else None,
             "scores": [{"benchmark": s.benchmark, "value": s.value, "scale": s.scale, "settings": s.settings,
                         "hf_id": s.hf_id} for s in p.scores]}
 
 
-def _parsed_from_json(d: dict) -> lmeval.Parsed:
-    return lmeval.Parsed(d["kind"], [lmeval.Score(**s) for s in d["scores"]], model=d["model"],
+def _parsed_from_json(d: dict) -> results.Parsed:
+    return results.Parsed(d["kind"], [results.Score(**s) for s in d["scores"]], model=d["model"],
                          recorded_at=datetime.fromisoformat(d["recorded_at"]) if d["recorded_at"] else None,
                          unmapped=list(d["unmapped"]), notes=list(d["notes"]))
 
 
-def _write_file_scores(con, path: Path, work_dir: Path, parsed: lmeval.Parsed) -> int:
+def _write_file_scores(con, path: Path, work_dir: Path, parsed: results.Parsed) -> int:
     """Replace the rows of ``path``'s source; undated results take the file's modification time."""
     mtime = datetime.fromtimestamp(path.stat().st_mtime)
     return write_scores(con, parsed, source_name(path, work_dir, parsed.kind), mtime)

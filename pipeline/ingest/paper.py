@@ -16,7 +16,6 @@ PAPER = "A Systematic Analysis of Base Model Choice for Reward Modeling (Ahrabia
 CATEGORIES = list(registry.RM_COLUMNS)
 RM_FILES = {"regression": ("rewardbench_regression.csv", "Table 4"),
             "bradley_terry": ("rewardbench_bradley_terry.csv", "Table 5")}
-SIZE_GROUPS = {"<3B", "3-6B", ">=6B"}
 
 
 def load_aliases(data_dir: Path) -> dict[str, str]:
@@ -37,8 +36,8 @@ def ingest_models(con, data_dir: Path) -> ModelResolver:
                              row=i + 2, field="hf_id")
         if r["hf_id"] in seen:
             raise InputError(path, f"duplicate model {r['hf_id']!r}", "keep one row per model", row=i + 2, field="hf_id")
-        if r["size_group"] not in SIZE_GROUPS:
-            raise InputError(path, f"size group {r['size_group']!r}", f"use one of {sorted(SIZE_GROUPS)}",
+        if r["size_group"] not in registry.SIZE_GROUPS:
+            raise InputError(path, f"size group {r['size_group']!r}", f"use one of {list(registry.SIZE_GROUPS)}",
                              row=i + 2, field="size_group")
         seen.add(r["hf_id"])
         rows.append({"hf_id": r["hf_id"], "display_name": r["model"], "publisher": r["publisher"],

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from advisor.registry import size_group
 from pipeline.publish import write_json_atomic
 from pipeline.train.config import TrainConfig
 
@@ -35,10 +36,6 @@ TIE_RULE = "first maximiser in lexicographic order of (k_help, k_corr, k_coh, k_
 
 def slug(model_id: str) -> str:
     return model_id.strip("/").replace("/", "__")
-
-
-def size_group(params_b: float) -> str:
-    return "<3B" if params_b < 3 else ("3-6B" if params_b < 6 else ">=6B")
 
 
 def _fingerprint(source: str) -> str:
