@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor import evaluation, predictor, specs
+from advisor import bundle, evaluation, search, specs
 
-_CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, predictor.__file__,
-                            specs.SPECS_FILE, Path(predictor.__file__).with_name("impute.py"))]
+_CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, search.__file__,
+                            specs.SPECS_FILE, Path(search.__file__).with_name("impute.py"))]
 _OOF_COLUMNS = ["protocol", "repeat", "fold", "name", "target", "hf_id", "lineage", "y", "prediction",
                 "pick"]
 
@@ -30,7 +30,7 @@ def evaluation_key(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, ecfg) -
     the lineages, the protocol settings (not n_jobs), the code and the library versions."""
     h = hashlib.sha256()
     settings = {k: v for k, v in asdict(ecfg).items() if k != "n_jobs"}
-    versions = {k: v for k, v in predictor.library_versions().items() if k != "advisor"}
+    versions = {k: v for k, v in bundle.library_versions().items() if k != "advisor"}
     h.update(json.dumps([settings, versions], sort_keys=True, default=str).encode())
     for df in (X, Y, lineage.to_frame()):
         h.update(json.dumps([list(map(str, df.columns)), list(map(str, df.index)),

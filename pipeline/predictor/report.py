@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advisor import correlation, coverage, posttraining
+from advisor import correlation, coverage, posttraining, registry
 from pipeline.config import ROOT
 
 PAPER_DIR = ROOT / "data" / "paper"
@@ -299,15 +299,16 @@ def render_markdown(r: dict) -> str:
         lines += ["## Skipped analyses", ""]
         lines += [f"- {s['analysis']}: {s['reason']}" for s in r["skipped_analyses"]]
         lines.append("")
-    lines += ["## Gains per size group (points)", "", "| method | <3B | 3-6B | >=6B |", "|---|---|---|---|"]
+    lines += ["## Gains per size group (points)", "", "| method | " + " | ".join(registry.SIZE_GROUPS) + " |",
+              "|---" * (1 + len(registry.SIZE_GROUPS)) + "|"]
     for m, d in r["gains_points"].items():
-        lines.append(f"| {m} | " + " | ".join(str(d.get(g, "")) for g in ("<3B", "3-6B", ">=6B")) + " |")
+        lines.append(f"| {m} | " + " | ".join(str(d.get(g, "")) for g in registry.SIZE_GROUPS) + " |")
     lines += ["", "## Table 1 Delta columns (percent vs Llama-3.1-8B base): ours (paper)", "",
-              "| model | chat | chat_hard | safety | reasoning | score |", "|---|---|---|---|---|---|"]
+              "| model | " + " | ".join(registry.RM_COLUMNS) + " |", "|---" * (1 + len(registry.RM_COLUMNS)) + "|"]
     for m, d in r["table1_delta_pct"].items():
         pd_ = paper["table1_delta_pct"].get(m, {})
         lines.append(f"| {m} | " + " | ".join(f"{d[c]} ({pd_.get(c, '-')})" for c in
-                                              ("chat", "chat_hard", "safety", "reasoning", "score")) + " |")
+                                              registry.RM_COLUMNS) + " |")
     lines += ["", "## Strongest correlations with the overall RewardBench score", "",
               "Among features every model has (other benchmarks cover 7-14 of the 40 models; all "
               "pairs are in the app's Benchmarks page, Correlation table, with their own n and threshold).", ""]

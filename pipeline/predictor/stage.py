@@ -24,7 +24,7 @@ import pandas as pd
 
 import advisor
 from advisor import bundle as bundle_mod
-from advisor import evaluation, predictor, registry, specs, store
+from advisor import evaluation, registry, specs, store
 from advisor.lineage import lineages_for
 from pipeline import schema
 from pipeline.errors import InputError
@@ -112,7 +112,7 @@ def run(ctx) -> None:
                              f"{list(specs.BASE_FEATURES)} on scale {scale!r} and every target",
                              "run the ingest stage, or serve only scales the data covers "
                              "(predictor.scales)")
-        hashes.append(predictor.data_hash(X, Y))
+        hashes.append(bundle_mod.data_hash(X, Y))
         ref = specs.paper_reference() if scale in cfg.paper_reference_scales else None
         ecfg = eval_config(
             cfg, extra_specs=[ref] if ref else [],
@@ -199,7 +199,7 @@ def run(ctx) -> None:
     created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     bundle = bundle_mod.build(bundle_scales, cfg.methods, cfg.targets, cfg.interval_level,
                               f"{advisor.__version__}+{train_hash[:12]}", train_hash,
-                              predictor.library_versions(), created,
+                              bundle_mod.library_versions(), created,
                               procedure={"candidates": list(cfg.candidates), "cv": cfg.cv,
                                          "random_state": cfg.random_state})
     eval_seconds = time.perf_counter() - t0

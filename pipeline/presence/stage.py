@@ -434,10 +434,10 @@ def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
-    from advisor import predictor, registry, store
+    from advisor import registry, specs, store
     from advisor import presence as ap
 
-    features = list(cfg.regression_features) or list(predictor.DEFAULT_FEATURES)
+    features = list(cfg.regression_features) or list(specs.BASE_FEATURES)
     X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor
     rm = store.rm_table(ctx.con, method="regression", sources=tuple(cfg.regression_rm_sources), one_per_model=True)
     y = rm.set_index("hf_id").score.dropna()
