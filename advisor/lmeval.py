@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from advisor import leaderboard_norm, registry
 from advisor.results import FIX_LMEVAL, Parsed, Score, file_error, number
@@ -129,7 +129,7 @@ def file_model(data: dict) -> str | None:
 def _run_date(data: dict, file: str) -> datetime | None:
     d = data.get("date")
     if isinstance(d, (int, float)) and not isinstance(d, bool) and math.isfinite(d) and d > 0:
-        return datetime.fromtimestamp(float(d), tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(float(d), tz=UTC).replace(tzinfo=None)
     m = re.search(r"(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})(\.\d+)?", file)
     if m:
         return datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}:{m.group(3)}:{m.group(4)}{m.group(5) or ''}")
@@ -276,7 +276,8 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
         if norm is not None:
             nval, detail = norm
             scores.append(Score(bench, nval, "normalized",
-                                {**settings, "normalization": leaderboard_norm.LIMITED if limit else leaderboard_norm.EXACT,
+                                {**settings,
+                                 "normalization": leaderboard_norm.LIMITED if limit else leaderboard_norm.EXACT,
                                  "normalization_detail": detail}, hf_id))
     mapped_tasks = {s.settings["task"] for s in scores}
     # subtasks of an ingested group are not "unmapped", they are inside the group's value

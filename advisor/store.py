@@ -66,7 +66,7 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
             SELECT hf_id, benchmark, value FROM (
               SELECT *, row_number() OVER (PARTITION BY hf_id, benchmark
                                            ORDER BY recorded_at DESC NULLS LAST, source DESC) AS rn
-              FROM benchmark_scores WHERE {pairs}) WHERE rn = 1""",
+              FROM benchmark_scores WHERE {pairs}) WHERE rn = 1""",  # noqa: S608 - only the count of (?, ?) pairs varies
                      [v for pair in zip(benches, scales) for v in pair])
         wide = long.pivot(index="hf_id", columns="benchmark", values="value")
         out = out.join(wide, how="outer")

@@ -306,7 +306,8 @@ def summarise(agreement: pd.DataFrame, lineage: pd.DataFrame) -> dict:
             "spearman_significant_positive": int(((g.spearman > 0) & (g.spearman_p < 0.05)).sum()),
             "top_pick_agrees": int(g.top_agrees.sum()),
             "pairs": int(pairs.sum()),
-            "pairs_agree": round(float((g.pairs_agree.fillna(0) * pairs).sum() / pairs.sum()), 3) if pairs.sum() else None,
+            "pairs_agree": (round(float((g.pairs_agree.fillna(0) * pairs).sum() / pairs.sum()), 3)
+                            if pairs.sum() else None),
             "pairs_beyond_noise": int(far.sum()),
             "pairs_agree_beyond_noise": (round(float((g.pairs_agree_beyond_noise.fillna(0) * far).sum() / far.sum()), 3)
                                          if far.sum() else None),

@@ -43,7 +43,8 @@ def connection(path=None):
 
 
 def has_rows(con, table: str) -> bool:
-    return store.has_table(con, table) and con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] > 0
+    # table: a name from code (PRESENCE_TABLES, literals), checked to exist first; never user text
+    return store.has_table(con, table) and con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] > 0  # noqa: S608
 
 
 def label(name: str) -> str:
@@ -226,7 +227,8 @@ def table_counts(path=None) -> pd.DataFrame:
         names = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
         return pd.DataFrame({"table": names, "rows": [
-            con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names]})
+            con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]  # noqa: S608 - names from information_schema
+            for n in names]})
 
 
 # --- pre-training data ----------------------------------------------------------------------------
@@ -236,14 +238,14 @@ def presence(path=None) -> dict[str, pd.DataFrame] | None:
     with connection(path) as con:
         if not all(store.has_table(con, t) for t in PRESENCE_TABLES) or not has_rows(con, "presence_scores"):
             return None
-        out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}
+        out = {t: store.frame(con, f'SELECT * FROM "{t}"') for t in PRESENCE_TABLES[1:]}  # noqa: S608 - constants
         if store.has_table(con, "presence_regression"):
             out["presence_regression"] = store.frame(con, "SELECT * FROM presence_regression")
         if store.has_table(con, "presence_rounds"):  # databases built before sequential scoring lack it
             out["presence_rounds"] = store.frame(con, "SELECT * FROM presence_rounds ORDER BY round, model")
         # the distributions are drawn from a fixed sample: a full run holds ~1M scores per model
         out["presence_scores"] = store.frame(
-            con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")
+            con, f"SELECT * FROM presence_scores USING SAMPLE reservoir({PRESENCE_SAMPLE} ROWS) REPEATABLE (7)")  # noqa: S608 - an int constant
         out["n_scores"] = con.execute("SELECT count(*) FROM presence_scores").fetchone()[0]
         return out
 
@@ -261,7 +263,8 @@ def presence_rounds(rounds: pd.DataFrame | None) -> pd.DataFrame:
         return pd.DataFrame()
     g = rounds.groupby("round", sort=True)
     out = g.agg(documents_per_model=("n_documents", "max"), mean_halfwidth=("mean_hw", "max"),
-                bin_halfwidth=("hist_hw", "max"), jsd_halfwidth=("jsd_hw", "max"), width_over_tolerance=("ratio", "max"),
+                bin_halfwidth=("hist_hw", "max"), jsd_halfwidth=("jsd_hw", "max"),
+                width_over_tolerance=("ratio", "max"),
                 level=("level", "max"), stopped=("stopped", "max"), reason=("reason", "first")).reset_index()
     return out
 
@@ -295,9 +298,11 @@ PREDICTION_KINDS = {"oof_prediction": "nested-CV out-of-fold predictions",
 
 _ACROSS_SQL = {  # fixed queries: no SQL text is built from values
     "transfer_agreement": "SELECT * FROM transfer_agreement ORDER BY comparison, advisor_method",
-    "transfer_predictions": "SELECT * FROM transfer_predictions ORDER BY comparison, advisor_method, observed_rank",
+    "transfer_predictions":
+        "SELECT * FROM transfer_predictions ORDER BY comparison, advisor_method, observed_rank",
     "transfer_lineage": "SELECT * FROM transfer_lineage ORDER BY comparison, advisor_method, post_trained_hf_id",
-    "external_rm_results": "SELECT * FROM external_rm_results ORDER BY rm_group, rewardbench_version, base_hf_id, rm_id",
+    "external_rm_results":
+        "SELECT * FROM external_rm_results ORDER BY rm_group, rewardbench_version, base_hf_id, rm_id",
 }
 
 

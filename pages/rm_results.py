@@ -34,7 +34,8 @@ table["method"] = table["method"].map(registry.METHOD_LABELS)
 st.metric("Reward models shown", len(table))
 st.dataframe(table.sort_values("score", ascending=False), hide_index=True, width="stretch",
              column_config={"display_name": "Model", "score": st.column_config.NumberColumn("Overall", format="%.1f"),
-                            "chat_hard": registry.CATEGORY_LABELS["chat_hard"], "params_b": "Params (B)", "size_group": "Size group",
+                            "chat_hard": registry.CATEGORY_LABELS["chat_hard"], "params_b": "Params (B)",
+                            "size_group": "Size group",
                             "hf_id": "Hugging Face id"}, key="rm_table")
 source_caption("paper Tables 4 and 5 (rm_results.source = 'paper'); pipeline-trained rows "
                "(source = 'pipeline')")

@@ -88,6 +88,15 @@ def _frame(df) -> dict:
     return _clean({"columns": [str(c) for c in df.columns], "data": rows["data"]})
 
 
+def _has_value(node) -> bool:
+    """Whether ``node.value`` can be read (AppTest raises for elements without one, e.g. dividers)."""
+    try:
+        node.value  # noqa: B018 - the read is the probe
+    except Exception:  # noqa: BLE001 - AppTest raises different errors per element type
+        return False
+    return True
+
+
 def _element(node) -> dict | None:
     from google.protobuf.json_format import MessageToDict
 
@@ -104,11 +113,9 @@ def _element(node) -> dict | None:
     d = MessageToDict(proto)
     for k in ("id", "formId", "setValue", "rawValues", "widgetId"):
         d.pop(k, None)
-    try:
+    if _has_value(node):
         value = node.value
         d["_value"] = value if isinstance(value, (str, int, float, bool, list, tuple, type(None))) else str(value)
-    except Exception:  # noqa: BLE001 - not every element has a value
-        pass
     return {"type": kind, "proto": _clean(d)}
 
 
