@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 from pathlib import Path
 
@@ -185,6 +186,29 @@ def build(scales: dict, methods, targets, interval_level: float, version: str, t
             "targets": list(targets), "interval_level": float(interval_level), "by_scale": by_scale,
             **({"procedure": clean(procedure)} if procedure else {})}
     return ServedBundle(json.loads(json.dumps(data, allow_nan=False)))
+
+
+BUNDLE_ENV = "RM_ADVISOR_BUNDLE"  # names an exported JSON bundle to serve instead of the database's own
+
+
+def source(db_path=None) -> tuple[str, Path]:
+    """Where the served bundle comes from, for the app and the CLI alike: ("file", $RM_ADVISOR_BUNDLE)
+    when that is set (read on every call), else ("db", the database at ``db_path``)."""
+    from advisor import store
+
+    override = os.environ.get(BUNDLE_ENV)
+    return ("file", Path(override)) if override else ("db", store.db_path(db_path))
+
+
+def load(kind: str, path) -> ServedBundle:
+    """The bundle at a ``source()``: the database's table, or the exported JSON file."""
+    if kind == "db":
+        return load_bundle(path)
+    try:
+        return load_bundle_file(path)
+    except BundleError as exc:
+        raise BundleError(f"{exc}; or unset {BUNDLE_ENV} (it names this file) to serve the database's own "
+                          "bundle") from None
 
 
 def load_bundle(db_path=None) -> ServedBundle:

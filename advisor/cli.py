@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from advisor import evidence, ranking, registry, store, upload, views
-from advisor.bundle import load_bundle
+from advisor.bundle import load, source
 from advisor.shortlist import export_shortlist
 
 FORMATS = ("csv", "json", "markdown")
@@ -81,7 +81,7 @@ def rank(args: argparse.Namespace) -> int:
     if errors:
         return _fail(errors)
     try:
-        bundle = load_bundle(db)
+        bundle = load(*source(db))
     except (FileNotFoundError, ValueError) as exc:
         return _fail([str(exc)])
     measured = views.rm_targets(db, method=args.method)["score"]

@@ -4,7 +4,6 @@ so a rebuild published by the pipeline shows up on the next rerun without restar
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -46,16 +45,16 @@ def source_caption(text: str) -> None:
 def _bundle(kind: str, path: str, stamp: int):
     """The served predictor bundle, cached until its source file changes. Never unpickled: it is JSON
     read from the database's ``predictor_bundle`` table (or a JSON file named by RM_ADVISOR_BUNDLE)."""
-    from advisor.bundle import load_bundle as from_db
-    from advisor.bundle import load_bundle_file
+    from advisor import bundle
 
-    return from_db(path) if kind == "db" else load_bundle_file(path)
+    return bundle.load(kind, path)
 
 
 def bundle_source() -> tuple[str, Path]:
-    """("file", RM_ADVISOR_BUNDLE) when set (read on every rerun), else ("db", the app's database)."""
-    override = os.environ.get("RM_ADVISOR_BUNDLE")
-    return ("file", Path(override)) if override else ("db", views.db_file())
+    """advisor.bundle.source for the app's database (RM_ADVISOR_BUNDLE is read there, on every rerun)."""
+    from advisor import bundle
+
+    return bundle.source(views.db_file())
 
 
 def _stamp(p: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "candidates" / "five_candidates.csv"
 
 
-def rank(*args, db=None):
+def rank(*args, db=None, env=None):
     cmd = [sys.executable, "-m", "advisor", "rank", *map(str, args)]
     if db is not None:
         cmd += ["--db", str(db)]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    env = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_csv_output_ranks_every_candidate_with_intervals_skill_and_size_rank(app_db):
@@ -114,3 +116,22 @@ def test_the_rm_advisor_console_script_runs_rank(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["rank", "--help"])
     assert capsys.readouterr().out.startswith("usage: python -m advisor rank")
+
+
+def test_rm_advisor_bundle_serves_an_exported_bundle_as_in_the_app(app_db, tmp_path):
+    """The CLI reads RM_ADVISOR_BUNDLE where the app does (advisor.bundle.source): an exported copy of
+    the database's bundle ranks exactly as the database; a file that is not a bundle exits 2."""
+    import duckdb
+
+    with duckdb.connect(str(app_db), read_only=True) as con:
+        exported = con.execute("SELECT bundle_json FROM predictor_bundle").fetchall()[0][0]
+    bundle_file = tmp_path / "bundle.json"
+    bundle_file.write_text(exported)
+    from_db = rank(FIXTURE, db=app_db, env={"RM_ADVISOR_BUNDLE": None})
+    from_file = rank(FIXTURE, db=app_db, env={"RM_ADVISOR_BUNDLE": str(bundle_file)})
+    assert from_db.returncode == 0 and from_file.returncode == 0, from_file.stderr
+    assert from_file.stdout == from_db.stdout
+    bundle_file.write_text("hf_id,prediction\norg/a,70\n")
+    bad = rank(FIXTURE, db=app_db, env={"RM_ADVISOR_BUNDLE": str(bundle_file)})
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "bundle.json" in bad.stderr and "RM_ADVISOR_BUNDLE" in bad.stderr
