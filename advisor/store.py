@@ -97,4 +97,4 @@ def rm_table(con, method: str | None = None, sources=registry.RM_SOURCES, one_pe
         sql += """ QUALIFY row_number() OVER (PARTITION BY r.hf_id, r.method
                                             ORDER BY list_position(?, r.source), r.run_id DESC NULLS LAST) = 1"""
         params.append(list(sources))
-    return frame(con, sql + " ORDER BY r.method, r.score DESC", params)
+    return frame(con, sql + " ORDER BY r.method, r.score DESC, r.hf_id, r.source, r.run_id", params)  # ties: stable

@@ -52,3 +52,13 @@ def test_one_rm_result_per_model_follows_the_preference_order(con):
     assert picked(("paper",)) == {"a/x": 70.0}
     both = store.rm_table(con, sources=("paper", "pipeline"), one_per_model=True)
     assert sorted(zip(both.hf_id, both.method)) == [("a/x", "bt"), ("a/x", "regression"), ("b/y", "regression")]
+
+
+def test_rm_rows_with_equal_scores_come_back_in_one_order(con):
+    """Ties in score are ordered by hf_id (DuckDB's parallel sort returned them in varying orders, so
+    correlations over the rows differed in their last digits from call to call)."""
+    ids = [f"org/m{i:02d}" for i in range(40)]
+    rows = [(h, "regression", 50.0, "paper", None) for h in reversed(ids)]
+    con.executemany("INSERT INTO rm_results (hf_id, method, score, source, run_id) VALUES (?, ?, ?, ?, ?)", rows)
+    for _ in range(5):
+        assert list(store.rm_table(con)["hf_id"]) == ids
