@@ -179,13 +179,6 @@ def test_errors_of_the_model_itself_are_not_swallowed_by_the_compile_fallback(ti
         scorer.score(bad)  # the compile failure falls back; the eager retry's own error still surfaces
 
 
-def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native():
-    assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
-    want = torch.bfloat16 if score.cpu_has_bf16_matmul() else torch.float32
-    assert score.resolve_dtype("auto", torch.device("cpu")) == want
-    assert score.resolve_dtype("float32", torch.device("cuda")) == torch.float32
-
-
 def test_lm_head_bias_is_applied(tiny_models):
     """Some LM heads have a bias (Phi-2); the CPU head writes into a reused buffer and must add it."""
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
