@@ -196,7 +196,8 @@ def validate(cls, data: dict, file, prefix: str = ""):
     try:
         obj = _adapter(cls).validate_python(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first
+        err = min(exc.errors(), key=lambda e: e["type"] != "unexpected_keyword_argument")
         loc = [str(x) for x in err["loc"]]
         where = ".".join([prefix, *loc] if prefix else loc)
         if err["type"] == "unexpected_keyword_argument":
@@ -208,12 +209,13 @@ def validate(cls, data: dict, file, prefix: str = ""):
             section_name = ".".join([prefix, *loc[:-1]] if prefix else loc[:-1])
             raise InputError(file, f"unknown key {key!r}" + (f" in section {section_name!r}" if section_name else ""),
                              f"{hint}valid keys: {', '.join(sorted(valid))}", field=where) from None
-        if err["type"] == "missing_argument":
+        if err["type"] in ("missing_argument", "missing"):
             raise InputError(file, f"{loc[-1]!r} is required", f"add {loc[-1]}: VALUE", field=where) from None
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, InputError):  # a validator's own message and fix: here it gets the file and field
+            raise InputError(file, cause.problem, cause.fix, field=where) from None
         msg = err["msg"].removeprefix("Value error, ")
         inner, name = _walk(cls, loc)
-        if err["type"] == "value_error" and name is None:  # a rule of a nested entry (its __post_init__)
-            raise InputError(file, msg, "change the entry as the message says", field=where) from None
         raise InputError(file, f"{err.get('input')!r} is not valid ({msg[0].lower() + msg[1:]})",
                          f"give {where} a value of type {_type_name(inner, name)}", field=where) from None
     _check_paths(obj, file, prefix)

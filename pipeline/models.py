@@ -50,8 +50,8 @@ class ModelSpec:
 
     def __post_init__(self):
         if self.tiny and self.path:
-            raise ValueError(f"model {self.id!r} sets both tiny and path; a tiny model is built at "
-                             f"<work_dir>/{MODELS_DIR}/{safe_name(self.id)}: remove path")
+            raise InputError("", f"model {self.id!r} sets both tiny and path", f"remove path: a tiny model is built "
+                             f"at <work_dir>/{MODELS_DIR}/{safe_name(self.id)}")
 
     def resolve_path(self, work_dir: str | Path, resolve=Path) -> str:
         """What to load: the tiny model (built on first use), ``path`` (via ``resolve``) or the hub id."""
@@ -73,11 +73,19 @@ def tiny_dir(work_dir: str | Path, model_id: str) -> Path:
     return Path(work_dir) / MODELS_DIR / safe_name(model_id)
 
 
+RENAMED = {"hf_id": "id", "fixture": "tiny"}  # the benchmarks section's keys before there was one ModelSpec
+
+
 def _shorthand(entry):
     """'org/name' -> {id: 'org/name'}; 'tiny:llama' -> {id: 'tiny:llama', tiny: 'llama'}."""
     if isinstance(entry, str):
         entry = entry.strip()
         return {"id": entry, "tiny": entry[5:]} if entry.startswith("tiny:") else {"id": entry}
+    old = [k for k in RENAMED if isinstance(entry, dict) and k in entry]
+    if old:
+        raise InputError("", f"model entry {entry!r} uses {', '.join(old)}",
+                         "rename " + ", ".join(f"{k} to {RENAMED[k]}" for k in old) + " (one ModelSpec for every "
+                         "stage, pipeline/models.py; a tiny model needs no path: it is built under work_dir/models)")
     return entry
 
 

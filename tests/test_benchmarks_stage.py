@@ -78,8 +78,13 @@ def test_task_set_and_config_errors(tmp_path):
 
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtyp': unknown key 'dtyp'.*did you mean 'dtype'"):
         section(models=[{"id": "a/b", "dtyp": "x"}])
-    with pytest.raises(InputError, match=r"unknown key 'hf_id'.*valid keys: dtype, id, max_length"):
-        section(models=[{"hf_id": "a/b"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0': model entry .* uses hf_id, fixture. "
+                                         r"Fix: rename hf_id to id, fixture to tiny"):
+        section(models=[{"hf_id": "a/b", "fixture": "llama"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.id': 'id' is required. Fix: add id: VALUE"):
+        section(models=[{"path": "a/b"}])
+    with pytest.raises(InputError, match=r"sets both tiny and path. Fix: remove path"):
+        section(models=[{"id": "a/b", "tiny": "llama", "path": "x"}])
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtype': 'fp8' is not valid.*one of auto"):
         section(models=[{"id": "a/b", "dtype": "fp8"}])
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.path': path '../x' leaves the project"):

@@ -71,12 +71,12 @@ def test_select_shards_and_parse(tmp_path, capsys):
     assert parse_shard("1/3") == (1, 3) and parse_shard(None) == (0, 1)
     cfg = _config_file(tmp_path, models=["tiny:llama"])
     for bad in ("3/3", "x", "1/0"):
-        with pytest.raises(ValueError, match="use i/n with 0 <= i < n"):
+        with pytest.raises(InputError, match="use i/n with 0 <= i < n"):
             parse_shard(bad)
         # the flag is a typed override of presence.shard: refused before anything runs, naming the flag
         assert run.main(["--config", str(cfg), "--shard", bad]) == 2
         err = capsys.readouterr().err
-        assert err.startswith(f"error: --shard, field 'presence.shard': {bad!r} is not valid") and "Fix:" in err
+        assert err.startswith(f"error: --shard, field 'presence.shard': bad shard {bad!r}. Fix: use i/n"), err
     jobs = [stage.select_shards(10, j, 3) for j in range(3)]
     assert sorted(sum(jobs, [])) == list(range(10)) and jobs[1] == [1, 4, 7]
     assert stage.select_shards(10, 1, 3, rank=1, world=2) == [4]

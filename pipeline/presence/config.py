@@ -36,7 +36,7 @@ def parse_shard(arg: str | None) -> tuple[int, int]:
         return 0, 1
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(arg))
     if not m or int(m.group(2)) < 1 or not int(m.group(1)) < int(m.group(2)):
-        raise ValueError(f"bad shard {arg!r}: use i/n with 0 <= i < n, e.g. --shard 0/8")
+        raise InputError("", f"bad shard {arg!r}", "use i/n with 0 <= i < n, e.g. --shard 0/8")
     return int(m.group(1)), int(m.group(2))
 
 
