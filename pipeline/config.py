@@ -164,6 +164,19 @@ def _walk(cls, loc: list[str]):
     return cls, name
 
 
+def _field_loc(cls, loc: list[str]) -> list[str]:
+    """``loc`` without pydantic's union-member tags ('bool', "literal['a']"): field names and list indices."""
+    out, hints = [], _hints(cls)
+    for key in loc:
+        if key.isdigit():
+            out.append(key)
+        elif key in hints:
+            out.append(key)
+            inner = _dataclass_of(hints[key])
+            hints = _hints(inner) if inner is not None else {}
+    return out
+
+
 def _literal(tp):
     if typing.get_origin(tp) is Literal:
         return typing.get_args(tp)
@@ -181,7 +194,8 @@ def _type_name(cls, name: str | None) -> str:
     hint = _hints(cls).get(name)
     choices = _literal(hint)
     if choices:
-        return "one of " + ", ".join(str(c) for c in choices)
+        also = " or true/false" if bool in typing.get_args(hint) else ""
+        return "one of " + ", ".join(str(c) for c in choices) + also
     for f in dataclasses.fields(cls):
         if f.name == name:
             t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
@@ -196,9 +210,10 @@ def validate(cls, data: dict, file, prefix: str = ""):
     try:
         obj = _adapter(cls).validate_python(data)
     except ValidationError as exc:
-        # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first
-        err = min(exc.errors(), key=lambda e: e["type"] != "unexpected_keyword_argument")
-        loc = [str(x) for x in err["loc"]]
+        # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first; of a union's
+        # errors (``compile: bool | Literal[...]``) the one listing the valid names
+        err = min(exc.errors(), key=lambda e: (e["type"] != "unexpected_keyword_argument", e["type"] != "literal_error"))
+        loc = _field_loc(cls, [str(x) for x in err["loc"]])
         where = ".".join([prefix, *loc] if prefix else loc)
         if err["type"] == "unexpected_keyword_argument":
             key = loc[-1]

@@ -31,14 +31,14 @@ def cuda_available() -> bool:
 
 
 def resolve_device(name: str | None = "auto", field: str = "device", file: str = "config") -> str:
-    """'cpu', 'cuda' or 'cuda:N' for a config value ('auto' / None: cuda when available)."""
+    """'cpu' or 'cuda' (or 'cuda:N') for a config value ('auto' / None: cuda when available)."""
     name = "auto" if name in (None, "") else str(name)
     if name == "auto":
         return "cuda" if cuda_available() else "cpu"
     if name.startswith("cuda") and not cuda_available():
         raise InputError(file, f"{field} is {name!r} but no CUDA GPU is visible on this machine",
                          f"set {field}: auto (cuda when available) or {field}: cpu", field=field)
-    if name != "cpu" and not name.startswith("cuda"):
+    if name.split(":")[0] not in ("cpu", "cuda"):  # 'cpu:0' / 'cuda:1': a process's own device (accelerate)
         raise InputError(file, f"unknown {field} {name!r}", f"use one of {', '.join(DEVICES)}", field=field)
     return name
 

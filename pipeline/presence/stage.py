@@ -340,7 +340,7 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
         metas = [json.loads(f.with_suffix(".json").read_text()) for f in files if f.with_suffix(".json").exists()]
         tokens = sum(m["tokens"] for m in metas)
         seconds = sum(m["seconds"] for m in metas)
-        n_docs = con.execute("SELECT count(*) FROM presence_scores WHERE model = ?", [model_name]).fetchone()[0]
+        n_docs = con.execute("SELECT count(*) FROM presence_scores WHERE model = ?", [model_name]).fetchall()[0][0]
         # what ran compiled, per shard (a compile failure falls back to eager: see score.PresenceScorer)
         compiled = ", ".join(sorted({m.get("compiled", "unknown") for m in metas})) or None
         schema.insert(con, "presence_models", [{

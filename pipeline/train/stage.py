@@ -277,7 +277,7 @@ def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
     s = rb["sections"]
     schema.insert(con, "rm_results", [{"hf_id": spec.id, "method": method, **{k: s[k] for k in RM_COLUMNS},
                                        "source": "pipeline", "run_id": run_id, "config": cfg_json}])
-    row = con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchone()
+    row = next(iter(con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchall()), None)
     if row is None or not row[0]:  # never overwrite a paper model's row (ingest owns those)
         params = float(best["params_b"])
         values = {"display_name": spec.id.split("/")[-1],
