@@ -164,6 +164,14 @@ def _walk(cls, loc: list[str]):
     return cls, name
 
 
+def _class_at(cls, loc: list[str]):
+    """The dataclass whose keys ``loc`` addresses (``train.bradley_terry`` -> BradleyTerryConfig)."""
+    for key in loc:
+        if not key.isdigit():
+            cls = _dataclass_of(_hints(cls).get(key)) or cls
+    return cls
+
+
 def _field_loc(cls, loc: list[str]) -> list[str]:
     """``loc`` without pydantic's union-member tags ('bool', "literal['a']"): field names and list indices."""
     out, hints = [], _hints(cls)
@@ -213,11 +221,12 @@ def validate(cls, data: dict, file, prefix: str = ""):
         # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first; of a union's
         # errors (``compile: bool | Literal[...]``) the one listing the valid names
         err = min(exc.errors(), key=lambda e: (e["type"] != "unexpected_keyword_argument", e["type"] != "literal_error"))
-        loc = _field_loc(cls, [str(x) for x in err["loc"]])
+        loc = [str(x) for x in err["loc"]]
+        loc = _field_loc(cls, loc[:-1]) + loc[-1:] if err["type"] == "unexpected_keyword_argument" else _field_loc(cls, loc)
         where = ".".join([prefix, *loc] if prefix else loc)
         if err["type"] == "unexpected_keyword_argument":
             key = loc[-1]
-            inner, _ = _walk(cls, loc[:-1])
+            inner = _class_at(cls, loc[:-1])
             valid = [f.name for f in dataclasses.fields(inner) if f.name not in INTERNAL.get(inner.__name__, ())]
             near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
             hint = f"did you mean {near[0]!r}? " if near else ""
