@@ -69,8 +69,8 @@ def main() -> None:
 def bench(name: str, a) -> None:
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    from pipeline.fixtures import build_tokenizer
     from pipeline import runtime
+    from pipeline.fixtures import build_tokenizer
     from pipeline.presence import score
     from pipeline.presence.fixtures import documents
 

@@ -62,9 +62,9 @@ def synthetic(n: int, words: int, seed: int = 0):
 def main() -> int:
     import torch
 
+    from pipeline.models import ModelSpec
     from pipeline.train import bradley_terry, merge_search, regression
     from pipeline.train import rewardbench as rbs
-    from pipeline.models import ModelSpec
     from pipeline.train.config import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -220,11 +220,13 @@ def validate(cls, data: dict, file, prefix: str = ""):
     except ValidationError as exc:
         # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first; of a union's
         # errors (``compile: bool | Literal[...]``) the one listing the valid names
-        err = min(exc.errors(), key=lambda e: (e["type"] != "unexpected_keyword_argument", e["type"] != "literal_error"))
+        err = min(exc.errors(), key=lambda e: (e["type"] != "unexpected_keyword_argument",
+                                               e["type"] != "literal_error"))
         loc = [str(x) for x in err["loc"]]
-        loc = _field_loc(cls, loc[:-1]) + loc[-1:] if err["type"] == "unexpected_keyword_argument" else _field_loc(cls, loc)
+        unknown = err["type"] == "unexpected_keyword_argument"  # the last element is the unknown key itself
+        loc = _field_loc(cls, loc[:-1]) + loc[-1:] if unknown else _field_loc(cls, loc)
         where = ".".join([prefix, *loc] if prefix else loc)
-        if err["type"] == "unexpected_keyword_argument":
+        if unknown:
             key = loc[-1]
             inner = _class_at(cls, loc[:-1])
             valid = [f.name for f in dataclasses.fields(inner) if f.name not in INTERNAL.get(inner.__name__, ())]

@@ -4,9 +4,9 @@ batched scoring equals one-at-a-time scoring (padding and last-token pooling are
 import numpy as np
 import pytest
 
+from pipeline.models import ModelSpec
 from pipeline.train import bradley_terry, regression
 from pipeline.train import rewardbench as rbs
-from pipeline.models import ModelSpec
 from pipeline.train.config import TrainConfig
 from pipeline.train.data import load_table, preference_pairs
 from pipeline.train.fixtures import write_fixtures

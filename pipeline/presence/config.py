@@ -70,10 +70,11 @@ class PresenceConfig:
     stream_buffer: Positive = 10_000  # hub streaming shuffle buffer
     # Scoring (eq. 10).
     max_tokens: Positive = 2048  # N: only the first N tokens of each document are scored
-    normalise: Literal[NORMALISATIONS] = "scored"  # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
+    # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
+    normalise: Literal[NORMALISATIONS] = "scored"
     batch_tokens: Positive | None = None  # padded tokens per forward pass; None: 32768 on GPU, 4096 on CPU
     head_chunk_tokens: Positive = 16_384  # LM head applied to at most this many valid positions at a time
-    dtype: DType = "auto"  # auto = bfloat16 on GPU and AMX CPUs, else float32 (pipeline.runtime); a model's own dtype wins
+    dtype: DType = "auto"  # auto = bf16 on GPU and AMX CPUs, else float32 (pipeline.runtime); a model's dtype wins
     device: Device = "auto"  # auto = cuda when available
     attn_implementation: str = "sdpa"
     pass_attention_mask: bool = False  # right padding + causal attention is exact without a mask (flash SDPA)
@@ -101,7 +102,8 @@ class PresenceConfig:
     # Analysis.
     family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution
     bins: Positive = 100  # shared histogram bins for the JSD and the plotted distributions
-    hist_tail: Annotated[float, Field(ge=0, lt=0.5)] = 0.001  # bins span the pooled hist_tail..1-hist_tail quantiles (0: min..max); beyond: end bins
+    # bins span the pooled hist_tail..1-hist_tail quantiles (0: min..max); beyond: end bins
+    hist_tail: Annotated[float, Field(ge=0, lt=0.5)] = 0.001
     jsd_base: Annotated[float, Field(gt=1)] = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
     regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
     regression_rm_sources: list[str] = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from pipeline import runtime
 from pipeline.presence.config import compile_mode
 
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Have glibc's malloc keep freed blocks of up to 32 MiB in the heap for reuse; True if it took.

@@ -13,10 +13,10 @@
    and ``presence_regression`` (advisor.divergence / advisor.presence). Models (``pipeline.models.ModelSpec``)
    load from their path or hub id; a ``tiny`` one from ``work_dir/models`` (built there on first use).
 
-Scaling out: ``--shard i/n`` (``presence.shard``; 0 <= i < n) scores only document shards with index % n == i of each round
-(cluster job arrays; a job that finds other jobs' shards of a round missing waits ``round_wait_s`` and
-then leaves; any job or run that finds a round complete records its decision and goes on; a final run
-without --shard completes and merges all). Under
+Scaling out: ``--shard i/n`` (0 <= i < n; presence.shard) scores only document shards with index % n == i
+of each round (cluster job arrays; a job that finds other jobs' shards of a round missing waits
+``round_wait_s`` and then leaves; any job or run that finds a round complete records its decision and goes
+on; a final run without --shard completes and merges all). Under
 ``accelerate launch`` every process scores its own slice of those shards; the main process waits for
 the others, then merges, and the other processes leave without publishing. The same scoring, without
 any database, is ``python -m pipeline.presence.stage --config F [--shard i/n]``.

@@ -267,7 +267,8 @@ def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
                 "run_id": run_id, "hf_id": spec.id, "learning_rate": lr,
                 **{f"w_{a}": w for a, w in zip(ATTRIBUTES, m["weights"])},
                 "correct": m["correct"], "n_pairs": m["n_pairs"], "val_accuracy": m["accuracy"],
-                "n_maximisers": m["n_maximisers"], "tie_rule": TIE_RULE, "device": m["device"], "seconds": m["seconds"]})
+                "n_maximisers": m["n_maximisers"], "tie_rule": TIE_RULE, "device": m["device"],
+                "seconds": m["seconds"]})
     schema.insert(con, "training_trials", trial_rows)
     schema.insert(con, "merge_vectors", merge_rows)
     schema.insert(con, "rewardbench_subsets", [
