@@ -14,7 +14,7 @@ from pipeline.ingest import (evalplus, external, lineages, lmeval_csv, lmeval_js
 @config_dataclass
 class IngestConfig:
     # Rule for the four models with two Open LLM Leaderboard v2 submissions (see pipeline/ingest/oll_v2.py)
-    oll_v2_duplicate_rule: Literal["prefer_bfloat16", "prefer_float16", "max_average"] = "prefer_bfloat16"
+    oll_v2_duplicate_rule: Literal[oll_v2.RULES] = "prefer_bfloat16"
     # Files given on the command line (paths as given, relative to the working directory), kept under
     # work_dir so later rebuilds keep them: --results / --model (lm-eval or EvalPlus results, the model
     # they belong to when the file does not name it) and --rm-results / --method / --base (a team's own
