@@ -68,9 +68,8 @@ def scores_dir(root: Path, cfg: PresenceConfig, model: str) -> Path:
 def _dist():
     """accelerate's PartialState under a multi-process launch, else None."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch
         from accelerate import PartialState
-        return PartialState(cpu=not torch.cuda.is_available())  # gloo on CPU-only machines
+        return PartialState(cpu=not runtime.cuda_available())  # gloo on CPU-only machines
     return None
 
 
@@ -143,7 +142,7 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
             path.with_suffix(".json").write_text(json.dumps(meta))
             os.replace(tmp, path)  # the Parquet file appears last: its presence means the shard is done
         del model, scorer
-        if torch.cuda.is_available():
+        if runtime.cuda_available():
             torch.cuda.empty_cache()
 
 
@@ -330,11 +329,12 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
         if n_pub is None and len(files) < n_shards:
             ctx.log(f"presence {model_name}: {len(files)} of {n_shards} shard(s) scored so far (partial)")
         # the score is derived from the shards' sums here, as score.finish does, so that a change of
-        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules
-        con.execute("""INSERT INTO presence_scores
-                       SELECT ?, doc_id, subset, n_tokens,
+        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules.
+        # Set-based in DuckDB (millions of rows never pass through Python), columns by name like schema.insert.
+        con.execute("""INSERT INTO presence_scores BY NAME
+                       SELECT ? AS model, doc_id, subset, n_tokens,
                               CASE WHEN n_tokens = 0 THEN 'nan'::DOUBLE
-                                   ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END
+                                   ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END AS score
                        FROM read_parquet(?)""",
                     [model_name, cfg.normalise, cfg.max_tokens, [str(f) for f in files]])
         metas = [json.loads(f.with_suffix(".json").read_text()) for f in files if f.with_suffix(".json").exists()]
