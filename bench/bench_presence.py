@@ -69,6 +69,7 @@ def main() -> None:
 def bench(name: str, a) -> None:
     from transformers import AutoModelForCausalLM, LlamaConfig
 
+    from pipeline import runtime
     from pipeline.fixtures import build_tokenizer
     from pipeline.presence import score
     from pipeline.presence.fixtures import documents
@@ -82,7 +83,7 @@ def bench(name: str, a) -> None:
                                             max_phrases=a.max_phrases)]
     seqs = score.encode(tok, texts[:a.docs], a.max_tokens)
     tokens = sum(len(s) for s in seqs)
-    amx = score.cpu_has_bf16_matmul()
+    amx = runtime.cpu_has_bf16_matmul()
     print(f"model: {name} (llama, hidden {cfg.hidden_size}, {cfg.num_hidden_layers} layers, vocab "
           f"{cfg.vocab_size}, {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M params); {len(seqs)} docs, "
           f"{tokens} tokens (lengths {min(map(len, seqs))}-{max(map(len, seqs))}); {a.threads} threads; "

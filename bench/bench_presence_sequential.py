@@ -97,11 +97,11 @@ def smoke(a) -> None:
                 device="cpu", tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.01 * k)
     t0 = time.perf_counter()
     seq = PresenceConfig(**base).check()
-    stage.score_job(seq, root, None, log=lambda m: None)
+    stage.score_job(seq, root, log=lambda m: None)
     recs = stage.Rounds(seq, root, 0).records()
     t1 = time.perf_counter()
     full_cfg = PresenceConfig(**base, sequential=False).check()
-    paths, _ = stage.score_job(full_cfg, root, None, log=lambda m: None)  # scores only the shards not yet scored
+    paths, _ = stage.score_job(full_cfg, root, log=lambda m: None)  # scores only the shards not yet scored
     t2 = time.perf_counter()
     n_full = len(paths)
     X, strata, _ = stage.load_wide(full_cfg, root, range(n_full))

@@ -43,8 +43,7 @@ def main() -> int:
     cfg = tmp / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({
         "db": str(tmp / "db.duckdb"), "work_dir": str(tmp / "work"), "stages": ["benchmarks"],
-        "benchmarks": {"models": [{"hf_id": "local/tiny-llama", "path": str(tmp / "tiny-llama"),
-                                   "fixture": "llama", "dtype": dtype}],
+        "benchmarks": {"models": [{"id": "local/tiny-llama", "tiny": "llama", "dtype": dtype}],  # work/models
                        "task_sets": [str(ROOT / "tests/fixtures/lm_eval/tiny_task_set.yaml")],
                        "batch_size": 8, "device": device, "bootstrap_iters": 0}}))
     print(f"device={device} dtype={dtype} torch={torch.__version__} "

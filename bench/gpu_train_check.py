@@ -63,9 +63,10 @@ def synthetic(n: int, words: int, seed: int = 0):
 def main() -> int:
     import torch
 
+    from pipeline.models import ModelSpec
     from pipeline.train import bradley_terry, merge_search, regression
     from pipeline.train import rewardbench as rbs
-    from pipeline.train.config import ModelSpec, TrainConfig
+    from pipeline.train.config import TrainConfig
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tiny", action="store_true", help="2-layer model, few pairs (CPU)")
@@ -101,7 +102,7 @@ def main() -> int:
         from pipeline.train.data import Encoder
         enc = Encoder(AutoTokenizer.from_pretrained(model_dir), 4096)
         tokens = sum(map(len, enc.ids(train["prompt"], train["chosen"]))) * 2
-        mcfg = cfg.method("bradley_terry", "check")
+        mcfg = cfg.bradley_terry
         dtype = "bf16" if cuda else "float32"
         t = time.perf_counter()
         info = bradley_terry.train(str(model_dir), train, val, 1e-5, tmp / "bt", mcfg, cfg, spec)
@@ -114,7 +115,7 @@ def main() -> int:
                             "response": list(train["chosen"]) + list(train["rejected"]),
                             "helpfulness": [4] * n_train + [1] * n_train, "correctness": [4] * n_train + [1] * n_train,
                             "coherence": 3, "complexity": 2, "verbosity": 2}).iloc[:n_train]
-        rcfg = cfg.method("regression", "check")
+        rcfg = cfg.regression
         rcfg.epochs = 1
         t = time.perf_counter()
         rinfo = regression.train(str(model_dir), hs2, hs2.iloc[:64], 1e-5, tmp / "reg", rcfg, cfg, spec)

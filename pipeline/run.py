@@ -42,7 +42,6 @@ class Context:
     config: config_mod.PipelineConfig
     con: object
     run_id: str
-    args: argparse.Namespace
     stages: list[str] = field(default_factory=list)
 
     @property
@@ -59,8 +58,10 @@ class Context:
     def db_path(self) -> Path:
         return self.config.resolve(self.config.db)
 
-    def section(self, cls, name: str):
-        return config_mod.section(cls, self.config.raw, name, self.config.path)
+    def section(self, name: str, _name: str | None = None):
+        """The validated ``name:`` section (``config.PipelineConfig.section``; flags already applied).
+        ``ctx.section(Cls, "name")``, the older call, is accepted too."""
+        return self.config.section(_name if _name is not None else name)
 
     def log(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -94,8 +95,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rm-results", nargs="+", metavar="FILE", default=[],
                    help="your own reward models' RewardBench results: the rewardbench results JSON or a CSV "
                    "(hf_id, method, chat, chat_hard, safety, reasoning[, score]); kept in work_dir/rm_results")
-    p.add_argument("--method", choices=list(METHODS),
-                   help="how the --rm-results reward model was trained (required for a JSON)")
+    p.add_argument("--method", help=f"how the --rm-results reward model was trained: {' or '.join(METHODS)} "
+                   "(required for a JSON)")
     p.add_argument("--base", help="Hugging Face id of the --rm-results base model, when the file does not "
                    "name it (a JSON naming a local path)")
     p.add_argument("--shard", help="presence stage: run slice i of n document shards, as i/n")
@@ -120,10 +121,25 @@ def select_stages(cfg: config_mod.PipelineConfig, arg: str | None) -> list[str]:
     return [s for s in STAGES if s in wanted]
 
 
+# Flags that are typed overrides of config fields: "section.field" -> flag (checked like the file's values).
+FLAG_FIELDS = {"ingest.results": "--results", "ingest.model": "--model", "ingest.rm_results": "--rm-results",
+               "ingest.method": "--method", "ingest.base": "--base", "presence.shard": "--shard"}
+
+
+def overrides(args: argparse.Namespace) -> dict:
+    """{"section.field": (flag, value)} for the flags given on this command line."""
+    out = {}
+    for key, flag in FLAG_FIELDS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value not in (None, []):
+            out[key] = (flag, value)
+    return out
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        cfg = config_mod.load(args.config)
+        cfg = config_mod.load(args.config, overrides=overrides(args))
         if args.db:
             config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
@@ -143,24 +159,24 @@ def main(argv=None) -> int:
     rank = int(os.environ.get("RANK", "0") or 0)
     try:
         with publish.locked(cfg.resolve(cfg.db), cfg.lock_timeout) if rank == 0 else contextlib.nullcontext():
-            return _run(args, cfg, stages)
+            return _run(cfg, stages, carry_over=bool(args.stages))
     except publish.EnvironmentProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
 
 
-def _run(args, cfg: config_mod.PipelineConfig, stages: list[str]) -> int:
-    """Build and publish, holding the database's lock (``main``)."""
+def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) -> int:
+    """Build and publish, holding the database's lock (``main``); ``carry_over``: a subset run (--stages)
+    keeps the other stages' tables from the live database."""
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     db_path = cfg.resolve(cfg.db)
-    carry_over = bool(args.stages)  # a subset run keeps the other stages' tables from the live database
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     t0 = time.perf_counter()
     print(f"rm-advisor pipeline run {run_id}: stages {', '.join(stages)} -> {db_path}", flush=True)
     try:
         with publish.building(db_path, carry_over=carry_over) as con:
-            ctx = Context(config=cfg, con=con, run_id=run_id, args=args, stages=stages)
+            ctx = Context(config=cfg, con=con, run_id=run_id, stages=stages)
             for i, name in enumerate(stages, 1):
                 ts = time.perf_counter()
                 ctx.log(f"stage {i}/{len(stages)} {name}: start")

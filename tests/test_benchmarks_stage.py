@@ -13,7 +13,7 @@ import yaml
 
 from advisor import registry
 from pipeline import run as runner
-from pipeline.benchmarks.config import BenchmarksConfig
+from pipeline.benchmarks.config import BenchmarksConfig, model_dtype
 from pipeline.benchmarks.tasks import load_task_set, prepare_include_path, resolve_task_set
 from pipeline.errors import InputError
 
@@ -71,9 +71,39 @@ def test_task_set_and_config_errors(tmp_path):
         load_task_set(bad)
     with pytest.raises(InputError, match=r"task set 'olv2' not found.*use one of: .*oll_v2"):
         resolve_task_set("olv2")
-    with pytest.raises(InputError, match=r"unknown key\(s\) \['dtyp'\]"):
-        BenchmarksConfig(models=[{"hf_id": "a/b", "dtyp": "x"}]).model_specs()
-    assert BenchmarksConfig(models=["a/b"]).model_specs()[0].load_path == "a/b"
+    from pipeline import config
+
+    def section(**kw):
+        return config.section(BenchmarksConfig, {"benchmarks": kw}, "benchmarks", "c.yaml").check("c.yaml")
+
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtyp': unknown key 'dtyp'.*did you mean 'dtype'"):
+        section(models=[{"id": "a/b", "dtyp": "x"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0': model entry .* uses hf_id, fixture. "
+                                         r"Fix: rename hf_id to id, fixture to tiny"):
+        section(models=[{"hf_id": "a/b", "fixture": "llama"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.id': 'id' is required. Fix: add id: VALUE"):
+        section(models=[{"path": "a/b"}])
+    with pytest.raises(InputError, match=r"sets both tiny and path. Fix: remove path"):
+        section(models=[{"id": "a/b", "tiny": "llama", "path": "x"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtype': 'fp8' is not valid.*one of auto"):
+        section(models=[{"id": "a/b", "dtype": "fp8"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.path': path '../x' leaves the project"):
+        section(models=[{"id": "a/b", "path": "../x"}])
+    with pytest.raises(InputError, match=r"field 'benchmarks.device': 'gpu' is not valid.*one of auto, cpu, cuda"):
+        section(device="gpu")
+    spec = section(models=["a/b"]).models[0]
+    assert (spec.id, spec.resolve_path("work"), model_dtype(spec)) == ("a/b", "a/b", "bfloat16")
+
+
+def test_tiny_models_have_one_home_shared_by_the_stages(tmp_path):
+    """A tiny entry loads from <work_dir>/models/<safe id> in every stage; no config names that folder."""
+    from pipeline.models import ModelSpec
+
+    spec = ModelSpec(id="local/tiny-llama", tiny="llama")
+    path = spec.resolve_path(tmp_path)
+    assert path == str(tmp_path / "models" / "local__tiny-llama") and (tmp_path / "models" / "local__tiny-llama" /
+                                                                       "config.json").exists()
+    assert ModelSpec(id="x", path="rel/dir").resolve_path(tmp_path, lambda p: tmp_path / p) == str(tmp_path / "rel/dir")
 
 
 def test_prepare_include_path_makes_data_files_absolute(tmp_path):
@@ -118,7 +148,7 @@ def test_stage_runs_lm_eval_saves_results_and_ingests(tmp_path, tiny_models, cap
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump({
         "db": str(tmp_path / "db.duckdb"), "work_dir": str(tmp_path / "work"), "stages": ["benchmarks"],
-        "benchmarks": {"models": [{"hf_id": "local/tiny-qwen2", "path": str(tiny_models["qwen2"]),
+        "benchmarks": {"models": [{"id": "local/tiny-qwen2", "path": str(tiny_models["qwen2"]),
                                    "dtype": "float32"}],
                        "task_sets": [str(task_set)], "batch_size": 4, "device": "cpu", "bootstrap_iters": 0}}))
     assert runner.main(["--config", str(cfg)]) == 0
@@ -162,8 +192,7 @@ def test_stage_runs_lm_eval_saves_results_and_ingests(tmp_path, tiny_models, cap
 
     mem = duckdb.connect()
     schema.create_all(mem)
-    ctx = types.SimpleNamespace(con=mem, work_dir=tmp_path / "work", log=lambda m: None,
-                                args=types.SimpleNamespace(results=[], model=None))
+    ctx = types.SimpleNamespace(con=mem, work_dir=tmp_path / "work", log=lambda m: None)
     assert ingest_results(ctx) == 1
     assert mem.execute("SELECT hf_id, benchmark, value, source FROM benchmark_scores").fetchone() == \
         (hf_id, bench, value, source)
@@ -174,8 +203,7 @@ def test_config_benchmarks_sections_parse(root, name):
     from pipeline import config
 
     path = root / "configs" / f"{name}.yaml"
-    cfg = config.load(path)
-    section = config.section(BenchmarksConfig, cfg.raw, "benchmarks", str(path))
-    section.model_specs(str(path))
+    section = config.load(path).section("benchmarks")
+    assert all(m.id for m in section.models)
     for ref in section.task_sets:
         assert load_task_set(resolve_task_set(str(ref))).tasks

@@ -18,10 +18,9 @@ TINY = FIX / "results_tiny_lmeval_0.4.13.json"
 MODEL = "meta-llama/Llama-3.2-1B-Instruct"
 
 
-def make_ctx(con, work_dir, results=(), model=None):
+def make_ctx(con, work_dir):
     logs = []
-    return types.SimpleNamespace(con=con, work_dir=Path(work_dir), log=logs.append, logs=logs,
-                                 args=types.SimpleNamespace(results=[str(r) for r in results], model=model))
+    return types.SimpleNamespace(con=con, work_dir=Path(work_dir), log=logs.append, logs=logs)
 
 
 def rows(con, where="TRUE", params=()):
@@ -31,7 +30,7 @@ def rows(con, where="TRUE", params=()):
 
 
 def test_ingest_copies_and_writes_rows_with_settings(con, tmp_path):
-    n = ingest_results(make_ctx(con, tmp_path, [OLL]))
+    n = ingest_results(make_ctx(con, tmp_path), [OLL])
     assert n == 12
     assert (tmp_path / "results" / OLL.name).read_bytes() == OLL.read_bytes()
     got = rows(con, "benchmark = 'leaderboard_mmlu_pro'")
@@ -49,7 +48,7 @@ def test_ingest_copies_and_writes_rows_with_settings(con, tmp_path):
 
 def test_model_argument_for_a_file_that_names_a_local_path(con, tmp_path):
     with pytest.raises(InputError, match=r"names a local path '/tmp/exp/tiny'.*--model"):
-        ingest_results(make_ctx(con, tmp_path, [TINY]))
+        ingest_results(make_ctx(con, tmp_path), [TINY])
     doc = json.loads(OLL.read_text())
     doc["config"]["model_args"] = "dtype=bfloat16"
     doc.pop("model_name")
@@ -57,8 +56,8 @@ def test_model_argument_for_a_file_that_names_a_local_path(con, tmp_path):
     anon.parent.mkdir()
     anon.write_text(json.dumps(doc))
     with pytest.raises(InputError, match=r"does not name its model.*Fix: pass the Hugging Face id with --model"):
-        ingest_results(make_ctx(con, tmp_path / "w", [anon]))
-    assert ingest_results(make_ctx(con, tmp_path / "w", [anon], model="org/candidate")) == 12
+        ingest_results(make_ctx(con, tmp_path / "w"), [anon])
+    assert ingest_results(make_ctx(con, tmp_path / "w"), [anon], "org/candidate") == 12
     meta = json.loads((tmp_path / "w" / "results" / "results_anon.json.meta").read_text())
     assert meta["hf_id"] == "org/candidate"
     # the rebuild remembers the model without --model
@@ -72,12 +71,12 @@ def test_model_argument_for_a_file_that_names_a_local_path(con, tmp_path):
     ('{"config": {}}', "results"),
 ])
 def test_malformed_file_writes_and_copies_nothing(con, tmp_path, content, field):
-    ingest_results(make_ctx(con, tmp_path, [OLL]))
+    ingest_results(make_ctx(con, tmp_path), [OLL])
     before = rows(con)
     bad = tmp_path / "bad.json"
     bad.write_text(content)
     with pytest.raises(InputError) as exc:
-        ingest_results(make_ctx(con, tmp_path, [OLL, bad]))
+        ingest_results(make_ctx(con, tmp_path), [OLL, bad])
     assert exc.value.file.endswith("bad.json") and exc.value.field == field and exc.value.fix
     assert rows(con) == before
     assert sorted(p.name for p in (tmp_path / "results").iterdir() if not p.name.startswith(".")) == [OLL.name]
@@ -93,9 +92,9 @@ def test_two_results_for_same_model_and_task_kept_newest_wins(con, tmp_path):
     d.mkdir()
     # the later evaluation is ingested first: order of ingestion must not matter
     (d / "results_b.json").write_text(json.dumps(new))
-    ingest_results(make_ctx(con, tmp_path / "w", [d / "results_b.json"]))
+    ingest_results(make_ctx(con, tmp_path / "w"), [d / "results_b.json"])
     (d / "results_a.json").write_text(json.dumps(old))
-    ingest_results(make_ctx(con, tmp_path / "w", [d / "results_a.json"]))
+    ingest_results(make_ctx(con, tmp_path / "w"), [d / "results_a.json"])
     got = rows(con, "benchmark = 'leaderboard_mmlu_pro' AND scale = 'raw'")
     assert sorted((r[2], json.loads(r[5])["dtype"]) for r in got) == [(0.37, "bfloat16"), (0.46, "float16")]
     # the predictor's single value: advisor.store.feature_matrix takes the newest evaluation
@@ -104,19 +103,19 @@ def test_two_results_for_same_model_and_task_kept_newest_wins(con, tmp_path):
 
 
 def test_same_name_different_content_is_kept_beside(con, tmp_path):
-    ingest_results(make_ctx(con, tmp_path, [OLL]))
+    ingest_results(make_ctx(con, tmp_path), [OLL])
     other = tmp_path / "x" / OLL.name
     other.parent.mkdir()
     doc = json.loads(OLL.read_text())
     doc["date"] += 60
     other.write_text(json.dumps(doc))
-    ingest_results(make_ctx(con, tmp_path, [other]))
+    ingest_results(make_ctx(con, tmp_path), [other])
     assert len(list((tmp_path / "results").glob("*.json"))) == 2
     assert con.execute("SELECT count(DISTINCT source) FROM benchmark_scores").fetchone()[0] == 2
 
 
 def test_evalplus_file_ingested(con, tmp_path, root):
-    n = ingest_results(make_ctx(con, tmp_path, [root / "data/public/evalplus_results_20241226.json"]))
+    n = ingest_results(make_ctx(con, tmp_path), [root / "data/public/evalplus_results_20241226.json"])
     assert n > 100
     (v, scale, src), = con.execute(
         "SELECT value, scale, source FROM benchmark_scores WHERE hf_id = 'infly/OpenCoder-8B-Instruct' "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipeline import runtime
 from pipeline.presence import score
 
 TEXTS = ["The quick brown fox jumps over the lazy dog.",
@@ -183,19 +184,6 @@ def test_errors_of_the_model_itself_are_not_swallowed_by_the_compile_fallback(ti
         scorer.score(bad)  # the compile failure falls back; the eager retry's own error still surfaces
 
 
-def test_auto_dtype_is_bf16_only_where_bf16_matmuls_are_native(monkeypatch):
-    cpu = torch.device("cpu")
-    for native in (True, False):  # the CPU probe's answer is the input; the dtype for each is fixed
-        monkeypatch.setattr(score, "cpu_has_bf16_matmul", lambda native=native: native)
-        assert score.resolve_dtype("auto", cpu) == (torch.bfloat16 if native else torch.float32)
-        assert score.resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
-        assert score.resolve_dtype("float32", cpu) == torch.float32
-        assert score.resolve_dtype("bfloat16", cpu) == torch.bfloat16
-    assert score.resolve_dtype("float32", torch.device("cuda")) == torch.float32
-    with pytest.raises(ValueError, match="presence.dtype 'fp8' unknown"):
-        score.resolve_dtype("fp8", cpu)
-
-
 def test_the_bf16_probe_says_no_on_cpus_without_amx_bf16():
     """The probe reads private torch APIs; checked against the kernel's own list of CPU flags."""
     cpuinfo = Path("/proc/cpuinfo")
@@ -203,9 +191,9 @@ def test_the_bf16_probe_says_no_on_cpus_without_amx_bf16():
         pytest.skip("no /proc/cpuinfo")
     flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo.read_text(), re.M).group(1).split())
     if "amx_bf16" not in flags:
-        assert score.cpu_has_bf16_matmul() is False
+        assert runtime.cpu_has_bf16_matmul() is False
     else:  # the flag is necessary, not sufficient (the OS must grant the AMX tile state)
-        assert isinstance(score.cpu_has_bf16_matmul(), bool)
+        assert isinstance(runtime.cpu_has_bf16_matmul(), bool)
 
 
 def test_lm_head_bias_is_applied(tiny_models):

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ import yaml
 from advisor import presence as ap
 from pipeline.errors import InputError
 from pipeline.presence import corpus, stage
-from pipeline.presence.config import PresenceConfig
+from pipeline.presence.config import PresenceConfig, parse_shard
 from pipeline.presence.fixtures import build_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,15 +61,22 @@ def test_corpus_bad_record_names_file_row_field(tmp_path):
     bad.write_text('{"text": "ok", "meta": {"redpajama_set_name": "RedPajamaBook"}}\n{"text": "no meta"}\n')
     with pytest.raises(InputError, match=r"bad.jsonl, row 2, field 'meta.redpajama_set_name'"):
         corpus.ensure_corpus(_cfg([bad]), tmp_path / "o", log=lambda m: None)
-    with pytest.raises(InputError, match="presence.normalise"):
-        PresenceConfig(models=["m"], source="hub", normalise="mean").check()
+    with pytest.raises(InputError, match=r"field 'presence.normalise': 'mean' is not valid.*one of scored, N"):
+        _section(models=["m"], source="hub", normalise="mean")
 
 
-def test_select_shards_and_parse():
-    assert stage.parse_shard("1/3") == (1, 3)
+def test_select_shards_and_parse(tmp_path, capsys):
+    from pipeline import run
+
+    assert parse_shard("1/3") == (1, 3) and parse_shard(None) == (0, 1)
+    cfg = _config_file(tmp_path, models=["tiny:llama"])
     for bad in ("3/3", "x", "1/0"):
-        with pytest.raises(InputError, match="--shard"):
-            stage.parse_shard(bad)
+        with pytest.raises(InputError, match="use i/n with 0 <= i < n"):
+            parse_shard(bad)
+        # the flag is a typed override of presence.shard: refused before anything runs, naming the flag
+        assert run.main(["--config", str(cfg), "--shard", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --shard, field 'presence.shard': bad shard {bad!r}. Fix: use i/n"), err
     jobs = [stage.select_shards(10, j, 3) for j in range(3)]
     assert sorted(sum(jobs, [])) == list(range(10)) and jobs[1] == [1, 4, 7]
     assert stage.select_shards(10, 1, 3, rank=1, world=2) == [4]
@@ -102,8 +110,7 @@ def test_stage_end_to_end_tables(tmp_path):
     assert np.allclose(summ.set_index("model")["mean"].loc[means.index], means)
     jsd = q("SELECT * FROM presence_jsd").pivot(index="model_a", columns="model_b", values="jsd")
     assert np.allclose(jsd.values, jsd.values.T) and np.all(np.diag(jsd.values) == 0) and jsd.values.max() > 0
-    hist = q("SELECT model, subset, sum(density) s, count(*) n FROM presence_hist GROUP BY ALL")
-    assert np.allclose(hist.s, 1) and (hist.n == 20).all() and len(hist) == 12
+    assert "presence_hist" not in set(q("SHOW TABLES").name)  # no page read it: not written
     reg = q("SELECT * FROM presence_regression")
     assert reg.status.tolist() == ["insufficient_data"] and "needs at least" in reg.note[0]
     fam = q("SELECT * FROM presence_family_map")
@@ -131,8 +138,8 @@ def test_resume_after_killed_run(tmp_path):
         pq.read_table(p)  # every finished shard is complete (written to a temp name, then renamed)
     from pipeline import config as config_mod
     pc = config_mod.load(cfg)
-    pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
-    stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    pres = pc.section("presence")
+    stage.score_job(pres, tmp_path / "work" / "presence", log=lambda m: None)
     after = {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
     assert len(after) == 150 and all(after[k] == v for k, v in done.items())  # resumed, not redone
     ids = pd.concat([pq.read_table(p).to_pandas() for p in out.glob("shard-*.parquet")]).doc_id
@@ -143,8 +150,8 @@ def test_shard_option_scores_only_its_slice(tmp_path):
     cfg = _config_file(tmp_path, models=["tiny:qwen2"], shard_docs=7)
     from pipeline import config as config_mod
     pc = config_mod.load(cfg)
-    pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
-    stage.score_job(pres, tmp_path / "work" / "presence", "1/2", log=lambda m: None)
+    pres = pc.section("presence")
+    stage.score_job(replace(pres, shard="1/2"), tmp_path / "work" / "presence", log=lambda m: None)
     got = sorted(p.name for p in (tmp_path / "work" / "presence" / "scores").glob("*/*/shard-*.parquet"))
     assert got == [f"shard-{i:05d}.parquet" for i in (1, 3, 5)]  # 40 docs in 6 shards, odd ones
 
@@ -154,8 +161,8 @@ def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
 
     def job(name, **kw):
         pc = config_mod.load(_config_file(tmp_path / name, models=["tiny:llama"], **kw))
-        pres = config_mod.section(PresenceConfig, pc.raw, "presence").check()
-        stage.score_job(pres, tmp_path / "work", None, log=lambda m: None)
+        pres = pc.section("presence")
+        stage.score_job(pres, tmp_path / "work", log=lambda m: None)
         return pres
 
     for name in ("padded", "packed"):
@@ -180,18 +187,32 @@ def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
     assert sorted(p.name for p in out.glob("shard-*.parquet")) == kept
 
 
+def _section(**kw) -> PresenceConfig:
+    from pipeline import config as config_mod
+
+    return config_mod.section(PresenceConfig, {"presence": kw}, "presence", "c.yaml").check("c.yaml")
+
+
 def test_presence_config_errors_name_the_field():
-    with pytest.raises(InputError, match="presence.compile"):
-        PresenceConfig(models=["m"], source="hub", compile="backbone").check()
+    with pytest.raises(InputError, match=r"field 'presence.compile': 'backbone' is not valid.*"
+                                         r"one of none, head, all or true/false"):
+        _section(models=["m"], source="hub", compile="backbone")
     with pytest.raises(InputError, match="pass_attention_mask: false"):
-        PresenceConfig(models=["m"], source="hub", pack=True, pass_attention_mask=True).check()
-    with pytest.raises(InputError, match="presence.row_tokens"):
-        PresenceConfig(models=["m"], source="hub", row_tokens=0).check()
+        _section(models=["m"], source="hub", pack=True, pass_attention_mask=True)
+    with pytest.raises(InputError, match=r"field 'presence.row_tokens'.*greater than or equal to 1"):
+        _section(models=["m"], source="hub", row_tokens=0)
     with pytest.raises(InputError, match=r"presence.regression_rm_sources \['papers'\]: unknown.*paper, pipeline"):
-        PresenceConfig(models=["m"], source="hub", regression_rm_sources=["papers"]).check()
+        _section(models=["m"], source="hub", regression_rm_sources=["papers"])
     with pytest.raises(InputError, match="presence.regression_rm_sources .*empty"):
-        PresenceConfig(models=["m"], source="hub", regression_rm_sources=[]).check()
-    PresenceConfig(models=["m"], source="hub", compile="head", pack=True).check()
+        _section(models=["m"], source="hub", regression_rm_sources=[])
+    with pytest.raises(InputError, match=r"field 'presence.models'.*presence does not use 'max_length'"):
+        _section(models=[{"id": "m", "max_length": 5}], source="hub")
+    with pytest.raises(InputError, match=r"field 'presence.device': 'gpu' is not valid.*one of auto, cpu, cuda"):
+        _section(models=["m"], source="hub", device="gpu")
+    with pytest.raises(InputError, match="presence.models is empty"):
+        _section(source="hub")
+    ok = _section(models=["m", "tiny:llama"], source="hub", compile="head", pack=True)
+    assert [(m.id, m.tiny) for m in ok.models] == [("m", None), ("tiny:llama", "llama")]
 
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "models.csv")
@@ -311,7 +332,7 @@ ROUNDS = dict(models=["tiny:llama"], docs_per_subset=30, shard_docs=2, max_token
 def _pres(tmp_path, **kw):
     from pipeline import config as config_mod
     pc = config_mod.load(_config_file(tmp_path, **{**ROUNDS, **kw}))
-    return config_mod.section(PresenceConfig, pc.raw, "presence").check()
+    return pc.section("presence")
 
 
 def _state(tmp_path, pres):
@@ -322,7 +343,7 @@ def _state(tmp_path, pres):
 
 def test_rounds_grow_a_stratified_prefix_and_are_recorded(tmp_path):
     pres = _pres(tmp_path)
-    paths, _ = stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    paths, _ = stage.score_job(pres, tmp_path / "work" / "presence", log=lambda m: None)
     rounds, out, done = _state(tmp_path, pres)
     recs = rounds.records()
     # 4 docs x 5 subsets = 10 shards of 2; then x4 (width ratio far above 1); round 2 = the last look: all 75
@@ -349,7 +370,7 @@ def test_resume_in_the_middle_of_a_round(tmp_path):
     assert rounds.read(0) is not None and rounds.read(1) is None, "the run must be killed inside round 1"
     assert 13 <= len(done) < 40
     rec0 = rounds.path(0).stat().st_mtime_ns
-    stage.score_job(pres, tmp_path / "work" / "presence", None, log=lambda m: None)
+    stage.score_job(pres, tmp_path / "work" / "presence", log=lambda m: None)
     _, _, after = _state(tmp_path, pres)
     assert len(after) == 75 and all(after[k] == v for k, v in done.items())  # resumed, nothing redone
     assert rounds.path(0).stat().st_mtime_ns == rec0 and [r["n_shards"] for r in rounds.records()] == [10, 40, 75]
@@ -357,7 +378,7 @@ def test_resume_in_the_middle_of_a_round(tmp_path):
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     p2 = _pres(fresh)
-    stage.score_job(p2, fresh / "work" / "presence", None, log=lambda m: None)
+    stage.score_job(p2, fresh / "work" / "presence", log=lambda m: None)
     r2 = stage.Rounds(p2, fresh / "work" / "presence", 75).records()
     assert [r["ratio"] for r in r2] == pytest.approx([r["ratio"] for r in rounds.records()])
 
@@ -369,19 +390,19 @@ def test_shard_jobs_advance_the_rounds_together(tmp_path):
     root = tmp_path / "work" / "presence"
     rounds, out, _ = _state(tmp_path, pres)
     names = lambda: sorted(int(p.stem.split("-")[1]) for p in out.glob("shard-*.parquet"))  # noqa: E731
-    stage.score_job(pres, root, "0/2", log=lambda m: None)
+    stage.score_job(replace(pres, shard="0/2"), root, log=lambda m: None)
     assert names() == list(range(0, 10, 2)) and rounds.read(0) is None  # round 0 waits for job 1
-    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    stage.score_job(replace(pres, shard="1/2"), root, log=lambda m: None)
     assert names() == list(range(10)) + list(range(11, 40, 2)) and rounds.read(0) and rounds.read(1) is None
-    stage.score_job(pres, root, "0/2", log=lambda m: None)  # finishes round 1, records it, does its slice of 2
+    stage.score_job(replace(pres, shard="0/2"), root, log=lambda m: None)  # finishes round 1, records it, slice of 2
     assert rounds.read(1) and names() == list(range(40)) + list(range(40, 75, 2))
-    stage.score_job(pres, root, "1/2", log=lambda m: None)
+    stage.score_job(replace(pres, shard="1/2"), root, log=lambda m: None)
     recs = rounds.records()
     assert names() == list(range(75)) and [r["n_shards"] for r in recs] == [10, 40, 75] and recs[-1]["stop"]
     one = tmp_path / "one"
     one.mkdir()
     p1 = _pres(one)
-    stage.score_job(p1, one / "work" / "presence", None, log=lambda m: None)
+    stage.score_job(p1, one / "work" / "presence", log=lambda m: None)
     assert [r["ratio"] for r in stage.Rounds(p1, one / "work" / "presence", 75).records()] == pytest.approx(
         [r["ratio"] for r in recs])
 

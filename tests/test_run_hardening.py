@@ -244,6 +244,20 @@ def test_a_negative_lock_timeout_flag_is_refused(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_flags_are_typed_overrides_checked_like_config_values(tmp_path, capsys):
+    """--method is ingest.method: a bad value is refused before anything runs, naming the flag and field."""
+    rc = run_mod.main(["--db", str(tmp_path / "a.duckdb"), "--rm-results", str(OLL), "--method", "dpo"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: --method, field 'ingest.method': 'dpo' is not valid"), err
+    assert "Fix: give ingest.method a value of type one of regression, bradley_terry" in err
+    assert list(tmp_path.iterdir()) == []
+    cfg = config.load(ROOT / "configs" / "default.yaml",
+                      overrides=run_mod.overrides(run_mod.parse_args(["--results", "r.json", "--model", "org/m"])))
+    ingest = cfg.section("ingest")
+    assert (ingest.results, ingest.model, ingest.rm_results, ingest.method) == (["r.json"], "org/m", [], None)
+    assert ingest.oll_v2_duplicate_rule == "prefer_bfloat16"  # the file's values are kept
+
+
 def test_a_relative_db_flag_leaving_the_project_is_refused(capsys):
     assert run_mod.main(["--db", "../outside.duckdb"]) == 2
     err = capsys.readouterr().err

@@ -4,9 +4,10 @@ batched scoring equals one-at-a-time scoring (padding and last-token pooling are
 import numpy as np
 import pytest
 
+from pipeline.models import ModelSpec
 from pipeline.train import bradley_terry, regression
 from pipeline.train import rewardbench as rbs
-from pipeline.train.config import ModelSpec, TrainConfig
+from pipeline.train.config import TrainConfig
 from pipeline.train.data import load_table, preference_pairs
 from pipeline.train.fixtures import write_fixtures
 
@@ -28,7 +29,7 @@ def test_bradley_terry_learns_the_toy_preference(fx, tiny_models, tmp_path):
     train = preference_pairs(load_table(pref, "helpsteer2_preference", "train"))
     val = preference_pairs(load_table(pref, "helpsteer2_preference", "val"))
     cfg = TrainConfig(bf16=False, bradley_terry={**HP, "learning_rates": [3e-3]})
-    mcfg = cfg.method("bradley_terry", "test")
+    mcfg = cfg.bradley_terry
     info = bradley_terry.train(str(tiny_models["llama"]), train, val, 3e-3, tmp_path, mcfg, cfg, ModelSpec(id="t"))
     eval_loss = [h["eval_loss"] for h in info["eval_history"]]
     assert len(eval_loss) >= 3 and info["steps"] == -(-info["train_pairs"]["kept"] // 8)  # last step evaluated too
@@ -43,7 +44,7 @@ def test_bradley_terry_learns_the_toy_preference(fx, tiny_models, tmp_path):
 def test_regression_loss_decreases(fx, tiny_models, tmp_path):
     hs2 = str(fx["helpsteer2"])
     cfg = TrainConfig(bf16=False, regression={**HP, "epochs": 2, "learning_rates": [3e-3]})
-    mcfg = cfg.method("regression", "test")
+    mcfg = cfg.regression
     info = regression.train(str(tiny_models["qwen2"]), load_table(hs2, "helpsteer2", "train"),
                             load_table(hs2, "helpsteer2", "validation"), 3e-3, tmp_path, mcfg, cfg, ModelSpec(id="t"))
     mse = [h["eval_loss"] for h in info["eval_history"]]

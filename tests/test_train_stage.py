@@ -7,9 +7,11 @@ import pytest
 import yaml
 from transformers import TrainerCallback
 
+from pipeline import config
 from pipeline import run as runner
 from pipeline.errors import InputError
-from pipeline.train.config import ModelSpec, TrainConfig
+from pipeline.models import ModelSpec
+from pipeline.train.config import TrainConfig
 from pipeline.train.fixtures import write_fixtures
 from pipeline.train.stage import Datasets, run_trial
 
@@ -67,8 +69,8 @@ class KillAfterFirstCheckpoint(TrainerCallback):
 def test_killed_trial_resumes_from_its_checkpoint(tmp_path, tiny_models):
     fx = {k: str(v) for k, v in write_fixtures(tmp_path / "fx").items()}
     cfg = TrainConfig(bf16=False, bradley_terry={**HP, "learning_rates": [3e-3]})
-    mcfg, spec = cfg.method("bradley_terry", "test"), ModelSpec(id="t")
-    data, tdir = Datasets(fx, cfg, "test"), tmp_path / "trial"
+    mcfg, spec = cfg.bradley_terry, ModelSpec(id="t")
+    data, tdir = Datasets(fx, cfg), tmp_path / "trial"
     with pytest.raises(Killed):
         run_trial("bradley_terry", str(tiny_models["llama"]), 3e-3, tdir, data, mcfg, cfg, spec, print,
                   callbacks=[KillAfterFirstCheckpoint()])
@@ -79,11 +81,23 @@ def test_killed_trial_resumes_from_its_checkpoint(tmp_path, tiny_models):
     assert json.loads((tdir / "done.json").read_text())["val_accuracy"] == info["val_accuracy"]
 
 
+def _train_section(data: dict) -> TrainConfig:
+    return config.section(TrainConfig, {"train": data}, "train", "c.yaml").check("c.yaml")
+
+
 def test_config_errors_name_the_key(tmp_path):
-    cfg = TrainConfig(models=[{"id": "a/b", "tiny": "gpt2"}])
-    with pytest.raises(InputError, match="unknown tiny architecture"):
-        cfg.model_specs("c.yaml")
-    with pytest.raises(InputError, match=r"unknown key 'lr' in section 'bradley_terry'.*learning_rates"):
-        TrainConfig(bradley_terry={"lr": 1}).method("bradley_terry", "c.yaml")
+    with pytest.raises(InputError, match=r"c.yaml, field 'train.models.0.tiny': 'gpt2' is not valid.*"
+                                         r"Fix: give train.models.0.tiny a value of type one of llama, qwen2"):
+        _train_section({"models": [{"id": "a/b", "tiny": "gpt2"}]})
+    with pytest.raises(InputError, match=r"unknown key 'lr' in section 'train.bradley_terry'.*learning_rates"):
+        _train_section({"bradley_terry": {"lr": 1}})
     with pytest.raises(InputError, match="not a multiple"):
-        TrainConfig(regression={"global_batch_size": 64, "per_device_batch_size": 6}).method("regression", "c.yaml")
+        _train_section({"regression": {"global_batch_size": 64, "per_device_batch_size": 6}})
+    with pytest.raises(InputError, match=r"field 'train.models'.*train does not use 'dtype'"):
+        _train_section({"models": [{"id": "a/b", "dtype": "float16"}]})
+    with pytest.raises(InputError, match=r"train.models lists 'a/b' twice"):
+        _train_section({"models": ["a/b", {"id": "a/b"}]})
+    # defaults per method: the paper's grids and epochs, a partial section keeps the rest
+    cfg = _train_section({"bradley_terry": {"epochs": 3}})
+    assert cfg.bradley_terry.epochs == 3.0 and cfg.bradley_terry.learning_rates[0] == 5e-7
+    assert cfg.regression.epochs == 2.0 and cfg.regression.learning_rates[0] == 1e-6

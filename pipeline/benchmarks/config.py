@@ -1,68 +1,49 @@
-"""The ``benchmarks:`` config section (read by ``pipeline.benchmarks.stage``).
+"""The ``benchmarks:`` config section (read by ``pipeline.benchmarks.stage`` as ``ctx.section("benchmarks")``).
 
 Example::
 
     benchmarks:
-      models:                      # hub ids, or mappings with the keys of ModelSpec
+      models:                      # hub ids, or pipeline.models.ModelSpec mappings
         - meta-llama/Llama-3.2-1B-Instruct
-        - {hf_id: local/tiny-llama, path: work/smoke/tiny-llama, fixture: llama, dtype: float32}
+        - {id: local/tiny-llama, tiny: llama, dtype: float32}   # built at work_dir/models/local__tiny-llama
       task_sets: [oll_v2, paper_table2]   # configs/tasks/<name>.yaml, or a path to a task-set YAML
       limit: null                  # examples per task (tests/smoke only: not comparable numbers)
       batch_size: auto
-      device: null                 # null: cuda when available, else cpu
+      device: auto                 # auto: cuda when available, else cpu
       evalplus: true               # run EvalPlus where the package and a GPU are available
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import Annotated
 
-from pipeline.errors import InputError
+from pydantic import Field
 
+from pipeline.config import Positive, config_dataclass
+from pipeline.models import ModelEntry, ModelSpec, check_models
+from pipeline.runtime import Device
 
-@dataclass
-class ModelSpec:
-    hf_id: str  # the id the scores are stored under
-    path: str | None = None  # what to load: a local directory or a hub id (default: hf_id)
-    dtype: str = "bfloat16"
-    revision: str | None = None
-    trust_remote_code: bool = False  # only where this model needs it
-    fixture: str | None = None  # build a tiny local model of this arch at `path` first (smoke/tests)
-
-    @property
-    def load_path(self) -> str:
-        return self.path or self.hf_id
+DEFAULT_DTYPE = "bfloat16"  # what lm-eval loads a model in when its entry says dtype: auto (the leaderboards')
 
 
-@dataclass
+def model_dtype(m: ModelSpec) -> str:
+    """The dtype name lm-eval gets for ``m`` (and that the run key records)."""
+    return DEFAULT_DTYPE if m.dtype == "auto" else m.dtype
+
+
+@config_dataclass
 class BenchmarksConfig:
-    models: list = field(default_factory=list)
-    task_sets: list = field(default_factory=lambda: ["oll_v2"])
-    limit: int | float | None = None
-    batch_size: int | str = "auto"
-    device: str | None = None
-    max_length: int | None = None
-    bootstrap_iters: int = 1000
+    models: list[ModelEntry] = field(default_factory=list)
+    task_sets: list[str] = field(default_factory=lambda: ["oll_v2"])
+    limit: Annotated[int, Field(ge=1)] | Annotated[float, Field(gt=0, lt=1)] | None = None  # count, or fraction
+    batch_size: Positive | Annotated[str, Field(pattern=r"^auto(:\d+)?$")] = "auto"  # auto[:N] or a count
+    device: Device | None = None  # None / auto: cuda when available, else cpu
+    max_length: Positive | None = None  # a model's own max_length wins
+    bootstrap_iters: Annotated[int, Field(ge=0)] = 1000
     seed: int = 1234
     evalplus: bool = True
 
-    def model_specs(self, file: str = "config") -> list[ModelSpec]:
-        if not isinstance(self.models, list):
-            raise InputError(file, "'models' must be a list", "write models: [org/name, ...]",
-                             field="benchmarks.models")
-        valid = {f.name for f in dataclasses.fields(ModelSpec)}
-        out = []
-        for i, m in enumerate(self.models, 1):
-            if isinstance(m, str) and m.strip():
-                out.append(ModelSpec(hf_id=m.strip()))
-            elif isinstance(m, dict) and m.get("hf_id"):
-                unknown = sorted(set(m) - valid)
-                if unknown:
-                    raise InputError(file, f"unknown key(s) {unknown} in models entry {i}",
-                                     f"use only: {', '.join(sorted(valid))}", field="benchmarks.models")
-                out.append(ModelSpec(**m))
-            else:
-                raise InputError(file, f"models entry {i} is {m!r}", "give a hub id or a mapping with "
-                                 "at least hf_id", field="benchmarks.models")
-        return out
+    def check(self, file: str = "config") -> BenchmarksConfig:
+        check_models(self.models, file, "benchmarks", unused=("params_b", "per_device_batch_size"))
+        return self

@@ -14,23 +14,21 @@ otherwise the stage says so and goes on. Its result files are ingested either wa
 from __future__ import annotations
 
 import importlib.util
-import re
 import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.benchmarks.config import BenchmarksConfig, ModelSpec
+from pipeline import runtime
+from pipeline.benchmarks.config import BenchmarksConfig, model_dtype
 from pipeline.benchmarks.tasks import TaskSet, load_task_set, prepare_include_path, resolve_task_set
-from pipeline.errors import InputError
 from pipeline.ingest.lmeval_json import ingest_file, write_meta
-
-
-def safe_name(hf_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "__", hf_id).strip("_") or "model"
+from pipeline.models import ModelSpec, safe_name
 
 
 def run_key(ts: TaskSet, cfg: BenchmarksConfig, m: ModelSpec) -> str:
-    return ts.key(limit=cfg.limit, dtype=m.dtype, revision=m.revision, path=m.load_path)
+    # a tiny model is rebuilt identically from (id, arch): the key names those, not where it was built
+    path = m.path or (f"{m.id} (tiny {m.tiny})" if m.tiny else m.id)
+    return ts.key(limit=cfg.limit, dtype=model_dtype(m), revision=m.revision, path=path)
 
 
 def batch_dir(run_dir: Path, shots: int | None) -> Path:
@@ -44,12 +42,12 @@ def finished(d: Path) -> bool:
 class LazyModel:
     """The lm-eval HFLM for one model, loaded on first use (a fully finished rerun loads nothing)."""
 
-    def __init__(self, m: ModelSpec, cfg: BenchmarksConfig, device: str):
-        self.m, self.cfg, self.device, self._lm = m, cfg, device, None
+    def __init__(self, m: ModelSpec, cfg: BenchmarksConfig, device: str, load_path: str):
+        self.m, self.cfg, self.device, self.load_path, self._lm = m, cfg, device, load_path, None
 
     @property
     def model_args(self) -> str:
-        args = [f"pretrained={self.m.load_path}", f"dtype={self.m.dtype}"]
+        args = [f"pretrained={self.load_path}", f"dtype={model_dtype(self.m)}"]
         if self.m.revision:
             args.append(f"revision={self.m.revision}")
         if self.m.trust_remote_code:
@@ -60,36 +58,14 @@ class LazyModel:
         if self._lm is None:
             from lm_eval.models.huggingface import HFLM
 
-            kwargs = dict(pretrained=self.m.load_path, dtype=self.m.dtype, device=self.device,
+            kwargs = dict(pretrained=self.load_path, dtype=model_dtype(self.m), device=self.device,
                           batch_size=self.cfg.batch_size, trust_remote_code=self.m.trust_remote_code)
             if self.m.revision:
                 kwargs["revision"] = self.m.revision
-            if self.cfg.max_length:
-                kwargs["max_length"] = self.cfg.max_length
+            if self.m.max_length or self.cfg.max_length:
+                kwargs["max_length"] = self.m.max_length or self.cfg.max_length
             self._lm = HFLM(**kwargs)
         return self._lm
-
-
-def _device(cfg: BenchmarksConfig) -> str:
-    if cfg.device:
-        return cfg.device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _ensure_fixture(m: ModelSpec, resolve) -> ModelSpec:
-    """Build the tiny local model a smoke/test entry asks for (``fixture: llama|qwen2``)."""
-    if not m.fixture:
-        return m
-    if not m.path:
-        raise InputError("config", f"model {m.hf_id!r} has fixture but no path",
-                         "give path: where the tiny model is built", field="benchmarks.models")
-    from pipeline.fixtures import build_model
-
-    path = resolve(m.path)
-    build_model(path, arch=m.fixture)
-    return ModelSpec(**{**m.__dict__, "path": str(path)})
 
 
 def run_task_set(ctx, lm: LazyModel, ts: TaskSet, run_dir: Path, cfg: BenchmarksConfig, task_manager) -> list[Path]:
@@ -101,9 +77,9 @@ def run_task_set(ctx, lm: LazyModel, ts: TaskSet, run_dir: Path, cfg: Benchmarks
     for shots, tasks in ts.batches().items():
         d = batch_dir(run_dir, shots)
         if finished(d):
-            ctx.log(f"  {lm.m.hf_id} / {ts.name} / {shots}-shot: finished earlier, skipped")
+            ctx.log(f"  {lm.m.id} / {ts.name} / {shots}-shot: finished earlier, skipped")
         else:
-            ctx.log(f"  {lm.m.hf_id} / {ts.name} / {shots}-shot: lm-eval on {', '.join(tasks)}"
+            ctx.log(f"  {lm.m.id} / {ts.name} / {shots}-shot: lm-eval on {', '.join(tasks)}"
                     + (f" (limit {cfg.limit})" if cfg.limit else ""))
             d.mkdir(parents=True, exist_ok=True)
             tracker = EvaluationTracker(output_path=str(d / "results.json"))
@@ -119,7 +95,7 @@ def run_task_set(ctx, lm: LazyModel, ts: TaskSet, run_dir: Path, cfg: Benchmarks
             res.pop("samples", None)
             tracker.save_results_aggregated(results=res, samples=None)
         for f in sorted(d.glob("results_*.json")):
-            write_meta(f, hf_id=lm.m.hf_id, task_map=ts.task_map(), task_set=ts.name)
+            write_meta(f, hf_id=lm.m.id, task_map=ts.task_map(), task_set=ts.name)
             files.append(f)
     return files
 
@@ -133,21 +109,21 @@ def evalplus_status(device: str) -> str | None:
     return None
 
 
-def run_evalplus(ctx, m: ModelSpec, datasets: list[str], out_dir: Path) -> list[Path]:
+def run_evalplus(ctx, m: ModelSpec, load_path: str, datasets: list[str], out_dir: Path) -> list[Path]:
     """``python -m evalplus.evaluate`` (greedy, hf backend) per dataset; returns its result files."""
     files = []
     for ds in datasets:
         d = out_dir / ds
         done = sorted(d.rglob("*eval_results.json"))
         if done:
-            ctx.log(f"  {m.hf_id} / EvalPlus {ds}: finished earlier, skipped")
+            ctx.log(f"  {m.id} / EvalPlus {ds}: finished earlier, skipped")
         else:
             d.mkdir(parents=True, exist_ok=True)
-            cmd = [sys.executable, "-m", "evalplus.evaluate", "--model", m.load_path, "--dataset", ds,
+            cmd = [sys.executable, "-m", "evalplus.evaluate", "--model", load_path, "--dataset", ds,
                    "--backend", "hf", "--greedy", "--root", str(d)]
             if m.trust_remote_code:
                 cmd += ["--trust_remote_code", "True"]
-            ctx.log(f"  {m.hf_id} / EvalPlus {ds}: {' '.join(cmd)}")
+            ctx.log(f"  {m.id} / EvalPlus {ds}: {' '.join(cmd)}")
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 ctx.log(f"  EvalPlus {ds} failed (exit {proc.returncode}); not ingested. "
@@ -155,27 +131,27 @@ def run_evalplus(ctx, m: ModelSpec, datasets: list[str], out_dir: Path) -> list[
                 continue
             done = sorted(d.rglob("*eval_results.json"))
         for f in done:
-            write_meta(f, hf_id=m.hf_id)
+            write_meta(f, hf_id=m.id)
             files.append(f)
     return files
 
 
 def run(ctx) -> None:
-    cfg = ctx.section(BenchmarksConfig, "benchmarks")
+    cfg: BenchmarksConfig = ctx.section("benchmarks")
     file = ctx.config.path or "config"
-    models = cfg.model_specs(file)
+    models = cfg.models
     if not models:
         ctx.log("  benchmarks: no models in the config's 'benchmarks: models:' list; nothing to run")
         return
     sets = [load_task_set(resolve_task_set(str(r), file)) for r in cfg.task_sets]
-    device = _device(cfg)
+    device = runtime.resolve_device(cfg.device, "benchmarks.device", file)
     root = ctx.work_dir / "lm_eval"
     task_manager = None
     total = 0
     for m in models:
-        m = _ensure_fixture(m, ctx.config.resolve)
-        lm = LazyModel(m, cfg, device)
-        model_dir = root / safe_name(m.hf_id)
+        load_path = m.resolve_path(ctx.work_dir, ctx.config.resolve)  # a tiny model: built on first use
+        lm = LazyModel(m, cfg, device, load_path)
+        model_dir = root / safe_name(m.id)
         for ts in sets:
             run_dir = model_dir / f"{ts.name}-{run_key(ts, cfg, m)}"
             if any(not finished(batch_dir(run_dir, s)) for s in ts.batches()) and task_manager is None:
@@ -189,12 +165,12 @@ def run(ctx) -> None:
                 n, parsed = ingest_file(ctx.con, f, ctx.work_dir)
                 total += n
                 for note in parsed.notes:
-                    ctx.log(f"  {m.hf_id} / {ts.name}: {note}")
+                    ctx.log(f"  {m.id} / {ts.name}: {note}")
             if ts.evalplus and cfg.evalplus:
                 reason = evalplus_status(device)
                 if reason:
-                    ctx.log(f"  {m.hf_id}: EvalPlus ({', '.join(ts.evalplus)}) skipped: {reason}")
+                    ctx.log(f"  {m.id}: EvalPlus ({', '.join(ts.evalplus)}) skipped: {reason}")
                 else:
-                    for f in run_evalplus(ctx, m, ts.evalplus, model_dir / "evalplus"):
-                        total += ingest_file(ctx.con, f, ctx.work_dir, model=m.hf_id)[0]
+                    for f in run_evalplus(ctx, m, load_path, ts.evalplus, model_dir / "evalplus"):
+                        total += ingest_file(ctx.con, f, ctx.work_dir, model=m.id)[0]
     ctx.log(f"  benchmarks: {len(models)} model(s) x {len(sets)} task set(s), {total} rows ingested")

@@ -192,15 +192,15 @@ def results_files(work_dir: Path) -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
-def ingest_results(ctx) -> int:
-    """Copy ``ctx.args.results`` into work_dir/results and ingest every results file there.
+def ingest_results(ctx, results=(), model: str | None = None) -> int:
+    """Copy the ``results`` files (``ingest.results``: --results; ``model``: --model) into work_dir/results
+    and ingest every results file there.
 
     All new files are validated first: one malformed file -> InputError, nothing copied, nothing
     written. Returns the number of rows written.
     """
     work_dir = Path(ctx.work_dir)
-    new = [Path(p) for p in (getattr(ctx.args, "results", None) or [])]
-    model = getattr(ctx.args, "model", None)
+    new = [Path(p) for p in results or []]
     validated = []
     for p in new:
         if not p.is_file():

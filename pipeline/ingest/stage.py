@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import field
+from typing import Literal
 
+from advisor.registry import METHODS
+from pipeline.config import config_dataclass
 from pipeline.ingest import (evalplus, external, lineages, lmeval_csv, lmeval_json, oll_v1, oll_v2,
                              paper, rewardbench_lb, user_rm)
 
 
-@dataclass
+@config_dataclass
 class IngestConfig:
-    # Rule for the four models with two Open LLM Leaderboard v2 submissions (see pipeline/ingest/oll_v2.py):
-    # prefer_bfloat16 | prefer_float16 | max_average
-    oll_v2_duplicate_rule: str = "prefer_bfloat16"
+    # Rule for the four models with two Open LLM Leaderboard v2 submissions (see pipeline/ingest/oll_v2.py)
+    oll_v2_duplicate_rule: Literal[oll_v2.RULES] = "prefer_bfloat16"
+    # Files given on the command line (paths as given, relative to the working directory), kept under
+    # work_dir so later rebuilds keep them: --results / --model (lm-eval or EvalPlus results, the model
+    # they belong to when the file does not name it) and --rm-results / --method / --base (a team's own
+    # RewardBench results, how that RM was trained, its base model when the file does not name it).
+    results: list[str] = field(default_factory=list)
+    model: str | None = None
+    rm_results: list[str] = field(default_factory=list)
+    method: Literal[METHODS] | None = None
+    base: str | None = None
 
 
 def run(ctx) -> None:
-    cfg = ctx.section(IngestConfig, "ingest")
+    cfg: IngestConfig = ctx.section("ingest")
     data_dir = ctx.data_dir
     resolver = paper.ingest_models(ctx.con, data_dir)
     paper.ingest_benchmarks(ctx.con, data_dir)
@@ -31,6 +42,6 @@ def run(ctx) -> None:
     ctx.log(f"  EvalPlus: {evalplus.ingest(ctx.con, data_dir, resolver)} models")
     ctx.log(f"  lm-eval 19 tasks: {lmeval_csv.ingest(ctx.con, data_dir, resolver)} models")
     ctx.log(f"  RewardBench leaderboard: {rewardbench_lb.ingest(ctx.con, data_dir)} rows")
-    lmeval_json.ingest_results(ctx)  # --results files, kept under work_dir/results, and lm-eval runs
+    lmeval_json.ingest_results(ctx, cfg.results, cfg.model)  # --results files (kept in work_dir/results), lm-eval runs
     ctx.log(f"  external RM groups (evaluation only): {external.ingest(ctx.con, data_dir)} rows")
-    user_rm.ingest(ctx)  # --rm-results files, kept under work_dir/rm_results (rm_results.source = 'user')
+    user_rm.ingest(ctx, cfg.rm_results, cfg.method, cfg.base)  # --rm-results files, kept under work_dir/rm_results

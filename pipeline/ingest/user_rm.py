@@ -35,12 +35,11 @@ def files(work_dir: Path) -> list[Path]:
     return sorted(p for p in d.glob("*") if p.is_file() and p.suffix.lower() in (".json", ".csv")) if d.is_dir() else []
 
 
-def ingest(ctx) -> int:
-    """Copy ``ctx.args.rm_results`` (checked first) and ingest every file under work_dir/rm_results."""
+def ingest(ctx, rm_results=(), method: str | None = None, base: str | None = None) -> int:
+    """Copy the ``rm_results`` files (``ingest.rm_results``: --rm-results, with --method / --base; checked
+    first) and ingest every file under work_dir/rm_results."""
     work_dir = Path(ctx.work_dir)
-    new = [Path(p) for p in (getattr(ctx.args, "rm_results", None) or [])]
-    method = getattr(ctx.args, "method", None)
-    base = getattr(ctx.args, "base", None)
+    new = [Path(p) for p in rm_results or []]
     if base and len(new) > 1:
         raise InputError("--base", "one --base for several --rm-results files",
                          "pass one file per run when you name its base model")

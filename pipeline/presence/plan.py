@@ -80,10 +80,10 @@ def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
     seq_per_subset, rounds = expected_docs_per_subset(cfg, bench)
     seq_docs = seq_per_subset * S
     rows = []
-    for spec in cfg.specs():
-        p = spec.get("params_b") or (sizes.get(spec["id"]) if spec["id"] in sizes.index else None)
+    for spec in cfg.models:
+        p = spec.params_b or (sizes.get(spec.id) if spec.id in sizes.index else None)
         p = float(p) if p is not None and pd.notna(p) and float(p) > 0 else None
-        row = {"model": spec["id"], "params_b": p, "docs_full": full_docs, "docs_sequential": seq_docs}
+        row = {"model": spec.id, "params_b": p, "docs_full": full_docs, "docs_sequential": seq_docs}
         if p is None:
             rows.append(row | {"note": "size unknown: add params_b to its entry in presence.models"})
             continue
@@ -102,11 +102,9 @@ def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
 
 def print_plan(pipeline_cfg, stages: list[str]) -> int:
     """Print the presence plan of ``pipeline_cfg`` (a config.PipelineConfig); 0 on success."""
-    from pipeline import config as config_mod
-
     if "presence" not in stages:
         raise InputError("--plan", "--plan estimates the presence stage only", "add --stages presence")
-    cfg = config_mod.section(PresenceConfig, pipeline_cfg.raw, "presence", pipeline_cfg.path).check(pipeline_cfg.path)
+    cfg: PresenceConfig = pipeline_cfg.section("presence")
     df, info = plan(cfg, pipeline_cfg.resolve(pipeline_cfg.data_dir))
     b = info["bench"]
     print(f"presence plan for {pipeline_cfg.path}: {len(df)} model(s), corpus {cfg.docs_per_subset:,} documents x "

@@ -31,26 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pipeline import runtime
 from pipeline.presence.config import compile_mode
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def cpu_has_bf16_matmul() -> bool:
-    """True on CPUs with AMX bf16 tiles (Xeon 4th gen+) that the OS lets this process use, where bf16
-    matmuls run several times faster than float32 (2-7x measured on 2 cores)."""
-    cpu = getattr(torch, "cpu", None)
-    try:  # private probes: no answer means no
-        caps = cpu.get_capabilities() if hasattr(cpu, "get_capabilities") else {}
-        return bool(caps.get("amx_bf16") and cpu._is_amx_tile_supported() and cpu._init_amx())
-    except Exception:  # noqa: BLE001
-        return False
 
 
 @functools.cache
@@ -75,24 +57,17 @@ def keep_freed_memory() -> bool:
                 and mallopt(M_TOP_PAD, 2**26) == 1)
 
 
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    if dtype == "auto":
-        fast_bf16 = device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16_matmul())
-        return torch.bfloat16 if fast_bf16 else torch.float32
-    if dtype not in DTYPES:
-        raise ValueError(f"presence.dtype {dtype!r} unknown. Fix: use auto, {', '.join(DTYPES)}")
-    return DTYPES[dtype]
-
-
-def load_model(name: str, device="auto", dtype="auto", attn_implementation="sdpa", trust_remote_code=False):
-    """(model, tokenizer) in eval mode on ``device``; ``name`` a hub id or a local directory."""
+def load_model(name: str, device="auto", dtype="auto", attn_implementation="sdpa", trust_remote_code=False,
+               revision: str | None = None):
+    """(model, tokenizer) in eval mode on ``device``; ``name`` a hub id or a local directory. ``device`` and
+    ``dtype`` are config values, resolved by pipeline.runtime (auto dtype: bf16 on GPUs and AMX CPUs)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dev = resolve_device(device)
-    tok = AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(name, dtype=resolve_dtype(dtype, dev),
-                                                 attn_implementation=attn_implementation,
-                                                 trust_remote_code=trust_remote_code)
+    dev = torch.device(runtime.resolve_device(device, "presence.device"))
+    tok = AutoTokenizer.from_pretrained(name, revision=revision, trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(
+        name, dtype=runtime.resolve_dtype(dtype, dev, cpu_bf16=True, field="presence.dtype"), revision=revision,
+        attn_implementation=attn_implementation, trust_remote_code=trust_remote_code)
     return model.to(dev).eval(), tok
 
 

@@ -9,13 +9,14 @@
    random order with every model, then computes bootstrap intervals of what is published and stops when
    they are within the tolerances (or at the cap); each round's decision is a ``Rounds`` record on disk;
 3. merge the score shards of the last recorded round into ``presence_scores`` and derive ``presence_models``,
-   ``presence_summary``, ``presence_hist``, ``presence_jsd`` (with intervals), ``presence_rounds``,
-   ``presence_family_map`` and ``presence_regression`` (advisor.divergence / advisor.presence).
+   ``presence_summary``, ``presence_jsd`` (with intervals), ``presence_rounds``, ``presence_family_map``
+   and ``presence_regression`` (advisor.divergence / advisor.presence). Models (``pipeline.models.ModelSpec``)
+   load from their path or hub id; a ``tiny`` one from ``work_dir/models`` (built there on first use).
 
-Scaling out: ``--shard i/n`` (0 <= i < n) scores only document shards with index % n == i of each round
-(cluster job arrays; a job that finds other jobs' shards of a round missing waits ``round_wait_s`` and
-then leaves; any job or run that finds a round complete records its decision and goes on; a final run
-without --shard completes and merges all). Under
+Scaling out: ``--shard i/n`` (0 <= i < n; presence.shard) scores only document shards with index % n == i
+of each round (cluster job arrays; a job that finds other jobs' shards of a round missing waits
+``round_wait_s`` and then leaves; any job or run that finds a round complete records its decision and goes
+on; a final run without --shard completes and merges all). Under
 ``accelerate launch`` every process scores its own slice of those shards; the main process waits for
 the others, then merges, and the other processes leave without publishing. The same scoring, without
 any database, is ``python -m pipeline.presence.stage --config F [--shard i/n]``.
@@ -27,7 +28,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -37,37 +37,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import runtime, schema
 from pipeline.errors import InputError
 from pipeline.presence import corpus
-from pipeline.presence.config import PresenceConfig
+from pipeline.presence.config import PresenceConfig, parse_shard
 
 SCORE_SCHEMA = pa.schema([("doc_id", pa.string()), ("subset", pa.string()), ("n_tokens", pa.int32()),
                           ("sum_logprob", pa.float64()), ("score", pa.float64())])
-
-
-def parse_shard(arg: str | None) -> tuple[int, int]:
-    if not arg:
-        return 0, 1
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(arg))
-    if not m or int(m.group(2)) < 1 or not int(m.group(1)) < int(m.group(2)):
-        raise InputError("--shard", f"bad value {arg!r}", "use i/n with 0 <= i < n, e.g. --shard 0/8")
-    return int(m.group(1)), int(m.group(2))
 
 
 def select_shards(n_shards: int, job: int = 0, jobs: int = 1, rank: int = 0, world: int = 1) -> list[int]:
     """Document shard indices for job ``job`` of ``jobs`` and process ``rank`` of ``world``."""
     mine = [i for i in range(n_shards) if i % jobs == job]
     return mine[rank::world]
-
-
-def resolve_model(spec: dict, root: Path, resolve=Path) -> str:
-    """Where to load a model from: its path, the tiny model built on demand, or its hub id."""
-    if spec.get("tiny"):
-        from pipeline.fixtures import build_model
-        return str(build_model(Path(root) / "tiny_models" / spec["tiny"], arch=spec["tiny"]))
-    if spec.get("path"):
-        return str(resolve(spec["path"]))
-    return spec["id"]
 
 
 def model_slug(name: str) -> str:
@@ -86,9 +68,8 @@ def scores_dir(root: Path, cfg: PresenceConfig, model: str) -> Path:
 def _dist():
     """accelerate's PartialState under a multi-process launch, else None."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch
         from accelerate import PartialState
-        return PartialState(cpu=not torch.cuda.is_available())  # gloo on CPU-only machines
+        return PartialState(cpu=not runtime.cuda_available())  # gloo on CPU-only machines
     return None
 
 
@@ -106,12 +87,14 @@ def _clean_temp(out: Path) -> None:
 
 
 def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo: list[int], log=print,
-                 resolve=Path, device: str | None = None) -> None:
-    """Write the missing score shards ``todo`` for every model (a model is loaded only if needed)."""
+                 resolve=Path, device: str | None = None, work_dir: Path | None = None) -> None:
+    """Write the missing score shards ``todo`` for every model (a model is loaded only if needed).
+    ``work_dir``: where tiny models live (``<work_dir>/models``; default: the parent of ``root``)."""
     from tqdm.auto import tqdm
 
-    for spec in cfg.specs():
-        model_name = spec["id"]
+    work_dir = Path(work_dir) if work_dir is not None else Path(root).parent
+    for spec in cfg.models:
+        model_name = spec.id
         out = scores_dir(root, cfg, model_name)
         _clean_temp(out)
         missing = [i for i in todo if not (out / f"shard-{i:05d}.parquet").exists()]
@@ -122,10 +105,12 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
-        dtype = score.resolve_dtype(cfg.dtype, score.resolve_device(device or cfg.device))
+        dev, dtype_name = device or cfg.device, spec.dtype if spec.dtype != "auto" else cfg.dtype
+        dtype = runtime.resolve_dtype(dtype_name, runtime.resolve_device(dev, "presence.device"), cpu_bf16=True,
+                                      field="presence.dtype")
         _same_dtype_as_before(out, model_name, dtype)
-        model, tok = score.load_model(resolve_model(spec, root, resolve), device or cfg.device, cfg.dtype,
-                                      cfg.attn_implementation, trust_remote_code=spec["trust_remote_code"])
+        model, tok = score.load_model(spec.resolve_path(work_dir, resolve), dev, dtype_name, cfg.attn_implementation,
+                                      trust_remote_code=spec.trust_remote_code, revision=spec.revision)
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
         scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
                                       head_chunk_tokens=cfg.head_chunk_tokens,
@@ -157,7 +142,7 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
             path.with_suffix(".json").write_text(json.dumps(meta))
             os.replace(tmp, path)  # the Parquet file appears last: its presence means the shard is done
         del model, scorer
-        if torch.cuda.is_available():
+        if runtime.cuda_available():
             torch.cuda.empty_cache()
 
 
@@ -271,15 +256,17 @@ def load_wide(cfg: PresenceConfig, root: Path, shards) -> tuple[np.ndarray, np.n
     return wide[cfg.model_ids].to_numpy(), wide.subset.map(code).to_numpy(), list(wide.index)
 
 
-def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=print):
-    """Corpus + scoring for this job/process, round by round. Returns (shard paths, PartialState or None)."""
-    job, jobs = parse_shard(shard_arg)
+def score_job(cfg: PresenceConfig, root: Path, resolve=Path, log=print, work_dir: Path | None = None):
+    """Corpus + scoring for this job (``cfg.shard``) and process, round by round. Returns (shard paths,
+    PartialState or None). ``work_dir``: where tiny models live (default: the parent of ``root``)."""
+    job, jobs = parse_shard(cfg.shard)
+    work_dir = Path(work_dir) if work_dir is not None else Path(root).parent
     state = _dist()
     if state is None or state.is_main_process:
         shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=log)
-        for spec in cfg.specs():  # tiny models are built once, before any process loads them
-            if spec.get("tiny"):
-                resolve_model(spec, root)
+        for spec in cfg.models:  # tiny models are built once, before any process loads them
+            if spec.tiny:
+                spec.resolve_path(work_dir)
     if state is not None:
         state.wait_for_everyone()
         shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=lambda m: None)
@@ -294,7 +281,7 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
         todo = select_shards(n, job, jobs, rank, world)
         log(f"presence round {k}: {len(todo)} of {n} document shard(s) (corpus: {len(shard_paths)}) for job "
             f"{job}/{jobs}, process {rank}/{world}")
-        score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve, device=device)
+        score_shards(cfg, root, shard_paths, todo, log=log, resolve=resolve, device=device, work_dir=work_dir)
         if state is not None:
             state.wait_for_everyone()
         rec = rounds.decide(k, n, log=log if main else (lambda m: None), wait_s=cfg.round_wait_s, evaluate=main)
@@ -314,9 +301,9 @@ def score_job(cfg: PresenceConfig, root: Path, shard_arg, resolve=Path, log=prin
 
 
 def run(ctx) -> None:
-    cfg = ctx.section(PresenceConfig, "presence").check(ctx.config.path)
+    cfg: PresenceConfig = ctx.section("presence")  # validated by config.load (--shard: presence.shard)
     root = ctx.work_dir / "presence"
-    shard_paths, state = score_job(cfg, root, getattr(ctx.args, "shard", None), ctx.config.resolve, ctx.log)
+    shard_paths, state = score_job(cfg, root, ctx.config.resolve, ctx.log, work_dir=ctx.work_dir)
     if state is not None and not state.is_main_process:
         ctx.log(f"presence: process {state.process_index} done; the main process merges")
         raise SystemExit(0)
@@ -342,23 +329,25 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
         if n_pub is None and len(files) < n_shards:
             ctx.log(f"presence {model_name}: {len(files)} of {n_shards} shard(s) scored so far (partial)")
         # the score is derived from the shards' sums here, as score.finish does, so that a change of
-        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules
-        con.execute("""INSERT INTO presence_scores
-                       SELECT ?, doc_id, subset, n_tokens,
+        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules.
+        # Set-based in DuckDB (millions of rows never pass through Python), columns by name like schema.insert.
+        con.execute("""INSERT INTO presence_scores BY NAME
+                       SELECT ? AS model, doc_id, subset, n_tokens,
                               CASE WHEN n_tokens = 0 THEN 'nan'::DOUBLE
-                                   ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END
+                                   ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END AS score
                        FROM read_parquet(?)""",
                     [model_name, cfg.normalise, cfg.max_tokens, [str(f) for f in files]])
         metas = [json.loads(f.with_suffix(".json").read_text()) for f in files if f.with_suffix(".json").exists()]
         tokens = sum(m["tokens"] for m in metas)
         seconds = sum(m["seconds"] for m in metas)
-        n_docs = con.execute("SELECT count(*) FROM presence_scores WHERE model = ?", [model_name]).fetchone()[0]
+        n_docs = con.execute("SELECT count(*) FROM presence_scores WHERE model = ?", [model_name]).fetchall()[0][0]
         # what ran compiled, per shard (a compile failure falls back to eager: see score.PresenceScorer)
         compiled = ", ".join(sorted({m.get("compiled", "unknown") for m in metas})) or None
-        con.execute("INSERT INTO presence_models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [model_name, pos, pos == 0, n_docs, tokens, corpus.corpus_key(cfg), cfg.max_tokens,
-                     cfg.normalise, metas[0]["device"] if metas else None, metas[0]["dtype"] if metas else None,
-                     compiled, tokens / seconds if seconds > 0 else None, seconds])
+        schema.insert(con, "presence_models", [{
+            "model": model_name, "position": pos, "is_reference": pos == 0, "n_docs": n_docs, "n_tokens": tokens,
+            "corpus": corpus.corpus_key(cfg), "max_tokens": cfg.max_tokens, "normalise": cfg.normalise,
+            "device": metas[0]["device"] if metas else None, "dtype": metas[0]["dtype"] if metas else None,
+            "compiled": compiled, "tokens_per_s": tokens / seconds if seconds > 0 else None, "seconds": seconds}])
 
 
 def _models_facts(ctx) -> pd.DataFrame:
@@ -378,10 +367,7 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
     scores = con.execute("SELECT model, doc_id, subset, score FROM presence_scores WHERE isfinite(score)").fetchdf()
     order = [m for m in cfg.model_ids if m in set(scores.model)]
     fmap = ap.family_map(_models_facts(ctx), order, rule=cfg.family_rule)
-    con.register("presence_fmap_df", fmap)
-    con.execute("INSERT INTO presence_family_map SELECT hf_id, source_model, family, pretrain_tokens_t, reason "
-                "FROM presence_fmap_df")
-    con.unregister("presence_fmap_df")
+    schema.insert(con, "presence_family_map", fmap[["hf_id", "source_model", "family", "pretrain_tokens_t", "reason"]])
     reused = fmap[fmap.reason.str.startswith("family rule")]
     ctx.log(f"presence: family rule {'on' if cfg.family_rule else 'off'}: {len(reused)} model(s) reuse a "
             f"family member's distribution")
@@ -407,30 +393,23 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
     summary["model"] = pd.Categorical(summary.model, order)
     summary = summary.sort_values(["model", "subset"]).assign(model=lambda d: d.model.astype(str))
     cols = ["model", "subset", "n_docs", "mean", "std", "q05", "q25", "median", "q75", "q95", "mean_lo", "mean_hi"]
-    con.executemany(f"INSERT INTO presence_summary ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    summary[cols].astype(object).where(summary[cols].notna(), None).values.tolist())
-    # Fig. 7 histograms per subset and over all documents, Fig. 8 distances over all documents
-    h = est.hists
-    con.executemany("INSERT INTO presence_hist (model, subset, bin, bin_lo, bin_hi, density, lo, hi) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    h[["model", "subset", "bin", "bin_lo", "bin_hi", "density", "lo", "hi"]].astype(object)
-                    .values.tolist())
+    schema.insert(con, "presence_summary", summary[cols])
+    # Fig. 8: distances over all documents (the pages draw Fig. 7's histograms from presence_scores)
     j = est.jsd.set_index(["model_a", "model_b"])
-    con.executemany("INSERT INTO presence_jsd (model_a, model_b, jsd, bins, base, lo, hi, n_documents) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(a, b, float(j.jsd[(a, b)]), cfg.bins, cfg.jsd_base, float(j.lo[(a, b)]), float(j.hi[(a, b)]),
-                      int(est.n_docs["all"])) for a in order for b in order])
+    schema.insert(con, "presence_jsd", [
+        {"model_a": a, "model_b": b, "jsd": float(j.jsd[(a, b)]), "bins": cfg.bins, "base": cfg.jsd_base,
+         "lo": float(j.lo[(a, b)]), "hi": float(j.hi[(a, b)]), "n_documents": int(est.n_docs["all"])}
+        for a in order for b in order])
     _store_regression(ctx, _regression(ctx, cfg, summary, fmap), cfg)
 
 
 def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
     """``presence_rounds``: one row per (model, round) with the model's widest intervals and the decision."""
-    rows = []
-    for rec in records:
-        for w in rec["widths"]:
-            rows.append((w["model"], rec["round"], rec["n_shards"], rec["n_documents"], w["mean_hw"], w["hist_hw"],
-                         w["jsd_hw"], rec["ratio"], rec["level"], rec["stop"], rec["reason"]))
-    ctx.con.executemany("INSERT INTO presence_rounds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    schema.insert(ctx.con, "presence_rounds", [
+        {"model": w["model"], "round": rec["round"], "n_shards": rec["n_shards"], "n_documents": rec["n_documents"],
+         "mean_hw": w["mean_hw"], "hist_hw": w["hist_hw"], "jsd_hw": w["jsd_hw"], "ratio": rec["ratio"],
+         "level": rec["level"], "stopped": rec["stop"], "reason": rec["reason"]}
+        for rec in records for w in rec["widths"]])
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
@@ -451,9 +430,8 @@ def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFr
 
 def _store_regression(ctx, result: pd.DataFrame, cfg: PresenceConfig) -> None:
     rows = result.assign(target="score", method="regression")
-    ctx.con.executemany("INSERT INTO presence_regression VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        rows[["cv", "features", "n_models", "mae", "mae_change", "status", "note", "target",
-                              "method"]].astype(object).where(rows.notna(), None).values.tolist())
+    schema.insert(ctx.con, "presence_regression", rows[["cv", "features", "n_models", "mae", "mae_change", "status",
+                                                        "note", "target", "method"]])
 
 
 def main(argv=None) -> int:
@@ -465,9 +443,9 @@ def main(argv=None) -> int:
     p.add_argument("--shard", help="score slice i of n document shards, as i/n (0 <= i < n)")
     args = p.parse_args(argv)
     try:
-        pc = config_mod.load(args.config)
-        cfg = config_mod.section(PresenceConfig, pc.raw, "presence", pc.path).check(pc.path)
-        score_job(cfg, pc.resolve(pc.work_dir) / "presence", args.shard, pc.resolve)
+        pc = config_mod.load(args.config, overrides={"presence.shard": ("--shard", args.shard)})
+        work_dir = pc.resolve(pc.work_dir)
+        score_job(pc.section("presence"), work_dir / "presence", pc.resolve, work_dir=work_dir)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

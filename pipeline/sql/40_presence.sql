@@ -19,11 +19,9 @@ CREATE TABLE IF NOT EXISTS presence_summary (
     model VARCHAR, subset VARCHAR, n_docs INTEGER, mean DOUBLE, std DOUBLE, q05 DOUBLE, q25 DOUBLE,
     median DOUBLE, q75 DOUBLE, q95 DOUBLE, mean_lo DOUBLE, mean_hi DOUBLE);
 
--- Histograms on bins shared by all models of a subset (density = probability mass of the bin).
--- lo/hi: the bin's bootstrap interval.
-CREATE TABLE IF NOT EXISTS presence_hist (
-    model VARCHAR, subset VARCHAR, bin INTEGER, bin_lo DOUBLE, bin_hi DOUBLE, density DOUBLE, lo DOUBLE,
-    hi DOUBLE);
+-- (presence_hist, the histograms on shared bins, was written and never read: the pages draw Fig. 7 from
+-- presence_scores. A database carried over from before drops it.)
+DROP TABLE IF EXISTS presence_hist;
 
 -- Jensen-Shannon distance between score distributions over all documents (Fig. 8), both orders.
 -- lo/hi: bootstrap interval; n_documents: documents per model it rests on.
@@ -41,8 +39,6 @@ CREATE TABLE IF NOT EXISTS presence_rounds (
 -- Columns added after the first release (a carried-over database gains them)
 ALTER TABLE presence_summary ADD COLUMN IF NOT EXISTS mean_lo DOUBLE;
 ALTER TABLE presence_summary ADD COLUMN IF NOT EXISTS mean_hi DOUBLE;
-ALTER TABLE presence_hist ADD COLUMN IF NOT EXISTS lo DOUBLE;
-ALTER TABLE presence_hist ADD COLUMN IF NOT EXISTS hi DOUBLE;
 ALTER TABLE presence_jsd ADD COLUMN IF NOT EXISTS lo DOUBLE;
 ALTER TABLE presence_jsd ADD COLUMN IF NOT EXISTS hi DOUBLE;
 ALTER TABLE presence_jsd ADD COLUMN IF NOT EXISTS n_documents INTEGER;

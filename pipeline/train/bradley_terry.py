@@ -38,7 +38,7 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
 
     max_length = spec.max_length or mcfg.max_length
     per_device = spec.per_device_batch_size or mcfg.per_device_batch_size
-    tok = AutoTokenizer.from_pretrained(model_path, trust_remote_code=spec.trust_remote_code)
+    tok = AutoTokenizer.from_pretrained(model_path, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     enc = Encoder(tok, max_length)
     train_stats, val_stats = PairStats(), PairStats()
     train_ds = tokenize_pairs(enc, train_pairs, train_stats)
@@ -46,7 +46,8 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
 
     set_seed(cfg.seed)  # before loading: the score head is initialised randomly
     model = AutoModelForSequenceClassification.from_pretrained(
-        model_path, num_labels=1, dtype=hf.model_dtype(cfg.bf16), trust_remote_code=spec.trust_remote_code)
+        model_path, num_labels=1, dtype=hf.model_dtype(cfg.bf16), revision=spec.revision,
+        trust_remote_code=spec.trust_remote_code)
     model.config.pad_token_id = tok.pad_token_id
     args = RewardConfig(**hf.common_args(out_dir, lr, mcfg, cfg, per_device), max_length=max_length,
                         metric_for_best_model="eval_accuracy", greater_is_better=True,

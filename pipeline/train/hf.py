@@ -11,18 +11,22 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
+from pipeline import runtime
+
 
 def world_size() -> int:
     """Processes in the data-parallel group (``accelerate launch`` / ``torchrun`` set WORLD_SIZE)."""
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def use_cuda() -> bool:
-    return torch.cuda.is_available()
+def device() -> str:
+    """Where training and scoring run: the GPU when there is one (pipeline.runtime)."""
+    return runtime.resolve_device("auto")
 
 
 def model_dtype(bf16: bool):
-    return torch.bfloat16 if bf16 and use_cuda() and torch.cuda.is_bf16_supported() else torch.float32
+    """``train.bf16``: bfloat16 on a GPU that supports it, else float32 (always float32 on CPU)."""
+    return runtime.resolve_dtype("auto" if bf16 else "float32", device())
 
 
 def accumulation(global_batch: int, per_device: int) -> int:
@@ -45,7 +49,7 @@ def common_args(out_dir: Path, lr: float, mcfg, cfg, per_device: int) -> dict:
         weight_decay=mcfg.weight_decay, eval_strategy="steps", eval_steps=mcfg.eval_steps,
         save_strategy="steps", save_steps=mcfg.eval_steps, load_best_model_at_end=True,
         save_total_limit=2, logging_steps=max(1, mcfg.eval_steps // 2), report_to="none", seed=cfg.seed,
-        bf16=bf16, use_cpu=not use_cuda(), activation_checkpointing=False,
+        bf16=bf16, use_cpu=device() == "cpu", activation_checkpointing=False,
         dataloader_num_workers=cfg.dataloader_num_workers, disable_tqdm=False, save_only_model=False,
     )
 

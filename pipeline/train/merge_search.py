@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.runtime import resolve_device
+
 ATTRIBUTES = ("helpfulness", "correctness", "coherence", "complexity", "verbosity")
 SIGNS = np.array([1, 1, 1, 1, -1], dtype=np.float64)
 STEP = 0.05
@@ -186,17 +188,9 @@ def _counts_torch(d: np.ndarray, k_max: int, device: str) -> np.ndarray:
     return out
 
 
-def default_device() -> str:
-    try:
-        import torch
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:  # the numpy path needs no torch
-        return "cpu"
-
-
 def counts_grid(d: np.ndarray, k_max: int = K_MAX, device: str | None = None, threads: int | None = None):
     """Correct-pair count for every k vector: int32 array (R,)*5 indexed [k1, k2, k3, k4, k5]."""
-    device = device or default_device()
+    device = resolve_device(device, "train.merge_device")
     if device == "cpu":
         return _counts_numpy(d, k_max, threads or min(2, os.cpu_count() or 1))
     return _counts_torch(d, k_max, device)
@@ -205,7 +199,7 @@ def counts_grid(d: np.ndarray, k_max: int = K_MAX, device: str | None = None, th
 def search(chosen, rejected, k_max: int = K_MAX, step: float = STEP, device: str | None = None) -> MergeResult:
     """Exhaustive eq. 7 search: (n, 5) predictions for chosen and rejected responses -> MergeResult."""
     d = quantized_differences(chosen, rejected)
-    device = device or default_device()
+    device = resolve_device(device, "train.merge_device")
     grid = counts_grid(d, k_max, device)
     flat = int(np.argmax(grid))  # first maximiser in C order = the documented tie rule
     k = [int(x) for x in np.unravel_index(flat, grid.shape)]

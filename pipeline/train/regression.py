@@ -43,7 +43,7 @@ def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: flo
 
     max_length = spec.max_length or mcfg.max_length
     per_device = spec.per_device_batch_size or mcfg.per_device_batch_size
-    tok = AutoTokenizer.from_pretrained(model_path, trust_remote_code=spec.trust_remote_code)
+    tok = AutoTokenizer.from_pretrained(model_path, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     enc = Encoder(tok, max_length)
     train_stats, val_stats = PairStats(), PairStats()
     train_ds, val_ds = tokenize(enc, train_df, train_stats), tokenize(enc, val_df, val_stats)
@@ -51,7 +51,7 @@ def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: flo
     set_seed(cfg.seed)
     model = AutoModelForSequenceClassification.from_pretrained(
         model_path, num_labels=len(ATTRIBUTES), problem_type="regression", dtype=hf.model_dtype(cfg.bf16),
-        trust_remote_code=spec.trust_remote_code)
+        revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     model.config.pad_token_id = tok.pad_token_id
     args = TrainingArguments(**hf.common_args(out_dir, lr, mcfg, cfg, per_device),
                              metric_for_best_model="eval_loss", greater_is_better=False)

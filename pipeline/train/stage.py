@@ -27,9 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor.registry import size_group
+from advisor.registry import RM_COLUMNS, size_group
+from pipeline import schema
 from pipeline.publish import write_json_atomic
 from pipeline.train.config import TrainConfig
+from pipeline.train.merge_search import ATTRIBUTES
 
 TIE_RULE = "first maximiser in lexicographic order of (k_help, k_corr, k_coh, k_comp, k_verb)"
 
@@ -52,11 +54,20 @@ def _fingerprint(source: str) -> str:
     return h.hexdigest()[:16]
 
 
+KEY_FIELDS = ("id", "tiny", "trust_remote_code", "max_length", "per_device_batch_size")
+
+
+def model_key(spec) -> dict:
+    """The model in a trial's key and config: the fields train has always recorded, plus any other
+    ModelSpec field the entry sets (path, revision), so finished trials keep their keys."""
+    return {**{k: getattr(spec, k) for k in KEY_FIELDS}, **spec.set_fields()}
+
+
 def trial_key(spec, mcfg, lr: float, fingerprints: dict, cfg: TrainConfig) -> dict:
     """What a finished trial depends on; a done marker with another key is stale and retrained.
     ``fingerprints``: ``Datasets.fingerprints`` (the training data's content hashes)."""
     hp = {k: v for k, v in asdict(mcfg).items() if k != "learning_rates"}
-    return {"model": asdict(spec), "lr": lr, "hyper_parameters": hp, "seed": cfg.seed, "bf16": cfg.bf16,
+    return {"model": model_key(spec), "lr": lr, "hyper_parameters": hp, "seed": cfg.seed, "bf16": cfg.bf16,
             "data": fingerprints}
 
 
@@ -67,8 +78,8 @@ def _cap(df: pd.DataFrame, n: int | None) -> pd.DataFrame:
 class Datasets:
     """Loads each table once, on first use."""
 
-    def __init__(self, sources: dict, cfg: TrainConfig, file: str):
-        self.sources, self.cfg, self.file, self._cache = sources, cfg, file, {}
+    def __init__(self, sources: dict, cfg: TrainConfig):
+        self.sources, self.cfg, self._cache = sources, cfg, {}
         self.stats = {}
 
     @cached_property
@@ -86,14 +97,14 @@ class Datasets:
 
         s = self.sources
         if name in ("pref_train", "pref_val"):
-            mcfg = self.cfg.method("bradley_terry", self.file)
+            mcfg = self.cfg.bradley_terry
             split = "train" if name == "pref_train" else "val"
             stats = PairStats()
             pairs = preference_pairs(load_table(s["helpsteer2_preference"], "helpsteer2_preference", split), stats)
             self.stats[name] = stats
             return _cap(pairs, mcfg.max_train_examples if split == "train" else mcfg.max_eval_examples)
         if name in ("hs2_train", "hs2_val"):
-            mcfg = self.cfg.method("regression", self.file)
+            mcfg = self.cfg.regression
             split = "train" if name == "hs2_train" else "validation"
             df = load_table(s["helpsteer2"], "helpsteer2", split)
             return _cap(df, mcfg.max_train_examples if split == "train" else mcfg.max_eval_examples)
@@ -115,7 +126,7 @@ def _load_scorer(path: str, spec, cfg: TrainConfig):
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(
         path, dtype=hf.model_dtype(cfg.bf16), trust_remote_code=spec.trust_remote_code)
-    return model.to("cuda" if hf.use_cuda() else "cpu"), tok
+    return model.to(hf.device()), tok
 
 
 def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Datasets, mcfg, cfg, spec,
@@ -155,38 +166,31 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
 
 
 def run(ctx) -> None:
-    cfg: TrainConfig = ctx.section(TrainConfig, "train")
-    file = ctx.config.path or "config"
-    specs = cfg.model_specs(file)
+    cfg: TrainConfig = ctx.section("train")  # validated by config.load
+    specs = cfg.models
     if not specs:
         ctx.log("train: no models in train.models; nothing to do")
         return
-    for m in cfg.methods:
-        cfg.method(m, file)  # validate every method section before any work
     root = ctx.work_dir / "train"
-    dcfg = cfg.data_config(file)
+    dcfg = cfg.data
     sources = {k: getattr(dcfg, k) for k in ("helpsteer2", "helpsteer2_preference", "rewardbench")}
     if dcfg.fixtures:
         from pipeline.train.fixtures import write_fixtures
 
         sources = {k: str(v) for k, v in write_fixtures(root / "fixtures", seed=cfg.seed).items()}
-    data = Datasets(sources, cfg, file)
+    data = Datasets(sources, cfg)
     summary = []
     for spec in specs:
-        model_path = spec.id
-        if spec.tiny:
-            from pipeline.fixtures import build_model
-
-            model_path = str(build_model(root / "base_models" / slug(spec.id), arch=spec.tiny))
+        model_path = spec.resolve_path(ctx.work_dir, ctx.config.resolve)  # a tiny model: built on first use
         for method in cfg.methods:
-            summary += _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file)
+            summary += _train_method(ctx, cfg, spec, method, model_path, root, data, sources)
     table = pd.DataFrame(summary)
     if not table.empty:
         ctx.log("train summary:\n" + table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
-def _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file) -> list[dict]:
-    mcfg = cfg.method(method, file)
+def _train_method(ctx, cfg, spec, method, model_path, root, data, sources) -> list[dict]:
+    mcfg = cfg.method(method)
     trials = []
     for i, lr in enumerate(mcfg.learning_rates, 1):
         tdir = root / slug(spec.id) / method / f"lr_{lr:.0e}"
@@ -207,7 +211,7 @@ def _train_method(ctx, cfg, spec, method, model_path, root, data, sources, file)
     # best validation accuracy; ties go to the smaller learning rate
     lr, tdir, best = max(trials, key=lambda t: (t[2]["val_accuracy"], -t[0]))
     rb = _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources)
-    config = {"method": method, "learning_rate": lr, "model": asdict(spec), "hyper_parameters": asdict(mcfg),
+    config = {"method": method, "learning_rate": lr, "model": model_key(spec), "hyper_parameters": asdict(mcfg),
               "data": sources, "bf16": cfg.bf16, "seed": cfg.seed, "trial_dir": str(tdir),
               "merge_vector": best.get("merge", {}).get("weights"), "rewardbench_pairs": rb["pairs"]}
     _insert(ctx, spec, method, trials, lr, best, rb, config)
@@ -229,7 +233,7 @@ def _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) -> dict:
             cached["subsets"] = pd.DataFrame(cached["subsets"])
             return cached
     pairs = data.get("rewardbench")
-    mcfg = cfg.method(method, ctx.config.path or "config")
+    mcfg = cfg.method(method)
     model, tok = _load_scorer(best["final"], spec, cfg)
     weights = best.get("merge", {}).get("weights")
     res = rbs.evaluate(model, tok, pairs, weights, cfg.rewardbench_batch_size, spec.max_length or mcfg.max_length)
@@ -243,29 +247,42 @@ def _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) -> dict:
 def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
     con, run_id = ctx.con, ctx.run_id
     cfg_json = json.dumps(config, default=str)
+    trial_rows, merge_rows = [], []
     for lr, tdir, info in trials:
         stats = info.get("train_pairs") or info.get("train_examples") or {}
-        con.execute("INSERT INTO training_trials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-            run_id, spec.id, method, lr, info["steps"], info["train_loss"], info["val_accuracy"],
-            info.get("best_eval_accuracy", info.get("best_eval_mse")), info["best_checkpoint"], lr == lr_sel,
-            stats.get("kept"), info.get("ties_dropped"), stats.get("too_long_dropped"),
-            info.get("resumed_from") is not None, str(tdir), cfg_json])
+        trial_rows.append({
+            "run_id": run_id, "hf_id": spec.id, "method": method, "learning_rate": lr, "steps": info["steps"],
+            "train_loss": info["train_loss"], "val_accuracy": info["val_accuracy"],
+            "best_eval_metric": info.get("best_eval_accuracy", info.get("best_eval_mse")),
+            "best_checkpoint": info["best_checkpoint"], "selected": lr == lr_sel, "train_kept": stats.get("kept"),
+            "ties_dropped": info.get("ties_dropped"), "too_long_dropped": stats.get("too_long_dropped"),
+            "resumed": info.get("resumed_from") is not None, "trial_dir": str(tdir), "config": cfg_json})
         if "merge" in info:
             m = info["merge"]
-            con.execute("INSERT INTO merge_vectors VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", [
-                run_id, spec.id, lr, *m["weights"], m["correct"], m["n_pairs"], m["accuracy"], m["n_maximisers"],
-                TIE_RULE, m["device"], m["seconds"]])
-    for r in rb["subsets"].to_dict("records"):
-        con.execute("INSERT INTO rewardbench_subsets VALUES (?,?,?,?,?,?,?,?)", [
-            run_id, spec.id, method, r["subset"], r["section"], int(r["n"]), int(r["correct"]), float(r["accuracy"])])
+            merge_rows.append({
+                "run_id": run_id, "hf_id": spec.id, "learning_rate": lr,
+                **{f"w_{a}": w for a, w in zip(ATTRIBUTES, m["weights"])},
+                "correct": m["correct"], "n_pairs": m["n_pairs"], "val_accuracy": m["accuracy"],
+                "n_maximisers": m["n_maximisers"], "tie_rule": TIE_RULE, "device": m["device"],
+                "seconds": m["seconds"]})
+    schema.insert(con, "training_trials", trial_rows)
+    schema.insert(con, "merge_vectors", merge_rows)
+    schema.insert(con, "rewardbench_subsets", [
+        {"run_id": run_id, "hf_id": spec.id, "method": method, "subset": r["subset"], "section": r["section"],
+         "n": int(r["n"]), "correct": int(r["correct"]), "accuracy": float(r["accuracy"])}
+        for r in rb["subsets"].to_dict("records")])
     s = rb["sections"]
-    con.execute("INSERT INTO rm_results (hf_id, method, chat, chat_hard, safety, reasoning, score, source, run_id, "
-                "config) VALUES (?,?,?,?,?,?,?,'pipeline',?,?)",
-                [spec.id, method, s["chat"], s["chat_hard"], s["safety"], s["reasoning"], s["score"], run_id, cfg_json])
-    row = con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchone()
+    schema.insert(con, "rm_results", [{"hf_id": spec.id, "method": method, **{k: s[k] for k in RM_COLUMNS},
+                                       "source": "pipeline", "run_id": run_id, "config": cfg_json}])
+    row = next(iter(con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchall()), None)
     if row is None or not row[0]:  # never overwrite a paper model's row (ingest owns those)
         params = float(best["params_b"])
-        con.execute("INSERT OR REPLACE INTO models (hf_id, display_name, publisher, family, params_b, size_group, "
-                    "in_paper, source) VALUES (?,?,?,?,?,?,false,'pipeline')",
-                    [spec.id, spec.id.split("/")[-1], spec.id.split("/")[0] if "/" in spec.id else "local",
-                     f"tiny-{spec.tiny}" if spec.tiny else None, params, size_group(params)])
+        values = {"display_name": spec.id.split("/")[-1],
+                  "publisher": spec.id.split("/")[0] if "/" in spec.id else "local",
+                  "family": f"tiny-{spec.tiny}" if spec.tiny else None, "params_b": params,
+                  "size_group": size_group(params), "in_paper": False, "source": "pipeline"}
+        if row is None:
+            schema.insert(con, "models", [{"hf_id": spec.id, **values}])
+        else:  # a model another source added: these columns become the pipeline's, the rest are kept
+            con.execute("UPDATE models SET display_name = ?, publisher = ?, family = ?, params_b = ?, size_group = ?, "
+                        "in_paper = ?, source = ? WHERE hf_id = ?", [*values.values(), spec.id])
