@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from advisor.registry import METHODS
@@ -58,10 +58,9 @@ class Context:
     def db_path(self) -> Path:
         return self.config.resolve(self.config.db)
 
-    def section(self, name: str, _name: str | None = None):
-        """The validated ``name:`` section (``config.PipelineConfig.section``; flags already applied).
-        ``ctx.section(Cls, "name")``, the older call, is accepted too."""
-        return self.config.section(_name if _name is not None else name)
+    def section(self, name: str):
+        """The validated ``name:`` section (``config.PipelineConfig.section``; flags already applied)."""
+        return self.config.section(name)
 
     def log(self, msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -69,7 +68,7 @@ class Context:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=config_mod.ROOT,
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=config_mod.ROOT,  # noqa: S607 - git from PATH
                              capture_output=True, text=True, timeout=5)
         if out.returncode == 0:
             return out.stdout.strip()
@@ -169,9 +168,9 @@ def main(argv=None) -> int:
 def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) -> int:
     """Build and publish, holding the database's lock (``main``); ``carry_over``: a subset run (--stages)
     keeps the other stages' tables from the live database."""
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     db_path = cfg.resolve(cfg.db)
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
     print(f"rm-advisor pipeline run {run_id}: stages {', '.join(stages)} -> {db_path}", flush=True)
     try:
@@ -188,7 +187,7 @@ def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) ->
                 ctx.log(f"stage {i}/{len(stages)} {name}: done in {time.perf_counter() - ts:.1f}s")
             schema.insert(con, "runs", [{
                 "run_id": run_id, "started_at": started,
-                "finished_at": datetime.now(timezone.utc).replace(tzinfo=None), "config_path": cfg.path,
+                "finished_at": datetime.now(UTC).replace(tzinfo=None), "config_path": cfg.path,
                 "config_json": json.dumps(cfg.raw, default=str), "stages": ",".join(stages),
                 "code_version": code_version(), "python_version": platform.python_version(),
                 "host": socket.gethostname(), "status": "ok"}])

@@ -36,7 +36,8 @@ def parse(path: Path) -> dict:
                 raise InputError(path, f"{value!r} is not a number", "write pass@1 as a number or null",
                                  field=f"{name}.pass@1.{key}")
             if isinstance(value, (int, float)) and not 0 <= value <= 100:
-                raise InputError(path, f"{value} is outside 0-100", "pass@1 is a percentage", field=f"{name}.pass@1.{key}")
+                raise InputError(path, f"{value} is outside 0-100", "pass@1 is a percentage",
+                                 field=f"{name}.pass@1.{key}")
     return data
 
 

@@ -29,5 +29,6 @@ def ingest(con, data_dir: Path, resolver: ModelResolver) -> int:
                  for col, bench in COLUMNS.items() if r[col] == r[col]]
     insert_scores(con, rows)
     add_source(con, "oll_v1", path, "felipemaiapolo/sloth data/open-llm-leaderboard_old.csv @ 49d510cb", "MIT",
-               f"Open LLM Leaderboard v1 (June 2024); {len(known)} of its {len(df)} rows are database models", len(known))
+               f"Open LLM Leaderboard v1 (June 2024); {len(known)} of its {len(df)} rows are database models",
+               len(known))
     return len(known)

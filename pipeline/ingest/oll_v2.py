@@ -82,7 +82,7 @@ def ingest_final(con, data_dir: Path, resolver: ModelResolver, kept_raw: dict[st
     first_rank: dict[str, int] = {}
     wide, rows = [], []
     chosen: dict[str, int] = {}
-    for i, r in df.iterrows():
+    for _, r in df.iterrows():
         hf_id = r["hf_id"]
         rank = int(r["rank"])
         raw = kept_raw.get(hf_id)

@@ -35,7 +35,8 @@ def ingest_models(con, data_dir: Path) -> ModelResolver:
             raise InputError(path, f"{r['hf_id']!r} is not a Hugging Face id", "write it as org/name",
                              row=i + 2, field="hf_id")
         if r["hf_id"] in seen:
-            raise InputError(path, f"duplicate model {r['hf_id']!r}", "keep one row per model", row=i + 2, field="hf_id")
+            raise InputError(path, f"duplicate model {r['hf_id']!r}", "keep one row per model", row=i + 2,
+                             field="hf_id")
         if r["size_group"] not in registry.SIZE_GROUPS:
             raise InputError(path, f"size group {r['size_group']!r}", f"use one of {list(registry.SIZE_GROUPS)}",
                              row=i + 2, field="size_group")

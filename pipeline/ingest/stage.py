@@ -7,8 +7,18 @@ from typing import Literal
 
 from advisor.registry import METHODS
 from pipeline.config import config_dataclass
-from pipeline.ingest import (evalplus, external, lineages, lmeval_csv, lmeval_json, oll_v1, oll_v2,
-                             paper, rewardbench_lb, user_rm)
+from pipeline.ingest import (
+    evalplus,
+    external,
+    lineages,
+    lmeval_csv,
+    lmeval_json,
+    oll_v1,
+    oll_v2,
+    paper,
+    rewardbench_lb,
+    user_rm,
+)
 
 
 @config_dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -98,7 +98,7 @@ def _predictions_known(con, cfg) -> pd.DataFrame:
 
 
 def run(ctx) -> None:
-    cfg = ctx.section(PredictorConfig, "predictor")
+    cfg: PredictorConfig = ctx.section("predictor")  # validated by config.load
     check(cfg, ctx.config.path)
     con = ctx.con
     t0 = time.perf_counter()
@@ -196,7 +196,7 @@ def run(ctx) -> None:
             d.insert(0, "scale", scale)
             rows.append(d)
     train_hash = hashlib.sha256("".join(hashes).encode()).hexdigest()
-    created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     bundle = bundle_mod.build(bundle_scales, cfg.methods, cfg.targets, cfg.interval_level,
                               f"{advisor.__version__}+{train_hash[:12]}", train_hash,
                               bundle_mod.library_versions(), created,

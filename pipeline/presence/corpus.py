@@ -1,7 +1,8 @@
 """The presence corpus: documents sampled per SlimPajama subset, stored once as Parquet shards.
 
 Input is either the hub dataset streamed with ``datasets`` (``source: hub``) or local JSONL / JSONL.gz /
-JSONL.zst (SlimPajama's own chunk format) / Parquet files with the same schema (``source: local``): a ``text`` field and the subset name in
+JSONL.zst (SlimPajama's own chunk format) / Parquet files with the same schema (``source: local``): a
+``text`` field and the subset name in
 ``meta.redpajama_set_name`` (``meta`` a mapping or a JSON string; a top-level ``redpajama_set_name`` is
 accepted too). Sampling is deterministic for a seed:
 
@@ -43,11 +44,11 @@ SCHEMA = pa.schema([("doc_id", pa.string()), ("subset", pa.string()), ("n_chars"
 
 def doc_id(subset: str, text: str) -> str:
     code = SUBSET_CODES.get(subset, subset.lower()[:8])
-    return f"{code}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:16]}"
+    return f"{code}-{hashlib.sha1(text.encode('utf-8'), usedforsecurity=False).hexdigest()[:16]}"
 
 
 def _sample_key(seed: int, did: str) -> str:
-    return hashlib.sha1(f"{seed}:{did}".encode()).hexdigest()
+    return hashlib.sha1(f"{seed}:{did}".encode(), usedforsecurity=False).hexdigest()
 
 
 def _subset_of(record: dict, file, row: int) -> str:
@@ -191,7 +192,7 @@ def corpus_key(cfg) -> str:
             "split": cfg.split if cfg.source == "hub" else None, "files": files, "subsets": list(cfg.subsets),
             "k": cfg.docs_per_subset, "seed": cfg.seed, "shard_docs": cfg.shard_docs,
             "max_chars": cfg.max_tokens * CHARS_PER_TOKEN_BOUND, "order": "stratified"}
-    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:

@@ -317,7 +317,8 @@ class PresenceScorer:
             logits, tgt = self._head(h), targets[a:b]
             if self.transform is not None:
                 logits = self.transform(logits)
-            logp = self._fallback_if_compile_fails("token_logprobs", lambda: self.token_logprobs(logits, tgt))
+            logp = self._fallback_if_compile_fails("token_logprobs",
+                                                   lambda lg=logits, t=tgt: self.token_logprobs(lg, t))
             sums.index_add_(0, owner_t[a:b], logp.double())
 
     def _head(self, h: torch.Tensor) -> torch.Tensor:

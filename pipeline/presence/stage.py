@@ -57,7 +57,7 @@ def model_slug(name: str) -> str:
         return "tiny--" + name[5:]
     if Path(name).exists():
         p = Path(name).resolve()
-        return f"{p.name}-{hashlib.sha1(str(p).encode()).hexdigest()[:8]}"
+        return f"{p.name}-{hashlib.sha1(str(p).encode(), usedforsecurity=False).hexdigest()[:8]}"
     return name.replace("/", "--")
 
 
@@ -173,7 +173,7 @@ class Rounds:
         self.rule = cfg.rule()
         key = {"models": cfg.model_ids, "rule": {k: v for k, v in self.rule.__dict__.items()},
                "normalise": cfg.normalise, "subsets": list(cfg.subsets)}
-        digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:10]
+        digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:10]
         self.dir = Path(root) / "scores" / f"{corpus.corpus_key(cfg)}-N{cfg.max_tokens}" / "rounds" / digest
 
     def first(self) -> int:
@@ -352,7 +352,7 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
 
 def _models_facts(ctx) -> pd.DataFrame:
     cols = ["hf_id", "family", "params_b", "pretrain_tokens_t"]
-    facts = ctx.con.execute(f"SELECT {', '.join(cols)} FROM models").fetchdf()
+    facts = ctx.con.execute(f"SELECT {', '.join(cols)} FROM models").fetchdf()  # noqa: S608 - a literal list
     if len(facts):
         return facts
     csv = ctx.data_dir / "paper" / "models.csv"
@@ -413,8 +413,8 @@ def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
-    from advisor import registry, specs, store
     from advisor import presence as ap
+    from advisor import registry, specs, store
 
     features = list(cfg.regression_features) or list(specs.BASE_FEATURES)
     X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor

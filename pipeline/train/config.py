@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from advisor.registry import METHODS
 from pipeline.config import Positive, config_dataclass
 from pipeline.errors import InputError
 from pipeline.models import ModelEntry, check_models
@@ -22,7 +23,6 @@ from pipeline.runtime import Device
 
 BT_LRS = [5e-7, 6e-7, 7e-7, 8e-7, 9e-7, 1e-6, 2e-6, 3e-6, 4e-6, 5e-6]
 REGRESSION_LRS = [1e-6, 3e-6, 5e-6, 7e-6, 9e-6, 1e-7, 3e-7, 5e-7, 7e-7, 9e-7]
-METHODS = ("bradley_terry", "regression")
 LearningRate = Annotated[float, Field(gt=0)]
 
 

@@ -76,7 +76,8 @@ def preference_rows(n_train: int, n_val: int, seed: int) -> list[dict]:
         rows.append({"split": "train" if i < n_train else "val", "prompt": _prompt(rng, i % 9 == 4),
                      "response_1": r1, "response_2": r2, "preference_strength": strength,
                      "preference_statement": statement, "preference_elaboration": "It is correct and helpful.",
-                     "three_most_similar_preferences": [{"statement": statement, "elaboration": "", "strength": strength}],
+                     "three_most_similar_preferences": [{"statement": statement, "elaboration": "",
+                                                         "strength": strength}],
                      "all_preferences_unprocessed": [strength]})
     return rows
 

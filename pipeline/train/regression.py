@@ -38,8 +38,14 @@ def tokenize(enc: Encoder, df: pd.DataFrame, stats: PairStats):
 def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: float, out_dir: Path,
           mcfg, cfg, spec, callbacks=()) -> dict:
     """Train one (model, LR) trial; resumes from the newest checkpoint under out_dir if there is one."""
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     max_length = spec.max_length or mcfg.max_length
     per_device = spec.per_device_batch_size or mcfg.per_device_batch_size
