@@ -150,8 +150,9 @@ def main(argv=None) -> int:
         if args.plan:
             from pipeline.presence.plan import print_plan
             return print_plan(cfg, stages)
-    except InputError as exc:
+    except InputError as exc:  # the config or a flag: refused before anything ran
         print(f"error: {exc}", file=sys.stderr)
+        print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
     # Under a multi-process launch (torchrun / accelerate launch set RANK) the processes of one run work
     # together: only rank 0, the one that publishes, takes the lock (the others would wait on it forever).

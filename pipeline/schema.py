@@ -1,4 +1,4 @@
-"""The database schema, as SQL files in ``pipeline/sql/`` (documented for users in README.md).
+"""The database schema, as SQL files in ``pipeline/sql/`` (documented for users in docs/schema.md).
 
 Each file starts with ``-- stage: NAME``: the tables it creates belong to that stage, and a run of the
 stage rewrites them completely. ``-- rows: TABLE: WHERE`` lines claim only some rows of a shared

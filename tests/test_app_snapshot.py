@@ -9,7 +9,10 @@ commit, with the reason in its message.
 
 Rewritten on purpose since: schema 3 (the 8 analysis tables no page read are gone, so the Data page's
 table counts and schema version changed), and the test database is built with its work dir in a temp
-dir (the Data page's run config shows it).
+dir (the Data page's run config shows it); presence_hist is no longer created (read by no page); models
+with equal RewardBench scores are listed by hf_id (store.rm_table's tie-break: their order was whatever
+DuckDB's parallel sort returned), which swaps two tied rows of the RM results table and three tied bars
+of Fig. 2 (same values).
 """
 
 import os

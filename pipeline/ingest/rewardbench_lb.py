@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advisor.registry import RM_SECTION_LABELS, RM_SECTIONS, RM_TARGETS
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table
 
 FILE = "rewardbench_v1_v2_leaderboard_eee.csv"
-NUMERIC = ["Score", "Chat", "Chat Hard", "Safety", "Reasoning", "Prior Sets (0.5 weight)", "Factuality",
+# The file's columns: the overall score, RewardBench v1's sections (their official names), then v2's.
+NUMERIC = ["Score", *(RM_SECTION_LABELS[c] for c in RM_SECTIONS), "Prior Sets (0.5 weight)", "Factuality",
            "Precise IF", "Math", "Focus", "Ties"]
-COLUMNS = ["score", "chat", "chat_hard", "safety", "reasoning", "prior_sets", "factuality", "precise_if", "math",
-           "focus", "ties"]  # the table's names of NUMERIC, in order
+COLUMNS = [*RM_TARGETS, "prior_sets", "factuality", "precise_if", "math", "focus", "ties"]  # NUMERIC's, in order
 VERSIONS = {"RewardBench": "v1", "RewardBench 2": "v2"}
 
 
