@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one combined GPU check (run on a lent GPU machine, see README "GPU checks"): installs the few
+# The one combined GPU check (run on a lent GPU machine, see docs/pipeline.md "GPU checks"): installs the few
 # pure-Python wheels the machine's image lacks or has too old (carried in .whl/: trl, datasets, dill,
 # multiprocess, fsspec, transformers==5.24.0 as pinned), then runs the presence bench and the
 # training-path check, logging both under $OUT (or ./gpu_logs). The wheels go into a directory named

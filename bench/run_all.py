@@ -21,7 +21,7 @@ What runs (see each script's docstring for the method):
 * any other ``bench_*.py``: run with no arguments, its ratio lines ("...x") are copied to the table.
 
 ``--quick`` passes lighter arguments (fewer repeats and documents; no browser) for a check in a few
-minutes; the README numbers come from a full run. The machine is shared in development: each script
+minutes; the numbers in docs/performance.md come from a full run. The machine is shared in development: each script
 keeps the best (or median) of its repeats, and the load average is recorded beside the numbers.
 """
 
@@ -200,7 +200,7 @@ def script_args(name: str, quick: bool, db: Path | None) -> list[str]:
         "bench_presence.py": ["--docs", "20", "--repeats", "1", "--models", "tiny"] if quick else [],
         "bench_app.py": (["--repeats", "1", "--skip-browser"] if quick else ["--repeats", "3"]),
         "bench_load.py": ["--sessions", "4"] if quick else [],
-        # the README's 100-seed numbers take ~20 min on 2 cores: run the script alone for those
+        # docs/performance.md's 100-seed numbers take ~20 min on 2 cores: run the script alone for those
         "bench_presence_sequential.py": (["--seeds", "3", "--docs-per-subset", "50000", "--smoke-docs", "60"]
                                          if quick else ["--seeds", "20", "--smoke-docs", "200"]),
     }
@@ -283,7 +283,7 @@ def write_report(path: Path, results: list[Result], info: dict, loads: tuple, st
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="lighter arguments: a check, not the README numbers")
+    ap.add_argument("--quick", action="store_true", help="lighter arguments: a check, not the numbers in docs/")
     ap.add_argument("--only", help="comma-separated script names or stems (e.g. app,merge)")
     ap.add_argument("--skip", help="comma-separated script names or stems to leave out")
     ap.add_argument("--db", type=Path, help="database for bench_predictor (default: data/advisor.duckdb, "

@@ -1,7 +1,7 @@
 """Open LLM Leaderboard v2: the raw 0-1 scores of the 40 paper models, and the final normalized 0-100
 table of 4,576 models. Both scales are kept, each row labelled; they are never mixed.
 
-Duplicate rule (documented in README): four models have two raw submissions differing in precision.
+Duplicate rule (documented in docs/data.md): four models have two raw submissions differing in precision.
 ``prefer_bfloat16`` (default) keeps the bfloat16 submission; ``prefer_float16`` the float16 one;
 ``max_average`` the one with the higher mean raw score. The final table's duplicate rows are resolved to
 the same submission: the row whose IFEval and MATH Lvl 5 (which the leaderboard does not rescale:
