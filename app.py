@@ -38,8 +38,9 @@ def ensure_database() -> None:
     if db.exists():
         return
     custom = os.environ.get("RM_ADVISOR_CONFIG")
-    cmd = [sys.executable, "-m", "pipeline.run", "--db", str(db),
-           "--config", custom or str(SERVE_CONFIG)]
+    work = os.environ.get("RM_ADVISOR_WORK_DIR")  # the builds' work dir (default: the config's)
+    where = ["--db", str(db), *(["--work-dir", work] if work else [])]
+    cmd = [sys.executable, "-m", "pipeline.run", *where, "--config", custom or str(SERVE_CONFIG)]
     with st.spinner(f"First start: building the database {db} from the shipped data "
                     f"(`python -m pipeline.run`, about 10 seconds) ..."):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)  # noqa: S603 - own interpreter, no shell
@@ -51,7 +52,7 @@ def ensure_database() -> None:
         st.code(tail or "(no output)")
         st.stop()
     if not custom:  # the full evaluation, detached: it outlives this run of the script
-        subprocess.Popen([sys.executable, "-m", "pipeline.run", "--db", str(db)], cwd=ROOT,  # noqa: S603 - own interpreter, fixed args
+        subprocess.Popen([sys.executable, "-m", "pipeline.run", *where], cwd=ROOT,  # noqa: S603 - own interpreter, fixed args
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 

@@ -86,6 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stages", help="comma-separated subset of the config's stages to run; the other "
                    "stages' tables are carried over from the live database")
     p.add_argument("--db", help="database path (default: the config's 'db', data/advisor.duckdb)")
+    p.add_argument("--work-dir", help="folder for the stages' intermediate work: caches, trained models, kept "
+                   "--results files (default: the config's 'work_dir')")
     p.add_argument("--results", nargs="+", metavar="FILE", default=[],
                    help="lm-evaluation-harness results_*.json or EvalPlus files to ingest (kept in "
                    "work_dir/results so later rebuilds keep them)")
@@ -142,6 +144,9 @@ def main(argv=None) -> int:
         if args.db:
             config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
             cfg.db = args.db
+        if args.work_dir:
+            config_mod.check_path(args.work_dir, "--work-dir", "work_dir")
+            cfg.work_dir = args.work_dir
         if args.lock_timeout is not None:
             if not args.lock_timeout >= 0:  # filelock waits forever on a negative timeout
                 raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")

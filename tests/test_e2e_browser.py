@@ -3,12 +3,14 @@ pipeline built in a temp dir, driven by Playwright with Debian's Chromium (no br
 
 Enters two candidates in the editable table, uploads a CSV of three more, checks the ranking against
 advisor.shortlist called directly, downloads the shortlist CSV, and saves a screenshot of every page
-under artifacts/screenshots/.
+in the test's temp dir, or under $RM_ADVISOR_SCREENSHOTS when set (CI artifacts; tests never write into
+the checkout).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -19,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = ROOT / "artifacts" / "screenshots"
 # pages/predict.py fixes the editor's column widths so cells can be clicked by position
 EDITOR_WIDTHS = [220] + [120] * 8
 ROW_MARKER, HEADER, ROW = 33, 35, 35
@@ -94,7 +95,8 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     from advisor.shortlist import predict_candidates
 
     page = browser_page
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ.get("RM_ADVISOR_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
     page.goto(server)
     page.get_by_text(PAGES[0][1]).wait_for()
     page.get_by_text("No candidates yet").wait_for()
@@ -141,7 +143,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     assert shortlist["prediction"].to_numpy() == pytest.approx(exp["prediction"].to_numpy(), rel=1e-3)
     assert set(shortlist["predictor_version"]) == {bundle.version}
     assert shortlist.set_index("hf_id").loc["up/delta-14b", "leaderboard_ifeval"] == 82  # inputs travel along
-    page.screenshot(path=str(SHOTS / f"{PAGES[0][2]}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"{PAGES[0][2]}.png"), full_page=True)
 
     for link, title, name in PAGES[1:]:
         page.get_by_role("link", name=link).click()
@@ -149,8 +151,8 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         idle(page)
         page.wait_for_timeout(800)  # let plotly draw
         assert page.locator('[data-testid="stException"]').count() == 0, name
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    assert sorted(p.name for p in SHOTS.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    assert sorted(p.name for p in shots.glob("*.png")) >= sorted(f"{n}.png" for _, _, n in PAGES)
 
 
 def test_rank_command_prints_the_apps_csv_download(server, browser_page, app_db, tmp_path):

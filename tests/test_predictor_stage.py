@@ -268,6 +268,7 @@ def test_first_start_serves_then_publishes_the_full_evaluation_in_the_background
 
     db = tmp_path / "fresh" / "advisor.duckdb"
     monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    monkeypatch.setenv("RM_ADVISOR_WORK_DIR", str(tmp_path / "work"))  # nothing is written into the checkout
     monkeypatch.delenv("RM_ADVISOR_CONFIG", raising=False)
     monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)
     at = AppTest.from_file(str(root / "app.py"), default_timeout=300).run()
@@ -287,3 +288,4 @@ def test_first_start_serves_then_publishes_the_full_evaluation_in_the_background
     full = bundle_mod.load_bundle(db).entry("normalized", "regression", "score")
     assert full["interval_protocol"] == "nested" and full["nested_mae_mean"] is not None
     assert (full["spec"], full["skill"]) == (served["spec"], served["skill"])
+    assert any((tmp_path / "work").rglob("*")), "the builds' work went to RM_ADVISOR_WORK_DIR"

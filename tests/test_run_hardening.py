@@ -347,6 +347,19 @@ def test_kept_results_files_are_parsed_once(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
 
 
+def test_work_dir_flag_overrides_the_configs_and_stays_inside_the_rules(tmp_path, capsys):
+    """--work-dir: where the run keeps its work (here the kept --results file); a relative path that
+    leaves the project is refused like the config's own work_dir, naming the flag."""
+    cfg = quick_config(tmp_path, ("ingest",))
+    db, elsewhere = tmp_path / "advisor.duckdb", tmp_path / "elsewhere"
+    argv = ["--config", str(cfg), "--db", str(db), "--results", str(OLL), "--model", "org/w"]
+    assert run_mod.main([*argv, "--work-dir", str(elsewhere)]) == 0
+    assert (elsewhere / "results" / OLL.name).exists() and not (tmp_path / "work" / "results").exists()
+    assert run_mod.main([*argv, "--work-dir", "../outside"]) == 2
+    err = capsys.readouterr().err
+    assert "--work-dir" in err and "leaves the project" in err and "nothing was published" in err
+
+
 # ------------------------------------------------------------------------------ unique temp names
 
 def test_atomic_json_writes_from_many_threads_of_one_process(tmp_path):
