@@ -42,7 +42,7 @@ def build_db(tmp: Path) -> Path:
     db = tmp / "advisor.duckdb"
     t = time.perf_counter()
     subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.run", "--config", str(QUICK_CONFIG),
-                    "--db", str(db)], cwd=ROOT, check=True, capture_output=True)
+                    "--db", str(db), "--work-dir", str(tmp / "work")], cwd=ROOT, check=True, capture_output=True)
     print(f"built {db} in {time.perf_counter() - t:.1f}s")
     return db
 

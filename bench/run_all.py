@@ -236,7 +236,8 @@ def run_script(path: Path, args: list[str], timeout: int) -> Result:
 
 def build_db(tmp: Path) -> Path:
     db = tmp / "advisor.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--db", str(db), "--stages", "ingest"],
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--db", str(db), "--work-dir", str(tmp / "work"),
+                           "--stages", "ingest"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         sys.exit("building the database failed:\n" + proc.stdout[-2000:] + proc.stderr[-2000:])
