@@ -137,33 +137,30 @@ def clean_stale(db_path: Path) -> list[Path]:
     return removed
 
 
-def live_schema_version(db_path: Path) -> str | None:
+def _query_live(db_path: Path, sql: str):
+    """``sql``'s rows from the live database as a DataFrame, read-only; None when there is no live
+    database, it is not one, or it lacks the table."""
     if not db_path.exists():
         return None
     try:
-        con = duckdb.connect(str(db_path), read_only=True)
+        live = duckdb.connect(str(db_path), read_only=True)
         try:
-            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            return live.execute(sql).df()
         finally:
-            con.close()
-        return row[0] if row else None
+            live.close()
     except duckdb.Error:
         return None
 
 
+def live_schema_version(db_path: Path) -> str | None:
+    rows = _query_live(db_path, "SELECT value FROM meta WHERE key = 'schema_version'")
+    return rows["value"].iloc[0] if rows is not None and len(rows) else None
+
+
 def carry_runs(con, db_path: Path) -> int:
     """Copy the live database's ``runs`` rows into a full rebuild (the history of every publish)."""
-    if not db_path.exists():
-        return 0
-    try:
-        live = duckdb.connect(str(db_path), read_only=True)
-        try:
-            runs = live.execute("SELECT * FROM runs").df()
-        finally:
-            live.close()
-    except duckdb.Error:  # no runs table (or not a database): nothing to carry
-        return 0
-    if runs.empty:
+    runs = _query_live(db_path, "SELECT * FROM runs")
+    if runs is None or runs.empty:  # no live database or no runs table: nothing to carry
         return 0
     try:
         return schema.insert(con, "runs", runs)

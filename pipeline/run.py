@@ -127,6 +127,9 @@ FLAG_FIELDS = {"ingest.results": "--results", "ingest.model": "--model", "ingest
                "ingest.method": "--method", "ingest.base": "--base", "presence.shard": "--shard"}
 
 
+PATH_FLAGS = {"db": "--db", "work_dir": "--work-dir"}  # top-level config paths a flag replaces
+
+
 def overrides(args: argparse.Namespace) -> dict:
     """{"section.field": (flag, value)} for the flags given on this command line."""
     out = {}
@@ -141,12 +144,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         cfg = config_mod.load(args.config, overrides=overrides(args))
-        if args.db:
-            config_mod.check_path(args.db, "--db", "db")  # the config's rule: inside the project, or absolute
-            cfg.db = args.db
-        if args.work_dir:
-            config_mod.check_path(args.work_dir, "--work-dir", "work_dir")
-            cfg.work_dir = args.work_dir
+        for key, flag in PATH_FLAGS.items():
+            value = getattr(args, key)
+            if value:
+                config_mod.check_path(value, flag, key)  # the config's rule: inside the project, or absolute
+                setattr(cfg, key, value)
         if args.lock_timeout is not None:
             if not args.lock_timeout >= 0:  # filelock waits forever on a negative timeout
                 raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")

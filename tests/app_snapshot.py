@@ -88,13 +88,15 @@ def _frame(df) -> dict:
     return _clean({"columns": [str(c) for c in df.columns], "data": rows["data"]})
 
 
-def _has_value(node) -> bool:
-    """Whether ``node.value`` can be read (AppTest raises for elements without one, e.g. dividers)."""
+_NO_VALUE = object()
+
+
+def _value(node):
+    """``node.value``, or _NO_VALUE for elements without one (AppTest raises for e.g. dividers)."""
     try:
-        node.value  # noqa: B018 - the read is the probe
+        return node.value
     except Exception:  # noqa: BLE001 - AppTest raises different errors per element type
-        return False
-    return True
+        return _NO_VALUE
 
 
 def _element(node) -> dict | None:
@@ -113,8 +115,8 @@ def _element(node) -> dict | None:
     d = MessageToDict(proto)
     for k in ("id", "formId", "setValue", "rawValues", "widgetId"):
         d.pop(k, None)
-    if _has_value(node):
-        value = node.value
+    value = _value(node)
+    if value is not _NO_VALUE:
         d["_value"] = value if isinstance(value, (str, int, float, bool, list, tuple, type(None))) else str(value)
     return {"type": kind, "proto": _clean(d)}
 
