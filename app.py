@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from advisor import views  # noqa: E402
+from advisor.db import store  # noqa: E402
 
 # Icons are emoji, drawn by the browser's own fonts: Streamlit's Material icons load from
 # fonts.gstatic.com on every page load, which offline and privacy-minded installs do not want.
@@ -34,7 +34,7 @@ def ensure_database() -> None:
     predictors with their lineage-out evidence, seconds), then the full evaluation (configs/default.yaml:
     + 5 x 10-fold nested CV, about half a minute) in the background; it publishes atomically and the
     pages pick it up on their next rerun. RM_ADVISOR_CONFIG names one config for the first build instead."""
-    db = views.db_file()
+    db = store.db_file()
     if db.exists():
         return
     custom = os.environ.get("RM_ADVISOR_CONFIG")

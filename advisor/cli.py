@@ -4,7 +4,7 @@ the same command is ``rm-advisor rank ...`` after ``pip install -e .`` (pyprojec
 Ranks candidate base models from a CSV or lm-evaluation-harness results file (and/or models picked
 from the Open LLM Leaderboard v2 table in the database) with the predictor the database was built
 with, and writes the shortlist to stdout: the same parsing, checks, predictions, intervals, skill flags
-and export columns as the app's download (``advisor.ranking`` is shared). Messages go to stderr; on bad
+and export columns as the app's download (``advisor.predict.ranking`` is shared). Messages go to stderr; on bad
 input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
 """
 
@@ -14,9 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from advisor import evidence, ranking, registry, store, upload, views
-from advisor.bundle import load, source
-from advisor.shortlist import export_shortlist
+from advisor.core import registry
+from advisor.db import queries, store
+from advisor.formats import upload
+from advisor.predict import evidence, ranking
+from advisor.predict.bundle import load, source
+from advisor.predict.shortlist import export_shortlist
 
 FORMATS = ("csv", "json", "markdown")
 
@@ -62,7 +65,7 @@ def rank(args: argparse.Namespace) -> int:
         parts.append(upload.parse_upload(data, path.name, scale=args.scale, model_id=args.model))
     picks = [p.strip() for p in args.pick.split(",") if p.strip()]
     if picks:
-        lb = views.leaderboard(db)
+        lb = queries.leaderboard(db)
         known = {h.lower(): h for h in lb["hf_id"]}
         missing = [p for p in picks if p.lower() not in known]
         if missing:
@@ -84,7 +87,7 @@ def rank(args: argparse.Namespace) -> int:
         bundle = load(*source(db))
     except (FileNotFoundError, ValueError) as exc:
         return _fail([str(exc)])
-    measured = views.rm_targets(db, method=args.method)["score"]
+    measured = queries.rm_targets(db, method=args.method)["score"]
     short = ranking.build(candidates, bundle, method=args.method, measured=measured)
     for m in short.notes:
         print(f"note: {m}", file=sys.stderr)
@@ -92,7 +95,7 @@ def rank(args: argparse.Namespace) -> int:
         return _fail(short.errors)
     if short.empty:
         return _fail(["no candidate is left to rank. Fix: check the messages above."])
-    print(evidence.sentence(evidence.served_row(evidence.read(db, "predictor_served"), args.method), args.method),
+    print(evidence.sentence(evidence.served_row(queries.table(db, "predictor_served"), args.method), args.method),
           file=sys.stderr)
     sys.stdout.write(export_shortlist(short.table, args.format, short.version))
     return 0

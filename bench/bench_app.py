@@ -7,7 +7,7 @@ Measures, and prints with the goal and a baseline measured in the same run:
    Goal: < 3 s. Baseline: the same for a one-line Streamlit app (`st.title("hello")`), i.e. the
    framework's own start-up on this machine.
 2. prediction for 25 uploaded candidates (25 Open LLM Leaderboard rows as CSV bytes): parsing
-   (advisor.upload) + advisor.shortlist.predict_candidates, median of --repeats. Goal: < 0.5 s.
+   (advisor.formats.upload) + advisor.predict.shortlist.predict_candidates, median of --repeats. Goal: < 0.5 s.
    Baseline: the bare fitted estimators (bundle.predict(X, scale, method, target) for the 5
    targets) on the same 25 complete rows, i.e. the cost of the model itself.
 3. the same for all 4,576 leaderboard rows (4,497 distinct models), once (no goal in the issue).
@@ -101,10 +101,10 @@ def bench_first_render(db: Path, repeats: int) -> None:
 def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
     import pandas as pd
 
-    from advisor import upload
-    from advisor.bundle import load_bundle
-    from advisor.registry import RM_TARGETS as TARGETS
-    from advisor.shortlist import predict_candidates
+    from advisor.core.registry import RM_TARGETS as TARGETS
+    from advisor.formats import upload
+    from advisor.predict.bundle import load_bundle
+    from advisor.predict.shortlist import predict_candidates
 
     bundle = load_bundle(db)
     lines = LEADERBOARD.read_text().splitlines()

@@ -3,7 +3,7 @@
 
 For every pattern with at least 3 of the 6 tasks (with the size, without the tokens: 42 patterns) one
 candidate per pattern is ranked on the raw scale (cold: each pattern's reduced spec vs imputation is
-evaluated, `advisor.partial`), then again (warm: cached per bundle version and pattern). Baseline in the
+evaluated, `advisor.predict.partial`), then again (warm: cached per bundle version and pattern). Baseline in the
 same run: the same candidates with all six tasks (no pattern to evaluate). Prints seconds per pattern
 (cold) and the ratios cold/baseline and warm/baseline, and how often each procedure is chosen.
 """
@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     import pandas as pd
 
-    from advisor import partial, registry
-    from advisor.bundle import load_bundle
-    from advisor.shortlist import predict_candidates
+    from advisor.core import registry
+    from advisor.predict import partial
+    from advisor.predict.bundle import load_bundle
+    from advisor.predict.shortlist import predict_candidates
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)

@@ -24,7 +24,9 @@ warnings.simplefilter("ignore")
 
 import numpy as np  # noqa: E402
 
-from advisor import estimator, registry, search, specs, store  # noqa: E402
+from advisor.core import registry  # noqa: E402
+from advisor.db import store  # noqa: E402
+from advisor.predict import estimator, search, specs  # noqa: E402
 from bench.sklearn_reference import reference_grid_search  # noqa: E402
 
 

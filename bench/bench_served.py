@@ -67,9 +67,9 @@ def main() -> None:
     t0 = time.perf_counter()  # the imports the predict page needs count too
     import pandas as pd
 
-    from advisor import store
-    from advisor.bundle import load_bundle
-    from advisor.shortlist import predict_candidates
+    from advisor.db import store
+    from advisor.predict.bundle import load_bundle
+    from advisor.predict.shortlist import predict_candidates
 
     serve_wall, serve_cpu = timed_run([*serve, "--db", str(tmp / "first-start.duckdb")])
     bundle = load_bundle(tmp / "first-start.duckdb")

@@ -1,6 +1,6 @@
 """The predictor as plain scikit-learn: a ``Pipeline`` and ``GridSearchCV`` over the paper's grid with
-scikit-learn's defaults. The reference ``advisor.search``'s fast search is checked against
-(``bench/bench_predictor.py``, ``tests/test_advisor_predictor.py``); no product code uses it.
+scikit-learn's defaults. The reference ``advisor.predict.search``'s fast search is checked against
+(``bench/bench_predictor.py``, ``tests/predict/test_search_evaluation.py``); no product code uses it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import PolynomialFeatures
 
-from advisor import search
+from advisor.predict import search
 
 
 def reference_pipeline(degree: int = 1, alpha: float = 1.0, l1_ratio: float = 0.5,

@@ -3,13 +3,12 @@ so a rebuild published by the pipeline shows up on the next rerun without restar
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from advisor import views
+from advisor.db import queries, store
 
 # Deep links before anyone opened "/": Streamlit decides per process whether the app is a "pages/ folder"
 # app (PagesManager.uses_pages_directory: True while a pages/ folder sits beside app.py and st.navigation
@@ -24,17 +23,16 @@ if PagesManager.uses_pages_directory:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _load(fn_name: str, path: str, stamp: int, kwargs: tuple) -> object:
-    module, _, name = fn_name.rpartition(".")
-    owner = importlib.import_module(f"advisor.{module}") if module else views
-    return getattr(owner, name)(path, **dict(kwargs))
+def _load(key: str, path: str, stamp: int, kwargs: tuple, _fn) -> object:
+    return _fn(path, **dict(kwargs))  # ``key`` names ``_fn`` (st.cache_data skips arguments named _*)
 
 
-def cached(fn_name: str, **kwargs):
-    """``views.<fn_name>(db, **kwargs)`` (or ``advisor.<module>.<fn>`` for "module.fn"), cached until
-    the database file changes."""
-    path = views.db_file()
-    return _load(fn_name, str(path), views.db_stamp(path), tuple(sorted(kwargs.items())))
+def cached(fn, **kwargs):
+    """``fn(db, **kwargs)`` for a database reader ``fn`` (e.g. ``queries.leaderboard``), cached until the
+    database file changes."""
+    path = store.db_file()
+    return _load(f"{fn.__module__}.{fn.__qualname__}", str(path), store.db_stamp(path),
+                 tuple(sorted(kwargs.items())), fn)
 
 
 def source_caption(text: str) -> None:
@@ -45,16 +43,16 @@ def source_caption(text: str) -> None:
 def _bundle(kind: str, path: str, stamp: int):
     """The served predictor bundle, cached until its source file changes. Never unpickled: it is JSON
     read from the database's ``predictor_bundle`` table (or a JSON file named by RM_ADVISOR_BUNDLE)."""
-    from advisor import bundle
+    from advisor.predict import bundle
 
     return bundle.load(kind, path)
 
 
 def bundle_source() -> tuple[str, Path]:
-    """advisor.bundle.source for the app's database (RM_ADVISOR_BUNDLE is read there, on every rerun)."""
-    from advisor import bundle
+    """advisor.predict.bundle.source for the app's database (RM_ADVISOR_BUNDLE is read there, on every rerun)."""
+    from advisor.predict import bundle
 
-    return bundle.source(views.db_file())
+    return bundle.source(store.db_file())
 
 
 def _stamp(p: Path) -> int:
@@ -63,7 +61,7 @@ def _stamp(p: Path) -> int:
 
 def load_bundle():
     """(the served predictor bundle, None) or (None, a message saying how to get one)."""
-    from advisor.bundle import BundleError
+    from advisor.predict.bundle import BundleError
 
     kind, p = bundle_source()
     try:
@@ -79,17 +77,17 @@ def load_bundle():
 @st.cache_data(show_spinner="Predicting ...", max_entries=32)
 def _shortlist(kind: str, path: str, stamp: int, db: str, db_stamp: int, candidates, method: str,
                budget):
-    from advisor import ranking
+    from advisor.predict import ranking
 
-    measured = views.rm_targets(db, method=method)["score"]
+    measured = queries.rm_targets(db, method=method)["score"]
     return ranking.build(candidates, _bundle(kind, path, stamp), method=method, budget=budget,
                          measured=measured)
 
 
 def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
-    """advisor.ranking.build with the current bundle (the same rows the `rank` command prints), cached
+    """advisor.predict.ranking.build with the current bundle (the same rows the `rank` command prints), cached
     on the inputs so reruns (switching tabs, downloading, re-sorting) do not predict again."""
     kind, p = bundle_source()
-    db = views.db_file()
-    return _shortlist(kind, str(p), _stamp(p), str(db), views.db_stamp(db),
+    db = store.db_file()
+    return _shortlist(kind, str(p), _stamp(p), str(db), store.db_stamp(db),
                       candidates.reset_index(drop=True), method, tuple(budget))

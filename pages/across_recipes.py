@@ -3,8 +3,11 @@ recipes? Public groups that trained one recipe on several bases, observed vs pre
 
 import streamlit as st
 
-from advisor import figures, registry, transfer, views
-from advisor.untrusted import md_text
+from advisor.analyses import transfer
+from advisor.core import registry
+from advisor.core.untrusted import md_text
+from advisor.db import queries
+from pages import _figures as figures
 from pages._shared import cached, source_caption
 
 st.title("Across recipes")
@@ -23,8 +26,9 @@ st.info(
     "out-of-fold prediction (from the cross-validation fold that held them out), not the in-sample fit; 70B "
     "bases lie outside its range, and missing features are imputed.", icon="⚠️")
 
-agreement = cached("transfer_agreement")
-per_base = cached("transfer_predictions")
+agreement = cached(queries.table, name="transfer_agreement")
+per_base = cached(queries.table, name="transfer_predictions")
+lineage = cached(queries.table, name="transfer_lineage")
 if agreement.empty:
     st.warning("No transfer analysis in this database yet. Fix: run `python -m pipeline.run` "
                "(stages ingest and predictor) and reload.")
@@ -32,7 +36,7 @@ if agreement.empty:
 
 st.subheader("Summary across comparisons")
 done = agreement[agreement["spearman"].notna()]
-st.dataframe(cached("transfer_summary"), hide_index=True, width="stretch", key="transfer_summary",
+st.dataframe(transfer.summary_table(agreement, lineage), hide_index=True, width="stretch", key="transfer_summary",
              column_config={"median Spearman": st.column_config.NumberColumn(format="%+.2f"),
                             "pairs ordered alike": st.column_config.NumberColumn(format="%.2f"),
                             "alike beyond noise": st.column_config.NumberColumn(format="%.2f")})
@@ -56,7 +60,7 @@ m1.metric("Spearman", f"{row['spearman']:+.2f}", help=f"exact permutation p = {r
 m2.metric("Kendall", f"{row['kendall']:+.2f}", help=f"p = {row['kendall_p']:.2f}")
 m3.metric("Pairs ordered alike", f"{row['pairs_agree']:.0%} of {int(row['pairs'])}")
 m4.metric("Top pick", "agrees" if row["top_agrees"] else "differs")
-noise = views.transfer_noise_text(row)
+noise = transfer.noise_text(row)
 st.markdown(
     f"**Recipe:** {md_text(row['recipe_method'])}; data {md_text(row['recipe_data'])}; "
     f"{md_text(row['hyperparameters'])}. **Benchmark:** "
@@ -74,7 +78,6 @@ st.dataframe(pb[["base_hf_id", "observed", "observed_sd", "n_runs", "observed_ra
                             "lower": st.column_config.NumberColumn(format="%.1f"),
                             "upper": st.column_config.NumberColumn(format="%.1f")})
 
-lineage = cached("transfer_lineage")
 lin = lineage[(lineage["comparison"] == comp) & (lineage["advisor_method"] == method)] if len(lineage) else lineage
 if len(lin):
     st.markdown("**Base vs post-trained (as the paper's Table 1):** change of the score in percent of the base "
@@ -90,7 +93,8 @@ if len(skipped):
         st.dataframe(skipped.drop_duplicates("comparison")[["comparison", "n_bases", "n_bases_total", "note"]],
                      hide_index=True, width="stretch", key="transfer_skipped")
 with st.expander("The external reward models (verified bases)"):
-    st.dataframe(cached("external_rm_results"), hide_index=True, width="stretch", key="external_rms")
+    st.dataframe(cached(queries.table, name="external_rm_results"), hide_index=True, width="stretch",
+                 key="external_rms")
 source_caption("data/external/external_rm_groups.csv (bases verified against model cards and configs; scores "
                "from the RewardBench leaderboard, evaleval/every_eval_ever @ d9be34d6) and the predictor stage's "
                "transfer_* tables")

@@ -3,9 +3,11 @@ one's top-k finds the true top-k reward models (Fig. 4), beside the predictor's 
 
 import streamlit as st
 
-from advisor import figures, registry, views
-from advisor.correlation import correlation_table
-from advisor.coverage import coverage_curves, passing
+from advisor.analyses.correlation import correlation_table
+from advisor.analyses.coverage import coverage_curves, passing
+from advisor.core import registry
+from advisor.db import queries
+from pages import _figures as figures
 from pages._shared import cached, source_caption
 
 st.title("Benchmarks vs reward-model quality")
@@ -17,9 +19,9 @@ corr_kind = c2.segmented_control("Correlation", ["pearson", "spearman"], default
 min_models = c3.slider("Benchmarks with values for at least this many of the 40 models", 3, 40, 8,
                        key="bm_min_models")
 
-every = cached("paper_feature_matrix", min_models=0)  # read once; the slider only selects columns
-matrix = views.with_values(every, min_models)
-targets = cached("rm_targets", method=method)
+every = cached(queries.paper_feature_matrix, min_models=0)  # read once; the slider only selects columns
+matrix = queries.with_values(every, min_models)
+targets = cached(queries.rm_targets, method=method)
 k1, k2 = st.columns([3, 1])
 categories = k1.multiselect("RewardBench categories", list(registry.RM_TARGETS),
                             default=list(registry.RM_TARGETS), format_func=registry.CATEGORY_LABELS.get,
@@ -32,7 +34,7 @@ else:
     st.plotly_chart(figures.correlation_heatmap(corr, alpha), key="fig3")
     top = corr[corr["target"] == categories[0]].sort_values("r", ascending=False).head(5)
     st.markdown(f"Strongest {corr_kind.title()} correlation with **{registry.CATEGORY_LABELS[categories[0]]}**: "
-                + ", ".join(f"{views.label(f)} (r = {r:.2f}, n = {n})"
+                + ", ".join(f"{registry.label(f)} (r = {r:.2f}, n = {n})"
                             for f, r, n in zip(top["feature"], top["r"], top["n"])) + ".")
     with st.expander("Correlation table"):
         st.dataframe(corr, hide_index=True, width="stretch", key="corr_table")
@@ -46,8 +48,8 @@ st.markdown("Coverage at k: the share of the true top-k reward models (by overal
 c1, c2 = st.columns(2)
 min_k5 = c1.slider("Minimum coverage at k = 5", 0.0, 1.0, 0.4, 0.05, key="cov_k5")
 min_k10 = c2.slider("Minimum coverage at k = 10", 0.0, 1.0, 0.7, 0.05, key="cov_k10")
-full = views.with_values(every, 40)
-known = cached("predictions_known", method=method)
+full = queries.with_values(every, 40)
+known = cached(queries.predictions_known, method=method)
 features = full.join(known.rename("predictor"), how="left") if known is not None else full
 curves = coverage_curves(features, targets["score"], ks=range(5, 31))
 keep = passing(curves, min_k5=min_k5, min_k10=min_k10)
@@ -56,13 +58,13 @@ if "predictor" in set(curves["feature"]) and "predictor" not in keep:
 shown = curves[curves["feature"].isin(keep)]
 bench_kept = [f for f in keep if f != "predictor"]
 st.markdown(f"{len(bench_kept)} of {full.shape[1]} benchmarks pass: "
-            + (", ".join(views.label(f) for f in bench_kept) or "none") + ".")
+            + (", ".join(registry.label(f) for f in bench_kept) or "none") + ".")
 if shown.empty:
     st.info("No benchmark passes these thresholds; lower them to see curves.")
 else:
     st.plotly_chart(figures.coverage_curves(shown, highlight="predictor"), key="fig4")
 if known is not None:
-    st.caption(f"Predictor curve: {views.PREDICTION_KINDS[known.name]} for the known models.")
+    st.caption(f"Predictor curve: {queries.PREDICTION_KINDS[known.name]} for the known models.")
 else:
     st.info("The predictor's curve appears once the database has predictions for the known models "
             "(`python -m pipeline.run --stages predictor`).")

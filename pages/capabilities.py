@@ -2,18 +2,20 @@
 
 import streamlit as st
 
-from advisor import figures, views
-from advisor.pca import pca_summary
+from advisor.analyses.pca import pca_summary
+from advisor.core import registry
+from advisor.db import queries
+from pages import _figures as figures
 from pages._shared import cached, source_caption
 
 st.title("Capabilities (PCA)")
 st.markdown("Principal components of the benchmark x model matrix of the 40 paper models. Only "
             "benchmarks with a value for every model can enter; pick them below.")
-full = cached("paper_feature_matrix", min_models=40)
+full = cached(queries.paper_feature_matrix, min_models=40)
 options = list(full.columns)
 default = [c for c in options if c not in ("oll_v2_average",)]
 chosen = st.multiselect("Benchmarks and training metrics", options, default=default,
-                        format_func=views.label, key="pca_features")
+                        format_func=registry.label, key="pca_features")
 if len(chosen) < 2:
     st.warning("Choose at least two benchmarks for a PCA.")
     st.stop()

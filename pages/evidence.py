@@ -4,8 +4,11 @@ per-lineage errors, interval calibration, and the paper's model beside the one t
 
 import streamlit as st
 
-from advisor import evidence, figures, registry, views
-from advisor.untrusted import md_text
+from advisor.core import registry
+from advisor.core.untrusted import md_text
+from advisor.db import queries
+from advisor.predict import evidence
+from pages import _figures as figures
 from pages._shared import cached
 
 st.title("Evidence: how far to trust the predictions")
@@ -18,7 +21,7 @@ st.markdown(
     "predictor whose lineage-out error does not beat always predicting the mean, with a paired "
     "bootstrap interval that excludes zero, has **no skill** and ranks nothing.")
 
-served = cached("evidence.read", table="predictor_served")
+served = cached(queries.table, name="predictor_served")
 if served.empty:
     st.warning("This database holds no out-of-sample evidence yet. Fix: run `python -m pipeline.run` "
                "and reload.")
@@ -32,7 +35,7 @@ c1, c2, c3 = st.columns(3)
 method = c1.radio("Method", [m for m in registry.METHOD_LABELS if m in set(served["method"])],
                   format_func=registry.METHOD_LABELS.get, horizontal=True, key="ev_method")
 targets = [t for t in registry.RM_TARGETS if t in set(served["target"])]
-target = c2.selectbox("RewardBench target", targets, format_func=views.label, key="ev_target")
+target = c2.selectbox("RewardBench target", targets, format_func=registry.label, key="ev_target")
 scales = sorted(set(served["scale"]), key=lambda s: (s != "normalized", s))
 scale = c3.selectbox("Scale of the benchmark inputs", scales, key="ev_scale")
 row = evidence.served_row(served, method, target, scale)
@@ -40,7 +43,7 @@ row = evidence.served_row(served, method, target, scale)
 st.subheader("Served predictors")
 st.dataframe(
     served.assign(method=served["method"].map(registry.METHOD_LABELS),
-                  target=served["target"].map(views.label)),
+                  target=served["target"].map(registry.label)),
     hide_index=True, width="stretch", key="ev_served",
     column_config={"nested_mae_mean": st.column_config.NumberColumn("Nested-CV MAE", format="%.2f"),
                    "nested_mae_sd": st.column_config.NumberColumn("sd over repeats", format="%.2f"),
@@ -50,7 +53,7 @@ st.dataframe(
                    "interval_coverage": st.column_config.NumberColumn("Interval coverage", format="%.3f")})
 
 st.subheader("Every spec and baseline")
-ev = cached("evidence.read", table="predictor_evidence")
+ev = cached(queries.table, name="predictor_evidence")
 comp = evidence.comparison(ev, scale, method, target)
 if comp.empty:
     st.info("No spec or baseline was measured for this selection.")
@@ -59,7 +62,7 @@ else:
                  key="ev_specs")
     st.plotly_chart(figures.skill_intervals(
         comp, f"Gain over predicting the mean, {registry.METHOD_LABELS[method]} / "
-              f"{views.label(target)} ({scale})"), key="fig_ev_skill")
+              f"{registry.label(target)} ({scale})"), key="fig_ev_skill")
     paper = evidence.paper_vs_chosen(ev, scale, method, target)
     if len(paper):
         st.markdown("**The paper's model beside the served one** (the paper's Elastic Net: degree "
@@ -69,7 +72,7 @@ else:
                      hide_index=True, width="stretch", key="ev_paper")
 
 st.subheader("Out-of-sample predictions of the known models")
-oof = cached("evidence.read", table="predictions_oof")
+oof = cached(queries.table, name="predictions_oof")
 # the served procedure (its spec chosen inside every training part), whose errors the lines above give
 chosen = "served" if row and not oof.empty and (oof["name"] == "served").any() else (row["spec"] if row else None)
 label = f"served procedure (spec {row['spec']} on all models)" if chosen == "served" else chosen
@@ -89,7 +92,7 @@ else:
         st.plotly_chart(figures.oof_scatter(sel, f"{label}: {evidence.PROTOCOL_LABELS[protocol]}"),
                         key="fig_ev_oof")
 
-errs = cached("evidence.read", table="lineage_errors")
+errs = cached(queries.table, name="lineage_errors")
 if len(errs) and chosen is not None:
     e = errs[(errs["scale"] == scale) & (errs["method"] == method) & (errs["target"] == target)
              & (errs["name"] == chosen)]
@@ -98,12 +101,12 @@ if len(errs) and chosen is not None:
                         key="fig_ev_lineage")
 
 st.subheader("Interval calibration")
-cal = cached("evidence.read", table="interval_calibration")
+cal = cached(queries.table, name="interval_calibration")
 if cal.empty:
     st.info("No interval calibration stored.")
 else:
     c = cal[(cal["scale"] == scale) & (cal["method"] == method)]
-    c = c.assign(label=c["target"].map(views.label) + " (" + c["protocol"].map(
+    c = c.assign(label=c["target"].map(registry.label) + " (" + c["protocol"].map(
         lambda p: evidence.PROTOCOL_LABELS.get(p, p)) + ")")
     st.plotly_chart(figures.interval_calibration(
         c, f"Do the intervals cover what they claim? ({registry.METHOD_LABELS[method]}, {scale})"),
@@ -111,6 +114,6 @@ else:
     st.caption("Empirical coverage of the intervals on models outside the training folds, with a "
                "95% binomial (Wilson) interval; the dashed line is perfect calibration.")
 
-skipped = cached("evidence.read", table="skipped_analyses")
+skipped = cached(queries.table, name="skipped_analyses")
 for r in skipped.itertuples():
     st.info(f"Skipped in the last run: {md_text(r.analysis)}. Reason: {md_text(r.reason)}")

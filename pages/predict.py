@@ -5,8 +5,10 @@ the ranked shortlist."""
 import pandas as pd
 import streamlit as st
 
-from advisor import registry, scales, upload, views
-from advisor.untrusted import md_text
+from advisor.core import registry, scales
+from advisor.core.untrusted import md_text
+from advisor.db import queries
+from advisor.formats import upload
 from pages._shared import cached, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
@@ -19,7 +21,7 @@ st.title("Which base model should I train my reward model on?")
 st.markdown("Add candidate base models in any of the three ways below (they combine). The advisor "
             "predicts the RewardBench score a reward model trained on each would reach, from its "
             "Open LLM Leaderboard v2 results and size, with an interval, and ranks them.")
-db = cached("database_summary")
+db = cached(queries.database_summary)
 st.caption(f"Database: {db['rm_models']} models with reward-model results ({db['rm_rows']} RewardBench rows), "
            f"{db['scores']:,} scores of {db['benchmarks']} benchmarks, {db['leaderboard']:,} Open LLM "
            f"Leaderboard v2 models to pick from; built {str(db['built'])[:16]} UTC. Details: the "
@@ -47,10 +49,10 @@ with tab_type:
         num_rows="dynamic", key="typed", width=sum(EDITOR_WIDTHS) + 40,
         column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name",
                                                             width=EDITOR_WIDTHS[0]),
-                       **{c: st.column_config.NumberColumn(views.label(c), width=w)
+                       **{c: st.column_config.NumberColumn(registry.label(c), width=w)
                           for c, w in zip(TYPED_COLUMNS[1:], EDITOR_WIDTHS[1:])}})
     typed = upload.drop_blank_rows(editor)
-    typed = typed.rename(columns={"hf_id": "Model id", **{c: views.label(c) for c in TYPED_COLUMNS[1:]}})
+    typed = typed.rename(columns={"hf_id": "Model id", **{c: registry.label(c) for c in TYPED_COLUMNS[1:]}})
     if len(typed):
         parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1,
                                         settings=settings_typed))
@@ -74,7 +76,7 @@ with tab_upload:
                                          model_id=json_model.strip() or None, settings=settings_upload))
 
 with tab_pick:
-    lb = cached("leaderboard")
+    lb = cached(queries.leaderboard)
     p1, p2, p3 = st.columns([2, 2, 1])
     search = p1.text_input("Search model ids", key="lb_search")
     orgs = p2.multiselect("Organisation", sorted(lb["org"].dropna().unique()), key="lb_orgs")
@@ -82,10 +84,10 @@ with tab_pick:
                       format_func={"all": "all", "new": "new", "known": "with known RMs"}.get)
     size = st.slider("Size range (B)", 0.0, float(lb["params_b"].max()), (0.0, float(lb["params_b"].max())),
                      0.5, key="lb_size")
-    shown = views.filter_leaderboard(lb, search, size, orgs, status)
+    shown = queries.filter_leaderboard(lb, search, size, orgs, status)
     st.caption(f"{len(shown):,} of {len(lb):,} leaderboard models match (normalized scores, 0-100).")
     st.dataframe(shown.head(200), hide_index=True, width="stretch", key="lb_table",
-                 column_config={c: views.label(c) for c in registry.OLL_V2_TASKS})
+                 column_config={c: registry.label(c) for c in registry.OLL_V2_TASKS})
     picked = st.session_state.setdefault("picked", [])
     choice = st.multiselect("Models to add", list(shown["hf_id"].head(1000)), key="lb_choice")
 
@@ -124,8 +126,9 @@ if candidates.empty:
     st.stop()
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
-from advisor import evidence, figures  # noqa: E402
-from advisor.shortlist import export_shortlist  # noqa: E402
+from advisor.predict import evidence  # noqa: E402
+from advisor.predict.shortlist import export_shortlist  # noqa: E402
+from pages import _figures as figures  # noqa: E402
 
 bundle, bundle_problem = load_bundle()
 if bundle is None:
@@ -133,7 +136,7 @@ if bundle is None:
     st.dataframe(candidates, hide_index=True, width="stretch", key="candidates_only")
     st.stop()
 
-served = cached("evidence.read", table="predictor_served")
+served = cached(queries.table, name="predictor_served")
 for m in registry.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
     row = evidence.served_row(served, m)
     (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
@@ -179,7 +182,7 @@ st.dataframe(show, hide_index=True, width="stretch", key="ranking",
                             **{f"pred_{c}": st.column_config.NumberColumn(
                                 f"{registry.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
                                for c in registry.RM_SECTIONS},
-                            **{c: st.column_config.NumberColumn(views.label(c), format="%.2f")
+                            **{c: st.column_config.NumberColumn(registry.label(c), format="%.2f")
                                for c in show.columns if registry.resolve(c) == c}})
 n_out = int((~show["in_domain"].astype(bool)).sum())
 if n_out:

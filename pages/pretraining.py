@@ -3,30 +3,32 @@ between models (Fig. 8), read from the database when the presence stage has run.
 
 import streamlit as st
 
-from advisor import figures, views
+from advisor.analyses import presence
+from advisor.db import queries
+from pages import _figures as figures
 from pages._shared import cached, source_caption
 
 st.title("Pre-training data")
 st.markdown("How much of each SlimPajama subset a model seems to have seen in pre-training, estimated "
             "from its per-document presence scores, and how different those distributions are "
             "between models (Jensen-Shannon distance).")
-tables = cached("presence")
+tables = cached(queries.presence)
 if tables is None:
     st.info("This database has no presence scores yet: they come from the `presence` stage, which "
             "scores SlimPajama documents with each model (a GPU job at full size). Compute them with\n\n"
-            f"`{views.PRESENCE_COMMAND}`\n\n"
+            f"`{queries.PRESENCE_COMMAND}`\n\n"
             "(a small smoke run), or add `presence` to the stages of your config for the full run, "
             "then reload this page.")
-    st.code(views.PRESENCE_COMMAND, language="bash")
+    st.code(queries.PRESENCE_COMMAND, language="bash")
     st.stop()
 
 scores, jsd = tables["presence_scores"], tables["presence_jsd"]
 models = sorted(scores["model"].unique())  # columns as pipeline/sql/40_presence.sql defines them
 st.metric("Presence scores in the database", f"{tables['n_scores']:,}",
           help=f"Distributions below are drawn from a fixed random sample of up to "
-               f"{views.PRESENCE_SAMPLE:,} scores.")
+               f"{queries.PRESENCE_SAMPLE:,} scores.")
 chosen = st.multiselect("Models", models, default=models, key="presence_models")
-n_docs = views.presence_documents(tables["presence_summary"])
+n_docs = presence.documents(tables["presence_summary"])
 st.plotly_chart(figures.presence_distributions(scores[scores["model"].isin(chosen)], "model", "subset", "score",
                                                n_docs=n_docs), key="fig7")
 if n_docs:
@@ -37,11 +39,11 @@ with st.expander("Summary per model and subset"):
     st.dataframe(tables["presence_summary"], hide_index=True, width="stretch", key="presence_summary")
 if jsd.empty:
     st.info("The database has presence scores but no Jensen-Shannon distances; rerun the presence "
-            f"stage (`{views.PRESENCE_COMMAND}`).")
+            f"stage (`{queries.PRESENCE_COMMAND}`).")
 else:
     st.plotly_chart(figures.jsd_heatmap(jsd, "model_a", "model_b", "jsd", lo_col="lo", hi_col="hi",
                                         n_col="n_documents"), key="fig8")
-rounds = views.presence_rounds(tables.get("presence_rounds"))
+rounds = presence.rounds_table(tables.get("presence_rounds"))
 if len(rounds):
     with st.expander("Sequential scoring: rounds and interval widths"):
         st.markdown("Documents were scored in rounds, the same documents for every model, until every "

@@ -3,9 +3,12 @@ the gains per size group (Fig. 2), Bradley-Terry vs Regression (Fig. 11), post-t
 
 import streamlit as st
 
-from advisor import figures, posttraining, registry
-from advisor.gains import gains_per_size_group
-from advisor.untrusted import md_text
+from advisor.analyses import posttraining
+from advisor.analyses.gains import gains_per_size_group
+from advisor.core import registry
+from advisor.core.untrusted import md_text
+from advisor.db import queries
+from pages import _figures as figures
 from pages._shared import cached, source_caption
 
 st.title("Reward-model results")
@@ -14,7 +17,7 @@ st.markdown("RewardBench scores of reward models trained on each base model with
             "preferences, HelpSteer2-Preference). Rows marked *pipeline* were trained by this project's "
             "`train` stage.")
 
-rm = cached("rm_results")
+rm = cached(queries.rm_results)
 rm = rm[rm["source"] != "user"]  # the team's own results have their own section below
 c1, c2, c3, c4 = st.columns(4)
 methods = c1.multiselect("Method", list(registry.METHOD_LABELS), default=list(registry.METHOD_LABELS),
@@ -62,7 +65,7 @@ st.markdown(f"Regression beats Bradley-Terry on {registry.CATEGORY_LABELS[cat]} 
 st.subheader("Post-training stages (Table 1)")
 st.markdown("Regression reward models trained on Llama-3.1-8B and its post-trained variants; the Δ "
             "columns are the change relative to the base model.")
-st.dataframe(posttraining.table1_deltas(cached("post_training")), hide_index=True, width="stretch",
+st.dataframe(posttraining.table1_deltas(cached(queries.post_training)), hide_index=True, width="stretch",
              key="table1")
 source_caption("paper Table 1")
 
@@ -70,7 +73,7 @@ st.subheader("Your own reward-model results")
 st.markdown("Results a team measured itself (`rm_results.source = 'user'`), kept apart from the paper's rows "
             "above the line of evidence: they enter the predictor's refit and evaluation when the pipeline "
             "config lists `user` in `predictor.rm_sources` (default), after the paper's rows.")
-mine = cached("user_rm_results")
+mine = cached(queries.user_rm_results)
 if mine.empty:
     st.caption("None ingested yet.")
 else:
@@ -88,7 +91,7 @@ with st.expander("Check a results file and get the command that adds it", expand
     up_base = u2.text_input("Base model (when the JSON does not name a hub id)", key="user_rm_base").strip() or None
     up = st.file_uploader("Results file", type=["json", "csv"], key="user_rm_file")
     if up is not None:
-        from advisor import user_rm
+        from advisor.formats import user_rm
 
         try:
             rows = user_rm.parse(up.getvalue(), up.name, method=up_method, base=up_base)

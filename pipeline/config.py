@@ -304,7 +304,7 @@ def build_section(name: str, raw: dict, file: str, overrides: dict | None = None
 
 def check_rm_sources(sources, file: str, name: str) -> None:
     """``sources``: a non-empty list of rm_results sources, the preferred first."""
-    from advisor.registry import RM_SOURCES
+    from advisor.core.registry import RM_SOURCES
 
     bad = [s for s in sources if s not in RM_SOURCES] if isinstance(sources, list) else [sources]
     if not sources or bad:

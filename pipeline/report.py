@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from advisor import store
+from advisor.db import store
 from pipeline.publish import write_text_atomic
 
 
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
             write_text_atomic(out / name, content)
         print(f"wrote {', '.join(n for n, _ in rows)} to {out}")
     if args.bundle:
-        from advisor.bundle import BundleError, load_bundle
+        from advisor.predict.bundle import BundleError, load_bundle
 
         try:
             b = load_bundle(db)

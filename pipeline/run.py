@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from advisor.registry import METHODS
+from advisor.core.registry import METHODS
 from pipeline import config as config_mod
 from pipeline import publish, schema
 from pipeline.errors import InputError

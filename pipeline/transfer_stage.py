@@ -1,9 +1,9 @@
 """Transfer to other recipes (issue 16), run inside the ``predictor`` stage after the bundle is fit.
 
 ``run(ctx, bundle)`` reads ``external_rm_results`` (evaluation only), predicts every base with the
-just-fitted bundle (``advisor.transfer``), writes ``transfer_agreement``, ``transfer_predictions`` and
+just-fitted bundle (``advisor.analyses.transfer``), writes ``transfer_agreement``, ``transfer_predictions`` and
 ``transfer_lineage`` (pipeline/sql/55_transfer.sql) and returns the report dict for the JSON key
-``transfer``; ``advisor.transfer.markdown`` renders it for reports/reproduction.md. It also counts the
+``transfer``; ``advisor.analyses.transfer.markdown`` renders it for reports/reproduction.md. It also counts the
 team's own results (``rm_results.source = 'user'``) and how many entered the fit.
 """
 
@@ -14,7 +14,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from advisor import store, transfer
+from advisor.analyses import transfer
+from advisor.db import store
 from pipeline import schema
 
 NOTE = ("Public reward models trained with one recipe on several bases (data/external/external_rm_groups.csv, "

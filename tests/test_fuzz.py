@@ -4,8 +4,8 @@ The property: any bytes give either a parsed table or a clear error, never an un
 
 * pipeline ingesters (``pipeline/ingest/*.py``): the result is rows in the database or an
   ``InputError`` whose message names the file and says ``Fix: ...``; any other exception fails.
-* ``advisor.results.parse``: a ``Parsed`` or a ``ValueError`` naming the file (and field) with a fix.
-* ``advisor.upload.parse_upload`` (what the app calls on an uploaded CSV/JSON): never raises on user
+* ``advisor.formats.results.parse``: a ``Parsed`` or a ``ValueError`` naming the file (and field) with a fix.
+* ``advisor.formats.upload.parse_upload`` (what the app calls on an uploaded CSV/JSON): never raises on user
   input; problems come back as messages with a fix, and the frame always has an ``hf_id`` column.
 
 Inputs are drawn from three families so the fuzzer reaches past the first check: random bytes,
@@ -15,7 +15,7 @@ mutations of a valid lm-eval results object at random paths. ``FUZZ_EXAMPLES`` (
 ``max_examples`` per property; the file runs in well under a minute at the default. In CI (``CI=true``)
 the ``ci`` hypothesis profile of tests/conftest.py derandomizes every property, so a failure replays.
 
-The escaping rules of ``advisor.untrusted`` are fuzzed too: any text renders as exactly its characters
+The escaping rules of ``advisor.core.untrusted`` are fuzzed too: any text renders as exactly its characters
 through ``md_text``, and no text cell of a CSV export starts a formula.
 """
 
@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor import results, upload
+from advisor.formats import results, upload
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest import common, evalplus, lmeval_csv, lmeval_json, oll_v1, oll_v2, paper, rewardbench_lb
@@ -384,7 +384,7 @@ def test_md_text_renders_any_text_as_its_characters(text):
 
     from markdown_it import MarkdownIt
 
-    from advisor.untrusted import md_text
+    from advisor.core.untrusted import md_text
 
     rendered = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md_text(text))
     assert not re.search(r"<(a|img|em|strong|code|s|del|h\d|ul|ol|blockquote|table|hr|pre)\b", rendered), rendered
@@ -401,8 +401,8 @@ def test_csv_export_never_starts_a_text_cell_with_a_formula(ids, values):
     import csv
     import io
 
-    from advisor.shortlist import export_shortlist
-    from advisor.untrusted import FORMULA_START
+    from advisor.core.untrusted import FORMULA_START
+    from advisor.predict.shortlist import export_shortlist
 
     df = pd.DataFrame({"hf_id": ids, "prediction": values[:len(ids)]})
     rows = list(csv.reader(io.StringIO(export_shortlist(df, "csv", "v"), newline="")))

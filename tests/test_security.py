@@ -34,8 +34,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("advisor", "pipeline", "pages", "bench", "scripts")
-APP_FILES = ["app.py", "pages", "advisor/upload.py", "advisor/results.py", "advisor/lmeval.py",
-             "advisor/evalplus.py", "advisor/leaderboard_norm.py", "advisor/views.py", "advisor/figures.py"]
+APP_FILES = ["app.py", "pages", "advisor/formats/upload.py", "advisor/formats/results.py",
+             "advisor/formats/lmeval.py", "advisor/formats/evalplus.py", "advisor/core/leaderboard_norm.py",
+             "advisor/db/queries.py", "pages/_figures.py"]
 
 
 def code_files(roots=CODE_DIRS + ("app.py",)) -> list[Path]:
@@ -158,7 +159,7 @@ def test_a_planted_pickle_bundle_file_or_database_row_never_runs(tmp_path):
     database's predictor_bundle row: refused with a message, never unpickled."""
     import duckdb
 
-    from advisor.bundle import BundleError, load_bundle, load_bundle_file
+    from advisor.predict.bundle import BundleError, load_bundle, load_bundle_file
 
     marker = tmp_path / "pwned"
     planted = tmp_path / "data" / "predictor" / "bundle.joblib"
@@ -378,7 +379,7 @@ def raw_html(path: Path) -> list[str]:
 def test_app_renders_no_raw_html():
     bad = [h for p in code_files(["app.py", "pages", "advisor"]) for h in raw_html(p)]
     assert not bad, ("raw HTML in the app (user text could inject markup): use st.markdown/st.write of "
-                     "escaped text (advisor.untrusted):\n" + "\n".join(bad))
+                     "escaped text (advisor.core.untrusted):\n" + "\n".join(bad))
 
 
 def test_the_html_scanner_flags_raw_html(tmp_path):
@@ -397,7 +398,7 @@ def test_parsing_an_upload_writes_nothing(tmp_path, monkeypatch):
     import builtins
     import io
 
-    from advisor import upload
+    from advisor.formats import upload
 
     opened = []
     real_open = builtins.open

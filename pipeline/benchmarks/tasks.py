@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from advisor import registry
+from advisor.core import registry
 from pipeline.config import ROOT
 from pipeline.errors import InputError
 

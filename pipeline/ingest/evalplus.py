@@ -1,7 +1,7 @@
 """EvalPlus leaderboard results.json: pass@1 (percent) on HumanEval, HumanEval+, MBPP, MBPP+.
 
 Entries are keyed by display name; the model is found from the entry's Hugging Face link when it has
-one, else by the display-name rule of advisor/names.py (with data/model_aliases.csv). Entries of
+one, else by the display-name rule of advisor/core/names.py (with data/model_aliases.csv). Entries of
 models not in the database are skipped and counted.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advisor.names import ModelResolver
+from advisor.core.names import ModelResolver
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, insert_scores
 

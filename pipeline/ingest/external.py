@@ -1,5 +1,5 @@
 """Public reward models trained with one recipe on several bases (``data/external/external_rm_groups.csv``)
-into ``external_rm_results``: evaluation data for advisor/transfer.py, never training rows.
+into ``external_rm_results``: evaluation data for advisor/analyses/transfer.py, never training rows.
 
 Each row's base is a hub id verified against the RM's card or config (``verified_source``; see
 data/SOURCES.md); scores are copied from the RewardBench leaderboard file (0-1, stored here in percent
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor import registry
-from advisor.user_rm import valid_hf_id
+from advisor.core import registry
+from advisor.formats.user_rm import valid_hf_id
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table

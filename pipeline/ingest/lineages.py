@@ -3,7 +3,7 @@
 A lineage is the publisher level of a model's pre-training: a fine-tune of another publisher's base
 belongs to the base's lineage (Tulu 3 and Hermes 3 are Meta Llama). The predictor's honest error holds
 whole lineages out. A model that has no row here gets its own lineage, the org part of its hf_id
-(``advisor.lineage.lineage_of``); the ingest only checks the file.
+(``advisor.db.lineage.lineage_of``); the ingest only checks the file.
 """
 
 from __future__ import annotations

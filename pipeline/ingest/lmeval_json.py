@@ -4,8 +4,8 @@
 ``work_dir/results/`` (so every later rebuild keeps them) and the ingest stage then ingests every
 ``*.json`` under ``work_dir/results/`` and under ``work_dir/lm_eval/`` (the benchmark stage's own runs).
 
-* Parsing and metric choice: ``advisor.results`` (entry point), ``advisor.lmeval`` (primary metric per
-  task), ``advisor.leaderboard_norm`` (the leaderboard normalisation).
+* Parsing and metric choice: ``advisor.formats.results`` (entry point), ``advisor.formats.lmeval`` (primary metric per
+  task), ``advisor.core.leaderboard_norm`` (the leaderboard normalisation).
 * Model id: ``--model`` when given, else the model the file names (``model_args`` pretrained=...).
   A file naming no model, or only a local path, needs ``--model``. The id used is written beside the
   copy as ``<file>.meta`` (JSON), so rebuilds do not need ``--model`` again.
@@ -14,10 +14,10 @@
   normalization), ``recorded_at`` = the evaluation's date from the file (``date``), else the file's
   modification time. Rows of one source are replaced, never duplicated, whoever ingests them.
 * Two results for the same model and benchmark (two files) are both kept with their settings; where
-  one value is needed, ``advisor.store.feature_matrix`` takes the newest ``recorded_at`` (then the
+  one value is needed, ``advisor.db.store.feature_matrix`` takes the newest ``recorded_at`` (then the
   greater source name), i.e. the most recent evaluation run.
 * A malformed file raises InputError naming it, the field and the fix, before anything is copied or
-  written. A file over ``advisor.results.MAX_RESULTS_BYTES`` (64 MB) or nested deeper than 64 levels is
+  written. A file over ``advisor.formats.results.MAX_RESULTS_BYTES`` (64 MB) or nested deeper than 64 levels is
   refused before it is parsed.
 * Parsed once: the rows parsed from a kept file are stored beside it (``.<file>.parsed``, JSON, keyed by
   the file's size and modification time and the model / task map used), so a rebuild reads them
@@ -32,7 +32,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from advisor import results
+from advisor.formats import results
 from pipeline.errors import InputError
 from pipeline.ingest.common import insert_scores
 from pipeline.publish import write_json_atomic

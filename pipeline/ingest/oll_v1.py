@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.names import ModelResolver
+from advisor.core.names import ModelResolver
 from pipeline.ingest.common import add_source, insert_scores, read_table
 
 FILE = "open_llm_leaderboard_v1_final_sloth.csv"

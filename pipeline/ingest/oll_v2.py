@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor.names import ModelResolver
+from advisor.core.names import ModelResolver
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, insert_scores, read_table, unknown_model

@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from advisor import registry
-from advisor.names import ModelResolver
+from advisor.core import registry
+from advisor.core.names import ModelResolver
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table, unknown_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.registry import RM_SECTION_LABELS, RM_SECTIONS, RM_TARGETS
+from advisor.core.registry import RM_SECTION_LABELS, RM_SECTIONS, RM_TARGETS
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Literal
 
-from advisor.registry import METHODS
+from advisor.core.registry import METHODS
 from pipeline.config import config_dataclass
 from pipeline.ingest import (
     evalplus,

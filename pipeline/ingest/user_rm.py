@@ -1,7 +1,7 @@
 """A team's own reward-model results (``--rm-results FILE --method M [--base ID]``) into ``rm_results``.
 
 ``python -m pipeline.run --stages ingest --rm-results FILE... --method regression|bradley_terry [--base ID]``
-checks every file first (``advisor.user_rm``: the ``rewardbench`` results JSON or a CSV), then copies it
+checks every file first (``advisor.formats.user_rm``: the ``rewardbench`` results JSON or a CSV), then copies it
 into ``work_dir/rm_results/`` with a ``<file>.meta`` sidecar (JSON: method, base, original path), so every
 later rebuild keeps it (like ``--results``). The ingest stage then reads every file there.
 
@@ -16,7 +16,7 @@ import json
 import shutil
 from pathlib import Path
 
-from advisor import user_rm
+from advisor.formats import user_rm
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, sha256

@@ -2,7 +2,7 @@
 database with their evidence, and write the reproduction report.
 
 - ``config.py``: ``PredictorConfig`` (the ``predictor:`` section) and its checks; the evaluation
-  protocol's defaults come from ``advisor.evaluation.EvalConfig``;
+  protocol's defaults come from ``advisor.predict.evaluation.EvalConfig``;
 - ``stage.py``: ``run(ctx)``: inputs, evaluation, the served fits, the tables, the report into the
   table ``reports``;
 - ``checkpoints.py``: the hash-keyed evaluation cache under ``work_dir/predictor/`` (CSV, never pickle);
@@ -12,13 +12,13 @@ database with their evidence, and write the reproduction report.
   from ``data/paper/``.
 
 Tables (``pipeline/sql/50_predictor.sql``), each read by the app, the CLI or the report export:
-``predictor_bundle`` (the served predictors as JSON: ``advisor.bundle``), ``predictor_served``,
+``predictor_bundle`` (the served predictors as JSON: ``advisor.predict.bundle``), ``predictor_served``,
 ``predictor_evidence``, ``predictions_oof``, ``interval_calibration``, ``lineage_errors``,
-``skipped_analyses`` (``advisor.evidence``, the Evidence page), ``predictions_known`` (the
+``skipped_analyses`` (``advisor.predict.evidence``, the Evidence page), ``predictions_known`` (the
 Benchmarks page's predictor curve), ``reports`` (``python -m pipeline.report``).
 
 One home per analysis (issue 18): the paper's analyses (Fig. 2, 3, 4/6, Table 1, App. E/F) are computed
-by the pages from the database with ``advisor.correlation``, ``coverage``, ``pca``, ``gains`` and
+by the pages from the database with ``advisor.analyses.correlation``, ``coverage``, ``pca``, ``gains`` and
 ``posttraining``; the stage no longer stores copies of them (the former tables ``correlations``,
 ``coverage_curves``, ``pca``, ``gains``, ``post_training_deltas``, ``bt_vs_regression``,
 ``predictor_info`` and ``predictor_coefficients`` had no reader). The report computes the numbers it

@@ -9,7 +9,7 @@ as a table. The inputs differ where the report states a fixed setting: the repor
 
 ``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
 baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
-``partial_patterns`` is the reduced-spec vs imputation evidence (``advisor.partial``) of a few
+``partial_patterns`` is the reduced-spec vs imputation evidence (``advisor.predict.partial``) of a few
 representative missing-input patterns.
 """
 
@@ -17,16 +17,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advisor import (
-    correlation,
-    coverage,
-    gains,
-    pca,
-    posttraining,
-    registry,
-    specs,
-    store,
-)
+from advisor.analyses import correlation, coverage, gains, pca, posttraining
+from advisor.core import registry
+from advisor.db import store
+from advisor.predict import specs
 
 
 def _all_features(con) -> list[str]:
@@ -117,8 +111,8 @@ REPORT_PATTERNS = {
 
 
 def partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
-    """The reduced-spec vs imputation evidence (``advisor.partial``) of REPORT_PATTERNS, overall score."""
-    from advisor import partial
+    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall score."""
+    from advisor.predict import partial
 
     rows, cache = [], {}
     cols = [c for c in Y.columns if c.split("/")[1] == "score"]

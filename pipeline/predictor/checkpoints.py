@@ -1,6 +1,6 @@
 """The predictor stage's evaluation cache: out-of-fold predictions stored as CSV, keyed by a hash.
 
-``evaluate_cached`` runs ``advisor.evaluation.evaluate`` for one scale, or reuses
+``evaluate_cached`` runs ``advisor.predict.evaluation.evaluate`` for one scale, or reuses
 ``work_dir/predictor/evaluation-<scale>-<key>.csv`` when its key matches. The key (``evaluation_key``)
 is a SHA-256 of the data (values, index, column order), the lineages, the protocol settings (not
 n_jobs), the evaluation code and the library versions, so a rebuild with the same key gives the same
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor import bundle, evaluation, search, specs
+from advisor.predict import bundle, evaluation, search, specs
 
 _CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, search.__file__,
                             specs.SPECS_FILE, Path(search.__file__).with_name("impute.py"))]

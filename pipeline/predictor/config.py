@@ -1,7 +1,7 @@
 """The ``predictor:`` section of a pipeline config (``PredictorConfig``) and its checks.
 
 The evaluation protocol's settings (candidates, repeats, folds, cv, random_state, interval_level, n_boot,
-n_jobs, max_iter) have one home for their defaults: ``advisor.evaluation.EvalConfig``. This dataclass
+n_jobs, max_iter) have one home for their defaults: ``advisor.predict.evaluation.EvalConfig``. This dataclass
 takes its defaults from there, adds the range checks of a config file, and ``eval_config`` hands the
 same-named fields back to the evaluation.
 """
@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from advisor import evaluation, registry, specs
+from advisor.core import registry
+from advisor.predict import evaluation, specs
 from pipeline.config import Folds, NJobs, OpenUnit, Positive, check_rm_sources
 from pipeline.errors import InputError
 
 SERVED_SCALES = ("normalized", "raw")
-_EVAL = evaluation.EvalConfig()  # the protocol's defaults (one home: advisor/evaluation.py)
+_EVAL = evaluation.EvalConfig()  # the protocol's defaults (one home: advisor/predict/evaluation.py)
 
 
 @dataclass
@@ -77,7 +78,7 @@ def check(cfg: PredictorConfig, file: str) -> None:
     for s in cfg.candidates:
         if s not in valid:
             raise InputError(file, f"unknown predictor spec {s!r}", f"use names from "
-                             f"advisor/predictor_specs.yaml: {', '.join(valid)}",
+                             f"advisor/predict/predictor_specs.yaml: {', '.join(valid)}",
                              field="predictor.candidates")
     if not cfg.candidates:
         raise InputError(file, "no candidate spec", "list at least one", field="predictor.candidates")

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advisor import correlation, coverage, posttraining, registry
+from advisor.analyses import correlation, coverage, posttraining
+from advisor.core import registry
 from pipeline.config import ROOT
 
 PAPER_DIR = ROOT / "data" / "paper"
@@ -228,7 +229,7 @@ def render_markdown(r: dict) -> str:
         lines += ["## Partial inputs: reduced spec or imputation (lineage-out MAE, overall score)", "",
                   "For a candidate lacking some inputs, the served procedure with the missing cells "
                   "imputed from the training part, against the candidate specs restricted to the inputs "
-                  "it has (`advisor.partial`), on the same leave-one-lineage-out folds; the lower MAE "
+                  "it has (`advisor.predict.partial`), on the same leave-one-lineage-out folds; the lower MAE "
                   "serves the pattern (chosen on these folds, so the chosen MAE is slightly optimistic) "
                   "and the skill gate is the served one (vs the mean).", "",
                   "| scale | method | pattern | imputation MAE | reduced MAE | mean MAE | chosen | skill |",
@@ -325,7 +326,7 @@ def render_markdown(r: dict) -> str:
     lines += ["", "## Targets", ""]
     lines.append(("Not reached (measured numbers above): " + ", ".join(missed) + ". Nothing was tuned "
                   "on evaluation folds to close the gap.") if missed else "All targets met.")
-    from advisor.transfer import (
+    from advisor.analyses.transfer import (
         markdown as transfer_markdown,  # issue 16: transfer to other recipes
     )
     lines += transfer_markdown(r.get("transfer"))

@@ -2,9 +2,9 @@
 store them and their evidence in the database, and build the reproduction report.
 
 For every scale in ``scales`` (normalized, raw):
-1. the model x feature matrix (``advisor.store.feature_matrix``: the six OLL v2 tasks on that scale,
+1. the model x feature matrix (``advisor.db.store.feature_matrix``: the six OLL v2 tasks on that scale,
    params_b, pretrain_tokens_t), the RewardBench results and each model's lineage (``load_inputs``);
-2. the honest evaluation (``advisor.evaluation``), reused from ``checkpoints`` when its key matches;
+2. the honest evaluation (``advisor.predict.evaluation``), reused from ``checkpoints`` when its key matches;
 3. the served predictor of each (method, target): the candidates fitted on all models, the
    one-standard-error choice, its conformal half-width from the nested residuals, and its skill flag.
 Then the tables of ``pipeline/sql/50_predictor.sql`` (``pipeline.schema.insert``), the report
@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 import advisor
-from advisor import bundle as bundle_mod
-from advisor import evaluation, registry, specs, store
-from advisor.lineage import lineages_for
+from advisor.core import registry
+from advisor.db import store
+from advisor.db.lineage import lineages_for
+from advisor.predict import bundle as bundle_mod
+from advisor.predict import evaluation, specs
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.predictor import analyses, checkpoints

@@ -33,7 +33,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from advisor import divergence
+from advisor.analyses import divergence
 
 GROW_MIN, GROW_MAX = 1.25, 4.0
 

@@ -10,8 +10,9 @@
    they are within the tolerances (or at the cap); each round's decision is a ``Rounds`` record on disk;
 3. merge the score shards of the last recorded round into ``presence_scores`` and derive ``presence_models``,
    ``presence_summary``, ``presence_jsd`` (with intervals), ``presence_rounds``, ``presence_family_map``
-   and ``presence_regression`` (advisor.divergence / advisor.presence). Models (``pipeline.models.ModelSpec``)
-   load from their path or hub id; a ``tiny`` one from ``work_dir/models`` (built there on first use).
+   and ``presence_regression`` (advisor.analyses.divergence / advisor.analyses.presence). Models
+   (``pipeline.models.ModelSpec``) load from their path or hub id; a ``tiny`` one from ``work_dir/models``
+   (built there on first use).
 
 Scaling out: ``--shard i/n`` (0 <= i < n; presence.shard) scores only document shards with index % n == i
 of each round (cluster job arrays; a job that finds other jobs' shards of a round missing waits
@@ -360,7 +361,7 @@ def _models_facts(ctx) -> pd.DataFrame:
 
 
 def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
-    from advisor import presence as ap
+    from advisor.analyses import presence as ap
     from pipeline.presence import sequential
 
     con = ctx.con
@@ -413,8 +414,10 @@ def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
 
 
 def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
-    from advisor import presence as ap
-    from advisor import registry, specs, store
+    from advisor.analyses import presence as ap
+    from advisor.core import registry
+    from advisor.db import store
+    from advisor.predict import specs
 
     features = list(cfg.regression_features) or list(specs.BASE_FEATURES)
     X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor

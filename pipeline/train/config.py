@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from advisor.registry import METHODS
+from advisor.core.registry import METHODS
 from pipeline.config import Positive, config_dataclass
 from pipeline.errors import InputError
 from pipeline.models import ModelEntry, check_models

@@ -22,7 +22,7 @@ import json
 import random
 from pathlib import Path
 
-from advisor.rewardbench import load_constants
+from advisor.formats.rewardbench import load_constants
 
 TOPICS = ["numpy arrays", "the sea", "prime order groups", "reversing a list in Python", "photosynthesis",
           "the mitochondria", "SQL queries", "reward models", "Wikipedia", "adding two numbers"]

@@ -8,7 +8,7 @@ Sequences longer than max_length are left-truncated (the end is kept) and counte
 in the input order, float32, shape (n, num_labels).
 
 RewardBench: the ``filtered`` split (2,985 pairs, 23 subsets); a pair is correct only if
-score(chosen) > score(rejected) strictly; section and overall scores by advisor.rewardbench.
+score(chosen) > score(rejected) strictly; section and overall scores by advisor.formats.rewardbench.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from advisor import rewardbench as rb
+from advisor.formats import rewardbench as rb
 from pipeline.train.data import Encoder
 
 

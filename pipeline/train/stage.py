@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor.registry import RM_COLUMNS, size_group
+from advisor.core.registry import RM_COLUMNS, size_group
 from pipeline import schema
 from pipeline.publish import write_json_atomic
 from pipeline.train.config import TrainConfig

@@ -1,0 +1,7 @@
+"""Reads of the published DuckDB database: short-lived read-only connections and the feature matrix
+(``store``), the display queries the app and the CLI show (``queries``, one table of named SQL), and
+lineages (``lineage``). Never writes: the pipeline owns the schema and publishes atomically.
+
+Public face: ``store.connect`` / ``store.connection`` / ``store.feature_matrix`` / ``store.rm_table``,
+``queries.table(path, name)`` and the named readers in ``queries``, ``lineage.lineages_for``.
+"""

@@ -1,0 +1,130 @@
+"""Read-only access to the published database, for the app and for analysis.
+
+Connections are short-lived and read-only: the pipeline swaps the file atomically, so each new
+connection sees a complete database (the old or the new one). ``RM_ADVISOR_DB`` overrides the path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from advisor.core import registry
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = ROOT / "data" / "advisor.duckdb"
+TRAINING_METRICS = frozenset(registry.TRAINING_METRICS)
+
+
+def db_path(path=None) -> Path:
+    return Path(path or os.environ.get("RM_ADVISOR_DB") or DEFAULT_DB)
+
+
+def connect(path=None, retries: int = 20, wait_s: float = 0.05) -> duckdb.DuckDBPyConnection:
+    """A read-only connection. Retries briefly on a lock or a missing file (the instant of a swap)."""
+    p = db_path(path)
+    last = None
+    for _ in range(retries):
+        try:
+            return duckdb.connect(str(p), read_only=True)
+        except duckdb.Error as exc:  # locked by a writer, or mid-rename
+            last = exc
+            time.sleep(wait_s)
+    if not p.exists():
+        raise FileNotFoundError(f"database {p} not found; build it with: python -m pipeline.run") from last
+    raise last
+
+
+def frame(con, sql: str, params=None) -> pd.DataFrame:
+    return con.execute(sql, params or []).fetchdf()
+
+
+def has_table(con, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                       [name]).fetchone()[0] > 0
+
+
+def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFrame:
+    """Models x features (index hf_id). Benchmarks are read on ``scale`` only (a scale name for all, a
+    dict {feature: scale}, or None for each benchmark's registry ``native_scale``); training metrics come
+    from ``models``. When a model has several values for one benchmark and scale, the newest (recorded_at,
+    undated values last, then source name) wins. Missing values stay NaN."""
+    features = list(features)
+    for f in features:
+        registry.get(f)  # unknown names raise with the valid list
+    benches = [f for f in features if f not in TRAINING_METRICS]
+    out = frame(con, "SELECT hf_id, params_b, pretrain_tokens_t FROM models ORDER BY hf_id").set_index("hf_id")
+    if benches:
+        scales = [scale.get(b, registry.get(b).native_scale) if isinstance(scale, dict)
+                  else (scale or registry.get(b).native_scale) for b in benches]
+        pairs = " OR ".join("(benchmark = ? AND scale = ?)" for _ in benches)
+        long = frame(con, f"""
+            SELECT hf_id, benchmark, value FROM (
+              SELECT *, row_number() OVER (PARTITION BY hf_id, benchmark
+                                           ORDER BY recorded_at DESC NULLS LAST, source DESC) AS rn
+              FROM benchmark_scores WHERE {pairs}) WHERE rn = 1""",  # noqa: S608 - only the count of (?, ?) pairs varies
+                     [v for pair in zip(benches, scales) for v in pair])
+        wide = long.pivot(index="hf_id", columns="benchmark", values="value")
+        out = out.join(wide, how="outer")
+    for f in features:
+        if f not in out.columns:
+            out[f] = float("nan")
+    out = out[features]
+    if models is not None:
+        out = out.reindex(list(models))
+    out.index.name = "hf_id"
+    return out
+
+
+def rm_table(con, method: str | None = None, sources=registry.RM_SOURCES, one_per_model: bool = False) -> pd.DataFrame:
+    """RewardBench results joined with model facts; one row per (hf_id, method, source, run_id).
+
+    ``one_per_model``: one row per (hf_id, method) instead, from the first of ``sources`` (in the order
+    given) that has a result for it; within a source the highest ``run_id`` wins, so the pick is stable."""
+    sql = """SELECT r.hf_id, r.method, r.chat, r.chat_hard, r.safety, r.reasoning, r.score, r.source, r.run_id,
+                    m.display_name, m.publisher, m.family, m.params_b, m.pretrain_tokens_t, m.size_group
+             FROM rm_results r LEFT JOIN models m USING (hf_id)
+             WHERE r.source IN (SELECT unnest(?))"""
+    params = [list(sources)]
+    if method is not None:
+        sql += " AND r.method = ?"
+        params.append(method)
+    if one_per_model:
+        sql += """ QUALIFY row_number() OVER (PARTITION BY r.hf_id, r.method
+                                            ORDER BY list_position(?, r.source), r.run_id DESC NULLS LAST) = 1"""
+        params.append(list(sources))
+    return frame(con, sql + " ORDER BY r.method, r.score DESC, r.hf_id, r.source, r.run_id", params)  # ties: stable
+
+
+# --- the app's plumbing: short-lived connections, cache stamps ------------------------------------
+
+def db_file() -> Path:
+    return db_path()
+
+
+def db_stamp(path: Path | None = None) -> int:
+    """Cache key part that changes whenever the pipeline publishes a new database."""
+    p = Path(path) if path else db_file()
+    try:
+        return p.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def connection(path=None):
+    con = connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def has_rows(con, table: str) -> bool:
+    # table: a name from code (PRESENCE_TABLES, literals), checked to exist first; never user text
+    return has_table(con, table) and con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] > 0  # noqa: S608

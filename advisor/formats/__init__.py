@@ -1,0 +1,7 @@
+"""File formats in, typed rows out: benchmark results (lm-evaluation-harness, EvalPlus), the team's own
+reward-model results, RewardBench section scoring, and candidate uploads. Imports only ``advisor.core``.
+
+Public face: ``results.parse`` (any results file), ``upload.parse_upload`` / ``upload.combine``
+(candidates), ``user_rm.parse`` (your own RM results), ``rewardbench.score_pairs``; ``common`` holds the
+types the parsers share (``Score``, ``Parsed``).
+"""

@@ -1,0 +1,361 @@
+"""Honest error of the predictor specs and of the served choice, against baselines, in one run.
+
+Protocols (every choice made on the training part only):
+- ``nested``: ``repeats`` x ``folds``-fold CV (KFold shuffled with seed ``random_state + 1 + r``);
+- ``lineage_out``: one lineage (publisher, ``data/lineages.csv``) held out at a time.
+
+In every training part each spec runs its own inner hyperparameter search (``advisor.predict.specs.fit_spec``),
+each baseline is fitted (``best_single`` picks its benchmark there), and the *served procedure* picks a
+spec among the candidates by the one-standard-error rule on the candidates' inner-CV MAE
+(``advisor.predict.specs.select_one_se``). The served procedure's out-of-fold predictions are therefore the
+honest error of what is served, selection included; nothing is chosen on an evaluation fold.
+
+Intervals: conformal on out-of-fold residuals of the same procedure. For the empirical coverage, a
+test model's interval uses the residuals of the *other* folds of its repeat (nested) or of the other
+lineages (lineage_out), never its own; coverage is reported with a Wilson 95% CI on n = number of
+models (conservative: the repeats reuse the same models).
+
+Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
+paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
+
+``nested_cv`` / ``leave_one_family_out``: the same kind of honest error for one scikit-learn estimator
+with its own search (the paper's ``advisor.predict.estimator.RMPredictor``; the presence experiment uses them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import KFold, LeaveOneGroupOut
+
+from advisor.predict import specs
+from advisor.predict.search import conformal_halfwidth
+
+if TYPE_CHECKING:
+    from advisor.predict.estimator import RMPredictor
+
+SERVED = "served"
+LEVELS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass
+class EvalConfig:
+    candidates: list = field(default_factory=specs.candidates)  # specs the served choice picks from
+    extra_specs: list = field(default_factory=list)  # evaluated too, never served (paper reference)
+    extra_targets: list | None = None  # target columns the extra specs are evaluated on (None: all)
+    baselines: list = field(default_factory=lambda: list(specs.BASELINES))
+    repeats: int = 5
+    folds: int = 10
+    cv: int = 10  # inner folds of each spec's hyperparameter search
+    random_state: int = 0
+    interval_level: float = 0.9
+    n_boot: int = 2000
+    n_jobs: int = 2
+    max_iter: int = 10_000
+
+
+def outer_splits(n: int, lineages: np.ndarray, cfg: EvalConfig) -> list[tuple]:
+    """[(protocol, repeat, fold, train, test)]."""
+    out = []
+    for r in range(cfg.repeats):
+        kf = KFold(cfg.folds, shuffle=True, random_state=cfg.random_state + 1 + r)
+        for k, (tr, te) in enumerate(kf.split(np.zeros(n))):
+            out.append(("nested", r, k, tr, te))
+    if len(set(lineages)) >= 2:
+        for k, (tr, te) in enumerate(LeaveOneGroupOut().split(np.zeros(n), groups=lineages)):
+            out.append(("lineage_out", 0, k, tr, te))
+    return out
+
+
+def _task(X: pd.DataFrame, Y: np.ndarray, train, test, cfg: EvalConfig):
+    """All specs, baselines and the served choice on one (train, test) split: {name: (T, n_test)}."""
+    from threadpoolctl import threadpool_limits
+
+    Xtr, Xte, Ytr = X.iloc[train], X.iloc[test], Y[train]
+    preds, fits = {}, {}
+
+    def predict(fit_list, name):
+        A = specs.input_frame(Xte, specs.get(name).inputs).to_numpy(float)
+        return np.vstack([f.predict_inputs(A) for f in fit_list])
+
+    with threadpool_limits(1):
+        for name in cfg.candidates:
+            fits[name] = specs.fit_spec(name, Xtr, Ytr, cfg.cv, cfg.random_state, cfg.max_iter)
+            preds[name] = predict(fits[name], name)
+        cols = list(range(Y.shape[1])) if cfg.extra_targets is None else list(cfg.extra_targets)
+        for name in [s for s in cfg.extra_specs if s not in cfg.candidates]:
+            P = np.full((Y.shape[1], len(test)), np.nan)
+            fl = specs.fit_spec(name, Xtr, Ytr[:, cols], cfg.cv, cfg.random_state, cfg.max_iter)
+            P[cols] = predict(fl, name)
+            preds[name] = P
+        Ftr = specs.input_frame(Xtr, specs.BASELINE_INPUTS)
+        Fte = specs.input_frame(Xte, specs.BASELINE_INPUTS)
+        for b in cfg.baselines:
+            fl = [specs.fit_baseline(b, Xtr, Ytr[:, t], Ftr) for t in range(Y.shape[1])]
+            preds[b] = np.vstack([f.predict_inputs(Fte[f.inputs].to_numpy(float)) for f in fl])
+    picks = [specs.select_one_se({s: fits[s][t] for s in cfg.candidates}) for t in range(Y.shape[1])]
+    preds[SERVED] = np.vstack([preds[p][t] for t, p in enumerate(picks)])
+    return preds, picks
+
+
+def evaluate(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, cfg: EvalConfig,
+             progress: bool = False) -> pd.DataFrame:
+    """Out-of-fold predictions, long: protocol, repeat, fold, name, target, hf_id, lineage, y,
+    prediction, pick (the spec the served procedure chose in that training part)."""
+    from tqdm.auto import tqdm
+
+    lin = lineage.reindex(X.index).to_numpy()
+    Ya = Y.loc[X.index].to_numpy(float)
+    if not np.isfinite(Ya).all():
+        raise ValueError("targets have missing values; evaluate the models that have all of them")
+    splits = outer_splits(len(X), lin, cfg)
+    # few splits (a serving build: lineage-out only) run on threads: starting worker processes
+    # (each importing scikit-learn) would cost more than the work
+    backend = "threading" if len(splits) <= 20 else "loky"
+    jobs = Parallel(n_jobs=cfg.n_jobs, backend=backend, return_as="generator")(
+        delayed(_task)(X, Ya, tr, te, cfg) for _, _, _, tr, te in splits)
+    ids = np.asarray(X.index)
+    cols: dict[str, list] = {c: [] for c in ("protocol", "repeat", "fold", "name", "target", "hf_id",
+                                            "lineage", "y", "prediction", "pick")}
+    for (protocol, r, k, _, te), (preds, picks) in zip(
+            splits, tqdm(jobs, total=len(splits), desc="evaluate", leave=False,
+                         disable=not progress or None)):
+        m = len(te)
+        for name, P in preds.items():
+            for t, target in enumerate(Y.columns):
+                if np.isnan(P[t]).all():
+                    continue
+                cols["protocol"].append(np.repeat(protocol, m))
+                cols["repeat"].append(np.full(m, r))
+                cols["fold"].append(np.full(m, k))
+                cols["name"].append(np.repeat(name, m))
+                cols["target"].append(np.repeat(target, m))
+                cols["hf_id"].append(ids[te])
+                cols["lineage"].append(lin[te])
+                cols["y"].append(Ya[te, t])
+                cols["prediction"].append(P[t])
+                cols["pick"].append(np.repeat(picks[t] if name == SERVED else name, m))
+    return pd.DataFrame({c: np.concatenate(v) for c, v in cols.items()})
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+def wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000,
+                     seed: int = 0) -> tuple[float, float, float]:
+    """mean(a - b) and its 95% percentile CI from resampling the pairs (models)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(d.mean()), float(lo), float(hi)
+
+
+def _fold_halfwidths(res: np.ndarray, folds: np.ndarray, level: float) -> np.ndarray:
+    """Per row: the conformal half-width from the residuals of the rows in the other folds."""
+    out = np.empty(len(res))
+    for k in np.unique(folds):
+        inside = folds == k
+        out[inside] = conformal_halfwidth(res[~inside], level)
+    return out
+
+
+def add_intervals(oof: pd.DataFrame, level: float) -> pd.DataFrame:
+    """lower/upper for every out-of-fold row from the residuals of the other folds of its repeat
+    (nested) or the other lineages (lineage_out) of the same name and target."""
+    oof = oof.copy()
+    res = (oof.y - oof.prediction).abs().to_numpy()
+    folds = oof.fold.to_numpy()
+    h = np.empty(len(oof))
+    for idx in oof.groupby(["protocol", "repeat", "name", "target"], sort=False).indices.values():
+        h[idx] = _fold_halfwidths(res[idx], folds[idx], level)
+    oof["lower"] = oof.prediction - h
+    oof["upper"] = oof.prediction + h
+    return oof
+
+
+def calibration(oof: pd.DataFrame, name: str = SERVED, levels=LEVELS) -> pd.DataFrame:
+    """Empirical coverage of the conformal intervals at each nominal level, per target and protocol."""
+    rows = []
+    part = oof[oof.name == name]
+    res = (part.y - part.prediction).abs()
+    for (protocol, target), g in part.groupby(["protocol", "target"], sort=False):
+        n_models = g.hf_id.nunique()
+        for level in levels:
+            inside = []
+            for idx in g.groupby("repeat").indices.values():
+                r = res.loc[g.index[idx]].to_numpy()
+                inside.append(r <= _fold_halfwidths(r, g.fold.to_numpy()[idx], level))
+            emp = float(np.mean(np.concatenate(inside)))
+            lo, hi = wilson(emp * n_models, n_models)
+            rows.append({"protocol": protocol, "target": target, "nominal": level, "empirical": emp,
+                         "lo": lo, "hi": hi, "n": n_models})
+    return pd.DataFrame(rows)
+
+
+def interval_protocol(oof: pd.DataFrame) -> str:
+    """The protocol whose residuals calibrate the served intervals: 'nested' when the evaluation has
+    nested repeats, else 'lineage_out' (a serving-only build)."""
+    return "nested" if (oof.protocol == "nested").any() else "lineage_out"
+
+
+def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
+    """The served interval's half-width: the conformal quantile of the served procedure's out-of-fold
+    |residuals| (all models) of ``interval_protocol``, averaged over the repeats."""
+    g = oof[(oof.name == SERVED) & (oof.target == target) & (oof.protocol == interval_protocol(oof))]
+    hs = [conformal_halfwidth((gr.y - gr.prediction).abs().to_numpy(), level)
+          for _, gr in g.groupby("repeat")]
+    return float(np.mean(hs))
+
+
+def _top(values: np.ndarray, keys: np.ndarray, k: int) -> set:
+    """The k best positions: by value descending, ties by hf_id ascending (``advisor.analyses.coverage``'s rule)."""
+    return set(np.lexsort((keys, -values))[:k].tolist())
+
+
+def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
+    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.analyses.coverage.coverage_at_k``) in numpy."""
+    from scipy.stats import rankdata
+
+    p, t = pred.to_numpy(float), y.to_numpy(float)
+    rho = float(np.corrcoef(rankdata(p), rankdata(t))[0, 1]) if p.std() > 0 else float("nan")
+    keys = np.array([str(i) for i in pred.index])
+    out = {"spearman": rho}
+    for k in (5, 10):
+        out[f"coverage_top{k}"] = (len(_top(p, keys, k) & _top(t, keys, k)) / k if len(t) >= k
+                                   else float("nan"))
+    return out
+
+
+def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) -> dict:
+    """Evidence per (target, name), per-lineage errors, calibration, and the served summary.
+
+    Returns {"evidence": DataFrame, "lineage_errors": DataFrame, "calibration": DataFrame,
+    "served": {target: dict}}. Lineage-out numbers unless named nested.
+    """
+    ev, lin_rows, served = [], [], {}
+    absres = np.abs(oof.y.to_numpy(float) - oof.prediction.to_numpy(float))
+    for target, t_idx in oof.groupby("target", sort=False).indices.items():
+        gt = oof.iloc[t_idx]
+        a_t, pred, y = absres[t_idx], gt.prediction.to_numpy(float), gt.y.to_numpy(float)
+        is_lo = (gt.protocol == "lineage_out").to_numpy()
+        is_nested = (gt.protocol == "nested").to_numpy()
+        names, ids = gt.name.to_numpy(), gt.hf_id.to_numpy()
+        reps, lins = gt.repeat.to_numpy(), gt.lineage.to_numpy()
+        err = {n: pd.Series(a_t[is_lo & (names == n)], index=ids[is_lo & (names == n)])
+               for n in pd.unique(names[is_lo])}
+        order = ids[is_lo & (names == SERVED)]
+        for name in pd.unique(names):  # first-appearance order
+            m = names == name
+            nm = m & is_nested
+            maes = [float(a_t[nm & (reps == r)].mean()) for r in np.unique(reps[nm])]
+            row = {"target": target, "name": name, "lineage_out_mae": float("nan"),
+                   "spearman": float("nan"), "coverage_top5": float("nan"),
+                   "coverage_top10": float("nan"), "diff_vs_mean": float("nan"),
+                   "diff_lo": float("nan"), "diff_hi": float("nan"),
+                   "kind": ("served" if name == SERVED else
+                            "baseline" if name in cfg.baselines else "spec"),
+                   "nested_mae_mean": float(np.mean(maes)) if maes else float("nan"),
+                   "nested_mae_sd": float(np.std(maes, ddof=1)) if len(maes) > 1 else float("nan")}
+            lm = m & is_lo
+            if lm.any():
+                row["lineage_out_mae"] = float(a_t[lm].mean())
+                row.update(_rank_stats(pd.Series(pred[lm], index=ids[lm]),
+                                       pd.Series(y[lm], index=ids[lm])))
+                d, dlo, dhi = paired_bootstrap(err[name].loc[order].to_numpy(),
+                                               err["mean"].loc[order].to_numpy(), cfg.n_boot,
+                                               cfg.random_state)
+                row.update(diff_vs_mean=d, diff_lo=dlo, diff_hi=dhi)
+                for lineage in sorted(set(lins[lm])):
+                    lm_l = lm & (lins == lineage)
+                    lin_rows.append({"target": target, "name": name, "lineage": lineage,
+                                     "n_models": int(lm_l.sum()), "mae": float(a_t[lm_l].mean())})
+            ev.append(row)
+        s = next(r for r in ev if r["target"] == target and r["name"] == SERVED)
+        info = {**s, "skill": "skill" if s["diff_hi"] < 0 else "no_skill",  # NaN (one lineage): no skill
+                "n_models": int(len(set(ids))), "n_lineages": int(len(set(lins)))}
+        for b in cfg.baselines:
+            b_row = next(r for r in ev if r["target"] == target and r["name"] == b)
+            info[f"{b}_mae"] = b_row.get("lineage_out_mae", float("nan"))
+        if reference is not None and reference in err:
+            info["vs_reference"] = paired_bootstrap(err[SERVED].loc[order],
+                                                    err[reference].loc[order], cfg.n_boot,
+                                                    cfg.random_state)
+        served[target] = info
+    return {"evidence": pd.DataFrame(ev), "lineage_errors": pd.DataFrame(lin_rows),
+            "calibration": pd.concat([calibration(oof, SERVED)], ignore_index=True),
+            "served": served}
+
+
+# --- the paper's estimator (advisor.predict.estimator.RMPredictor): honest error with its search in every fold
+
+@dataclass
+class CVReport:
+    """Out-of-sample predictions of a whole fit procedure (search included) and their errors."""
+    predictions: pd.DataFrame  # index like X: y, prediction, lower, upper, fold
+    mae: float
+    interval_coverage: float
+    n_iter_capped: int
+    fold_params: list = field(default_factory=list)  # best_params_ of each outer fold's search
+
+
+def _outer_fold(estimator, X: pd.DataFrame, y: pd.Series, train, test, k: int):
+    est = clone(estimator).set_params(n_jobs=1).fit(X.iloc[train], y.iloc[train])
+    part = est.predict_interval(X.iloc[test])
+    part["y"] = y.iloc[test].to_numpy()
+    part["fold"] = k
+    return part, est.n_iter_capped_, dict(est.best_params_)
+
+
+def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
+    """Outer folds run in ``estimator.n_jobs`` worker processes (each inner search on one core: the
+    coordinate-descent fits are too small for threads to pay off)."""
+    from tqdm.auto import tqdm
+
+    jobs = Parallel(n_jobs=estimator.n_jobs, return_as="generator")(
+        delayed(_outer_fold)(estimator, X, y, train, test, k) for k, (train, test) in enumerate(splits))
+    done = list(tqdm(jobs, total=len(splits), desc=desc, leave=False, disable=None))
+    rows = [part for part, _, _ in done]
+    capped = sum(c for _, c, _ in done)
+    params = [p for _, _, p in done]
+    df = pd.concat(rows).loc[X.index]
+    inside = (df.y >= df.lower) & (df.y <= df.upper)
+    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped,
+                    params)
+
+
+def nested_cv(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series, outer_cv: int = 10,
+              random_state: int = 1) -> CVReport:
+    """Each outer fold re-runs the complete hyperparameter search on its training part only.
+
+    The outer split uses a different seed from the inner one so the folds do not line up.
+    """
+    splits = list(KFold(outer_cv, shuffle=True, random_state=random_state).split(X))
+    return _outer(estimator, X, y, splits, "nested CV")
+
+
+def leave_one_family_out(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series,
+                         groups: pd.Series) -> CVReport:
+    """Hold out one model family at a time (search included): error on an unseen family."""
+    g = pd.Series(groups).reindex(X.index)
+    if g.isna().any():
+        raise ValueError(f"groups: no family for {list(X.index[g.isna()])}")
+    splits = list(LeaveOneGroupOut().split(X, y, g.to_numpy()))
+    return _outer(estimator, X, y, splits, "leave one family out")

@@ -1,0 +1,180 @@
+"""Candidates with only some inputs: a reduced spec fitted on what they have, or imputation, whichever
+has the better honest error; and the measured evidence for that choice.
+
+A *pattern* is the set of base features (``advisor.predict.specs.BASE_FEATURES``: the six OLL v2 tasks,
+params_b, pretrain_tokens_t) a candidate has. For a pattern, ``evaluate_pattern`` measures under the
+served predictors' lineage-out protocol (``advisor.predict.evaluation``: one lineage held out at a time, every
+choice made in the training part) the honest error of two procedures, per target:
+
+* ``imputation``: the served procedure (every candidate spec fitted with its own inner search, the
+  one-standard-error choice among them) on all features, the held-out models' missing cells imputed
+  from the training part only (``advisor.predict.impute.impute_rows``, as the app imputes from the known
+  models) and every input clamped to the training part's range (as the app clamps);
+* ``reduced``: the same candidate specs restricted to the inputs the pattern has (a task the pattern
+  lacks is dropped; the OLL v2 mean becomes the mean of the tasks it has, ``mean_of:``), the
+  one-standard-error choice among those, fitted on the training part.
+
+The pattern is served by the one with the lower lineage-out MAE (ties: imputation, the served
+procedure), and it passes the skill gate when the paired bootstrap 95% CI of (its errors - the mean
+baseline's errors) over models lies below 0, the served predictors' rule. Caveat, stated wherever the
+number is shown: choosing the lower of two MAEs on the same folds makes the chosen one's MAE slightly
+optimistic (a choice between two procedures, not a search). A reduced spec's interval is the conformal
+half-width of its own lineage-out residuals.
+
+The evaluation needs the known models' targets and lineages (in the bundle since format 2's
+``Y_train``/``lineage``); results are cached per (bundle version, scale, method, pattern). Ridge fits
+take milliseconds: a pattern costs about 9 folds x 3 small fits (``bench/partial_patterns.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import LeaveOneGroupOut
+
+from advisor.core import registry
+from advisor.predict import specs
+from advisor.predict.evaluation import paired_bootstrap
+from advisor.predict.impute import impute_rows
+from advisor.predict.search import conformal_halfwidth
+
+TASKS = tuple(registry.OLL_V2_TASKS)
+
+
+def short(feature: str) -> str:
+    return feature.removeprefix("leaderboard_")
+
+
+def reduced_candidates(available, candidates=None) -> list[specs.Spec]:
+    """The candidate specs restricted to the ``available`` base features (duplicates and specs left
+    without inputs dropped). Names read ``<spec> on <inputs>``."""
+    available = set(available)
+    tasks = [t for t in TASKS if t in available]
+    out, seen = [], set()
+    for name in candidates or specs.candidates():
+        s = specs.get(name)
+        inputs = []
+        for i in s.inputs:
+            if i == "oll_v2_mean":
+                if tasks:
+                    inputs.append(i if len(tasks) == len(TASKS) else specs.MEAN_OF + "+".join(tasks))
+            elif set(specs.base_columns([i])) <= available:
+                inputs.append(i)
+        if not inputs or tuple(inputs) in seen:
+            continue
+        seen.add(tuple(inputs))
+        label = ", ".join("mean(" + "+".join(short(t) for t in i[len(specs.MEAN_OF):].split("+")) + ")"
+                          if i.startswith(specs.MEAN_OF) else short(i) for i in inputs)
+        out.append(dataclasses.replace(s, name=f"{s.name} on {label}", inputs=tuple(inputs)))
+    return out
+
+
+def one_se(fits: dict, complexity: dict) -> str:
+    """``advisor.predict.specs.select_one_se`` for specs outside the registry (complexity given)."""
+    order = list(fits)
+    best = min(fits, key=lambda n: (fits[n].cv_mae, complexity[n]))
+    limit = fits[best].cv_mae + fits[best].cv_se
+    ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
+    return min(ok, key=lambda n: (complexity[n], order.index(n)))
+
+
+def _fit_served(X, Y, cands, cv, seed):
+    """{spec: [LinearFit per target]} and the one-SE pick per target."""
+    fits = {s: specs.fit_spec(s, X, Y, cv, seed) for s in cands}
+    picks = [specs.select_one_se({s: fits[s][t] for s in cands}) for t in range(Y.shape[1])]
+    return fits, picks
+
+
+def _fit_reduced(X, Y, reduced, cv, seed):
+    fits = {s.name: specs.fit_spec(s, X, Y, cv, seed) for s in reduced}
+    cx = {s.name: s.complexity for s in reduced}
+    picks = [one_se({n: fits[n][t] for n in fits}, cx) for t in range(Y.shape[1])]
+    return fits, picks
+
+
+def evaluate_pattern(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, available,
+                     candidates=None, cv: int = 10, random_state: int = 0, level: float = 0.9,
+                     n_boot: int = 2000, served_cache: dict | None = None) -> dict:
+    """{target column: entry} for the pattern ``available`` (base features the candidate has).
+
+    An entry: ``method`` ('reduced' | 'imputation'), ``label`` ('reduced spec <name>' | 'imputation'),
+    ``mae`` (the chosen one's lineage-out MAE), ``imputation_mae``, ``reduced_mae`` (NaN when no spec
+    has inputs left), ``mean_mae``, ``skill`` ('skill' | 'no_skill'), ``skill_diff``/``_lo``/``_hi``,
+    ``spec`` (the reduced spec chosen on all models), ``fit`` (its LinearFit on all models, or None),
+    ``halfwidth`` (the reduced spec's conformal half-width of its lineage-out residuals),
+    ``n_models``. ``served_cache``: a dict reused across patterns for the served procedure's fold fits.
+    """
+    cands = list(candidates or specs.candidates())
+    available = [f for f in specs.BASE_FEATURES if f in set(available)]
+    missing = [f for f in specs.BASE_FEATURES if f not in available]
+    reduced = reduced_candidates(available, cands)
+    Ya = Y.to_numpy(float)
+    n, T = Ya.shape
+    lin = lineage.reindex(X.index).to_numpy()
+    p_imp, p_red, p_mean = np.full((n, T), np.nan), np.full((n, T), np.nan), np.full((n, T), np.nan)
+    cache = served_cache if served_cache is not None else {}
+    for k, (tr, te) in enumerate(LeaveOneGroupOut().split(np.zeros(n), groups=lin)):
+        Xtr, Xte, Ytr = X.iloc[tr], X.iloc[te], Ya[tr]
+        if k not in cache:
+            cache[k] = _fit_served(Xtr, Ytr, cands, cv, random_state)
+        fits, picks = cache[k]
+        hidden = Xte[list(specs.BASE_FEATURES)].copy()
+        hidden.loc[:, missing] = np.nan
+        ref = Xtr[list(specs.BASE_FEATURES)]
+        filled = impute_rows(hidden, ref) if missing else hidden
+        filled = filled.clip(lower=ref.min(), upper=ref.max(), axis=1)  # as the app clamps
+        Xte = Xte.clip(lower=ref.min(), upper=ref.max(), axis=1)
+        for t in range(T):
+            p_imp[te, t] = fits[picks[t]][t].predict(filled)
+        if reduced:
+            rfits, rpicks = _fit_reduced(Xtr, Ytr, reduced, cv, random_state)
+            for t in range(T):
+                p_red[te, t] = rfits[rpicks[t]][t].predict(Xte)
+        p_mean[te] = Ytr.mean(axis=0)
+    final, fpicks = _fit_reduced(X, Ya, reduced, cv, random_state) if reduced else ({}, [None] * T)
+    out = {}
+    for t, col in enumerate(Y.columns):
+        e_imp, e_red, e_mean = (np.abs(Ya[:, t] - p[:, t]) for p in (p_imp, p_red, p_mean))
+        m_imp, m_mean = float(e_imp.mean()), float(e_mean.mean())
+        m_red = float(e_red.mean()) if reduced else float("nan")
+        use_red = bool(reduced) and m_red < m_imp
+        err = e_red if use_red else e_imp
+        d, lo, hi = paired_bootstrap(err, e_mean, n_boot, random_state)
+        out[col] = {
+            "method": "reduced" if use_red else "imputation",
+            "label": f"reduced spec {fpicks[t]}" if use_red else "imputation",
+            "mae": m_red if use_red else m_imp, "imputation_mae": m_imp, "reduced_mae": m_red,
+            "mean_mae": m_mean, "skill": "skill" if hi < 0 else "no_skill",
+            "skill_diff": d, "skill_diff_lo": lo, "skill_diff_hi": hi,
+            "spec": fpicks[t], "fit": final[fpicks[t]][t] if reduced else None,
+            "halfwidth": conformal_halfwidth(e_red, level) if reduced else float("nan"),
+            "n_models": int(n), "missing": missing,
+        }
+    return out
+
+
+_CACHE: dict = {}
+
+
+def for_bundle(bundle, scale: str, method: str, available) -> dict | None:
+    """``evaluate_pattern`` on the bundle's known models of ``scale`` for ``method``'s targets
+    ({target: entry}), cached per (bundle version, scale, method, pattern); None when the bundle holds
+    no targets to evaluate with."""
+    Y, lineage = bundle.Y_train(scale), bundle.lineage(scale)
+    if Y is None or lineage is None:
+        return None
+    pattern = tuple(f for f in specs.BASE_FEATURES if f in set(available))
+    key = (bundle.version, scale, method, pattern)
+    if key not in _CACHE:
+        cols = [c for c in Y.columns if c.split("/")[0] == method]
+        X = bundle.X_train(scale)
+        served_cache = _CACHE.setdefault((bundle.version, scale, method, "served-folds"), {})
+        proc = bundle.data.get("procedure") or {}
+        res = evaluate_pattern(X, Y.loc[X.index, cols], lineage, pattern,
+                               candidates=proc.get("candidates"), cv=int(proc.get("cv", 10)),
+                               random_state=int(proc.get("random_state", 0)),
+                               level=bundle.interval_level, served_cache=served_cache)
+        _CACHE[key] = {c.split("/")[1]: e for c, e in res.items()}
+    return _CACHE[key]

@@ -1,0 +1,383 @@
+"""Rank candidate base models by predicted reward-model performance (what the app shows).
+
+``predict_candidates`` takes candidate models with whatever benchmark results they have and predicts
+each on the scale of its inputs (``normalized`` or ``raw``: the bundle serves a predictor per scale;
+nothing is converted). Missing base features are filled by low-rank imputation from the known models
+of that scale (``advisor.predict.impute``); inputs outside the known models' range are clamped to it. Each row
+says how it was obtained and how far to trust it: ``imputed`` (features the served fits needed and the
+candidate lacked), ``extrapolated`` (clamped features), ``widened`` (its interval was widened, rule
+below), ``in_domain`` (False when a feature was clamped or the candidate is farther from every known
+model than any known model is from its nearest neighbour), ``skill``/``spec``/``scale`` (the served
+predictor used and whether it beats predicting the mean for an unseen lineage). Predictions and bounds
+are clipped to RewardBench's 0-100.
+
+Interval widening (documented rule): the base interval is the conformal half-width of the served
+procedure's nested out-of-fold residuals (``advisor.predict.evaluation``). A candidate with imputed inputs gets
+that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
+features moves this fit's prediction on the known models (each known model's cells hidden and imputed
+from the other known models). A candidate with clamped inputs gets an interval that covers both the
+clamped and the unclamped prediction, each +- the half-width.
+
+Partial inputs: a candidate lacking inputs the served fits read is served, per target, by a reduced
+spec or by the imputation above, whichever has the lower lineage-out MAE for its pattern of available
+inputs (``advisor.predict.partial``); a reduced spec's interval is its own conformal half-width. Rows say
+``partial_method``, ``partial_mae`` and take the pattern's ``skill``. "Other / unknown" settings
+(``settings`` column 'other') add the conformal quantile of how much the measured settings shift
+(``advisor.predict.settings_shift``) moves the prediction on the known models (``settings_spread``).
+``widened_why`` names every widening and its amount.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from advisor.core import registry, untrusted
+from advisor.core.registry import RM_TARGETS as TARGETS
+from advisor.predict import partial
+from advisor.predict.impute import impute_rows
+from advisor.predict.search import conformal_halfwidth
+from advisor.predict.specs import BASE_FEATURES, base_columns
+
+SCALE_RANGES = registry.SCALE_RANGES
+OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]],
+                  "rank", "rank_upper", "size_rank", "skill", "spec", "scale", "nearest_known",
+                  "imputed", "fallback", "extrapolated", "widened", "in_domain", "partial_method",
+                  "partial_mae", "widened_why"]
+
+
+def _feature_columns(candidates: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+    """Candidate columns renamed to registry names (labels like 'IFEval' are resolved)."""
+    renamed = {}
+    for c in candidates.columns:
+        if c in ("hf_id", "scale"):
+            continue
+        name = c if c in features else registry.resolve(c)
+        if name in features:
+            renamed[c] = name
+    out = candidates.rename(columns=renamed)
+    for f in features:
+        if f not in out.columns:
+            out[f] = np.nan
+    out = out.loc[:, ~out.columns.duplicated()]
+    return out
+
+
+def _bench(features) -> list[str]:
+    return [f for f in features if registry.get(f).native_scale != "count"]
+
+
+def _check_scales(df: pd.DataFrame, features: list[str], served: list[str]) -> pd.Series:
+    """The scale each row is predicted on; ValueError naming the row for a scale not served or a
+    value outside its scale's range. Rows without benchmark values use the first served scale."""
+    bench = _bench(features)
+    has = df[bench].notna().any(axis=1)
+    if "scale" not in df.columns and has.any():
+        raise ValueError(f"candidates need a 'scale' column saying the scale of their benchmark "
+                         f"results; the predictor serves {served} for {bench}")
+    scale = df["scale"] if "scale" in df.columns else pd.Series(None, index=df.index, dtype=object)
+    scale = scale.where(has, served[0])
+    for i in df.index[has & ~scale.isin(served)]:
+        raise ValueError(f"candidate {df.hf_id[i]!r}: scale {scale[i]!r} but the predictor serves "
+                         f"{served}. Fix: supply the benchmarks on one of those scales (no silent "
+                         "conversion)")
+    for f in bench:
+        v = pd.to_numeric(df[f], errors="coerce")
+        for s in served:
+            lo, hi = SCALE_RANGES.get(s, (-np.inf, np.inf))
+            out = v.notna() & (scale == s) & ((v < lo) | (v > hi))
+            if out.any():
+                i = out.idxmax()
+                raise ValueError(f"candidate {df.hf_id[i]!r}, feature {f!r}: value {v[i]} is outside "
+                                 f"the {s!r} range [{lo:g}, {hi:g}]. Fix: check the scale")
+    for f in [f for f in features if f not in bench]:
+        bad = df[f].notna() & (pd.to_numeric(df[f], errors="coerce") < 0)
+        if bad.any():
+            raise ValueError(f"candidate {df.hf_id[bad].iloc[0]!r}, feature {f!r}: negative count")
+    return scale
+
+
+def usable_candidates(candidates: pd.DataFrame, scale,
+                      budget: tuple[float, float]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(rankable, on a scale not served, outside the size budget in billions of parameters) of combined
+    candidates (columns ``scale`` and, optionally, ``params_b``). ``scale``: one served scale or a list
+    of them. A candidate of unknown size is kept."""
+    scales = [scale] if isinstance(scale, str) else list(scale)
+    wrong = candidates[~candidates["scale"].isin(scales)]
+    usable = candidates[candidates["scale"].isin(scales)]
+    params = usable["params_b"] if "params_b" in usable else pd.Series(float("nan"), index=usable.index)
+    outside = params.notna() & ~params.between(*budget)
+    return usable[~outside], wrong, usable[outside]
+
+
+_LOO_CACHE: dict = {}
+
+
+def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
+    """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
+    the other known models (cached per bundle version)."""
+    key = (bundle.version, scale, missing)
+    if key not in _LOO_CACHE:
+        R = bundle.X_train(scale)[list(BASE_FEATURES)]
+        rows = []
+        for j in range(len(R)):
+            row = R.iloc[[j]].copy()
+            row.loc[:, list(missing)] = np.nan
+            rows.append(impute_rows(row, R.drop(index=R.index[j])))
+        _LOO_CACHE[key] = pd.concat(rows)
+    return _LOO_CACHE[key]
+
+
+def imputation_spread(bundle, scale: str, method: str, target: str, missing: tuple[str, ...]) -> float:
+    """How much imputing ``missing`` moves the served prediction on the known models: the conformal
+    ``interval_level`` quantile of |prediction(imputed) - prediction(observed)|, each known model's
+    cells hidden and imputed from the other known models."""
+    fit = bundle.fit(scale, method, target)
+    R = bundle.X_train(scale)[list(BASE_FEATURES)]
+    deltas = np.abs(fit.predict(_loo_imputed(bundle, scale, missing)) - fit.predict(R))
+    return conformal_halfwidth(deltas, bundle.interval_level)
+
+
+_SETTINGS_CACHE: dict = {}
+
+
+def settings_sd(scale: str) -> dict[str, float]:
+    """Per OLL v2 task, the sd of (other settings - leaderboard settings) on ``scale`` measured by
+    ``advisor.predict.settings_shift`` (raw: sd_diff; normalized: sd_diff_normalized). Tasks without a
+    measurement (no comparable pair, or no linear rule) get the largest measured sd of the scale."""
+    if scale not in _SETTINGS_CACHE:
+        from advisor.predict.settings_shift import settings_shift
+
+        tab = settings_shift().set_index("benchmark")
+        col = "sd_diff" if scale == "raw" else "sd_diff_normalized"
+        sd = tab[col].dropna().to_dict()
+        fallback = max(sd.values()) if sd else float("nan")
+        _SETTINGS_CACHE[scale] = {t: float(sd.get(t, fallback)) for t in registry.OLL_V2_TASKS}
+    return _SETTINGS_CACHE[scale]
+
+
+def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int = 50,
+                    seed: int = 0) -> float:
+    """How much "other" settings move ``fit``'s prediction: each known model's ``tasks`` perturbed by
+    independent normal shifts with the measured per-task sd (``settings_sd``), ``draws`` times; the
+    conformal ``interval_level`` quantile of |prediction(perturbed) - prediction(known)|."""
+    used = [t for t in tasks if t in base_columns(fit.inputs)]
+    if not used:
+        return 0.0
+    key = (bundle.version, scale, fit.name, json.dumps(fit.to_json()["coef"]), tuple(used))
+    if key not in _SETTINGS_CACHE:
+        R = bundle.X_train(scale)[list(BASE_FEATURES)]
+        sd = settings_sd(scale)
+        rng = np.random.default_rng(seed)
+        base = fit.predict(R)
+        deltas = []
+        for _ in range(draws):
+            P = R.copy()
+            for t in used:
+                P[t] = P[t] + rng.normal(0.0, sd[t], len(P))
+            deltas.append(np.abs(fit.predict(P) - base))
+        _SETTINGS_CACHE[key] = conformal_halfwidth(np.concatenate(deltas), bundle.interval_level)
+    return _SETTINGS_CACHE[key]
+
+
+def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, rank: int,
+                   n_nearest: int, other: np.ndarray | None = None) -> pd.DataFrame:
+    features = list(BASE_FEATURES)
+    ref = (bundle.X_train(scale) if reference is None else reference)[features]
+    absent = X.isna()
+    if absent.all(axis=1).any():
+        raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
+                         f"{features}")
+    other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
+    filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
+    known = bundle.X_train(scale)[features]
+    lo, hi = known.min(), known.max()
+    outside = (filled < lo) | (filled > hi)
+    nearest, near_enough = _nearest(filled, known, n_nearest)
+    clamped = filled.clip(lower=lo, upper=hi, axis=1)
+    res = pd.DataFrame({"hf_id": X.index}, index=X.index)
+    # partial inputs: the pattern's evidence (reduced spec vs imputation), once per pattern
+    served_need = set()
+    for t in TARGETS:
+        served_need.update(base_columns(bundle.fit(scale, method, t).inputs))
+    pinfo, lacking = [], []
+    for row in absent.to_numpy():
+        lacks = [f for f, m in zip(features, row) if m and f in served_need]
+        lacking.append(bool(lacks))
+        pinfo.append(partial.for_bundle(bundle, scale, method, [f for f, m in zip(features, row)
+                                                                  if not m]) if lacks else None)
+    used: list[set] = [set() for _ in range(len(X))]
+    why: list[list[str]] = [[] for _ in range(len(X))]
+    widened = np.zeros(len(X), dtype=bool)
+    specs_used = [bundle.entry(scale, method, "score")["spec"]] * len(X)
+    skills = [bundle.skill(scale, method, "score")] * len(X)
+    for t in TARGETS:
+        fit = bundle.fit(scale, method, t)
+        need = base_columns(fit.inputs)
+        h = float(bundle.entry(scale, method, t)["halfwidth"])
+        p_c, p_u = fit.predict(clamped), fit.predict(filled)
+        lower, upper = np.empty(len(X)), np.empty(len(X))
+        for i, row in enumerate(absent.to_numpy()):
+            e = pinfo[i][t] if pinfo[i] is not None else None
+            row_fit, hw, extra = fit, h, 0.0
+            if e is not None and e["method"] == "reduced":
+                row_fit, hw = e["fit"], float(e["halfwidth"])
+                p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
+                p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
+                if t == "score":
+                    specs_used[i] = e["spec"]
+                    if hw > h:
+                        why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{h:.1f})")
+            elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
+                extra = imputation_spread(bundle, scale, method, t,
+                                          tuple(f for f, m in zip(features, row) if m))
+                if t == "score":
+                    why[i].append(f"imputed inputs (+{extra:.1f})")
+            if e is not None and t == "score":
+                skills[i] = e["skill"]
+            row_need = base_columns(row_fit.inputs)
+            used[i].update(row_need)
+            if other[i]:  # "other" settings: widen by the measured shift, through this fit
+                tasks = tuple(f for f, m in zip(features, row) if not m and f in registry.OLL_V2_TASKS)
+                s_extra = settings_spread(bundle, scale, row_fit, tasks)
+                extra += s_extra
+                if t == "score" and s_extra > 0:
+                    why[i].append(f"other / unknown settings (+{s_extra:.1f})")
+            lower[i] = min(p_c[i], p_u[i]) - hw - extra
+            upper[i] = max(p_c[i], p_u[i]) + hw + extra
+            if t == "score":
+                if p_c[i] != p_u[i]:
+                    why[i].append("clamped inputs (covers the unclamped prediction)")
+                widened[i] = extra > 0 or p_c[i] != p_u[i] or hw > h
+        if t == "score":
+            res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
+        else:
+            res[f"pred_{t}"] = p_c
+    res["imputed"] = [[f for f, a in zip(features, row) if a and f in u]
+                      for row, u in zip(absent.to_numpy(), used)]
+    res["extrapolated"] = [[f for f, o in zip(features, row) if o and f in u]
+                           for row, u in zip(outside.to_numpy(), used)]
+    res["widened"] = widened
+    res["widened_why"] = ["; ".join(w) for w in why]
+    res["nearest_known"] = nearest
+    res["in_domain"] = [ok and not ex for ok, ex in zip(near_enough, res["extrapolated"])]
+    res["fallback"] = False
+    res["skill"] = skills
+    res["spec"] = specs_used
+    res["scale"] = scale
+    res["partial_method"] = [e["score"]["label"] if e is not None else
+                             "imputation (not evaluated: the bundle holds no targets)" if lack else ""
+                             for e, lack in zip(pinfo, lacking)]
+    res["partial_mae"] = [e["score"]["mae"] if e is not None else float("nan") for e in pinfo]
+    return res
+
+
+def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regression",
+                       reference: pd.DataFrame | None = None, missing: str = "impute",
+                       rank: int = 2, n_nearest: int = 3) -> pd.DataFrame:
+    """One row per candidate with OUTPUT_COLUMNS, predicted by the served bundle
+    (``advisor.predict.bundle.ServedBundle``) for ``method``.
+
+    Each candidate is predicted on the scale named in its ``scale`` column (rows without benchmark
+    values: the bundle's first scale). ``reference``: a model x feature matrix to impute from instead
+    of the known models of the scale (applies to every scale). A params_b or pretrain_tokens_t of 0 or
+    less (the leaderboard's "unknown") is missing, never log(0). ``missing`` must be "impute" (the
+    per-candidate refit of earlier versions is gone: the served specs are small enough that imputation
+    plus the widened interval is the honest answer).
+
+    Ranking: ``skill`` is the skill flag of ``method``'s overall-score predictor on the row's scale.
+    Rows with skill are ranked among themselves by prediction (``rank`` 1 = best; ``rank_upper`` = 1 +
+    the number of ranked rows whose lower bound is above this row's upper bound). Rows whose predictor
+    has no skill are NOT ranked: ``rank`` and ``rank_upper`` are NA, and they follow the ranked rows,
+    in hf_id order (not by prediction). ``size_rank`` ranks all candidates by params_b, largest = 1
+    (ties share the best rank; unknown or <= 0 size: NA).
+    """
+    if missing != "impute":
+        raise ValueError(f"missing={missing!r}: only 'impute' is supported (the served predictors "
+                         "impute missing features and widen the interval)")
+    if "hf_id" not in candidates.columns:
+        raise ValueError("candidates need an 'hf_id' column")
+    if candidates.hf_id.duplicated().any():
+        raise ValueError(f"duplicated candidate hf_id(s): "
+                         f"{candidates.hf_id[candidates.hf_id.duplicated()].tolist()}")
+    if method not in bundle.methods:
+        raise ValueError(f"method {method!r}: the bundle serves {bundle.methods}")
+    features = list(BASE_FEATURES)
+    df = _feature_columns(candidates.reset_index(drop=True), features)
+    for f in features:
+        df[f] = pd.to_numeric(df[f], errors="coerce").astype(float)
+        df.loc[~np.isfinite(df[f]), f] = np.nan
+        if f in registry.TRAINING_METRICS:  # the leaderboard writes 0 / -1 for an unknown size
+            df.loc[df[f] <= 0, f] = np.nan
+    scale = _check_scales(df, features, bundle.scales)
+    parts = []
+    for s in [s for s in bundle.scales if (scale == s).any()]:
+        rows = df[scale == s]
+        X = rows[features].astype(float)
+        X.index = rows.hf_id
+        other = (rows["settings"].astype(str).eq("other").to_numpy() if "settings" in rows.columns
+                 else None)
+        parts.append(_predict_scale(bundle, X, s, method, reference, rank, n_nearest, other))
+    res = pd.concat(parts, ignore_index=True)
+    for c in ("prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]]):
+        res[c] = res[c].clip(0.0, 100.0)  # RewardBench accuracies are percentages
+    params = pd.to_numeric(df.set_index("hf_id")["params_b"], errors="coerce").reindex(res.hf_id)
+    params = params.where(params > 0)
+    res["size_rank"] = pd.array(params.rank(ascending=False, method="min").to_numpy(), dtype="Int64")
+    ranked = res[res.skill == "skill"].sort_values(["prediction", "hf_id"], ascending=[False, True])
+    unranked = res[res.skill != "skill"].sort_values("hf_id")
+    ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1))
+    lower, upper = ranked.lower.to_numpy(), ranked.upper.to_numpy()
+    ranked["rank_upper"] = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
+    res = pd.concat([ranked, unranked], ignore_index=True)
+    res["rank"] = pd.array(res["rank"], dtype="Int64")
+    res["rank_upper"] = pd.array(res["rank_upper"], dtype="Int64")
+    return res[OUTPUT_COLUMNS]
+
+
+def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[str]], list[bool]]:
+    """For each row of X, the n known models closest in standardized feature space (itself excluded;
+    ties broken by id), and whether it lies in the predictor's applicability domain: its distance to
+    the closest known model is at most the largest such distance among the known models themselves."""
+    mean, std = known.mean().to_numpy(), known.std(ddof=0).replace(0, 1.0).to_numpy()
+    K = (known.to_numpy(float) - mean) / std
+    C = (X[known.columns].to_numpy(float) - mean) / std
+    d = np.sqrt(((C[:, None, :] - K[None, :, :]) ** 2).sum(axis=2))
+    ids = np.asarray(known.index)
+    dk = np.sqrt(((K[:, None, :] - K[None, :, :]) ** 2).sum(axis=2))
+    np.fill_diagonal(dk, np.inf)
+    radius = dk.min(axis=1).max()
+    in_domain = []
+    out = []
+    for i, hf_id in enumerate(X.index):
+        order = sorted((j for j in range(len(ids)) if ids[j] != hf_id), key=lambda j: (d[i, j], ids[j]))
+        out.append([ids[j] for j in order[:n]])
+        in_domain.append(bool(d[i, order[0]] <= radius + 1e-9))
+    return out, in_domain
+
+
+def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
+    """The shortlist as csv, json or markdown text, stamped with the predictor version. User text is
+    data: CSV cells are neutralised against formula injection and Markdown cells escaped
+    (``advisor.core.untrusted``)."""
+    if fmt not in ("csv", "json", "markdown"):
+        raise ValueError(f"fmt {fmt!r}: use 'csv', 'json' or 'markdown'")
+    flat = df.copy()
+    for c in ("nearest_known", "imputed", "extrapolated"):
+        if c in flat.columns:
+            flat[c] = flat[c].map(lambda v: "; ".join(v) if isinstance(v, (list, tuple)) else v)
+    if fmt == "json":
+        records = json.loads(df.to_json(orient="records", double_precision=6))
+        return json.dumps({"predictor_version": predictor_version, "rows": records}, indent=2)
+    flat.insert(0, "predictor_version", predictor_version)
+    if fmt == "csv":
+        return untrusted.to_csv(flat, index=False, float_format="%.4g")
+    cols = [c for c in flat.columns if c != "predictor_version"]
+    lines = [f"Predictor version: `{predictor_version}`", "",
+             "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in flat.iterrows():
+        cells = [f"{v:.1f}" if isinstance(v, float) else untrusted.md_text(v) for v in r[cols]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

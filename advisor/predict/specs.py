@@ -1,0 +1,383 @@
+"""Predictor specs as data (``advisor/predict/predictor_specs.yaml``), their fits, and the baselines.
+
+A spec names its inputs (registry names or derived inputs such as ``log_params_b``), its polynomial
+degrees and its Elastic Net grid. ``fit_spec`` runs the spec's own hyperparameter search (the fast
+grid search of ``advisor.predict.search``, ``cv``-fold CV on MAE) on the training rows only and refits the
+chosen configuration: everything a spec selects happens inside its fit. Several targets on the same
+rows share one search. A fit is a ``LinearFit``: plain numbers (input scalers, coefficients,
+intercept) that round-trip through JSON exactly, so the served predictors are stored as JSON, never
+pickled.
+
+``SpecPredictor`` wraps a spec as a scikit-learn estimator (params in ``__init__``, clone-able,
+``fit`` returns self) so it can be cross-validated with scikit-learn's own tools.
+
+Baselines (``fit_baseline``), each an ordinary least-squares line fitted on the training rows:
+``mean`` (predict the training mean), ``best_single`` (the one input among the six OLL v2 tasks,
+log params and log tokens with the largest absolute correlation with the target in the training
+rows), ``size`` (log params), ``oll_average`` (the OLL v2 mean).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.model_selection import KFold
+
+from advisor.core import registry
+from advisor.predict import search
+
+SPECS_FILE = Path(__file__).with_name("predictor_specs.yaml")
+BASE_FEATURES = (*registry.OLL_V2_TASKS, *registry.TRAINING_METRICS)  # what every input derives from
+DERIVED = {
+    "log_params_b": "log(params_b); params_b <= 0 is unknown -> missing",
+    "log_pretrain_tokens_t": "log(pretrain_tokens_t); <= 0 -> missing",
+    "oll_v2_mean": "mean of the six Open LLM Leaderboard v2 tasks on the scale served",
+}
+MEAN_OF = "mean_of:"  # "mean_of:a+b": the mean of some OLL v2 tasks (reduced specs, advisor.predict.partial)
+BASELINES = ("mean", "best_single", "size", "oll_average")
+BEST_SINGLE_POOL = (*registry.OLL_V2_TASKS, "log_params_b", "log_pretrain_tokens_t")
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs
+
+def _log_positive(v: pd.Series) -> pd.Series:
+    v = pd.to_numeric(v, errors="coerce").astype(float)
+    return np.log(v.where(v > 0))
+
+
+def input_frame(X: pd.DataFrame, inputs) -> pd.DataFrame:
+    """The spec inputs computed from the base columns of X (registry names); missing stays NaN."""
+    out = {}
+    for name in inputs:
+        if name == "log_params_b":
+            out[name] = _log_positive(X["params_b"])
+        elif name == "log_pretrain_tokens_t":
+            out[name] = _log_positive(X["pretrain_tokens_t"])
+        elif name == "oll_v2_mean":
+            out[name] = X[list(registry.OLL_V2_TASKS)].apply(pd.to_numeric, errors="coerce").mean(
+                axis=1, skipna=False)
+        elif name.startswith(MEAN_OF):
+            out[name] = X[name[len(MEAN_OF):].split("+")].apply(pd.to_numeric, errors="coerce").mean(
+                axis=1, skipna=False)
+        else:
+            out[name] = pd.to_numeric(X[name], errors="coerce").astype(float)
+    return pd.DataFrame(out, index=X.index, columns=list(inputs))
+
+
+def base_columns(inputs) -> list[str]:
+    """The base features (registry names) the inputs derive from, in BASE_FEATURES order."""
+    need = set()
+    for name in inputs:
+        if name == "log_params_b":
+            need.add("params_b")
+        elif name == "log_pretrain_tokens_t":
+            need.add("pretrain_tokens_t")
+        elif name == "oll_v2_mean":
+            need.update(registry.OLL_V2_TASKS)
+        elif name.startswith(MEAN_OF):
+            need.update(name[len(MEAN_OF):].split("+"))
+        else:
+            need.add(name)
+    return [f for f in BASE_FEATURES if f in need] + sorted(need - set(BASE_FEATURES))
+
+
+# ---------------------------------------------------------------------------------------------
+# the registry
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    description: str
+    inputs: tuple
+    degrees: tuple
+    alphas: tuple
+    l1_ratios: tuple
+    complexity: int
+    candidate: bool = True
+    paper_reference: bool = False
+
+
+def _check_input(spec: str, name: str) -> None:
+    if name in DERIVED:
+        return
+    try:
+        registry.get(name)
+    except KeyError:
+        raise ValueError(f"{SPECS_FILE.name}, spec {spec!r}: unknown input {name!r}; use a registry "
+                         f"name or one of {sorted(DERIVED)}") from None
+
+
+@lru_cache(maxsize=4)
+def load_specs(path: str | None = None) -> dict[str, Spec]:
+    raw = yaml.safe_load(Path(path or SPECS_FILE).read_text())
+    out = {}
+    for name, d in raw.items():
+        spec = Spec(name=name, description=d["description"], inputs=tuple(d["inputs"]),
+                    degrees=tuple(int(x) for x in d["degrees"]),
+                    alphas=tuple(float(x) for x in d["alphas"]),
+                    l1_ratios=tuple(float(x) for x in d["l1_ratios"]),
+                    complexity=int(d["complexity"]), candidate=bool(d.get("candidate", True)),
+                    paper_reference=bool(d.get("paper_reference", False)))
+        for i in spec.inputs:
+            _check_input(name, i)
+        out[name] = spec
+    if sum(s.paper_reference for s in out.values()) != 1:
+        raise ValueError(f"{SPECS_FILE}: exactly one spec must be the paper_reference")
+    return out
+
+
+def get(name: str) -> Spec:
+    """The spec called ``name``; the error lists the valid names."""
+    specs = load_specs()
+    try:
+        return specs[name]
+    except KeyError:
+        raise KeyError(f"unknown predictor spec {name!r}; valid names: {', '.join(specs)}") from None
+
+
+def candidates() -> list[str]:
+    return [n for n, s in load_specs().items() if s.candidate]
+
+
+def paper_reference() -> str:
+    return next(n for n, s in load_specs().items() if s.paper_reference)
+
+
+# ---------------------------------------------------------------------------------------------
+# a fitted linear predictor, as plain numbers
+
+@dataclass
+class LinearFit:
+    """y = standardized polynomial terms of the standardized inputs @ coef + intercept."""
+    name: str
+    inputs: list
+    degree: int
+    mean1: np.ndarray
+    std1: np.ndarray
+    mean2: np.ndarray
+    std2: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    params: dict = field(default_factory=dict)  # alpha, l1_ratio (specs) or the chosen input
+    cv_mae: float = float("nan")  # inner CV MAE of the chosen configuration (specs only)
+    cv_se: float = float("nan")  # its standard error over the inner folds
+    lo: np.ndarray | None = None  # input range of the training rows (for clamping)
+    hi: np.ndarray | None = None
+
+    def terms(self, A: np.ndarray) -> np.ndarray:
+        Z = (A - self.mean1) / self.std1
+        if self.degree > 1:
+            from sklearn.preprocessing import PolynomialFeatures
+            Z = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
+        return (Z - self.mean2) / self.std2
+
+    def predict_inputs(self, A: np.ndarray) -> np.ndarray:
+        A = np.asarray(A, dtype=float).reshape(len(A), len(self.inputs))
+        if not self.inputs:
+            return np.full(len(A), self.intercept)
+        return self.terms(A) @ self.coef + self.intercept
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        A = input_frame(X, self.inputs)
+        bad = A.isna().to_numpy()
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"row {A.index[i]!r}: input {self.inputs[j]!r} is missing (from "
+                             f"{base_columns([self.inputs[j]])}). Fix: supply it or impute it")
+        return self.predict_inputs(A.to_numpy(float))
+
+    def to_json(self) -> dict:
+        arr = {k: np.asarray(getattr(self, k), dtype=float).tolist()
+               for k in ("mean1", "std1", "mean2", "std2", "coef")}
+        out = {"name": self.name, "inputs": list(self.inputs), "degree": int(self.degree), **arr,
+               "intercept": float(self.intercept), "params": self.params,
+               "cv_mae": None if not math.isfinite(self.cv_mae) else float(self.cv_mae),
+               "cv_se": None if not math.isfinite(self.cv_se) else float(self.cv_se)}
+        if self.lo is not None:
+            out["lo"], out["hi"] = np.asarray(self.lo).tolist(), np.asarray(self.hi).tolist()
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict) -> LinearFit:
+        k = len(d["inputs"])
+        fit = cls(name=str(d["name"]), inputs=[str(i) for i in d["inputs"]], degree=int(d["degree"]),
+                  **{a: np.asarray(d[a], dtype=float) for a in ("mean1", "std1", "mean2", "std2", "coef")},
+                  intercept=float(d["intercept"]), params=dict(d.get("params") or {}),
+                  cv_mae=float("nan") if d.get("cv_mae") is None else float(d["cv_mae"]),
+                  cv_se=float("nan") if d.get("cv_se") is None else float(d["cv_se"]),
+                  lo=None if d.get("lo") is None else np.asarray(d["lo"], dtype=float),
+                  hi=None if d.get("hi") is None else np.asarray(d["hi"], dtype=float))
+        if fit.mean1.shape != (k,) or fit.std1.shape != (k,) or fit.coef.shape != fit.mean2.shape:
+            raise ValueError(f"fit {fit.name!r}: arrays do not match its {k} inputs")
+        return fit
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting a spec (inner search inside) and the baselines
+
+def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
+    A = input_frame(X, inputs).to_numpy(float)
+    if not np.isfinite(A).all():
+        raise ValueError(f"inputs {list(inputs)} have missing values in the training rows")
+    return A
+
+
+def _search(A: np.ndarray, Y: np.ndarray, splits, spec: Spec, max_iter: int, tol: float):
+    """Fold MAE of every configuration of ``spec`` for each target: (configs, [(n_folds, n_configs)]).
+
+    The same computation as ``advisor.predict.search.grid_search`` (its per-(fold, degree) task), run
+    sequentially without thread pools: these searches are tiny and run inside parallel outer folds.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    configs = search.grid_configs(spec.degrees, spec.alphas, spec.l1_ratios)
+    index = {c: j for j, c in enumerate(configs)}
+    fold_mae = np.full((Y.shape[1], len(splits), len(configs)), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # counted by grid_search; not needed here
+        for k, (train, test) in enumerate(splits):
+            for d in spec.degrees:
+                per_target = search.fold_task(A, Y, train, test, d, spec.alphas, spec.l1_ratios,
+                                          max_iter, tol)
+                for t, (preds, _) in enumerate(per_target):
+                    for c, p in preds.items():
+                        fold_mae[t, k, index[c]] = np.mean(np.abs(Y[test, t] - p))
+    return configs, fold_mae
+
+
+def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
+             max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 1) -> list[LinearFit]:
+    """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
+
+    The hyperparameters come from ``cv``-fold CV (KFold, shuffled with ``random_state``) on these rows
+    only, by mean absolute error (first of equals in the order: lower degree, larger alpha, smaller
+    l1_ratio); the targets share the folds and designs. ``n_jobs`` is accepted for symmetry and unused.
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    spec = get(spec) if isinstance(spec, str) else spec
+    A = _inputs_matrix(X, spec.inputs)
+    Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
+    splits = list(KFold(cv, shuffle=True, random_state=random_state).split(A))
+    configs, fold_mae = _search(A, Y, splits, spec, max_iter, tol)
+    designs: dict = {}
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for t in range(Y.shape[1]):
+            mean = fold_mae[t].mean(axis=0)
+            best = int(np.argmin(mean))
+            degree, alpha, l1 = configs[best]
+            if degree not in designs:
+                designs[degree] = search.fit_design(A, degree)
+            design, Pm = designs[degree]
+            fits, _ = search.fit_configs(Pm, Y[:, t], [a for a in spec.alphas if a >= alpha], [l1],
+                                     max_iter, tol)
+            coef, intercept = fits[(alpha, l1)]
+            fold = fold_mae[t][:, best]
+            out.append(LinearFit(spec.name, list(spec.inputs), degree, design.mean1, design.std1,
+                                 design.mean2, design.std2, np.asarray(coef, dtype=float),
+                                 float(intercept), {"alpha": alpha, "l1_ratio": l1},
+                                 float(fold.mean()), float(fold.std(ddof=1) / math.sqrt(len(fold))),
+                                 A.min(axis=0), A.max(axis=0)))
+    return out
+
+
+def _ols(name: str, inputs: list, A: np.ndarray, y: np.ndarray, params: dict) -> LinearFit:
+    mean, std = A.mean(axis=0), A.std(axis=0)
+    std[std == 0] = 1.0
+    Z = (A - mean) / std
+    coef = np.linalg.lstsq(Z, y - y.mean(), rcond=None)[0] if len(inputs) else np.zeros(0)
+    k = len(inputs)
+    return LinearFit(name, inputs, 1, mean, std, np.zeros(k), np.ones(k), coef, float(y.mean()),
+                     params, lo=A.min(axis=0) if k else np.zeros(0),
+                     hi=A.max(axis=0) if k else np.zeros(0))
+
+
+BASELINE_INPUTS = (*BEST_SINGLE_POOL, "oll_v2_mean")
+
+
+def fit_baseline(name: str, X: pd.DataFrame, y, F: pd.DataFrame | None = None) -> LinearFit:
+    """One of BASELINES fitted on the rows of X (all choices on these rows only). ``F``: the inputs
+    of X already computed (``input_frame(X, BASELINE_INPUTS)``), to save recomputing them."""
+    y = np.asarray(y, dtype=float)
+    F = input_frame(X, BASELINE_INPUTS) if F is None else F
+    if name == "mean":
+        return _ols(name, [], np.zeros((len(y), 0)), y, {})
+    if name == "size":
+        inputs = ["log_params_b"]
+    elif name == "oll_average":
+        inputs = ["oll_v2_mean"]
+    elif name == "best_single":
+        best, best_r = None, -1.0
+        for c in BEST_SINGLE_POOL:  # in pool order; ties keep the first
+            v = F[c].to_numpy(float)
+            if not np.isfinite(v).all() or v.std() == 0:
+                continue
+            r = abs(float(np.corrcoef(v, y)[0, 1]))
+            if r > best_r:
+                best, best_r = c, r
+        inputs = [best]
+    else:
+        raise KeyError(f"unknown baseline {name!r}; valid names: {', '.join(BASELINES)}")
+    A = F[inputs].to_numpy(float)
+    if not np.isfinite(A).all():
+        raise ValueError(f"baseline {name!r}: input {inputs[0]!r} has missing values")
+    return _ols(name, inputs, A, y, {"input": inputs[0]})
+
+
+def select_one_se(fits: dict[str, LinearFit]) -> str:
+    """The one-standard-error rule on the specs' inner-CV MAE: the lowest-complexity spec whose MAE is
+    at most the best MAE plus that best spec's standard error (ties: the registry order)."""
+    specs = load_specs()
+    best = min(fits, key=lambda n: (fits[n].cv_mae, specs[n].complexity))
+    limit = fits[best].cv_mae + fits[best].cv_se
+    ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
+    return min(ok, key=lambda n: (specs[n].complexity, list(specs).index(n)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the scikit-learn face of a spec
+
+class SpecPredictor(RegressorMixin, BaseEstimator):
+    """A registry spec as a scikit-learn regressor: ``fit(X, y)`` on a DataFrame of base features
+    (registry names: the six OLL v2 tasks, params_b, pretrain_tokens_t) runs the spec's inner search."""
+
+    def __init__(self, spec: str = "ridge_oll_mean_log_params", cv: int = 10, random_state: int = 0,
+                 max_iter: int = 10_000, tol: float = 1e-4):
+        self.spec = spec
+        self.cv = cv
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        spec = get(self.spec)
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(f"X must be a DataFrame with the columns {base_columns(spec.inputs)}")
+        fit = fit_spec(spec, X, np.asarray(y, dtype=float), self.cv, self.random_state, self.max_iter,
+                       self.tol)[0]
+        self.fit_ = fit
+        self.coef_, self.intercept_ = fit.coef, fit.intercept
+        self.best_params_ = {"degree": fit.degree, **fit.params}
+        self.cv_mae_ = fit.cv_mae
+        self.feature_names_in_ = np.array(base_columns(spec.inputs), dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        if not hasattr(self, "fit_"):
+            raise ValueError("SpecPredictor is not fitted yet; call fit(X, y) first")
+        return self.fit_.predict(X)

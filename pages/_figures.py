@@ -1,0 +1,280 @@
+"""Plotly figures of the app, one builder per figure; data in, ``go.Figure`` out, hover names models.
+
+Builders only draw what they are given (the numbers come from ``advisor/`` analysis functions or the
+database); they never compute a statistic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from advisor.core import untrusted
+from advisor.core.registry import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, label
+
+BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
+COLOR = "#1f77b4"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=50, b=10),
+                      hoverlabel=dict(namelength=-1))
+    return fig
+
+
+def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
+    """Fig. 2: every model's RewardBench score minus its size group's Llama-3.x baseline, one panel
+    per method, models grouped by size; the baseline in red, the group's best labelled with its gain."""
+    methods = [m for m in METHOD_LABELS if m in set(gains["method"])]
+    fig = make_subplots(rows=len(methods) or 1, cols=1, shared_xaxes=False, vertical_spacing=0.25,
+                        subplot_titles=[METHOD_LABELS[m] for m in methods])
+    for row, method in enumerate(methods, 1):
+        g = gains[gains["method"] == method].set_index("size_group")
+        sub = rm[rm["method"] == method]
+        for group in [s for s in SIZE_GROUPS if s in g.index]:
+            base = g.loc[group]
+            rows = sub[sub["size_group"] == group].sort_values("score", ascending=False)
+            rel = rows["score"] - base["baseline_score"]
+            colors = [BASELINE_COLOR if h == base["baseline_hf_id"] else COLOR for h in rows["hf_id"]]
+            fig.add_trace(go.Bar(
+                x=[[group] * len(rows), list(rows["display_name"])], y=rel, marker_color=colors,
+                name=group, showlegend=False,
+                customdata=np.stack([rows["display_name"], rows["score"]], axis=1),
+                hovertemplate="%{customdata[0]}<br>score %{customdata[1]:.1f}<br>"
+                              "vs baseline %{y:+.1f} points<extra></extra>"), row=row, col=1)
+            best = rows[rows["hf_id"] == base["best_hf_id"]]
+            if len(best):
+                fig.add_annotation(x=[group, best["display_name"].iloc[0]], y=float(base["gain_points"]),
+                                   text=f"+{base['gain_points']:.1f}", showarrow=False, yshift=10,
+                                   row=row, col=1)
+        fig.update_yaxes(title_text="points vs Llama-3.x", row=row, col=1)
+    fig.update_xaxes(tickangle=-60, tickfont=dict(size=9))
+    return _layout(fig, "Gains over the Llama-3.x baseline (red) of each size group (Fig. 2)",
+                   height=520 * max(len(methods), 1))
+
+
+def bt_vs_regression(diff: pd.DataFrame, value_col: str, name_col: str = "display_name") -> go.Figure:
+    """Fig. 11: Regression minus Bradley-Terry per model (positive: regression better)."""
+    d = diff.sort_values(value_col)
+    fig = go.Figure(go.Bar(x=d[value_col], y=d[name_col], orientation="h",
+                           marker_color=np.where(d[value_col] >= 0, COLOR, BASELINE_COLOR),
+                           hovertemplate="%{y}<br>Regression - Bradley-Terry: %{x:+.1f}<extra></extra>"))
+    fig.update_xaxes(title_text="RewardBench: Regression minus Bradley-Terry (points)")
+    return _layout(fig, "Bradley-Terry vs Regression (Fig. 11)", height=max(420, 18 * len(d)))
+
+
+def correlation_heatmap(corr: pd.DataFrame, alpha: float = 0.05) -> go.Figure:
+    """Fig. 3: features x RewardBench categories, r in each cell, '*' where significant."""
+    c = corr.copy()
+    c["feature_label"] = c["feature"].map(label) + " (n=" + c["n"].astype(int).astype(str) + ")"
+    feats = list(dict.fromkeys(c["feature_label"]))
+    targets = list(dict.fromkeys(c["target"]))
+    z = c.pivot(index="feature_label", columns="target", values="r").reindex(index=feats, columns=targets)
+    sig = c.pivot(index="feature_label", columns="target", values="significant").reindex(
+        index=feats, columns=targets)
+    p = c.pivot(index="feature_label", columns="target", values="p_value").reindex(index=feats, columns=targets)
+    text = [[("" if pd.isna(z.iat[i, j]) else f"{z.iat[i, j]:.2f}" + ("*" if sig.iat[i, j] is True
+                                                                      or sig.iat[i, j] == 1 else ""))
+             for j in range(z.shape[1])] for i in range(z.shape[0])]
+    fig = go.Figure(go.Heatmap(
+        z=z.values, x=[CATEGORY_LABELS.get(t, t) for t in targets], y=feats, zmin=-1, zmax=1,
+        colorscale="RdBu", reversescale=False, text=text, texttemplate="%{text}",
+        customdata=p.values, colorbar=dict(title="r"),
+        hovertemplate="%{y}<br>%{x}: r = %{z:.3f}, p = %{customdata:.3g}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, f"Correlation with RewardBench (Fig. 3); * significant at {alpha:g}",
+                   height=max(420, 22 * len(feats)))
+
+
+def coverage_curves(curves: pd.DataFrame, highlight: str | None = None) -> go.Figure:
+    """Fig. 4/6: coverage of the true top-k by each feature's top-k, k on the x axis."""
+    fig = go.Figure()
+    for feat, g in curves.groupby("feature", sort=False):
+        g = g.sort_values("k")
+        is_hi = feat == highlight
+        fig.add_trace(go.Scatter(
+            x=g["k"], y=g["coverage"], mode="lines+markers" if is_hi else "lines",
+            name=label(feat) if not is_hi else "Predictor",
+            line=dict(width=4 if is_hi else 1.5, color=BASELINE_COLOR if is_hi else None),
+            hovertemplate=f"{label(feat)}<br>k=%{{x}}: coverage %{{y:.2f}}<extra></extra>"))
+    fig.update_xaxes(title_text="k (top-k models)")
+    fig.update_yaxes(title_text="coverage", range=[0, 1.02])
+    return _layout(fig, "Coverage of the top-k reward models (Fig. 4, 6)")
+
+
+def pca_explained(ratio: pd.Series) -> go.Figure:
+    """Fig. 13: explained variance ratio per component and its running total."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(ratio.index.astype(str)), y=ratio.values, name="explained",
+                         hovertemplate="%{x}: %{y:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=list(ratio.index.astype(str)), y=np.cumsum(ratio.values),
+                             name="cumulative", mode="lines+markers",
+                             hovertemplate="up to %{x}: %{y:.1%}<extra></extra>"))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return _layout(fig, "PCA explained variance (Fig. 13)")
+
+
+def pca_loadings(loadings: pd.DataFrame) -> go.Figure:
+    """Fig. 12: weights of each benchmark in each principal component."""
+    z = loadings.copy()
+    z.index = [label(i) for i in z.index]
+    m = float(np.nanmax(np.abs(z.values))) if z.size else 1.0
+    fig = go.Figure(go.Heatmap(z=z.values, x=[str(c) for c in z.columns], y=list(z.index),
+                               zmin=-m, zmax=m, colorscale="RdBu", texttemplate="%{z:.2f}",
+                               hovertemplate="%{y}<br>%{x}: %{z:.3f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, "Principal components' weights (Fig. 12)", height=max(420, 22 * len(z)))
+
+
+def presence_distributions(scores: pd.DataFrame, model_col: str, subset_col: str,
+                           value_col: str, n_docs: dict | None = None) -> go.Figure:
+    """Fig. 7: distribution of presence scores per SlimPajama subset, one box per model. ``n_docs``
+    ({subset: documents per model}) labels each subset with how many documents its estimates rest on."""
+    import plotly.express as px  # only this figure needs it (slow import)
+
+    fig = px.box(scores, x=subset_col, y=value_col, color=model_col, points=False,
+                 hover_data=[model_col])
+    fig.update_yaxes(title_text="presence score")
+    if n_docs:
+        subsets = list(dict.fromkeys(scores[subset_col]))
+        fig.update_xaxes(tickmode="array", tickvals=subsets,
+                         ticktext=[f"{s}<br>n = {int(n_docs[s]):,}" if s in n_docs else str(s) for s in subsets])
+    return _layout(fig, "Estimated pre-training data distributions (Fig. 7)", height=480)
+
+
+def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str, lo_col: str | None = None,
+                hi_col: str | None = None, n_col: str | None = None) -> go.Figure:
+    """Fig. 8: Jensen-Shannon distance between the models' presence-score distributions; with
+    ``lo_col``/``hi_col`` each cell's hover shows its interval (and ``n_col`` the documents it rests on)."""
+    def square(col):
+        m = jsd.pivot_table(index=a, columns=b, values=col, aggfunc="mean")
+        names = sorted(set(m.index) | set(m.columns))
+        m = m.reindex(index=names, columns=names)
+        return m.combine_first(m.T), names
+
+    m, names = square(value_col)
+    hover = "%{y} vs %{x}<br>JSD %{z:.4f}"
+    custom = None
+    if lo_col and hi_col and {lo_col, hi_col} <= set(jsd.columns) and jsd[[lo_col, hi_col]].notna().any().all():
+        parts = [square(lo_col)[0].values, square(hi_col)[0].values]
+        hover += " [%{customdata[0]:.4f}, %{customdata[1]:.4f}]"
+        if n_col and n_col in jsd.columns and jsd[n_col].notna().any():
+            parts.append(square(n_col)[0].values)
+            hover += "<br>%{customdata[2]:,} documents per model"
+        custom = np.stack(parts, axis=-1)
+    fig = go.Figure(go.Heatmap(z=m.values, x=names, y=names, colorscale="Viridis",
+                               texttemplate="%{z:.3f}", customdata=custom,
+                               hovertemplate=hover + "<extra></extra>"))
+    return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
+
+
+def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
+    """Predicted RewardBench score per candidate with its interval, best at the top."""
+    d = pred.sort_values("prediction")
+    err_hi = d["upper"] - d["prediction"]
+    err_lo = d["prediction"] - d["lower"]
+    fig = go.Figure(go.Scatter(
+        x=d["prediction"], y=d["hf_id"].map(untrusted.html_text), mode="markers",
+        error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo),
+        customdata=np.stack([d["rank"], d["rank_upper"], d["lower"], d["upper"]], axis=1),
+        hovertemplate="%{y}<br>predicted %{x:.1f} [%{customdata[2]:.1f}, %{customdata[3]:.1f}]"
+                      "<br>rank %{customdata[0]} (upper-bound rank %{customdata[1]})<extra></extra>"))
+    fig.update_xaxes(title_text="predicted RewardBench score")
+    return _layout(fig, title, height=max(300, 24 * len(d) + 120))
+
+
+def transfer_slope(per_base: pd.DataFrame, title: str) -> go.Figure:
+    """Slope chart: each base's observed rank (left) and predicted rank (right), rank 1 at the top; a
+    line per base, steep lines are disagreements. Hover: the base, the RMs, the two scores."""
+    fig = go.Figure()
+    d = per_base.sort_values("observed_rank")
+    for r in d.itertuples():
+        agree = r.observed_rank == r.predicted_rank
+        fig.add_trace(go.Scatter(
+            x=["observed", "predicted"], y=[r.observed_rank, r.predicted_rank], mode="lines+markers+text",
+            name=r.base_hf_id, text=[r.base_hf_id, ""], textposition="middle left",
+            line=dict(color=COLOR if agree else BASELINE_COLOR, width=2),
+            customdata=[[r.observed, r.predicted, r.rm_ids, r.n_runs]] * 2,
+            hovertemplate=(f"{r.base_hf_id}<br>observed %{{customdata[0]:.1f}} (mean of %{{customdata[3]}} run(s))"
+                           "<br>predicted %{customdata[1]:.1f}<br>RM(s): %{customdata[2]}<extra></extra>")))
+    fig.update_yaxes(autorange="reversed", title_text="rank (1 = best)", dtick=1)
+    fig.update_xaxes(range=[-1.2, 1.2])
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, height=max(320, 42 * len(d) + 140))
+
+
+# --- evidence (pages/evidence.py) -----------------------------------------------------------------
+
+def oof_scatter(oof: pd.DataFrame, title: str) -> go.Figure:
+    """Out-of-sample predicted vs measured RewardBench score, one colour per lineage, hover names;
+    the diagonal is a perfect prediction. ``oof``: hf_id, lineage, y, prediction (lower, upper)."""
+    fig = go.Figure()
+    for lineage, g in oof.groupby("lineage", sort=True):
+        has_iv = {"lower", "upper"} <= set(g.columns) and g["lower"].notna().all()
+        fig.add_trace(go.Scatter(
+            x=g["y"], y=g["prediction"], mode="markers", name=str(lineage),
+            error_y=dict(type="data", symmetric=False, array=g["upper"] - g["prediction"],
+                         arrayminus=g["prediction"] - g["lower"], thickness=1, width=0)
+            if has_iv else None,
+            customdata=np.stack([g["hf_id"], g["prediction"] - g["y"]], axis=1),
+            hovertemplate="%{customdata[0]}<br>measured %{x:.1f}, predicted %{y:.1f} "
+                          "(%{customdata[1]:+.1f})<extra>" + str(lineage) + "</extra>"))
+    lo = float(np.nanmin([oof["y"].min(), oof["prediction"].min()])) - 1
+    hi = float(np.nanmax([oof["y"].max(), oof["prediction"].max()])) + 1
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    fig.update_xaxes(title_text="measured RewardBench score")
+    fig.update_yaxes(title_text="predicted, out of sample")
+    return _layout(fig, title, height=520)
+
+
+def lineage_error_bars(errors: pd.DataFrame, title: str) -> go.Figure:
+    """Mean absolute error per held-out lineage (``lineage``, ``mae``, ``n_models``)."""
+    d = errors.sort_values("mae")
+    fig = go.Figure(go.Bar(x=d["mae"], y=d["lineage"], orientation="h", marker_color=COLOR,
+                           customdata=d["n_models"],
+                           hovertemplate="%{y}: off by %{x:.1f} points on average "
+                                         "(%{customdata} models)<extra></extra>"))
+    fig.update_xaxes(title_text="mean absolute error when the lineage is held out (points)")
+    return _layout(fig, title, height=max(300, 28 * len(d) + 120))
+
+
+def skill_intervals(evidence: pd.DataFrame, title: str) -> go.Figure:
+    """Each spec's and baseline's lineage-out MAE minus the mean baseline's (points; below 0 is better),
+    with its paired bootstrap CI; one whose interval reaches 0 has no demonstrated skill. The served
+    procedure and the chosen spec in red."""
+    d = evidence.dropna(subset=["diff_vs_mean"]).sort_values("diff_vs_mean")
+    colors = [BASELINE_COLOR if c or k == "served" else (COLOR if k == "spec" else "#7f7f7f")
+              for c, k in zip(d["chosen"].fillna(False).astype(bool), d["kind"])]
+    fig = go.Figure(go.Scatter(
+        x=d["diff_vs_mean"], y=d["name"], mode="markers", marker=dict(color=colors, size=10),
+        error_x=dict(type="data", symmetric=False, array=d["diff_hi"] - d["diff_vs_mean"],
+                     arrayminus=d["diff_vs_mean"] - d["diff_lo"]),
+        customdata=np.stack([d["kind"], d["lineage_out_mae"], d["diff_lo"], d["diff_hi"]], axis=1),
+        hovertemplate="%{y} (%{customdata[0]})<br>lineage-out MAE %{customdata[1]:.2f}<br>minus the "
+                      "mean's: %{x:+.2f} [%{customdata[2]:+.2f}, %{customdata[3]:+.2f}]"
+                      "<extra></extra>"))
+    fig.add_vline(x=0, line_dash="dash", line_color="grey")
+    fig.update_xaxes(title_text="lineage-out MAE minus predicting the mean (points, 95% CI; < 0 = skill)")
+    return _layout(fig, title, height=max(320, 30 * len(d) + 120))
+
+
+def interval_calibration(cal: pd.DataFrame, title: str) -> go.Figure:
+    """Nominal vs empirical interval coverage with its binomial CI, one marker per row of ``cal``
+    (``label``, ``nominal``, ``empirical``, ``lo``, ``hi``, ``n``); the diagonal is perfect."""
+    fig = go.Figure()
+    for lab, g in cal.groupby("label", sort=False):
+        fig.add_trace(go.Scatter(
+            x=g["nominal"], y=g["empirical"], mode="markers", name=str(lab),
+            error_y=dict(type="data", symmetric=False, array=g["hi"] - g["empirical"],
+                         arrayminus=g["empirical"] - g["lo"]),
+            customdata=np.stack([g["lo"], g["hi"], g["n"]], axis=1),
+            hovertemplate=str(lab) + "<br>nominal %{x:.0%}: covered %{y:.1%} [%{customdata[0]:.1%}, "
+                                     "%{customdata[1]:.1%}] of %{customdata[2]}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", name="perfect",
+                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+    fig.update_xaxes(title_text="nominal coverage", tickformat=".0%")
+    fig.update_yaxes(title_text="empirical coverage (out of sample)", tickformat=".0%")
+    return _layout(fig, title)

@@ -1,0 +1,236 @@
+"""advisor.predict.search, advisor.predict.estimator, advisor.predict.evaluation (nested CV of the estimator)
+and advisor.predict.shortlist on small synthetic data (fast grids); the fast search against scikit-learn
+(bench/sklearn_reference.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import KFold
+
+from advisor.core import registry
+from advisor.predict import evaluation, search, shortlist
+from advisor.predict.estimator import RMPredictor
+from bench.sklearn_reference import reference_grid_search
+
+FEATS = ["leaderboard_ifeval", "leaderboard_bbh", "params_b"]
+SMALL = dict(degrees=(1, 2), alphas=(0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0), cv=5, n_jobs=1)
+
+
+def _data(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"leaderboard_ifeval": rng.uniform(10, 80, n), "leaderboard_bbh": rng.uniform(5, 50, n),
+                      "params_b": rng.uniform(0.5, 14, n)}, index=[f"org/m{i:02d}" for i in range(n)])
+    y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 0.8 * X.params_b + rng.normal(0, 1, n)
+    return X, y.rename("score")
+
+
+def test_fast_search_matches_gridsearchcv():
+    X, y = _data()
+    est = RMPredictor(features=FEATS, random_state=3, **SMALL).fit(X, y)
+    ref = reference_grid_search(X, y, degrees=SMALL["degrees"], alphas=SMALL["alphas"],
+                                l1_ratios=SMALL["l1_ratios"], cv=5, random_state=3,
+                                n_jobs=1, max_iter=100_000)
+    assert est.best_params_ == {"degree": ref.best_params_["polynomialfeatures__degree"],
+                                "alpha": ref.best_params_["elasticnet__alpha"],
+                                "l1_ratio": ref.best_params_["elasticnet__l1_ratio"]}
+    assert est.cv_mae_ == pytest.approx(-ref.best_score_, rel=1e-3)
+    # every configuration, not only the best: mean fold MAE agrees with GridSearchCV
+    res = pd.DataFrame(ref.cv_results_["params"]).rename(columns=lambda c: c.split("__")[1])
+    res["mae"] = -ref.cv_results_["mean_test_score"]
+    merged = est.cv_results_.merge(res, on=["degree", "alpha", "l1_ratio"])
+    assert len(merged) == 12
+    assert np.allclose(merged.mean_mae, merged.mae, rtol=1e-3)
+    # refit equals the reference pipeline refit on all data
+    assert np.allclose(est.predict(X), ref.predict(X.to_numpy()), atol=1e-3)
+
+
+def test_ridge_closed_form_equals_sklearn_ridge():
+    from sklearn.linear_model import Ridge
+    rng = np.random.default_rng(0)
+    P = rng.normal(size=(20, 6))
+    P = (P - P.mean(0)) / P.std(0)
+    y = rng.normal(size=20) + 3
+    fits, capped = search.fit_configs(P, y, [0.1], [0.0], 1000, 1e-4)
+    coef, b = fits[(0.1, 0.0)]
+    ref = Ridge(alpha=0.1 * 20).fit(P, y)  # ElasticNet's alpha is per sample
+    assert np.allclose(coef, ref.coef_) and b == pytest.approx(ref.intercept_) and capped == 0
+
+
+def test_coefficients_are_readable_and_fitted_attributes():
+    X, y = _data()
+    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.01,), l1_ratios=(1.0,), cv=5, n_jobs=1).fit(X, y)
+    terms = set(est.coefficients_.term)
+    allowed = {"IFEval", "BBH", "#Params (B)", "IFEval^2", "BBH^2", "#Params (B)^2", "IFEval x BBH",
+               "IFEval x #Params (B)", "BBH x #Params (B)"}
+    assert terms <= allowed and "#Params (B)" in terms
+    assert (est.coefficients_.coef != 0).all()
+    assert list(est.feature_names_in_) == FEATS and est.scale_ == "normalized"
+    assert len(est.train_hash_) == 64 and "scikit-learn" in est.versions_
+    assert est.n_iter_capped_ >= 0 and est.n_fits_ == 5 + 1
+
+
+def test_conformal_halfwidth_and_interval():
+    r = np.arange(1.0, 10.0)  # 9 residuals: ceil(10 * 0.9) = 9th smallest = 9
+    assert search.conformal_halfwidth(r, 0.9) == 9.0
+    assert search.conformal_halfwidth(r, 0.5) == 5.0
+    assert search.conformal_halfwidth(r, 0.95) == float("inf")
+    X, y = _data()
+    est = RMPredictor(features=FEATS, **SMALL).fit(X, y)
+    iv = est.predict_interval(X.iloc[:3])
+    assert list(iv.columns) == ["prediction", "lower", "upper"] and list(iv.index) == list(X.index[:3])
+    assert np.allclose(iv.upper - iv.prediction, est.interval_halfwidth_)
+
+
+def test_bad_inputs_name_the_problem():
+    X, y = _data()
+    with pytest.raises(ValueError, match="lacks feature"):
+        RMPredictor(features=FEATS, **SMALL).fit(X.drop(columns="params_b"), y)
+    Xn = X.copy()
+    Xn.iloc[2, 1] = np.nan
+    with pytest.raises(ValueError, match="org/m02.*leaderboard_bbh"):
+        RMPredictor(features=FEATS, **SMALL).fit(Xn, y)
+    with pytest.raises(KeyError, match="valid names"):
+        RMPredictor(features=["nope"], **SMALL).fit(X, y)
+
+
+def test_nested_and_lofo_errors():
+    X, y = _data(n=24)
+    est = RMPredictor(features=FEATS, degrees=(1,), alphas=(0.1, 0.01), l1_ratios=(0.0, 1.0), cv=4, n_jobs=1)
+    nested = evaluation.nested_cv(est, X, y, outer_cv=4)
+    assert list(nested.predictions.index) == list(X.index)
+    assert nested.mae == pytest.approx((nested.predictions.y - nested.predictions.prediction).abs().mean())
+    assert 0 <= nested.interval_coverage <= 1 and nested.mae < 3  # noise sd 1, linear truth
+    fam = pd.Series(["a", "b", "c", "d"] * 6, index=X.index)
+    lofo = evaluation.leave_one_family_out(est, X, y, fam)
+    assert sorted(lofo.predictions.fold.unique()) == [0, 1, 2, 3]
+
+
+def _served(n=30, seed=0):
+    """A served bundle (advisor.predict.bundle) fitted on synthetic base features, regression only."""
+    from advisor.predict import bundle as bundle_mod
+    from advisor.predict import specs
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.uniform(5, 60, size=(n, 6)), columns=list(registry.OLL_V2_TASKS),
+                     index=[f"org/m{i:02d}" for i in range(n)])
+    X["params_b"] = rng.uniform(0.5, 14, n)
+    X["pretrain_tokens_t"] = rng.uniform(2, 18, n)
+    y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 3 * np.log(X.params_b) \
+        + rng.normal(0, 1, n)
+    served = {"regression": {}}
+    for i, t in enumerate(registry.RM_TARGETS):
+        fit = specs.fit_spec("enet_linear_log", X, (y + i).to_numpy(), cv=5)[0]
+        served["regression"][t] = {"fit": fit, "spec": fit.name, "halfwidth": 2.0, "skill": "skill"}
+    return bundle_mod.build({"normalized": {"X_train": X, "served": served}}, ["regression"],
+                            list(registry.RM_TARGETS), 0.9, "t+1", "h", {}, "now"), X
+
+
+def test_shortlist_scales_imputation_ranks():
+    b, X = _served()
+    cands = pd.DataFrame({"hf_id": ["new/full", "new/noifeval", "new/small"],
+                          **{f: [X[f].mean()] * 3 for f in X.columns},
+                          "IFEval": [55.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
+                          "params_b": [8.0, 7.0, 1.0], "scale": "normalized"})
+    cands = cands.drop(columns="leaderboard_ifeval")
+    out = shortlist.predict_candidates(b, cands)
+    assert list(out.columns) == shortlist.OUTPUT_COLUMNS
+    row = out.set_index("hf_id")
+    assert row.loc["new/noifeval", "imputed"] == ["leaderboard_ifeval"]
+    assert row.loc["new/full", "imputed"] == [] and not row.fallback.any()
+    assert list(out["rank"]) == [1, 2, 3] and out.prediction.is_monotonic_decreasing
+    for _, r in out.iterrows():
+        assert r.rank_upper == 1 + int((out.lower > r.upper).sum())
+        assert len(r.nearest_known) == 3 and set(r.nearest_known) <= set(X.index)
+    assert row.loc["new/noifeval", "widened"] and not row.loc["new/full", "widened"]
+    with pytest.raises(ValueError, match="only 'impute'"):
+        shortlist.predict_candidates(b, cands, missing="fallback")
+    raw = cands.assign(scale="raw", IFEval=[0.7, np.nan, 0.2], leaderboard_bbh=[0.4, 0.3, 0.1])
+    with pytest.raises(ValueError, match="scale 'raw' but the predictor serves \\['normalized'\\]"):
+        shortlist.predict_candidates(b, raw)
+    with pytest.raises(ValueError, match="outside"):
+        shortlist.predict_candidates(b, cands.assign(IFEval=[170.0, 1, 1]))
+    csv = shortlist.export_shortlist(out, "csv", b.version)
+    assert csv.splitlines()[0].startswith("predictor_version,hf_id") and b.version in csv
+    assert '"predictor_version"' in shortlist.export_shortlist(out, "json", b.version)
+    md = shortlist.export_shortlist(out, "markdown", b.version)
+    assert b.version in md and md.count("\n| new/") == 3
+
+
+def test_multi_target_search_equals_single_target_searches():
+    X, y = _data()
+    A = X.to_numpy()
+    Y = np.column_stack([y.to_numpy(), 2 * y.to_numpy() + np.sin(np.arange(len(y)))])
+    splits = list(KFold(5, shuffle=True, random_state=0).split(A))
+    grid = dict(degrees=(1, 2), alphas=(0.1, 0.001), l1_ratios=(0.0, 0.5, 1.0))
+    both = search.grid_search(A, Y, splits, **grid, n_jobs=2)
+    for t in range(2):
+        one = search.grid_search(A, Y[:, t], splits, **grid, n_jobs=1)
+        assert np.allclose(both[t].fold_mae, one.fold_mae, rtol=1e-10, atol=1e-12)
+        assert np.allclose(both[t].oof, one.oof, rtol=1e-10, atol=1e-12)
+        assert both[t].best_index == one.best_index and both[t].n_capped == one.n_capped
+
+
+def test_convergence_warnings_are_captured_and_counted():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    X, y = _data()
+    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.001, 0.0001), l1_ratios=(0.5, 1.0),
+                      cv=5, n_jobs=2, max_iter=3)  # 3 sweeps: most fits stop unconverged
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    assert not [w for w in seen if issubclass(w.category, ConvergenceWarning)]
+    assert est.n_iter_capped_ > 0
+    assert est.n_iter_capped_ == est.n_convergence_warnings_  # counted from the solver = caught
+    assert est.n_iter_capped_ <= est.n_fits_ * 1
+
+
+def test_impute_rows_projects_each_row_independently():
+    rng = np.random.default_rng(5)
+    u, v = rng.normal(size=(30, 2)), rng.normal(size=(2, 6))
+    M = pd.DataFrame(u @ v + 5, columns=list("abcdef"))
+    rows = M.iloc[:4].copy()
+    truth = rows.copy()
+    rows.iloc[0, 1] = np.nan
+    rows.iloc[1, [0, 4]] = np.nan
+    rows.iloc[2, 1] = np.nan  # same pattern as row 0: solved together
+    from advisor.predict import impute
+    filled = impute.impute_rows(rows, M.iloc[4:], rank=2)
+    assert np.allclose(filled.to_numpy(), truth.to_numpy(), atol=1e-8)  # exact on a rank-2 matrix
+    alone = impute.impute_rows(rows.iloc[[1]], M.iloc[4:], rank=2)
+    assert np.allclose(alone.to_numpy(), filled.iloc[[1]].to_numpy())  # rows do not influence each other
+    assert filled.iloc[3].equals(truth.iloc[3])  # complete rows untouched
+
+
+def test_shortlist_clamps_extrapolation_and_flags_the_domain():
+    b, X = _served()
+    lo, hi = X.min(), X.max()
+    inside = {f: (lo[f] + hi[f]) / 2 for f in X.columns}
+    huge = {**inside, "params_b": hi["params_b"] * 12}  # like a 123B model against a 10B training set
+    at_edge = {**inside, "params_b": hi["params_b"]}
+    cands = pd.DataFrame([{"hf_id": "new/inside", **inside}, {"hf_id": "new/huge", **huge},
+                          {"hf_id": "new/edge", **at_edge}]).assign(scale="normalized")
+    out = shortlist.predict_candidates(b, cands).set_index("hf_id")
+    assert out.loc["new/huge", "extrapolated"] == ["params_b"] and not out.loc["new/huge", "in_domain"]
+    assert out.loc["new/inside", "extrapolated"] == [] and out.loc["new/inside", "in_domain"]
+    # clamped: the 12x model is predicted exactly as the model at the edge of the training range
+    assert out.loc["new/huge", "prediction"] == pytest.approx(out.loc["new/edge", "prediction"])
+    # ... and its interval also covers the unclamped prediction
+    assert out.loc["new/huge", "widened"] and not out.loc["new/edge", "widened"]
+    assert out.loc["new/huge", "upper"] > out.loc["new/edge", "upper"]
+    assert ((out[["prediction", "lower", "upper"]] >= 0) & (out[["prediction", "lower", "upper"]] <= 100)).all().all()
+    # a known model is inside its own domain
+    known = X.iloc[[0]].reset_index().rename(columns={"index": "hf_id"}).assign(scale="normalized")
+    assert shortlist.predict_candidates(b, known).in_domain.all()
+
+
+def test_usable_candidates_split_by_scale_and_size_budget_keeping_unknown_sizes():
+    c = pd.DataFrame({"hf_id": ["a", "b", "c", "d"], "scale": ["normalized", "raw", "normalized", "normalized"],
+                      "params_b": [7.0, 7.0, 70.0, float("nan")], "source": ["t", "u", "t", "t"]})
+    usable, wrong, outside = shortlist.usable_candidates(c, "normalized", (0.5, 10))
+    assert usable.hf_id.tolist() == ["a", "d"] and wrong.hf_id.tolist() == ["b"] and outside.hf_id.tolist() == ["c"]
+    usable, _, outside = shortlist.usable_candidates(c.drop(columns="params_b"), "normalized", (0.5, 10))
+    assert usable.hf_id.tolist() == ["a", "c", "d"] and outside.empty
