@@ -7,19 +7,23 @@ each section as its typed object; a stage reads it with ``ctx.section("train")``
 dataclass's defaults). Command-line flags are typed overrides of section fields (``load(overrides=...)``,
 e.g. ``--shard`` -> ``presence.shard``), checked by the same validators; their errors name the flag.
 
-Validation is pydantic over the plain dataclasses (no pydantic model to keep in step with them): a field
-another engineer adds to a stage dataclass is checked by its type annotation automatically.
+Validation is pydantic over the section dataclasses (``config_dataclass``: pydantic dataclasses that refuse
+unknown keys): a field another engineer adds to a stage dataclass is checked by its type annotation.
 
-* Unknown keys at any level the dataclasses describe are refused, naming the nearest valid key (difflib).
+* Unknown keys at any level the dataclasses describe are refused, listing the valid keys and naming the
+  nearest (difflib), or, for a key a dataclass lists in its ``RENAMED`` (old key -> where it is now,
+  e.g. ``presence.tol_jsd`` -> ``sequential.tol_jsd``), its new place.
 * Types are checked from the annotations (``cv: ten`` -> not an integer, ``features: 5`` -> not a list),
-  enumerations by ``Literal`` (``device: gpu`` -> one of auto, cpu, cuda), ranges by ``Annotated``
-  constraints, e.g. ``cv: Folds`` (>= 2), ``interval_level: OpenUnit`` (0 < x < 1).
+  names by ``Literal`` (``device: gpu`` -> 'auto', 'cpu' or 'cuda') or by a validator raising InputError
+  (``candidates: [x]`` -> the spec names of predictor_specs.yaml), ranges by ``Annotated`` constraints,
+  e.g. ``cv: Folds`` (>= 2), ``interval_level: OpenUnit`` (0 < x < 1), ``NonEmpty[Scale]``.
 * Rules across fields: a section dataclass may define ``check(file)``; ``load`` calls it once.
 * Paths: a field named ``db`` or ``path`` or ending in ``_dir``, ``_path``, ``_file`` or ``files`` is a
   path (in nested entries too, e.g. ``train.models[].path``). A relative one is relative to the
   repository root and must stay inside it; an absolute one is used as given (the error says so).
-Every problem is an ``InputError`` naming the file (or flag), the field and the fix; ``run.py`` turns it
-into exit 2.
+Every problem is an ``InputError`` naming the file (or flag), the field path (pydantic's ``loc``) and the
+fix (from its ``msg`` and ``ctx``: ``_input_error``; the other fields with a problem are named too);
+``run.py`` turns it into exit 2.
 """
 
 from __future__ import annotations
@@ -31,12 +35,13 @@ import importlib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import pydantic.dataclasses
 import yaml
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
+from advisor.core.registry import RM_SOURCES
 from pipeline.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +64,7 @@ config_dataclass = pydantic.dataclasses.dataclass(config=ConfigDict(extra="forbi
 
 def _not_zero(v: int) -> int:
     if v == 0:
-        raise ValueError("0 jobs cannot run anything; use -1 (all cores) or a positive count")
+        raise InputError("", "0 jobs cannot run anything", "use -1 (all cores) or a positive count")
     return v
 
 
@@ -69,6 +74,10 @@ OpenUnit = Annotated[float, Field(gt=0, lt=1)]  # a level or fraction strictly b
 NJobs = Annotated[int, Field(ge=-1), AfterValidator(_not_zero)]  # joblib: -1 = all cores
 Positive = Annotated[int, Field(ge=1)]
 Seconds = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+T = TypeVar("T")
+NonEmpty = Annotated[list[T], Field(min_length=1)]  # ``NonEmpty[Scale]``: a list of at least one Scale
+RMSources = NonEmpty[Literal[RM_SOURCES]]  # rm_results sources, the preferred first (advisor.core.registry)
 
 
 @dataclass
@@ -124,128 +133,84 @@ def _adapter(cls) -> TypeAdapter:
     return TypeAdapter(cls)
 
 
-INTERNAL = {"PipelineConfig": ("path", "raw", "sections", "overrides")}  # fields no file sets
-ALIASES = {"Folds": "int >= 2", "OpenUnit": "float between 0 and 1", "NJobs": "int, -1 or >= 1",
-           "Positive": "int >= 1", "Seconds": "float >= 0", "Tolerance": "float > 0", "Shard": "'i/n', 0 <= i < n",
-           "ModelEntry": "model (hub id or mapping)", " | None": " (or null)"}
-
-
-def _dataclass_of(tp):
-    """The dataclass inside an annotation (``ModelSpec``, ``list[ModelEntry]``, ``X | None``), or None."""
-    if dataclasses.is_dataclass(tp):
-        return tp
-    for arg in typing.get_args(tp):
-        found = _dataclass_of(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _hints(cls) -> dict:
-    try:
-        return typing.get_type_hints(cls, include_extras=True)
-    except Exception:  # noqa: BLE001  (a class defined inside a function: its names are not resolvable)
-        return {}
-
-
-def _walk(cls, loc: list[str]):
-    """(innermost dataclass along ``loc``, the name of its field there or None)."""
-    name = None
-    for key in loc:
-        if key.isdigit():
-            continue
-        hints = _hints(cls)
-        if key not in hints:
-            return cls, None
-        inner = _dataclass_of(hints[key])
-        if inner is None or key == loc[-1]:
-            return cls, key
-        cls, name = inner, None
-    return cls, name
-
-
-def _class_at(cls, loc: list[str]):
-    """The dataclass whose keys ``loc`` addresses (``train.bradley_terry`` -> BradleyTerryConfig)."""
-    for key in loc:
-        if not key.isdigit():
-            cls = _dataclass_of(_hints(cls).get(key)) or cls
-    return cls
-
-
-def _field_loc(cls, loc: list[str]) -> list[str]:
-    """``loc`` without pydantic's union-member tags ('bool', "literal['a']"): field names and list indices."""
-    out, hints = [], _hints(cls)
-    for key in loc:
-        if key.isdigit():
-            out.append(key)
-        elif key in hints:
-            out.append(key)
-            inner = _dataclass_of(hints[key])
-            hints = _hints(inner) if inner is not None else {}
-    return out
-
-
-def _literal(tp):
-    if typing.get_origin(tp) is Literal:
-        return typing.get_args(tp)
-    for arg in typing.get_args(tp):
-        found = _literal(arg)
-        if found:
-            return found
-    return None
-
-
-def _type_name(cls, name: str | None) -> str:
-    if name is None:
-        keys = ", ".join(f.name for f in dataclasses.fields(cls))
-        return f"a mapping with the keys of {cls.__name__} ({keys})"
-    hint = _hints(cls).get(name)
-    choices = _literal(hint)
-    if choices:
-        also = " or true/false" if bool in typing.get_args(hint) else ""
-        return "one of " + ", ".join(str(c) for c in choices) + also
-    for f in dataclasses.fields(cls):
-        if f.name == name:
-            t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-            for alias, text in ALIASES.items():
-                t = t.replace(alias, text)
-            return t
-    return "?"
-
-
 def validate(cls, data: dict, file, prefix: str = ""):
     """``cls(**data)`` checked by pydantic; InputError(file, field, fix) for the first problem."""
     try:
         obj = _adapter(cls).validate_python(data)
     except ValidationError as exc:
-        # an unknown key explains a missing one (``hf_id:`` for ``id:``): report it first; of a union's
-        # errors (``compile: bool | Literal[...]``) the one listing the valid names
-        err = min(exc.errors(), key=lambda e: (e["type"] != "unexpected_keyword_argument",
-                                               e["type"] != "literal_error"))
-        loc = [str(x) for x in err["loc"]]
-        unknown = err["type"] == "unexpected_keyword_argument"  # the last element is the unknown key itself
-        loc = _field_loc(cls, loc[:-1]) + loc[-1:] if unknown else _field_loc(cls, loc)
-        where = ".".join([prefix, *loc] if prefix else loc)
-        if unknown:
-            key = loc[-1]
-            inner = _class_at(cls, loc[:-1])
-            valid = [f.name for f in dataclasses.fields(inner) if f.name not in INTERNAL.get(inner.__name__, ())]
-            near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            section_name = ".".join([prefix, *loc[:-1]] if prefix else loc[:-1])
-            raise InputError(file, f"unknown key {key!r}" + (f" in section {section_name!r}" if section_name else ""),
-                             f"{hint}valid keys: {', '.join(sorted(valid))}", field=where) from None
-        if err["type"] in ("missing_argument", "missing"):
-            raise InputError(file, f"{loc[-1]!r} is required", f"add {loc[-1]}: VALUE", field=where) from None
-        cause = err.get("ctx", {}).get("error")
-        if isinstance(cause, InputError):  # a validator's own message and fix: here it gets the file and field
-            raise InputError(file, cause.problem, cause.fix, field=where) from None
-        msg = err["msg"].removeprefix("Value error, ")
-        inner, name = _walk(cls, loc)
-        raise InputError(file, f"{err.get('input')!r} is not valid ({msg[0].lower() + msg[1:]})",
-                         f"give {where} a value of type {_type_name(inner, name)}", field=where) from None
+        raise _input_error(exc.errors(), cls, data, file, prefix) from None
     _check_paths(obj, file, prefix)
     return obj
+
+
+def _input_error(errors: list[dict], cls, data, file, prefix: str = "") -> InputError:
+    """pydantic's errors as one InputError: the first problem's field path (``prefix`` + its ``loc``), what
+    is wrong and the fix (from its ``msg`` and ``ctx``); the other fields with a problem are named too."""
+    # an unknown key explains a missing one (``hf_id:`` for ``id:``): it is reported first
+    err = min(errors, key=lambda e: e["type"] != "unexpected_keyword_argument")
+    path = _path(err, data)
+    dotted = lambda p: ".".join(map(str, [prefix, *p] if prefix else p))  # noqa: E731
+    where = dotted(path)
+    others = sorted({dotted(_path(e, data)) for e in errors} - {where})
+    also = f" (also to fix: {', '.join(others)})" if others else ""
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, InputError):  # a validator's own message and fix: here it gets the file and field
+        return InputError(file, cause.problem + also, cause.fix, field=where)
+    if err["type"] == "unexpected_keyword_argument":
+        key, inner = path[-1], _class_at(cls, path[:-1])
+        section = where.rpartition(".")[0]
+        valid = [f.name for f in dataclasses.fields(inner)]
+        moved = getattr(inner, "RENAMED", {}).get(key)
+        near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+        hint = f"it is {section + '.' if section else ''}{moved} now; " if moved else \
+            f"did you mean {near[0]!r}? " if near else ""
+        return InputError(file, f"unknown key {key!r}" + (f" in section {section!r}" if section else "") + also,
+                          f"{hint}valid keys: {', '.join(sorted(valid))}", field=where)
+    if err["type"] in ("missing", "missing_argument"):
+        return InputError(file, f"{path[-1]!r} is required{also}", f"add {path[-1]}: VALUE", field=where)
+    if err["type"] == "dataclass_type":
+        keys = ", ".join(f.name for f in dataclasses.fields(_class_at(cls, path)))
+        return InputError(file, f"{err['input']!r} is not a mapping{also}",
+                          f"write {where} as indented 'key: value' lines, keys: {keys}", field=where)
+    wants = " or ".join(dict.fromkeys(_should(e["msg"]) for e in errors if _path(e, data) == path))
+    return InputError(file, f"{err['input']!r} is not valid{also}", f"{where} {wants}", field=where)
+
+
+def _path(err: dict, data) -> list:
+    """The field path of a pydantic error: the keys and indices of its ``loc`` that address the input (so
+    not a union member's tag such as 'bool' or "literal['none','all']"); a missing key comes last."""
+    path, node, loc = [], data, err["loc"]
+    for i, key in enumerate(loc):
+        if isinstance(node, dict) and key in node or isinstance(node, (list, tuple)) and isinstance(key, int):
+            path.append(key)
+            node = node[key]
+        elif i == len(loc) - 1 and err["type"] in ("missing", "missing_argument"):
+            path.append(key)
+    return path
+
+
+def _class_at(cls, path: list):
+    """The dataclass whose mapping ``path`` addresses (``["bradley_terry"]`` in TrainConfig ->
+    BradleyTerryConfig; list indices are skipped)."""
+    for key in path:
+        if isinstance(key, str):
+            cls = _dataclass_in(typing.get_type_hints(cls, include_extras=True)[key])
+    return cls
+
+
+def _dataclass_in(tp):
+    """The dataclass an annotation holds (``RuleConfig``, ``list[ModelEntry]``, ``X | None``), or None."""
+    if dataclasses.is_dataclass(tp):
+        return tp
+    return next(filter(None, map(_dataclass_in, typing.get_args(tp))), None)
+
+
+def _should(msg: str) -> str:
+    """pydantic's message as what the value should be: 'Input should be a valid integer, unable to parse
+    string as an integer' -> 'should be a valid integer'."""
+    msg = msg.split(", unable to", 1)[0].removeprefix("Value error, ").replace(" after validation", "")
+    subject, sep, rest = msg.partition(" should ")
+    return f"should {rest}" if sep and " " not in subject else f"is not valid: {msg}"
 
 
 def _check_paths(obj, file, prefix: str) -> None:
@@ -300,16 +265,6 @@ def build_section(name: str, raw: dict, file: str, overrides: dict | None = None
             if exc.field == f"{name}.{key}" or str(exc.field).startswith(f"{name}.{key}."):
                 raise InputError(flag, exc.problem, exc.fix, row=exc.row, field=exc.field) from None
         raise
-
-
-def check_rm_sources(sources, file: str, name: str) -> None:
-    """``sources``: a non-empty list of rm_results sources, the preferred first."""
-    from advisor.core.registry import RM_SOURCES
-
-    bad = [s for s in sources if s not in RM_SOURCES] if isinstance(sources, list) else [sources]
-    if not sources or bad:
-        raise InputError(file, f"{name} {sources!r}: " + (f"unknown {bad}" if bad else "empty"),
-                         f"list one or more of {', '.join(RM_SOURCES)}, the preferred first", field=name)
 
 
 def load(path: str | Path | None = None, overrides: dict | None = None) -> PipelineConfig:

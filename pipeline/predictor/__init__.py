@@ -1,7 +1,8 @@
 """Pipeline stage ``predictor``: choose, evaluate and fit the served predictors, store them in the
 database with their evidence, and write the reproduction report.
 
-- ``config.py``: ``PredictorConfig`` (the ``predictor:`` section) and its checks; the evaluation
+- ``config.py``: ``PredictorConfig`` (the ``predictor:`` section), validated by ``config.load`` before any
+  stage runs (names from the registry and the spec file, ranges, rules across keys); the evaluation
   protocol's defaults come from ``advisor.predict.evaluation.EvalConfig``;
 - ``stage.py``: ``run(ctx)``: inputs, evaluation, the served fits, the tables, the report into the
   table ``reports``;

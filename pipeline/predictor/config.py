@@ -1,4 +1,9 @@
-"""The ``predictor:`` section of a pipeline config (``PredictorConfig``) and its checks.
+"""The ``predictor:`` section of a pipeline config (``PredictorConfig``), validated whole by ``config.load``.
+
+Types say what each key takes: scales, methods, targets and rm_sources are ``Literal`` names (the registry's),
+``candidates`` are spec names of ``advisor/predict/predictor_specs.yaml``, ``pca_features`` registry
+benchmarks, numbers carry their ranges; ``check`` adds the rules across keys. So a bad section is refused
+before any stage runs, naming the field and the valid names.
 
 The evaluation protocol's settings (candidates, repeats, folds, cv, random_state, interval_level, n_boot,
 n_jobs, max_iter) have one home for their defaults: ``advisor.predict.evaluation.EvalConfig``. This dataclass
@@ -9,41 +14,83 @@ same-named fields back to the evaluation.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
 
 from advisor.core import registry
 from advisor.predict import evaluation, specs
-from pipeline.config import Folds, NJobs, OpenUnit, Positive, check_rm_sources
+from pipeline.config import Folds, Fraction, NJobs, NonEmpty, OpenUnit, Positive, RMSources, config_dataclass
 from pipeline.errors import InputError
 
 SERVED_SCALES = ("normalized", "raw")
 _EVAL = evaluation.EvalConfig()  # the protocol's defaults (one home: advisor/predict/evaluation.py)
 
 
-@dataclass
+def _spec(name: str) -> str:
+    valid = specs.load_specs()
+    if name not in valid:
+        raise InputError("", f"unknown predictor spec {name!r}",
+                         f"use names from advisor/predict/predictor_specs.yaml: {', '.join(valid)}")
+    return name
+
+
+def _benchmark(name: str) -> str:
+    if name not in registry.benchmarks():
+        raise InputError("", f"unknown feature {name!r}", f"use registry names: {', '.join(registry.names())}")
+    return name
+
+
+Scale = Literal[SERVED_SCALES]
+Method = Literal[registry.METHODS]
+Target = Literal[registry.RM_TARGETS]
+SpecName = Annotated[str, AfterValidator(_spec)]  # a spec of advisor/predict/predictor_specs.yaml
+Benchmark = Annotated[str, AfterValidator(_benchmark)]  # a registry benchmark (advisor/core/benchmarks.csv)
+
+
+@config_dataclass
 class PredictorConfig:
-    scales: list = field(default_factory=lambda: list(SERVED_SCALES))  # first = the report's main scale
-    methods: list = field(default_factory=lambda: list(registry.METHODS))
-    targets: list = field(default_factory=lambda: list(registry.RM_TARGETS))
-    method: str = "regression"  # the predictor the report's main rows describe
-    target: str = "score"
-    rm_sources: list = field(default_factory=lambda: ["paper", "user"])  # rm_results sources, preferred first
-    candidates: list = field(default_factory=lambda: list(_EVAL.candidates))  # specs the served choice picks from
-    paper_reference_scales: list = field(default_factory=list)  # evaluate the paper's model on these
-    paper_reference_targets: list = field(default_factory=lambda: ["score"])
-    repeats: int = _EVAL.repeats  # outer repeats of the nested CV (0: serving build, lineage-out only)
+    scales: NonEmpty[Scale] = field(default_factory=lambda: list(SERVED_SCALES))  # first = the report's main scale
+    methods: NonEmpty[Method] = field(default_factory=lambda: list(registry.METHODS))
+    targets: NonEmpty[Target] = field(default_factory=lambda: list(registry.RM_TARGETS))
+    method: Method = "regression"  # the predictor the report's main rows describe
+    target: Target = "score"
+    rm_sources: RMSources = field(default_factory=lambda: ["paper", "user"])  # rm_results sources, preferred first
+    # specs the served choice picks from
+    candidates: NonEmpty[SpecName] = field(default_factory=lambda: list(_EVAL.candidates))
+    paper_reference_scales: list[Scale] = field(default_factory=list)  # evaluate the paper's model on these
+    paper_reference_targets: list[Target] = field(default_factory=lambda: ["score"])
+    # outer repeats of the nested CV (0: serving build, lineage-out only)
+    repeats: Annotated[int, Field(ge=0)] = _EVAL.repeats
     folds: Folds = _EVAL.folds  # outer folds
     cv: Folds = _EVAL.cv  # inner folds of each spec's hyperparameter search
     interval_level: OpenUnit = _EVAL.interval_level
     n_boot: Positive = _EVAL.n_boot
     random_state: int = _EVAL.random_state
     n_jobs: NJobs = _EVAL.n_jobs
-    max_iter: int = _EVAL.max_iter
-    coverage_min_k5: float = 0.4
-    coverage_min_k10: float = 0.7
-    coverage_ks: list = field(default_factory=lambda: [5, 30])  # first and last k
-    pca_features: list = field(default_factory=lambda: list(registry.OLL_V2_TASKS))
+    max_iter: Positive = _EVAL.max_iter
+    coverage_min_k5: Fraction = 0.4
+    coverage_min_k10: Fraction = 0.7
+    coverage_ks: Annotated[list[Positive], Field(min_length=2, max_length=2)] = field(
+        default_factory=lambda: [5, 30])  # first and last k
+    pca_features: NonEmpty[Benchmark] = field(default_factory=lambda: list(registry.OLL_V2_TASKS))
     reports_dir: str | None = None  # None: beside the database, <db>.reports/
+
+    def check(self, file: str = "config") -> PredictorConfig:
+        """The rules across keys (each key's own type and range is checked by its annotation)."""
+        if self.method not in self.methods or self.target not in self.targets:
+            raise InputError(file, f"method/target {self.method}/{self.target} not among the fitted ones",
+                             f"pick method from 'methods' ({', '.join(self.methods)}) and target from "
+                             f"'targets' ({', '.join(self.targets)})", field="predictor.method")
+        for t in self.paper_reference_targets:
+            if t not in self.targets:
+                raise InputError(file, f"paper_reference_targets: {t!r} is not served",
+                                 f"use some of {self.targets}", field="predictor.paper_reference_targets")
+        if self.coverage_ks[0] > self.coverage_ks[1]:
+            raise InputError(file, f"coverage_ks {self.coverage_ks}: the first k is above the last",
+                             "write [first k, last k], e.g. [5, 30]", field="predictor.coverage_ks")
+        return self
 
 
 _SHARED = [f.name for f in dataclasses.fields(evaluation.EvalConfig)
@@ -55,39 +102,3 @@ def eval_config(cfg: PredictorConfig, **extra) -> evaluation.EvalConfig:
     shared = {k: getattr(cfg, k) for k in _SHARED}
     shared["candidates"] = list(cfg.candidates)
     return evaluation.EvalConfig(**shared, **extra)
-
-
-def check(cfg: PredictorConfig, file: str) -> None:
-    """What the types cannot say: names that must exist, and fields that must agree."""
-    for f in cfg.pca_features:
-        if f not in registry.benchmarks():
-            raise InputError(file, f"unknown feature {f!r}",
-                             f"use registry names: {', '.join(registry.names())}",
-                             field="predictor.pca_features")
-    for s in [*cfg.scales, *cfg.paper_reference_scales]:
-        if s not in SERVED_SCALES:
-            raise InputError(file, f"scale {s!r}", f"use {' or '.join(SERVED_SCALES)}",
-                             field="predictor.scales")
-    if not cfg.scales:
-        raise InputError(file, "no scale to serve", "list at least one scale", field="predictor.scales")
-    if not isinstance(cfg.repeats, int) or cfg.repeats < 0:
-        raise InputError(file, f"repeats {cfg.repeats!r}", "use 0 (serving build: lineage-out only) or "
-                         "a positive number of nested-CV repeats (5 for the full evaluation)",
-                         field="predictor.repeats")
-    valid = list(specs.load_specs())
-    for s in cfg.candidates:
-        if s not in valid:
-            raise InputError(file, f"unknown predictor spec {s!r}", f"use names from "
-                             f"advisor/predict/predictor_specs.yaml: {', '.join(valid)}",
-                             field="predictor.candidates")
-    if not cfg.candidates:
-        raise InputError(file, "no candidate spec", "list at least one", field="predictor.candidates")
-    check_rm_sources(cfg.rm_sources, file, "predictor.rm_sources")
-    if cfg.method not in cfg.methods or cfg.target not in cfg.targets:
-        raise InputError(file, f"method/target {cfg.method}/{cfg.target} not among the fitted ones",
-                         "pick method from 'methods' and target from 'targets'",
-                         field="predictor.method")
-    for t in cfg.paper_reference_targets:
-        if t not in cfg.targets:
-            raise InputError(file, f"paper_reference_targets: {t!r} is not served",
-                             f"use some of {cfg.targets}", field="predictor.paper_reference_targets")

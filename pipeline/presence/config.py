@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from pipeline.config import OpenUnit, Positive, Seconds, check_rm_sources, config_dataclass
+from pipeline.config import OpenUnit, Positive, RMSources, Seconds, config_dataclass
 from pipeline.errors import InputError
 from pipeline.models import ModelEntry, check_models
 from pipeline.runtime import Device, DType
@@ -106,7 +106,7 @@ class PresenceConfig:
     hist_tail: Annotated[float, Field(ge=0, lt=0.5)] = 0.001
     jsd_base: Annotated[float, Field(gt=1)] = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
     regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
-    regression_rm_sources: list[str] = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first
+    regression_rm_sources: RMSources = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first
     regression_min_models: int = 12  # fewer models with both presence scores and RM results: not run
 
     def check(self, file: str = "config") -> PresenceConfig:
@@ -118,7 +118,6 @@ class PresenceConfig:
             raise InputError(file, "presence.source is 'local' but presence.files is empty",
                              "list JSONL/Parquet files in SlimPajama schema, or set source: hub",
                              field="presence.files")
-        check_rm_sources(self.regression_rm_sources, file, "presence.regression_rm_sources")
         if self.pack and self.pass_attention_mask:
             raise InputError(file, "presence.pack and presence.pass_attention_mask are both set",
                              "packed rows are masked from their position_ids: set pass_attention_mask: false",

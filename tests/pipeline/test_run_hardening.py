@@ -222,6 +222,30 @@ def test_bad_configs_exit_2_naming_file_field_and_fix(tmp_path, capsys, text, fi
     assert not db.exists() and list(tmp_path.iterdir()) == [cfg]
 
 
+def test_a_bad_predictor_section_is_refused_at_load_before_any_stage_runs(tmp_path):
+    """Issue 25: the predictor section's names (scales, spec names) are checked by config.load, so a bad one
+    stops ``pipeline.run`` before ingest (exit 2, the file, the field, the valid names), not after it."""
+    cfg = tmp_path / "bad.yaml"
+    db, work = tmp_path / "advisor.duckdb", tmp_path / "work"
+    head = f"db: {db}\ndata_dir: data\nwork_dir: {work}\nstages: [ingest, predictor]\n"
+    cfg.write_text(head + "predictor: {scales: [percent], candidates: [no_such_spec]}\n")
+    proc = pipeline("--config", cfg)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"error: {cfg}, field 'predictor.scales.0': 'percent' is not valid "
+                                  "(also to fix: predictor.candidates.0). "
+                                  "Fix: predictor.scales.0 should be 'normalized' or 'raw'"), proc.stderr
+    assert "nothing was published" in proc.stderr
+    assert "stage 1/2 ingest" not in proc.stdout and "pipeline run" not in proc.stdout  # no stage started
+    assert not db.exists() and not work.exists() and sorted(tmp_path.iterdir()) == [cfg]
+    cfg.write_text(head + "predictor: {scales: [normalized], candidates: [no_such_spec]}\n")
+    proc = pipeline("--config", cfg)
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        f"error: {cfg}, field 'predictor.candidates.0': unknown predictor spec 'no_such_spec'. Fix: use names "
+        "from advisor/predict/predictor_specs.yaml: ridge_log_params, ridge_oll_mean_log_params, enet_linear_log, "
+        "paper_enet"), proc.stderr
+    assert "stage 1/2 ingest" not in proc.stdout and sorted(tmp_path.iterdir()) == [cfg]
+
+
 def test_a_bad_config_on_the_command_line_is_one_message_not_a_traceback(tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("predictor:\n  cv: ten\n")
@@ -249,7 +273,7 @@ def test_flags_are_typed_overrides_checked_like_config_values(tmp_path, capsys):
     rc = run_mod.main(["--db", str(tmp_path / "a.duckdb"), "--rm-results", str(OLL), "--method", "dpo"])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: --method, field 'ingest.method': 'dpo' is not valid"), err
-    assert "Fix: give ingest.method a value of type one of regression, bradley_terry" in err
+    assert "Fix: ingest.method should be 'regression' or 'bradley_terry'" in err
     assert list(tmp_path.iterdir()) == []
     cfg = config.load(ROOT / "configs" / "default.yaml",
                       overrides=run_mod.overrides(run_mod.parse_args(["--results", "r.json", "--model", "org/m"])))

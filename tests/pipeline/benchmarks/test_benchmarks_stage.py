@@ -85,11 +85,12 @@ def test_task_set_and_config_errors(tmp_path):
         section(models=[{"path": "a/b"}])
     with pytest.raises(InputError, match=r"sets both tiny and path. Fix: remove path"):
         section(models=[{"id": "a/b", "tiny": "llama", "path": "x"}])
-    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtype': 'fp8' is not valid.*one of auto"):
+    with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtype': 'fp8' is not valid.*should be 'auto'"):
         section(models=[{"id": "a/b", "dtype": "fp8"}])
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.path': path '../x' leaves the project"):
         section(models=[{"id": "a/b", "path": "../x"}])
-    with pytest.raises(InputError, match=r"field 'benchmarks.device': 'gpu' is not valid.*one of auto, cpu, cuda"):
+    with pytest.raises(InputError, match=r"field 'benchmarks.device': 'gpu' is not valid.*"
+                                         r"Fix: benchmarks.device should be 'auto', 'cpu' or 'cuda'"):
         section(device="gpu")
     spec = section(models=["a/b"]).models[0]
     assert (spec.id, spec.resolve_path("work"), model_dtype(spec)) == ("a/b", "a/b", "bfloat16")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from advisor.predict import evaluation
+from pipeline import config
 from pipeline.errors import InputError
-from pipeline.predictor.config import PredictorConfig, check, eval_config
+from pipeline.predictor.config import PredictorConfig, eval_config
 from pipeline.predictor.report import paper_numbers
 
 
@@ -32,13 +33,44 @@ def test_the_paper_numbers_are_read_from_data_paper():
     assert p["table1_delta_pct"]["Llama-3.1-Tulu-3-8B"]["chat"] == -0.6
 
 
+def _section(**kw) -> PredictorConfig:
+    return config.build_section("predictor", {"predictor": kw}, "cfg.yaml")
+
+
 def test_config_errors_name_the_field_and_the_fix():
-    with pytest.raises(InputError, match=r"predictor.rm_sources \['pipelines'\]: unknown.*paper, pipeline"):
-        check(PredictorConfig(rm_sources=["pipelines"]), "cfg.yaml")
-    with pytest.raises(InputError, match="predictor.rm_sources"):
-        check(PredictorConfig(rm_sources="paper"), "cfg.yaml")  # a string, not a list
-    with pytest.raises(InputError, match="unknown predictor spec 'ridge_all'.*ridge_log_params"):
-        check(PredictorConfig(candidates=["ridge_all"]), "cfg.yaml")
-    with pytest.raises(InputError, match="scale 'percent'"):
-        check(PredictorConfig(scales=["percent"]), "cfg.yaml")
-    check(PredictorConfig(rm_sources=["pipeline", "paper"]), "cfg.yaml")
+    """Types from the registry and the spec file: a bad name is refused at load, listing the valid ones."""
+    with pytest.raises(InputError, match=r"cfg.yaml, field 'predictor.rm_sources.0': 'pipelines' is not valid. "
+                                         r"Fix: predictor.rm_sources.0 should be 'paper', 'pipeline' or 'user'"):
+        _section(rm_sources=["pipelines"])
+    with pytest.raises(InputError, match=r"field 'predictor.rm_sources'.*should be a valid list"):
+        _section(rm_sources="paper")  # a string, not a list
+    with pytest.raises(InputError, match=r"field 'predictor.candidates.0': unknown predictor spec 'ridge_all'. "
+                                         r"Fix: use names from advisor/predict/predictor_specs.yaml: "
+                                         r"ridge_log_params, .*paper_enet"):
+        _section(candidates=["ridge_all"])
+    with pytest.raises(InputError, match=r"field 'predictor.candidates'.*should have at least 1 item"):
+        _section(candidates=[])
+    with pytest.raises(InputError, match=r"field 'predictor.scales.0': 'percent' is not valid.*"
+                                         r"should be 'normalized' or 'raw'"):
+        _section(scales=["percent"])
+    with pytest.raises(InputError, match=r"field 'predictor.paper_reference_scales.0'.*'normalized' or 'raw'"):
+        _section(paper_reference_scales=["percent"])
+    with pytest.raises(InputError, match=r"field 'predictor.targets.1': 'helpfulness' is not valid.*"
+                                         r"'score', 'chat', 'chat_hard', 'safety' or 'reasoning'"):
+        _section(targets=["score", "helpfulness"])
+    with pytest.raises(InputError, match=r"field 'predictor.pca_features.0': unknown feature 'ifeval'.*"
+                                         r"leaderboard_ifeval"):
+        _section(pca_features=["ifeval"])
+    with pytest.raises(InputError, match=r"field 'predictor.repeats'.*greater than or equal to 0"):
+        _section(repeats=-1)
+    with pytest.raises(InputError, match=r"field 'predictor.coverage_min_k5'.*less than or equal to 1"):
+        _section(coverage_min_k5=40)
+    # the rules across keys run at load too
+    with pytest.raises(InputError, match=r"field 'predictor.method'.*bradley_terry/score not among the fitted"):
+        _section(methods=["regression"], method="bradley_terry")
+    with pytest.raises(InputError, match=r"field 'predictor.paper_reference_targets'.*'chat' is not served"):
+        _section(targets=["score"], method="regression", paper_reference_targets=["chat"])
+    with pytest.raises(InputError, match=r"field 'predictor.coverage_ks'.*first k is above the last"):
+        _section(coverage_ks=[30, 5])
+    assert _section(rm_sources=["pipeline", "paper"]).rm_sources == ["pipeline", "paper"]
+    assert _section() == PredictorConfig()  # the defaults are valid

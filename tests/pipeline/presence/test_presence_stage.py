@@ -61,7 +61,8 @@ def test_corpus_bad_record_names_file_row_field(tmp_path):
     bad.write_text('{"text": "ok", "meta": {"redpajama_set_name": "RedPajamaBook"}}\n{"text": "no meta"}\n')
     with pytest.raises(InputError, match=r"bad.jsonl, row 2, field 'meta.redpajama_set_name'"):
         corpus.ensure_corpus(_cfg([bad]), tmp_path / "o", log=lambda m: None)
-    with pytest.raises(InputError, match=r"field 'presence.normalise': 'mean' is not valid.*one of scored, N"):
+    with pytest.raises(InputError, match=r"field 'presence.normalise': 'mean' is not valid.*"
+                                         r"Fix: presence.normalise should be 'scored' or 'N'"):
         _section(models=["m"], source="hub", normalise="mean")
 
 
@@ -195,19 +196,21 @@ def _section(**kw) -> PresenceConfig:
 
 def test_presence_config_errors_name_the_field():
     with pytest.raises(InputError, match=r"field 'presence.compile': 'backbone' is not valid.*"
-                                         r"one of none, head, all or true/false"):
+                                         r"should be a valid boolean or should be 'none', 'head' or 'all'"):
         _section(models=["m"], source="hub", compile="backbone")
     with pytest.raises(InputError, match="pass_attention_mask: false"):
         _section(models=["m"], source="hub", pack=True, pass_attention_mask=True)
     with pytest.raises(InputError, match=r"field 'presence.row_tokens'.*greater than or equal to 1"):
         _section(models=["m"], source="hub", row_tokens=0)
-    with pytest.raises(InputError, match=r"presence.regression_rm_sources \['papers'\]: unknown.*paper, pipeline"):
+    with pytest.raises(InputError, match=r"field 'presence.regression_rm_sources.0': 'papers' is not valid.*"
+                                         r"should be 'paper', 'pipeline' or 'user'"):
         _section(models=["m"], source="hub", regression_rm_sources=["papers"])
-    with pytest.raises(InputError, match="presence.regression_rm_sources .*empty"):
+    with pytest.raises(InputError, match=r"presence.regression_rm_sources should have at least 1 item"):
         _section(models=["m"], source="hub", regression_rm_sources=[])
     with pytest.raises(InputError, match=r"field 'presence.models'.*presence does not use 'max_length'"):
         _section(models=[{"id": "m", "max_length": 5}], source="hub")
-    with pytest.raises(InputError, match=r"field 'presence.device': 'gpu' is not valid.*one of auto, cpu, cuda"):
+    with pytest.raises(InputError, match=r"field 'presence.device': 'gpu' is not valid.*"
+                                         r"should be 'auto', 'cpu' or 'cuda'"):
         _section(models=["m"], source="hub", device="gpu")
     with pytest.raises(InputError, match="presence.models is empty"):
         _section(source="hub")

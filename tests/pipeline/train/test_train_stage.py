@@ -87,7 +87,7 @@ def _train_section(data: dict) -> TrainConfig:
 
 def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(InputError, match=r"c.yaml, field 'train.models.0.tiny': 'gpt2' is not valid.*"
-                                         r"Fix: give train.models.0.tiny a value of type one of llama, qwen2"):
+                                         r"Fix: train.models.0.tiny should be 'llama' or 'qwen2'"):
         _train_section({"models": [{"id": "a/b", "tiny": "gpt2"}]})
     with pytest.raises(InputError, match=r"unknown key 'lr' in section 'train.bradley_terry'.*learning_rates"):
         _train_section({"bradley_terry": {"lr": 1}})
