@@ -14,7 +14,7 @@ estimates at the stop agree with the full corpus's within the tolerance.
 2. Smoke: the project's two tiny random-initialised models (tiny:llama, tiny:qwen2) score the built-in
    corpus (``--smoke-docs`` per subset) through the real stage, once with the rule (``min_docs_per_subset``
    20, shards of ``--smoke-shard-docs``, the default tolerances times ``--smoke-tol-scale``) and once everything
-   (``sequential: false``); then the rule is
+   (``sequential: {max_rounds: 1}``); then the rule is
    replayed on those real scores in ``--seeds`` other random stratified orders (numpy, no rescoring).
 Prints documents per model at the stop against the full corpus (the ratio is the saving) and the agreement
 rate; ``--csv`` prints the synthetic result as a row for data/presence/sequential_bench.csv.
@@ -92,20 +92,21 @@ def smoke(a) -> None:
 
     root = Path(tempfile.mkdtemp()) / "presence"
     k = a.smoke_tol_scale
-    base = dict(models=["tiny:llama", "tiny:qwen2"], source="fixture", docs_per_subset=a.smoke_docs,
-                shard_docs=a.smoke_shard_docs, max_tokens=64, bins=100, min_docs_per_subset=20, dtype="float32",
-                device="cpu", tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.01 * k)
+    base = dict(models=["tiny:llama", "tiny:qwen2"],
+                corpus=dict(source="fixture", docs_per_subset=a.smoke_docs, shard_docs=a.smoke_shard_docs),
+                scoring=dict(max_tokens=64, dtype="float32", device="cpu"))
+    rule = dict(bins=100, min_docs_per_subset=20, tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.01 * k)
     t0 = time.perf_counter()
-    seq = PresenceConfig(**base).check()
+    seq = PresenceConfig(**base, sequential=rule).check()
     stage.score_job(seq, root, log=lambda m: None)
     recs = stage.Rounds(seq, root, 0).records()
     t1 = time.perf_counter()
-    full_cfg = PresenceConfig(**base, sequential=False).check()
+    full_cfg = PresenceConfig(**base, sequential={**rule, "max_rounds": 1}).check()  # one round: everything
     paths, _ = stage.score_job(full_cfg, root, log=lambda m: None)  # scores only the shards not yet scored
     t2 = time.perf_counter()
     n_full = len(paths)
     X, strata, _ = stage.load_wide(full_cfg, root, range(n_full))
-    subsets, models, rule = list(seq.subsets), seq.model_ids, seq.rule()
+    subsets, models, rule = list(seq.corpus.subsets), seq.model_ids, seq.sequential
     means, jsd = sq.point(X, strata, subsets, models, rule)
     X0, s0, _ = stage.load_wide(seq, root, range(recs[-1]["n_shards"]))
     est0 = sq.estimate(X0, s0, subsets, models, rule, round_index=recs[-1]["round"])

@@ -1,17 +1,22 @@
-"""The ``presence:`` config section (one dataclass, validated by ``pipeline.config.load``; the stage reads
-it with ``ctx.section("presence")``). Models are ``pipeline.models.ModelSpec`` entries."""
+"""The ``presence:`` config section, validated by ``pipeline.config.load``; the stage reads it with
+``ctx.section("presence")``. Models are ``pipeline.models.ModelSpec`` entries; the rest is in sections:
+``corpus`` (CorpusConfig), ``scoring`` (ScoringConfig), ``sequential`` (``sequential.RuleConfig`` itself: the
+bootstrap and the stopping rule), ``analysis`` (AnalysisConfig); ``round_wait_s`` and ``shard`` belong to the
+job. The keys of the flat section before (``tol_jsd:``, ``max_tokens:``, ...) are refused naming their place
+(``PresenceConfig.RENAMED``). docs/presence.md, "Config keys"."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import field, replace
-from typing import Annotated, Literal
+from dataclasses import field, fields, replace
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator
 
-from pipeline.config import OpenUnit, Positive, RMSources, Seconds, config_dataclass
+from pipeline.config import Positive, RMSources, Seconds, config_dataclass
 from pipeline.errors import InputError
 from pipeline.models import ModelEntry, check_models
+from pipeline.presence.sequential import RuleConfig
 from pipeline.runtime import Device, DType
 
 SLIMPAJAMA_SUBSETS = ["RedPajamaGithub", "RedPajamaBook", "RedPajamaArXiv", "RedPajamaWikipedia",
@@ -25,7 +30,7 @@ def compile_mode(value) -> str:
     """``compile`` setting as one of COMPILE_MODES (``true`` = all, ``false`` = none)."""
     mode = {False: "none", True: "all"}.get(value, value) if isinstance(value, bool) else value
     if mode not in COMPILE_MODES:
-        raise ValueError(f"presence.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
+        raise ValueError(f"presence.scoring.compile {value!r} unknown. Fix: use one of {', '.join(COMPILE_MODES)} "
                          "(true = all, false = none)")
     return mode
 
@@ -46,29 +51,28 @@ def _shard(value: str) -> str:
 
 
 Shard = Annotated[str, AfterValidator(_shard)]  # "i/n": this job scores document shards with index % n == i
-Tolerance = Annotated[float, Field(gt=0)]
 
 
 @config_dataclass
-class PresenceConfig:
-    # Models to score (pipeline.models.ModelSpec: hub ids, {id, path}, "tiny:llama" / {id, tiny: qwen2}: the
-    # project's tiny random models, built under work_dir/models; {id, params_b} sizes a model for --plan).
-    # The first one is the ground-truth reference
-    # (paper: LLM360/Crystal, which saw all of SlimPajama once); plots and the JSD heatmap show it first.
-    models: list[ModelEntry] = field(default_factory=list)
-    # Corpus: "hub" streams `dataset` (SlimPajama schema: text + meta.redpajama_set_name); "local" reads
-    # `files` (JSONL / JSONL.gz / Parquet in the same schema); "fixture" writes and reads the small built-in
-    # corpus (pipeline/presence/fixtures.py). Deterministic for a given `seed`.
+class CorpusConfig:
+    """``presence.corpus``: where the documents come from and how the sample is stored. "hub" streams
+    ``dataset`` (SlimPajama schema: text + meta.redpajama_set_name); "local" reads ``files`` (JSONL / JSONL.gz
+    / Parquet in the same schema); "fixture" writes and reads the small built-in corpus
+    (pipeline/presence/fixtures.py). Deterministic for a given ``seed``."""
     source: Literal[SOURCES] = "local"
     dataset: str = "cerebras/SlimPajama-627B"
     split: str = "train"
     files: list[str] = field(default_factory=list)
     subsets: list[str] = field(default_factory=lambda: list(SLIMPAJAMA_SUBSETS))
     docs_per_subset: Positive = 200_000
-    seed: int = 0
+    seed: int = 0  # the document sample and its stored order
     shard_docs: Positive = 10_000  # documents per corpus / score shard (the unit of resume and of --shard)
     stream_buffer: Positive = 10_000  # hub streaming shuffle buffer
-    # Scoring (eq. 10).
+
+
+@config_dataclass
+class ScoringConfig:
+    """``presence.scoring``: eq. 10 and how the scorer runs."""
     max_tokens: Positive = 2048  # N: only the first N tokens of each document are scored
     # "scored": divide by the tokens actually scored; "N": divide by N (eq. 10 literally)
     normalise: Literal[NORMALISATIONS] = "scored"
@@ -84,58 +88,71 @@ class PresenceConfig:
     compile: bool | Literal[COMPILE_MODES] = False
     pack: bool = False  # share rows between documents (position_ids restart) instead of padding each one
     row_tokens: Positive = 4096  # row length when packing (a longer document gets a row of its own)
-    trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
-    # Sequential scoring (pipeline/presence/sequential.py): rounds over a growing prefix of the corpus's
-    # stratified random order, the same documents for every model; after each round, bootstrap intervals
-    # for every published mean, histogram bin and JSD; stop when each half-width (JSD: + |bias|) is within
-    # its tolerance, or at the cap (the whole corpus: docs_per_subset). false: one round, the whole corpus.
-    sequential: bool = True
-    tol_jsd: Tolerance = 0.01  # Jensen-Shannon distance (base jsd_base)
-    tol_mean: Tolerance = 0.02  # nats/token: per-subset means = the presence features
-    tol_hist: Tolerance = 0.01  # probability mass of one histogram bin
-    ci_alpha: OpenUnit = 0.05  # split over max_rounds looks (Bonferroni): each round's level is 1 - ci_alpha/max_rounds
-    max_rounds: Positive = 6  # the last allowed round is the whole corpus
-    min_docs_per_subset: Positive = 2000  # the first round (and so the smallest sample any estimate rests on)
-    n_boot: Annotated[int, Field(ge=2)] = 200  # bootstrap replicates per round
-    round_wait_s: Seconds = 0.0  # --shard jobs: wait this long for the other jobs' shards of a round, then leave
-    shard: Shard | None = None  # --shard i/n: this job scores document shards with index % n == i
-    # Analysis.
+
+
+@config_dataclass
+class AnalysisConfig:
+    """``presence.analysis``: the family rule and the paper's regression experiment."""
     family_rule: bool = True  # reuse the largest same-family, same-token-count member's distribution
-    bins: Positive = 100  # shared histogram bins for the JSD and the plotted distributions
-    # bins span the pooled hist_tail..1-hist_tail quantiles (0: min..max); beyond: end bins
-    hist_tail: Annotated[float, Field(ge=0, lt=0.5)] = 0.001
-    jsd_base: Annotated[float, Field(gt=1)] = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
     regression_features: list[str] = field(default_factory=list)  # empty: the predictor's defaults
     regression_rm_sources: RMSources = field(default_factory=lambda: ["paper", "pipeline"])  # targets, preferred first
     regression_min_models: int = 12  # fewer models with both presence scores and RM results: not run
+
+
+def _not_the_old_switch(value):
+    if isinstance(value, bool):
+        raise InputError("", f"sequential: {str(value).lower()} is the old switch; sequential is a section now "
+                         "(pipeline/presence/sequential.py: RuleConfig)",
+                         "leave it out for rounds (the old true), or write 'sequential: {max_rounds: 1}' for one "
+                         "round over the whole corpus (the old false)")
+    return value
+
+
+@config_dataclass
+class PresenceConfig:
+    # Models to score (pipeline.models.ModelSpec: hub ids, {id, path}, "tiny:llama" / {id, tiny: qwen2}: the
+    # project's tiny random models, built under work_dir/models; {id, params_b} sizes a model for --plan).
+    # The first one is the ground-truth reference
+    # (paper: LLM360/Crystal, which saw all of SlimPajama once); plots and the JSD heatmap show it first.
+    models: list[ModelEntry] = field(default_factory=list)
+    trust_remote_code: list[str] = field(default_factory=list)  # models allowed to run their own code
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    # Sequential scoring (pipeline/presence/sequential.py, its RuleConfig): rounds over a growing prefix of
+    # the corpus's stratified random order, the same documents for every model; after each round, bootstrap
+    # intervals for every published mean, histogram bin and JSD; stop when each half-width (JSD: + |bias|)
+    # is within its tolerance, or at the cap (the whole corpus). max_rounds: 1: one round, the whole corpus.
+    # Its bins, tail and base are also those of the published histograms and JSD.
+    sequential: Annotated[RuleConfig, BeforeValidator(_not_the_old_switch)] = field(default_factory=RuleConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    round_wait_s: Seconds = 0.0  # --shard jobs: wait this long for the other jobs' shards of a round, then leave
+    shard: Shard | None = None  # --shard i/n: this job scores document shards with index % n == i
+
+    # where each key of the flat section before the nested one lives now (an old key is refused, naming it)
+    RENAMED: ClassVar[dict] = {
+        **{f.name: f"sequential.{f.name}" for f in fields(RuleConfig)},
+        "ci_alpha": "sequential.alpha", "hist_tail": "sequential.tail", "jsd_base": "sequential.base",
+        **{f.name: f"{name}.{f.name}" for name, cls in (("scoring", ScoringConfig), ("analysis", AnalysisConfig),
+                                                        ("corpus", CorpusConfig)) for f in fields(cls)}}
 
     def check(self, file: str = "config") -> PresenceConfig:
         """Rules across fields (types and ranges are checked from the annotations)."""
         if not self.models:
             raise InputError(file, "presence.models is empty", "list at least one model (reference first)",
                              field="presence.models")
-        if self.source == "local" and not self.files:
-            raise InputError(file, "presence.source is 'local' but presence.files is empty",
+        if self.corpus.source == "local" and not self.corpus.files:
+            raise InputError(file, "presence.corpus.source is 'local' but presence.corpus.files is empty",
                              "list JSONL/Parquet files in SlimPajama schema, or set source: hub",
-                             field="presence.files")
-        if self.pack and self.pass_attention_mask:
-            raise InputError(file, "presence.pack and presence.pass_attention_mask are both set",
+                             field="presence.corpus.files")
+        if self.scoring.pack and self.scoring.pass_attention_mask:
+            raise InputError(file, "presence.scoring.pack and presence.scoring.pass_attention_mask are both set",
                              "packed rows are masked from their position_ids: set pass_attention_mask: false",
-                             field="presence.pack")
+                             field="presence.scoring.pack")
         check_models(self.models, file, "presence", unused=("max_length", "per_device_batch_size"))
         # the section's trust_remote_code list is shorthand for the flag on those models' entries
         self.models = [replace(m, trust_remote_code=m.id in self.trust_remote_code) if m.id in self.trust_remote_code
                        else m for m in self.models]
         return self
-
-    def rule(self):
-        """The stopping rule's settings (sequential.RuleConfig)."""
-        from pipeline.presence.sequential import RuleConfig
-
-        return RuleConfig(tol_jsd=self.tol_jsd, tol_mean=self.tol_mean, tol_hist=self.tol_hist, alpha=self.ci_alpha,
-                          max_rounds=self.max_rounds if self.sequential else 1,
-                          min_docs_per_subset=self.min_docs_per_subset, n_boot=self.n_boot, bins=self.bins,
-                          tail=self.hist_tail, base=self.jsd_base, seed=self.seed)
 
     @property
     def model_ids(self) -> list[str]:

@@ -80,7 +80,7 @@ def iter_local(path: str | Path):
     """Yield (subset, text) from one JSONL(.gz) or Parquet file in SlimPajama schema."""
     path = Path(path)
     if not path.exists():
-        raise InputError(path, "corpus file not found", "fix the path in presence.files")
+        raise InputError(path, "corpus file not found", "fix the path in presence.corpus.files")
     name = path.name.lower()
     if name.endswith(".parquet"):
         pf = pq.ParquetFile(path)
@@ -182,7 +182,9 @@ def _stratified(picked: dict, subsets) -> list:
     return out
 
 
-def corpus_key(cfg) -> str:
+def corpus_key(cfg, max_tokens: int) -> str:
+    """The hash of the sampling settings (``cfg``: the ``presence.corpus`` section; texts are stored cut for
+    ``max_tokens`` tokens): the corpus's folder name."""
     files = []
     if cfg.source == "local":
         for f in cfg.files:
@@ -191,19 +193,20 @@ def corpus_key(cfg) -> str:
     spec = {"source": cfg.source, "dataset": cfg.dataset if cfg.source == "hub" else None,
             "split": cfg.split if cfg.source == "hub" else None, "files": files, "subsets": list(cfg.subsets),
             "k": cfg.docs_per_subset, "seed": cfg.seed, "shard_docs": cfg.shard_docs,
-            "max_chars": cfg.max_tokens * CHARS_PER_TOKEN_BOUND, "order": "stratified"}
+            "max_chars": max_tokens * CHARS_PER_TOKEN_BOUND, "order": "stratified"}
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:12]
 
 
-def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:
-    """Sample and store the corpus once under ``root/corpus/<key>``; return the shard paths in order."""
-    out_dir = Path(root) / "corpus" / corpus_key(cfg)
+def ensure_corpus(cfg, max_tokens: int, root: Path, resolve=Path, log=print) -> list[Path]:
+    """Sample and store the corpus of ``cfg`` (the ``presence.corpus`` section), texts cut for ``max_tokens``
+    tokens, once under ``root/corpus/<key>``; return the shard paths in order."""
+    out_dir = Path(root) / "corpus" / corpus_key(cfg, max_tokens)
     manifest = out_dir / "manifest.json"
     if manifest.exists():
         shards = [out_dir / s for s in json.loads(manifest.read_text())["shards"]]
         log(f"presence corpus {out_dir.name}: reusing {len(shards)} shard(s)")
         return shards
-    max_chars = cfg.max_tokens * CHARS_PER_TOKEN_BOUND
+    max_chars = max_tokens * CHARS_PER_TOKEN_BOUND
     if cfg.source == "fixture":
         from pipeline.presence.fixtures import build_corpus
         path = build_corpus(Path(root) / "fixture_corpus", docs_per_subset=cfg.docs_per_subset, seed=cfg.seed)
@@ -217,7 +220,7 @@ def ensure_corpus(cfg, root: Path, resolve=Path, log=print) -> list[Path]:
     counts = {s: len(v) for s, v in picked.items()}
     if not any(counts.values()):
         raise InputError(cfg.files[0] if cfg.files else cfg.dataset, f"no documents of subsets {list(cfg.subsets)}",
-                         "check presence.subsets against meta.redpajama_set_name in the data")
+                         "check presence.corpus.subsets against meta.redpajama_set_name in the data")
     rows = [r[1:] for r in sorted(_stratified(picked, cfg.subsets))]
     out_dir.mkdir(parents=True, exist_ok=True)
     names = []

@@ -2,7 +2,7 @@
 
 ``head_logprobs(hidden, weight, bias, targets)`` is log p(target) per row, the LM head's matmul and the exact
 log-softmax in one op that never writes the rows' full-vocabulary logits (see the .cpp file). The scorer
-uses it on CPU when ``presence.compile`` is ``head`` or ``all``; building it takes ~20 s with g++ (the
+uses it on CPU when ``presence.scoring.compile`` is ``head`` or ``all``; building it takes ~20 s with g++ (the
 compiler Inductor needs for those modes anyway) through ``torch.utils.cpp_extension``, cached under
 ``TORCH_EXTENSIONS_DIR`` (default ``~/.cache/torch_extensions``). Where it cannot be built, ``cpu_head_op``
 warns once with the reason and returns None, and the scorer keeps the torch.compile'd log-probability.

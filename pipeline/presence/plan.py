@@ -62,21 +62,22 @@ def bench_row(bench: pd.DataFrame, n_models: int) -> pd.Series:
 
 def expected_docs_per_subset(cfg: PresenceConfig, bench: pd.DataFrame) -> tuple[float, float]:
     """(documents per subset at the stop, rounds), scaled from the bench to the configured tolerances."""
-    if not cfg.sequential or cfg.docs_per_subset <= cfg.min_docs_per_subset:
-        return float(cfg.docs_per_subset), 1.0  # one round: the whole corpus
+    rule, k = cfg.sequential, cfg.corpus.docs_per_subset
+    if rule.max_rounds == 1 or k <= rule.min_docs_per_subset:
+        return float(k), 1.0  # one round: the whole corpus
     row = bench_row(bench, len(cfg.model_ids))
-    scale = max((row.tol_jsd / cfg.tol_jsd) ** 2, (row.tol_mean / cfg.tol_mean) ** 2,
-                (row.tol_hist / cfg.tol_hist) ** 2)
+    scale = max((row.tol_jsd / rule.tol_jsd) ** 2, (row.tol_mean / rule.tol_mean) ** 2,
+                (row.tol_hist / rule.tol_hist) ** 2)
     per_subset = row.mean_docs_at_stop / 5 * scale
-    return float(min(cfg.docs_per_subset, max(cfg.min_docs_per_subset, per_subset))), float(row.mean_rounds)
+    return float(min(k, max(rule.min_docs_per_subset, per_subset))), float(row.mean_rounds)
 
 
 def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
     table, bench = _read(data_dir, THROUGHPUT), _read(data_dir, SEQUENTIAL)
     sizes = _read(data_dir, "paper/models.csv").set_index("hf_id").params_b
-    mode = compile_mode(cfg.compile)
-    S = len(cfg.subsets)
-    full_docs = cfg.docs_per_subset * S
+    mode, max_tokens = compile_mode(cfg.scoring.compile), cfg.scoring.max_tokens
+    S = len(cfg.corpus.subsets)
+    full_docs = cfg.corpus.docs_per_subset * S
     seq_per_subset, rounds = expected_docs_per_subset(cfg, bench)
     seq_docs = seq_per_subset * S
     rows = []
@@ -88,11 +89,11 @@ def plan(cfg: PresenceConfig, data_dir: Path) -> tuple[pd.DataFrame, dict]:
             rows.append(row | {"note": "size unknown: add params_b to its entry in presence.models"})
             continue
         rate, comp, tok_doc, _ = tokens_per_s(table, p, mode)
-        tok_doc = min(tok_doc, cfg.max_tokens)
+        tok_doc = min(tok_doc, max_tokens)
         for kind, docs, n_rounds in (("full", full_docs, 1.0), ("sequential", seq_docs, rounds)):
             row[f"tokens_{kind}"] = docs * tok_doc
             row[f"gpu_h_{kind}"] = (docs * tok_doc / rate + n_rounds * comp) / 3600
-            row[f"gpu_h_{kind}_cap"] = (docs * cfg.max_tokens / rate + n_rounds * comp) / 3600
+            row[f"gpu_h_{kind}_cap"] = (docs * max_tokens / rate + n_rounds * comp) / 3600
         rows.append(row | {"note": ""})
     out = pd.DataFrame(rows)
     info = {"gpu": str(table.gpu.iloc[0]), "compile": mode, "rounds": rounds, "seq_per_subset": seq_per_subset,
@@ -106,18 +107,19 @@ def print_plan(pipeline_cfg, stages: list[str]) -> int:
         raise InputError("--plan", "--plan estimates the presence stage only", "add --stages presence")
     cfg: PresenceConfig = pipeline_cfg.section("presence")
     df, info = plan(cfg, pipeline_cfg.resolve(pipeline_cfg.data_dir))
-    b = info["bench"]
-    print(f"presence plan for {pipeline_cfg.path}: {len(df)} model(s), corpus {cfg.docs_per_subset:,} documents x "
-          f"{len(cfg.subsets)} subsets, N = {cfg.max_tokens}; {info['gpu']} throughput at compile "
+    b, rule = info["bench"], cfg.sequential
+    print(f"presence plan for {pipeline_cfg.path}: {len(df)} model(s), corpus {cfg.corpus.docs_per_subset:,} documents "
+          f"x {len(cfg.corpus.subsets)} subsets, N = {cfg.scoring.max_tokens}; {info['gpu']} throughput at compile "
           f"{info['compile']!r} (data/{THROUGHPUT}); nothing is scored or published")
-    if cfg.sequential:
-        print(f"sequential rule: tolerances JSD {cfg.tol_jsd}, mean {cfg.tol_mean} nats, bin {cfg.tol_hist}: expected "
-              f"{info['seq_per_subset']:,.0f} documents per subset ({info['rounds']:.1f} rounds) - an estimate from "
-              f"bench/bench_presence_sequential.py on synthetic Figure-7-like scores ({b['models']} models, mean "
-              f"{b['mean_docs_at_stop']:,} and at most {b['max_docs_at_stop']:,} documents at the stop over "
-              f"{b['seeds']} seeds at JSD {b['tol_jsd']}, mean {b['tol_mean']}); real scores may need more")
+    if rule.max_rounds > 1:
+        print(f"sequential rule: tolerances JSD {rule.tol_jsd}, mean {rule.tol_mean} nats, bin {rule.tol_hist}: "
+              f"expected {info['seq_per_subset']:,.0f} documents per subset ({info['rounds']:.1f} rounds) - an "
+              f"estimate from bench/bench_presence_sequential.py on synthetic Figure-7-like scores "
+              f"({b['models']} models, mean {b['mean_docs_at_stop']:,} and at most {b['max_docs_at_stop']:,} "
+              f"documents at the stop over {b['seeds']} seeds at JSD {b['tol_jsd']}, mean {b['tol_mean']}); real "
+              "scores may need more")
     else:
-        print("sequential: false: the whole corpus in one round")
+        print("sequential.max_rounds: 1: the whole corpus in one round")
     fmt = "{:<45} {:>7} {:>11} {:>11} {:>9} {:>9} {:>11} {:>11} {:>9} {:>9}"
     print(fmt.format("model", "params", "docs full", "docs seq", "GPU-h", "(at cap)", "tokens full",
                      "tokens seq", "GPU-h", "(at cap)"))
@@ -138,5 +140,5 @@ def print_plan(pipeline_cfg, stages: list[str]) -> int:
                          f"{known.tokens_full.sum() / 1e9:.1f}B", f"{known.tokens_sequential.sum() / 1e9:.1f}B",
                          f"{known.gpu_h_sequential.sum():.1f}", f"{known.gpu_h_sequential_cap.sum():.1f}"))
     print("GPU-hours assume the bench's mean tokens per document (random lengths 256-2048); '(at cap)' every "
-          f"document at {cfg.max_tokens} tokens; each round adds one model load + compile per model")
+          f"document at {cfg.scoring.max_tokens} tokens; each round adds one model load + compile per model")
     return 0

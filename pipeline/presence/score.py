@@ -63,10 +63,10 @@ def load_model(name: str, device="auto", dtype="auto", attn_implementation="sdpa
     ``dtype`` are config values, resolved by pipeline.runtime (auto dtype: bf16 on GPUs and AMX CPUs)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dev = torch.device(runtime.resolve_device(device, "presence.device"))
+    dev = torch.device(runtime.resolve_device(device, "presence.scoring.device"))
     tok = AutoTokenizer.from_pretrained(name, revision=revision, trust_remote_code=trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
-        name, dtype=runtime.resolve_dtype(dtype, dev, cpu_bf16=True, field="presence.dtype"), revision=revision,
+        name, dtype=runtime.resolve_dtype(dtype, dev, cpu_bf16=True, field="presence.scoring.dtype"), revision=revision,
         attn_implementation=attn_implementation, trust_remote_code=trust_remote_code)
     return model.to(dev).eval(), tok
 
@@ -199,9 +199,9 @@ class PresenceScorer:
         self.backbone = model.base_model
         mode = compile_mode(compile)
         if mode != "none" and self.device.type == "cpu" and not _cpp_compiler():
-            raise ValueError("presence.compile needs a C++ compiler on CPU (Inductor builds C++ kernels) and none "
-                             "was found. Fix: install g++ (Debian: apt-get install g++), or set presence.compile: "
-                             "false")
+            raise ValueError("presence.scoring.compile needs a C++ compiler on CPU (Inductor builds C++ kernels) and "
+                             "none was found. Fix: install g++ (Debian: apt-get install g++), or set "
+                             "presence.scoring.compile: false")
         self._compiled_layers = []  # decoder layers compiled in place (CPU, mode "all")
         if mode == "all":  # fuses the elementwise work between matmuls; dynamic shapes, so few recompiles
             blocks = set(getattr(model, "_no_split_modules", None) or ())
@@ -344,9 +344,9 @@ class PresenceScorer:
                 raise
             cause = getattr(e, "inner_exception", None) or e  # what the backend raised, if it was one
             what = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
-            warnings.warn(f"presence.compile: torch.compile failed on the {part} of {type(self.model).__name__} "
-                          f"({type(cause).__name__}: {what}); "
-                          f"scoring goes on with the eager {part}. Fix: set presence.compile to "
+            warnings.warn(f"presence.scoring.compile: torch.compile failed on the {part} of "
+                          f"{type(self.model).__name__} ({type(cause).__name__}: {what}); "
+                          f"scoring goes on with the eager {part}. Fix: set presence.scoring.compile to "
                           f"{'head' if part == 'backbone' else 'false'} to skip the attempt",
                           RuntimeWarning, stacklevel=2)
             setattr(self, part, {"backbone": self.model.base_model, "token_logprobs": token_logprobs}[part])

@@ -21,7 +21,8 @@ nats for means and features, ``tol_hist`` probability mass per bin), or the corp
 
 ``next_round``: the next prefix is projected from the widths seen (``growth``: standard errors shrink as
 1/sqrt(n), the JSD's bias as 1/n), times ``safety``, growing at least 1.25x and at most 4x, and the last
-allowed round (``max_rounds``) is the whole corpus. numpy only.
+allowed round (``max_rounds``) is the whole corpus. numpy only; ``RuleConfig`` is the ``presence.sequential:``
+config section (validated by pydantic, like every section).
 """
 
 from __future__ import annotations
@@ -29,30 +30,37 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from advisor.analyses import divergence
+from pipeline.config import OpenUnit, Positive, config_dataclass
 
 GROW_MIN, GROW_MAX = 1.25, 4.0
+Tolerance = Annotated[float, Field(gt=0)]
 
 
-@dataclass
+@config_dataclass
 class RuleConfig:
-    """The stopping rule's settings (the stage fills it from ``PresenceConfig``)."""
-    tol_jsd: float = 0.01
-    tol_mean: float = 0.02
-    tol_hist: float = 0.01
-    alpha: float = 0.05
-    max_rounds: int = 6
-    min_docs_per_subset: int = 2000
-    n_boot: int = 200
-    safety: float = 1.2
-    bins: int = 100
-    tail: float = 0.001
-    base: float = 2.0
-    seed: int = 0
+    """The bootstrap estimates and the stopping rule: the ``presence.sequential:`` config section itself
+    (``max_rounds: 1``: one round, the whole corpus). ``bins``, ``tail`` and ``base`` are also those of
+    the published histograms and JSD."""
+    tol_jsd: Tolerance = 0.01  # Jensen-Shannon distance (base ``base``)
+    tol_mean: Tolerance = 0.02  # nats/token: per-subset means = the presence features
+    tol_hist: Tolerance = 0.01  # probability mass of one histogram bin
+    alpha: OpenUnit = 0.05  # split over max_rounds looks (Bonferroni): each round's level is 1 - alpha/max_rounds
+    max_rounds: Positive = 6  # the last allowed round is the whole corpus
+    min_docs_per_subset: Positive = 2000  # the first round (and so the smallest sample any estimate rests on)
+    n_boot: Annotated[int, Field(ge=2)] = 200  # bootstrap replicates per round
+    safety: Annotated[float, Field(gt=0)] = 1.2  # the next round's projected size is multiplied by this
+    bins: Positive = 100  # shared histogram bins for the JSD and the plotted distributions
+    # bins span the pooled tail..1-tail quantiles (0: min..max); beyond: end bins
+    tail: Annotated[float, Field(ge=0, lt=0.5)] = 0.001
+    base: Annotated[float, Field(gt=1)] = 2.0  # log base of the Jensen-Shannon distance (2: bounded by 1)
+    seed: int = 0  # of the bootstrap replicates
 
     @property
     def z(self) -> float:

@@ -62,8 +62,13 @@ def model_slug(name: str) -> str:
     return name.replace("/", "--")
 
 
+def scores_root(root: Path, cfg: PresenceConfig) -> Path:
+    """``root/scores/<corpus>-N<max_tokens>``: the score shards and round records of this corpus and N."""
+    return Path(root) / "scores" / f"{corpus.corpus_key(cfg.corpus, cfg.scoring.max_tokens)}-N{cfg.scoring.max_tokens}"
+
+
 def scores_dir(root: Path, cfg: PresenceConfig, model: str) -> Path:
-    return Path(root) / "scores" / f"{corpus.corpus_key(cfg)}-N{cfg.max_tokens}" / model_slug(model)
+    return scores_root(root, cfg) / model_slug(model)
 
 
 def _dist():
@@ -94,6 +99,7 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
     from tqdm.auto import tqdm
 
     work_dir = Path(work_dir) if work_dir is not None else Path(root).parent
+    sc = cfg.scoring
     for spec in cfg.models:
         model_name = spec.id
         out = scores_dir(root, cfg, model_name)
@@ -106,22 +112,22 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
 
         from pipeline.presence import score
 
-        dev, dtype_name = device or cfg.device, spec.dtype if spec.dtype != "auto" else cfg.dtype
-        dtype = runtime.resolve_dtype(dtype_name, runtime.resolve_device(dev, "presence.device"), cpu_bf16=True,
-                                      field="presence.dtype")
+        dev, dtype_name = device or sc.device, spec.dtype if spec.dtype != "auto" else sc.dtype
+        dtype = runtime.resolve_dtype(dtype_name, runtime.resolve_device(dev, "presence.scoring.device"),
+                                      cpu_bf16=True, field="presence.scoring.dtype")
         _same_dtype_as_before(out, model_name, dtype)
-        model, tok = score.load_model(spec.resolve_path(work_dir, resolve), dev, dtype_name, cfg.attn_implementation,
+        model, tok = score.load_model(spec.resolve_path(work_dir, resolve), dev, dtype_name, sc.attn_implementation,
                                       trust_remote_code=spec.trust_remote_code, revision=spec.revision)
         pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-        scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=cfg.batch_tokens,
-                                      head_chunk_tokens=cfg.head_chunk_tokens,
-                                      pass_attention_mask=cfg.pass_attention_mask, progress=True,
-                                      compile=cfg.compile, pack=cfg.pack, row_tokens=cfg.row_tokens)
+        scorer = score.PresenceScorer(model, pad_id=pad, batch_tokens=sc.batch_tokens,
+                                      head_chunk_tokens=sc.head_chunk_tokens,
+                                      pass_attention_mask=sc.pass_attention_mask, progress=True,
+                                      compile=sc.compile, pack=sc.pack, row_tokens=sc.row_tokens)
         out.mkdir(parents=True, exist_ok=True)
         checked = False
         for i in tqdm(missing, desc=f"presence {model_name}", unit="shard"):
             docs = pq.read_table(shard_paths[i], columns=["doc_id", "subset", "text"]).to_pydict()
-            seqs = score.encode(tok, docs["text"], cfg.max_tokens)
+            seqs = score.encode(tok, docs["text"], sc.max_tokens)
             if not checked:
                 gap = score.self_check(scorer, seqs)
                 log(f"presence {model_name}: fast LM-head path matches the model's logits (max gap {gap:.2g})")
@@ -133,13 +139,13 @@ def score_shards(cfg: PresenceConfig, root: Path, shard_paths: list[Path], todo:
             seconds = time.perf_counter() - t0
             table = pa.table({"doc_id": docs["doc_id"], "subset": docs["subset"], "n_tokens": counts.astype(np.int32),
                               "sum_logprob": sums,
-                              "score": score.finish(sums, counts, cfg.normalise, cfg.max_tokens)}, schema=SCORE_SCHEMA)
+                              "score": score.finish(sums, counts, sc.normalise, sc.max_tokens)}, schema=SCORE_SCHEMA)
             path = out / f"shard-{i:05d}.parquet"
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             pq.write_table(table, tmp)
             meta = {"model": model_name, "tokens": int(sum(len(s) for s in seqs)), "seconds": seconds,
                     "device": str(scorer.device), "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
-                    "normalise": cfg.normalise, "max_tokens": cfg.max_tokens, "compiled": scorer.compiled}
+                    "normalise": sc.normalise, "max_tokens": sc.max_tokens, "compiled": scorer.compiled}
             path.with_suffix(".json").write_text(json.dumps(meta))
             os.replace(tmp, path)  # the Parquet file appears last: its presence means the shard is done
         del model, scorer
@@ -154,8 +160,8 @@ def _same_dtype_as_before(out: Path, model_name: str, dtype) -> None:
         had = json.loads(meta.read_text()).get("dtype")
         if had and had != want:
             raise InputError(str(meta), f"presence {model_name}: finished shards were scored in {had}, this run "
-                             f"would score in {want}", f"set presence.dtype: {had} to resume, or delete {out} "
-                             "to rescore every shard", field="presence.dtype")
+                             f"would score in {want}", f"set presence.scoring.dtype: {had} to resume, or delete {out} "
+                             "to rescore every shard", field="presence.scoring.dtype")
 
 
 # --- sequential rounds ----------------------------------------------------------------------------
@@ -171,16 +177,17 @@ class Rounds:
 
     def __init__(self, cfg: PresenceConfig, root: Path, n_shards: int):
         self.cfg, self.root, self.n_shards = cfg, Path(root), n_shards
-        self.rule = cfg.rule()
+        self.rule = cfg.sequential
         key = {"models": cfg.model_ids, "rule": {k: v for k, v in self.rule.__dict__.items()},
-               "normalise": cfg.normalise, "subsets": list(cfg.subsets)}
+               "normalise": cfg.scoring.normalise, "subsets": list(cfg.corpus.subsets)}
         digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:10]
-        self.dir = Path(root) / "scores" / f"{corpus.corpus_key(cfg)}-N{cfg.max_tokens}" / "rounds" / digest
+        self.dir = scores_root(root, cfg) / "rounds" / digest
 
     def first(self) -> int:
         from pipeline.presence import sequential
 
-        return sequential.first_round_shards(self.rule, len(self.cfg.subsets), self.cfg.shard_docs, self.n_shards)
+        return sequential.first_round_shards(self.rule, len(self.cfg.corpus.subsets), self.cfg.corpus.shard_docs,
+                                             self.n_shards)
 
     def path(self, k: int) -> Path:
         return self.dir / f"round-{k:02d}.json"
@@ -213,7 +220,8 @@ class Rounds:
         from pipeline.presence import sequential
 
         X, strata, _ = load_wide(self.cfg, self.root, range(n))
-        est = sequential.estimate(X, strata, list(self.cfg.subsets), self.cfg.model_ids, self.rule, round_index=k)
+        est = sequential.estimate(X, strata, list(self.cfg.corpus.subsets), self.cfg.model_ids, self.rule,
+                                  round_index=k)
         r = sequential.ratio(est, self.rule)
         cap = n >= self.n_shards
         stop = r <= 1 or cap
@@ -250,10 +258,11 @@ def load_wide(cfg: PresenceConfig, root: Path, shards) -> tuple[np.ndarray, np.n
     for m in cfg.model_ids:
         out = scores_dir(root, cfg, m)
         t = pd.concat([pq.read_table(out / f"shard-{i:05d}.parquet").to_pandas() for i in shards])
-        t[m] = score.finish(t.sum_logprob.to_numpy(), t.n_tokens.to_numpy(), cfg.normalise, cfg.max_tokens)
+        t[m] = score.finish(t.sum_logprob.to_numpy(), t.n_tokens.to_numpy(), cfg.scoring.normalise,
+                            cfg.scoring.max_tokens)
         cols.append(t.set_index("doc_id")[["subset", m]] if not cols else t.set_index("doc_id")[[m]])
     wide = pd.concat(cols, axis=1, join="inner").dropna()
-    code = {s: i for i, s in enumerate(cfg.subsets)}
+    code = {s: i for i, s in enumerate(cfg.corpus.subsets)}
     return wide[cfg.model_ids].to_numpy(), wide.subset.map(code).to_numpy(), list(wide.index)
 
 
@@ -264,16 +273,17 @@ def score_job(cfg: PresenceConfig, root: Path, resolve=Path, log=print, work_dir
     work_dir = Path(work_dir) if work_dir is not None else Path(root).parent
     state = _dist()
     if state is None or state.is_main_process:
-        shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=log)
+        shard_paths = corpus.ensure_corpus(cfg.corpus, cfg.scoring.max_tokens, root, resolve=resolve, log=log)
         for spec in cfg.models:  # tiny models are built once, before any process loads them
             if spec.tiny:
                 spec.resolve_path(work_dir)
     if state is not None:
         state.wait_for_everyone()
-        shard_paths = corpus.ensure_corpus(cfg, root, resolve=resolve, log=lambda m: None)
+        shard_paths = corpus.ensure_corpus(cfg.corpus, cfg.scoring.max_tokens, root, resolve=resolve,
+                                           log=lambda m: None)
     rank, world = (state.process_index, state.num_processes) if state is not None else (0, 1)
     # under a multi-process launch each process uses its own GPU (cuda:LOCAL_RANK)
-    device = str(state.device) if state is not None and cfg.device == "auto" else None
+    device = str(state.device) if state is not None and cfg.scoring.device == "auto" else None
     rounds = Rounds(cfg, root, len(shard_paths))
     main = state is None or state.is_main_process
     k, n = 0, rounds.first()
@@ -330,14 +340,14 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
         if n_pub is None and len(files) < n_shards:
             ctx.log(f"presence {model_name}: {len(files)} of {n_shards} shard(s) scored so far (partial)")
         # the score is derived from the shards' sums here, as score.finish does, so that a change of
-        # presence.normalise (not part of the shard key) rescales finished shards instead of mixing rules.
+        # presence.scoring.normalise (not part of the shard key) rescales finished shards instead of mixing rules.
         # Set-based in DuckDB (millions of rows never pass through Python), columns by name like schema.insert.
         con.execute("""INSERT INTO presence_scores BY NAME
                        SELECT ? AS model, doc_id, subset, n_tokens,
                               CASE WHEN n_tokens = 0 THEN 'nan'::DOUBLE
                                    ELSE sum_logprob / CASE WHEN ? = 'scored' THEN n_tokens ELSE ? END END AS score
                        FROM read_parquet(?)""",
-                    [model_name, cfg.normalise, cfg.max_tokens, [str(f) for f in files]])
+                    [model_name, cfg.scoring.normalise, cfg.scoring.max_tokens, [str(f) for f in files]])
         metas = [json.loads(f.with_suffix(".json").read_text()) for f in files if f.with_suffix(".json").exists()]
         tokens = sum(m["tokens"] for m in metas)
         seconds = sum(m["seconds"] for m in metas)
@@ -346,7 +356,8 @@ def merge(ctx, cfg: PresenceConfig, root: Path, n_shards: int, n_pub: int | None
         compiled = ", ".join(sorted({m.get("compiled", "unknown") for m in metas})) or None
         schema.insert(con, "presence_models", [{
             "model": model_name, "position": pos, "is_reference": pos == 0, "n_docs": n_docs, "n_tokens": tokens,
-            "corpus": corpus.corpus_key(cfg), "max_tokens": cfg.max_tokens, "normalise": cfg.normalise,
+            "corpus": corpus.corpus_key(cfg.corpus, cfg.scoring.max_tokens), "max_tokens": cfg.scoring.max_tokens,
+            "normalise": cfg.scoring.normalise,
             "device": metas[0]["device"] if metas else None, "dtype": metas[0]["dtype"] if metas else None,
             "compiled": compiled, "tokens_per_s": tokens / seconds if seconds > 0 else None, "seconds": seconds}])
 
@@ -367,10 +378,10 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
     con = ctx.con
     scores = con.execute("SELECT model, doc_id, subset, score FROM presence_scores WHERE isfinite(score)").fetchdf()
     order = [m for m in cfg.model_ids if m in set(scores.model)]
-    fmap = ap.family_map(_models_facts(ctx), order, rule=cfg.family_rule)
+    fmap = ap.family_map(_models_facts(ctx), order, rule=cfg.analysis.family_rule)
     schema.insert(con, "presence_family_map", fmap[["hf_id", "source_model", "family", "pretrain_tokens_t", "reason"]])
     reused = fmap[fmap.reason.str.startswith("family rule")]
-    ctx.log(f"presence: family rule {'on' if cfg.family_rule else 'off'}: {len(reused)} model(s) reuse a "
+    ctx.log(f"presence: family rule {'on' if cfg.analysis.family_rule else 'off'}: {len(reused)} model(s) reuse a "
             f"family member's distribution")
     # every estimate rests on the same documents for every model: those all of them scored (finite)
     wide = scores.pivot_table(index=["doc_id", "subset"], columns="model", values="score", aggfunc="first")
@@ -385,9 +396,10 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
         ctx.log(f"presence: {scores.doc_id.nunique() - len(kept)} document(s) not scored (finite) by every model "
                 "are left out of the estimates")
     scores = scores[scores.doc_id.isin(set(kept))]
-    code = {s_: i for i, s_ in enumerate(cfg.subsets)}
+    code = {s_: i for i, s_ in enumerate(cfg.corpus.subsets)}
     strata = wide.index.get_level_values("subset").map(code).to_numpy()
-    est = sequential.estimate(wide.to_numpy(), strata, list(cfg.subsets), order, cfg.rule(), round_index=round_index)
+    est = sequential.estimate(wide.to_numpy(), strata, list(cfg.corpus.subsets), order, cfg.sequential,
+                              round_index=round_index)
     summary = ap.subset_summary(scores).merge(
         est.means.rename(columns={"lo": "mean_lo", "hi": "mean_hi"})[["model", "subset", "mean_lo", "mean_hi"]],
         on=["model", "subset"], how="left")
@@ -398,8 +410,9 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
     # Fig. 8: distances over all documents (the pages draw Fig. 7's histograms from presence_scores)
     j = est.jsd.set_index(["model_a", "model_b"])
     schema.insert(con, "presence_jsd", [
-        {"model_a": a, "model_b": b, "jsd": float(j.jsd[(a, b)]), "bins": cfg.bins, "base": cfg.jsd_base,
-         "lo": float(j.lo[(a, b)]), "hi": float(j.hi[(a, b)]), "n_documents": int(est.n_docs["all"])}
+        {"model_a": a, "model_b": b, "jsd": float(j.jsd[(a, b)]), "bins": cfg.sequential.bins,
+         "base": cfg.sequential.base, "lo": float(j.lo[(a, b)]), "hi": float(j.hi[(a, b)]),
+         "n_documents": int(est.n_docs["all"])}
         for a in order for b in order])
     _store_regression(ctx, _regression(ctx, cfg, summary, fmap), cfg)
 
@@ -419,13 +432,14 @@ def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFr
     from advisor.db import store
     from advisor.predict import specs
 
-    features = list(cfg.regression_features) or list(specs.BASE_FEATURES)
+    features = list(cfg.analysis.regression_features) or list(specs.BASE_FEATURES)
     X = store.feature_matrix(ctx.con, features, registry.model_scales(features, "normalized"))  # as the predictor
-    rm = store.rm_table(ctx.con, method="regression", sources=tuple(cfg.regression_rm_sources), one_per_model=True)
+    rm = store.rm_table(ctx.con, method="regression", sources=tuple(cfg.analysis.regression_rm_sources),
+                        one_per_model=True)
     y = rm.set_index("hf_id").score.dropna()
     groups = fmap.set_index("hf_id").family
-    result = ap.regression_experiment(X, y, ap.presence_features(summary, fmap, cfg.subsets), groups=groups,
-                                      min_models=cfg.regression_min_models)
+    result = ap.regression_experiment(X, y, ap.presence_features(summary, fmap, cfg.corpus.subsets), groups=groups,
+                                      min_models=cfg.analysis.regression_min_models)
     for _, r in result.iterrows():
         ctx.log(f"presence regression [{r.cv}, {r.features}]: n={r.n_models} MAE={r.mae} ({r.status})")
     return result

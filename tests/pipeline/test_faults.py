@@ -262,8 +262,8 @@ def test_sigkill_during_presence_shards(built, tmp_path):
     cfg = tmp_path / "presence.yaml"
     docs, per_shard = 80, 2  # 5 subsets x 80 documents in 200 shards: a tiny model scores ~50 shards/s
     total = 5 * docs // per_shard
-    sec = dict(models=["tiny:llama"], source="fixture", docs_per_subset=docs, shard_docs=per_shard,
-               max_tokens=64, bins=10)
+    sec = dict(models=["tiny:llama"], corpus=dict(source="fixture", docs_per_subset=docs, shard_docs=per_shard),
+               scoring=dict(max_tokens=64), sequential=dict(bins=10))
     cfg.write_text(yaml.safe_dump({"db": str(db), "data_dir": str(ROOT / "data"), "work_dir": str(work),
                                    "stages": ["presence"], "presence": sec}))
     shards = lambda: sorted(work.glob("presence/scores/*/*/shard-*.parquet"))  # noqa: E731

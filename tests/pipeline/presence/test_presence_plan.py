@@ -18,6 +18,7 @@ BENCH = ("shapes,docs_per_subset,models,noise,seeds,tol_jsd,tol_mean,tol_hist,me
          "fig7,200000,3,0.12,100,0.01,0.02,0.01,80000,70000,110000,120000,3.0,99\n"
          "fig7,200000,20,0.12,5,0.01,0.02,0.01,150000,70000,110000,120000,4.0,5\n"
          "fig7-noisy,200000,3,0.25,10,0.01,0.02,0.01,99000,70000,110000,120000,3.0,10\n")  # test values
+HUB = {"source": "hub"}
 
 
 def _setup(tmp_path, **presence):
@@ -28,7 +29,7 @@ def _setup(tmp_path, **presence):
     shutil.copy(ROOT / "data" / "paper" / "models.csv", data / "paper")
     (data / "presence" / "sequential_bench.csv").write_text(BENCH)
     sec = dict(models=["meta-llama/Llama-3.1-8B-Instruct", {"id": "me/small", "params_b": 0.494}, "me/unknown"],
-               source="hub", docs_per_subset=200_000, compile=True, max_tokens=2048)
+               corpus=dict(source="hub", docs_per_subset=200_000), scoring=dict(compile=True, max_tokens=2048))
     sec.update(presence)
     cfg = {"db": str(tmp_path / "db.duckdb"), "data_dir": str(data), "work_dir": str(tmp_path / "work"),
            "stages": ["presence"], "presence": sec}
@@ -40,7 +41,7 @@ def _setup(tmp_path, **presence):
 def test_plan_numbers_follow_the_measured_table(tmp_path):
     _, data = _setup(tmp_path)
     cfg = PresenceConfig(models=["meta-llama/Llama-3.1-8B-Instruct", {"id": "me/small", "params_b": 0.494},
-                                 "me/unknown"], source="hub", compile=True).check()
+                                 "me/unknown"], corpus=HUB, scoring={"compile": True}).check()
     df, info = plan_mod.plan(cfg, data)
     df = df.set_index("model")
     tok_doc = (1172 + 1150) / 2  # the two measured sizes' bench mean lengths
@@ -55,11 +56,11 @@ def test_plan_numbers_follow_the_measured_table(tmp_path):
     assert 0.494 * 319048 < 2.0 * rate < 8.03 * 33805
     assert "size unknown" in df.loc["me/unknown", "note"]
     # a tolerance twice as tight needs four times the documents (capped by the corpus)
-    tight = PresenceConfig(models=["m"], source="hub", tol_jsd=0.005).check()
+    tight = PresenceConfig(models=["m"], corpus=HUB, sequential={"tol_jsd": 0.005}).check()
     assert plan_mod.expected_docs_per_subset(tight, plan_mod._read(data, plan_mod.SEQUENTIAL))[0] == 64_000
-    many = PresenceConfig(models=[f"m{i}" for i in range(15)], source="hub").check()  # nearest: the 20-model row
+    many = PresenceConfig(models=[f"m{i}" for i in range(15)], corpus=HUB).check()  # nearest: the 20-model row
     assert plan_mod.expected_docs_per_subset(many, plan_mod._read(data, plan_mod.SEQUENTIAL)) == (30_000, 4.0)
-    off = PresenceConfig(models=["m"], source="hub", sequential=False).check()
+    off = PresenceConfig(models=["m"], corpus=HUB, sequential={"max_rounds": 1}).check()  # one round
     assert plan_mod.expected_docs_per_subset(off, plan_mod._read(data, plan_mod.SEQUENTIAL))[0] == 200_000
 
 

@@ -132,7 +132,7 @@ def test_compile_without_a_cpp_compiler_says_so(tiny_models, monkeypatch):
     model, _ = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
     monkeypatch.setenv("CXX", "no-such-compiler")
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(ValueError, match="needs a C\\+\\+ compiler.*presence.compile: false"):
+    with pytest.raises(ValueError, match="needs a C\\+\\+ compiler.*presence.scoring.compile: false"):
         score.PresenceScorer(model, compile="head")
     score.PresenceScorer(model, compile=False)  # the eager path needs none
 
@@ -145,7 +145,7 @@ def test_compiled_head_gives_the_eager_scores(tiny_models):
     fused, n2 = scorer.score(seqs)
     assert scorer.compiled == "head" and score.PresenceScorer(model).compiled == "none"
     assert (n == n2).all() and np.allclose(fused, eager, atol=1e-4)
-    with pytest.raises(ValueError, match="presence.compile"):
+    with pytest.raises(ValueError, match="presence.scoring.compile"):
         score.PresenceScorer(model, compile="backbone")
     with pytest.raises(ValueError, match="pass_attention_mask"):
         score.PresenceScorer(model, pack=True, pass_attention_mask=True)
@@ -163,7 +163,7 @@ def test_a_model_torch_compile_fails_on_is_scored_eagerly_with_a_warning(tiny_mo
     # a real compile failure: the compiled parts as torch.compile builds them, with a backend that fails
     scorer.backbone = torch.compile(model.base_model, backend=_failing_backend)
     scorer.token_logprobs = torch.compile(score.token_logprobs, backend=_failing_backend)
-    failed = "failed on the backbone.*cannot compile.*presence.compile to head"
+    failed = "failed on the backbone.*cannot compile.*presence.scoring.compile to head"
     with pytest.warns(RuntimeWarning, match=failed) as caught:
         got, n2 = scorer.score(seqs)
     assert any("failed on the token_logprobs" in str(w.message) for w in caught)

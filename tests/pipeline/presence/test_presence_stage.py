@@ -19,16 +19,21 @@ import yaml
 from advisor.analyses import presence as ap
 from pipeline.errors import InputError
 from pipeline.presence import corpus, stage
-from pipeline.presence.config import PresenceConfig, parse_shard
+from pipeline.presence.config import CorpusConfig, PresenceConfig, parse_shard
 from pipeline.presence.fixtures import build_corpus
+from pipeline.presence.sequential import RuleConfig
 
 ROOT = Path(__file__).resolve().parents[3]
+HUB = {"source": "hub"}  # a presence.corpus that needs no files
 
 
-def _cfg(files, **kw):
-    base = dict(models=["tiny:llama"], source="local", files=[str(f) for f in files], docs_per_subset=5,
-                shard_docs=7, max_tokens=64)
-    return PresenceConfig(**{**base, **kw}).check()
+def _corpus(files, **kw) -> CorpusConfig:
+    return CorpusConfig(**{**dict(source="local", files=[str(f) for f in files], docs_per_subset=5, shard_docs=7),
+                           **kw})
+
+
+def _ensure(corpus_cfg, root):
+    return corpus.ensure_corpus(corpus_cfg, 64, root, log=lambda m: None)  # N = 64 tokens
 
 
 def test_corpus_sampling_is_deterministic_order_free_and_stable(tmp_path):
@@ -36,34 +41,34 @@ def test_corpus_sampling_is_deterministic_order_free_and_stable(tmp_path):
     lines = src.read_text().splitlines()
     rev = tmp_path / "rev.jsonl"
     rev.write_text("\n".join(reversed(lines)) + "\n")
-    a = corpus.ensure_corpus(_cfg([src]), tmp_path / "a", log=lambda m: None)
-    b = corpus.ensure_corpus(_cfg([rev]), tmp_path / "b", log=lambda m: None)
-    c = corpus.ensure_corpus(_cfg([src], seed=1), tmp_path / "c", log=lambda m: None)
+    a = _ensure(_corpus([src]), tmp_path / "a")
+    b = _ensure(_corpus([rev]), tmp_path / "b")
+    c = _ensure(_corpus([src], seed=1), tmp_path / "c")
     ids = lambda shards: pd.concat([pq.read_table(s).to_pandas() for s in shards])  # noqa: E731
     da, db_, dc = ids(a), ids(b), ids(c)
     assert len(a) == 4 and len(da) == 25 and da.doc_id.is_unique  # 5 subsets x 5, shards of 7
     assert list(da.doc_id) == list(db_.doc_id)  # same seed, any file order: same sample and order
     assert set(da.doc_id) != set(dc.doc_id)  # another seed: another sample
-    assert set(da.subset) == set(PresenceConfig().subsets)  # CommonCrawl skipped
+    assert set(da.subset) == set(CorpusConfig().subsets)  # CommonCrawl skipped
     row = da.iloc[0]
     assert row.doc_id == corpus.doc_id(row.subset, row.text)  # id = subset code + text hash
     # Parquet input in the same schema gives the same sample
     pq.write_table(pd.read_json(src, lines=True).pipe(lambda d: __import__("pyarrow").Table.from_pandas(d)),
                    tmp_path / "in.parquet")
-    e = corpus.ensure_corpus(_cfg([tmp_path / "in.parquet"]), tmp_path / "e", log=lambda m: None)
+    e = _ensure(_corpus([tmp_path / "in.parquet"]), tmp_path / "e")
     assert list(ids(e).doc_id) == list(da.doc_id)
     # rerun reuses the stored shards
-    assert corpus.ensure_corpus(_cfg([src]), tmp_path / "a", log=lambda m: None) == a
+    assert _ensure(_corpus([src]), tmp_path / "a") == a
 
 
 def test_corpus_bad_record_names_file_row_field(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok", "meta": {"redpajama_set_name": "RedPajamaBook"}}\n{"text": "no meta"}\n')
     with pytest.raises(InputError, match=r"bad.jsonl, row 2, field 'meta.redpajama_set_name'"):
-        corpus.ensure_corpus(_cfg([bad]), tmp_path / "o", log=lambda m: None)
-    with pytest.raises(InputError, match=r"field 'presence.normalise': 'mean' is not valid.*"
-                                         r"Fix: presence.normalise should be 'scored' or 'N'"):
-        _section(models=["m"], source="hub", normalise="mean")
+        _ensure(_corpus([bad]), tmp_path / "o")
+    with pytest.raises(InputError, match=r"field 'presence.scoring.normalise': 'mean' is not valid.*"
+                                         r"Fix: presence.scoring.normalise should be 'scored' or 'N'"):
+        _section(models=["m"], corpus=HUB, scoring={"normalise": "mean"})
 
 
 def test_select_shards_and_parse(tmp_path, capsys):
@@ -84,9 +89,10 @@ def test_select_shards_and_parse(tmp_path, capsys):
 
 
 def _config_file(tmp_path, **presence):
-    sec = dict(models=["tiny:llama", "tiny:qwen2"], source="fixture", docs_per_subset=8, shard_docs=10,
-               max_tokens=128, bins=20)
-    sec.update(presence)
+    """A config of the presence stage on the fixture corpus; ``presence``: keys, or sections' keys to change."""
+    sec = dict(models=["tiny:llama", "tiny:qwen2"], corpus=dict(source="fixture", docs_per_subset=8, shard_docs=10),
+               scoring=dict(max_tokens=128), sequential=dict(bins=20))
+    sec.update({k: {**sec[k], **v} if isinstance(sec.get(k), dict) else v for k, v in presence.items()})
     cfg = {"db": str(tmp_path / "db.duckdb"), "data_dir": str(ROOT / "data"), "work_dir": str(tmp_path / "work"),
            "stages": ["presence"], "presence": sec}
     path = tmp_path / "cfg.yaml"
@@ -120,7 +126,7 @@ def test_stage_end_to_end_tables(tmp_path):
 
 
 def test_resume_after_killed_run(tmp_path):
-    cfg = _config_file(tmp_path, models=["tiny:llama"], docs_per_subset=30, shard_docs=1)
+    cfg = _config_file(tmp_path, models=["tiny:llama"], corpus=dict(docs_per_subset=30, shard_docs=1))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.presence.stage", "--config", str(cfg)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -148,7 +154,7 @@ def test_resume_after_killed_run(tmp_path):
 
 
 def test_shard_option_scores_only_its_slice(tmp_path):
-    cfg = _config_file(tmp_path, models=["tiny:qwen2"], shard_docs=7)
+    cfg = _config_file(tmp_path, models=["tiny:qwen2"], corpus=dict(shard_docs=7))
     from pipeline import config as config_mod
     pc = config_mod.load(cfg)
     pres = pc.section("presence")
@@ -160,8 +166,8 @@ def test_shard_option_scores_only_its_slice(tmp_path):
 def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
     from pipeline import config as config_mod
 
-    def job(name, **kw):
-        pc = config_mod.load(_config_file(tmp_path / name, models=["tiny:llama"], **kw))
+    def job(name, **scoring):
+        pc = config_mod.load(_config_file(tmp_path / name, models=["tiny:llama"], scoring=scoring))
         pres = pc.section("presence")
         stage.score_job(pres, tmp_path / "work", log=lambda m: None)
         return pres
@@ -183,7 +189,7 @@ def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
     for p in sorted(out.glob("shard-*.parquet"))[::2]:
         p.unlink()
     kept = sorted(p.name for p in out.glob("shard-*.parquet"))
-    with pytest.raises(InputError, match=r"scored in float32.*presence.dtype: float32"):
+    with pytest.raises(InputError, match=r"scored in float32.*presence.scoring.dtype: float32"):
         job("packed", dtype="bfloat16")
     assert sorted(p.name for p in out.glob("shard-*.parquet")) == kept
 
@@ -195,27 +201,49 @@ def _section(**kw) -> PresenceConfig:
 
 
 def test_presence_config_errors_name_the_field():
-    with pytest.raises(InputError, match=r"field 'presence.compile': 'backbone' is not valid.*"
+    with pytest.raises(InputError, match=r"field 'presence.scoring.compile': 'backbone' is not valid.*"
                                          r"should be a valid boolean or should be 'none', 'head' or 'all'"):
-        _section(models=["m"], source="hub", compile="backbone")
+        _section(models=["m"], corpus=HUB, scoring={"compile": "backbone"})
     with pytest.raises(InputError, match="pass_attention_mask: false"):
-        _section(models=["m"], source="hub", pack=True, pass_attention_mask=True)
-    with pytest.raises(InputError, match=r"field 'presence.row_tokens'.*greater than or equal to 1"):
-        _section(models=["m"], source="hub", row_tokens=0)
-    with pytest.raises(InputError, match=r"field 'presence.regression_rm_sources.0': 'papers' is not valid.*"
+        _section(models=["m"], corpus=HUB, scoring={"pack": True, "pass_attention_mask": True})
+    with pytest.raises(InputError, match=r"field 'presence.scoring.row_tokens'.*greater than or equal to 1"):
+        _section(models=["m"], corpus=HUB, scoring={"row_tokens": 0})
+    with pytest.raises(InputError, match=r"field 'presence.analysis.regression_rm_sources.0': 'papers' is not valid.*"
                                          r"should be 'paper', 'pipeline' or 'user'"):
-        _section(models=["m"], source="hub", regression_rm_sources=["papers"])
-    with pytest.raises(InputError, match=r"presence.regression_rm_sources should have at least 1 item"):
-        _section(models=["m"], source="hub", regression_rm_sources=[])
+        _section(models=["m"], corpus=HUB, analysis={"regression_rm_sources": ["papers"]})
+    with pytest.raises(InputError, match=r"presence.analysis.regression_rm_sources should have at least 1 item"):
+        _section(models=["m"], corpus=HUB, analysis={"regression_rm_sources": []})
     with pytest.raises(InputError, match=r"field 'presence.models'.*presence does not use 'max_length'"):
-        _section(models=[{"id": "m", "max_length": 5}], source="hub")
-    with pytest.raises(InputError, match=r"field 'presence.device': 'gpu' is not valid.*"
+        _section(models=[{"id": "m", "max_length": 5}], corpus=HUB)
+    with pytest.raises(InputError, match=r"field 'presence.scoring.device': 'gpu' is not valid.*"
                                          r"should be 'auto', 'cpu' or 'cuda'"):
-        _section(models=["m"], source="hub", device="gpu")
+        _section(models=["m"], corpus=HUB, scoring={"device": "gpu"})
+    with pytest.raises(InputError, match=r"field 'presence.sequential.tol_jsd': 0 is not valid.*greater than 0"):
+        _section(models=["m"], corpus=HUB, sequential={"tol_jsd": 0})
     with pytest.raises(InputError, match="presence.models is empty"):
-        _section(source="hub")
-    ok = _section(models=["m", "tiny:llama"], source="hub", compile="head", pack=True)
+        _section(corpus=HUB)
+    with pytest.raises(InputError, match="presence.corpus.source is 'local' but presence.corpus.files is empty"):
+        _section(models=["m"])
+    ok = _section(models=["m", "tiny:llama"], corpus=HUB, scoring={"compile": "head", "pack": True})
     assert [(m.id, m.tiny) for m in ok.models] == [("m", None), ("tiny:llama", "llama")]
+    assert ok.sequential == RuleConfig() and ok.scoring.compile == "head"
+
+
+def test_the_flat_keys_of_before_the_sections_are_refused_naming_their_place():
+    """The presence section was flat (``tol_jsd:``, ``max_tokens:``, ``sequential: false``); an old key is
+    refused with the key it is now."""
+    for old, now in [("tol_jsd", "sequential.tol_jsd"), ("ci_alpha", "sequential.alpha"),
+                     ("jsd_base", "sequential.base"), ("hist_tail", "sequential.tail"), ("bins", "sequential.bins"),
+                     ("seed", "corpus.seed"), ("docs_per_subset", "corpus.docs_per_subset"),
+                     ("max_tokens", "scoring.max_tokens"), ("compile", "scoring.compile"),
+                     ("family_rule", "analysis.family_rule"),
+                     ("regression_min_models", "analysis.regression_min_models")]:
+        with pytest.raises(InputError, match=rf"c.yaml, field 'presence.{old}': unknown key '{old}' in section "
+                                             rf"'presence'. Fix: it is presence.{now} now"):
+            _section(models=["m"], corpus=HUB, **{old: 1})
+    with pytest.raises(InputError, match=r"field 'presence.sequential': sequential: false is the old switch.*"
+                                         r"sequential: \{max_rounds: 1\}"):
+        _section(models=["m"], corpus=HUB, sequential=False)
 
 
 PAPER = pd.read_csv(ROOT / "data" / "paper" / "models.csv")
@@ -267,7 +295,8 @@ def test_regression_experiment_runs_the_predictors_honest_cv():
 
 def test_two_processes_score_slices_and_the_main_one_merges(tmp_path):
     """The path `accelerate launch` takes (WORLD_SIZE/RANK set by torch's launcher), two CPU processes."""
-    cfg = _config_file(tmp_path, models=["tiny:llama"], docs_per_subset=6, shard_docs=5, max_tokens=32)
+    cfg = _config_file(tmp_path, models=["tiny:llama"], corpus=dict(docs_per_subset=6, shard_docs=5),
+                       scoring=dict(max_tokens=32))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                            "-m", "pipeline.run", "--config", str(cfg)], cwd=ROOT, env=env,
@@ -287,8 +316,8 @@ def test_corpus_reads_slimpajama_zst_chunks(tmp_path):
     src = build_corpus(tmp_path / "in", docs_per_subset=4)
     zst = tmp_path / "chunk_0.jsonl.zst"
     zst.write_bytes(zstandard.ZstdCompressor().compress(src.read_bytes()))
-    a = corpus.ensure_corpus(_cfg([src], docs_per_subset=3), tmp_path / "a", log=lambda m: None)
-    b = corpus.ensure_corpus(_cfg([zst], docs_per_subset=3), tmp_path / "b", log=lambda m: None)
+    a = _ensure(_corpus([src], docs_per_subset=3), tmp_path / "a")
+    b = _ensure(_corpus([zst], docs_per_subset=3), tmp_path / "b")
     read = lambda shards: list(pd.concat([pq.read_table(s).to_pandas() for s in shards]).doc_id)  # noqa: E731
     assert read(a) == read(b) and len(read(a)) == 15
 
@@ -296,9 +325,8 @@ def test_corpus_reads_slimpajama_zst_chunks(tmp_path):
 def test_hub_streaming_path_on_a_local_dataset_dir(tmp_path):
     """source: hub goes through datasets' streaming loader; a local directory stands in for the hub id."""
     build_corpus(tmp_path / "ds", docs_per_subset=6)
-    cfg = PresenceConfig(models=["m"], source="hub", dataset=str(tmp_path / "ds"), docs_per_subset=4,
-                         shard_docs=50, stream_buffer=8).check()
-    shards = corpus.ensure_corpus(cfg, tmp_path / "out", log=lambda m: None)
+    cfg = CorpusConfig(source="hub", dataset=str(tmp_path / "ds"), docs_per_subset=4, shard_docs=50, stream_buffer=8)
+    shards = _ensure(cfg, tmp_path / "out")
     df = pq.read_table(shards[0]).to_pandas()
     assert len(df) == 20 and df.doc_id.is_unique and (df.groupby("subset").size() == 4).all()
     again = corpus.sample_hub(cfg.dataset, "train", cfg.subsets, 4, cfg.seed, 8, 1000)
@@ -309,7 +337,7 @@ def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp
     from pipeline import run
 
     def scores(normalise):
-        cfg = _config_file(tmp_path, models=["tiny:llama"], normalise=normalise)
+        cfg = _config_file(tmp_path, models=["tiny:llama"], scoring=dict(normalise=normalise))
         assert run.main(["--config", str(cfg)]) == 0
         con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
         try:
@@ -328,8 +356,9 @@ def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp
 
 # --- sequential scoring: rounds, resume inside a round, --shard across rounds ----------------------
 
-ROUNDS = dict(models=["tiny:llama"], docs_per_subset=30, shard_docs=2, max_tokens=32, bins=10,
-              min_docs_per_subset=4, max_rounds=3, n_boot=20, tol_mean=1e-6)  # never met: runs to the cap
+ROUNDS = dict(models=["tiny:llama"], corpus=dict(docs_per_subset=30, shard_docs=2), scoring=dict(max_tokens=32),
+              sequential=dict(bins=10, min_docs_per_subset=4, max_rounds=3, n_boot=20,
+                              tol_mean=1e-6))  # tol_mean never met: runs to the cap
 
 
 def _pres(tmp_path, **kw):
@@ -418,8 +447,9 @@ def test_smoke_models_stop_early_and_agree_with_scoring_everything(tmp_path):
     from pipeline import run
 
     k = 15
-    cfg = _config_file(tmp_path, docs_per_subset=80, shard_docs=10, max_tokens=32, bins=20, min_docs_per_subset=8,
-                       tol_jsd=0.01 * k, tol_mean=0.02 * k, tol_hist=0.25, n_boot=100)
+    cfg = _config_file(tmp_path, corpus=dict(docs_per_subset=80, shard_docs=10), scoring=dict(max_tokens=32),
+                       sequential=dict(bins=20, min_docs_per_subset=8, tol_jsd=0.01 * k, tol_mean=0.02 * k,
+                                       tol_hist=0.25, n_boot=100))
     assert run.main(["--config", str(cfg)]) == 0
     con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
     rounds = con.execute("SELECT * FROM presence_rounds ORDER BY round, model").fetchdf()
@@ -431,11 +461,11 @@ def test_smoke_models_stop_early_and_agree_with_scoring_everything(tmp_path):
     summ = con.execute("SELECT * FROM presence_summary WHERE subset != 'all'").fetchdf()
     assert (summ.mean_lo < summ["mean"]).all() and (summ["mean"] < summ.mean_hi).all()
     con.close()
-    # everything scored (sequential: false reuses the finished shards and scores the rest)
+    # everything scored (one round, sequential.max_rounds: 1, reuses the finished shards and scores the rest)
     full = tmp_path / "full"
     full.mkdir()
     raw = yaml.safe_load(cfg.read_text())
-    raw["presence"]["sequential"] = False
+    raw["presence"]["sequential"]["max_rounds"] = 1
     raw["db"] = str(full / "db.duckdb")
     (full / "cfg.yaml").write_text(yaml.safe_dump(raw))
     assert run.main(["--config", str(full / "cfg.yaml")]) == 0
