@@ -317,9 +317,29 @@ def test_every_stage_has_a_config_section():
         assert config.section(config.section_class(name), {}, name) is not None
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "quick.yaml", "paper.yaml", "smoke.yaml"])
+SHIPPED = sorted(p.name for p in (ROOT / "configs").glob("*.yaml"))
+TASK_SETS = sorted(p.name for p in (ROOT / "configs" / "tasks").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_validate(name):
-    config.load(ROOT / "configs" / name)
+    """Every pipeline config in configs/, each section of the stages it runs (absent sections: defaults)."""
+    cfg = config.load(ROOT / "configs" / name)
+    assert all(cfg.section(stage) is not None for stage in cfg.stages)
+
+
+@pytest.mark.parametrize("name", TASK_SETS)
+def test_shipped_task_sets_validate(name):
+    """configs/tasks/ holds task sets (the benchmarks stage's task_sets), another kind of file."""
+    from pipeline.benchmarks.tasks import load_task_set, resolve_task_set
+
+    ts = load_task_set(resolve_task_set(Path(name).stem))
+    assert ts.name == Path(name).stem and ts.tasks
+
+
+def test_every_shipped_config_is_checked():
+    assert {"default.yaml", "paper.yaml", "quick.yaml", "report.yaml", "serve.yaml", "smoke.yaml"} <= set(SHIPPED)
+    assert {"oll_v2.yaml", "paper_table2.yaml"} <= set(TASK_SETS)
 
 
 # ------------------------------------------------------------------------------ row 10: runs history
