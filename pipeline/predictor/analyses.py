@@ -108,17 +108,18 @@ REPORT_PATTERNS = {
 
 
 def partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
-    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall score."""
+    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall
+    score; ``Y``'s columns are (method, target) pairs."""
     from advisor.predict import partial
 
     rows, cache = [], {}
-    cols = [c for c in Y.columns if c.split("/")[1] == "score"]
+    cols = [key for key in Y.columns if key[1] == "score"]  # (method, target) pairs
     for name, have in REPORT_PATTERNS.items():
         res = partial.evaluate_pattern(X, Y[cols], lineage, have, candidates=cfg.candidates, cv=cfg.cv,
                                        random_state=cfg.random_state, level=cfg.interval_level,
                                        n_boot=cfg.n_boot, served_cache=cache)
-        for col, e in res.items():
-            rows.append({"scale": scale, "method": col.split("/")[0], "target": col.split("/")[1],
+        for (method, target), e in res.items():
+            rows.append({"scale": scale, "method": method, "target": target,
                          "pattern": name, "missing": e["missing"], "choice": e["label"],
                          "mae": e["mae"], "imputation_mae": e["imputation_mae"],
                          "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],
