@@ -5,8 +5,8 @@ store them and their evidence in the database, and build the reproduction report
    (``scale.evaluate_scale``, a ``ScaleResult`` each);
 2. the bundle and the tables of ``pipeline/sql/50_predictor.sql`` (``pipeline.schema.insert``), each row
    of ``predictor_served`` made from its ``ServedEntry``;
-3. the transfer analysis (``pipeline/transfer_stage.py``) and the report (``analyses`` + ``report``) into
-   the table ``reports``; ``pipeline.run`` writes the report files after the publish.
+3. the report (``analyses`` + ``report``) into the table ``reports``; ``pipeline.run`` writes the report
+   files after the publish. The ``transfer`` stage, run after this one, adds its section.
 """
 
 from __future__ import annotations
@@ -50,11 +50,7 @@ def run(ctx) -> None:
     schema.insert(ctx.con, "skipped_analyses", pd.DataFrame(found["skipped"], columns=["analysis", "reason"]))
     for s in found["skipped"]:
         ctx.log(f"  skipped {s['analysis']}: {s['reason']}")
-    built = report.build_report(cfg, bundle, results, found, eval_seconds)
-    from pipeline import transfer_stage  # issue 16: does the order of bases carry over to other recipes?
-
-    built["transfer"] = transfer_stage.run(ctx, bundle)
-    report.store(ctx, built)
+    report.store(ctx, report.build_report(cfg, bundle, results, found, eval_seconds))
     m = results[0].served[(cfg.method, cfg.target)]
     ctx.log(f"  {cfg.scales[0]} {cfg.method}/{cfg.target}: spec {m.spec}, {m.skill}, nested MAE "
             f"{report.fmt(m.nested_mae_mean)} ± {report.fmt(m.nested_mae_sd)}, lineage-out "
