@@ -1,7 +1,7 @@
 """Pipeline configuration: one YAML file, one dataclass per stage section (TRL style), validated once, whole.
 
 Top level keys: ``db``, ``data_dir``, ``work_dir``, ``stages``, ``lock_timeout`` and one section per
-stage (``ingest:``, ``predictor:``, ``train:``, ...; ``SECTIONS`` names the dataclass of each, defined
+stage (``ingest:``, ``predictor:``, ``train:``, ...; ``pipeline/stages.py`` names the dataclass of each, defined
 next to the stage that runs it). ``load`` validates the file and returns a ``PipelineConfig`` holding
 each section as its typed object; a stage reads it with ``ctx.section("train")`` (absent sections: the
 dataclass's defaults). Command-line flags are typed overrides of section fields (``load(overrides=...)``,
@@ -42,20 +42,11 @@ import yaml
 from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from advisor.core.registry import RM_SOURCES
+from pipeline import stages
 from pipeline.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"
-
-# Section name -> "module:Dataclass" (imported only when a config has the section).
-SECTIONS = {
-    "ingest": "pipeline.ingest.stage:IngestConfig",
-    "benchmarks": "pipeline.benchmarks.config:BenchmarksConfig",
-    "train": "pipeline.train.config:TrainConfig",
-    "presence": "pipeline.presence.config:PresenceConfig",
-    "predictor": "pipeline.predictor.config:PredictorConfig",
-}
-
 
 # The decorator of the section dataclasses and of ModelSpec: pydantic dataclasses that refuse unknown keys,
 # so a section built in code (tests, benches: ``TrainConfig(bradley_terry={...})``) is typed and checked too.
@@ -85,7 +76,7 @@ class PipelineConfig:
     db: str = "data/advisor.duckdb"
     data_dir: str = "data"
     work_dir: str = "work"
-    stages: list[str] = field(default_factory=lambda: ["ingest", "predictor"])
+    stages: list[str] = field(default_factory=lambda: ["ingest", "predictor", "transfer"])
     lock_timeout: Seconds = 600.0  # seconds a run waits for another run on the same --db (pipeline/run.py)
     path: str = ""
     raw: dict = field(default_factory=dict, repr=False)  # the file as read (recorded in the runs table)
@@ -228,7 +219,8 @@ def _check_paths(obj, file, prefix: str) -> None:
 
 
 def section_class(name: str):
-    module, _, cls = SECTIONS[name].partition(":")
+    """The dataclass of config section ``name`` (``pipeline/stages.py``; imported only when needed)."""
+    module, _, cls = stages.get(name).config.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -283,7 +275,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Pipel
         raise InputError(path, f"cannot be read ({exc})", "pass a readable UTF-8 YAML file") from None
     if not isinstance(raw, dict):
         raise InputError(path, "top level must be a mapping", "write 'key: value' lines")
-    valid = [*TOP_KEYS, *SECTIONS]
+    valid = [*TOP_KEYS, *stages.sections()]
     for key in raw:
         if key not in valid:
             near = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
@@ -296,7 +288,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Pipel
         name, _, fld = key.partition(".")
         section(section_class(name), {name: {fld: value}}, name, flag)
     cfg = dataclasses.replace(top, path=str(path), raw=raw, sections={}, overrides=overrides)
-    for name in SECTIONS:
+    for name in stages.sections():
         if name in raw:
             cfg.section(name)
     return cfg

@@ -1,9 +1,9 @@
 """`python -m pipeline.run [--config FILE] [--stages a,b] [--db PATH]`: run the stages, publish the database.
 
-Stages run in the fixed order of STAGES. Each stage module exposes ``run(ctx)``; it is imported only
-when it runs, so an ingest-only rebuild never imports torch. Expensive stages keep their outputs under
-``work_dir`` and skip finished work on a rerun; the database itself is always built beside the live
-one and swapped in atomically (pipeline/publish.py).
+Stages run in the fixed order of the stage registry (``pipeline/stages.py``). Each stage's runner
+exposes ``run(ctx)``; it is imported only when it runs, so an ingest-only rebuild never imports torch.
+Expensive stages keep their outputs under ``work_dir`` and skip finished work on a rerun; the database
+itself is always built beside the live one and swapped in atomically (pipeline/publish.py).
 """
 
 from __future__ import annotations
@@ -26,15 +26,8 @@ from pathlib import Path
 from advisor.core.registry import METHODS
 from pipeline import config as config_mod
 from pipeline import publish, schema
+from pipeline import stages as registry
 from pipeline.errors import InputError
-
-STAGES = {
-    "ingest": "pipeline.ingest.stage",  # data/ files and user results into the database
-    "benchmarks": "pipeline.benchmarks.stage",  # lm-evaluation-harness / EvalPlus on candidate models
-    "train": "pipeline.train.stage",  # reward models: Bradley-Terry, regression + merge, RewardBench
-    "presence": "pipeline.presence.stage",  # pre-training presence scores and JSD
-    "predictor": "pipeline.predictor.stage",  # evaluate, choose and fit the served predictors; report
-}
 
 
 @dataclass
@@ -43,6 +36,7 @@ class Context:
     con: object
     run_id: str
     stages: list[str] = field(default_factory=list)
+    report_files: tuple | None = None  # (folder, report): written after the publish (pipeline/predictor/report.py)
 
     @property
     def data_dir(self) -> Path:
@@ -81,7 +75,8 @@ def code_version() -> str:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m pipeline.run", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="stages, in order: " + ", ".join(STAGES))
+                                epilog="stages, in order:\n" + "\n".join(f"  {s.name}: {s.does}"
+                                                                           for s in registry.STAGES))
     p.add_argument("--config", help="YAML config (default: configs/default.yaml)")
     p.add_argument("--stages", help="comma-separated subset of the config's stages to run; the other "
                    "stages' tables are carried over from the live database")
@@ -109,17 +104,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def select_stages(cfg: config_mod.PipelineConfig, arg: str | None) -> list[str]:
+    """The stages to run, in registry order: the config's ``stages``, or the ``--stages`` subset."""
+    known = registry.names()
     for s in cfg.stages:
-        if s not in STAGES:
+        if s not in known:
             raise InputError(cfg.path, f"unknown stage {s!r} in 'stages'",
-                             f"use stages from: {', '.join(STAGES)}", field="stages")
+                             f"use stages from: {', '.join(known)}", field="stages")
     if not arg:
-        return [s for s in STAGES if s in cfg.stages]
+        return [s for s in known if s in cfg.stages]
     wanted = [s.strip() for s in arg.split(",") if s.strip()]
     for s in wanted:
-        if s not in STAGES:
-            raise InputError("--stages", f"unknown stage {s!r}", f"use stages from: {', '.join(STAGES)}")
-    return [s for s in STAGES if s in wanted]
+        if s not in known:
+            raise InputError("--stages", f"unknown stage {s!r}", f"use stages from: {', '.join(known)}")
+    return [s for s in known if s in wanted]
 
 
 # Flags that are typed overrides of config fields: "section.field" -> flag (checked like the file's values).
@@ -187,7 +184,7 @@ def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) ->
             for i, name in enumerate(stages, 1):
                 ts = time.perf_counter()
                 ctx.log(f"stage {i}/{len(stages)} {name}: start")
-                module = importlib.import_module(STAGES[name])
+                module = importlib.import_module(registry.get(name).runner)
                 con.execute("BEGIN TRANSACTION")
                 schema.clear_owned(con, name)
                 module.run(ctx)
@@ -208,7 +205,7 @@ def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) ->
         print("nothing was published; the previous database is unchanged", file=sys.stderr)
         return 2
     print(f"published {db_path} in {time.perf_counter() - t0:.1f}s", flush=True)
-    if getattr(ctx, "report_files", None):  # reports only after the database they describe is live
+    if ctx.report_files:  # reports only after the database they describe is live
         from pipeline.predictor.report import write_reports
 
         out, report = ctx.report_files

@@ -1,8 +1,9 @@
 """The database schema, as SQL files in ``pipeline/sql/`` (documented for users in docs/schema.md).
 
-Each file starts with ``-- stage: NAME``: the tables it creates belong to that stage, and a run of the
-stage rewrites them completely. ``-- rows: TABLE: WHERE`` lines claim only some rows of a shared
-table (``rm_results``: ``ingest`` owns ``source = 'paper'``, ``train`` owns ``source = 'pipeline'``).
+Each file belongs to the stage that names it in ``pipeline/stages.py`` (``00_core.sql``: to none): the
+tables it creates belong to that stage, and a run of the stage rewrites them completely.
+``-- rows: TABLE: WHERE`` lines claim only some rows of a shared table (``rm_results``: ``ingest`` owns
+``source = 'paper'``, ``train`` owns ``source = 'pipeline'``).
 A run of some stages carries every other table over from the live database unchanged.
 Bump SCHEMA_VERSION whenever a table changes, so a stale database is rebuilt instead of misread.
 """
@@ -16,17 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline import stages
+
 SCHEMA_VERSION = "3"
 SQL_DIR = Path(__file__).with_name("sql")
 
 
 @lru_cache(maxsize=1)
 def sql_files() -> list[tuple[str, str, dict[str, str], list[str]]]:
-    """[(stage, ddl, owned_rows {table: where}, tables)] in file order."""
+    """[(stage, ddl, owned_rows {table: where}, tables)] in file order; the stage from ``pipeline/stages.py``."""
     out = []
     for path in sorted(SQL_DIR.glob("*.sql")):
         text = path.read_text()
-        stage = re.search(r"^-- stage: (\w+)", text, re.M).group(1)
+        stage = stages.owner(path.name)
         rows = dict(re.findall(r"^-- rows: (\w+): (.+)$", text, re.M))
         tables = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", text)
         out.append((stage, text, rows, tables))

@@ -56,7 +56,7 @@ def bundle_facts(bundle, con=None) -> dict:
     scale = bundle.scale
     oof = {}
     for m in bundle.methods:
-        half = float(bundle.entry(scale, m, "score").get("halfwidth", np.nan))
+        half = float(bundle.entry(scale, m, "score").halfwidth)
         series = None
         if con is not None and store.has_table(con, "predictions_oof"):
             df = store.frame(con, """SELECT protocol, "repeat", hf_id, prediction FROM predictions_oof

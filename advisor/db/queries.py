@@ -86,23 +86,13 @@ def benchmark_catalog(path=None) -> pd.DataFrame:
             ORDER BY b."group", b.name""")
 
 
-def feature_scales(path=None, oll_v2_scale: str = "normalized") -> dict[str, str]:
-    """{benchmark: scale} for every benchmark with values and the training metrics, by the registry's
-    one rule (``registry.model_scales``: the OLL v2 tasks on ``oll_v2_scale``, the others native)."""
-    with store.connection(path) as con:
-        names = store.frame(con, "SELECT DISTINCT benchmark FROM benchmark_scores ORDER BY benchmark")
-    features = [*names["benchmark"], *(m for m in registry.TRAINING_METRICS if m not in set(names["benchmark"]))]
-    return registry.model_scales(features, oll_v2_scale)
-
-
 def paper_feature_matrix(path=None, oll_v2_scale: str = "normalized", min_models: int = 3) -> pd.DataFrame:
     """The 40 paper models x every benchmark and training metric with at least ``min_models`` values
-    (index hf_id, registry names as columns, NaN where a model has no value)."""
-    scales = feature_scales(path, oll_v2_scale)
+    (``store.analysis_matrix``: index hf_id, registry names as columns in registry order, NaN where a
+    model has no value)."""
     with store.connection(path) as con:
-        models = store.frame(con, "SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id")["hf_id"]
-        matrix = store.feature_matrix(con, list(scales), scales, models=models)
-    return with_values(matrix[_registry_order(matrix.columns)], min_models)
+        matrix = store.analysis_matrix(con, store.paper_models(con), oll_v2_scale)
+    return with_values(matrix, min_models)
 
 
 def with_values(matrix: pd.DataFrame, min_models: int) -> pd.DataFrame:
@@ -116,10 +106,10 @@ def _registry_order(columns) -> list[str]:
 
 
 def rm_targets(path=None, method: str = "regression") -> pd.DataFrame:
-    """Paper RewardBench results of one method: index hf_id, columns score + the four categories."""
+    """Paper RewardBench results of one method (``store.rm_targets``): index hf_id, columns score + the
+    four categories."""
     with store.connection(path) as con:
-        rm = store.rm_table(con, method=method, sources=("paper",))
-    return rm.set_index("hf_id")[list(registry.RM_TARGETS)]
+        return store.rm_targets(con, method, sources=("paper",))
 
 
 # --- leaderboard candidates -----------------------------------------------------------------------

@@ -81,6 +81,35 @@ def feature_matrix(con, features, scale="normalized", models=None) -> pd.DataFra
     return out
 
 
+def features_with_values(con) -> list[str]:
+    """Every registry feature the database has a value for (a benchmark in ``benchmark_scores``, on any
+    scale) and the training metrics, in registry order."""
+    have = {r[0] for r in con.execute("SELECT DISTINCT benchmark FROM benchmark_scores").fetchall()}
+    return [b for b in registry.names() if b in have or b in TRAINING_METRICS]
+
+
+def analysis_matrix(con, models, oll_v2_scale: str = "normalized") -> pd.DataFrame:
+    """The input of the paper's analyses (correlation, coverage, PCA), for the app's pages and the
+    reproduction report alike: ``models`` (rows, in that order) x every feature with values
+    (``features_with_values``), each read on the registry's scale for it (``registry.model_scales``:
+    the OLL v2 tasks on ``oll_v2_scale``). NaN where a model has no value."""
+    features = features_with_values(con)
+    return feature_matrix(con, features, registry.model_scales(features, oll_v2_scale), models=list(models))
+
+
+def paper_models(con) -> list[str]:
+    """The paper's 40 models (``models.in_paper``), by hf_id."""
+    return [r[0] for r in con.execute("SELECT hf_id FROM models WHERE in_paper ORDER BY hf_id").fetchall()]
+
+
+def rm_targets(con, method: str, sources=("paper",)) -> pd.DataFrame:
+    """One method's RewardBench results as targets (the analyses' and the predictor's): index hf_id,
+    columns ``registry.RM_TARGETS`` (the overall score first), one row per model from the first of
+    ``sources`` that has it (``rm_table(one_per_model=True)``), best score first."""
+    rm = rm_table(con, method=method, sources=tuple(sources), one_per_model=True)
+    return rm.set_index("hf_id")[list(registry.RM_TARGETS)]
+
+
 def rm_table(con, method: str | None = None, sources=registry.RM_SOURCES, one_per_model: bool = False) -> pd.DataFrame:
     """RewardBench results joined with model facts; one row per (hf_id, method, source, run_id).
 

@@ -245,7 +245,7 @@ def command(filename: str, method: str, base: str | None = None) -> str:
     """The pipeline command that ingests a file (what the app shows after a check)."""
     import shlex
 
-    parts = ["python", "-m", "pipeline.run", "--stages", "ingest,predictor", "--rm-results", filename,
+    parts = ["python", "-m", "pipeline.run", "--stages", "ingest,predictor,transfer", "--rm-results", filename,
              "--method", method]
     if base:
         parts += ["--base", base]

@@ -4,7 +4,10 @@ The pipeline's predictor stage writes one JSON document into the table ``predict
 database it builds, so the bundle is published atomically with the database, follows ``--db``, and a
 failed run changes nothing the app serves. Nothing is unpickled: a bundle is numbers (input scalers,
 coefficients, intercepts, interval half-widths), the training matrix used for imputation and nearest
-neighbours, and the evidence summary of each served (scale, method, target).
+neighbours, and the evidence summary of each served (scale, method, target): a ``ServedEntry``, the one
+record the bundle JSON, the table ``predictor_served`` and the reproduction report are made from.
+Targets are addressed by ``(method, target)`` pairs: ``Y_train`` has those as its column MultiIndex, and
+the JSON keeps format 2's labels (``"regression/score"``, derived from the bundle's methods and targets).
 
 ``load_bundle(db_path)`` reads it from a database (read-only); ``load_bundle_file(path)`` reads an
 exported JSON file (``RM_ADVISOR_BUNDLE``) and refuses anything else with a message.
@@ -17,6 +20,7 @@ import json
 import math
 import os
 import platform
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +35,10 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def data_hash(X: pd.DataFrame, y: pd.Series | pd.DataFrame) -> str:
-    """SHA-256 of the training data (rows sorted by index, columns as given)."""
+    """SHA-256 of the training data (rows sorted by index, columns as given; (method, target) columns
+    under their JSON labels, ``y_label``)."""
+    if isinstance(y, pd.DataFrame) and isinstance(y.columns, pd.MultiIndex):
+        y = y.set_axis([y_label(k) for k in y.columns], axis=1)
     frame = pd.concat([X, y], axis=1).sort_index()
     return hashlib.sha256(frame.to_csv(float_format="%.10g").encode()).hexdigest()
 
@@ -50,6 +57,56 @@ class BundleError(ValueError):
     """A bundle that cannot be used; the message says why and how to get a good one."""
 
 
+@dataclass
+class ServedEntry:
+    """One served predictor (scale, method, target): its fit, the one-standard-error choice, the served
+    interval's half-width and the honest evidence of the served procedure (lineage-out numbers unless
+    named nested; None where not measured). The bundle JSON (``to_json``), the rows of
+    ``predictor_served`` and the report's ``served`` entries are all made from it."""
+
+    fit: LinearFit
+    spec: str
+    skill: str  # 'skill' | 'no_skill': the bootstrap CI of (served - mean baseline) MAE lies below 0
+    halfwidth: float  # the served interval's half-width (conformal, interval_protocol's residuals)
+    nested_mae_mean: float | None = None
+    nested_mae_sd: float | None = None
+    lineage_out_mae: float | None = None
+    spearman: float | None = None
+    coverage_top5: float | None = None
+    coverage_top10: float | None = None
+    interval_protocol: str | None = None  # 'nested' | 'lineage_out' (a serving build)
+    interval_coverage: float | None = None  # empirical, at the bundle's interval_level
+    interval_coverage_lo: float | None = None  # its Wilson 95% CI
+    interval_coverage_hi: float | None = None
+    mean_baseline_mae: float | None = None
+    size_baseline_mae: float | None = None
+    skill_diff: float | None = None  # served minus mean-baseline MAE, with its paired bootstrap CI
+    skill_diff_lo: float | None = None
+    skill_diff_hi: float | None = None
+    n_models: int | None = None
+    n_lineages: int | None = None
+    baselines: dict = field(default_factory=dict)  # baseline name -> its lineage-out MAE
+    picks: dict = field(default_factory=dict)  # spec -> training parts in which the served procedure chose it
+    vs_paper_reference: dict | None = None  # {"diff", "lo", "hi"}: served minus the paper reference's MAE
+
+    def to_json(self) -> dict:
+        """The bundle's JSON object (``vs_paper_reference`` only where evaluated)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["fit"] = self.fit.to_json()
+        if self.vs_paper_reference is None:
+            del out["vs_paper_reference"]
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict) -> ServedEntry:
+        return cls(**{**d, "fit": LinearFit.from_json(d["fit"])})
+
+
+def y_label(key: tuple[str, str]) -> str:
+    """The JSON column label of a (method, target) pair in ``Y_train`` (bundle format 2)."""
+    return f"{key[0]}/{key[1]}"
+
+
 class ServedBundle:
     """Fitted predictors per (scale, method, target) with their training data and evidence."""
 
@@ -61,21 +118,30 @@ class ServedBundle:
         self.version = str(data["version"])
         self.train_hash = str(data.get("train_hash", ""))
         self.interval_level = float(data["interval_level"])
-        self._fits: dict = {}
+        self._entries: dict = {}
         self._X: dict = {}
         self._Y: dict = {}
         self._lineage: dict = {}
         for scale, s in data["by_scale"].items():
             if s.get("Y_train") is not None:  # targets and lineages: partial-input evidence
-                self._Y[scale] = pd.DataFrame(s["Y_train"]["data"], index=s["Y_train"]["index"],
-                                              columns=s["Y_train"]["columns"], dtype=float)
+                self._Y[scale] = self._targets(s["Y_train"])
                 self._lineage[scale] = pd.Series(s["lineage"], name="lineage")
             self._X[scale] = pd.DataFrame(s["X_train"]["data"], index=s["X_train"]["index"],
                                           columns=s["X_train"]["columns"], dtype=float)
             self._X[scale].index.name = "hf_id"
             for method, targets in s["served"].items():
                 for target, e in targets.items():
-                    self._fits[(scale, method, target)] = LinearFit.from_json(e["fit"])
+                    self._entries[(scale, method, target)] = ServedEntry.from_json(e)
+
+    def _targets(self, y: dict) -> pd.DataFrame:
+        """``Y_train`` with (method, target) columns: the bundle's methods x targets, in the order its labels
+        list them (each label checked against them)."""
+        keys = {y_label((m, t)): (m, t) for m in self.methods for t in self.targets}
+        unknown = [c for c in y["columns"] if c not in keys]
+        if unknown:
+            raise ValueError(f"Y_train columns {unknown} are not method/target pairs of the bundle")
+        columns = pd.MultiIndex.from_tuples([keys[c] for c in y["columns"]], names=["method", "target"])
+        return pd.DataFrame(y["data"], index=y["index"], columns=columns, dtype=float)
 
     # -- access --------------------------------------------------------------------------------
     @property
@@ -90,7 +156,7 @@ class ServedBundle:
         return self._X[scale or self.scale]
 
     def Y_train(self, scale: str | None = None) -> pd.DataFrame | None:
-        """The known models' targets (columns method/target), or None in a bundle without them."""
+        """The known models' targets (columns: (method, target) pairs), or None in a bundle without them."""
         return self._Y.get(scale or self.scale)
 
     def lineage(self, scale: str | None = None) -> pd.Series | None:
@@ -101,20 +167,19 @@ class ServedBundle:
     def X_train_(self) -> pd.DataFrame:  # the primary scale's training matrix (older callers)
         return self.X_train()
 
-    def entry(self, scale: str, method: str, target: str) -> dict:
+    def entry(self, scale: str, method: str, target: str) -> ServedEntry:
         try:
-            return self.data["by_scale"][scale]["served"][method][target]
+            return self._entries[(scale, method, target)]
         except KeyError:
             raise KeyError(f"no served predictor for scale {scale!r}, method {method!r}, target "
                            f"{target!r}; scales {self.scales}, methods {self.methods}, targets "
                            f"{self.targets}") from None
 
     def fit(self, scale: str, method: str, target: str) -> LinearFit:
-        self.entry(scale, method, target)
-        return self._fits[(scale, method, target)]
+        return self.entry(scale, method, target).fit
 
     def skill(self, scale: str, method: str, target: str = "score") -> str:
-        return self.entry(scale, method, target)["skill"]
+        return self.entry(scale, method, target).skill
 
     def predict(self, X: pd.DataFrame, scale: str | None = None, method: str = "regression",
                 target: str = "score") -> np.ndarray:
@@ -148,14 +213,13 @@ class ServedBundle:
 
 def build(scales: dict, methods, targets, interval_level: float, version: str, train_hash: str,
           versions: dict, created_at: str, procedure: dict | None = None) -> ServedBundle:
-    """``scales``: {scale: {"X_train": DataFrame, "served": {method: {target: entry}}}} where an entry
-    holds "fit" (LinearFit), "skill", "spec", "halfwidth" and evidence numbers; optionally "Y_train"
-    (DataFrame, columns method/target) and "lineage" (Series hf_id -> lineage), which let the app
-    measure reduced specs for partial inputs (``advisor.predict.partial``). ``procedure``: the served
-    procedure's settings ({"candidates", "cv", "random_state"}) for the same."""
+    """``scales``: {scale: {"X_train": DataFrame, "served": {(method, target): ServedEntry}}}; optionally
+    "Y_train" (DataFrame, columns (method, target) pairs) and "lineage" (Series hf_id -> lineage), which
+    let the app measure reduced specs for partial inputs (``advisor.predict.partial``). ``procedure``: the
+    served procedure's settings ({"candidates", "cv", "random_state"}) for the same."""
     def clean(v):
-        if isinstance(v, LinearFit):
-            return v.to_json()
+        if isinstance(v, ServedEntry):
+            return clean(v.to_json())
         if isinstance(v, dict):
             return {str(k): clean(x) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
@@ -173,11 +237,12 @@ def build(scales: dict, methods, targets, interval_level: float, version: str, t
         X = s["X_train"][list(BASE_FEATURES)]
         by_scale[scale] = {"X_train": {"index": [str(i) for i in X.index], "columns": list(X.columns),
                                        "data": X.to_numpy(float).tolist()},
-                           "served": clean(s["served"])}
+                           "served": clean(_nested(s["served"]))}
         if s.get("Y_train") is not None:
             Y = s["Y_train"].loc[X.index]
             by_scale[scale]["Y_train"] = {"index": [str(i) for i in Y.index],
-                                          "columns": list(Y.columns), "data": Y.to_numpy(float).tolist()}
+                                          "columns": [y_label(k) for k in Y.columns],
+                                          "data": Y.to_numpy(float).tolist()}
             by_scale[scale]["lineage"] = {str(k): str(v) for k, v in
                                           s["lineage"].reindex(X.index).items()}
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": version,
@@ -186,6 +251,14 @@ def build(scales: dict, methods, targets, interval_level: float, version: str, t
             "targets": list(targets), "interval_level": float(interval_level), "by_scale": by_scale,
             **({"procedure": clean(procedure)} if procedure else {})}
     return ServedBundle(json.loads(json.dumps(data, allow_nan=False)))
+
+
+def _nested(served: dict) -> dict:
+    """{(method, target): entry} -> the JSON's {method: {target: entry}} (order kept)."""
+    out: dict = {}
+    for (method, target), e in served.items():
+        out.setdefault(method, {})[target] = e
+    return out
 
 
 BUNDLE_ENV = "RM_ADVISOR_BUNDLE"  # names an exported JSON bundle to serve instead of the database's own

@@ -97,7 +97,7 @@ def _fit_reduced(X, Y, reduced, cv, seed):
 def evaluate_pattern(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, available,
                      candidates=None, cv: int = 10, random_state: int = 0, level: float = 0.9,
                      n_boot: int = 2000, served_cache: dict | None = None) -> dict:
-    """{target column: entry} for the pattern ``available`` (base features the candidate has).
+    """{column of ``Y``: entry} for the pattern ``available`` (base features the candidate has).
 
     An entry: ``method`` ('reduced' | 'imputation'), ``label`` ('reduced spec <name>' | 'imputation'),
     ``mae`` (the chosen one's lineage-out MAE), ``imputation_mae``, ``reduced_mae`` (NaN when no spec
@@ -168,13 +168,11 @@ def for_bundle(bundle, scale: str, method: str, available) -> dict | None:
     pattern = tuple(f for f in specs.BASE_FEATURES if f in set(available))
     key = (bundle.version, scale, method, pattern)
     if key not in _CACHE:
-        cols = [c for c in Y.columns if c.split("/")[0] == method]
         X = bundle.X_train(scale)
         served_cache = _CACHE.setdefault((bundle.version, scale, method, "served-folds"), {})
         proc = bundle.data.get("procedure") or {}
-        res = evaluate_pattern(X, Y.loc[X.index, cols], lineage, pattern,
-                               candidates=proc.get("candidates"), cv=int(proc.get("cv", 10)),
-                               random_state=int(proc.get("random_state", 0)),
-                               level=bundle.interval_level, served_cache=served_cache)
-        _CACHE[key] = {c.split("/")[1]: e for c, e in res.items()}
+        _CACHE[key] = evaluate_pattern(X, Y.loc[X.index, method], lineage, pattern,  # columns: the targets
+                                       candidates=proc.get("candidates"), cv=int(proc.get("cv", 10)),
+                                       random_state=int(proc.get("random_state", 0)),
+                                       level=bundle.interval_level, served_cache=served_cache)
     return _CACHE[key]

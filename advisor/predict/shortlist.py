@@ -211,12 +211,12 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     used: list[set] = [set() for _ in range(len(X))]
     why: list[list[str]] = [[] for _ in range(len(X))]
     widened = np.zeros(len(X), dtype=bool)
-    specs_used = [bundle.entry(scale, method, "score")["spec"]] * len(X)
+    specs_used = [bundle.entry(scale, method, "score").spec] * len(X)
     skills = [bundle.skill(scale, method, "score")] * len(X)
     for t in TARGETS:
         fit = bundle.fit(scale, method, t)
         need = base_columns(fit.inputs)
-        h = float(bundle.entry(scale, method, t)["halfwidth"])
+        h = float(bundle.entry(scale, method, t).halfwidth)
         p_c, p_u = fit.predict(clamped), fit.predict(filled)
         lower, upper = np.empty(len(X)), np.empty(len(X))
         for i, row in enumerate(absent.to_numpy()):

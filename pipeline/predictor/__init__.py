@@ -4,12 +4,16 @@ database with their evidence, and write the reproduction report.
 - ``config.py``: ``PredictorConfig`` (the ``predictor:`` section), validated by ``config.load`` before any
   stage runs (names from the registry and the spec file, ranges, rules across keys); the evaluation
   protocol's defaults come from ``advisor.predict.evaluation.EvalConfig``;
-- ``stage.py``: ``run(ctx)``: inputs, evaluation, the served fits, the tables, the report into the
-  table ``reports``;
+- ``stage.py``: ``run(ctx)``, a short script: evaluate every scale, write the bundle and the tables,
+  build the report into the table ``reports``;
+- ``scale.py``: one scale: inputs (targets as ``(method, target)`` pairs), the honest evaluation, the
+  served predictors (``advisor.predict.bundle.ServedEntry``) and the partial-input evidence, as a
+  ``ScaleResult``;
 - ``checkpoints.py``: the hash-keyed evaluation cache under ``work_dir/predictor/`` (CSV, never pickle);
 - ``analyses.py``: the paper's analyses the report quotes (correlations, coverage, PCA, gains,
   Table 1) and the partial-input evidence;
-- ``report.py``: ``build_report`` (JSON), ``render_markdown``, ``write_reports``; the paper's numbers
+- ``report.py``: ``build_report`` (JSON), ``render_markdown`` (one function per section), ``store`` (the
+  table ``reports``, which the ``transfer`` stage completes), ``write_reports``; the paper's numbers
   from ``data/paper/``.
 
 Tables (``pipeline/sql/50_predictor.sql``), each read by the app, the CLI or the report export:

@@ -3,9 +3,11 @@
 The app's pages compute their own figures from the database with the same ``advisor`` functions
 (``pages/benchmarks.py``: ``correlation.correlation_table``, ``coverage.coverage_curves``;
 ``pages/capabilities.py``: ``pca.pca_summary``; ``pages/rm_results.py``: ``gains.gains_per_size_group``,
-``posttraining.table1_deltas``), so each analysis has one home, in ``advisor/``; nothing here is stored
-as a table. The inputs differ where the report states a fixed setting: the report's main scale and its
-``pca_features``, the served predictor's out-of-fold predictions beside the benchmarks' coverage.
+``posttraining.table1_deltas``), on inputs from the same two functions (``advisor.db.store.analysis_matrix``:
+models x every feature with values; ``advisor.db.store.rm_targets``), so each analysis has one home, in
+``advisor/``; nothing here is stored as a table. The settings differ where the report states a fixed
+one: the report's main scale, its ``rm_sources`` and ``pca_features``, the served predictor's
+out-of-fold predictions beside the benchmarks' coverage.
 
 ``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
 baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
@@ -23,18 +25,16 @@ from advisor.db import store
 from advisor.predict import specs
 
 
-def _all_features(con) -> list[str]:
-    have = set(store.frame(con, "SELECT DISTINCT benchmark FROM benchmark_scores").benchmark)
-    return [b for b in registry.names() if b in have or b in registry.TRAINING_METRICS]
+def _targets(con, cfg, rm) -> dict[str, pd.DataFrame]:
+    """{RM method: its targets (``store.rm_targets``)} for the methods ``rm`` has, by name."""
+    return {method: store.rm_targets(con, method, cfg.rm_sources) for method in sorted(rm.method.unique())}
 
 
 def correlations(con, cfg, rm) -> pd.DataFrame:
     """Fig. 3: every feature against every RewardBench target, per RM method and correlation kind."""
-    feats = _all_features(con)
     out = []
-    for method, df in rm.groupby("method"):
-        targets = df.set_index("hf_id")[list(registry.RM_TARGETS)]
-        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scales[0]), models=list(targets.index))
+    for method, targets in _targets(con, cfg, rm).items():
+        F = store.analysis_matrix(con, targets.index, cfg.scales[0])
         for cm in correlation.METHODS:
             t = correlation.correlation_table(F, targets, method=cm)
             t.insert(0, "rm_method", method)
@@ -47,12 +47,11 @@ def correlations(con, cfg, rm) -> pd.DataFrame:
 def coverage_curves(con, cfg, rm, known) -> pd.DataFrame:
     """Fig. 4/6: top-k coverage of every feature and of the served predictor (``known``: the table
     ``predictions_known``), k from ``coverage_ks``."""
-    feats = _all_features(con)
     ks = range(cfg.coverage_ks[0], cfg.coverage_ks[1] + 1)
     out = []
-    for method, df in rm.groupby("method"):
-        truth = df.set_index("hf_id")[cfg.target]
-        F = store.feature_matrix(con, feats, registry.model_scales(feats, cfg.scales[0]), models=list(truth.index))
+    for method, targets in _targets(con, cfg, rm).items():
+        truth = targets[cfg.target]
+        F = store.analysis_matrix(con, truth.index, cfg.scales[0])
         k = known[(known.method == method) & (known.target == cfg.target)].set_index("hf_id")
         F["predictor (nested CV)"] = k.oof_prediction.reindex(F.index)
         F["predictor (lineage-out)"] = k.lofo_prediction.reindex(F.index)
@@ -69,10 +68,8 @@ def coverage_curves(con, cfg, rm, known) -> pd.DataFrame:
 
 def pca_ratio(con, cfg) -> pd.Series:
     """App. F: explained variance ratio of the paper models on ``pca_features`` (attrs: n_models)."""
-    models = store.frame(con, "SELECT * FROM models")
-    paper_models = models[models.in_paper.fillna(False).astype(bool)].hf_id.tolist()
-    M = store.feature_matrix(con, cfg.pca_features, registry.model_scales(cfg.pca_features, cfg.scales[0]),
-                             models=paper_models).dropna()
+    M = store.analysis_matrix(con, store.paper_models(con), cfg.scales[0]).reindex(
+        columns=list(cfg.pca_features)).dropna()
     ratio, _ = pca.pca_summary(M)
     ratio.attrs["n_models"] = len(M)
     return ratio
@@ -111,17 +108,18 @@ REPORT_PATTERNS = {
 
 
 def partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
-    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall score."""
+    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall
+    score; ``Y``'s columns are (method, target) pairs."""
     from advisor.predict import partial
 
     rows, cache = [], {}
-    cols = [c for c in Y.columns if c.split("/")[1] == "score"]
+    cols = [key for key in Y.columns if key[1] == "score"]  # (method, target) pairs
     for name, have in REPORT_PATTERNS.items():
         res = partial.evaluate_pattern(X, Y[cols], lineage, have, candidates=cfg.candidates, cv=cfg.cv,
                                        random_state=cfg.random_state, level=cfg.interval_level,
                                        n_boot=cfg.n_boot, served_cache=cache)
-        for col, e in res.items():
-            rows.append({"scale": scale, "method": col.split("/")[0], "target": col.split("/")[1],
+        for (method, target), e in res.items():
+            rows.append({"scale": scale, "method": method, "target": target,
                          "pattern": name, "missing": e["missing"], "choice": e["label"],
                          "mae": e["mae"], "imputation_mae": e["imputation_mae"],
                          "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],

@@ -5,7 +5,8 @@
 is a SHA-256 of the data (values, index, column order), the lineages, the protocol settings (not
 n_jobs), the evaluation code and the library versions, so a rebuild with the same key gives the same
 numbers without evaluating again. A file that is unreadable or incomplete is recomputed; nothing is
-pickled. Delete ``work/predictor/`` to force a new evaluation.
+pickled. Delete ``work/predictor/`` to force a new evaluation. The evaluation numbers the targets by
+their position among ``Y``'s columns (``(method, target)`` pairs): the column ``target`` holds 0, 1, ...
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def evaluate_cached(ctx, scale, X, Y, lineage, ecfg) -> pd.DataFrame:
         try:
             oof = pd.read_csv(path, keep_default_na=False,
                               dtype={"hf_id": str, "lineage": str, "pick": str, "name": str,
-                                     "target": str, "protocol": str})
+                                     "target": int, "protocol": str})
             if list(oof.columns) != _OOF_COLUMNS or oof[["y", "prediction"]].isna().any().any():
                 raise ValueError("unexpected columns or missing values")
             _check_complete(oof, X, Y, lineage, ecfg)
@@ -72,6 +73,6 @@ def evaluate_cached(ctx, scale, X, Y, lineage, ecfg) -> pd.DataFrame:
             return oof
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             ctx.log(f"  {scale}: ignoring unreadable {path} ({exc}); recomputing")
-    oof = evaluation.evaluate(X, Y, lineage, ecfg, progress=True)
+    oof = evaluation.evaluate(X, Y.set_axis(range(Y.shape[1]), axis=1), lineage, ecfg, progress=True)
     write_text_atomic(path, oof[_OOF_COLUMNS].to_csv(index=False))
     return oof

@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 
 from advisor.analyses import correlation, coverage, posttraining
+from advisor.analyses.transfer import markdown as transfer_markdown
 from advisor.core import registry
+from advisor.predict.bundle import ServedEntry
+from pipeline import schema
 from pipeline.config import ROOT
 
 PAPER_DIR = ROOT / "data" / "paper"
@@ -38,19 +41,27 @@ def paper_numbers() -> dict:
                                for r in deltas.to_dict("records")}
     return out
 
-def served_entry(e: dict) -> dict:
+
+def served_entry(e: ServedEntry) -> dict:
     """The report's view of one served predictor (JSON-ready, rounded)."""
     keys = ("skill", "spec", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman",
             "coverage_top5", "coverage_top10", "interval_protocol", "interval_coverage",
-            "interval_coverage_lo",
-            "interval_coverage_hi", "skill_diff", "skill_diff_lo", "skill_diff_hi", "halfwidth",
-            "n_models", "n_lineages")
-    out = {k: _clean(e[k]) for k in keys}
-    out["baselines"] = {b: _clean(v) for b, v in e["baselines"].items()}
-    if "vs_paper_reference" in e:
-        out["vs_paper_reference"] = {k: round(v, 4) for k, v in e["vs_paper_reference"].items()}
+            "interval_coverage_lo", "interval_coverage_hi", "skill_diff", "skill_diff_lo", "skill_diff_hi",
+            "halfwidth", "n_models", "n_lineages")
+    out = {k: _clean(getattr(e, k)) for k in keys}
+    out["baselines"] = {b: _clean(v) for b, v in e.baselines.items()}
+    if e.vs_paper_reference is not None:
+        out["vs_paper_reference"] = {k: round(v, 4) for k, v in e.vs_paper_reference.items()}
     return out
 
+
+def _served_by_scale(results) -> dict:
+    """{scale: {method: {target: served_entry}}}."""
+    out: dict = {}
+    for r in results:
+        for (method, target), e in r.served.items():
+            out.setdefault(r.scale, {}).setdefault(method, {})[target] = served_entry(e)
+    return out
 
 
 def _best_single(curves: pd.DataFrame, method: str, n_models: int) -> tuple[str, float, float]:
@@ -62,99 +73,123 @@ def _best_single(curves: pd.DataFrame, method: str, n_models: int) -> tuple[str,
     return best, float(at[5]), float(at[10])
 
 
-def build_report(cfg, bundle, served: dict, analyses: dict, eval_seconds: float,
-                 evidence: pd.DataFrame, partial: list[dict]) -> dict:
-    """The report's JSON: ``served`` {scale: {method: {target: served_entry}}}, ``analyses`` from
-    ``analyses.paper_analyses``, ``evidence`` the rows of ``predictor_evidence`` of the main scale
-    and target, ``partial`` the rows of ``analyses.partial_patterns``."""
-    curves, corr, ratio = analyses["coverage_curves"], analyses["correlations"], analyses["pca_ratio"]
-    g, deltas, skipped = analyses["gains"], analyses["table1_deltas"], analyses["skipped"]
-    main = served[cfg.scales[0]][cfg.method][cfg.target]
-    n_models = main["n_models"]
+def _coverage(cfg, curves: pd.DataFrame, main: dict) -> dict:
+    """The served predictor's top-k coverage (honest, lineage-out and in-sample) against the best single
+    benchmark's, for the report's ``predictor`` key."""
     mc = curves[curves.rm_method == cfg.method]
 
     def at(feature, k):
         s = mc[(mc.feature == feature) & (mc.k == k)].coverage
         return float(s.iloc[0]) if len(s) else None
 
-    best, b5, b10 = _best_single(curves, cfg.method, n_models)
+    best, b5, b10 = _best_single(curves, cfg.method, main["n_models"])
     pred_name = ("predictor (nested CV)" if (mc.feature == "predictor (nested CV)").any()
                  else "predictor (lineage-out)")  # a serving build has no nested repeats
     ks = range(5, 11)
-    gain_avg = float(np.mean([at(pred_name, k) - at(best, k) for k in ks]))
-    gain_avg_insample = float(np.mean([at("predictor (in-sample)", k) - at(best, k) for k in ks]))
-    strongest = {}
+    return {"coverage_source": pred_name, "coverage_top5": at(pred_name, 5), "coverage_top10": at(pred_name, 10),
+            "coverage_top5_lineage_out": main["coverage_top5"],
+            "coverage_top10_lineage_out": main["coverage_top10"],
+            "coverage_top5_in_sample": at("predictor (in-sample)", 5),
+            "coverage_top10_in_sample": at("predictor (in-sample)", 10),
+            "best_single_benchmark": best, "best_single_coverage_top5": b5, "best_single_coverage_top10": b10,
+            "coverage_gain_avg_k5_10": round(float(np.mean([at(pred_name, k) - at(best, k) for k in ks])), 3),
+            "coverage_gain_avg_k5_10_in_sample": round(float(np.mean(
+                [at("predictor (in-sample)", k) - at(best, k) for k in ks])), 3)}
+
+
+def _predictor(cfg, bundle, main: dict, curves: pd.DataFrame) -> dict:
+    """The report's ``predictor`` key: the main served predictor (``cfg.method``/``cfg.target`` on the
+    first scale), its evidence, coverage, interval and coefficients."""
+    fit = bundle.fit(cfg.scales[0], cfg.method, cfg.target)
+    return {
+        "scale": cfg.scales[0], "method": cfg.method, "target": cfg.target,
+        "spec": main["spec"], "skill": main["skill"], "inputs": fit.inputs,
+        "params": {"degree": fit.degree, **fit.params}, "n_models": main["n_models"],
+        "n_lineages": main["n_lineages"],
+        "nested_mae_mean": main["nested_mae_mean"], "nested_mae_sd": main["nested_mae_sd"],
+        "lineage_out_mae": main["lineage_out_mae"], "spearman": main["spearman"],
+        "repeats": cfg.repeats, "folds": cfg.folds, **_coverage(cfg, curves, main),
+        "interval_level": cfg.interval_level, "interval_halfwidth": main["halfwidth"],
+        "interval_protocol": main["interval_protocol"],
+        "interval_empirical_coverage": main["interval_coverage"],
+        "coefficients": [{"term": t, "coef": round(float(c), 4)}
+                         for t, c in zip(fit.inputs if fit.degree == 1 else [], fit.coef)],
+        "version": bundle.version, "train_hash": bundle.train_hash,
+    }
+
+
+def _strongest(corr: pd.DataFrame, n_models: int) -> dict:
+    """Per RM method and correlation kind: the five features (every model has them) with the largest |r|
+    against the overall score."""
+    strongest: dict = {}
     full = corr[(corr.target == "score") & (corr.n >= n_models)]  # features every model has
     for (m, cm), df in full.groupby(["rm_method", "corr_method"]):
         top = df.reindex(df.r.abs().sort_values(ascending=False).index).head(5)
         strongest.setdefault(m, {})[cm] = [
             {"feature": r.feature, "r": round(r.r, 3), "n": int(r.n), "significant": bool(r.significant)}
             for r in top.itertuples()]
+    return strongest
+
+
+def _paper_tables(found: dict, paper: dict) -> dict:
+    """Gains per size group and Table 1's Delta columns, ours beside the paper's."""
+    g, deltas = found["gains"], found["table1_deltas"]
     table1 = {r.model: {c: float(getattr(r, c)) for c in posttraining.CATEGORIES}
               for r in deltas.itertuples()} if len(deltas) else {}
-    paper = paper_numbers()
-    t1_match = all(table1.get(m, {}).get(c) == v for m, d in paper["table1_delta_pct"].items()
-                   for c, v in d.items()) if table1 else False
-    top5 = float(ratio.iloc[:5].sum())
-    fit = bundle.fit(cfg.scales[0], cfg.method, cfg.target)
+    return {"gains_points": {m: {r.size_group: round(r.gain_points, 1) for r in df.itertuples()}
+                             for m, df in g.groupby("method")},
+            "gains_range": ([round(float(g.gain_points.min()), 1), round(float(g.gain_points.max()), 1)]
+                            if len(g) else None),
+            "table1_delta_pct": table1,
+            "table1_matches_paper": all(table1.get(m, {}).get(c) == v for m, d in paper["table1_delta_pct"].items()
+                                        for c, v in d.items()) if table1 else False}
+
+
+def _pca(cfg, ratio: pd.Series) -> dict:
+    return {"pca_features": list(cfg.pca_features), "pca_n_models": ratio.attrs.get("n_models"),
+            "pca_explained_ratio": [round(float(v), 4) for v in ratio],
+            "pca_top5_variance": round(float(ratio.iloc[:5].sum()), 4)}
+
+
+def _goals(main: dict, served: dict) -> dict:
+    """The report's ``targets``: the served regression predictor's goals, met or not."""
     inter = [e["interval_coverage"] for s in served.values() for d in s.values() for e in d.values()]
-    return {
-        "served": served[cfg.scales[0]],
-        "served_by_scale": served,
-        "evidence": [{k: _clean(v) for k, v in row.items()} for row in evidence[[
-            "method", "target", "name", "kind", "paper_reference", "chosen", "nested_mae_mean",
-            "nested_mae_sd", "lineage_out_mae", "spearman", "coverage_top5", "coverage_top10",
-            "diff_vs_mean", "diff_lo", "diff_hi"]].to_dict("records")],
-        "gains_points": {m: {r.size_group: round(r.gain_points, 1) for r in df.itertuples()}
-                         for m, df in g.groupby("method")},
-        "gains_range": ([round(float(g.gain_points.min()), 1), round(float(g.gain_points.max()), 1)]
-                        if len(g) else None),
-        "table1_delta_pct": table1,
-        "table1_matches_paper": t1_match,
-        "skipped_analyses": skipped,
-        "predictor": {
-            "scale": cfg.scales[0], "method": cfg.method, "target": cfg.target,
-            "spec": main["spec"], "skill": main["skill"], "inputs": fit.inputs,
-            "params": {"degree": fit.degree, **fit.params}, "n_models": n_models,
-            "n_lineages": main["n_lineages"],
-            "nested_mae_mean": main["nested_mae_mean"], "nested_mae_sd": main["nested_mae_sd"],
-            "lineage_out_mae": main["lineage_out_mae"], "spearman": main["spearman"],
-            "repeats": cfg.repeats, "folds": cfg.folds,
-            "coverage_source": pred_name,
-            "coverage_top5": at(pred_name, 5), "coverage_top10": at(pred_name, 10),
-            "coverage_top5_lineage_out": main["coverage_top5"],
-            "coverage_top10_lineage_out": main["coverage_top10"],
-            "coverage_top5_in_sample": at("predictor (in-sample)", 5),
-            "coverage_top10_in_sample": at("predictor (in-sample)", 10),
-            "best_single_benchmark": best,
-            "best_single_coverage_top5": b5, "best_single_coverage_top10": b10,
-            "coverage_gain_avg_k5_10": round(gain_avg, 3),
-            "coverage_gain_avg_k5_10_in_sample": round(gain_avg_insample, 3),
-            "interval_level": cfg.interval_level, "interval_halfwidth": main["halfwidth"],
-            "interval_protocol": main["interval_protocol"],
-            "interval_empirical_coverage": main["interval_coverage"],
-            "coefficients": [{"term": t, "coef": round(float(c), 4)}
-                             for t, c in zip(fit.inputs if fit.degree == 1 else [], fit.coef)],
-            "version": bundle.version, "train_hash": bundle.train_hash,
-        },
-        "strongest_correlations": strongest,
-        "critical_r_n40": round(correlation.critical_r(40), 3),
-        "pca_features": list(cfg.pca_features),
-        "pca_n_models": ratio.attrs.get("n_models"),
-        "pca_explained_ratio": [round(float(v), 4) for v in ratio],
-        "pca_top5_variance": round(top5, 4),
-        "evaluation_seconds": round(eval_seconds, 1),
-        "paper": paper,
-        "targets": {
-            "served_regression_nested_mae_le_3.2": _le(main["nested_mae_mean"], 3.2),
+    return {"served_regression_nested_mae_le_3.2": _le(main["nested_mae_mean"], 3.2),
             "served_regression_lineage_out_mae_le_3.5": _le(main["lineage_out_mae"], 3.5),
             "served_regression_spearman_ge_0.82": _le(0.82, main["spearman"]),
             "interval_coverage_0.88_0.94_every_target": bool(all(
-                c is not None and 0.88 <= c <= 0.94 for c in inter)),
-        },
+                c is not None and 0.88 <= c <= 0.94 for c in inter))}
+
+
+EVIDENCE_COLUMNS = ["method", "target", "name", "kind", "paper_reference", "chosen", "nested_mae_mean",
+                    "nested_mae_sd", "lineage_out_mae", "spearman", "coverage_top5", "coverage_top10",
+                    "diff_vs_mean", "diff_lo", "diff_hi"]
+
+
+def build_report(cfg, bundle, results, found: dict, eval_seconds: float) -> dict:
+    """The report's JSON from the stage's ``ScaleResult`` per scale (the first: the main scale) and
+    ``found``, the frames of ``analyses.paper_analyses``."""
+    served = _served_by_scale(results)
+    main = served[cfg.scales[0]][cfg.method][cfg.target]
+    evidence = results[0].evidence[results[0].evidence.target == cfg.target][EVIDENCE_COLUMNS]
+    paper = paper_numbers()
+    tables = _paper_tables(found, paper)
+    return {
+        "served": served[cfg.scales[0]],
+        "served_by_scale": served,
+        "evidence": [{k: _clean(v) for k, v in row.items()} for row in evidence.to_dict("records")],
+        **{k: tables[k] for k in ("gains_points", "gains_range", "table1_delta_pct", "table1_matches_paper")},
+        "skipped_analyses": found["skipped"],
+        "predictor": _predictor(cfg, bundle, main, found["coverage_curves"]),
+        "strongest_correlations": _strongest(found["correlations"], main["n_models"]),
+        "critical_r_n40": round(correlation.critical_r(40), 3),
+        **_pca(cfg, found["pca_ratio"]),
+        "evaluation_seconds": round(eval_seconds, 1),
+        "paper": paper,
+        "targets": _goals(main, served),
         "config": asdict(cfg),
         "generated_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "partial_inputs": [{k: _clean(v) for k, v in r.items()} for r in partial],
+        "partial_inputs": [{k: _clean(v) for k, v in row.items()} for r in results for row in r.partial],
     }
 
 
@@ -200,11 +235,8 @@ def served_table(served: dict) -> list[str]:
     return lines
 
 
-def render_markdown(r: dict) -> str:
-    p, paper = r["predictor"], r["paper"]
-    t = r["targets"]
-    ok = {True: "met", False: "**not met**"}
-    gr = r["gains_range"]
+def _served_section(r: dict) -> list[str]:
+    p = r["predictor"]
     lines = [
         "# Reproduction report", "",
         "Generated by `python -m pipeline.run` (stage `predictor`) from the shipped data and exported "
@@ -225,28 +257,36 @@ def render_markdown(r: dict) -> str:
         ""]
     for scale, served in r["served_by_scale"].items():
         lines += [f"### Scale: {scale}", "", *served_table(served), ""]
-    if r.get("partial_inputs"):
-        lines += ["## Partial inputs: reduced spec or imputation (lineage-out MAE, overall score)", "",
-                  "For a candidate lacking some inputs, the served procedure with the missing cells "
-                  "imputed from the training part, against the candidate specs restricted to the inputs "
-                  "it has (`advisor.predict.partial`), on the same leave-one-lineage-out folds; the lower MAE "
-                  "serves the pattern (chosen on these folds, so the chosen MAE is slightly optimistic) "
-                  "and the skill gate is the served one (vs the mean).", "",
-                  "| scale | method | pattern | imputation MAE | reduced MAE | mean MAE | chosen | skill |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for q in r["partial_inputs"]:
-            lines.append(f"| {q['scale']} | {q['method']} | {q['pattern']} | {fmt(q['imputation_mae'])} | "
-                         f"{fmt(q['reduced_mae'])} | {fmt(q['mean_mae'])} | {q['choice']} | {q['skill']} |")
-        lines.append("")
-    lines += ["## Every spec and baseline on the same folds "
-              f"({r['predictor']['scale']} scale, target {r['predictor']['target']})", "",
-              "Differences are lineage-out MAE minus the mean baseline's, with the paired bootstrap "
-              "95% CI. `served`: the procedure that picks a spec inside every training part. "
-              "`paper_enet`: the paper's Elastic Net (degree 1-3, paper grid), the paper reference"
-              + ("." if any(e["name"] == "paper_enet" for e in r["evidence"]) else
-                 " (not evaluated in this build: `configs/report.yaml` does)."), "",
-              "| method | name | kind | nested MAE | lineage-out MAE | Spearman | top-5 / top-10 | vs mean |",
-              "|---|---|---|---|---|---|---|---|"]
+    return lines
+
+
+def _partial_section(r: dict) -> list[str]:
+    if not r.get("partial_inputs"):
+        return []
+    lines = ["## Partial inputs: reduced spec or imputation (lineage-out MAE, overall score)", "",
+             "For a candidate lacking some inputs, the served procedure with the missing cells "
+             "imputed from the training part, against the candidate specs restricted to the inputs "
+             "it has (`advisor.predict.partial`), on the same leave-one-lineage-out folds; the lower MAE "
+             "serves the pattern (chosen on these folds, so the chosen MAE is slightly optimistic) "
+             "and the skill gate is the served one (vs the mean).", "",
+             "| scale | method | pattern | imputation MAE | reduced MAE | mean MAE | chosen | skill |",
+             "|---|---|---|---|---|---|---|---|"]
+    for q in r["partial_inputs"]:
+        lines.append(f"| {q['scale']} | {q['method']} | {q['pattern']} | {fmt(q['imputation_mae'])} | "
+                     f"{fmt(q['reduced_mae'])} | {fmt(q['mean_mae'])} | {q['choice']} | {q['skill']} |")
+    return [*lines, ""]
+
+
+def _evidence_section(r: dict) -> list[str]:
+    lines = ["## Every spec and baseline on the same folds "
+             f"({r['predictor']['scale']} scale, target {r['predictor']['target']})", "",
+             "Differences are lineage-out MAE minus the mean baseline's, with the paired bootstrap "
+             "95% CI. `served`: the procedure that picks a spec inside every training part. "
+             "`paper_enet`: the paper's Elastic Net (degree 1-3, paper grid), the paper reference"
+             + ("." if any(e["name"] == "paper_enet" for e in r["evidence"]) else
+                " (not evaluated in this build: `configs/report.yaml` does)."), "",
+             "| method | name | kind | nested MAE | lineage-out MAE | Spearman | top-5 / top-10 | vs mean |",
+             "|---|---|---|---|---|---|---|---|"]
     for e in r["evidence"]:
         label = e["name"] + (" (paper reference)" if e["paper_reference"] else "") + \
             (" (chosen)" if e["chosen"] else "")
@@ -259,8 +299,14 @@ def render_markdown(r: dict) -> str:
         if v:
             lines.append(f"\n{method}: served minus paper reference, lineage-out MAE: {v['diff']:+.2f} "
                          f"[{v['lo']:+.2f}, {v['hi']:+.2f}] (paired bootstrap 95% CI).")
-    lines += ["",
-        "## Paper vs ours", "",
+    return lines
+
+
+def _paper_section(r: dict) -> list[str]:
+    p, paper, t, gr = r["predictor"], r["paper"], r["targets"], r["gains_range"]
+    ok = {True: "met", False: "**not met**"}
+    return [
+        "", "## Paper vs ours", "",
         "| quantity | paper | ours | note |", "|---|---|---|---|",
         f"| gains of best model over Llama-3.x per size group (points) | {paper['gains_range'][0]} .. "
         f"{paper['gains_range'][1]} "
@@ -296,41 +342,98 @@ def render_markdown(r: dict) -> str:
         f"{' (5 of 6 PCs: near 1 by construction)' if len(r['pca_features']) <= 6 else ''} |",
         f"| evaluation time | - | {r['evaluation_seconds']} s | all scales, specs, baselines |",
         ""]
-    if r["skipped_analyses"]:
-        lines += ["## Skipped analyses", ""]
-        lines += [f"- {s['analysis']}: {s['reason']}" for s in r["skipped_analyses"]]
-        lines.append("")
-    lines += ["## Gains per size group (points)", "", "| method | " + " | ".join(registry.SIZE_GROUPS) + " |",
-              "|---" * (1 + len(registry.SIZE_GROUPS)) + "|"]
+
+
+def _skipped_section(r: dict) -> list[str]:
+    if not r["skipped_analyses"]:
+        return []
+    return ["## Skipped analyses", "", *(f"- {s['analysis']}: {s['reason']}" for s in r["skipped_analyses"]), ""]
+
+
+def _gains_section(r: dict) -> list[str]:
+    lines = ["## Gains per size group (points)", "", "| method | " + " | ".join(registry.SIZE_GROUPS) + " |",
+             "|---" * (1 + len(registry.SIZE_GROUPS)) + "|"]
     for m, d in r["gains_points"].items():
         lines.append(f"| {m} | " + " | ".join(str(d.get(g, "")) for g in registry.SIZE_GROUPS) + " |")
-    lines += ["", "## Table 1 Delta columns (percent vs Llama-3.1-8B base): ours (paper)", "",
-              "| model | " + " | ".join(registry.RM_COLUMNS) + " |", "|---" * (1 + len(registry.RM_COLUMNS)) + "|"]
+    return lines
+
+
+def _table1_section(r: dict) -> list[str]:
+    lines = ["", "## Table 1 Delta columns (percent vs Llama-3.1-8B base): ours (paper)", "",
+             "| model | " + " | ".join(registry.RM_COLUMNS) + " |", "|---" * (1 + len(registry.RM_COLUMNS)) + "|"]
     for m, d in r["table1_delta_pct"].items():
-        pd_ = paper["table1_delta_pct"].get(m, {})
-        lines.append(f"| {m} | " + " | ".join(f"{d[c]} ({pd_.get(c, '-')})" for c in
-                                              registry.RM_COLUMNS) + " |")
-    lines += ["", "## Strongest correlations with the overall RewardBench score", "",
-              "Among features every model has (other benchmarks cover 7-14 of the 40 models; all "
-              "pairs are in the app's Benchmarks page, Correlation table, with their own n and threshold).", ""]
+        paper = r["paper"]["table1_delta_pct"].get(m, {})
+        lines.append(f"| {m} | " + " | ".join(f"{d[c]} ({paper.get(c, '-')})" for c in registry.RM_COLUMNS) + " |")
+    return lines
+
+
+def _correlations_section(r: dict) -> list[str]:
+    lines = ["", "## Strongest correlations with the overall RewardBench score", "",
+             "Among features every model has (other benchmarks cover 7-14 of the 40 models; all "
+             "pairs are in the app's Benchmarks page, Correlation table, with their own n and threshold).", ""]
     for m, d in r["strongest_correlations"].items():
         for cm, items in d.items():
             lines.append(f"- {m}, {cm}: " + ", ".join(
                 f"{i['feature']} {i['r']:+.2f} (n={i['n']}{'' if i['significant'] else ', n.s.'})"
                 for i in items))
-    lines += ["", "## Served predictor (main)", "",
-              f"`{p['spec']}` on the {p['scale']} scale, inputs {', '.join(p['inputs'])}; "
-              f"hyperparameters {p['params']}. Version `{p['version']}`.", ""]
-    lines += [f"- {c['term']}: {c['coef']:+.3f} (standardized input)" for c in p["coefficients"]]
-    missed = [k for k, v in t.items() if not v]
-    lines += ["", "## Targets", ""]
-    lines.append(("Not reached (measured numbers above): " + ", ".join(missed) + ". Nothing was tuned "
-                  "on evaluation folds to close the gap.") if missed else "All targets met.")
-    from advisor.analyses.transfer import (
-        markdown as transfer_markdown,  # issue 16: transfer to other recipes
-    )
-    lines += transfer_markdown(r.get("transfer"))
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _main_predictor_section(r: dict) -> list[str]:
+    p = r["predictor"]
+    return ["", "## Served predictor (main)", "",
+            f"`{p['spec']}` on the {p['scale']} scale, inputs {', '.join(p['inputs'])}; "
+            f"hyperparameters {p['params']}. Version `{p['version']}`.", "",
+            *(f"- {c['term']}: {c['coef']:+.3f} (standardized input)" for c in p["coefficients"])]
+
+
+def _goals_section(r: dict) -> list[str]:
+    missed = [k for k, v in r["targets"].items() if not v]
+    return ["", "## Targets", "",
+            ("Not reached (measured numbers above): " + ", ".join(missed) + ". Nothing was tuned "
+             "on evaluation folds to close the gap.") if missed else "All targets met."]
+
+
+def _transfer_section(r: dict) -> list[str]:
+    return transfer_markdown(r.get("transfer"))  # the transfer stage's section, when it ran
+
+
+MARKDOWN_SECTIONS = (_served_section, _partial_section, _evidence_section, _paper_section, _skipped_section,
+                     _gains_section, _table1_section, _correlations_section, _main_predictor_section,
+                     _goals_section, _transfer_section)
+
+
+def render_markdown(r: dict) -> str:
+    """reproduction.md from the report's JSON: one function per section, in MARKDOWN_SECTIONS' order."""
+    return "\n".join(line for section in MARKDOWN_SECTIONS for line in section(r)) + "\n"
+
+
+# --- where the report goes: the table ``reports`` of the build, then files after the publish ------------
+
+FILES = ("reproduction.json", "reproduction.md")
+
+
+def texts(report: dict) -> dict[str, str]:
+    """{file name: content} of the report."""
+    return {"reproduction.json": json.dumps(report, indent=2, default=str) + "\n",
+            "reproduction.md": render_markdown(report)}
+
+
+def store(ctx, report: dict) -> None:
+    """The report into the build's table ``reports`` (replacing what a stage of this build stored
+    before), and ``ctx.report_files`` for ``pipeline.run`` to write after the publish: into
+    ``predictor.reports_dir``, else beside the database (``<db>.reports/``)."""
+    ctx.con.execute("DELETE FROM reports WHERE name IN (?, ?)", list(FILES))
+    schema.insert(ctx.con, "reports", pd.DataFrame([{"name": n, "content": c} for n, c in texts(report).items()]))
+    reports_dir = ctx.section("predictor").reports_dir
+    out = ctx.config.resolve(reports_dir) if reports_dir else ctx.db_path.with_name(ctx.db_path.name + ".reports")
+    ctx.report_files = (out, report)
+
+
+def stored(con) -> dict | None:
+    """The report the build holds (``reproduction.json`` of the table ``reports``), or None."""
+    row = con.execute("SELECT content FROM reports WHERE name = 'reproduction.json'").fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def write_reports(directory: Path, report: dict) -> None:
@@ -338,5 +441,5 @@ def write_reports(directory: Path, report: dict) -> None:
     from pipeline.publish import write_text_atomic
 
     directory.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(directory / "reproduction.json", json.dumps(report, indent=2, default=str) + "\n")
-    write_text_atomic(directory / "reproduction.md", render_markdown(report))
+    for name, content in texts(report).items():
+        write_text_atomic(directory / name, content)

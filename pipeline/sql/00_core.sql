@@ -1,5 +1,4 @@
--- stage: core
--- Never cleared: the history of pipeline runs, and the shared models and reward-model results
+-- Owned by no stage (pipeline/stages.py: CORE_SQL). Never cleared: the history of pipeline runs, and the shared models and reward-model results
 -- tables, whose rows belong to the stages that claim them with '-- rows:' lines.
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 

@@ -1,7 +1,6 @@
--- stage: ingest
 -- rows: rm_results: source = 'paper'
 -- rows: models: source = 'paper'
--- Tables written by the ingest stage from data/ (and user results files copied into work/results).
+-- Stage ingest (pipeline/stages.py): tables written from data/ (and user results files copied into work/results).
 
 CREATE TABLE IF NOT EXISTS sources (
     source_id VARCHAR PRIMARY KEY, file VARCHAR, origin VARCHAR, license VARCHAR,

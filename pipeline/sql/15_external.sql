@@ -1,6 +1,5 @@
--- stage: ingest
 -- rows: rm_results: source = 'user'
--- Reward models trained outside the paper's recipe (evaluation only: never training rows for the
+-- Stage ingest (pipeline/stages.py). Reward models trained outside the paper's recipe (evaluation only: never training rows for the
 -- served predictor) and the team's own results files (rm_results rows with source 'user', from
 -- work_dir/rm_results/; see pipeline/ingest/external.py and pipeline/ingest/user_rm.py).
 

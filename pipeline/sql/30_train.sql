@@ -1,7 +1,6 @@
--- stage: train
 -- rows: rm_results: source = 'pipeline'
 -- rows: models: source = 'pipeline'
--- Reward models trained by the pipeline (pipeline/train/): one row per (model, method, LR) trial,
+-- Stage train (pipeline/stages.py). Reward models trained by the pipeline (pipeline/train/): one row per (model, method, LR) trial,
 -- the merge vector chosen for each regression trial, per-subset RewardBench accuracies of the
 -- selected model of each (model, method). Their section scores go to rm_results (source 'pipeline').
 -- Trained models are also inserted into `models` (INSERT OR REPLACE, never over a paper model's row).

@@ -1,5 +1,4 @@
--- stage: presence
--- Pre-training presence scores (paper 5.2, eq. 10) and the analyses built on them.
+-- Stage presence (pipeline/stages.py). Pre-training presence scores (paper 5.2, eq. 10) and the analyses built on them.
 
 -- One row per (model, document): the eq. 10 score over the first n_tokens scored tokens.
 CREATE TABLE IF NOT EXISTS presence_scores (

@@ -1,6 +1,9 @@
--- stage: predictor
--- Does the advisor's ordering of base models carry over to other recipes? (pipeline/transfer_stage.py,
--- advisor/transfer.py). One comparison = one external group x RewardBench version x recipe cell.
+-- rows: skipped_analyses: analysis = 'transfer'
+-- Stage transfer (pipeline/stages.py), run after predictor: does the advisor's ordering of base models
+-- carry over to other recipes? (pipeline/transfer/, advisor/analyses/transfer.py). One comparison = one
+-- external group x RewardBench version x recipe cell. The stage also completes the predictor's report
+-- (table reports: its 'transfer' section), and when the analysis fails it records why in
+-- skipped_analyses (the row above) instead of stopping the publish.
 
 -- Per comparison and advisor method: rank agreement between predicted and observed scores.
 CREATE TABLE IF NOT EXISTS transfer_agreement (

@@ -217,7 +217,7 @@ def test_data_page_shows_provenance_and_coverage(app, app_db):
     assert any(m.value.startswith(f"40 models x {n_bench} benchmarks with at least one value; {pairs} of "
                                   f"{40 * n_bench} cells") for m in at.markdown)
     runs = dataframe_with(at, "run_id", "stages")
-    assert runs.iloc[0]["stages"] == "ingest,predictor"
+    assert runs.iloc[0]["stages"] == "ingest,predictor,transfer"
     from pipeline.schema import SCHEMA_VERSION
     assert at.metric[2].value == SCHEMA_VERSION  # schema version
     assert at.json[0].value and "predictor" in at.json[0].value  # the last run's config

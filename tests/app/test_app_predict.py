@@ -233,7 +233,7 @@ def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
     raw = shown.loc["org/raw"]
     assert raw["partial_method"] in ("imputation", f"reduced spec {raw['spec']}")
     if raw["partial_method"] == "imputation":
-        assert raw["spec"] == bundle.entry("raw", "regression", "score")["spec"]
+        assert raw["spec"] == bundle.entry("raw", "regression", "score").spec
     exp = predict_candidates(bundle, pd.DataFrame([
         {"hf_id": "org/raw", "leaderboard_ifeval": 0.7, "leaderboard_bbh": 0.4, "scale": "raw"},
         {**TWO[0], "scale": "normalized"}]), method="regression").set_index("hf_id")

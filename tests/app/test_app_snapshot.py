@@ -12,7 +12,8 @@ table counts and schema version changed), and the test database is built with it
 dir (the Data page's run config shows it); presence_hist is no longer created (read by no page); models
 with equal RewardBench scores are listed by hf_id (store.rm_table's tie-break: their order was whatever
 DuckDB's parallel sort returned), which swaps two tied rows of the RM results table and three tied bars
-of Fig. 2 (same values).
+of Fig. 2 (same values); transfer became a stage of its own (issue 25: the configs list
+``stages: [ingest, predictor, transfer]``), so the Data page's last run and its configuration name it.
 """
 
 import os

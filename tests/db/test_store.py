@@ -62,3 +62,35 @@ def test_rm_rows_with_equal_scores_come_back_in_one_order(con):
     con.executemany("INSERT INTO rm_results (hf_id, method, score, source, run_id) VALUES (?, ?, ?, ?, ?)", rows)
     for _ in range(5):
         assert list(store.rm_table(con)["hf_id"]) == ids
+
+
+def test_the_analyses_matrix_has_every_feature_with_values_in_registry_order(con):
+    """``store.analysis_matrix``: the one input of the pages' and the report's analyses."""
+    con.execute("UPDATE models SET in_paper = (hf_id = 'b/y')")
+    con.executemany("INSERT INTO benchmark_scores VALUES (?, ?, ?, ?, 'x', '{}', NULL)",
+                    [("a/x", "humaneval", 31.0, "percent"), ("b/y", "leaderboard_bbh", 0.5, "raw"),
+                     ("b/y", "leaderboard_bbh", 44.0, "normalized")])
+    assert store.features_with_values(con) == ["leaderboard_ifeval", "leaderboard_bbh", "humaneval", "params_b",
+                                               "pretrain_tokens_t"]
+    M = store.analysis_matrix(con, ["b/y", "a/x", "c/none"], oll_v2_scale="raw")
+    assert list(M.index) == ["b/y", "a/x", "c/none"] and list(M.columns) == store.features_with_values(con)
+    assert M.loc["b/y", "leaderboard_bbh"] == 0.5 and M.loc["a/x", "leaderboard_ifeval"] == 0.61  # raw OLL v2
+    assert M.loc["a/x", "humaneval"] == 31.0  # every other benchmark on its native scale
+    assert M.loc["c/none"].isna().all()
+    assert store.analysis_matrix(con, ["b/y"]).loc["b/y", "leaderboard_bbh"] == 44.0
+    assert store.paper_models(con) == ["b/y"]
+
+
+def test_rm_targets_are_one_row_per_model_from_the_first_source_that_has_it(con):
+    rows = [("a/x", "regression", 1.0, 2.0, 3.0, 4.0, 70.0, "paper"), ("a/x", "regression", 0, 0, 0, 0, 80.0, "user"),
+            ("b/y", "regression", 5.0, 6.0, 7.0, 8.0, 90.0, "user"), ("b/y", "bt", 0, 0, 0, 0, 10.0, "paper")]
+    con.executemany("INSERT INTO rm_results (hf_id, method, chat, chat_hard, safety, reasoning, score, source) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    t = store.rm_targets(con, "regression", sources=("paper", "user"))
+    assert list(t.columns) == ["score", "chat", "chat_hard", "safety", "reasoning"]
+    assert t.to_dict("index") == {"b/y": {"score": 90.0, "chat": 5.0, "chat_hard": 6.0, "safety": 7.0,
+                                          "reasoning": 8.0},
+                                  "a/x": {"score": 70.0, "chat": 1.0, "chat_hard": 2.0, "safety": 3.0,
+                                          "reasoning": 4.0}}
+    assert list(t.index) == ["b/y", "a/x"]  # best score first
+    assert list(store.rm_targets(con, "regression").index) == ["a/x"]  # the paper's by default

@@ -119,10 +119,10 @@ def _served(n=30, seed=0):
     X["pretrain_tokens_t"] = rng.uniform(2, 18, n)
     y = 50 + 0.3 * X.leaderboard_ifeval + 0.2 * X.leaderboard_bbh + 3 * np.log(X.params_b) \
         + rng.normal(0, 1, n)
-    served = {"regression": {}}
+    served = {}
     for i, t in enumerate(registry.RM_TARGETS):
         fit = specs.fit_spec("enet_linear_log", X, (y + i).to_numpy(), cv=5)[0]
-        served["regression"][t] = {"fit": fit, "spec": fit.name, "halfwidth": 2.0, "skill": "skill"}
+        served[("regression", t)] = bundle_mod.ServedEntry(fit=fit, spec=fit.name, halfwidth=2.0, skill="skill")
     return bundle_mod.build({"normalized": {"X_train": X, "served": served}}, ["regression"],
                             list(registry.RM_TARGETS), 0.9, "t+1", "h", {}, "now"), X
 

@@ -154,8 +154,8 @@ def small_bundle():
         for t in ("score", "chat", "chat_hard", "safety", "reasoning"):
             fit = specs.fit_spec("enet_linear_log" if t == "score" else "ridge_log_params", X,
                                  y.to_numpy(), cv=5)[0]
-            served.setdefault(m, {})[t] = {"fit": fit, "spec": fit.name, "halfwidth": 2.5,
-                                           "skill": "skill" if m == "regression" else "no_skill"}
+            served[(m, t)] = bundle_mod.ServedEntry(fit=fit, spec=fit.name, halfwidth=2.5,
+                                                    skill="skill" if m == "regression" else "no_skill")
     return bundle_mod.build({"normalized": {"X_train": X, "served": served}},
                             ["regression", "bradley_terry"],
                             ["score", "chat", "chat_hard", "safety", "reasoning"], 0.9, "test+1",

@@ -89,8 +89,10 @@ def test_bundle_is_read_from_the_database_and_matches_the_tables(built):
     served = _q(db, "SELECT * FROM predictor_served").set_index(["scale", "method", "target"])
     for (scale, method, target), row in served.iterrows():
         e = b.entry(scale, method, target)
-        assert (e["spec"], e["skill"]) == (row.spec, row.skill)
-        assert e["halfwidth"] == pytest.approx(row.interval_halfwidth)
+        assert (e.spec, e.skill) == (row.spec, row.skill)
+        assert e.halfwidth == pytest.approx(row.interval_halfwidth)
+        assert e.interval_coverage == pytest.approx(row.interval_coverage)
+        assert e.baselines["mean"] == pytest.approx(row.mean_baseline_mae)
 
 
 def test_report_has_the_served_contract_and_the_paper_rows(built):
@@ -177,7 +179,7 @@ def test_a_failed_run_after_the_predictor_stage_changes_nothing_served(built, tm
     after = bundle_mod.load_bundle(db)
     assert after.to_json() == before.to_json()
     pd.testing.assert_frame_equal(_q(db, "SELECT * FROM predictor_served"), served_before)
-    assert after.entry("normalized", "regression", "score")["spec"] == \
+    assert after.entry("normalized", "regression", "score").spec == \
         served_before.query("scale == 'normalized' and method == 'regression' and target == 'score'").spec.iloc[0]
     assert not (tmp_path / "reports-fail").exists()  # reports follow the publish
     assert list(tmp_path.glob(".advisor.duckdb.building-*")) == []
@@ -276,16 +278,16 @@ def test_first_start_serves_then_publishes_the_full_evaluation_in_the_background
     assert db.exists()
     first = bundle_mod.load_bundle(db)
     served = first.entry("normalized", "regression", "score")
-    assert served["interval_protocol"] in ("lineage_out", "nested")  # nested if the background won a race
+    assert served.interval_protocol in ("lineage_out", "nested")  # nested if the background won a race
     deadline = time.time() + 600
     while time.time() < deadline:
         time.sleep(5)
         try:
-            if bundle_mod.load_bundle(db).entry("normalized", "regression", "score")["interval_protocol"] == "nested":
+            if bundle_mod.load_bundle(db).entry("normalized", "regression", "score").interval_protocol == "nested":
                 break
         except Exception:  # noqa: BLE001, S112 - the instant of a swap: poll again
             continue
     full = bundle_mod.load_bundle(db).entry("normalized", "regression", "score")
-    assert full["interval_protocol"] == "nested" and full["nested_mae_mean"] is not None
-    assert (full["spec"], full["skill"]) == (served["spec"], served["skill"])
+    assert full.interval_protocol == "nested" and full.nested_mae_mean is not None
+    assert (full.spec, full.skill) == (served.spec, served.skill)
     assert any((tmp_path / "work").rglob("*")), "the builds' work went to RM_ADVISOR_WORK_DIR"

@@ -2,8 +2,7 @@
 
 import pandas as pd
 
-from pipeline import config
-from pipeline.run import STAGES
+from pipeline import config, stages
 
 
 def _train(root, name):
@@ -27,6 +26,6 @@ def test_paper_config_is_the_papers_setup(root):
 
 def test_smoke_config_runs_every_stage_on_tiny_models(root):
     raw, cfg = _train(root, "smoke.yaml")
-    assert raw["stages"] == list(STAGES)
+    assert raw["stages"] == stages.names()
     assert {s.tiny for s in cfg.models} == {"llama", "qwen2"}
     assert cfg.data.fixtures and set(cfg.methods) == {"bradley_terry", "regression"}
