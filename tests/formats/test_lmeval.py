@@ -94,6 +94,7 @@ def test_normalization_matches_published_leaderboard(root):
     assert checked >= 20
 
 
+@pytest.mark.slow  # lm-eval indexes every task YAML it ships (~4 s)
 def test_subtask_choices_match_installed_lm_eval_task_configs():
     """lm-eval's own TaskManager indexes its task YAMLs offline (includes resolved, no dataset loaded):
     each group's subtasks and BBH's ``doc_to_choice`` lengths there equal ours. MUSR's choices come per
@@ -234,6 +235,7 @@ def test_every_registry_metric_is_one_the_installed_lm_eval_task_reports():
     index = _task_index()
     checked = 0
     for b in registry.benchmarks().values():
+@pytest.mark.slow  # lm-eval indexes every task YAML it ships (~4 s)
         if b.harness != "lm_eval" or b.group == "oll_v1":
             continue
         assert b.task in index, f"{b.name}: lm-eval has no task or group {b.task!r}"

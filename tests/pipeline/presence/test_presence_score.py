@@ -237,6 +237,7 @@ def test_cpu_scoring_keeps_freed_activation_memory_in_the_heap():
     import subprocess
     import sys
     from pathlib import Path
+@pytest.mark.slow  # two fresh Python processes importing torch
 
     root = Path(__file__).resolve().parents[3]
 

@@ -105,6 +105,7 @@ def test_rule_stops_when_the_widths_are_within_tolerance_and_at_the_cap():
 
 
 def test_stopping_rule_agrees_with_the_full_corpus_at_the_stated_rate():
+@pytest.mark.slow  # 100 seeds of the rule (~30 s)
     """100 seeds of synthetic Figure-7-like scores (skewed, subset offsets, models a small shift apart):
     the JSD matrix and every presence feature at the stop within the tolerance of the full-corpus values in
     >= 95 of 100 seeds, with far fewer documents. Tolerances 3x the defaults keep this test fast (~9x fewer
