@@ -72,7 +72,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {arch: build_model(base / arch, arch=arch) for arch in ("llama", "qwen2")}
 
 
-# --- the app's tests (tests/test_app_*.py, tests/app/test_e2e_browser.py) ------------------------------
+# --- the app's tests (tests/app/) --------------------------------------------------------------------
 APP_TEST_CONFIG = ROOT / "configs" / "quick.yaml"  # ingest + a quick predictor fit
 
 

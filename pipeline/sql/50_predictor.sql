@@ -1,10 +1,10 @@
 -- stage: predictor
--- The served predictors and their honest evidence (pipeline/predictor/, advisor/evaluation.py).
+-- The served predictors and their honest evidence (pipeline/predictor/, advisor/predict/evaluation.py).
 -- Scales: 'normalized', 'raw'. Lineage-out numbers unless a column is named nested. The paper's
 -- analyses (correlations, coverage, PCA, gains, Table 1) are not stored: the app's pages compute them
 -- with advisor/ (one home per analysis; see pipeline/predictor/__init__.py).
 
--- The served predictors as one JSON document (advisor/bundle.py): published with the database.
+-- The served predictors as one JSON document (advisor/predict/bundle.py): published with the database.
 CREATE TABLE IF NOT EXISTS predictor_bundle (
     version VARCHAR, format_version INTEGER, created_at VARCHAR, bundle_json VARCHAR);
 

@@ -1,6 +1,6 @@
 -- stage: predictor
 -- Does the advisor's ordering of base models carry over to other recipes? (pipeline/transfer_stage.py,
--- advisor/transfer.py). One comparison = one external group x RewardBench version x recipe cell.
+-- advisor/analyses/transfer.py). One comparison = one external group x RewardBench version x recipe cell.
 
 -- Per comparison and advisor method: rank agreement between predicted and observed scores.
 CREATE TABLE IF NOT EXISTS transfer_agreement (
