@@ -26,9 +26,9 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 # --- the everyday loop: `pytest -m "not slow"` (markers declared in pyproject.toml) --------------------
-# Slowness is marked where the cost is. A test that itself runs pipeline processes, trains, loads models
-# or compiles carries @pytest.mark.slow; a fixture below marks every test that uses it (directly or
-# through another fixture), since its setup is the cost.
+# Slowness is marked where the cost is. A test that itself starts pipeline processes, trains, builds or
+# loads models, compiles, or otherwise takes more than ~2 s carries @pytest.mark.slow (with the reason);
+# a fixture below marks every test that uses it (directly or through another fixture): its setup is the cost.
 FIXTURE_MARKS = {
     "app_db": ("slow",),  # a database built by the real pipeline (below)
     "built": ("slow",),  # the same, per module: test_predictor_stage, test_faults, test_publish
