@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.merge_reference import brute_force_counts, grid_vectors  # noqa: E402
 from pipeline.train import merge_search as ms  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def main() -> int:
     chosen, rejected = synthetic(args.pairs)
     qc, qr = ms.quantize(chosen), ms.quantize(rejected)
     d = qc - qr
-    vectors = ms.grid_vectors()
+    vectors = grid_vectors()
     print(f"{args.pairs} pairs, {len(vectors):,} vectors, {os.cpu_count()} CPUs visible, load {os.getloadavg()[0]:.2f}")
 
     ms.counts_grid(d[:50], device="cpu", threads=args.threads)  # warm-up
@@ -64,7 +65,7 @@ def main() -> int:
         idx = np.union1d(rng.choice(len(vectors), size=min(args.loop_vectors, len(vectors)), replace=False),
                          np.flatnonzero(flat == flat[best]))
     t = time.perf_counter()
-    ref = ms.brute_force_counts(qc, qr, vectors[idx])
+    ref = brute_force_counts(qc, qr, vectors[idx])
     t_loop = time.perf_counter() - t
     t_loop_full = t_loop / len(idx) * len(vectors)
     how = "measured on all vectors" if args.full else f"measured on {len(idx):,} vectors, extrapolated"

@@ -4,7 +4,7 @@ estimates at the stop agree with the full corpus's within the tolerance.
     .venv/bin/python bench/bench_presence_sequential.py [--seeds 100] [--models 8] [--docs-per-subset 200000]
     .venv/bin/python bench/bench_presence_sequential.py --skip-synthetic --smoke-docs 300
 
-1. Synthetic (``sequential.synthetic``): scores shaped like the paper's Figure 7 (per-subset offsets, a
+1. Synthetic (``bench/sequential_simulation.py``): scores shaped like the paper's Figure 7 (per-subset offsets, a
    gamma(2) tail to the left, models an overall +-0.25 and a per-subset +-0.125 nats shift apart, per-document
    noise ~0.12 nats), at the paper's corpus size (5 subsets x 200,000 documents), ``--models`` models.
    For each seed: the full-corpus values (every document), then the rule in shards of 10,000 documents
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from bench import sequential_simulation as sim  # noqa: E402
 from pipeline.presence import sequential as sq  # noqa: E402
 
 
@@ -48,9 +49,9 @@ def synthetic(a) -> dict:
     stops, rounds_n, ok, dms, djs = [], [], 0, [], []
     t0 = time.perf_counter()
     for seed in range(a.seeds):
-        X, strata, subsets, models = sq.synthetic(a.docs_per_subset, a.models, seed=seed, noise=a.noise)
-        means, jsd = sq.point(X, strata, subsets, models, rule)
-        est, rounds = sq.simulate(X, strata, subsets, models, rule, docs_per_step=a.shard_docs)
+        X, strata, subsets, models = sim.synthetic(a.docs_per_subset, a.models, seed=seed, noise=a.noise)
+        means, jsd = sim.point(X, strata, subsets, models, rule)
+        est, rounds = sim.simulate(X, strata, subsets, models, rule, docs_per_step=a.shard_docs)
         good, dm, dj = agree(est, means, jsd, subsets, rule)
         ok += good
         dms.append(dm)
@@ -107,7 +108,7 @@ def smoke(a) -> None:
     n_full = len(paths)
     X, strata, _ = stage.load_wide(full_cfg, root, range(n_full))
     subsets, models, rule = list(seq.corpus.subsets), seq.model_ids, seq.sequential
-    means, jsd = sq.point(X, strata, subsets, models, rule)
+    means, jsd = sim.point(X, strata, subsets, models, rule)
     X0, s0, _ = stage.load_wide(seq, root, range(recs[-1]["n_shards"]))
     est0 = sq.estimate(X0, s0, subsets, models, rule, round_index=recs[-1]["round"])
     good0, dm0, dj0 = agree(est0, means, jsd, subsets, rule)
@@ -129,7 +130,7 @@ def smoke(a) -> None:
             idx = np.flatnonzero(strata == s)
             pos[rng.permutation(idx)] = (np.arange(len(idx)) + 0.5) / len(idx)
         perm = np.lexsort((order_docs.s.to_numpy(), pos))
-        est, rounds = sq.simulate(X[perm], strata[perm], subsets, models, rule, docs_per_step=a.smoke_shard_docs)
+        est, rounds = sim.simulate(X[perm], strata[perm], subsets, models, rule, docs_per_step=a.smoke_shard_docs)
         good, _, _ = agree(est, means, jsd, subsets, rule)
         ok += good
         stops.append(rounds[-1][1])

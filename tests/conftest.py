@@ -26,23 +26,24 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
 # --- the everyday loop: `pytest -m "not slow"` (markers declared in pyproject.toml) --------------------
-SLOW_FIXTURES = {"app_db", "tiny_models", "serve_app", "app", "built"}  # pipeline builds, models, servers
-SLOW_MODULES = {  # modules whose tests run real pipeline / training / scoring processes throughout
-    "test_faults": "faults", "test_load": "load", "test_e2e_browser": "browser",
-    "test_predictor_stage": None, "test_run_hardening": None, "test_presence_stage": None,
-    "test_presence_kernels": None, "test_presence_score": None, "test_benchmarks_stage": None,
-    "test_train_stage": None, "test_train_models": None, "test_merge_search": None,
-    "test_publish": None, "test_lmeval": None, "test_presence_sequential": None,
+# Slowness is marked where the cost is. A test that itself starts pipeline processes, trains, builds or
+# loads models, compiles, or otherwise takes more than ~2 s carries @pytest.mark.slow (with the reason);
+# a fixture below marks every test that uses it (directly or through another fixture): its setup is the cost.
+FIXTURE_MARKS = {
+    "app_db": ("slow",),  # a database built by the real pipeline (below)
+    "built": ("slow",),  # the same, per module: test_predictor_stage, test_faults, test_publish
+    "base_db": ("slow",),  # the same: test_run_hardening
+    "tiny_models": ("slow",),  # two tiny causal LMs built and saved (below)
+    "cpu_head_op": ("slow",),  # the C++ LM-head kernel built with g++ (test_presence_kernels)
+    "serve_app": ("slow",),  # a Streamlit server (below)
+    "browser": ("slow", "browser"),  # Chromium through Playwright (test_e2e_browser)
 }
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if module in SLOW_MODULES or SLOW_FIXTURES & set(item.fixturenames):
-            item.add_marker(pytest.mark.slow)
-        if SLOW_MODULES.get(module):
-            item.add_marker(getattr(pytest.mark, SLOW_MODULES[module]))
+        for mark in sorted({m for f in FIXTURE_MARKS.keys() & set(item.fixturenames) for m in FIXTURE_MARKS[f]}):
+            item.add_marker(getattr(pytest.mark, mark))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +72,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     return {arch: build_model(base / arch, arch=arch) for arch in ("llama", "qwen2")}
 
 
-# --- the app's tests (tests/test_app_*.py, tests/app/test_e2e_browser.py) ------------------------------
+# --- the app's tests (tests/app/) --------------------------------------------------------------------
 APP_TEST_CONFIG = ROOT / "configs" / "quick.yaml"  # ingest + a quick predictor fit
 
 

@@ -1,7 +1,8 @@
 """Pre-training presence analysis (paper 5.2): family rule, per-subset summaries, regression experiment.
 
-Inputs are plain DataFrames (the pipeline's ``presence_scores`` table: model, doc_id, subset, n_tokens,
-score), so the app and notebooks can use this without torch.
+Inputs are plain DataFrames read from the database (``presence_scores``: model, doc_id, subset, score;
+the ``models`` facts; the published tables), no torch: the presence stage (``pipeline/presence/stage.py``)
+computes its tables with the four below, the app's Pre-training data page shows ``documents`` and ``rounds_table``.
 
 * ``family_map``: which model's score distribution stands for each model. A model with its own scores
   uses them; with ``rule=True`` (the paper's rule) a model without scores reuses those of the largest

@@ -90,7 +90,10 @@ def names(group: str | None = None) -> list[str]:
     return [b.name for b in benchmarks().values() if group is None or b.group == group]
 
 
-OLL_V2_TASKS = tuple(names("oll_v2")[:6])
+# The six tasks of the Open LLM Leaderboard v2, in the leaderboard's column order (IFEval, BBH, MATH Lvl 5,
+# GPQA, MUSR, MMLU-PRO); each is an oll_v2 row of benchmarks.csv (tests/core/test_registry.py).
+OLL_V2_TASKS = ("leaderboard_ifeval", "leaderboard_bbh", "leaderboard_math_hard", "leaderboard_gpqa",
+                "leaderboard_musr", "leaderboard_mmlu_pro")
 TRAINING_METRICS = ("params_b", "pretrain_tokens_t")
 
 

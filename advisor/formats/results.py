@@ -1,4 +1,4 @@
-"""Benchmark results files in, registry scores out: the entry point (``parse``, ``parse_results``) and
+"""Benchmark results files in, registry scores out: the entry point (``parse``) and
 what the two parsers share (``Score``, ``Parsed``, loading bounded JSON, errors naming file and field).
 
 Pure parsing (json + the registry, no torch): used by the pipeline (``pipeline/ingest/lmeval_json.py``)
@@ -77,20 +77,3 @@ def _parse_data(data: dict, name: str, model: str | None, task_map: dict[str, st
     if detect(data, name) == "lm_eval":
         return lmeval.parse_lmeval(data, name, model=model, task_map=task_map)
     return evalplus.parse_evalplus(data, name, model=model)
-
-
-def parse_results(doc: dict | bytes | str | Path, source: str = "upload", model: str | None = None,
-                  task_map: dict[str, str] | None = None, scales: tuple[str, ...] | None = None) -> list[dict]:
-    """Rows ``{benchmark, value, scale, settings, hf_id}`` of a results file (the app's upload entry).
-
-    ``doc`` is the parsed JSON object, its bytes or a path. An lm-eval file gives, per registry task,
-    a 'raw' row and, for the six leaderboard tasks when the inputs allow, a 'normalized' row; pass
-    ``scales=("normalized",)`` to keep one scale. ValueError (naming field and fix) for anything else.
-    """
-    if isinstance(doc, dict):
-        parsed = _parse_data(doc, source, model, task_map)
-    else:
-        parsed = parse(doc, name=source if isinstance(doc, (bytes, bytearray)) else None,
-                       model=model, task_map=task_map)
-    return [{"benchmark": s.benchmark, "value": s.value, "scale": s.scale, "settings": s.settings,
-             "hf_id": s.hf_id} for s in parsed.scores if scales is None or s.scale in scales]

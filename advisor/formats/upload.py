@@ -158,137 +158,177 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
     numbers = ([int(ix) + first_row for ix in raw.index] if pd.api.types.is_integer_dtype(raw.index)
                else [i + first_row for i in range(len(raw))])
     out = Candidates(pd.DataFrame(), "normalized", source)
-    model_col = _model_column(list(raw.columns))
-    scale_col = next((c for c in raw.columns if registry.normalize_label(c) in SCALE_LABELS), None)
-    settings_col = next((c for c in raw.columns if registry.normalize_label(c) in SETTINGS_LABELS), None)
-    mapping: dict[str, str] = {}
-    col_scale: dict[str, str] = {}  # columns whose header names their scale
-    unknown: list[str] = []
-    info: list[str] = []
-    for col in raw.columns:
-        if col in (model_col, scale_col, settings_col):
-            continue
-        bare, suffix = _header_scale(col)
-        name = registry.resolve(bare) if suffix else registry.resolve(col)
-        if name is None:
-            if registry.normalize_label(col) in INFO_LABELS:
-                info.append(col)
-            elif col and not col.lower().startswith("unnamed"):
-                unknown.append(col)
-            continue
-        if suffix and not _fixed_scale(name):
-            col_scale[col] = suffix
-        if name in mapping.values():
-            first = next(k for k, v in mapping.items() if v == name)
-            out.warnings.append(f"{source}: columns {first!r} and {col!r} both mean "
-                                f"{registry.get(name).display_name}; used {first!r}, ignored {col!r}. "
-                                f"Fix: remove one of them.")
-            continue
-        mapping[col] = name
-    if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        out.warnings.append(
-            f"{source}: ignored {len(unknown)} unknown column(s): {shown}. Fix: rename them to a "
-            f"benchmark name or alias, e.g. IFEval, BBH, MATH Lvl 5, GPQA, MUSR, MMLU-PRO, Params (B) "
-            f"(the Data page lists every benchmark).")
-    if model_col is None:
-        out.errors.append(f"{source}: no model column. Fix: add a column named 'model' or 'hf_id' "
-                          f"holding the Hugging Face ids; rows are called 'row N' meanwhile.")
-        ids = [f"row {n}" for n in numbers]
-    else:
-        ids = []
-        for n, v in zip(numbers, raw[model_col].tolist()):
-            text = "" if _blank(v) else str(v).strip()
-            if not text:
-                out.errors.append(f"{source}, row {n}, column {model_col!r}: the model id "
-                                  f"is empty. Fix: enter the Hugging Face id (e.g. org/name); "
-                                  f"called 'row {n}' meanwhile.")
-                text = f"row {n}"
-            ids.append(text)
-    if not mapping:
+    cols = _read_columns(raw, source, out)
+    ids = _model_ids(raw, cols.model, numbers, source, out)
+    if not cols.mapping:
         out.errors.append(f"{source}: no benchmark column recognised. Fix: name columns after "
                           f"benchmarks, e.g. IFEval, BBH, MATH Lvl 5, GPQA, MUSR, MMLU-PRO, Params (B).")
-    if info:
-        out.notes.append(f"{source}: column(s) {', '.join(repr(c) for c in info)} kept for reference only "
+    if cols.info:
+        out.notes.append(f"{source}: column(s) {', '.join(repr(c) for c in cols.info)} kept for reference only "
                          f"(not used for prediction).")
     if scale != "auto" and scale not in SCALE_RANGES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALE_CHOICES)}")
-    row_scale = _row_choices(raw, scale_col, numbers, source, out, _row_scale, "scale",
+    row_scale = _row_choices(raw, cols.scale, numbers, source, out, _row_scale, "scale",
                              "raw, percent or normalized (or leave it empty for the table's scale)")
-    row_settings = _row_choices(raw, settings_col, numbers, source, out, scales.parse_settings, "settings",
+    row_settings = _row_choices(raw, cols.settings, numbers, source, out, scales.parse_settings, "settings",
                                 "'leaderboard' (Open LLM Leaderboard settings) or 'other' (other / unknown)")
-    # Scale: explicit, or detected from the values that parse as numbers (cells without their own).
-    renamed = raw[[c for c in mapping if c not in col_scale]].rename(columns=mapping)
-    renamed = renamed.loc[[rs is None for rs in row_scale]]
     auto = scale == "auto"
-    if auto:
-        scale, note = detect_scale(renamed)
-        if not (len(mapping) and (renamed.empty or not len(renamed.columns))):  # cells without own scale
-            out.notes.append(f"{source}: {note}")
-            if scale == "normalized":
-                _check_fraction_columns(renamed, source, out)
+    scale = _table_scale(raw, cols, row_scale, source, out) if auto else scale
     out.scale = scale
-    frame = pd.DataFrame({"hf_id": ids})
-    cell_scale: dict[str, list[str]] = {}
-    for col, name in mapping.items():
-        scales_here = [value_scale(name, col_scale.get(col) or rs or scale) for rs in row_scale]
-        cell_scale[name] = scales_here
-        values = []
-        for n, v, vscale in zip(numbers, raw[col].tolist(), scales_here):
-            lo, hi = SCALE_RANGES.get(vscale, (0.0, math.inf))
-            where = f"{source}, row {n}, column {col!r}"
-            if _blank(v):
-                values.append(math.nan)
-                continue
-            try:
-                x = float(str(v).strip().rstrip("%")) if isinstance(v, str) else float(v)
-            except (TypeError, ValueError):
-                out.errors.append(f"{where}: {str(v)[:40]!r} is not a number. Fix: enter a number on "
-                                  f"the {vscale!r} scale or leave the cell empty (it is then imputed).")
-                values.append(math.nan)
-                continue
-            if math.isnan(x):
-                values.append(math.nan)
-                continue
-            if math.isinf(x):
-                out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored and imputed. "
-                                  f"Fix: enter a finite number on the {vscale!r} scale or leave the cell empty.")
-                values.append(math.nan)
-                continue
-            if not (lo <= x <= hi):
-                rng = f"{lo:g} to {hi:g}" if hi != math.inf else f"at least {lo:g}"
-                fix = (_range_fix(vscale, x, _header_scale(col)[0]) if vscale in SCALE_RANGES
-                       else "enter the size in billions, e.g. 7.6")
-                out.errors.append(f"{where}: {x:g} is outside the {vscale!r} scale ({rng}); the cell "
-                                  f"is ignored and imputed. Fix: {fix}.")
-                values.append(math.nan)
-                continue
-            values.append(x)
-        frame[name] = pd.Series(values, dtype=float)
-        if not _fixed_scale(name) and col not in col_scale:
-            blank = _check_mixed_column(frame[name], [rs is None for rs in row_scale], scale, auto,
-                                        numbers, source, col, out)
-            frame.loc[blank, name] = math.nan
+    frame, cell_scale = _read_values(raw, cols, ids, numbers, row_scale, scale, auto, source, out)
     labels = label_rows(frame, cell_scale, scale,
                         [rs or settings for rs in row_settings], out)
-    # Duplicate models (hub ids compare case-insensitively): keep the first row, say which were dropped.
-    keys = frame["hf_id"].map(hub_key)
-    dup = keys.duplicated(keep="first")
-    if dup.any():
-        for key in keys[dup].unique():
-            rows = [str(numbers[i]) for i in frame.index[keys == key]]
-            spellings = list(dict.fromkeys(frame.loc[keys == key, "hf_id"]))
-            model = " / ".join(map(repr, spellings)) + (" (hub ids ignore case)" if len(spellings) > 1 else "")
-            out.warnings.append(f"{source}: model {model} appears in rows {', '.join(rows)}; kept "
-                                f"row {rows[0]}. Fix: keep one row per model.")
-        frame = frame.loc[~dup].reset_index(drop=True)
-        labels = labels.loc[~dup.to_numpy()].reset_index(drop=True)
+    frame, labels = _drop_duplicate_models(frame, labels, numbers, source, out)
     out.frame = frame
     out.labels = labels
     row_scales = set(labels["scale"])
     out.scale = row_scales.pop() if len(row_scales) == 1 else "mixed"
     _summarise_labels(labels, source, out)
     return out
+
+
+@dataclass
+class _Columns:
+    """What the columns of a candidate table are (``_read_columns``)."""
+
+    model: str | None  # the model id column
+    scale: str | None  # the optional per-row scale column
+    settings: str | None  # the optional per-row settings column
+    mapping: dict[str, str] = field(default_factory=dict)  # column -> registry benchmark name
+    col_scale: dict[str, str] = field(default_factory=dict)  # columns whose header names their scale
+    info: list[str] = field(default_factory=list)  # kept for the reader, not used
+
+
+def _read_columns(raw: pd.DataFrame, source: str, out: Candidates) -> _Columns:
+    """Match every column to its role or benchmark; warn (in ``out``) about duplicate and unknown ones."""
+    cols = _Columns(model=_model_column(list(raw.columns)),
+                    scale=next((c for c in raw.columns if registry.normalize_label(c) in SCALE_LABELS), None),
+                    settings=next((c for c in raw.columns if registry.normalize_label(c) in SETTINGS_LABELS), None))
+    unknown: list[str] = []
+    for col in raw.columns:
+        if col in (cols.model, cols.scale, cols.settings):
+            continue
+        bare, suffix = _header_scale(col)
+        name = registry.resolve(bare) if suffix else registry.resolve(col)
+        if name is None:
+            if registry.normalize_label(col) in INFO_LABELS:
+                cols.info.append(col)
+            elif col and not col.lower().startswith("unnamed"):
+                unknown.append(col)
+            continue
+        if suffix and not _fixed_scale(name):
+            cols.col_scale[col] = suffix
+        if name in cols.mapping.values():
+            first = next(k for k, v in cols.mapping.items() if v == name)
+            out.warnings.append(f"{source}: columns {first!r} and {col!r} both mean "
+                                f"{registry.get(name).display_name}; used {first!r}, ignored {col!r}. "
+                                f"Fix: remove one of them.")
+            continue
+        cols.mapping[col] = name
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        out.warnings.append(
+            f"{source}: ignored {len(unknown)} unknown column(s): {shown}. Fix: rename them to a "
+            f"benchmark name or alias, e.g. IFEval, BBH, MATH Lvl 5, GPQA, MUSR, MMLU-PRO, Params (B) "
+            f"(the Data page lists every benchmark).")
+    return cols
+
+
+def _model_ids(raw: pd.DataFrame, model_col: str | None, numbers: list[int], source: str,
+               out: Candidates) -> list[str]:
+    """Each row's model id; 'row N' (with an error in ``out``) where the column or the id is missing."""
+    if model_col is None:
+        out.errors.append(f"{source}: no model column. Fix: add a column named 'model' or 'hf_id' "
+                          f"holding the Hugging Face ids; rows are called 'row N' meanwhile.")
+        return [f"row {n}" for n in numbers]
+    ids = []
+    for n, v in zip(numbers, raw[model_col].tolist()):
+        text = "" if _blank(v) else str(v).strip()
+        if not text:
+            out.errors.append(f"{source}, row {n}, column {model_col!r}: the model id "
+                              f"is empty. Fix: enter the Hugging Face id (e.g. org/name); "
+                              f"called 'row {n}' meanwhile.")
+            text = f"row {n}"
+        ids.append(text)
+    return ids
+
+
+def _table_scale(raw: pd.DataFrame, cols: _Columns, row_scale: list[str | None], source: str,
+                 out: Candidates) -> str:
+    """The scale detected from the values that parse as numbers (cells without a scale of their own),
+    with a note in ``out`` saying so."""
+    renamed = raw[[c for c in cols.mapping if c not in cols.col_scale]].rename(columns=cols.mapping)
+    renamed = renamed.loc[[rs is None for rs in row_scale]]
+    scale, note = detect_scale(renamed)
+    if not (len(cols.mapping) and (renamed.empty or not len(renamed.columns))):  # cells without own scale
+        out.notes.append(f"{source}: {note}")
+        if scale == "normalized":
+            _check_fraction_columns(renamed, source, out)
+    return scale
+
+
+def _read_values(raw: pd.DataFrame, cols: _Columns, ids: list[str], numbers: list[int],
+                 row_scale: list[str | None], scale: str, auto: bool, source: str,
+                 out: Candidates) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """(frame: hf_id and one float column per benchmark, the scale of every cell per benchmark); a bad
+    cell is NaN with an error in ``out``, and a column that mixes scales is checked (``_check_mixed_column``)."""
+    frame = pd.DataFrame({"hf_id": ids})
+    cell_scale: dict[str, list[str]] = {}
+    for col, name in cols.mapping.items():
+        scales_here = [value_scale(name, cols.col_scale.get(col) or rs or scale) for rs in row_scale]
+        cell_scale[name] = scales_here
+        values = [_cell_value(v, vscale, f"{source}, row {n}, column {col!r}", col, out)
+                  for n, v, vscale in zip(numbers, raw[col].tolist(), scales_here)]
+        frame[name] = pd.Series(values, dtype=float)
+        if not _fixed_scale(name) and col not in cols.col_scale:
+            blank = _check_mixed_column(frame[name], [rs is None for rs in row_scale], scale, auto,
+                                        numbers, source, col, out)
+            frame.loc[blank, name] = math.nan
+    return frame, cell_scale
+
+
+def _cell_value(v, vscale: str, where: str, col: str, out: Candidates) -> float:
+    """One cell as a number on ``vscale``; NaN for an empty cell, and NaN with an error in ``out`` (naming
+    ``where`` and the fix) for one that is not a number, infinite or outside the scale's range."""
+    if _blank(v):
+        return math.nan
+    try:
+        x = float(str(v).strip().rstrip("%")) if isinstance(v, str) else float(v)
+    except (TypeError, ValueError):
+        out.errors.append(f"{where}: {str(v)[:40]!r} is not a number. Fix: enter a number on "
+                          f"the {vscale!r} scale or leave the cell empty (it is then imputed).")
+        return math.nan
+    if math.isnan(x):
+        return math.nan
+    if math.isinf(x):
+        out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored and imputed. "
+                          f"Fix: enter a finite number on the {vscale!r} scale or leave the cell empty.")
+        return math.nan
+    lo, hi = SCALE_RANGES.get(vscale, (0.0, math.inf))
+    if not (lo <= x <= hi):
+        rng = f"{lo:g} to {hi:g}" if hi != math.inf else f"at least {lo:g}"
+        fix = (_range_fix(vscale, x, _header_scale(col)[0]) if vscale in SCALE_RANGES
+               else "enter the size in billions, e.g. 7.6")
+        out.errors.append(f"{where}: {x:g} is outside the {vscale!r} scale ({rng}); the cell "
+                          f"is ignored and imputed. Fix: {fix}.")
+        return math.nan
+    return x
+
+
+def _drop_duplicate_models(frame: pd.DataFrame, labels: pd.DataFrame, numbers: list[int], source: str,
+                           out: Candidates) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Duplicate models (hub ids compare case-insensitively): keep the first row, say which were dropped."""
+    keys = frame["hf_id"].map(hub_key)
+    dup = keys.duplicated(keep="first")
+    if not dup.any():
+        return frame, labels
+    for key in keys[dup].unique():
+        rows = [str(numbers[i]) for i in frame.index[keys == key]]
+        spellings = list(dict.fromkeys(frame.loc[keys == key, "hf_id"]))
+        model = " / ".join(map(repr, spellings)) + (" (hub ids ignore case)" if len(spellings) > 1 else "")
+        out.warnings.append(f"{source}: model {model} appears in rows {', '.join(rows)}; kept "
+                            f"row {rows[0]}. Fix: keep one row per model.")
+    return frame.loc[~dup].reset_index(drop=True), labels.loc[~dup.to_numpy()].reset_index(drop=True)
 
 
 def _row_scale(text) -> str | None:

@@ -7,7 +7,7 @@ search of ``advisor.predict.search``), then the best configuration refit on all 
 
 Honest error of this estimator (the search inside every fold) is ``advisor.predict.evaluation.nested_cv`` /
 ``leave_one_family_out``; the served predictors and their evidence are ``advisor.predict.specs``,
-``advisor.predict.evaluation`` and ``advisor.predict.bundle``. No torch import here: the app refits this interactively.
+``advisor.predict.evaluation`` and ``advisor.predict.bundle`` (what the app serves: it refits nothing).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ half-width of its own lineage-out residuals.
 
 The evaluation needs the known models' targets and lineages (in the bundle since format 2's
 ``Y_train``/``lineage``); results are cached per (bundle version, scale, method, pattern). Ridge fits
-take milliseconds: a pattern costs about 9 folds x 3 small fits (``bench/partial_patterns.py``).
+take milliseconds: a pattern costs about 9 folds x 3 small fits (``bench/bench_partial.py``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS benchmark_scores (
     source VARCHAR NOT NULL, settings VARCHAR, recorded_at TIMESTAMP);
 
 -- data/lineages.csv: the publisher lineage of each model (fine-tunes follow their base); models not
--- listed are their own lineage, the org part of the hf_id (advisor.lineage.lineage_of).
+-- listed are their own lineage, the org part of the hf_id (advisor.db.lineage.lineage_of).
 CREATE TABLE IF NOT EXISTS model_lineages (hf_id VARCHAR, lineage VARCHAR, source VARCHAR);
 
 CREATE TABLE IF NOT EXISTS post_training (

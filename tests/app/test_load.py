@@ -32,6 +32,7 @@ def ranking(at: AppTest) -> pd.DataFrame:
     return tables[0].set_index("hf_id").sort_index()
 
 
+@pytest.mark.load  # many AppTest sessions at once (`app_db`: slow)
 def test_sessions_sharing_the_caches_each_rank_only_their_own_upload(app_db, monkeypatch):
     monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
     monkeypatch.delenv("RM_ADVISOR_BUNDLE", raising=False)

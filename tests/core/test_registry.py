@@ -30,6 +30,16 @@ def test_leaderboard_facts_equal_the_old_constants():
     assert all(type(v) is int for d in registry.subtask_choices().values() for v in d.values())
 
 
+def test_the_six_leaderboard_tasks_are_named_and_are_registry_rows():
+    assert registry.OLL_V2_TASKS == ("leaderboard_ifeval", "leaderboard_bbh", "leaderboard_math_hard",
+                                     "leaderboard_gpqa", "leaderboard_musr", "leaderboard_mmlu_pro")
+    rows = registry.benchmarks()  # read from advisor/core/benchmarks.csv
+    for task in registry.OLL_V2_TASKS:
+        assert task in rows and rows[task].group == "oll_v2" and rows[task].harness == "lm_eval", task
+    # the group's other row is the leaderboard's average of these six, not a task
+    assert set(registry.names("oll_v2")) - set(registry.OLL_V2_TASKS) == {"oll_v2_average"}
+
+
 def test_fact_lookups_list_valid_names():
     assert registry.choices("leaderboard_musr") == {"murder_mysteries": 2, "object_placements": 5,
                                                      "team_allocation": 3}

@@ -94,6 +94,7 @@ def test_normalization_matches_published_leaderboard(root):
     assert checked >= 20
 
 
+@pytest.mark.slow  # lm-eval indexes every task YAML it ships (~4 s)
 def test_subtask_choices_match_installed_lm_eval_task_configs():
     """lm-eval's own TaskManager indexes its task YAMLs offline (includes resolved, no dataset loaded):
     each group's subtasks and BBH's ``doc_to_choice`` lengths there equal ours. MUSR's choices come per
@@ -146,11 +147,14 @@ def test_filter_preference_for_generative_tasks():
     assert (s.benchmark, s.value, s.settings["filter"]) == ("gsm8k", 0.4, "strict-match")
 
 
-def test_parse_results_rows_for_the_app():
-    rows = results.parse_results(json.loads(OLL.read_text()), source="up.json", scales=("normalized",))
-    assert len(rows) == 6 and {r["scale"] for r in rows} == {"normalized"}
-    assert {r["hf_id"] for r in rows} == {"meta-llama/Llama-3.2-1B-Instruct"}
-    assert len(results.parse_results(OLL.read_bytes(), source="up.json")) == 12
+def test_uploaded_bytes_parse_like_the_file():
+    """The app's upload (advisor.formats.upload) hands results.parse the file's bytes and its name."""
+    p = results.parse(OLL.read_bytes(), name="up.json")
+    assert [(s.benchmark, s.scale, s.value) for s in p.scores] == \
+        [(s.benchmark, s.scale, s.value) for s in results.parse(OLL).scores]
+    normalized = [s for s in p.scores if s.scale == "normalized"]
+    assert len(p.scores) == 12 and len(normalized) == 6
+    assert {s.hf_id for s in p.scores} == {"meta-llama/Llama-3.2-1B-Instruct"}
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -168,7 +172,8 @@ def test_malformed_lmeval_names_field_and_fix(oll_doc, mutate, field):
     doc = copy.deepcopy(oll_doc)
     mutate(doc)
     with pytest.raises(ValueError) as exc:
-        lmeval.parse_lmeval(doc, "bad.json") if "results" in doc else results.parse_results(doc, "bad.json")
+        lmeval.parse_lmeval(doc, "bad.json") if "results" in doc else results.parse(
+            json.dumps(doc).encode(), name="bad.json")
     msg = str(exc.value)
     assert msg.startswith(f"bad.json, field {field!r}: ") and "Fix: " in msg
 
@@ -230,6 +235,7 @@ def _declared_metrics(name: str) -> dict[str, bool | None]:
     return out
 
 
+@pytest.mark.slow  # lm-eval indexes every task YAML it ships (~4 s)
 def test_every_registry_metric_is_one_the_installed_lm_eval_task_reports():
     index = _task_index()
     checked = 0

@@ -153,6 +153,7 @@ def _run(cfg, *args):
                           check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # four pipeline processes (~7 s)
 def test_pipeline_ingests_keeps_and_refuses(tmp_path):
     cfg = _config(tmp_path)
     js = tmp_path / "Llama-3.2-1B-Instruct.json"
@@ -211,6 +212,7 @@ def test_user_rows_are_a_training_source_after_the_papers(tmp_path):
     assert PredictorConfig().rm_sources == ["paper", "user"]
 
 
+@pytest.mark.slow  # a pipeline process and the app
 def test_results_page_lists_own_rows_apart_from_the_papers(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 

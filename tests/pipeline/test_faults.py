@@ -37,6 +37,8 @@ BUILD_S: list[float] = []
 INGEST_TABLES = ("models", "benchmarks", "benchmark_scores", "post_training", "leaderboard_v2",
                  "rewardbench_leaderboard", "sources")
 
+pytestmark = pytest.mark.faults  # every test here kills or injects faults into pipeline runs (`built`: slow)
+
 
 def run(db: Path, *args, config=None, check=True, timeout=600) -> subprocess.CompletedProcess:
     cmd = [PY, "-m", "pipeline.run", "--db", str(db), *(["--config", str(config)] if config else []), *args]

@@ -83,6 +83,7 @@ def test_readers_always_see_a_whole_database_while_publishing(built, tmp_path):
     assert reads > 5
 
 
+@pytest.mark.slow  # three pipeline processes
 def test_bad_config_and_stage_names_fail_cleanly(tmp_path):
     db = tmp_path / "x.duckdb"
     proc = run_pipeline(db, "--stages", "ingest,trian", check=False)

@@ -123,6 +123,7 @@ def test_a_waiting_run_proceeds_once_the_lock_is_released(base_db, tmp_path):
 
 # ------------------------------------------------------------------------------ row 8: environment
 
+@pytest.mark.slow  # a pipeline process (and a probe) as another user
 def test_db_in_a_read_only_directory_exits_2_with_the_fix(tmp_path):
     base = Path(tempfile.mkdtemp(prefix="rm-advisor-ro-"))
     try:
@@ -222,6 +223,7 @@ def test_bad_configs_exit_2_naming_file_field_and_fix(tmp_path, capsys, text, fi
     assert not db.exists() and list(tmp_path.iterdir()) == [cfg]
 
 
+@pytest.mark.slow  # pipeline processes
 def test_a_bad_predictor_section_is_refused_at_load_before_any_stage_runs(tmp_path):
     """Issue 25: the predictor section's names (scales, spec names) are checked by config.load, so a bad one
     stops ``pipeline.run`` before ingest (exit 2, the file, the field, the valid names), not after it."""
@@ -246,6 +248,7 @@ def test_a_bad_predictor_section_is_refused_at_load_before_any_stage_runs(tmp_pa
     assert "stage 1/2 ingest" not in proc.stdout and sorted(tmp_path.iterdir()) == [cfg]
 
 
+@pytest.mark.slow  # a pipeline process
 def test_a_bad_config_on_the_command_line_is_one_message_not_a_traceback(tmp_path):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text("predictor:\n  cv: ten\n")
@@ -338,6 +341,7 @@ def test_every_shipped_config_is_checked():
 
 # ------------------------------------------------------------------------------ row 10: runs history
 
+@pytest.mark.slow  # three pipeline processes
 def test_full_rebuilds_keep_the_runs_history(tmp_path):
     cfg = quick_config(tmp_path, stages=("ingest",))
     db = tmp_path / "advisor.duckdb"
@@ -351,6 +355,7 @@ def test_full_rebuilds_keep_the_runs_history(tmp_path):
 
 # ------------------------------------------------------------------------------ row 13: large --results
 
+@pytest.mark.slow  # a pipeline process
 def test_results_file_over_the_size_cap_is_refused_before_reading(tmp_path):
     big = tmp_path / "results_big.json"
     with big.open("wb") as fh:
@@ -361,6 +366,7 @@ def test_results_file_over_the_size_cap_is_refused_before_reading(tmp_path):
     assert "results_big.json" in proc.stderr and "65.0 MB, over the 64 MB limit" in proc.stderr
 
 
+@pytest.mark.slow  # four ingest runs
 def test_kept_results_files_are_parsed_once(tmp_path, monkeypatch, capsys):
     from advisor.formats import results
 

@@ -39,6 +39,7 @@ def test_oll_v2_task_set_uses_chat_template_and_registry_shots():
     assert {t.task: t.shots for t in ts.tasks} == {b: int(registry.get(b).fewshot) for b in registry.OLL_V2_TASKS}
 
 
+@pytest.mark.slow  # lm-eval indexes every task YAML it ships (~4 s)
 def test_every_task_set_name_exists_in_installed_lm_eval():
     from lm_eval.tasks import TaskManager
 
@@ -96,6 +97,7 @@ def test_task_set_and_config_errors(tmp_path):
     assert (spec.id, spec.resolve_path("work"), model_dtype(spec)) == ("a/b", "a/b", "bfloat16")
 
 
+@pytest.mark.slow  # builds a tiny model
 def test_tiny_models_have_one_home_shared_by_the_stages(tmp_path):
     """A tiny entry loads from <work_dir>/models/<safe id> in every stage; no config names that folder."""
     from pipeline.models import ModelSpec

@@ -198,6 +198,7 @@ def _checkout_state(root) -> str | None:
                   "configs").stdout)
 
 
+@pytest.mark.slow  # a full pipeline run
 def test_db_elsewhere_writes_nothing_into_the_checkout_and_reports_go_beside_it(tmp_path, root):
     """A build and a report export with --db outside the checkout leave the checkout as it was: no
     tracked file changes (reports/ included) and nothing new under data/, reports/ or configs/."""
@@ -227,6 +228,7 @@ def test_db_elsewhere_writes_nothing_into_the_checkout_and_reports_go_beside_it(
     assert _checkout_state(root) == state
 
 
+@pytest.mark.slow  # two full pipeline processes
 def test_two_concurrent_full_runs_on_one_db_do_not_crash(tmp_path, root):
     cfg = {"db": str(tmp_path / "advisor.duckdb"), "data_dir": "data", "work_dir": str(tmp_path / "work"),
            "stages": ["ingest", "predictor"],
@@ -263,6 +265,7 @@ def test_a_serving_build_has_the_full_evaluations_choice_and_skill(built, tmp_pa
     assert "Serving build" in md and "n/a" in md
 
 
+@pytest.mark.slow  # pipeline builds in the background
 def test_first_start_serves_then_publishes_the_full_evaluation_in_the_background(tmp_path, monkeypatch, root):
     import time
 

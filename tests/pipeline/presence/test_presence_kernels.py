@@ -9,7 +9,7 @@ from tests.pipeline.presence.test_presence_score import TEXTS
 
 
 @pytest.fixture(scope="module")
-def op():
+def cpu_head_op():
     built = kernels.cpu_head_op()
     assert built is not None, "the kernel did not build (see the warning)"
     return built
@@ -22,7 +22,7 @@ def _reference(h, w, b, t):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("bias", [False, True])
-def test_kernel_equals_matmul_then_log_softmax(op, dtype, bias):
+def test_kernel_equals_matmul_then_log_softmax(cpu_head_op, dtype, bias):
     g = torch.Generator().manual_seed(0)
     rows, hidden, vocab = 37, 48, 1000  # neither a multiple of the block nor of the vector width
     h = (torch.randn(rows, hidden, generator=g) * 2).to(dtype)
@@ -43,7 +43,7 @@ def test_kernel_equals_matmul_then_log_softmax(op, dtype, bias):
         assert torch.isfinite(shifted).all()
 
 
-def test_kernel_handles_empty_input_and_rejects_bad_targets(op):
+def test_kernel_handles_empty_input_and_rejects_bad_targets(cpu_head_op):
     h, w = torch.randn(0, 8), torch.randn(50, 8)
     assert kernels.head_logprobs(h, w, None, torch.zeros(0, dtype=torch.long)).shape == (0,)
     h = torch.randn(3, 8)
@@ -53,7 +53,7 @@ def test_kernel_handles_empty_input_and_rejects_bad_targets(op):
         kernels.head_logprobs(h, torch.randn(50, 9), None, torch.tensor([1, 2, 3]))
 
 
-def test_compiled_cpu_scorer_uses_the_kernel_and_gives_the_eager_scores(op, tiny_models):
+def test_compiled_cpu_scorer_uses_the_kernel_and_gives_the_eager_scores(cpu_head_op, tiny_models):
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
     seqs = score.encode(tok, TEXTS, max_tokens=96)
     eager = score.PresenceScorer(model, pad_id=tok.pad_token_id, batch_tokens=128)
@@ -67,7 +67,7 @@ def test_compiled_cpu_scorer_uses_the_kernel_and_gives_the_eager_scores(op, tiny
     assert np.allclose(got16, want16, atol=1e-3)  # the same bf16 logits, two log-softmax implementations
 
 
-def test_post_processed_logits_keep_the_generic_head(op, tiny_models):
+def test_post_processed_logits_keep_the_generic_head(cpu_head_op, tiny_models):
     model, tok = score.load_model(str(tiny_models["llama"]), device="cpu", dtype="float32")
     model.config.final_logit_softcapping = 30.0  # as Gemma 2: the kernel does not know it
     assert score.PresenceScorer(model, pad_id=tok.pad_token_id, compile="head")._cpu_head is None

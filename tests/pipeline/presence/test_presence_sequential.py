@@ -9,6 +9,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import norm
 
 from advisor.analyses import divergence
+from bench import sequential_simulation as sim
 from pipeline.presence import sequential as sq
 
 
@@ -18,7 +19,7 @@ def test_level_is_bonferroni_over_the_rounds():
 
 
 def test_point_estimates_equal_independent_computations():
-    X, strata, subsets, models = sq.synthetic(3000, 3, seed=1)
+    X, strata, subsets, models = sim.synthetic(3000, 3, seed=1)
     rule = sq.RuleConfig(n_boot=50, bins=40, tail=0.01)
     est = sq.estimate(X, strata, subsets, models, rule)
     for s, name in enumerate(subsets):
@@ -79,7 +80,7 @@ def test_schedule_first_round_growth_and_cap():
 
 
 def test_growth_projects_standard_errors_as_root_n_and_the_jsd_bias_as_n():
-    X, strata, subsets, models = sq.synthetic(2000, 2, seed=4)
+    X, strata, subsets, models = sim.synthetic(2000, 2, seed=4)
     rule = sq.RuleConfig(n_boot=60, tol_jsd=1.0, tol_hist=1.0, tol_mean=0.001)
     est = sq.estimate(X, strata, subsets, models, rule)
     hw = (rule.z * est.means.se).max()
@@ -93,17 +94,18 @@ def test_growth_projects_standard_errors_as_root_n_and_the_jsd_bias_as_n():
 
 
 def test_rule_stops_when_the_widths_are_within_tolerance_and_at_the_cap():
-    X, strata, subsets, models = sq.synthetic(4000, 3, seed=0)
+    X, strata, subsets, models = sim.synthetic(4000, 3, seed=0)
     loose = sq.RuleConfig(tol_jsd=0.5, tol_mean=0.5, tol_hist=0.5, min_docs_per_subset=200, n_boot=50)
-    est, rounds = sq.simulate(X, strata, subsets, models, loose, docs_per_step=500)
+    est, rounds = sim.simulate(X, strata, subsets, models, loose, docs_per_step=500)
     assert len(rounds) == 1 and rounds[0][3] and rounds[0][2] <= 1 and est.n_docs["all"] == 1000
     strict = sq.RuleConfig(tol_jsd=1e-6, tol_mean=1e-6, tol_hist=1e-6, min_docs_per_subset=200, n_boot=50,
                            max_rounds=4)
-    est, rounds = sq.simulate(X, strata, subsets, models, strict, docs_per_step=500)
+    est, rounds = sim.simulate(X, strata, subsets, models, strict, docs_per_step=500)
     assert len(rounds) == 4 and rounds[-1][1] == 20_000 and rounds[-1][3] and rounds[-1][2] > 1
     assert [r[1] for r in rounds] == sorted({r[1] for r in rounds})  # strictly growing prefixes
 
 
+@pytest.mark.slow  # 100 seeds of the rule (~30 s)
 def test_stopping_rule_agrees_with_the_full_corpus_at_the_stated_rate():
     """100 seeds of synthetic Figure-7-like scores (skewed, subset offsets, models a small shift apart):
     the JSD matrix and every presence feature at the stop within the tolerance of the full-corpus values in
@@ -112,10 +114,10 @@ def test_stopping_rule_agrees_with_the_full_corpus_at_the_stated_rate():
     rule = sq.RuleConfig(tol_jsd=0.03, tol_mean=0.06, tol_hist=0.03, min_docs_per_subset=250, n_boot=100)
     agree, used, full = 0, [], None
     for seed in range(100):
-        X, strata, subsets, models = sq.synthetic(8_000, 4, seed=seed)
+        X, strata, subsets, models = sim.synthetic(8_000, 4, seed=seed)
         full = len(X)
-        means, jsd = sq.point(X, strata, subsets, models, rule)
-        est, rounds = sq.simulate(X, strata, subsets, models, rule, docs_per_step=500)
+        means, jsd = sim.point(X, strata, subsets, models, rule)
+        est, rounds = sim.simulate(X, strata, subsets, models, rule, docs_per_step=500)
         got_m = est.means.pivot(index="subset", columns="model", values="mean").loc[subsets]
         got_j = est.jsd.pivot(index="model_a", columns="model_b", values="jsd")
         ok_m = (got_m - means.loc[subsets]).abs().to_numpy().max() <= rule.tol_mean

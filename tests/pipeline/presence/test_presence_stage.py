@@ -100,6 +100,7 @@ def _config_file(tmp_path, **presence):
     return path
 
 
+@pytest.mark.slow  # builds two tiny models and runs the stage
 def test_stage_end_to_end_tables(tmp_path):
     from pipeline import run
 
@@ -125,6 +126,7 @@ def test_stage_end_to_end_tables(tmp_path):
     con.close()
 
 
+@pytest.mark.slow  # kills and reruns a pipeline process
 def test_resume_after_killed_run(tmp_path):
     cfg = _config_file(tmp_path, models=["tiny:llama"], corpus=dict(docs_per_subset=30, shard_docs=1))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -153,6 +155,7 @@ def test_resume_after_killed_run(tmp_path):
     assert ids.is_unique and len(ids) == 150
 
 
+@pytest.mark.slow  # builds a tiny model and runs the stage
 def test_shard_option_scores_only_its_slice(tmp_path):
     cfg = _config_file(tmp_path, models=["tiny:qwen2"], corpus=dict(shard_docs=7))
     from pipeline import config as config_mod
@@ -163,6 +166,7 @@ def test_shard_option_scores_only_its_slice(tmp_path):
     assert got == [f"shard-{i:05d}.parquet" for i in (1, 3, 5)]  # 40 docs in 6 shards, odd ones
 
 
+@pytest.mark.slow  # runs the stage three times
 def test_packed_run_matches_padded_run_and_a_dtype_change_is_refused(tmp_path):
     from pipeline import config as config_mod
 
@@ -293,6 +297,7 @@ def test_regression_experiment_runs_the_predictors_honest_cv():
     assert few.status.tolist() == ["insufficient_data"] and "only 5 model(s)" in few.note[0]
 
 
+@pytest.mark.slow  # three pipeline processes
 def test_two_processes_score_slices_and_the_main_one_merges(tmp_path):
     """The path `accelerate launch` takes (WORLD_SIZE/RANK set by torch's launcher), two CPU processes."""
     cfg = _config_file(tmp_path, models=["tiny:llama"], corpus=dict(docs_per_subset=6, shard_docs=5),
@@ -333,6 +338,7 @@ def test_hub_streaming_path_on_a_local_dataset_dir(tmp_path):
     assert {d for v in again.values() for _, d, _, _ in v} == set(df.doc_id)  # same seed, same sample
 
 
+@pytest.mark.slow  # runs the stage twice
 def test_a_normalise_change_rescales_finished_shards_instead_of_mixing_rules(tmp_path):
     from pipeline import run
 
@@ -373,6 +379,7 @@ def _state(tmp_path, pres):
     return rounds, out, {p.name: p.stat().st_mtime_ns for p in out.glob("shard-*.parquet")}
 
 
+@pytest.mark.slow  # runs the stage's rounds
 def test_rounds_grow_a_stratified_prefix_and_are_recorded(tmp_path):
     pres = _pres(tmp_path)
     paths, _ = stage.score_job(pres, tmp_path / "work" / "presence", log=lambda m: None)
@@ -385,6 +392,7 @@ def test_rounds_grow_a_stratified_prefix_and_are_recorded(tmp_path):
     assert first.subset.value_counts().tolist() == [4] * 5  # a round's prefix holds every subset equally
 
 
+@pytest.mark.slow  # runs the stage's rounds twice
 def test_resume_in_the_middle_of_a_round(tmp_path):
     """Killed while round 1 was being scored: the rerun keeps round 0's record and every finished shard."""
     cfg = _config_file(tmp_path, **ROUNDS)
@@ -415,6 +423,7 @@ def test_resume_in_the_middle_of_a_round(tmp_path):
     assert [r["ratio"] for r in r2] == pytest.approx([r["ratio"] for r in rounds.records()])
 
 
+@pytest.mark.slow  # runs shard jobs through the rounds
 def test_shard_jobs_advance_the_rounds_together(tmp_path):
     """--shard 0/2 and 1/2 run one after the other (no waiting): each scores only its slice of each
     round; whichever finds a round complete records it and goes on; the result equals one job's."""
@@ -439,6 +448,7 @@ def test_shard_jobs_advance_the_rounds_together(tmp_path):
         [r["ratio"] for r in recs])
 
 
+@pytest.mark.slow  # scores the smoke corpus twice
 def test_smoke_models_stop_early_and_agree_with_scoring_everything(tmp_path):
     """The two tiny models through the stage with the rule, then every document scored: the JSD and the
     features at the stop are within the tolerance of the full corpus's. The tiny corpus cannot reach the

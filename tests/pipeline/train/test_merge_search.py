@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from bench.merge_reference import brute_force_counts, grid_vectors
 from pipeline.train import merge_search as ms
 
 
@@ -21,8 +22,8 @@ def _data(n, seed, integer=False):
 def test_counts_equal_brute_force_on_small_grid(integer, k_max):
     c, r = _data(80, k_max, integer)
     qc, qr = ms.quantize(c), ms.quantize(r)
-    vectors = ms.grid_vectors(k_max)
-    ref = ms.brute_force_counts(qc, qr, vectors)
+    vectors = grid_vectors(k_max)
+    ref = brute_force_counts(qc, qr, vectors)
     fast = ms.counts_grid(qc - qr, k_max, device="cpu", threads=2).reshape(-1)
     assert np.array_equal(fast, ref)
     assert np.array_equal(ms._counts_torch(qc - qr, k_max, "cpu").reshape(-1), ref)  # the GPU code path, on CPU
@@ -34,7 +35,7 @@ def test_full_grid_size_and_spot_check():
     grid = ms.counts_grid(qc - qr, device="cpu")
     assert grid.size == 21 ** 5 == 4_084_101
     idx = np.random.default_rng(0).choice(grid.size, 3000, replace=False)
-    assert np.array_equal(grid.reshape(-1)[idx], ms.brute_force_counts(qc, qr, ms.grid_vectors()[idx]))
+    assert np.array_equal(grid.reshape(-1)[idx], brute_force_counts(qc, qr, grid_vectors()[idx]))
 
 
 def test_search_finds_the_planted_vector_and_applies_the_tie_rule():
@@ -44,7 +45,7 @@ def test_search_finds_the_planted_vector_and_applies_the_tie_rule():
     # first maximiser in lexicographic order: k = (0, 0, 0, 0, 0) scores 0, so the first with
     # 2*k1 - 2*k5 > 0 is k1=1 with everything else 0
     assert res.k == [1, 0, 0, 0, 0] and res.weights == [0.05, 0.0, 0.0, 0.0, 0.0]
-    assert res.n_maximisers == int((ms.grid_vectors()[:, 0] > ms.grid_vectors()[:, 4]).sum())
+    assert res.n_maximisers == int((grid_vectors()[:, 0] > grid_vectors()[:, 4]).sum())
 
 
 def test_negative_verbosity_weight_is_used():

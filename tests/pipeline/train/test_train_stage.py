@@ -18,6 +18,7 @@ from pipeline.train.stage import Datasets, run_trial
 HP = dict(epochs=1, global_batch_size=8, per_device_batch_size=4, warmup_steps=1, eval_steps=4, max_length=128)
 
 
+@pytest.mark.slow  # trains three trials and scores RewardBench
 def test_stage_writes_results_and_rerun_skips(tmp_path, capsys):
     cfg = {"db": str(tmp_path / "t.duckdb"), "work_dir": str(tmp_path / "work"), "stages": ["train"],
            "train": {"models": [{"id": "local/tiny-llama", "tiny": "llama"}], "data": {"fixtures": True},
