@@ -34,7 +34,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from advisor.predict import specs
+from advisor.predict import specs, topk
 from advisor.predict.search import conformal_halfwidth
 
 if TYPE_CHECKING:
@@ -225,22 +225,16 @@ def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
     return float(np.mean(hs))
 
 
-def _top(values: np.ndarray, keys: np.ndarray, k: int) -> set:
-    """The k best positions: by value descending, ties by hf_id ascending (``advisor.analyses.coverage``'s rule)."""
-    return set(np.lexsort((keys, -values))[:k].tolist())
-
-
 def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
-    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.analyses.coverage.coverage_at_k``) in numpy."""
+    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.predict.topk``); NaN for fewer than k models."""
     from scipy.stats import rankdata
 
     p, t = pred.to_numpy(float), y.to_numpy(float)
     rho = float(np.corrcoef(rankdata(p), rankdata(t))[0, 1]) if p.std() > 0 else float("nan")
-    keys = np.array([str(i) for i in pred.index])
+    by_pred, by_truth = topk.best_first(p, pred.index), topk.best_first(t, pred.index)
     out = {"spearman": rho}
     for k in (5, 10):
-        out[f"coverage_top{k}"] = (len(_top(p, keys, k) & _top(t, keys, k)) / k if len(t) >= k
-                                   else float("nan"))
+        out[f"coverage_top{k}"] = topk.coverage(by_pred, by_truth, k) if len(t) >= k else float("nan")
     return out
 
 
