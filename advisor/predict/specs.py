@@ -156,14 +156,10 @@ def paper_reference() -> str:
 
 @dataclass
 class LinearFit:
-    """y = standardized polynomial terms of the standardized inputs @ coef + intercept."""
+    """y = ``design``'s standardized polynomial terms of the inputs @ coef + intercept."""
     name: str
     inputs: list
-    degree: int
-    mean1: np.ndarray
-    std1: np.ndarray
-    mean2: np.ndarray
-    std2: np.ndarray
+    design: search.Design  # input scalers, polynomial degree, term scalers
     coef: np.ndarray
     intercept: float
     params: dict = field(default_factory=dict)  # alpha, l1_ratio (specs) or the chosen input
@@ -172,12 +168,12 @@ class LinearFit:
     lo: np.ndarray | None = None  # input range of the training rows (for clamping)
     hi: np.ndarray | None = None
 
+    @property
+    def degree(self) -> int:
+        return self.design.degree
+
     def terms(self, A: np.ndarray) -> np.ndarray:
-        Z = (A - self.mean1) / self.std1
-        if self.degree > 1:
-            from sklearn.preprocessing import PolynomialFeatures
-            Z = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
-        return (Z - self.mean2) / self.std2
+        return self.design.transform(A)
 
     def predict_inputs(self, A: np.ndarray) -> np.ndarray:
         A = np.asarray(A, dtype=float).reshape(len(A), len(self.inputs))
@@ -195,9 +191,10 @@ class LinearFit:
         return self.predict_inputs(A.to_numpy(float))
 
     def to_json(self) -> dict:
-        arr = {k: np.asarray(getattr(self, k), dtype=float).tolist()
-               for k in ("mean1", "std1", "mean2", "std2", "coef")}
-        out = {"name": self.name, "inputs": list(self.inputs), "degree": int(self.degree), **arr,
+        d = self.design
+        arr = {k: np.asarray(v, dtype=float).tolist() for k, v in
+               (("mean1", d.mean1), ("std1", d.std1), ("mean2", d.mean2), ("std2", d.std2), ("coef", self.coef))}
+        out = {"name": self.name, "inputs": list(self.inputs), "degree": int(d.degree), **arr,
                "intercept": float(self.intercept), "params": self.params,
                "cv_mae": None if not math.isfinite(self.cv_mae) else float(self.cv_mae),
                "cv_se": None if not math.isfinite(self.cv_se) else float(self.cv_se)}
@@ -208,14 +205,16 @@ class LinearFit:
     @classmethod
     def from_json(cls, d: dict) -> LinearFit:
         k = len(d["inputs"])
-        fit = cls(name=str(d["name"]), inputs=[str(i) for i in d["inputs"]], degree=int(d["degree"]),
-                  **{a: np.asarray(d[a], dtype=float) for a in ("mean1", "std1", "mean2", "std2", "coef")},
-                  intercept=float(d["intercept"]), params=dict(d.get("params") or {}),
+        design = search.Design(int(d["degree"]), *(np.asarray(d[a], dtype=float)
+                                                    for a in ("mean1", "std1", "mean2", "std2")))
+        fit = cls(name=str(d["name"]), inputs=[str(i) for i in d["inputs"]], design=design,
+                  coef=np.asarray(d["coef"], dtype=float), intercept=float(d["intercept"]),
+                  params=dict(d.get("params") or {}),
                   cv_mae=float("nan") if d.get("cv_mae") is None else float(d["cv_mae"]),
                   cv_se=float("nan") if d.get("cv_se") is None else float(d["cv_se"]),
                   lo=None if d.get("lo") is None else np.asarray(d["lo"], dtype=float),
                   hi=None if d.get("hi") is None else np.asarray(d["hi"], dtype=float))
-        if fit.mean1.shape != (k,) or fit.std1.shape != (k,) or fit.coef.shape != fit.mean2.shape:
+        if design.mean1.shape != (k,) or design.std1.shape != (k,) or fit.coef.shape != design.mean2.shape:
             raise ValueError(f"fit {fit.name!r}: arrays do not match its {k} inputs")
         return fit
 
@@ -287,8 +286,7 @@ def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: i
                                      max_iter, tol)
             coef, intercept = fits[(alpha, l1)]
             fold = fold_mae[t][:, best]
-            out.append(LinearFit(spec.name, list(spec.inputs), degree, design.mean1, design.std1,
-                                 design.mean2, design.std2, np.asarray(coef, dtype=float),
+            out.append(LinearFit(spec.name, list(spec.inputs), design, np.asarray(coef, dtype=float),
                                  float(intercept), {"alpha": alpha, "l1_ratio": l1},
                                  float(fold.mean()), float(fold.std(ddof=1) / math.sqrt(len(fold))),
                                  A.min(axis=0), A.max(axis=0)))
@@ -301,8 +299,8 @@ def _ols(name: str, inputs: list, A: np.ndarray, y: np.ndarray, params: dict) ->
     Z = (A - mean) / std
     coef = np.linalg.lstsq(Z, y - y.mean(), rcond=None)[0] if len(inputs) else np.zeros(0)
     k = len(inputs)
-    return LinearFit(name, inputs, 1, mean, std, np.zeros(k), np.ones(k), coef, float(y.mean()),
-                     params, lo=A.min(axis=0) if k else np.zeros(0),
+    return LinearFit(name, inputs, search.Design(1, mean, std, np.zeros(k), np.ones(k)), coef,
+                     float(y.mean()), params, lo=A.min(axis=0) if k else np.zeros(0),
                      hi=A.max(axis=0) if k else np.zeros(0))
 
 

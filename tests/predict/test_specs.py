@@ -17,7 +17,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from advisor.core import registry
 from advisor.db.lineage import lineage_of
 from advisor.predict import bundle as bundle_mod
-from advisor.predict import evaluation, specs
+from advisor.predict import evaluation, search, specs
 
 TASKS = list(registry.OLL_V2_TASKS)
 
@@ -82,13 +82,14 @@ def test_where_the_truth_is_linear_in_log_size_selection_picks_the_simple_spec()
 
 
 def test_one_standard_error_rule_prefers_the_simpler_spec_within_one_se():
-    f = specs.LinearFit
     z = np.zeros(0)
-    fits = {"enet_linear_log": f("enet_linear_log", [], 1, z, z, z, z, z, 0.0, cv_mae=3.0, cv_se=0.5),
-            "ridge_oll_mean_log_params": f("ridge_oll_mean_log_params", [], 1, z, z, z, z, z, 0.0,
-                                           cv_mae=3.4, cv_se=0.1),
-            "ridge_log_params": f("ridge_log_params", [], 1, z, z, z, z, z, 0.0, cv_mae=3.6,
-                                  cv_se=0.1)}
+
+    def fit(name, cv_mae, cv_se):
+        return specs.LinearFit(name, [], search.Design(1, z, z, z, z), z, 0.0, cv_mae=cv_mae, cv_se=cv_se)
+
+    fits = {"enet_linear_log": fit("enet_linear_log", 3.0, 0.5),
+            "ridge_oll_mean_log_params": fit("ridge_oll_mean_log_params", 3.4, 0.1),
+            "ridge_log_params": fit("ridge_log_params", 3.6, 0.1)}
     assert specs.select_one_se(fits) == "ridge_oll_mean_log_params"  # 3.4 <= 3.0 + 0.5 < 3.6
     fits["enet_linear_log"].cv_se = 0.3
     assert specs.select_one_se(fits) == "enet_linear_log"
