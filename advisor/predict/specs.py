@@ -336,14 +336,21 @@ def fit_baseline(name: str, X: pd.DataFrame, y, F: pd.DataFrame | None = None) -
     return _ols(name, inputs, A, y, {"input": inputs[0]})
 
 
-def select_one_se(fits: dict[str, LinearFit]) -> str:
+def select_one_se(fits: dict[str, LinearFit], complexity: dict[str, int] | None = None) -> str:
     """The one-standard-error rule on the specs' inner-CV MAE: the lowest-complexity spec whose MAE is
-    at most the best MAE plus that best spec's standard error (ties: the registry order)."""
-    specs = load_specs()
-    best = min(fits, key=lambda n: (fits[n].cv_mae, specs[n].complexity))
+    at most the best MAE plus that best spec's standard error. Reads each fit's ``cv_mae`` and ``cv_se``
+    and each spec's complexity: the registry's (ties: the registry order), or ``complexity`` given for
+    specs outside the registry, such as the reduced specs of ``advisor.predict.partial`` (ties: the order
+    of ``fits``)."""
+    if complexity is None:
+        registered = load_specs()
+        complexity, order = {n: registered[n].complexity for n in fits}, list(registered)
+    else:
+        order = list(fits)
+    best = min(fits, key=lambda n: (fits[n].cv_mae, complexity[n]))
     limit = fits[best].cv_mae + fits[best].cv_se
     ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
-    return min(ok, key=lambda n: (specs[n].complexity, list(specs).index(n)))
+    return min(ok, key=lambda n: (complexity[n], order.index(n)))
 
 
 # ---------------------------------------------------------------------------------------------

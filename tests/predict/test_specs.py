@@ -93,6 +93,10 @@ def test_one_standard_error_rule_prefers_the_simpler_spec_within_one_se():
     assert specs.select_one_se(fits) == "ridge_oll_mean_log_params"  # 3.4 <= 3.0 + 0.5 < 3.6
     fits["enet_linear_log"].cv_se = 0.3
     assert specs.select_one_se(fits) == "enet_linear_log"
+    # specs outside the registry (partial inputs' reduced specs): complexity given, ties in the fits' order
+    reduced = {"b on x": fit("b on x", 3.0, 0.5), "a on x": fit("a on x", 3.2, 0.1), "c on x": fit("c on x", 3.9, 0.1)}
+    assert specs.select_one_se(reduced, {"a on x": 1, "b on x": 2, "c on x": 0}) == "a on x"
+    assert specs.select_one_se(reduced, {"a on x": 1, "b on x": 1, "c on x": 0}) == "b on x"
 
 
 def test_a_no_signal_target_is_flagged_no_skill_and_a_signal_target_has_skill():
