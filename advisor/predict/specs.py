@@ -8,9 +8,6 @@ rows share one search. A fit is a ``LinearFit``: plain numbers (input scalers, c
 intercept) that round-trip through JSON exactly, so the served predictors are stored as JSON, never
 pickled.
 
-``SpecPredictor`` wraps a spec as a scikit-learn estimator (params in ``__init__``, clone-able,
-``fit`` returns self) so it can be cross-validated with scikit-learn's own tools.
-
 Baselines (``fit_baseline``), each an ordinary least-squares line fitted on the training rows:
 ``mean`` (predict the training mean), ``best_single`` (the one input among the six OLL v2 tasks,
 log params and log tokens with the largest absolute correlation with the target in the training
@@ -27,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
 
 from advisor.core import registry
@@ -55,6 +51,10 @@ def _log_positive(v: pd.Series) -> pd.Series:
 
 def input_frame(X: pd.DataFrame, inputs) -> pd.DataFrame:
     """The spec inputs computed from the base columns of X (registry names); missing stays NaN."""
+    lacking = [c for c in base_columns(inputs) if c not in X.columns]
+    if lacking:
+        raise KeyError(f"X lacks column(s) {lacking}, read by the inputs {list(inputs)}. Fix: add them "
+                       "(registry names), or impute them (advisor.predict.impute)")
     out = {}
     for name in inputs:
         if name == "log_params_b":
@@ -143,6 +143,12 @@ def get(name: str) -> Spec:
         raise KeyError(f"unknown predictor spec {name!r}; valid names: {', '.join(specs)}") from None
 
 
+def resolve(spec: Spec | str) -> Spec:
+    """A spec given by name (looked up with ``get``) or as a ``Spec`` (e.g. a registry spec with other
+    inputs, ``dataclasses.replace(get("paper_enet"), inputs=...)``)."""
+    return get(spec) if isinstance(spec, str) else spec
+
+
 def candidates() -> list[str]:
     return [n for n, s in load_specs().items() if s.candidate]
 
@@ -229,31 +235,6 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
     return A
 
 
-def _search(A: np.ndarray, Y: np.ndarray, splits, spec: Spec, max_iter: int, tol: float):
-    """Fold MAE of every configuration of ``spec`` for each target: (configs, [(n_folds, n_configs)]).
-
-    The same computation as ``advisor.predict.search.grid_search`` (its per-(fold, degree) task), run
-    sequentially without thread pools: these searches are tiny and run inside parallel outer folds.
-    """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    configs = search.grid_configs(spec.degrees, spec.alphas, spec.l1_ratios)
-    index = {c: j for j, c in enumerate(configs)}
-    fold_mae = np.full((Y.shape[1], len(splits), len(configs)), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # counted by grid_search; not needed here
-        for k, (train, test) in enumerate(splits):
-            for d in spec.degrees:
-                per_target = search.fold_task(A, Y, train, test, d, spec.alphas, spec.l1_ratios,
-                                          max_iter, tol)
-                for t, (preds, _) in enumerate(per_target):
-                    for c, p in preds.items():
-                        fold_mae[t, k, index[c]] = np.mean(np.abs(Y[test, t] - p))
-    return configs, fold_mae
-
-
 def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
              max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 1) -> list[LinearFit]:
     """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
@@ -266,11 +247,11 @@ def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: i
 
     from sklearn.exceptions import ConvergenceWarning
 
-    spec = get(spec) if isinstance(spec, str) else spec
+    spec = resolve(spec)
     A = _inputs_matrix(X, spec.inputs)
     Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
     splits = list(KFold(cv, shuffle=True, random_state=random_state).split(A))
-    configs, fold_mae = _search(A, Y, splits, spec, max_iter, tol)
+    configs, fold_mae = search.fold_mae(A, Y, splits, spec.degrees, spec.alphas, spec.l1_ratios, max_iter, tol)
     designs: dict = {}
     out = []
     with warnings.catch_warnings():
@@ -351,38 +332,3 @@ def select_one_se(fits: dict[str, LinearFit], complexity: dict[str, int] | None 
     limit = fits[best].cv_mae + fits[best].cv_se
     ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
     return min(ok, key=lambda n: (complexity[n], order.index(n)))
-
-
-# ---------------------------------------------------------------------------------------------
-# the scikit-learn face of a spec
-
-class SpecPredictor(RegressorMixin, BaseEstimator):
-    """A registry spec as a scikit-learn regressor: ``fit(X, y)`` on a DataFrame of base features
-    (registry names: the six OLL v2 tasks, params_b, pretrain_tokens_t) runs the spec's inner search."""
-
-    def __init__(self, spec: str = "ridge_oll_mean_log_params", cv: int = 10, random_state: int = 0,
-                 max_iter: int = 10_000, tol: float = 1e-4):
-        self.spec = spec
-        self.cv = cv
-        self.random_state = random_state
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def fit(self, X, y):
-        spec = get(self.spec)
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(f"X must be a DataFrame with the columns {base_columns(spec.inputs)}")
-        fit = fit_spec(spec, X, np.asarray(y, dtype=float), self.cv, self.random_state, self.max_iter,
-                       self.tol)[0]
-        self.fit_ = fit
-        self.coef_, self.intercept_ = fit.coef, fit.intercept
-        self.best_params_ = {"degree": fit.degree, **fit.params}
-        self.cv_mae_ = fit.cv_mae
-        self.feature_names_in_ = np.array(base_columns(spec.inputs), dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        if not hasattr(self, "fit_"):
-            raise ValueError("SpecPredictor is not fitted yet; call fit(X, y) first")
-        return self.fit_.predict(X)

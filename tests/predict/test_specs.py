@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.model_selection import KFold, cross_val_score
 
 from advisor.core import registry
 from advisor.db.lineage import lineage_of
@@ -54,20 +52,6 @@ def test_log_of_unknown_size_is_missing_never_log0():
     assert F.log_params_b.isna().tolist() == [True, True, False]
     assert F.log_params_b.iloc[2] == pytest.approx(math.log(7.0))
     assert F.log_pretrain_tokens_t.isna().tolist() == [True, False, True]
-
-
-def test_spec_predictor_is_a_scikit_learn_estimator():
-    X, _ = synthetic()
-    y = 50 + 4 * np.log(X.params_b) + X[TASKS].mean(axis=1) * 0.3
-    est = specs.SpecPredictor("ridge_oll_mean_log_params", cv=5)
-    assert clone(est).get_params() == est.get_params()
-    scores = cross_val_score(est, X, y, cv=KFold(5, shuffle=True, random_state=0),
-                             scoring="neg_mean_absolute_error")
-    assert scores.shape == (5,) and np.all(scores > -1.0)  # noiseless linear truth: tiny error
-    fitted = est.fit(X, y)
-    assert fitted is est and list(est.feature_names_in_) == [*TASKS, "params_b"]
-    with pytest.raises(ValueError, match="missing"):
-        est.predict(X.assign(params_b=-1.0))
 
 
 def test_where_the_truth_is_linear_in_log_size_selection_picks_the_simple_spec():
