@@ -99,10 +99,10 @@ def _task(X: pd.DataFrame, Y: np.ndarray, train, test, cfg: EvalConfig):
         for b in cfg.baselines:
             fl = [specs.fit_baseline(b, Xtr, Ytr[:, t], Ftr) for t in range(Y.shape[1])]
             preds[b] = np.vstack([f.predict_inputs(Fte[f.inputs].to_numpy(float)) for f in fl])
-    picks = [specs.select_one_se({s: fits[s][t] for s in cfg.candidates}) for t in range(Y.shape[1])
-             ] if cfg.candidates else []
-    if picks:
-        preds[SERVED] = np.vstack([preds[p][t] for t, p in enumerate(picks)])
+    if not cfg.candidates:  # nothing to serve (the presence experiment): no served choice
+        return preds, []
+    picks = [specs.select_one_se({s: fits[s][t] for s in cfg.candidates}) for t in range(Y.shape[1])]
+    preds[SERVED] = np.vstack([preds[p][t] for t, p in enumerate(picks)])
     return preds, picks
 
 
