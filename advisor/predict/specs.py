@@ -4,9 +4,9 @@ A spec names its inputs (registry names or derived inputs such as ``log_params_b
 degrees and its Elastic Net grid. ``fit_spec`` runs the spec's own hyperparameter search (the fast
 grid search of ``advisor.predict.search``, ``cv``-fold CV on MAE) on the training rows only and refits the
 chosen configuration: everything a spec selects happens inside its fit. Several targets on the same
-rows share one search. A fit is a ``LinearFit``: plain numbers (input scalers, coefficients,
-intercept) that round-trip through JSON exactly, so the served predictors are stored as JSON, never
-pickled.
+rows share one search. A fit is a ``LinearFit``: plain numbers (its ``search.Design``: input scalers,
+degree, term scalers; coefficients, intercept) that round-trip through JSON exactly, so the served
+predictors are stored as JSON, never pickled.
 
 Baselines (``fit_baseline``), each an ordinary least-squares line fitted on the training rows:
 ``mean`` (predict the training mean), ``best_single`` (the one input among the six OLL v2 tasks,
@@ -236,12 +236,12 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
 
 
 def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
-             max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 1) -> list[LinearFit]:
+             max_iter: int = 10_000, tol: float = 1e-4) -> list[LinearFit]:
     """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
 
     The hyperparameters come from ``cv``-fold CV (KFold, shuffled with ``random_state``) on these rows
     only, by mean absolute error (first of equals in the order: lower degree, larger alpha, smaller
-    l1_ratio); the targets share the folds and designs. ``n_jobs`` is accepted for symmetry and unused.
+    l1_ratio); the targets share the folds and designs.
     """
     import warnings
 
