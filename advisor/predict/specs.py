@@ -236,12 +236,13 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
 
 
 def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
-             max_iter: int = 10_000, tol: float = 1e-4) -> list[LinearFit]:
+             max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 1) -> list[LinearFit]:
     """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
 
     The hyperparameters come from ``cv``-fold CV (KFold, shuffled with ``random_state``) on these rows
     only, by mean absolute error (first of equals in the order: lower degree, larger alpha, smaller
-    l1_ratio); the targets share the folds and designs.
+    l1_ratio); the targets share the folds and designs. ``n_jobs`` is accepted and unused: the search
+    runs sequentially, its callers run folds in parallel (``pipeline/predictor/stage.py`` passes it).
     """
     import warnings
 
