@@ -118,7 +118,7 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
             pred = predict_candidates(bundle, c.frame.assign(scale=c.scale), method="regression")
             times.append(time.perf_counter() - t)
             X = c.frame.set_index("hf_id").reindex(columns=bundle.features)
-            X = X.fillna(bundle.X_train_.mean())  # complete rows for the bare-estimator baseline
+            X = X.fillna(bundle.X_train().mean())  # complete rows for the bare-estimator baseline
             t = time.perf_counter()
             for target in TARGETS:
                 bundle.predict(X, bundle.scale, "regression", target)

@@ -73,7 +73,7 @@ def _f(m, i) -> str:
 def parse_predictor(out: str) -> list[Row]:
     rows = []
     ref = re.search(r"GridSearchCV \(sklearn defaults.*?\): " + NUM + r" s", out)
-    fast = re.search(r"RMPredictor fast search .*?: " + NUM + r" s", out)
+    fast = re.search(r"fast search \+ refit .*?: " + NUM + r" s", out)
     ratio = re.search(r"ratio GridSearchCV / fast = " + NUM + r"x; same configuration: (\w+); CV MAE difference "
                       + NUM + "%", out)
     if ref and fast and ratio:

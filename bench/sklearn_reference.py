@@ -1,6 +1,7 @@
 """The predictor as plain scikit-learn: a ``Pipeline`` and ``GridSearchCV`` over the paper's grid with
 scikit-learn's defaults. The reference ``advisor.predict.search``'s fast search is checked against
-(``bench/bench_predictor.py``, ``tests/predict/test_search_evaluation.py``); no product code uses it.
+(``bench/bench_predictor.py`` with ``bench/fast_search.py``, ``tests/predict/test_search_evaluation.py``);
+no product code uses it.
 """
 
 from __future__ import annotations

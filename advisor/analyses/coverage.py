@@ -1,22 +1,22 @@
-"""Top-k coverage of a ranking (paper eq. 9, Fig. 4, 6, 9, 10).
+"""Top-k coverage of a ranking (paper eq. 9, Fig. 4, 6, 9, 10) over labelled Series.
 
-C(beta, rho, L, k) = |T_beta(L, k) & T_rho(L, k)| / k, where T_x(L, k) are the k best models of L by x.
-
-Tie rule (deterministic): models are ordered by value, higher first, and models with equal values are
-ordered by their index label (hf_id) ascending; the top k of that order is T(L, k). Only models with a
-value in both the prediction and the truth count (pairwise complete); k larger than that raises.
+C(beta, rho, L, k) = |T_beta(L, k) & T_rho(L, k)| / k, where T_x(L, k) are the k best models of L by x;
+computed by ``advisor.predict.topk`` (the one implementation, with its tie rule: value descending, equal
+values by index label, the hf_id, ascending). Only models with a value in both the prediction and the
+truth count (pairwise complete); k larger than that raises.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from advisor.predict import topk
+
 
 def top_k(values: pd.Series, k: int) -> list:
     """The k best index labels: by value descending, ties by label ascending."""
     s = pd.to_numeric(values, errors="coerce").dropna()
-    order = sorted(s.index, key=lambda label: (-s[label], str(label)))
-    return order[:k]
+    return list(s.index[topk.best_first(s.to_numpy(), s.index)][:k])
 
 
 def _rankings(pred: pd.Series, truth: pd.Series) -> tuple[list, list]:
@@ -27,17 +27,9 @@ def _rankings(pred: pd.Series, truth: pd.Series) -> tuple[list, list]:
     return top_k(pred[common], len(common)), top_k(truth[common], len(common))
 
 
-def _coverage(by_pred: list, by_truth: list, k: int) -> float:
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    if k > len(by_pred):
-        raise ValueError(f"k = {k} but only {len(by_pred)} models have both values")
-    return len(set(by_pred[:k]) & set(by_truth[:k])) / k
-
-
 def coverage_at_k(pred: pd.Series, truth: pd.Series, k: int) -> float:
     """Eq. 9 for one k on the models that have both values."""
-    return _coverage(*_rankings(pred, truth), k)
+    return topk.coverage(*_rankings(pred, truth), k)
 
 
 def coverage_curves(features: pd.DataFrame, truth: pd.Series, ks=range(5, 31)) -> pd.DataFrame:
@@ -50,7 +42,7 @@ def coverage_curves(features: pd.DataFrame, truth: pd.Series, ks=range(5, 31)) -
     for f in features.columns:
         by_pred, by_truth = _rankings(features[f], truth)
         n = len(by_pred)
-        rows += [{"feature": f, "k": int(k), "coverage": _coverage(by_pred, by_truth, k), "n": n}
+        rows += [{"feature": f, "k": int(k), "coverage": topk.coverage(by_pred, by_truth, k), "n": n}
                  for k in ks if k <= n]
     return pd.DataFrame(rows, columns=["feature", "k", "coverage", "n"])
 

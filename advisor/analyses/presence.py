@@ -9,9 +9,10 @@ computes its tables with the four below, the app's Pre-training data page shows 
   scored member of its family trained on the same number of tokens (``models`` table / Table 3).
 * ``subset_summary``: count, mean, std and quantiles per (model, subset), plus subset ``all``.
 * ``presence_features``: each model's mean score per subset as predictor features ``presence_<subset>``.
-* ``regression_experiment``: the predictor's honest CV (nested CV, leave-one-family-out) with the base
-  features and with the presence means added; reports both errors and their difference, or says plainly
-  that there are too few models with both presence scores and RewardBench results.
+* ``regression_experiment``: the paper's predictor spec (``paper_enet``) through the predictor's honest
+  evaluation (``advisor.predict.evaluation.evaluate``: 10-fold CV, one family held out at a time) with the
+  base features and with the presence means added; reports both errors and their difference, or says
+  plainly that there are too few models with both presence scores and RewardBench results.
 """
 
 from __future__ import annotations
@@ -88,27 +89,20 @@ def presence_features(summary: pd.DataFrame, fmap: pd.DataFrame, subsets=None) -
     return out.dropna(how="all")
 
 
-def _augmented_predictor_class():
-    from advisor.predict.estimator import RMPredictor
-
-    class PresenceAugmentedPredictor(RMPredictor):
-        """RMPredictor that also accepts ``presence_*`` columns (not registry benchmarks) as features."""
-
-        def _label(self, feature):
-            return feature if feature.startswith(PREFIX) else super()._label(feature)
-
-    return PresenceAugmentedPredictor
-
-
 def regression_experiment(X: pd.DataFrame, y: pd.Series, presence: pd.DataFrame, groups: pd.Series | None = None,
-                          min_models: int = 12, cv: int = 10, outer_cv: int = 10,
-                          **predictor_params) -> pd.DataFrame:
-    """Honest-CV error of the predictor on ``X``'s features, without and with the presence means.
+                          min_models: int = 12, spec="paper_enet", folds: int = 10, cv: int = 10,
+                          n_jobs: int = 2) -> pd.DataFrame:
+    """Honest error of the paper's predictor on ``X``'s features, without and with the presence means.
 
-    Only models with every base feature, every presence column and a target are used (the same models in
-    both arms). Returns one row per (cv, features): cv in {'nested', 'lofo'} (leave one family out, when
-    ``groups`` is given), features in {'base', 'base+presence'}, with n_models, mae, mae_change
-    (with minus without, negative = presence helps), status ('ok' or 'insufficient_data') and a note.
+    Both arms are the predictor spec ``spec`` (a registry name or a ``Spec``; default the paper's Elastic
+    Net) with other inputs, ``X``'s columns and ``X``'s columns plus the presence columns, evaluated by
+    ``advisor.predict.evaluation.evaluate`` on the same folds, each training part running the spec's own
+    ``cv``-fold search: 'nested' is one repeat of ``folds``-fold CV; 'lofo' (when ``groups`` gives every
+    model a family and there are at least 3) holds one family out at a time (evaluate's lineage-out
+    protocol with the families as lineages). Only models with every base feature, every presence column
+    and a target are used (the same models in both arms). Returns one row per (cv, features): cv in
+    {'nested', 'lofo'}, features in {'base', 'base+presence'}, with n_models, mae, mae_change (with minus
+    without, negative = presence helps), status ('ok' or 'insufficient_data') and a note.
     """
     base_cols, pres_cols = list(X.columns), list(presence.columns)
     data = X.join(presence, how="inner").join(y.rename("__y"), how="inner").dropna()
@@ -119,24 +113,27 @@ def regression_experiment(X: pd.DataFrame, y: pd.Series, presence: pd.DataFrame,
                 "real models (one GPU pass per family representative), which this database does not have yet")
         return pd.DataFrame([{"cv": "nested", "features": "base+presence", "n_models": n, "mae": np.nan,
                               "mae_change": np.nan, "status": "insufficient_data", "note": note}])
-    from advisor.predict import evaluation
+    from dataclasses import replace
 
-    cls = _augmented_predictor_class()
+    from advisor.predict import evaluation, specs
+
     yv = data.pop("__y")
-    runs = [("nested", lambda est, A: evaluation.nested_cv(est, A, yv, outer_cv=outer_cv))]
-    if groups is not None:
-        g = pd.Series(groups).reindex(data.index)
-        if g.notna().all() and g.nunique() >= 3:
-            runs.append(("lofo", lambda est, A: evaluation.leave_one_family_out(est, A, yv, g)))
+    model = specs.resolve(spec)
+    arms = {"base": replace(model, inputs=tuple(base_cols)),
+            "base+presence": replace(model, name=f"{model.name}+presence", inputs=tuple(base_cols + pres_cols))}
+    g = None if groups is None else pd.Series(groups).reindex(data.index)
+    lofo = g is not None and g.notna().all() and g.nunique() >= 3
+    cfg = evaluation.EvalConfig(candidates=[], extra_specs=list(arms.values()), baselines=[], repeats=1,
+                                folds=folds, cv=cv, n_jobs=n_jobs)
+    oof = evaluation.evaluate(data, yv.to_frame("score"), g if lofo else pd.Series("all", index=data.index), cfg)
+    mae = (oof.y - oof.prediction).abs().groupby([oof.protocol, oof.name]).mean()
     rows = []
-    for name, fn in runs:
-        maes = {}
-        for label, cols in (("base", base_cols), ("base+presence", base_cols + pres_cols)):
-            est = cls(features=tuple(cols), cv=cv, **predictor_params)
-            maes[label] = fn(est, data[cols]).mae
-        for label, mae in maes.items():
-            rows.append({"cv": name, "features": label, "n_models": n, "mae": mae,
-                         "mae_change": mae - maes["base"] if label != "base" else 0.0, "status": "ok",
+    for protocol, name in [("nested", "nested")] + ([("lineage_out", "lofo")] if lofo else []):
+        base = float(mae[(protocol, arms["base"].name)])
+        for label, arm in arms.items():
+            m = float(mae[(protocol, arm.name)])
+            rows.append({"cv": name, "features": label, "n_models": n, "mae": m,
+                         "mae_change": m - base if label != "base" else 0.0, "status": "ok",
                          "note": f"{len(pres_cols)} presence feature(s): {', '.join(pres_cols)}"})
     return pd.DataFrame(rows)
 

@@ -1,5 +1,5 @@
 """Prediction: predictor specs as data, the hyperparameter search, evaluation (nested CV and
-leave-one-lineage-out, intervals), the served bundle, imputation and partial inputs, the settings
+leave-one-lineage-out, intervals, top-k coverage), the served bundle, imputation and partial inputs, the settings
 shift, and candidates in, ranked shortlist out.
 
 Public face: ``ranking.gather`` / ``ranking.build`` (candidates -> shortlist), ``shortlist.predict_candidates``,

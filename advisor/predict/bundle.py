@@ -153,6 +153,7 @@ class ServedBundle:
         return list(self.data["targets"])
 
     def X_train(self, scale: str | None = None) -> pd.DataFrame:
+        """The known models' base features on ``scale`` (default the primary scale), index hf_id."""
         return self._X[scale or self.scale]
 
     def Y_train(self, scale: str | None = None) -> pd.DataFrame | None:
@@ -162,10 +163,6 @@ class ServedBundle:
     def lineage(self, scale: str | None = None) -> pd.Series | None:
         """hf_id -> lineage of the known models, or None in a bundle without them."""
         return self._lineage.get(scale or self.scale)
-
-    @property
-    def X_train_(self) -> pd.DataFrame:  # the primary scale's training matrix (older callers)
-        return self.X_train()
 
     def entry(self, scale: str, method: str, target: str) -> ServedEntry:
         try:

@@ -18,27 +18,23 @@ models (conservative: the repeats reuse the same models).
 Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
 paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
 
-``nested_cv`` / ``leave_one_family_out``: the same kind of honest error for one scikit-learn estimator
-with its own search (the paper's ``advisor.predict.estimator.RMPredictor``; the presence experiment uses them).
+``evaluate`` also serves other experiments with the same protocol: ``EvalConfig.extra_specs`` may hold
+specs outside the registry (the presence experiment, ``advisor.analyses.presence``, runs the paper's spec
+with and without presence inputs), and with no candidates and no baselines only those are fitted.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-from advisor.predict import specs
+from advisor.predict import specs, topk
 from advisor.predict.search import conformal_halfwidth
-
-if TYPE_CHECKING:
-    from advisor.predict.estimator import RMPredictor
 
 SERVED = "served"
 LEVELS = (0.5, 0.8, 0.9, 0.95)
@@ -46,8 +42,10 @@ LEVELS = (0.5, 0.8, 0.9, 0.95)
 
 @dataclass
 class EvalConfig:
-    candidates: list = field(default_factory=specs.candidates)  # specs the served choice picks from
-    extra_specs: list = field(default_factory=list)  # evaluated too, never served (paper reference)
+    # the registry specs the served choice picks from (empty: no served choice)
+    candidates: list = field(default_factory=specs.candidates)
+    # evaluated too, never served: registry names (the paper reference) or Specs (the presence experiment's)
+    extra_specs: list = field(default_factory=list)
     extra_targets: list | None = None  # target columns the extra specs are evaluated on (None: all)
     baselines: list = field(default_factory=lambda: list(specs.BASELINES))
     repeats: int = 5
@@ -80,25 +78,29 @@ def _task(X: pd.DataFrame, Y: np.ndarray, train, test, cfg: EvalConfig):
     Xtr, Xte, Ytr = X.iloc[train], X.iloc[test], Y[train]
     preds, fits = {}, {}
 
-    def predict(fit_list, name):
-        A = specs.input_frame(Xte, specs.get(name).inputs).to_numpy(float)
+    def predict(fit_list):
+        A = specs.input_frame(Xte, fit_list[0].inputs).to_numpy(float)
         return np.vstack([f.predict_inputs(A) for f in fit_list])
 
     with threadpool_limits(1):
         for name in cfg.candidates:
             fits[name] = specs.fit_spec(name, Xtr, Ytr, cfg.cv, cfg.random_state, cfg.max_iter)
-            preds[name] = predict(fits[name], name)
+            preds[name] = predict(fits[name])
         cols = list(range(Y.shape[1])) if cfg.extra_targets is None else list(cfg.extra_targets)
-        for name in [s for s in cfg.extra_specs if s not in cfg.candidates]:
+        for spec in [specs.resolve(s) for s in cfg.extra_specs]:
+            if spec.name in cfg.candidates:
+                continue
             P = np.full((Y.shape[1], len(test)), np.nan)
-            fl = specs.fit_spec(name, Xtr, Ytr[:, cols], cfg.cv, cfg.random_state, cfg.max_iter)
-            P[cols] = predict(fl, name)
-            preds[name] = P
-        Ftr = specs.input_frame(Xtr, specs.BASELINE_INPUTS)
-        Fte = specs.input_frame(Xte, specs.BASELINE_INPUTS)
+            P[cols] = predict(specs.fit_spec(spec, Xtr, Ytr[:, cols], cfg.cv, cfg.random_state, cfg.max_iter))
+            preds[spec.name] = P
+        if cfg.baselines:
+            Ftr = specs.input_frame(Xtr, specs.BASELINE_INPUTS)
+            Fte = specs.input_frame(Xte, specs.BASELINE_INPUTS)
         for b in cfg.baselines:
             fl = [specs.fit_baseline(b, Xtr, Ytr[:, t], Ftr) for t in range(Y.shape[1])]
             preds[b] = np.vstack([f.predict_inputs(Fte[f.inputs].to_numpy(float)) for f in fl])
+    if not cfg.candidates:  # nothing to serve (the presence experiment): no served choice
+        return preds, []
     picks = [specs.select_one_se({s: fits[s][t] for s in cfg.candidates}) for t in range(Y.shape[1])]
     preds[SERVED] = np.vstack([preds[p][t] for t, p in enumerate(picks)])
     return preds, picks
@@ -225,22 +227,16 @@ def served_halfwidth(oof: pd.DataFrame, target: str, level: float) -> float:
     return float(np.mean(hs))
 
 
-def _top(values: np.ndarray, keys: np.ndarray, k: int) -> set:
-    """The k best positions: by value descending, ties by hf_id ascending (``advisor.analyses.coverage``'s rule)."""
-    return set(np.lexsort((keys, -values))[:k].tolist())
-
-
 def _rank_stats(pred: pd.Series, y: pd.Series) -> dict:
-    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.analyses.coverage.coverage_at_k``) in numpy."""
+    """Spearman and top-5/top-10 coverage (eq. 9, ``advisor.predict.topk``); NaN for fewer than k models."""
     from scipy.stats import rankdata
 
     p, t = pred.to_numpy(float), y.to_numpy(float)
     rho = float(np.corrcoef(rankdata(p), rankdata(t))[0, 1]) if p.std() > 0 else float("nan")
-    keys = np.array([str(i) for i in pred.index])
+    by_pred, by_truth = topk.best_first(p, pred.index), topk.best_first(t, pred.index)
     out = {"spearman": rho}
     for k in (5, 10):
-        out[f"coverage_top{k}"] = (len(_top(p, keys, k) & _top(t, keys, k)) / k if len(t) >= k
-                                   else float("nan"))
+        out[f"coverage_top{k}"] = topk.coverage(by_pred, by_truth, k) if len(t) >= k else float("nan")
     return out
 
 
@@ -302,60 +298,3 @@ def summarize(oof: pd.DataFrame, cfg: EvalConfig, reference: str | None = None) 
     return {"evidence": pd.DataFrame(ev), "lineage_errors": pd.DataFrame(lin_rows),
             "calibration": pd.concat([calibration(oof, SERVED)], ignore_index=True),
             "served": served}
-
-
-# --- the paper's estimator (advisor.predict.estimator.RMPredictor): honest error with its search in every fold
-
-@dataclass
-class CVReport:
-    """Out-of-sample predictions of a whole fit procedure (search included) and their errors."""
-    predictions: pd.DataFrame  # index like X: y, prediction, lower, upper, fold
-    mae: float
-    interval_coverage: float
-    n_iter_capped: int
-    fold_params: list = field(default_factory=list)  # best_params_ of each outer fold's search
-
-
-def _outer_fold(estimator, X: pd.DataFrame, y: pd.Series, train, test, k: int):
-    est = clone(estimator).set_params(n_jobs=1).fit(X.iloc[train], y.iloc[train])
-    part = est.predict_interval(X.iloc[test])
-    part["y"] = y.iloc[test].to_numpy()
-    part["fold"] = k
-    return part, est.n_iter_capped_, dict(est.best_params_)
-
-
-def _outer(estimator, X: pd.DataFrame, y: pd.Series, splits, desc: str) -> CVReport:
-    """Outer folds run in ``estimator.n_jobs`` worker processes (each inner search on one core: the
-    coordinate-descent fits are too small for threads to pay off)."""
-    from tqdm.auto import tqdm
-
-    jobs = Parallel(n_jobs=estimator.n_jobs, return_as="generator")(
-        delayed(_outer_fold)(estimator, X, y, train, test, k) for k, (train, test) in enumerate(splits))
-    done = list(tqdm(jobs, total=len(splits), desc=desc, leave=False, disable=None))
-    rows = [part for part, _, _ in done]
-    capped = sum(c for _, c, _ in done)
-    params = [p for _, _, p in done]
-    df = pd.concat(rows).loc[X.index]
-    inside = (df.y >= df.lower) & (df.y <= df.upper)
-    return CVReport(df, float((df.y - df.prediction).abs().mean()), float(inside.mean()), capped,
-                    params)
-
-
-def nested_cv(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series, outer_cv: int = 10,
-              random_state: int = 1) -> CVReport:
-    """Each outer fold re-runs the complete hyperparameter search on its training part only.
-
-    The outer split uses a different seed from the inner one so the folds do not line up.
-    """
-    splits = list(KFold(outer_cv, shuffle=True, random_state=random_state).split(X))
-    return _outer(estimator, X, y, splits, "nested CV")
-
-
-def leave_one_family_out(estimator: RMPredictor, X: pd.DataFrame, y: pd.Series,
-                         groups: pd.Series) -> CVReport:
-    """Hold out one model family at a time (search included): error on an unseen family."""
-    g = pd.Series(groups).reindex(X.index)
-    if g.isna().any():
-        raise ValueError(f"groups: no family for {list(X.index[g.isna()])}")
-    splits = list(LeaveOneGroupOut().split(X, y, g.to_numpy()))
-    return _outer(estimator, X, y, splits, "leave one family out")

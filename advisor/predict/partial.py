@@ -71,15 +71,6 @@ def reduced_candidates(available, candidates=None) -> list[specs.Spec]:
     return out
 
 
-def one_se(fits: dict, complexity: dict) -> str:
-    """``advisor.predict.specs.select_one_se`` for specs outside the registry (complexity given)."""
-    order = list(fits)
-    best = min(fits, key=lambda n: (fits[n].cv_mae, complexity[n]))
-    limit = fits[best].cv_mae + fits[best].cv_se
-    ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
-    return min(ok, key=lambda n: (complexity[n], order.index(n)))
-
-
 def _fit_served(X, Y, cands, cv, seed):
     """{spec: [LinearFit per target]} and the one-SE pick per target."""
     fits = {s: specs.fit_spec(s, X, Y, cv, seed) for s in cands}
@@ -90,7 +81,7 @@ def _fit_served(X, Y, cands, cv, seed):
 def _fit_reduced(X, Y, reduced, cv, seed):
     fits = {s.name: specs.fit_spec(s, X, Y, cv, seed) for s in reduced}
     cx = {s.name: s.complexity for s in reduced}
-    picks = [one_se({n: fits[n][t] for n in fits}, cx) for t in range(Y.shape[1])]
+    picks = [specs.select_one_se({n: fits[n][t] for n in fits}, cx) for t in range(Y.shape[1])]
     return fits, picks
 
 

@@ -1,35 +1,29 @@
-"""The fast grid search every predictor spec uses (paper section 4.2, Fig. 5), and conformal half-widths.
+"""The hyperparameter search every predictor spec uses (paper section 4.2, Fig. 5), and conformal half-widths.
 
-Model: standardize the features, expand them to polynomial terms of degree 1-3, standardize the
-terms, Elastic Net. Hyperparameters come from the paper's grid (degree {1,2,3} x alpha {0.1, 0.01,
-0.001, 0.0001} x l1_ratio {0, .25, .5, .75, 1}) by k-fold CV on mean absolute error.
+Model: standardize the features, expand them to polynomial terms of a degree, standardize the terms,
+Elastic Net. Hyperparameters (degree, alpha, l1_ratio; the paper's grid is ``PAPER_GRID``: degree
+{1,2,3} x alpha {0.1, 0.01, 0.001, 0.0001} x l1_ratio {0, .25, .5, .75, 1}) come from k-fold CV on mean
+absolute error (``fold_mae``, run by ``advisor.predict.specs.fit_spec``; a fit keeps its ``Design``).
 
 The search is the same model as scikit-learn's ``GridSearchCV`` over the equivalent ``Pipeline``
 (``bench/sklearn_reference.py``) but much faster: the two scalings and the polynomial expansion are
-computed once per (fold, degree) instead of once per configuration, the four alphas of an l1_ratio
-are one warm-started ``enet_path`` on a precomputed Gram matrix, l1_ratio = 0 (ridge) is the closed
-form from one SVD, BLAS runs on one thread (the matrices are tiny) and the (fold, degree) tasks run
-on threads (the coordinate-descent solver releases the GIL). Several targets on the same models
-share one search: designs, Gram matrices and SVDs are computed once, only the solver runs per
-target. The solver is scikit-learn's own coordinate descent, so the numbers are those of the plain
-per-target search (to ~1e-10). Fits that stop at ``max_iter`` are counted in ``n_capped``; their
-ConvergenceWarnings are captured, not printed. ``bench/bench_predictor.py`` times both and checks
-the selected configuration.
-
-Used by the paper's estimator (``advisor.predict.estimator``) and the served specs (``advisor.predict.specs``).
+computed once per (fold, degree) instead of once per configuration (``fold_task``), the alphas of an
+l1_ratio are one warm-started ``enet_path`` on a precomputed Gram matrix, l1_ratio = 0 (ridge) is the
+closed form from one SVD. Several targets on the same models share one search: designs, Gram matrices
+and SVDs are computed once, only the solver runs per target. The solver is scikit-learn's own
+coordinate descent, so the numbers are those of the plain per-target search (to ~1e-10).
+``tests/predict/test_search_evaluation.py`` checks the selection against ``GridSearchCV``;
+``bench/bench_predictor.py`` times the same per-(fold, degree) task on threads against it.
 No torch import here.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.linear_model import enet_path
 from sklearn.preprocessing import PolynomialFeatures
 
@@ -133,84 +127,29 @@ def fold_task(X, Y, train, test, degree, alphas, l1_ratios, max_iter, tol):
             for fits, capped in per_target]
 
 
-@dataclass
-class SearchResult:
-    configs: list  # [(degree, alpha, l1_ratio)]
-    fold_mae: np.ndarray  # (n_folds, n_configs)
-    oof: np.ndarray  # (n_samples, n_configs): out-of-fold predictions
-    n_fits: int
-    n_capped: int
-    seconds: float = 0.0  # wall time of the search (its share when targets were searched together)
-    n_warnings: int = 0  # ConvergenceWarnings captured during the search (all its targets)
-    n_targets: int = 1  # targets that shared this search
+def fold_mae(X: np.ndarray, Y: np.ndarray, splits, degrees, alphas, l1_ratios, max_iter: int = 10_000,
+             tol: float = 1e-4) -> tuple[list, np.ndarray]:
+    """The search every spec runs: the test MAE of every configuration on every (train, test) split, for
+    each column of Y. Returns (configs in ``grid_configs`` order, array (n_targets, n_folds, n_configs)).
 
-    @property
-    def mean_mae(self) -> np.ndarray:
-        return self.fold_mae.mean(axis=0)
-
-    @property
-    def best_index(self) -> int:
-        return int(np.argmin(self.mean_mae))  # first of equals, as GridSearchCV
-
-
-@contextmanager
-def quiet():
-    """Capture and count scikit-learn's ConvergenceWarnings; BLAS on one thread (tiny matrices).
-
-    Warning filters and BLAS limits are process-wide: enter this in the thread that starts the
-    search (it covers its worker threads), never inside workers. Yields a dict whose "n" is the
-    number of ConvergenceWarnings caught once the block ends; other warnings are passed on.
+    One ``fold_task`` per (fold, degree), sequentially and without thread pools: these searches are tiny
+    and run inside parallel outer folds (``advisor.predict.evaluation``). ConvergenceWarnings of fits that
+    stop at ``max_iter`` are silenced.
     """
     from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
 
-    count = {"n": 0}
-    with warnings.catch_warnings(record=True) as records, threadpool_limits(1):
-        warnings.simplefilter("always", ConvergenceWarning)
-        yield count
-    count["n"] = sum(issubclass(w.category, ConvergenceWarning) for w in records)
-    for w in records:
-        if not issubclass(w.category, ConvergenceWarning):
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-
-
-def grid_search(X: np.ndarray, y: np.ndarray, splits, degrees=PAPER_GRID["degrees"],
-                alphas=PAPER_GRID["alphas"], l1_ratios=PAPER_GRID["l1_ratios"],
-                max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 2):
-    """Evaluate every configuration on every (train, test) split; see the module docstring.
-
-    ``y`` 1-D gives one SearchResult; ``y`` of shape (n, n_targets) gives a list, one per target,
-    sharing the scalings, polynomial terms, Gram matrices and SVDs of every (fold, degree).
-    """
-    t0 = time.perf_counter()
-    X = np.asarray(X, dtype=float)
-    single = np.ndim(y) == 1
-    Y = np.asarray(y, dtype=float).reshape(len(X), -1)
-    splits = list(splits)
     configs = grid_configs(degrees, alphas, l1_ratios)
-    tasks = [(k, d) for k in range(len(splits)) for d in sorted(degrees, reverse=True)]
-    with quiet() as caught:
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(fold_task)(X, Y, splits[k][0], splits[k][1], d, alphas, l1_ratios, max_iter,
-                                tol) for k, d in tasks)
     index = {c: j for j, c in enumerate(configs)}
-    out = []
-    seconds = (time.perf_counter() - t0) / Y.shape[1]
-    for t in range(Y.shape[1]):
-        fold_mae = np.full((len(splits), len(configs)), np.nan)
-        oof = np.full((len(X), len(configs)), np.nan)
-        n_capped = 0
-        for (k, _), per_target in zip(tasks, results):
-            preds, capped = per_target[t]
-            n_capped += capped
-            test = splits[k][1]
-            for c, p in preds.items():
-                j = index[c]
-                fold_mae[k, j] = np.mean(np.abs(Y[test, t] - p))
-                oof[test, j] = p
-        out.append(SearchResult(configs, fold_mae, oof, len(splits) * len(configs), n_capped,
-                                seconds, caught["n"], Y.shape[1]))
-    return out[0] if single else out
+    out = np.full((Y.shape[1], len(splits), len(configs)), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k, (train, test) in enumerate(splits):
+            for d in degrees:
+                per_target = fold_task(X, Y, train, test, d, alphas, l1_ratios, max_iter, tol)
+                for t, (preds, _) in enumerate(per_target):
+                    for c, p in preds.items():
+                        out[t, k, index[c]] = np.mean(np.abs(Y[test, t] - p))
+    return configs, out
 
 
 def conformal_halfwidth(abs_residuals: np.ndarray, level: float) -> float:

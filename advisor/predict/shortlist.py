@@ -30,6 +30,7 @@ inputs (``advisor.predict.partial``); a reduced spec's interval is its own confo
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -182,23 +183,32 @@ def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int 
     return _SETTINGS_CACHE[key]
 
 
-def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, rank: int,
-                   n_nearest: int, other: np.ndarray | None = None) -> pd.DataFrame:
-    features = list(BASE_FEATURES)
-    ref = (bundle.X_train(scale) if reference is None else reference)[features]
-    absent = X.isna()
-    if absent.all(axis=1).any():
-        raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
-                         f"{features}")
-    other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
-    filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
-    known = bundle.X_train(scale)[features]
+@dataclass
+class _Notes:
+    """Per candidate row, collected over the targets: the base features its fits read, why its interval
+    was widened and whether it was, and the overall score's spec and skill."""
+    used: list[set]
+    why: list[list[str]]
+    widened: np.ndarray
+    spec: list[str]
+    skill: list[str]
+
+    @classmethod
+    def start(cls, bundle, scale: str, method: str, n: int) -> _Notes:
+        return cls([set() for _ in range(n)], [[] for _ in range(n)], np.zeros(n, dtype=bool),
+                   [bundle.entry(scale, method, "score").spec] * n, [bundle.skill(scale, method, "score")] * n)
+
+
+def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """X clamped to the known models' range of each feature, and where X lay outside it."""
     lo, hi = known.min(), known.max()
-    outside = (filled < lo) | (filled > hi)
-    nearest, near_enough = _nearest(filled, known, n_nearest)
-    clamped = filled.clip(lower=lo, upper=hi, axis=1)
-    res = pd.DataFrame({"hf_id": X.index}, index=X.index)
-    # partial inputs: the pattern's evidence (reduced spec vs imputation), once per pattern
+    return X.clip(lower=lo, upper=hi, axis=1), (X < lo) | (X > hi)
+
+
+def _patterns(bundle, scale: str, method: str, absent: pd.DataFrame) -> tuple[list, list[bool]]:
+    """Per row: the partial-inputs evidence of its pattern (``advisor.predict.partial.for_bundle``; None
+    when it lacks nothing the served fits read) and whether it lacks such a feature."""
+    features = list(BASE_FEATURES)
     served_need = set()
     for t in TARGETS:
         served_need.update(base_columns(bundle.fit(scale, method, t).inputs))
@@ -208,70 +218,99 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
         lacking.append(bool(lacks))
         pinfo.append(partial.for_bundle(bundle, scale, method, [f for f, m in zip(features, row)
                                                                   if not m]) if lacks else None)
-    used: list[set] = [set() for _ in range(len(X))]
-    why: list[list[str]] = [[] for _ in range(len(X))]
-    widened = np.zeros(len(X), dtype=bool)
-    specs_used = [bundle.entry(scale, method, "score").spec] * len(X)
-    skills = [bundle.skill(scale, method, "score")] * len(X)
-    for t in TARGETS:
-        fit = bundle.fit(scale, method, t)
-        need = base_columns(fit.inputs)
-        h = float(bundle.entry(scale, method, t).halfwidth)
-        p_c, p_u = fit.predict(clamped), fit.predict(filled)
-        lower, upper = np.empty(len(X)), np.empty(len(X))
-        for i, row in enumerate(absent.to_numpy()):
-            e = pinfo[i][t] if pinfo[i] is not None else None
-            row_fit, hw, extra = fit, h, 0.0
-            if e is not None and e["method"] == "reduced":
-                row_fit, hw = e["fit"], float(e["halfwidth"])
-                p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
-                p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
-                if t == "score":
-                    specs_used[i] = e["spec"]
-                    if hw > h:
-                        why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{h:.1f})")
-            elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
-                extra = imputation_spread(bundle, scale, method, t,
-                                          tuple(f for f, m in zip(features, row) if m))
-                if t == "score":
-                    why[i].append(f"imputed inputs (+{extra:.1f})")
-            if e is not None and t == "score":
-                skills[i] = e["skill"]
-            row_need = base_columns(row_fit.inputs)
-            used[i].update(row_need)
-            if other[i]:  # "other" settings: widen by the measured shift, through this fit
-                tasks = tuple(f for f, m in zip(features, row) if not m and f in registry.OLL_V2_TASKS)
-                s_extra = settings_spread(bundle, scale, row_fit, tasks)
-                extra += s_extra
-                if t == "score" and s_extra > 0:
-                    why[i].append(f"other / unknown settings (+{s_extra:.1f})")
-            lower[i] = min(p_c[i], p_u[i]) - hw - extra
-            upper[i] = max(p_c[i], p_u[i]) + hw + extra
+    return pinfo, lacking
+
+
+def _predict_target(bundle, scale: str, method: str, t: str, filled: pd.DataFrame, clamped: pd.DataFrame,
+                    absent: pd.DataFrame, pinfo: list, other: np.ndarray, notes: _Notes):
+    """Target ``t``'s prediction (on the clamped inputs) and interval for every row, by the served fit or
+    the row's reduced spec, widened by the rules of the module docstring; the score's notes go to ``notes``."""
+    features = list(BASE_FEATURES)
+    fit = bundle.fit(scale, method, t)
+    need = base_columns(fit.inputs)
+    h = float(bundle.entry(scale, method, t).halfwidth)
+    p_c, p_u = fit.predict(clamped), fit.predict(filled)
+    lower, upper = np.empty(len(filled)), np.empty(len(filled))
+    for i, row in enumerate(absent.to_numpy()):
+        e = pinfo[i][t] if pinfo[i] is not None else None
+        row_fit, hw, extra = fit, h, 0.0
+        if e is not None and e["method"] == "reduced":
+            row_fit, hw = e["fit"], float(e["halfwidth"])
+            p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
+            p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
             if t == "score":
-                if p_c[i] != p_u[i]:
-                    why[i].append("clamped inputs (covers the unclamped prediction)")
-                widened[i] = extra > 0 or p_c[i] != p_u[i] or hw > h
+                notes.spec[i] = e["spec"]
+                if hw > h:
+                    notes.why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{h:.1f})")
+        elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
+            extra = imputation_spread(bundle, scale, method, t, tuple(f for f, m in zip(features, row) if m))
+            if t == "score":
+                notes.why[i].append(f"imputed inputs (+{extra:.1f})")
+        if e is not None and t == "score":
+            notes.skill[i] = e["skill"]
+        notes.used[i].update(base_columns(row_fit.inputs))
+        if other[i]:  # "other" settings: widen by the measured shift, through this fit
+            tasks = tuple(f for f, m in zip(features, row) if not m and f in registry.OLL_V2_TASKS)
+            s_extra = settings_spread(bundle, scale, row_fit, tasks)
+            extra += s_extra
+            if t == "score" and s_extra > 0:
+                notes.why[i].append(f"other / unknown settings (+{s_extra:.1f})")
+        lower[i] = min(p_c[i], p_u[i]) - hw - extra
+        upper[i] = max(p_c[i], p_u[i]) + hw + extra
         if t == "score":
-            res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
-        else:
-            res[f"pred_{t}"] = p_c
+            if p_c[i] != p_u[i]:
+                notes.why[i].append("clamped inputs (covers the unclamped prediction)")
+            notes.widened[i] = extra > 0 or p_c[i] != p_u[i] or hw > h
+    return p_c, lower, upper
+
+
+def _describe(res: pd.DataFrame, absent: pd.DataFrame, outside: pd.DataFrame, notes: _Notes, nearest: list,
+              near_enough: list, pinfo: list, lacking: list, scale: str) -> pd.DataFrame:
+    """The rows' notes as the output columns of ``predict_candidates`` (all but ranks and sizes)."""
+    features = list(BASE_FEATURES)
     res["imputed"] = [[f for f, a in zip(features, row) if a and f in u]
-                      for row, u in zip(absent.to_numpy(), used)]
+                      for row, u in zip(absent.to_numpy(), notes.used)]
     res["extrapolated"] = [[f for f, o in zip(features, row) if o and f in u]
-                           for row, u in zip(outside.to_numpy(), used)]
-    res["widened"] = widened
-    res["widened_why"] = ["; ".join(w) for w in why]
+                           for row, u in zip(outside.to_numpy(), notes.used)]
+    res["widened"] = notes.widened
+    res["widened_why"] = ["; ".join(w) for w in notes.why]
     res["nearest_known"] = nearest
     res["in_domain"] = [ok and not ex for ok, ex in zip(near_enough, res["extrapolated"])]
     res["fallback"] = False
-    res["skill"] = skills
-    res["spec"] = specs_used
+    res["skill"] = notes.skill
+    res["spec"] = notes.spec
     res["scale"] = scale
     res["partial_method"] = [e["score"]["label"] if e is not None else
                              "imputation (not evaluated: the bundle holds no targets)" if lack else ""
                              for e, lack in zip(pinfo, lacking)]
     res["partial_mae"] = [e["score"]["mae"] if e is not None else float("nan") for e in pinfo]
     return res
+
+
+def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, rank: int,
+                   n_nearest: int, other: np.ndarray | None = None) -> pd.DataFrame:
+    """The candidates ``X`` (index hf_id, columns BASE_FEATURES, NaN = missing) predicted on ``scale``."""
+    features = list(BASE_FEATURES)
+    ref = (bundle.X_train(scale) if reference is None else reference)[features]
+    absent = X.isna()
+    if absent.all(axis=1).any():
+        raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
+                         f"{features}")
+    other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
+    filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
+    known = bundle.X_train(scale)[features]
+    clamped, outside = _clamp(filled, known)
+    nearest, near_enough = _nearest(filled, known, n_nearest)
+    pinfo, lacking = _patterns(bundle, scale, method, absent)  # once per pattern, cached
+    notes = _Notes.start(bundle, scale, method, len(X))
+    res = pd.DataFrame({"hf_id": X.index}, index=X.index)
+    for t in TARGETS:
+        p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, absent, pinfo, other, notes)
+        if t == "score":
+            res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
+        else:
+            res[f"pred_{t}"] = p_c
+    return _describe(res, absent, outside, notes, nearest, near_enough, pinfo, lacking, scale)
 
 
 def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regression",

@@ -4,12 +4,9 @@ A spec names its inputs (registry names or derived inputs such as ``log_params_b
 degrees and its Elastic Net grid. ``fit_spec`` runs the spec's own hyperparameter search (the fast
 grid search of ``advisor.predict.search``, ``cv``-fold CV on MAE) on the training rows only and refits the
 chosen configuration: everything a spec selects happens inside its fit. Several targets on the same
-rows share one search. A fit is a ``LinearFit``: plain numbers (input scalers, coefficients,
-intercept) that round-trip through JSON exactly, so the served predictors are stored as JSON, never
-pickled.
-
-``SpecPredictor`` wraps a spec as a scikit-learn estimator (params in ``__init__``, clone-able,
-``fit`` returns self) so it can be cross-validated with scikit-learn's own tools.
+rows share one search. A fit is a ``LinearFit``: plain numbers (its ``search.Design``: input scalers,
+degree, term scalers; coefficients, intercept) that round-trip through JSON exactly, so the served
+predictors are stored as JSON, never pickled.
 
 Baselines (``fit_baseline``), each an ordinary least-squares line fitted on the training rows:
 ``mean`` (predict the training mean), ``best_single`` (the one input among the six OLL v2 tasks,
@@ -27,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
 
 from advisor.core import registry
@@ -55,6 +51,10 @@ def _log_positive(v: pd.Series) -> pd.Series:
 
 def input_frame(X: pd.DataFrame, inputs) -> pd.DataFrame:
     """The spec inputs computed from the base columns of X (registry names); missing stays NaN."""
+    lacking = [c for c in base_columns(inputs) if c not in X.columns]
+    if lacking:
+        raise KeyError(f"X lacks column(s) {lacking}, read by the inputs {list(inputs)}. Fix: add them "
+                       "(registry names), or impute them (advisor.predict.impute)")
     out = {}
     for name in inputs:
         if name == "log_params_b":
@@ -143,6 +143,12 @@ def get(name: str) -> Spec:
         raise KeyError(f"unknown predictor spec {name!r}; valid names: {', '.join(specs)}") from None
 
 
+def resolve(spec: Spec | str) -> Spec:
+    """A spec given by name (looked up with ``get``) or as a ``Spec`` (e.g. a registry spec with other
+    inputs, ``dataclasses.replace(get("paper_enet"), inputs=...)``)."""
+    return get(spec) if isinstance(spec, str) else spec
+
+
 def candidates() -> list[str]:
     return [n for n, s in load_specs().items() if s.candidate]
 
@@ -156,14 +162,10 @@ def paper_reference() -> str:
 
 @dataclass
 class LinearFit:
-    """y = standardized polynomial terms of the standardized inputs @ coef + intercept."""
+    """y = ``design``'s standardized polynomial terms of the inputs @ coef + intercept."""
     name: str
     inputs: list
-    degree: int
-    mean1: np.ndarray
-    std1: np.ndarray
-    mean2: np.ndarray
-    std2: np.ndarray
+    design: search.Design  # input scalers, polynomial degree, term scalers
     coef: np.ndarray
     intercept: float
     params: dict = field(default_factory=dict)  # alpha, l1_ratio (specs) or the chosen input
@@ -172,12 +174,12 @@ class LinearFit:
     lo: np.ndarray | None = None  # input range of the training rows (for clamping)
     hi: np.ndarray | None = None
 
+    @property
+    def degree(self) -> int:
+        return self.design.degree
+
     def terms(self, A: np.ndarray) -> np.ndarray:
-        Z = (A - self.mean1) / self.std1
-        if self.degree > 1:
-            from sklearn.preprocessing import PolynomialFeatures
-            Z = PolynomialFeatures(self.degree, include_bias=False).fit_transform(Z)
-        return (Z - self.mean2) / self.std2
+        return self.design.transform(A)
 
     def predict_inputs(self, A: np.ndarray) -> np.ndarray:
         A = np.asarray(A, dtype=float).reshape(len(A), len(self.inputs))
@@ -195,9 +197,10 @@ class LinearFit:
         return self.predict_inputs(A.to_numpy(float))
 
     def to_json(self) -> dict:
-        arr = {k: np.asarray(getattr(self, k), dtype=float).tolist()
-               for k in ("mean1", "std1", "mean2", "std2", "coef")}
-        out = {"name": self.name, "inputs": list(self.inputs), "degree": int(self.degree), **arr,
+        d = self.design
+        arr = {k: np.asarray(v, dtype=float).tolist() for k, v in
+               (("mean1", d.mean1), ("std1", d.std1), ("mean2", d.mean2), ("std2", d.std2), ("coef", self.coef))}
+        out = {"name": self.name, "inputs": list(self.inputs), "degree": int(d.degree), **arr,
                "intercept": float(self.intercept), "params": self.params,
                "cv_mae": None if not math.isfinite(self.cv_mae) else float(self.cv_mae),
                "cv_se": None if not math.isfinite(self.cv_se) else float(self.cv_se)}
@@ -208,14 +211,16 @@ class LinearFit:
     @classmethod
     def from_json(cls, d: dict) -> LinearFit:
         k = len(d["inputs"])
-        fit = cls(name=str(d["name"]), inputs=[str(i) for i in d["inputs"]], degree=int(d["degree"]),
-                  **{a: np.asarray(d[a], dtype=float) for a in ("mean1", "std1", "mean2", "std2", "coef")},
-                  intercept=float(d["intercept"]), params=dict(d.get("params") or {}),
+        design = search.Design(int(d["degree"]), *(np.asarray(d[a], dtype=float)
+                                                    for a in ("mean1", "std1", "mean2", "std2")))
+        fit = cls(name=str(d["name"]), inputs=[str(i) for i in d["inputs"]], design=design,
+                  coef=np.asarray(d["coef"], dtype=float), intercept=float(d["intercept"]),
+                  params=dict(d.get("params") or {}),
                   cv_mae=float("nan") if d.get("cv_mae") is None else float(d["cv_mae"]),
                   cv_se=float("nan") if d.get("cv_se") is None else float(d["cv_se"]),
                   lo=None if d.get("lo") is None else np.asarray(d["lo"], dtype=float),
                   hi=None if d.get("hi") is None else np.asarray(d["hi"], dtype=float))
-        if fit.mean1.shape != (k,) or fit.std1.shape != (k,) or fit.coef.shape != fit.mean2.shape:
+        if design.mean1.shape != (k,) or design.std1.shape != (k,) or fit.coef.shape != design.mean2.shape:
             raise ValueError(f"fit {fit.name!r}: arrays do not match its {k} inputs")
         return fit
 
@@ -230,48 +235,24 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
     return A
 
 
-def _search(A: np.ndarray, Y: np.ndarray, splits, spec: Spec, max_iter: int, tol: float):
-    """Fold MAE of every configuration of ``spec`` for each target: (configs, [(n_folds, n_configs)]).
-
-    The same computation as ``advisor.predict.search.grid_search`` (its per-(fold, degree) task), run
-    sequentially without thread pools: these searches are tiny and run inside parallel outer folds.
-    """
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    configs = search.grid_configs(spec.degrees, spec.alphas, spec.l1_ratios)
-    index = {c: j for j, c in enumerate(configs)}
-    fold_mae = np.full((Y.shape[1], len(splits), len(configs)), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # counted by grid_search; not needed here
-        for k, (train, test) in enumerate(splits):
-            for d in spec.degrees:
-                per_target = search.fold_task(A, Y, train, test, d, spec.alphas, spec.l1_ratios,
-                                          max_iter, tol)
-                for t, (preds, _) in enumerate(per_target):
-                    for c, p in preds.items():
-                        fold_mae[t, k, index[c]] = np.mean(np.abs(Y[test, t] - p))
-    return configs, fold_mae
-
-
 def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
-             max_iter: int = 10_000, tol: float = 1e-4, n_jobs: int = 1) -> list[LinearFit]:
+             max_iter: int = 10_000, tol: float = 1e-4) -> list[LinearFit]:
     """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
 
     The hyperparameters come from ``cv``-fold CV (KFold, shuffled with ``random_state``) on these rows
     only, by mean absolute error (first of equals in the order: lower degree, larger alpha, smaller
-    l1_ratio); the targets share the folds and designs. ``n_jobs`` is accepted for symmetry and unused.
+    l1_ratio); the targets share the folds and designs. The search runs sequentially: its callers run
+    folds in parallel.
     """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
-    spec = get(spec) if isinstance(spec, str) else spec
+    spec = resolve(spec)
     A = _inputs_matrix(X, spec.inputs)
     Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
     splits = list(KFold(cv, shuffle=True, random_state=random_state).split(A))
-    configs, fold_mae = _search(A, Y, splits, spec, max_iter, tol)
+    configs, fold_mae = search.fold_mae(A, Y, splits, spec.degrees, spec.alphas, spec.l1_ratios, max_iter, tol)
     designs: dict = {}
     out = []
     with warnings.catch_warnings():
@@ -287,8 +268,7 @@ def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: i
                                      max_iter, tol)
             coef, intercept = fits[(alpha, l1)]
             fold = fold_mae[t][:, best]
-            out.append(LinearFit(spec.name, list(spec.inputs), degree, design.mean1, design.std1,
-                                 design.mean2, design.std2, np.asarray(coef, dtype=float),
+            out.append(LinearFit(spec.name, list(spec.inputs), design, np.asarray(coef, dtype=float),
                                  float(intercept), {"alpha": alpha, "l1_ratio": l1},
                                  float(fold.mean()), float(fold.std(ddof=1) / math.sqrt(len(fold))),
                                  A.min(axis=0), A.max(axis=0)))
@@ -301,8 +281,8 @@ def _ols(name: str, inputs: list, A: np.ndarray, y: np.ndarray, params: dict) ->
     Z = (A - mean) / std
     coef = np.linalg.lstsq(Z, y - y.mean(), rcond=None)[0] if len(inputs) else np.zeros(0)
     k = len(inputs)
-    return LinearFit(name, inputs, 1, mean, std, np.zeros(k), np.ones(k), coef, float(y.mean()),
-                     params, lo=A.min(axis=0) if k else np.zeros(0),
+    return LinearFit(name, inputs, search.Design(1, mean, std, np.zeros(k), np.ones(k)), coef,
+                     float(y.mean()), params, lo=A.min(axis=0) if k else np.zeros(0),
                      hi=A.max(axis=0) if k else np.zeros(0))
 
 
@@ -338,46 +318,18 @@ def fit_baseline(name: str, X: pd.DataFrame, y, F: pd.DataFrame | None = None) -
     return _ols(name, inputs, A, y, {"input": inputs[0]})
 
 
-def select_one_se(fits: dict[str, LinearFit]) -> str:
+def select_one_se(fits: dict[str, LinearFit], complexity: dict[str, int] | None = None) -> str:
     """The one-standard-error rule on the specs' inner-CV MAE: the lowest-complexity spec whose MAE is
-    at most the best MAE plus that best spec's standard error (ties: the registry order)."""
-    specs = load_specs()
-    best = min(fits, key=lambda n: (fits[n].cv_mae, specs[n].complexity))
+    at most the best MAE plus that best spec's standard error. Reads each fit's ``cv_mae`` and ``cv_se``
+    and each spec's complexity: the registry's (ties: the registry order), or ``complexity`` given for
+    specs outside the registry, such as the reduced specs of ``advisor.predict.partial`` (ties: the order
+    of ``fits``)."""
+    if complexity is None:
+        registered = load_specs()
+        complexity, order = {n: registered[n].complexity for n in fits}, list(registered)
+    else:
+        order = list(fits)
+    best = min(fits, key=lambda n: (fits[n].cv_mae, complexity[n]))
     limit = fits[best].cv_mae + fits[best].cv_se
     ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
-    return min(ok, key=lambda n: (specs[n].complexity, list(specs).index(n)))
-
-
-# ---------------------------------------------------------------------------------------------
-# the scikit-learn face of a spec
-
-class SpecPredictor(RegressorMixin, BaseEstimator):
-    """A registry spec as a scikit-learn regressor: ``fit(X, y)`` on a DataFrame of base features
-    (registry names: the six OLL v2 tasks, params_b, pretrain_tokens_t) runs the spec's inner search."""
-
-    def __init__(self, spec: str = "ridge_oll_mean_log_params", cv: int = 10, random_state: int = 0,
-                 max_iter: int = 10_000, tol: float = 1e-4):
-        self.spec = spec
-        self.cv = cv
-        self.random_state = random_state
-        self.max_iter = max_iter
-        self.tol = tol
-
-    def fit(self, X, y):
-        spec = get(self.spec)
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(f"X must be a DataFrame with the columns {base_columns(spec.inputs)}")
-        fit = fit_spec(spec, X, np.asarray(y, dtype=float), self.cv, self.random_state, self.max_iter,
-                       self.tol)[0]
-        self.fit_ = fit
-        self.coef_, self.intercept_ = fit.coef, fit.intercept
-        self.best_params_ = {"degree": fit.degree, **fit.params}
-        self.cv_mae_ = fit.cv_mae
-        self.feature_names_in_ = np.array(base_columns(spec.inputs), dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        if not hasattr(self, "fit_"):
-            raise ValueError("SpecPredictor is not fitted yet; call fit(X, y) first")
-        return self.fit_.predict(X)
+    return min(ok, key=lambda n: (complexity[n], order.index(n)))

@@ -97,7 +97,7 @@ def evaluate_scale(ctx, cfg: PredictorConfig, scale: str) -> ScaleResult:
 def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple[str, str], ServedEntry]:
     """The served predictor of each (method, target): every candidate fitted on all models, the same
     one-standard-error choice the evaluation measured, its interval and evidence."""
-    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter, n_jobs=1)
+    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter)
             for s in cfg.candidates}
     iproto = evaluation.interval_protocol(oof)
     cal = summary["calibration"]

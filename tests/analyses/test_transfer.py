@@ -139,7 +139,7 @@ def test_predictions_equal_predict_candidates_on_leaderboard_features(db, app_db
                      "'bradley_terry' AND base_hf_id IN (SELECT unnest(?))", [ids]).fetchdf().set_index("base_hf_id")
     assert np.allclose(got.predicted.loc[ids].to_numpy(), want.loc[ids].to_numpy())
     # the external RMs never became training rows
-    assert not set(db.execute("SELECT rm_id FROM external_rm_results").fetchdf().rm_id) & set(bundle.X_train_.index)
+    assert not set(db.execute("SELECT rm_id FROM external_rm_results").fetchdf().rm_id) & set(bundle.X_train().index)
     assert db.execute("SELECT count(*) FROM rm_results WHERE hf_id IN (SELECT rm_id FROM external_rm_results)"
                       ).fetchone()[0] == 0
 

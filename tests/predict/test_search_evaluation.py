@@ -1,8 +1,9 @@
-"""advisor.predict.search, advisor.predict.estimator, advisor.predict.evaluation (nested CV of the estimator)
-and advisor.predict.shortlist on small synthetic data (fast grids); the fast search against scikit-learn
-(bench/sklearn_reference.py)."""
+"""advisor.predict.search (the search every spec runs, through advisor.predict.specs.fit_spec) against
+scikit-learn (bench/sklearn_reference.py), and advisor.predict.shortlist, on small synthetic data (fast grids)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -10,12 +11,16 @@ import pytest
 from sklearn.model_selection import KFold
 
 from advisor.core import registry
-from advisor.predict import evaluation, search, shortlist
-from advisor.predict.estimator import RMPredictor
+from advisor.predict import search, shortlist, specs
 from bench.sklearn_reference import reference_grid_search
 
 FEATS = ["leaderboard_ifeval", "leaderboard_bbh", "params_b"]
-SMALL = dict(degrees=(1, 2), alphas=(0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0), cv=5, n_jobs=1)
+SMALL = dict(degrees=(1, 2), alphas=(0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0))
+
+
+def _spec(**grid) -> specs.Spec:
+    """The paper's spec on FEATS with a smaller grid."""
+    return dataclasses.replace(specs.get("paper_enet"), inputs=tuple(FEATS), **grid)
 
 
 def _data(n=30, seed=0):
@@ -26,24 +31,26 @@ def _data(n=30, seed=0):
     return X, y.rename("score")
 
 
-def test_fast_search_matches_gridsearchcv():
+def test_the_search_matches_gridsearchcv():
     X, y = _data()
-    est = RMPredictor(features=FEATS, random_state=3, **SMALL).fit(X, y)
-    ref = reference_grid_search(X, y, degrees=SMALL["degrees"], alphas=SMALL["alphas"],
-                                l1_ratios=SMALL["l1_ratios"], cv=5, random_state=3,
-                                n_jobs=1, max_iter=100_000)
-    assert est.best_params_ == {"degree": ref.best_params_["polynomialfeatures__degree"],
-                                "alpha": ref.best_params_["elasticnet__alpha"],
-                                "l1_ratio": ref.best_params_["elasticnet__l1_ratio"]}
-    assert est.cv_mae_ == pytest.approx(-ref.best_score_, rel=1e-3)
+    fit = specs.fit_spec(_spec(**SMALL), X, y.to_numpy(), cv=5, random_state=3, max_iter=100_000)[0]
+    ref = reference_grid_search(X, y, cv=5, random_state=3, n_jobs=1, max_iter=100_000, **SMALL)
+    assert {"degree": fit.degree, **fit.params} == {"degree": ref.best_params_["polynomialfeatures__degree"],
+                                                     "alpha": ref.best_params_["elasticnet__alpha"],
+                                                     "l1_ratio": ref.best_params_["elasticnet__l1_ratio"]}
+    assert fit.cv_mae == pytest.approx(-ref.best_score_, rel=1e-3)
     # every configuration, not only the best: mean fold MAE agrees with GridSearchCV
+    A = X.to_numpy()
+    splits = list(KFold(5, shuffle=True, random_state=3).split(A))
+    configs, fold_mae = search.fold_mae(A, y.to_numpy()[:, None], splits, max_iter=100_000, **SMALL)
+    ours = pd.DataFrame(configs, columns=["degree", "alpha", "l1_ratio"]).assign(mean_mae=fold_mae[0].mean(axis=0))
     res = pd.DataFrame(ref.cv_results_["params"]).rename(columns=lambda c: c.split("__")[1])
     res["mae"] = -ref.cv_results_["mean_test_score"]
-    merged = est.cv_results_.merge(res, on=["degree", "alpha", "l1_ratio"])
+    merged = ours.merge(res, on=["degree", "alpha", "l1_ratio"])
     assert len(merged) == 12
     assert np.allclose(merged.mean_mae, merged.mae, rtol=1e-3)
     # refit equals the reference pipeline refit on all data
-    assert np.allclose(est.predict(X), ref.predict(X.to_numpy()), atol=1e-3)
+    assert np.allclose(fit.predict(X), ref.predict(X.to_numpy()), atol=1e-3)
 
 
 def test_ridge_closed_form_equals_sklearn_ridge():
@@ -58,53 +65,27 @@ def test_ridge_closed_form_equals_sklearn_ridge():
     assert np.allclose(coef, ref.coef_) and b == pytest.approx(ref.intercept_) and capped == 0
 
 
-def test_coefficients_are_readable_and_fitted_attributes():
-    X, y = _data()
-    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.01,), l1_ratios=(1.0,), cv=5, n_jobs=1).fit(X, y)
-    terms = set(est.coefficients_.term)
-    allowed = {"IFEval", "BBH", "#Params (B)", "IFEval^2", "BBH^2", "#Params (B)^2", "IFEval x BBH",
-               "IFEval x #Params (B)", "BBH x #Params (B)"}
-    assert terms <= allowed and "#Params (B)" in terms
-    assert (est.coefficients_.coef != 0).all()
-    assert list(est.feature_names_in_) == FEATS and est.scale_ == "normalized"
-    assert len(est.train_hash_) == 64 and "scikit-learn" in est.versions_
-    assert est.n_iter_capped_ >= 0 and est.n_fits_ == 5 + 1
-
-
-def test_conformal_halfwidth_and_interval():
+def test_conformal_halfwidth():
     r = np.arange(1.0, 10.0)  # 9 residuals: ceil(10 * 0.9) = 9th smallest = 9
     assert search.conformal_halfwidth(r, 0.9) == 9.0
     assert search.conformal_halfwidth(r, 0.5) == 5.0
     assert search.conformal_halfwidth(r, 0.95) == float("inf")
-    X, y = _data()
-    est = RMPredictor(features=FEATS, **SMALL).fit(X, y)
-    iv = est.predict_interval(X.iloc[:3])
-    assert list(iv.columns) == ["prediction", "lower", "upper"] and list(iv.index) == list(X.index[:3])
-    assert np.allclose(iv.upper - iv.prediction, est.interval_halfwidth_)
 
 
 def test_bad_inputs_name_the_problem():
     X, y = _data()
-    with pytest.raises(ValueError, match="lacks feature"):
-        RMPredictor(features=FEATS, **SMALL).fit(X.drop(columns="params_b"), y)
+    spec = _spec(**SMALL)
+    with pytest.raises(KeyError, match=r"lacks column\(s\) \['params_b'\].*Fix"):
+        specs.fit_spec(spec, X.drop(columns="params_b"), y, cv=5)
     Xn = X.copy()
     Xn.iloc[2, 1] = np.nan
-    with pytest.raises(ValueError, match="org/m02.*leaderboard_bbh"):
-        RMPredictor(features=FEATS, **SMALL).fit(Xn, y)
+    with pytest.raises(ValueError, match="missing values in the training rows"):
+        specs.fit_spec(spec, Xn, y, cv=5)
+    fit = specs.fit_spec(spec, X, y, cv=5)[0]
+    with pytest.raises(ValueError, match="org/m02.*leaderboard_bbh.*Fix"):
+        fit.predict(Xn)
     with pytest.raises(KeyError, match="valid names"):
-        RMPredictor(features=["nope"], **SMALL).fit(X, y)
-
-
-def test_nested_and_lofo_errors():
-    X, y = _data(n=24)
-    est = RMPredictor(features=FEATS, degrees=(1,), alphas=(0.1, 0.01), l1_ratios=(0.0, 1.0), cv=4, n_jobs=1)
-    nested = evaluation.nested_cv(est, X, y, outer_cv=4)
-    assert list(nested.predictions.index) == list(X.index)
-    assert nested.mae == pytest.approx((nested.predictions.y - nested.predictions.prediction).abs().mean())
-    assert 0 <= nested.interval_coverage <= 1 and nested.mae < 3  # noise sd 1, linear truth
-    fam = pd.Series(["a", "b", "c", "d"] * 6, index=X.index)
-    lofo = evaluation.leave_one_family_out(est, X, y, fam)
-    assert sorted(lofo.predictions.fold.unique()) == [0, 1, 2, 3]
+        specs.fit_spec("nope", X, y)
 
 
 def _served(n=30, seed=0):
@@ -160,32 +141,40 @@ def test_shortlist_scales_imputation_ranks():
 
 def test_multi_target_search_equals_single_target_searches():
     X, y = _data()
-    A = X.to_numpy()
     Y = np.column_stack([y.to_numpy(), 2 * y.to_numpy() + np.sin(np.arange(len(y)))])
-    splits = list(KFold(5, shuffle=True, random_state=0).split(A))
-    grid = dict(degrees=(1, 2), alphas=(0.1, 0.001), l1_ratios=(0.0, 0.5, 1.0))
-    both = search.grid_search(A, Y, splits, **grid, n_jobs=2)
+    spec = _spec(degrees=(1, 2), alphas=(0.1, 0.001), l1_ratios=(0.0, 0.5, 1.0))
+    both = specs.fit_spec(spec, X, Y, cv=5)
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+    _, maes = search.fold_mae(X.to_numpy(), Y, splits, spec.degrees, spec.alphas, spec.l1_ratios)
     for t in range(2):
-        one = search.grid_search(A, Y[:, t], splits, **grid, n_jobs=1)
-        assert np.allclose(both[t].fold_mae, one.fold_mae, rtol=1e-10, atol=1e-12)
-        assert np.allclose(both[t].oof, one.oof, rtol=1e-10, atol=1e-12)
-        assert both[t].best_index == one.best_index and both[t].n_capped == one.n_capped
+        one = specs.fit_spec(spec, X, Y[:, t], cv=5)[0]
+        assert (both[t].degree, both[t].params) == (one.degree, one.params)
+        assert both[t].cv_mae == pytest.approx(one.cv_mae, rel=1e-10)
+        assert both[t].cv_se == pytest.approx(one.cv_se, rel=1e-8)
+        assert np.allclose(both[t].predict(X), one.predict(X), rtol=1e-10)
+        _, alone = search.fold_mae(X.to_numpy(), Y[:, [t]], splits, spec.degrees, spec.alphas, spec.l1_ratios)
+        assert np.allclose(maes[t], alone[0], rtol=1e-10, atol=1e-12)
+    assert both[0].params != both[1].params or both[0].degree != both[1].degree or \
+        not np.allclose(both[0].coef, both[1].coef)  # two different targets, two different fits
 
 
-def test_convergence_warnings_are_captured_and_counted():
+def test_unconverged_fits_are_counted_by_the_task_and_silenced_by_the_search():
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     X, y = _data()
-    est = RMPredictor(features=FEATS, degrees=(2,), alphas=(0.001, 0.0001), l1_ratios=(0.5, 1.0),
-                      cv=5, n_jobs=2, max_iter=3)  # 3 sweeps: most fits stop unconverged
+    A, Y = X.to_numpy(), y.to_numpy()[:, None]
+    train, test = next(KFold(5, shuffle=True, random_state=0).split(A))
+    grid = dict(alphas=(0.001, 0.0001), l1_ratios=(0.5, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        (_, capped), = search.fold_task(A, Y, train, test, 2, max_iter=3, tol=1e-4, **grid)
+    assert 0 < capped <= 4  # 3 sweeps: most of the 4 Elastic Net fits stop unconverged
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        est.fit(X, y)
+        fit = specs.fit_spec(_spec(degrees=(2,), **grid), X, y, cv=5, max_iter=3)[0]
     assert not [w for w in seen if issubclass(w.category, ConvergenceWarning)]
-    assert est.n_iter_capped_ > 0
-    assert est.n_iter_capped_ == est.n_convergence_warnings_  # counted from the solver = caught
-    assert est.n_iter_capped_ <= est.n_fits_ * 1
+    assert np.isfinite(fit.predict(X)).all() and np.isfinite(fit.cv_mae)
 
 
 def test_impute_rows_projects_each_row_independently():

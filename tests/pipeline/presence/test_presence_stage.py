@@ -15,8 +15,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from sklearn.model_selection import KFold
 
 from advisor.analyses import presence as ap
+from advisor.predict import specs
 from pipeline.errors import InputError
 from pipeline.presence import corpus, stage
 from pipeline.presence.config import CorpusConfig, PresenceConfig, parse_shard
@@ -278,7 +280,7 @@ def test_presence_features_and_summary():
     assert f.loc["c"].tolist() == [-2.0, -0.5]
 
 
-def test_regression_experiment_runs_the_predictors_honest_cv():
+def test_regression_experiment_runs_the_paper_spec_through_evaluate():
     rng = np.random.default_rng(0)
     n = 30
     X = pd.DataFrame({"params_b": rng.uniform(0.5, 10, n), "leaderboard_ifeval": rng.uniform(10, 80, n)},
@@ -286,13 +288,19 @@ def test_regression_experiment_runs_the_predictors_honest_cv():
     pres = pd.DataFrame({"presence_github": rng.normal(-1, 0.3, n)}, index=X.index)
     y = pd.Series(50 + 0.2 * X.leaderboard_ifeval + 30 * pres.presence_github + rng.normal(0, 0.5, n), index=X.index)
     groups = pd.Series([f"f{i % 5}" for i in range(n)], index=X.index)
-    r = ap.regression_experiment(X, y, pres, groups=groups, cv=5, outer_cv=5, degrees=(1,),
-                                 alphas=(0.01, 0.001), l1_ratios=(0.5,), n_jobs=1)
+    small = replace(specs.get("paper_enet"), degrees=(1,), alphas=(0.01, 0.001), l1_ratios=(0.5,))
+    r = ap.regression_experiment(X, y, pres, groups=groups, spec=small, folds=5, cv=5, n_jobs=1)
     r = r.set_index(["cv", "features"])
     assert set(r.index) == {("nested", "base"), ("nested", "base+presence"), ("lofo", "base"),
                             ("lofo", "base+presence")}
     assert (r.status == "ok").all() and (r.n_models == n).all()
     assert r.loc[("nested", "base+presence"), "mae"] < 0.5 * r.loc[("nested", "base"), "mae"]
+    # 'nested' is one repeat of 5-fold CV (KFold shuffled, seed 1) with the spec's own search in each training part
+    err = []
+    for tr, te in KFold(5, shuffle=True, random_state=1).split(X):
+        fit = specs.fit_spec(replace(small, inputs=tuple(X.columns)), X.iloc[tr], y.iloc[tr], cv=5)[0]
+        err += list(np.abs(fit.predict(X.iloc[te]) - y.iloc[te]))
+    assert r.loc[("nested", "base"), "mae"] == pytest.approx(np.mean(err), rel=1e-12)
     few = ap.regression_experiment(X.iloc[:5], y, pres, min_models=12)
     assert few.status.tolist() == ["insufficient_data"] and "only 5 model(s)" in few.note[0]
 
