@@ -95,8 +95,8 @@ def check_predict(c: Case) -> None:
 
 
 def _bundle(c: Case, targets, fits) -> bundle_mod.ServedBundle:
-    served = {"regression": {t: {"fit": f, "spec": c.spec.name, "halfwidth": 1.0, "skill": "skill"}
-                             for t, f in zip(targets, fits)}}
+    served = {("regression", t): bundle_mod.ServedEntry(fit=f, spec=c.spec.name, skill="skill", halfwidth=1.0)
+              for t, f in zip(targets, fits)}
     return bundle_mod.build({"normalized": {"X_train": c.X, "served": served}}, ["regression"], list(targets),
                             0.9, "contract+1", "h", {}, "now")
 
