@@ -53,6 +53,35 @@ SFT_REVISIONS = [("skyworkstulufull", 3e-6, 2, 68.2), ("skyworkstulufull", 3e-6,
                  ("tulu", 3e-6, 2, 63.5), ("tulu", 3e-6, 3, 61.9), ("tulu", 3e-6, 1, 61.2), ("tulu", 1e-6, 2, 60.1),
                  ("tulu", 3e-6, 1, 60.0), ("tulu", 1e-6, 3, 60.0), ("tulu", 3e-6, 1, 60.0), ("tulu", 3e-6, 1, 59.3),
                  ("tulu", 3e-6, 1, 59.1)]
+# The RewardBench 2 paper names the Qwen bases of the sweep. Read in github:allenai/reward-bench paper-v2.pdf @
+# 05a9005 (text by pdftotext): App. B "We also experimented with models of similar sizes and capabilities, including
+# Llama 3.1 8B Instruct [4] and Qwen 2.5 7B Instruct [56]"; App. H "with "Tulu" as a base model referring to Tulu 3
+# 8B SFT, and "Qwen" referring to Qwen 2.5 7B Instruct"; App. C "We augment these results by training reward models
+# on Llama 8B Base and Qwen 7B Base (with a hyperparameter sweep) with the combined preference mix and present
+# results in Table 5", Table 5 "Impact of base model's post-training stage on reward model performance, grouped by
+# model family" (rows "Qwen 7B Base", "Qwen 7B Instruct"). The paper writes "Qwen 7B Base", never "Qwen 2.5 7B"
+# for it: read as Qwen2.5-7B because Table 5 groups it by family with Qwen 7B Instruct (= Qwen 2.5 7B Instruct).
+RB2_PDF = "github:allenai/reward-bench paper-v2.pdf @ 05a9005"
+QWEN = {"qwen": ("Qwen/Qwen2.5-7B-Instruct", "App. B (base models: 'Qwen 2.5 7B Instruct') and App. H ('“Qwen” "
+                 "referring to Qwen 2.5 7B Instruct')"),
+        "qwenbase": ("Qwen/Qwen2.5-7B", "App. C ('Qwen 7B Base (with a hyperparameter sweep) with the combined "
+                     "preference mix') and Table 5 ('grouped by model family': 'Qwen 7B Base' beside 'Qwen 7B "
+                     "Instruct', the paper's Qwen 2.5 7B Instruct: the paper writes 'Qwen 7B Base', read as that "
+                     "family's base)")}
+# Leaderboard columns in the order the paper prints them. Table 7's header reads "Avg Chat Factuality Math IF Safety
+# Ties", but its numbers follow T7 (its "Qwen, Tulu, 3e-6", 2-epoch row is Table 4's "Qwen 7B Instruct / Tulu" row
+# with Safety and Focus swapped, and the leaderboard agrees with Table 4).
+T4 = ("Score", "Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
+T7 = ("Score", "Factuality", "Precise IF", "Math", "Focus", "Safety", "Ties")
+# (tag of the base the row names, where, columns, numbers as printed): the paper's table rows with a Qwen base
+PAPER_QWEN_ROWS = [
+    ("qwen", "Table 4 'Qwen 7B Instruct / Tulu' (= Table 7 'Qwen, Tulu, 3e-6', 2 epochs)", T4,
+     (63.7, 69.1, 31.9, 64.5, 78.4, 76.0, 62.4)),
+    ("qwen", "Table 7 'Qwen, Tulu, 3e-6', 3 epochs", T7, (62.2, 66.7, 32.5, 61.2, 74.5, 79.8, 58.5)),
+    ("qwen", "Table 4 'Qwen 7B Instruct / Skywork'", T4, (64.5, 60.6, 31.9, 71.6, 83.6, 83.4, 56.0)),
+    ("qwen", "Tables 4 and 5 'Qwen 7B Instruct' (Both)", T4, (73.3, 74.7, 44.4, 71.6, 79.8, 81.4, 87.6)),
+    ("qwenbase", "Table 5 'Qwen 7B Base'", T4, (68.2, 69.9, 36.2, 68.3, 83.1, 80.8, 71.1)),
+]
 RLHFLOW = {"weqweasdas/RM-Gemma-2B": ("google/gemma-2b-it", ("https://huggingface.co/weqweasdas/RM-Gemma-2B "
                                       "(card, commit 7746149: 'trained from the base model google/gemma-2b-it')")),
            "weqweasdas/RM-Mistral-7B": ("mistralai/Mistral-7B-Instruct-v0.2", ("https://huggingface.co/weqweasdas/"
@@ -67,8 +96,36 @@ INTERNLM = {"internlm/internlm2-1_8b-reward": "internlm/internlm2-chat-1_8b-sft"
             "internlm/internlm2-20b-reward": "internlm/internlm2-chat-20b-sft"}
 
 
-def _sweep(rm: str, score: float):
-    """(base, source, data, lr, epochs, seed, run) for an open-instruct sweep run, or (None, reason)."""
+def _paper_qwen_row(pub) -> tuple[str, str] | None:
+    """(tag, where) of the paper's Qwen table row whose 7 printed numbers equal this run's published scores."""
+    for tag, where, cols, values in PAPER_QWEN_ROWS:
+        if all(abs(100 * pub[c] - v) < 0.051 for c, v in zip(cols, values)):
+            return tag, where
+    return None
+
+
+def _qwen(tag: str, pub):
+    """(base, source, verification) for a Qwen-tagged sweep run, or (None, reason)."""
+    hit = _paper_qwen_row(pub)
+    if tag not in QWEN:
+        reason = (f"the run name says Qwen 32B, but no source names its base: the RewardBench 2 paper ({RB2_PDF}) "
+                  "trains RMs on Qwen 2.5 7B Instruct and Qwen 7B Base only")
+        if hit:
+            reason += (f"; and this run's 7 published scores equal the paper's {hit[1]}, a 7B label: the run name "
+                       "and the paper disagree")
+        return None, reason
+    if hit and hit[0] != tag:
+        return None, f"run-name tag '{tag}', but its published scores equal the paper's {hit[1]}: they disagree"
+    base, said = QWEN[tag]
+    src = f"{RB2_PDF} (RewardBench 2 paper): {said}; run-name base tag '{tag}'"
+    if hit:
+        return base, f"{src}; {hit[1]} equals this run's 7 published scores", "paper table"
+    return base, src, "paper + name"
+
+
+def _sweep(rm: str, pub):
+    """(base, source, verification, data, lr, epochs, seed, run) for an open-instruct sweep run, or (None, reason);
+    ``pub``: the run's leaderboard row."""
     name = rm.split("/", 1)[1].removeprefix("open_instruct_dev-rm_")
     m = re.match(r"(.+?)__(\d+)__(\d+)$", name)
     body, seed, run = m.group(1), int(m.group(2)), m.group(3)
@@ -92,22 +149,23 @@ def _sweep(rm: str, score: float):
     if bits:
         data = "_".join(bits)
     if tag in ("qwen", "qwenbase", "qwen32b"):
-        return None, "Qwen base read from the run name only: none of the 7 released RewardBench 2 cards names a Qwen base"
+        got = _qwen(tag, pub)
+        return got if got[0] is None else ((*got, data, lr, epochs, seed, run), None)
     if tag is None:
         if lr is None or epochs is None:
             return None, "no base tag and no learning rate/epochs in the name: base not verifiable"
         match = [r for r in SFT_REVISIONS if r[0] == data and abs(r[1] - lr) < 1e-12 and r[2] == epochs
-                 and abs(r[3] - 100 * score) < 0.051]
+                 and abs(r[3] - 100 * pub["Score"]) < 0.051]
         if not match:
             return None, ("no base tag (open-instruct default, read as Tulu-3-8B-SFT) and no matching revision "
                           "on the Llama-3.1-Tulu-3-8B-SFT-RM-RB2 card")
         card = "Llama-3.1-Tulu-3-8B-SFT-RM-RB2"
         src = (f"{RB2_CARD.format(card)}: revision table row ({data}, lr {lr:g}, {epochs} epoch(s), "
                f"RB2 {match[0][3]}) matches this run")
-        return (RB2_RELEASED[card], src, data, lr, epochs, seed, run), None
+        return (RB2_RELEASED[card], src, "card revision", data, lr, epochs, seed, run), None
     card = SWEEP_TAGS[tag]
     src = f"run-name base tag '{tag}' = the base of {RB2_CARD.format(card)}"
-    return (RB2_RELEASED[card], src, data, lr, epochs, seed, run), None
+    return (RB2_RELEASED[card], src, "name + card", data, lr, epochs, seed, run), None
 
 
 def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -118,7 +176,7 @@ def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for r in draft.itertuples():
         g, rm, ver = r.group, r.rm, r.rb_version
         rec = {"rm_id": rm, "rewardbench_version": VERSIONS[ver], "seed": None, "run": None}
-        score = lb.loc[(rm, ver), "Score"]
+        pub = lb.loc[(rm, ver)]
         if g.startswith("ContextualAI Archangel"):
             m = re.match(r"ContextualAI/archangel_sft-(dpo|kto)_(.+)$", rm)
             loss, fam = m.group(1), m.group(2)
@@ -134,16 +192,16 @@ def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
                        verification="card" if name in RB2_CARD_SEEN else "card set + name",
                        verified_source=RB2_CARD.format(name))
         elif g.startswith("allenai RB2 sweep"):
-            got, reason = _sweep(rm, score)
+            got, reason = _sweep(rm, pub)
             if got is None:
                 dropped.append({"group": g, "rm_id": rm, "rewardbench_version": rec["rewardbench_version"],
                                 "draft_base": r.base_model_inferred, "reason": reason})
                 continue
-            base, src, data, lr, epochs, seed, run = got
+            base, src, verification, data, lr, epochs, seed, run = got
             hp = "; ".join(x for x in (f"lr={lr:g}" if lr else "", f"epochs={epochs}" if epochs else "") if x)
             rec.update(group="AI2 RewardBench 2 sweep (open-instruct)", recipe_data=data,
                        recipe_method="Bradley-Terry (open-instruct)", hyperparameters=hp or "unstated",
-                       base_hf_id=base, verification="name + card" if "tag" in src else "card revision",
+                       base_hf_id=base, verification=verification,
                        verified_source=src, seed=seed, run=run)
         elif g.startswith("RLHFlow"):
             if rm not in RLHFLOW:
@@ -173,7 +231,6 @@ def build(draft_path) -> tuple[pd.DataFrame, pd.DataFrame]:
             dropped.append({"group": g, "rm_id": rm, "rewardbench_version": rec["rewardbench_version"],
                             "draft_base": r.base_model_inferred, "reason": reason[g]})
             continue
-        pub = lb.loc[(rm, ver)]
         rec["score"] = pub["Score"]
         for col, name in SECTIONS.items():
             rec[name] = pub[col]

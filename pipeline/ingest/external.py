@@ -1,11 +1,12 @@
 """Public reward models trained with one recipe on several bases (``data/external/external_rm_groups.csv``)
 into ``external_rm_results``: evaluation data for advisor/analyses/transfer.py, never training rows.
 
-Each row's base is a hub id verified against the RM's card or config (``verified_source``; see
-data/SOURCES.md); scores are copied from the RewardBench leaderboard file (0-1, stored here in percent
-like ``rewardbench_leaderboard``). The ingester checks what a hand-edited table can get wrong: columns,
-numbers and their range, versions, hub ids, a source for every base, duplicated (RM, version) rows, and
-that every score equals the leaderboard's (``score`` and the sections), so a copy error cannot slip in.
+Each row's base is a hub id verified against the RM's card or config or the RewardBench 2 paper
+(``verified_source``; see data/SOURCES.md); scores are copied from the RewardBench leaderboard file (0-1,
+stored here in percent like ``rewardbench_leaderboard``). The ingester checks what a hand-edited table can
+get wrong: columns, numbers and their range, versions, hub ids, a source for every base, duplicated (RM,
+version) rows, and that every score equals the leaderboard's (``score`` and the sections), so a copy error
+cannot slip in.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def ingest(con, data_dir: Path) -> int:
         "seed": df["seed"].astype("Int64"), "run": df["run"].replace("", None)})
     schema.insert(con, "external_rm_results", out)
     add_source(con, "external_rm_groups", path, "data/external/build_table.py from the draft reading "
-               "(../shared/data/external_rm_groups_draft.csv) + RM cards/configs; scores: evaleval/every_eval_ever "
-               "data/reward-bench @ d9be34d6", "MIT (scores)",
+               "(../shared/data/external_rm_groups_draft.csv) + RM cards/configs + the RewardBench 2 paper "
+               "(Qwen bases); scores: evaleval/every_eval_ever data/reward-bench @ d9be34d6", "MIT (scores)",
                "public RMs trained with one recipe on several bases, bases verified (evaluation only)", len(df))
     return len(df)

@@ -180,3 +180,30 @@ def test_paper_measured_scores_are_the_papers_table_values(db):
     # bases outside the 40 (Pythia, LLaMA-1) have no paper measurement: never a made-up number
     assert db.execute("SELECT count(*) FROM transfer_predictions WHERE advisor_method LIKE 'paper_%' AND "
                       "base_hf_id LIKE 'EleutherAI/%'").fetchone()[0] == 0
+
+
+def test_the_qwen_bases_enter_the_ai2_sweep_comparisons(db):
+    """The RewardBench 2 paper's Qwen sweep runs (data/external): Qwen2.5-7B-Instruct is one of the paper's 40
+    (out-of-fold prediction, paper measurement beside it); Qwen2.5-7B is not, and is predicted from its Open LLM
+    Leaderboard v2 row (size from that table)."""
+    comp = ("AI2 RewardBench 2 sweep (open-instruct) | RewardBench 2 | Bradley-Terry (open-instruct) | "
+            "skyworkstulufull | lr=3e-06; epochs=1")
+    rows = db.execute("SELECT base_hf_id, prediction_kind, in_training FROM transfer_predictions WHERE "
+                      "comparison = ? AND advisor_method = 'regression'", [comp]).fetchdf().set_index("base_hf_id")
+    assert len(rows) == 7 and {"Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct"} <= set(rows.index)
+    assert tuple(rows.loc["Qwen/Qwen2.5-7B-Instruct", ["prediction_kind", "in_training"]]) == ("out-of-fold (CV)", True)
+    assert tuple(rows.loc["Qwen/Qwen2.5-7B", ["prediction_kind", "in_training"]]) == ("predicted", False)
+    size = db.execute("SELECT DISTINCT predicted FROM transfer_predictions WHERE advisor_method = 'baseline_params' "
+                      "AND base_hf_id = 'Qwen/Qwen2.5-7B'").fetchall()
+    lb = db.execute("SELECT params_b FROM leaderboard_v2 WHERE hf_id = 'Qwen/Qwen2.5-7B' AND duplicate_of_rank IS NULL"
+                    ).fetchall()
+    assert size == lb and len(size) == 1
+    t4 = pd.read_csv(ROOT / "data/paper/rewardbench_regression.csv").set_index("model")
+    measured = db.execute("SELECT DISTINCT predicted FROM transfer_predictions WHERE advisor_method = "
+                          "'paper_regression' AND base_hf_id = 'Qwen/Qwen2.5-7B-Instruct'").fetchall()
+    assert measured == [(t4.loc["Qwen2.5-7B-Instruct", "score"],)]
+    # the observed score of a base is the mean of its runs in the cell: the two skyworks seeds of the Instruct model
+    obs = db.execute("SELECT observed, n_runs FROM transfer_predictions WHERE advisor_method = 'regression' AND "
+                     "base_hf_id = 'Qwen/Qwen2.5-7B-Instruct' AND comparison LIKE '%| skyworks | lr=1e-06; epochs=1'"
+                     ).fetchone()
+    assert obs == (pytest.approx((60.22 + 59.48) / 2), 2)  # leaderboard: 0.6022 (seed 1), 0.5948 (seed 2)

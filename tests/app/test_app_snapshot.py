@@ -13,7 +13,11 @@ dir (the Data page's run config shows it); presence_hist is no longer created (r
 with equal RewardBench scores are listed by hf_id (store.rm_table's tie-break: their order was whatever
 DuckDB's parallel sort returned), which swaps two tied rows of the RM results table and three tied bars
 of Fig. 2 (same values); transfer became a stage of its own (issue 25: the configs list
-``stages: [ingest, predictor, transfer]``), so the Data page's last run and its configuration name it.
+``stages: [ingest, predictor, transfer]``), so the Data page's last run and its configuration name it;
+the 15 RewardBench 2 Qwen sweep runs added to data/external (issue 24): the
+Across recipes page (18 comparisons instead of 15, every number, option and chart of it) and the Data
+page (external_rm_groups: origin text, 104 rows, its sha256; the row counts of external_rm_results,
+transfer_agreement, transfer_predictions); every other page identical.
 """
 
 import os

@@ -64,14 +64,66 @@ def test_verified_bases_of_real_rows():
     dropped = pd.read_csv(EXT / "dropped.csv")
     assert set(dropped.group) >= {"allenai RB2 early runs", "Ray2333 GRM -rewardmodel-ft (Skywork-80K)",
                                   "AI2 Tulu-2.5 RMs (data x size)"}
-    assert dropped["reason"].str.contains("Qwen").sum() == 17
 
 
-def test_build_script_reproduces_the_shipped_table():
+def test_qwen_sweep_runs_have_the_bases_the_rewardbench_2_paper_names():
+    """paper-v2.pdf (allenai/reward-bench): App. B/H "Qwen" = Qwen 2.5 7B Instruct; App. C / Table 5 the
+    "Qwen 7B Base" sweep. 9 rm_qwen_* and 6 rm_qwenbase_* runs kept; the 2 rm_qwen32b_* runs dropped."""
+    kept = pd.read_csv(EXT / "external_rm_groups.csv")
+    sweep = kept[kept.rm_id.str.startswith("allenai/open_instruct_dev-rm_qwen")].set_index("rm_id")
+    tags = sweep.index.str.extract(r"rm_(qwen|qwenbase|qwen32b)_", expand=False)
+    assert sorted(tags) == ["qwen"] * 9 + ["qwenbase"] * 6
+    assert set(sweep.base_hf_id[tags == "qwen"]) == {"Qwen/Qwen2.5-7B-Instruct"}
+    assert set(sweep.base_hf_id[tags == "qwenbase"]) == {"Qwen/Qwen2.5-7B"}
+    assert set(sweep.rewardbench_version) == {"v2"} and set(sweep.group) == {"AI2 RewardBench 2 sweep (open-instruct)"}
+    assert sweep.verified_source.str.contains("allenai/reward-bench paper-v2.pdf").all()
+    assert sweep.verified_source[tags == "qwen"].str.contains("App. H").all()
+    assert sweep.verified_source[tags == "qwenbase"].str.contains("App. C").all()
+    assert sweep.verified_source[tags == "qwenbase"].str.contains("Table 5").all()
+    # the runs whose 7 published scores are a row of the paper's tables (read in the PDF by hand)
+    table = {"allenai/open_instruct_dev-rm_qwen_3e-6_2__1__1743023576": "Table 4 'Qwen 7B Instruct / Tulu'",
+             "allenai/open_instruct_dev-rm_qwen_3e-6_3__1__1743023619": "Table 7 'Qwen, Tulu, 3e-6', 3 epochs",
+             "allenai/open_instruct_dev-rm_qwen_3e-6_1_skyworks__2__1744576050": "Table 4 'Qwen 7B Instruct / Skywork'",
+             "allenai/open_instruct_dev-rm_qwenbase_2e-5_1_skyworkstulufull__1__1745388738": "Table 5 'Qwen 7B Base'"}
+    assert set(sweep.index[sweep.verification == "paper table"]) == set(table)
+    assert set(sweep.verification) == {"paper table", "paper + name"}
+    for rm, where in table.items():
+        assert where in sweep.loc[rm, "verified_source"]
+    q = sweep.loc["allenai/open_instruct_dev-rm_qwen_3e-6_2__1__1743023576"]
+    assert (q.recipe_data, q.hyperparameters, q.seed) == ("tulu", "lr=3e-06; epochs=2", 1)
+    # the 32B runs: no source names their base; one of them carries the paper's 'Qwen 7B Instruct' numbers
+    dropped = pd.read_csv(EXT / "dropped.csv").set_index("rm_id")
+    q32 = dropped[dropped.index.str.contains("rm_qwen32b_")]
+    assert len(q32) == 2 and q32.reason.str.contains("no source names its base").all()
+    assert "Tables 4 and 5 'Qwen 7B Instruct' (Both)" in q32.loc[
+        "allenai/open_instruct_dev-rm_qwen32b_3e-6_skyworkstulufull__8__1748288961", "reason"]
+    assert not dropped.index.str.contains(r"rm_qwen_|rm_qwenbase_").any()
+
+
+def _build_module():
     spec = importlib.util.spec_from_file_location("build_table", EXT / "build_table.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    table, dropped = mod.build(EXT / "external_rm_groups_draft.csv")
+    return mod
+
+
+def test_a_qwen_run_whose_scores_are_another_bases_paper_row_is_dropped():
+    mod = _build_module()
+    # Table 5's 'Qwen 7B Base' numbers (as printed) under a run named as the Instruct model
+    pub = pd.Series({"Score": 0.682, "Factuality": 0.699, "Precise IF": 0.362, "Math": 0.683, "Safety": 0.831,
+                     "Focus": 0.808, "Ties": 0.711})
+    got, reason = mod._sweep("allenai/open_instruct_dev-rm_qwen_2e-5_1_skyworkstulufull__1__1", pub)
+    assert got is None and "Table 5 'Qwen 7B Base'" in reason and "disagree" in reason
+    got, reason = mod._sweep("allenai/open_instruct_dev-rm_qwenbase_2e-5_1_skyworkstulufull__1__1", pub)
+    assert reason is None and got[:1] + got[2:4] == ("Qwen/Qwen2.5-7B", "paper table", "skyworkstulufull")
+    # one number off by 0.2 points: no table row, kept on the appendix text and the run name
+    got, _ = mod._sweep("allenai/open_instruct_dev-rm_qwenbase_2e-5_1_skyworkstulufull__1__1",
+                        pub.replace(0.699, 0.701))
+    assert got[2] == "paper + name"
+
+
+def test_build_script_reproduces_the_shipped_table():
+    table, dropped = _build_module().build(EXT / "external_rm_groups_draft.csv")
     table = table.astype({"run": "Int64"})
     shipped = pd.read_csv(EXT / "external_rm_groups.csv")
     pd.testing.assert_frame_equal(table.reset_index(drop=True).astype(str),
@@ -80,13 +132,13 @@ def test_build_script_reproduces_the_shipped_table():
 
 
 def test_ingest_real_file_in_percent(con, data_dir):
-    assert external.ingest(con, data_dir) == 89
+    assert external.ingest(con, data_dir) == 104
     rows = con.execute("SELECT count(*), count(DISTINCT rm_group) FROM external_rm_results").fetchone()
-    assert rows == (89, 5)
+    assert rows == (104, 5)
     score, fact, chat = con.execute("""SELECT score, factuality, chat FROM external_rm_results
         WHERE rm_id = 'allenai/Llama-3.1-8B-Base-RM-RB2' AND rewardbench_version = 'v2'""").fetchone()
     assert score == pytest.approx(64.9) and chat is None and fact is not None
-    assert con.execute("SELECT rows_ingested FROM sources WHERE source_id = 'external_rm_groups'").fetchone()[0] == 89
+    assert con.execute("SELECT rows_ingested FROM sources WHERE source_id = 'external_rm_groups'").fetchone()[0] == 104
     # evaluation only: nothing lands in rm_results
     assert con.execute("SELECT count(*) FROM rm_results").fetchone()[0] == 0
 
@@ -107,7 +159,7 @@ def _break(data_dir: Path, edit) -> Path:
      "rewardbench_version", "unknown version"),
     (lambda d: d.assign(base_hf_id=d.base_hf_id.where(d.index != 3, "llama13b")), 5, "base_hf_id", "hub id"),
     (lambda d: d.assign(verified_source=d.verified_source.where(d.index != 5, "")), 7, "verified_source", "empty"),
-    (lambda d: pd.concat([d, d.iloc[[0]]], ignore_index=True), 91, "rm_id", "already on row 2"),
+    (lambda d: pd.concat([d, d.iloc[[0]]], ignore_index=True), 106, "rm_id", "already on row 2"),
     (lambda d: d.assign(rm_id=d.rm_id.where(d.index != 0, "org/not-on-the-leaderboard")), 2, "rm_id",
      "no RewardBench"),
 ])
