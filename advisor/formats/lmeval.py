@@ -196,15 +196,25 @@ def _value(data: dict, results: dict, task: str, metric: str):
     return value, ",".join(sorted(filters)), how
 
 
-def _normalized(data: dict, results: dict, task: str):
-    """(value 0-100, detail) of the leaderboard normalisation of ``task`` from this file, or None."""
+def _fraction(got, file: str, where: str) -> float | None:
+    """The 0-1 value of a normalisation input (every one is an accuracy), or None when missing."""
+    if got is None:
+        return None
+    if not 0.0 <= got[0] <= 1.0:
+        raise file_error(file, where, f"value {got[0]} outside 0-1 (an accuracy; lm-eval writes it as a "
+                         "fraction, other numbers mean the file was edited)", FIX_LMEVAL)
+    return got[0]
+
+
+def _normalized(data: dict, results: dict, task: str, file: str):
+    """(value 0-100, detail) of the leaderboard normalisation of ``task`` from this file, or None. Its
+    inputs (accuracies, 0-1) are range-checked: a bad one raises naming the field."""
     def metric(name: str) -> float | None:
-        got = _value(data, results, task, name)
-        return None if got is None else got[0]
+        return _fraction(_value(data, results, task, name), file, f"results.{task}.{name}")
 
     def subtask_acc_norm(sub: str) -> float | None:
         got = _reported(results.get(f"{task}_{sub}", {}), "acc_norm")
-        return None if got is None else got[0]
+        return _fraction(got, file, f"results.{task}_{sub}.acc_norm")
 
     return leaderboard_norm.normalized(task, metric, subtask_acc_norm)
 
@@ -272,7 +282,7 @@ def parse_lmeval(data: dict, file: str = "upload", model: str | None = None,
                     "shots": _shots(data, task), "version": (data.get("versions") or {}).get(task),
                     "aggregation": how}
         scores.append(Score(bench, value, scale, settings, hf_id))
-        norm = _normalized(data, results, task)
+        norm = _normalized(data, results, task, file)
         if norm is not None:
             nval, detail = norm
             scores.append(Score(bench, nval, "normalized",

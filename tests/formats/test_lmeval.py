@@ -7,6 +7,7 @@ import copy
 import csv
 import functools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,15 @@ def test_values_outside_the_benchmarks_scale_are_refused(task, key, value, scale
     doc["results"][task][key] = value
     with pytest.raises(ValueError, match=rf"results\.{task}\.{key}.*outside {scale}"):
         lmeval.parse_lmeval(doc, "t2.json")
+
+
+@pytest.mark.parametrize("task,key,field", [
+    ("leaderboard_ifeval", "inst_level_strict_acc,none", "results.leaderboard_ifeval.inst_level_strict_acc"),
+    ("leaderboard_bbh_navigate", "acc_norm,none", "results.leaderboard_bbh_navigate.acc_norm"),
+])
+def test_a_normalisation_input_outside_0_1_is_refused_not_normalised(oll_doc, task, key, field):
+    """An input the leaderboard formula reads but that is not the primary metric (found by hypothesis:
+    IFEval's instruction-level accuracy of -1 became a normalized score of -22.5) is range-checked too."""
+    oll_doc["results"][task][key] = -1
+    with pytest.raises(ValueError, match=rf"{re.escape(field)}'?: value -1(\.0)? outside 0-1.*Fix:"):
+        lmeval.parse_lmeval(oll_doc, "oll.json")
