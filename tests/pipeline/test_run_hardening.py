@@ -5,6 +5,7 @@ injection (no tmpfs here), a read-only directory by running as an unprivileged u
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -425,3 +426,91 @@ def test_atomic_json_writes_from_many_threads_of_one_process(tmp_path):
     assert errors == []
     assert json.loads(target.read_text())["n"] == 39
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left behind
+
+
+# ------------------------------------------------------------------------------ issue 27, second adversarial pass
+
+HOLD = "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('holding', flush=True); sys.stdin.read()"
+
+
+@contextlib.contextmanager
+def held_read_write(db: Path):
+    """A second process holding ``db`` read-write for the block, as the `duckdb` shell or a notebook does."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "holding"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+def served(db: Path) -> tuple:
+    """(bundles, served rows, runs) of a database: what the app and `rank` predict with, and the history."""
+    return query(db, "SELECT (SELECT count(*) FROM predictor_bundle), (SELECT count(*) FROM predictor_served), "
+                     "(SELECT count(*) FROM runs)")[0]
+
+
+@pytest.mark.slow  # a holder process and two pipeline processes
+def test_finding_1_a_run_refuses_while_another_process_holds_the_database_read_write(base_db, tmp_path):
+    """A partial run (and a full one) that cannot read the live file must not publish without the other
+    stages' tables: with --lock-timeout 0 it exits 2 naming the fix, and the file is untouched."""
+    db = tmp_path / "advisor.duckdb"
+    shutil.copyfile(base_db[0], db)
+    before, before_digest = served(db), digest(db)
+    assert before[0] == 1 and before[1] > 0
+    with held_read_write(db):
+        partial = pipeline("--config", base_db[1], "--db", db, "--stages", "ingest", "--lock-timeout", "0")
+        full = pipeline("--config", base_db[1], "--db", db, "--stages", "ingest,predictor", "--lock-timeout", "0")
+    for proc in (partial, full):
+        assert proc.returncode == 2, proc.stdout[-1500:] + proc.stderr[-1500:]
+        assert f"{db}: " in proc.stderr and "holds the live database read-write" in proc.stderr
+        assert "Fix: close the other connection" in proc.stderr and "Traceback" not in proc.stderr
+        assert "published" not in proc.stdout
+    assert digest(db) == before_digest and served(db) == before
+
+
+@pytest.mark.slow  # a holder process and a pipeline process
+def test_finding_1_a_run_waits_for_the_other_connection_and_keeps_the_served_predictor(base_db, tmp_path):
+    db = tmp_path / "advisor.duckdb"
+    shutil.copyfile(base_db[0], db)
+    before = served(db)
+    with held_read_write(db):
+        run = subprocess.Popen([sys.executable, "-m", "pipeline.run", "--config", str(base_db[1]), "--db", str(db),
+                                "--stages", "ingest", "--lock-timeout", "600"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        said = ""
+        while "waiting for" not in said and run.poll() is None:  # the run has found the holder: now release it
+            said = run.stderr.readline() or said
+        assert "waiting for" in said and "read-write connection" in said, said
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, out[-2000:] + err[-2000:]
+    after = served(db)
+    assert after[:2] == before[:2] and after[2] == before[2] + 1  # the predictor kept, the history grew
+
+
+def test_finding_2_a_db_path_that_is_not_a_database_is_refused_and_left_alone(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    assert run_mod.main(["--stages", "ingest", "--db", str(notes)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --db: {notes} exists and is not a DuckDB database" in err and "Fix: pass a new path" in err
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(f"db: {notes}\nstages: [ingest]\n")
+    assert run_mod.main(["--config", str(cfg)]) == 2
+    assert f"error: {cfg}, field 'db': {notes} exists and is not a DuckDB database" in capsys.readouterr().err
+    assert run_mod.main(["--stages", "ingest", "--db", str(tmp_path)]) == 2
+    assert f"--db: {tmp_path} is a folder" in capsys.readouterr().err
+    assert notes.read_text() == "my notes" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml", "notes.txt"]
+
+
+@pytest.mark.slow  # two ingest runs
+def test_finding_2_a_new_path_and_an_empty_file_are_built(tmp_path, capsys):
+    empty = tmp_path / "touched.duckdb"
+    empty.touch()
+    for db in (tmp_path / "new.duckdb", empty):
+        assert run_mod.main(["--stages", "ingest", "--db", str(db), "--work-dir", str(tmp_path / "work")]) == 0
+        assert query(db, "SELECT count(*) FROM models")[0][0] >= 40
+    capsys.readouterr()
+
