@@ -514,3 +514,40 @@ def test_finding_2_a_new_path_and_an_empty_file_are_built(tmp_path, capsys):
         assert query(db, "SELECT count(*) FROM models")[0][0] >= 40
     capsys.readouterr()
 
+
+def alias_bomb(levels: int, width: int, where: str) -> str:
+    """Nested YAML anchors, each level ``width`` aliases of the one before: ``width ** levels`` values."""
+    names = "abcdefghijklmnop"
+    nodes = [f"&a [{','.join(['lol'] * width)}]"]
+    nodes += [f"&{names[i]} [{','.join([f'*{names[i - 1]}'] * width)}]" for i in range(1, levels)]
+    return where.format(f"[{','.join(nodes)}]")
+
+
+@pytest.mark.parametrize("text", [alias_bomb(7, 9, "db: {}\n"),  # 9**7 strings echoed by the validation message
+                                  alias_bomb(7, 10, "predictor:\n  candidates: {}\n")])  # 10**7 names checked
+def test_finding_6_a_yaml_alias_bomb_is_refused_in_a_short_message(tmp_path, capsys, text):
+    assert len(text) < 320  # the issue's bombs: 270 and 303 bytes
+    cfg = tmp_path / "bomb.yaml"
+    cfg.write_text(text)
+    assert run_mod.main(["--config", str(cfg), "--db", str(tmp_path / "x.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {cfg}: line ") and "alias *a" in err and "Fix: write the values out" in err
+    assert len(err) < 400, len(err)
+
+
+def test_finding_6_validation_messages_echo_at_most_a_few_hundred_characters(tmp_path, capsys):
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text(f"lock_timeout: [{', '.join(['12345'] * 20000)}]\n")  # a large value, no aliases
+    assert run_mod.main(["--config", str(cfg), "--db", str(tmp_path / "x.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}, field 'lock_timeout'" in err and "(140,000 characters)" in err and len(err) < 800, err[:1000]
+
+
+def test_finding_6_task_sets_refuse_aliases_too(tmp_path):
+    from pipeline.benchmarks.tasks import load_task_set
+
+    ts = tmp_path / "bomb.yaml"
+    ts.write_text("name: bomb\n" + alias_bomb(3, 3, "tasks: {}\n"))
+    with pytest.raises(InputError, match=r"line 2: alias \*a .*Fix: write the values out"):
+        load_task_set(ts)
+
