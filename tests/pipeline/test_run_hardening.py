@@ -551,3 +551,19 @@ def test_finding_6_task_sets_refuse_aliases_too(tmp_path):
     with pytest.raises(InputError, match=r"line 2: alias \*a .*Fix: write the values out"):
         load_task_set(ts)
 
+
+def test_finding_11_a_huge_integer_in_a_results_file_names_the_file_and_field(tmp_path, capsys):
+    from pipeline.ingest import lmeval_json
+
+    doc = OLL.read_text()
+    for digits in (5000, 400):  # over Python's 4,300-digit limit; over any float
+        bad = tmp_path / f"results_{digits}.json"
+        bad.write_text(doc.replace('"acc_norm,none": 0.', f'"acc_norm,none": {"7" * digits}, "x": 0.', 1))
+        with pytest.raises(InputError) as e:
+            lmeval_json.parse_file(bad)
+        assert e.value.field.startswith("results.") and e.value.field.endswith(".acc_norm,none"), e.value
+        assert f"<a {digits:,}-digit integer>" in e.value.problem and "lm-evaluation-harness" in e.value.fix
+    rc = run_mod.main(["--stages", "ingest", "--db", str(tmp_path / "a.duckdb"), "--work-dir", str(tmp_path / "w"),
+                       "--results", str(bad)])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"{bad}, field 'results." in err and "Fix:" in err and "set_int_max_str_digits" not in err
