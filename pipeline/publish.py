@@ -162,8 +162,7 @@ def _lock_holder(exc: duckdb.Error) -> str | None:
     text = str(exc)
     if "Could not set lock" not in text and "Conflicting lock" not in text:
         return None
-    held = text.split("held in ", 1)[1].split(")", 1)[0] + ")" if "held in " in text else "another process"
-    return held
+    return text.split("held in ", 1)[1].split(")", 1)[0] + ")" if "held in " in text else "another process"
 
 
 @contextlib.contextmanager
@@ -186,7 +185,8 @@ def live_database(db_path: Path, wait_s: float):
             holder = _lock_holder(exc)
             if holder is None:
                 raise EnvironmentProblem(f"{db_path}: the live database cannot be read ({str(exc).splitlines()[0]}). "
-                                         "Fix: restore it or pass another --db; nothing was carried over") from None
+                                         "Fix: move it away to build from scratch (nothing of it can be carried "
+                                         "over), or pass another --db") from None
             if time.monotonic() >= deadline:
                 raise EnvironmentProblem(
                     f"{db_path}: {holder} holds the live database read-write, so this run cannot read what it "

@@ -490,6 +490,19 @@ def test_finding_1_a_run_waits_for_the_other_connection_and_keeps_the_served_pre
     assert after[:2] == before[:2] and after[2] == before[2] + 1  # the predictor kept, the history grew
 
 
+def test_finding_1_a_live_database_that_cannot_be_read_is_not_replaced_by_a_partial_run(base_db, tmp_path, capsys):
+    """Only a missing (or empty) file means "nothing to carry over": a damaged one stops the run (exit 2)."""
+    db = tmp_path / "advisor.duckdb"
+    shutil.copyfile(base_db[0], db)
+    with db.open("r+b") as fh:
+        fh.truncate(8192)  # DuckDB's headers intact, the blocks gone
+    before = digest(db)
+    assert run_mod.main(["--stages", "ingest", "--db", str(db), "--work-dir", str(tmp_path / "work")]) == 2
+    err = capsys.readouterr().err
+    assert f"{db}: the live database cannot be read (" in err and "Fix: move it away" in err, err
+    assert digest(db) == before
+
+
 def test_finding_2_a_db_path_that_is_not_a_database_is_refused_and_left_alone(tmp_path, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes")
