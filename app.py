@@ -35,7 +35,7 @@ def ensure_database() -> None:
     + 5 x 10-fold nested CV, about half a minute) in the background; it publishes atomically and the
     pages pick it up on their next rerun. RM_ADVISOR_CONFIG names one config for the first build instead."""
     db = store.db_file()
-    if db.exists():
+    if db.exists() and db.stat().st_size > 0:  # an empty file (`touch`) holds nothing: built like a missing one
         return
     custom = os.environ.get("RM_ADVISOR_CONFIG")
     work = os.environ.get("RM_ADVISOR_WORK_DIR")  # the builds' work dir (default: the config's)
@@ -57,6 +57,12 @@ def ensure_database() -> None:
 
 
 ensure_database()
+_problem = store.database_problem()  # a file that is not the pipeline's database: a message, not a traceback
+if _problem:
+    from advisor.core.untrusted import md_text
+
+    st.error(md_text(_problem))
+    st.stop()
 
 PAGES = [
     st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",

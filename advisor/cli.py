@@ -52,9 +52,9 @@ def _fail(messages: list[str]) -> int:
 
 def rank(args: argparse.Namespace) -> int:
     db = store.db_path(args.db)
-    if not db.is_file():
-        return _fail([f"database {db} not found. Fix: build it with `python -m pipeline.run"
-                      f"{' --db ' + str(db) if args.db else ''}`, or pass --db PATH."])
+    problem = store.database_problem(db)  # missing, empty, not DuckDB, or not a database the pipeline built
+    if problem:
+        return _fail([problem])
     parts: list[upload.Candidates] = []
     if args.file:
         path = Path(args.file)

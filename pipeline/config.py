@@ -161,10 +161,10 @@ def _input_error(errors: list[dict], cls, data, file, prefix: str = "") -> Input
         return InputError(file, f"{path[-1]!r} is required{also}", f"add {path[-1]}: VALUE", field=where)
     if err["type"] == "dataclass_type":
         keys = ", ".join(f.name for f in dataclasses.fields(_class_at(cls, path)))
-        return InputError(file, f"{err['input']!r} is not a mapping{also}",
+        return InputError(file, f"{_short(repr(err['input']))} is not a mapping{also}",
                           f"write {where} as indented 'key: value' lines, keys: {keys}", field=where)
     wants = " or ".join(dict.fromkeys(_should(e["msg"]) for e in errors if _path(e, data) == path))
-    return InputError(file, f"{err['input']!r} is not valid{also}", f"{where} {wants}", field=where)
+    return InputError(file, f"{_short(repr(err['input']))} is not valid{also}", f"{where} {wants}", field=where)
 
 
 def _path(err: dict, data) -> list:
@@ -259,6 +259,40 @@ def build_section(name: str, raw: dict, file: str, overrides: dict | None = None
         raise
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses aliases (``*name``): nested anchors and aliases expand a few hundred
+    bytes into gigabytes of values (an alias bomb) that validation would then walk and echo."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, f"alias *{event.anchor} (anchors and aliases are not read in configs)", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path):
+    """A config or task-set YAML file as plain data; InputError for unreadable text, bad syntax or an alias
+    (``_NoAliasLoader``). The one reader of the YAML files an operator writes."""
+    try:
+        return yaml.load(path.read_text(), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        if "alias *" in str(exc.problem):
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise InputError(path, f"line {line}: {exc.problem}", "write the values out in full") from None
+        raise InputError(path, f"not valid YAML ({_short(exc, 300)})", "fix the YAML syntax") from None
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML ({_short(exc, 300)})", "fix the YAML syntax") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot be read ({exc})", "pass a readable UTF-8 YAML file") from None
+
+
+def _short(value, limit: int = 200) -> str:
+    """``value``'s text cut to ``limit`` characters: a message echoes input, never a whole large value."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def load(path: str | Path | None = None, overrides: dict | None = None) -> PipelineConfig:
     """Read and validate the whole config file (top level and every section it has).
 
@@ -267,12 +301,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None) -> Pipel
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.exists():
         raise InputError(path, "config file not found", "pass an existing YAML file to --config")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({exc})", "fix the YAML syntax") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot be read ({exc})", "pass a readable UTF-8 YAML file") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise InputError(path, "top level must be a mapping", "write 'key: value' lines")
     valid = [*TOP_KEYS, *stages.sections()]

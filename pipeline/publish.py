@@ -4,7 +4,11 @@ A reader (the app) opens the live path read-only; it sees either the old file or
 half-written file. A crash (even SIGKILL) leaves at most a ``.building-<pid>`` file behind, which the
 next run deletes; any other failure (a full disk, a read-only directory) deletes it at once. When only
 some stages run, the new file starts as a copy of the live one so the tables of the other stages are
-carried over; a full rebuild carries over the ``runs`` history.
+carried over; a full rebuild carries over the ``runs`` history. Only a missing (or empty) live file means
+"nothing to carry": when another program holds it read-write (a ``duckdb`` shell, a notebook) the run
+waits for it up to the lock timeout, then exits 2 naming it, so a partial run never publishes a database
+without the other stages' tables (``live_database``). A ``--db`` that exists and is not a DuckDB
+database (a text file, a CSV named by mistake) is refused before anything runs (``check_target``).
 
 One writer at a time: ``locked`` holds a lock file beside the database (``.<name>.lock``, filelock)
 for the whole run, so a second ``pipeline.run`` on the same ``--db`` waits (saying so) up to its
@@ -21,12 +25,15 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
 import filelock
 
+from advisor.db import store
 from pipeline import schema
+from pipeline.errors import InputError
 
 # DuckDB's errors for a file it cannot create, grow or sync (read-only directory, full disk).
 DISK_ERRORS = (duckdb.IOException, duckdb.PermissionException, duckdb.FatalException)
@@ -137,29 +144,85 @@ def clean_stale(db_path: Path) -> list[Path]:
     return removed
 
 
-def _query_live(db_path: Path, sql: str):
-    """``sql``'s rows from the live database as a DataFrame, read-only; None when there is no live
-    database, it is not one, or it lacks the table."""
-    if not db_path.exists():
+def check_target(db_path: Path, file: str = "--db", field: str | None = None) -> None:
+    """Refuse a database path (``file``: the flag, or the config and its ``field``) that is not a database
+    to replace: a folder, or a file that is neither empty nor a DuckDB database (a typo such as
+    ``--db data/lineages.csv`` would otherwise destroy that file)."""
+    db_path = Path(db_path)
+    if db_path.is_dir():
+        raise InputError(file, f"{db_path} is a folder", "name a database file, e.g. data/advisor.duckdb",
+                         field=field)
+    if db_path.is_file() and db_path.stat().st_size > 0 and not store.is_duckdb_file(db_path):
+        raise InputError(file, f"{db_path} exists and is not a DuckDB database (the build would replace it)",
+                         "pass a new path, or a database the pipeline built", field=field)
+
+
+def _lock_holder(exc: duckdb.Error) -> str | None:
+    """DuckDB's 'Conflicting lock is held in PROGRAM (PID n)' as 'PROGRAM (PID n)'; None for another error."""
+    text = str(exc)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    return text.split("held in ", 1)[1].split(")", 1)[0] + ")" if "held in " in text else "another process"
+
+
+@contextlib.contextmanager
+def live_database(db_path: Path, wait_s: float):
+    """A read-only connection to the live database for the block, or None when there is none (no file,
+    or an empty one). Another process holding it read-write (a ``duckdb`` shell, a notebook): wait up to
+    ``wait_s`` seconds (saying so) for it to close, then EnvironmentProblem (exit 2). Any other failure
+    to open it is an EnvironmentProblem too: a subset run that cannot read the live file must not
+    publish a database without the other stages' tables. While the block runs no writer can open it."""
+    db_path = Path(db_path)
+    deadline, said = time.monotonic() + wait_s, False
+    while True:
+        if not db_path.is_file() or db_path.stat().st_size == 0:
+            yield None
+            return
+        try:
+            live = duckdb.connect(str(db_path), read_only=True)
+            break
+        except duckdb.Error as exc:
+            holder = _lock_holder(exc)
+            if holder is None:
+                raise EnvironmentProblem(f"{db_path}: the live database cannot be read ({str(exc).splitlines()[0]}). "
+                                         "Fix: move it away to build from scratch (nothing of it can be carried "
+                                         "over), or pass another --db") from None
+            if time.monotonic() >= deadline:
+                raise EnvironmentProblem(
+                    f"{db_path}: {holder} holds the live database read-write, so this run cannot read what it "
+                    f"carries over (the other stages' tables, the runs history; waited {wait_s:g} s). Fix: close "
+                    "the other connection (a `duckdb` shell, a notebook; `duckdb -readonly` reads without "
+                    "blocking), or raise --lock-timeout") from None
+            if not said:
+                print(f"waiting for {holder} to close its read-write connection to {db_path} (up to "
+                      f"{wait_s:g} s, --lock-timeout) ...", file=sys.stderr, flush=True)
+                said = True
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    try:
+        yield live
+    finally:
+        live.close()
+
+
+def _live_rows(live, sql: str):
+    """``sql``'s rows from the live connection as a DataFrame; None when there is no live database or
+    it lacks the table (a database of an older schema)."""
+    if live is None:
         return None
     try:
-        live = duckdb.connect(str(db_path), read_only=True)
-        try:
-            return live.execute(sql).df()
-        finally:
-            live.close()
-    except duckdb.Error:
+        return live.execute(sql).df()
+    except duckdb.CatalogException:
         return None
 
 
-def live_schema_version(db_path: Path) -> str | None:
-    rows = _query_live(db_path, "SELECT value FROM meta WHERE key = 'schema_version'")
+def live_schema_version(live) -> str | None:
+    rows = _live_rows(live, "SELECT value FROM meta WHERE key = 'schema_version'")
     return rows["value"].iloc[0] if rows is not None and len(rows) else None
 
 
-def carry_runs(con, db_path: Path) -> int:
+def carry_runs(con, live, db_path: Path) -> int:
     """Copy the live database's ``runs`` rows into a full rebuild (the history of every publish)."""
-    runs = _query_live(db_path, "SELECT * FROM runs")
+    runs = _live_rows(live, "SELECT * FROM runs")
     if runs is None or runs.empty:  # no live database or no runs table: nothing to carry
         return 0
     try:
@@ -170,9 +233,10 @@ def carry_runs(con, db_path: Path) -> int:
 
 
 @contextlib.contextmanager
-def building(db_path: Path, carry_over: bool):
+def building(db_path: Path, carry_over: bool, wait_s: float = 0.0):
     """Yield a read-write connection to a fresh build file; publish it atomically on success. The
-    caller holds ``locked(db_path)``, so the live file copied here is the latest one."""
+    caller holds ``locked(db_path)``, so the live file copied here is the latest one; ``wait_s``: how
+    long to wait for another program's read-write connection to the live file (``live_database``)."""
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(db_path)
@@ -181,12 +245,13 @@ def building(db_path: Path, carry_over: bool):
     try:
         for p in (tmp, Path(str(tmp) + ".wal")):
             p.unlink(missing_ok=True)
-        if carry_over and live_schema_version(db_path) == schema.SCHEMA_VERSION:
-            shutil.copyfile(db_path, tmp)
-        con = duckdb.connect(str(tmp))
-        schema.create_all(con)
-        if not carry_over:
-            carry_runs(con, db_path)
+        with live_database(db_path, wait_s) as live:  # copied and read while no writer can open it
+            if carry_over and live_schema_version(live) == schema.SCHEMA_VERSION:
+                shutil.copyfile(db_path, tmp)
+            con = duckdb.connect(str(tmp))
+            schema.create_all(con)
+            if not carry_over:
+                carry_runs(con, live, db_path)
         yield con
         con.execute("CHECKPOINT")
         con.close()

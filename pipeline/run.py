@@ -151,6 +151,7 @@ def main(argv=None) -> int:
                 raise InputError("--lock-timeout", f"{args.lock_timeout:g} seconds", "give 0 (fail at once) or more")
             cfg.lock_timeout = args.lock_timeout
         stages = select_stages(cfg, args.stages)
+        publish.check_target(cfg.resolve(cfg.db), *(("--db", None) if args.db else (cfg.path, "db")))
         if args.plan:
             from pipeline.presence.plan import print_plan
             return print_plan(cfg, stages)
@@ -179,7 +180,7 @@ def _run(cfg: config_mod.PipelineConfig, stages: list[str], carry_over: bool) ->
     t0 = time.perf_counter()
     print(f"rm-advisor pipeline run {run_id}: stages {', '.join(stages)} -> {db_path}", flush=True)
     try:
-        with publish.building(db_path, carry_over=carry_over) as con:
+        with publish.building(db_path, carry_over=carry_over, wait_s=cfg.lock_timeout) as con:
             ctx = Context(config=cfg, con=con, run_id=run_id, stages=stages)
             for i, name in enumerate(stages, 1):
                 ts = time.perf_counter()

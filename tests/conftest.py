@@ -131,39 +131,68 @@ def con():
 @contextlib.contextmanager
 def streamlit_server(db: Path, log: Path):
     """``streamlit run app.py`` on a free local port against ``db`` (output to ``log``); yields
-    (url, process) once /_stcore/health answers, and stops the server on exit."""
-    import socket
+    (url, process) once it serves, and stops the server on exit. Nothing here depends on timing or on
+    a port staying free: the server is ready when its own log names its URL and /_stcore/health answers
+    while it runs (not another process that took the port), and a port taken between choosing and
+    binding it (other test runs on this machine) is retried with another."""
     import subprocess
-    import time
-    import urllib.request
+
+    env = {**os.environ, "RM_ADVISOR_DB": str(db)}
+    env.pop("RM_ADVISOR_BUNDLE", None)
+    for _ in range(5):
+        port = _free_port()
+        with log.open("w") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                     "--server.address", "localhost", "--server.headless", "true"],
+                                    cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        url = f"http://localhost:{port}"
+        try:
+            if _serving(proc, url, log):
+                yield url, proc
+                return
+            if not any(words in log.read_text() for words in ("is not available", "already in use")):
+                raise AssertionError("streamlit did not start:\n" + log.read_text()[-3000:])
+        finally:
+            _stop(proc)
+    raise AssertionError("streamlit found no free port in 5 tries:\n" + log.read_text()[-3000:])
+
+
+def _free_port() -> int:
+    import socket
 
     with socket.socket() as s:
         s.bind(("localhost", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "RM_ADVISOR_DB": str(db)}
-    env.pop("RM_ADVISOR_BUNDLE", None)
-    with log.open("w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "localhost", "--server.headless", "true"],
-                                cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
+        return s.getsockname()[1]
+
+
+def _serving(proc, url: str, log: Path, hang_s: float = 900) -> bool:
+    """Whether ``proc`` came to serve ``url`` (False: it exited first). ``hang_s`` only guards a hang."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + hang_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        if url in log.read_text():  # printed once it listens ("Local URL: http://localhost:PORT")
             try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":  # noqa: S310 - localhost
-                    break
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=30).read() == b"ok":  # noqa: S310 - localhost
+                    return proc.poll() is None
             except OSError:
-                time.sleep(0.3)
-        else:
-            raise AssertionError("streamlit did not start:\n" + log.read_text()[-3000:])
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+                pass
+        time.sleep(0.3)
+    if proc.poll() is None:
+        raise AssertionError(f"streamlit still not serving after {hang_s:g} s:\n" + log.read_text()[-3000:])
+    return False
+
+
+def _stop(proc) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")

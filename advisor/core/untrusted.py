@@ -19,7 +19,9 @@ lm-eval results file) meets three interpreters in this product, and each gets on
   any other text: it came from the user as text and we cannot tell ``-3`` from ``-3+cmd``.
 * **JSON** (uploads and ``--results`` files): :func:`load_json_bounded` refuses a document larger
   than a size cap or nested deeper than ``MAX_JSON_DEPTH`` *before* ``json.loads`` sees it (deep
-  nesting makes Python's parser, or the code walking its result, raise ``RecursionError``).
+  nesting makes Python's parser, or the code walking its result, raise ``RecursionError``); an integer
+  of more than ``MAX_INT_DIGITS`` digits is read as a :class:`HugeNumber` (text, so the format's own
+  check for a number names the field) instead of Python's ``ValueError`` past 4,300 digits.
 """
 
 from __future__ import annotations
@@ -142,11 +144,32 @@ class JSONLimitError(ValueError):
     """A JSON text refused before parsing (too large or nested too deep)."""
 
 
+MAX_INT_DIGITS = 300  # no field of the files read here holds a longer integer; past ~308 digits no float can
+
+
+class HugeNumber(str):
+    """A JSON integer of more than ``MAX_INT_DIGITS`` digits, kept as a short text saying so. Python
+    refuses to read an integer of over 4,300 digits (``ValueError``, no file or field) and one past ~308
+    digits overflows ``float()``; as this (not an int or a float) the parser's own check for a number
+    rejects it, naming the field."""
+
+    def __new__(cls, literal: str):
+        return super().__new__(cls, f"<a {len(literal.lstrip('-')):,}-digit integer>")
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _int(literal: str):
+    return int(literal) if len(literal) <= MAX_INT_DIGITS else HugeNumber(literal)
+
+
 def load_json_bounded(data: bytes | str, max_bytes: int | None = None, max_depth: int = MAX_JSON_DEPTH):
     """``json.loads(data)`` after :func:`json_problem`; JSONLimitError(problem) when it finds one (the
-    caller adds the file name and the fix), json.JSONDecodeError when the text is not JSON."""
+    caller adds the file name and the fix), json.JSONDecodeError when the text is not JSON. An integer
+    longer than ``MAX_INT_DIGITS`` digits comes back as a :class:`HugeNumber`."""
     raw = data.encode("utf-8", errors="replace") if isinstance(data, str) else bytes(data)
     problem = json_problem(raw, max_bytes, max_depth)
     if problem:
         raise JSONLimitError(problem)
-    return json.loads(raw.decode("utf-8", errors="replace"))
+    return json.loads(raw.decode("utf-8", errors="replace"), parse_int=_int)

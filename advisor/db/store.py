@@ -40,6 +40,45 @@ def connect(path=None, retries: int = 20, wait_s: float = 0.05) -> duckdb.DuckDB
     raise last
 
 
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file (its storage header, after a checksum)
+NEEDED_TABLES = ("models", "rm_results")  # what the app and ``rank`` read first; every build creates them
+
+
+def is_duckdb_file(path) -> bool:
+    """Whether ``path`` is a DuckDB database file, from its header's magic bytes (no connection: a file
+    another process holds read-write can be checked too)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(12)[8:12] == DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
+def database_problem(path=None) -> str | None:
+    """Why the database at ``path`` cannot serve the app or ``rank`` (a message naming the file and the
+    fix), or None: missing, empty (0 bytes), not a DuckDB file, or a DuckDB file the pipeline did not build."""
+    p = db_path(path)
+    build = f"build it with `python -m pipeline.run --db {p}`"
+    if not p.is_file():
+        return f"database {p} not found. Fix: {build}, or pass --db PATH."
+    if p.stat().st_size == 0:
+        return f"database {p} is an empty file (0 bytes). Fix: {build}, or pass --db PATH."
+    ours = "pass --db (or RM_ADVISOR_DB) the database `python -m pipeline.run --db PATH` built"
+    if not is_duckdb_file(p):
+        return f"{p} is not a DuckDB database. Fix: {ours}."
+    try:
+        with connection(p) as con:
+            missing = [t for t in NEEDED_TABLES if not has_table(con, t)]
+    except duckdb.Error as exc:
+        text = str(exc).splitlines()[0]
+        fix = ("close the program that holds it read-write (a `duckdb` shell, a notebook), then try again"
+               if "lock" in text else f"{build}, or pass --db PATH")
+        return f"database {p} cannot be opened ({text}). Fix: {fix}."
+    if missing:
+        return f"{p} is a DuckDB database but not one rm-advisor built (no table {missing[0]}). Fix: {ours}."
+    return None
+
+
 def frame(con, sql: str, params=None) -> pd.DataFrame:
     return con.execute(sql, params or []).fetchdf()
 

@@ -31,12 +31,14 @@ from pathlib import Path
 
 from advisor.core import registry, untrusted
 from advisor.core.errors import InputError
+from advisor.core.names import hub_key
 from advisor.formats import rewardbench
 
 CSV_COLUMNS = ("hf_id", "method", *registry.RM_SECTIONS)
 FORMATS = ("rewardbench_json", "csv")
 MAX_BYTES = 5_000_000
-_HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_HF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}")  # the whole text
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")  # a decimal number: no '1_0', 'nan', 'inf'
 FIX_JSON = ("upload the results JSON the `rewardbench` CLI wrote (<output_dir>/<model>.json) or "
             "scripts/run_rm.py's results/eval-set/<model>.json")
 
@@ -60,7 +62,7 @@ class RMRow:
 
 
 def valid_hf_id(name) -> bool:
-    return isinstance(name, str) and bool(_HF_ID.match(name)) and ".." not in name
+    return isinstance(name, str) and bool(_HF_ID.fullmatch(name)) and ".." not in name  # 'org/x\n' too
 
 
 def _check_method(method, name, row=None, fld="method") -> str:
@@ -148,7 +150,7 @@ def parse_rewardbench_json(data: bytes, name, method: str, base: str | None = No
             raise RMFileError(name, "the file does not name its model", "pass the base model with --base HF_ID",
                               field="model")
         if not valid_hf_id(model):
-            raise RMFileError(name, f"the file's model {model!r} is a local path, not a hub id",
+            raise RMFileError(name, f"the file's model {model!r} is not a hub id (a local path, or a stray character)",
                               "pass the base model's hub id with --base HF_ID", field="model")
         base = model
     _check_base(base, name, fld="--base")
@@ -166,11 +168,10 @@ def _number(text: str, name, row: int, col: str, required: bool = True) -> float
             raise RMFileError(name, "empty cell", f"write a number (percent, 0-100) in column {col!r}",
                               row=row, field=col)
         return None
-    try:
-        v = float(t)
-    except ValueError:
-        raise RMFileError(name, f"{t!r} is not a number", f"write a number (percent, 0-100) in column {col!r}",
-                          row=row, field=col) from None
+    if not _NUMBER.fullmatch(t):  # float() would also take 'nan', 'inf' and '1_0' (as 10)
+        raise RMFileError(name, f"{t[:40]!r} is not a number", f"write a number (percent, 0-100) in column {col!r}",
+                          row=row, field=col)
+    v = float(t)
     if not math.isfinite(v) or not 0 <= v <= 100:
         fix = ("scores are percent (0-100); multiply fractions by 100" if 0 < v <= 1 else
                "scores are percent (0-100)")
@@ -178,27 +179,65 @@ def _number(text: str, name, row: int, col: str, required: bool = True) -> float
     return v
 
 
+def _cell_over_limit(line: str, header: list[str]) -> str:
+    """The column of the first cell on ``line`` longer than the csv module's field limit (quotes respected)."""
+    col, size, quoted, limit = 0, 0, False, csv.field_size_limit()
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            col, size = col + 1, 0
+            continue
+        size += 1
+        if size > limit:
+            break
+    return header[col] if col < len(header) else f"column {col + 1}"
+
+
+def _records(text: str, name, header_fix: str):
+    """(header, [(row number, {column: cell})]) of a CSV text; RMFileError for a header naming a column
+    twice (a reader would silently keep the last) and for what the csv module cannot read (a cell over its
+    131,072-character limit: named by row and column)."""
+    reader = csv.reader(io.StringIO(text))
+    header: list[str] = []
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        twice = sorted({h for h in header if h and header.count(h) > 1})
+        if twice:
+            raise RMFileError(name, f"column(s) {twice} appear more than once", f"keep one of each: {header_fix}",
+                              row=1, field=twice[0])
+        out = [(reader.line_num, dict(zip(header, cells))) for cells in reader]
+    except csv.Error as exc:
+        row = max(reader.line_num, 1)
+        if "field larger than field limit" not in str(exc):
+            raise RMFileError(name, f"not readable as CSV ({exc})", "save the file as a plain CSV", row=row) from None
+        line = text.splitlines()[row - 1] if row <= len(text.splitlines()) else ""
+        raise RMFileError(name, f"a cell is over {csv.field_size_limit():,} characters",
+                          "cells of this file hold a model id, a method or a number: fix the row",
+                          row=row, field=_cell_over_limit(line, header)) from None
+    return header, out
+
+
 def parse_csv(data: bytes, name, method: str | None = None, base: str | None = None) -> list[RMRow]:
     """Rows of a CSV (hf_id, method, chat, chat_hard, safety, reasoning[, score]), in percent.
 
-    ``method``/``base`` fill empty ``method``/``hf_id`` cells (a file's own values win when given)."""
+    ``method``/``base`` fill empty ``method``/``hf_id`` cells (a file's own values win when given). Hub ids
+    ignore case: two rows of one model and method, however spelt, are refused."""
     if method is not None:
         _check_method(method, name, fld="--method")
     text = _decode(data, name)
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if not header:
-        raise RMFileError(name, "no header row", f"add a header: {', '.join(CSV_COLUMNS)}[, score]")
-    reader.fieldnames = header
+    expected = f"{', '.join(CSV_COLUMNS)}[, score]"
+    header, records = _records(text, name, expected)
+    if not any(header):
+        raise RMFileError(name, "no header row", f"add a header: {expected}")
     need = [c for c in CSV_COLUMNS if c not in header and not (c == "method" and method)
             and not (c == "hf_id" and base)]
     if need:
-        raise RMFileError(name, f"missing column(s) {need}", f"expected columns: {', '.join(CSV_COLUMNS)}[, score]",
-                          field=need[0])
+        raise RMFileError(name, f"missing column(s) {need}", f"expected columns: {expected}", field=need[0])
     out: list[RMRow] = []
     seen: dict[tuple[str, str], int] = {}
-    for i, rec in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in rec.values() if isinstance(v, str)):
+    for i, rec in records:
+        if not any(v.strip() for v in rec.values()):
             continue
         hf_id = (rec.get("hf_id") or "").strip() or base
         if not hf_id:
@@ -219,9 +258,9 @@ def parse_csv(data: bytes, name, method: str | None = None, base: str | None = N
             raise RMFileError(name, f"score {score} differs from the mean of the four sections ({mean:.2f})",
                               "RewardBench's overall score is the plain mean of Chat, Chat Hard, Safety and "
                               "Reasoning: fix the sections or leave 'score' empty", row=i, field="score")
-        key = (hf_id, m)
+        key = (hub_key(hf_id), m)
         if key in seen:
-            raise RMFileError(name, f"{hf_id} / {m} already on row {seen[key]}",
+            raise RMFileError(name, f"{hf_id} / {m} already on row {seen[key]} (hub ids ignore case)",
                               "keep one result per base model and method per file", row=i, field="hf_id")
         seen[key] = i
         out.append(RMRow(hf_id, m, **vals, score=mean if score is None else score,

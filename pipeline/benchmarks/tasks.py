@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from advisor.core import registry
-from pipeline.config import ROOT
+from pipeline.config import ROOT, read_yaml
 from pipeline.errors import InputError
 
 TASKS_DIR = ROOT / "configs" / "tasks"
@@ -86,10 +86,7 @@ def resolve_task_set(ref: str, config_file: str = "config") -> Path:
 
 def load_task_set(path: str | Path) -> TaskSet:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({exc})", "fix the YAML syntax") from None
+    raw = read_yaml(path)  # no aliases (a YAML alias bomb), messages of bounded length
     if not isinstance(raw, dict):
         raise InputError(path, "top level must be a mapping", "write name:, tasks: ... keys")
     unknown = sorted(set(raw) - TOP_KEYS)

@@ -247,6 +247,36 @@ def test_router_reports_a_failed_build_with_the_command(tmp_path, monkeypatch):
     assert f"python -m pipeline.run --db {blocker / 'advisor.duckdb'}" in at.error[0].value
 
 
+@pytest.mark.slow  # a pipeline process (the first-start build)
+def test_finding_7_router_builds_over_an_empty_database_file(tmp_path, monkeypatch):
+    """A 0-byte RM_ADVISOR_DB (``touch``) holds nothing: the first start builds it as if it were missing."""
+    cfg = tmp_path / "ingest_only.yaml"
+    cfg.write_text(f"db: {tmp_path / 'unused.duckdb'}\ndata_dir: data\nwork_dir: {tmp_path / 'work'}\n"
+                   "stages: [ingest]\n")
+    db = tmp_path / "touched.duckdb"
+    db.touch()
+    monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    monkeypatch.setenv("RM_ADVISOR_CONFIG", str(cfg))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert db.stat().st_size > 0 and at.title[0].value == "Which base model should I train my reward model on?"
+
+
+@pytest.mark.parametrize("kind", ["foreign", "text"])
+def test_finding_7_router_shows_a_message_for_a_file_that_is_not_the_pipelines_database(tmp_path, monkeypatch,
+                                                                                       kind):
+    from tests.support.not_a_database import not_the_pipelines_database
+
+    db, says = not_the_pipelines_database(kind, tmp_path / "mine.duckdb")
+    monkeypatch.setenv("RM_ADVISOR_DB", str(db))
+    monkeypatch.delenv("RM_ADVISOR_CONFIG", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.error[0].value.replace("\\", "").replace("\u200b", "")
+    assert str(db) in shown and says in shown, shown
+    assert not at.title  # no page ran against it
+
+
 def test_app_never_imports_torch_transformers_or_the_pipeline(app_db):
     import subprocess
     import sys

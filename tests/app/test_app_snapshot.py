@@ -50,3 +50,45 @@ def test_the_comparison_sees_a_changed_number():
     row[i] = row[i] + 1
     lines = app_snapshot.differences(before[name], after[name])
     assert len(lines) == 1 and "/value/data[0]" in lines[0], lines
+
+
+def _typed_arrays(node, path=""):
+    """(path, node) of every plotly typed array of float64 in a snapshot tree."""
+    if isinstance(node, dict):
+        if node.get("dtype") == "f8" and isinstance(node.get("bdata"), str):
+            yield path, node
+        for k, v in node.items():
+            yield from _typed_arrays(v, f"{path}/{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _typed_arrays(v, f"{path}[{i}]")
+
+
+def test_last_bits_of_floats_are_noise_and_real_changes_are_not():
+    """Issue 27: the same pins on another CPU change the last bits of the PCA loadings and the Evidence
+    page's error bars. The comparison decodes plotly's base64 float arrays and compares the tables' numbers
+    up to floating-point noise (relative 1e-9); one part in a million, a count or a text is a difference."""
+    import base64
+
+    import numpy as np
+
+    before = app_snapshot.load(SNAPSHOT)
+    name = next(k for k, v in before.items() if list(_typed_arrays(v)))
+    after = app_snapshot.load(SNAPSHOT)
+    where, node = next(_typed_arrays(after[name]))
+    values = np.frombuffer(base64.b64decode(node["bdata"]), dtype="f8").copy()
+    noisy = np.nextafter(np.nextafter(values, np.inf), np.inf)  # two ulps up: other bytes, the same numbers
+    node["bdata"] = base64.b64encode(noisy.tobytes()).decode()
+    assert node["bdata"] != dict(_typed_arrays(before[name]))[where]["bdata"]
+    assert app_snapshot.differences(before[name], after[name]) == []
+    i = int(np.flatnonzero(np.isfinite(values) & (values != 0))[0])  # a p-value of 2.6e-07 in this snapshot
+    changed = noisy.copy()
+    changed[i] *= 1 + 1e-6
+    node["bdata"] = base64.b64encode(changed.tobytes()).decode()
+    lines = app_snapshot.differences(before[name], after[name])
+    assert len(lines) == 1 and lines[0].startswith(where) and f"first difference at [{i}]" in lines[0], lines
+    # table cells: rounded to 9 significant digits, so a hair's difference may land one step apart
+    assert app_snapshot.differences({"v": [0.123456789, 0.0]}, {"v": [0.12345679, 3e-17]}) == []
+    assert app_snapshot.differences({"v": [0.5, 40]}, {"v": [0.5000005, 41]}) == ["/v[0]: 0.5 != 0.5000005",
+                                                                                 "/v[1]: 40 != 41"]
+    assert app_snapshot.differences({"t": "Mean error 4.23"}, {"t": "Mean error 4.24"}) != []

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.support.not_a_database import not_the_pipelines_database
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "candidates" / "five_candidates.csv"
 
@@ -82,6 +84,16 @@ def test_missing_database_exits_2(tmp_path):
     proc = rank(FIXTURE, db=tmp_path / "none.duckdb")
     assert proc.returncode == 2
     assert "none.duckdb not found" in proc.stderr and "python -m pipeline.run" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign", "text"])
+def test_finding_7_a_file_that_is_not_the_pipelines_database_gives_a_message(tmp_path, kind):
+    db, says = not_the_pipelines_database(kind, tmp_path / "touched.duckdb")
+    before = db.read_bytes()
+    proc = rank(FIXTURE, db=db)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and str(db) in proc.stderr and says in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and db.read_bytes() == before
 
 
 def test_partial_lmeval_run_is_ranked_raw_and_partial_with_the_method_it_used(app_db):

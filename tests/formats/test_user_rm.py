@@ -77,6 +77,12 @@ def test_json_local_path_needs_base_and_base_wins():
     (cli_json({**accuracies(), "donotanswer": 84.0}), "donotanswer", "not a fraction"),
     (cli_json({**accuracies(), "made-up-subset": 0.5}), "made-up-subset", "unknown RewardBench subset"),
     (b"", None, "file is empty"),
+    # issue 27 findings 4 and 11: Python refuses an integer of over 4,300 digits; one past ~308 overflows a float
+    (cli_json({**accuracies(), "donotanswer": 0.123456}).replace(b"0.123456", b"9" * 5000), "donotanswer",
+     "<a 5,000-digit integer> is not a fraction"),
+    (cli_json({**accuracies(), "donotanswer": 0.123456}).replace(b"0.123456", b"9" * 400), "donotanswer",
+     "<a 400-digit integer> is not a fraction"),
+    (cli_json(accuracies(), model="org/my-base-8b\n"), "model", "is not a hub id"),  # finding 9: a trailing newline
 ])
 def test_broken_json_names_field_and_fix(data, field, words):
     with pytest.raises(RMFileError) as e:
@@ -126,12 +132,43 @@ def _csv(edit) -> bytes:
     (_csv(lambda d: d.assign(hf_id=d.hf_id.where(d.index != 0, "../../etc/passwd"))), 2, "hf_id", "not a Hugging"),
     (_csv(lambda d: pd.concat([d, d.iloc[[0]]])), 5, "hf_id", "already on row 2"),
     (b"hf_id,method,chat,chat_hard,safety,reasoning\n", None, None, "no data rows"),
+    # issue 27 finding 4: a cell over the csv module's 131,072-character limit (bare, and quoted with commas)
+    (_csv(lambda d: d.astype(str).assign(safety=d.safety.astype(str).where(d.index != 1, "9" * 131_073))), 3,
+     "safety", "over 131,072 characters"),
+    (_csv(lambda d: d.astype(str).assign(hf_id=d.hf_id.where(d.index != 0, "a," * 70_000))), 2, "hf_id",
+     "over 131,072 characters"),
+    # finding 9: duplicate columns (the last silently won); case variants of one model (hub ids ignore case)
+    (_csv(lambda d: d.assign(chat2=d.chat).rename(columns={"chat2": "chat"})), 1, "chat", "more than once"),
+    (_csv(lambda d: pd.concat([d, d.iloc[[0]].assign(hf_id=d.hf_id.iloc[0].upper())])), 5, "hf_id",
+     "already on row 2 (hub ids ignore case)"),
+    # finding 12: 'nan' is refused like 'inf'; '1_0' is not read as 10
+    (_csv(lambda d: d.astype(str).assign(chat=d.chat.astype(str).where(d.index != 0, "nan"))), 2, "chat",
+     "'nan' is not a number"),
+    (_csv(lambda d: d.astype(str).assign(chat=d.chat.astype(str).where(d.index != 0, "inf"))), 2, "chat",
+     "'inf' is not a number"),
+    (_csv(lambda d: d.astype(str).assign(chat=d.chat.astype(str).where(d.index != 0, "9_5"))), 2, "chat",
+     "'9_5' is not a number"),
 ])
 def test_broken_csv_names_row_field_and_fix(data, row, field, words):
     with pytest.raises(RMFileError) as e:
         user_rm.parse(data, "mine.csv")
     assert (e.value.row, e.value.field) == (row, field)
     assert words in e.value.problem and e.value.fix
+
+
+def test_finding_9_a_base_with_a_trailing_newline_is_refused():
+    with pytest.raises(RMFileError) as e:
+        user_rm.parse(cli_json(accuracies(), model="/local"), "rb.json", method="regression", base="org/x\n")
+    assert e.value.field == "--base" and "not a Hugging Face model id" in e.value.problem
+    assert not user_rm.valid_hf_id("org/x\n") and user_rm.valid_hf_id("org/x")
+
+
+def test_rows_are_numbered_as_a_spreadsheet_shows_them_blank_lines_included():
+    data = (b"hf_id,method,chat,chat_hard,safety,reasoning\n\norg/a,regression,90,60,80,70\n\n"
+            b"org/b,regression,+9.5e1,6e1,80,.7e2\n")
+    rows = user_rm.parse(data, "mine.csv")
+    assert [(r.hf_id, r.chat, r.reasoning, r.provenance["row"]) for r in rows] == [
+        ("org/a", 90.0, 70.0, 3), ("org/b", 95.0, 70.0, 5)]
 
 
 def test_command_is_quoted():
@@ -228,3 +265,59 @@ def test_results_page_lists_own_rows_apart_from_the_papers(tmp_path, monkeypatch
     mine = next(d.value for d in at.dataframe if "file" in d.value.columns)
     assert sorted(mine["hf_id"]) == ["EleutherAI/pythia-1.4b", "EleutherAI/pythia-2.8b"]
     assert set(mine["file"]) == {"rm_results/ours.csv"} and set(mine["format"]) == {"csv"}
+
+
+# --- issue 27, second adversarial pass: hostile files and weak ids through the pipeline and the page ------
+
+HEADER = "hf_id,method,chat,chat_hard,safety,reasoning\n"
+
+
+@pytest.mark.slow  # two pipeline processes
+def test_finding_4_hostile_files_get_a_message_from_the_pipeline_not_a_traceback(tmp_path):
+    cfg = _config(tmp_path)
+    big_cell = tmp_path / "big_cell.csv"
+    big_cell.write_text(HEADER + "org/a,regression,90,60,80,70\norg/b,regression," + "9" * 131_073 + ",60,80,70\n")
+    big_int = tmp_path / "big_int.json"
+    big_int.write_bytes(cli_json({**accuracies(), "donotanswer": 0.123456}).replace(b"0.123456", b"9" * 5000))
+    for path, where in ((big_cell, "big_cell.csv, row 3, field 'chat'"),
+                        (big_int, "big_int.json, field 'donotanswer'")):
+        p = _run(cfg, "--rm-results", str(path), "--method", "regression")
+        assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[-2000:]
+        assert where in p.stderr and "Fix:" in p.stderr and "set_int_max_str_digits" not in p.stderr, p.stderr
+        assert not (tmp_path / "work" / "rm_results" / path.name).exists()
+
+
+@pytest.mark.slow  # three pipeline processes
+def test_finding_9_an_updated_file_replaces_its_stale_copy_and_case_variants_are_one_model(tmp_path):
+    cfg = _config(tmp_path)
+    mine = tmp_path / "mine.csv"
+    mine.write_text(HEADER + "qwen/QWEN2.5-7B-INSTRUCT,regression,90,70,85,80\n")  # overall 81.25
+    p = _run(cfg, "--rm-results", str(mine))
+    assert p.returncode == 0, p.stderr
+    assert "'qwen/QWEN2.5-7B-INSTRUCT' stored as 'Qwen/Qwen2.5-7B-Instruct' (hub ids ignore case)" in p.stdout
+    mine.write_text(HEADER + "Qwen/Qwen2.5-7B-Instruct,regression,50,50,50,50\n")  # the corrected file
+    p = _run(cfg, "--rm-results", str(mine))
+    assert p.returncode == 0, p.stderr
+    assert "replaces the earlier copy of that name (the newest file wins)" in p.stdout
+    other = tmp_path / "other.csv"
+    other.write_text(HEADER + "QWEN/qwen2.5-7b-instruct,bradley_terry,60,60,60,60\n")
+    assert _run(cfg, "--rm-results", str(other)).returncode == 0
+    with duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT hf_id, method, score, run_id FROM rm_results WHERE source = 'user' "
+                           "ORDER BY method").fetchall()
+    assert rows == [("Qwen/Qwen2.5-7B-Instruct", "bradley_terry", 60.0, "user:other.csv"),
+                    ("Qwen/Qwen2.5-7B-Instruct", "regression", 50.0, "user:mine.csv")]
+    assert sorted(f.name for f in (tmp_path / "work" / "rm_results").glob("*.csv")) == ["mine.csv", "other.csv"]
+
+
+def test_finding_4_the_results_page_check_shows_a_message_for_hostile_files(app):
+    at = app("rm_results")
+    files = [("big_cell.csv", (HEADER + "org/a,regression,90,60," + "9" * 131_073 + ",70\n").encode(),
+              "big_cell.csv, row 2, field 'safety'"),
+             ("big_int.json", cli_json({**accuracies(), "donotanswer": 0.123456}).replace(b"0.123456", b"9" * 5000),
+              "big_int.json, field 'donotanswer'")]
+    for name, data, where in files:
+        at.file_uploader(key="user_rm_file").set_value((name, data, "application/octet-stream")).run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = [e.value.replace("\\", "") for e in at.error]
+        assert any(where in m and "Fix:" in m for m in shown), shown

@@ -14,6 +14,7 @@ The training and presence cases use tiny models and a few seconds of work each.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -207,17 +208,30 @@ def test_sigkill_during_a_training_trial(built, tmp_path):
     before = digest(db)
     done = lambda: sorted(work.glob(f"train/*/{method}/*/done.json"))  # noqa: E731
     ckpts = lambda: sorted(work.glob(f"train/*/{method}/lr_*/checkpoints/checkpoint-*"))  # noqa: E731
-    # the second trial is under way once a trial is done and a trial without done.json has a checkpoint
-    second_started = lambda: len(done()) == 1 and any(c.parent.parent != done()[0].parent for c in ckpts())  # noqa: E731
-    # a tiny trial lasts about a second on an idle machine: the kill lands 0-0.1 s into the second one;
-    # a run that got as far as publishing first is retried from scratch with no delay
+    # Kill once the state the assertions below need exists, never after a guessed time or at a folder: the
+    # second trial (no done.json) has a complete checkpoint, i.e. a readable trainer_state.json, which the
+    # Trainer writes last (under load a checkpoint folder exists well before it is complete, and a trial
+    # killed then rightly starts over). Both trials done already: kill too (nothing to resume then).
+    def complete(c: Path) -> bool:
+        try:
+            json.loads((c / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def resumable_or_done() -> bool:
+        finished = done()
+        return len(finished) == 2 or len(finished) == 1 and any(
+            c.parent.parent != finished[0].parent and complete(c) for c in ckpts())
+
+    # the kill lands 0-0.1 s after that; a run that got as far as publishing first is retried from scratch
     delay = RNG.uniform(0.0, 0.1)
     for attempt in range(3):
         work = tmp_path / f"work{attempt}"
         cfg.write_text(yaml.safe_dump({"db": str(db), "data_dir": str(ROOT / "data"), "work_dir": str(work),
                                        "stages": ["train"], "train": train}))
         killed, out = kill_when([PY, "-m", "pipeline.run", "--config", str(cfg), "--stages", "train"],
-                                second_started, delay, timeout=600)
+                                resumable_or_done, delay, timeout=600)
         if killed and "published" not in out:
             break
         shutil.copyfile(built[0], db)
@@ -313,6 +327,7 @@ def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_
              "for i in range(20):\n    assert main(['--db', sys.argv[1], '--stages', 'ingest']) == 0, i",
              str(db)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         stats = {"health": 0, "page": 0, "reads": 0, "apptest": 0}
+        seen_runs: set[int] = set()  # the runs count of each read: the versions the reads landed on
         errors: list[str] = []
         stop = threading.Event()
 
@@ -339,15 +354,20 @@ def test_the_app_keeps_serving_while_the_pipeline_publishes_20_times(built, tmp_
             try:
                 assert con.execute("SELECT count(*) FROM models").fetchone()[0] == 40
                 assert con.execute("SELECT count(*) FROM leaderboard_v2").fetchone()[0] == 4576
+                seen_runs.add(con.execute("SELECT count(*) FROM runs").fetchone()[0])
             finally:
                 con.close()
             stats["reads"] += 1
-            time.sleep(0.5)
+            time.sleep(0.1)
         stop.set()
-        t.join(timeout=120)
+        t.join(timeout=600)  # an AppTest run ends within its own 120 s timeout
         assert writer.returncode == 0, writer.stderr.read()[-3000:]
-        print("while publishing 20 times:", stats)
+        print("while publishing 20 times:", stats, "runs counts read:", sorted(seen_runs))
         assert not errors, errors
         assert counts(db)["runs"] == built[1]["runs"] + 20
-        assert stats["health"] >= 20 and stats["page"] >= 20 and stats["apptest"] >= 1
+        # How many checks fit into the 20 publishes depends on the machine's speed, so no count of them is
+        # asserted (">= 20" failed on a fast machine); what must hold: every check passed, the reads landed
+        # on several published versions (they ran while the database was being swapped), and the app
+        # rendered at least once meanwhile.
+        assert min(stats.values()) >= 1 and len(seen_runs) >= 2, (stats, seen_runs)
         assert http_get(base + "/_stcore/health")[1] == "ok" and app.poll() is None

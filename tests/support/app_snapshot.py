@@ -6,7 +6,10 @@ both evidence protocols) and returns every element's shown content: text of mark
 and headings, each dataframe's values, each plotly figure's spec, widget labels/options/values, metrics;
 and the ``rank`` command's output on data/examples/recent_bases.csv for both methods.
 Volatile content (build time, run ids, temp paths, durations) is masked, floats are rounded to 9
-significant digits (a refactor may reorder floating-point sums; nothing on screen shows 9 digits).
+significant digits (a refactor may reorder floating-point sums; nothing on screen shows 9 digits), and
+``differences`` compares numbers up to floating-point noise (relative 1e-9, or one step of that 9th digit),
+the figures' base64 typed arrays decoded (their raw float64 values: relative 1e-9): the same pins on another
+CPU or BLAS change the last bits.
 
 ``python tests/support/app_snapshot.py DB OUT.json`` writes a snapshot; ``tests/app/test_app_snapshot.py`` compares
 the current app with the one in tests/fixtures/app_snapshot.json.gz, taken before the refactor.
@@ -202,14 +205,65 @@ if __name__ == "__main__":
     save(collect(Path(sys.argv[1])), Path(sys.argv[2]))
 
 
+REL_TOL = 1e-9  # numbers: relative tolerance (a CPU or BLAS build changes the last bits of computed floats)
+ABS_TOL = 1e-15  # a number that is zero up to rounding (noise of sums of values of order 1); p-values of 1e-9 show
+
+
+def _close(a: float, b: float, rounded: bool = True) -> bool:
+    """Two numbers equal up to floating-point noise: within REL_TOL (or ABS_TOL), or (``rounded``: numbers
+    ``_clean`` rounded to 9 significant digits) one step apart in that 9th digit, where two values a hair
+    apart land on neighbours."""
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return True
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    scale = max(abs(a), abs(b))
+    step = 1.000001 * 10.0 ** (math.floor(math.log10(scale)) - 8) if rounded else 0.0  # 9th significant digit
+    return abs(a - b) <= max(REL_TOL * scale, ABS_TOL, step)
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _typed_array(x):
+    """The numbers of a plotly typed array (``{"dtype": "f8", "bdata": base64[, "shape"]}``, how plotly 6
+    writes numeric arrays into a figure's JSON), or None when ``x`` is not one."""
+    if not (isinstance(x, dict) and isinstance(x.get("bdata"), str) and isinstance(x.get("dtype"), str)):
+        return None
+    import base64
+    import binascii
+
+    import numpy as np
+
+    try:
+        return np.frombuffer(base64.b64decode(x["bdata"], validate=True), dtype=np.dtype(x["dtype"]))
+    except (binascii.Error, ValueError, TypeError):
+        return None
+
+
 def differences(before, after, path: str = "", limit: int = 20) -> list[str]:
-    """Where two snapshots differ, as 'path: before != after' lines (at most ``limit``)."""
+    """Where two snapshots differ, as 'path: before != after' lines (at most ``limit``). Text, ids, keys,
+    types and order compare exactly; numbers (the tables' cells and the figures' typed arrays, decoded)
+    compare up to floating-point noise (``_close``): the same pins on another CPU change the last bits."""
     out: list[str] = []
 
     def walk(x, y, p):
         if len(out) >= limit:
             return
-        if type(x) is not type(y):
+        xa, ya = _typed_array(x), _typed_array(y)
+        if xa is not None and ya is not None:
+            same = (x.get("dtype"), x.get("shape"), xa.shape) == (y.get("dtype"), y.get("shape"), ya.shape)
+            bad = [i for i, (a, b) in enumerate(zip(xa.tolist(), ya.tolist()))
+                   if not _close(a, b, rounded=False)] if same else [0]
+            if bad:
+                i = bad[0]
+                out.append(f"{p}: {x.get('dtype')} array of {len(xa)} != {len(ya)} values, first difference at "
+                           f"[{i}]: {xa[i] if i < len(xa) else None!r} != {ya[i] if i < len(ya) else None!r}")
+        elif _number(x) and _number(y):
+            if not _close(float(x), float(y)):
+                out.append(f"{p}: {x!r} != {y!r}")
+        elif type(x) is not type(y):
             out.append(f"{p}: {str(x)[:160]!r} != {str(y)[:160]!r}")
         elif isinstance(x, dict):
             for k in sorted(set(x) | set(y)):
