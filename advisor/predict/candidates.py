@@ -215,10 +215,19 @@ def _not_ranked_messages(table: pd.DataFrame) -> list[str]:
     out = []
     for source, g in table[table["not_ranked"] == SIZE_UNKNOWN].groupby("source", sort=False):
         ids = ", ".join(repr(h) for h in g["hf_id"].head(10)) + (" ..." if len(g) > 10 else "")
-        fix = ("give the size beside the file (the app's 'Params (B)' box of the upload tab, --params-b "
-               "on the command line)" if str(source).lower().endswith(".json") else
-               "add a 'Params (B)' column with the size in billions of parameters (e.g. 4.0)")
+        fix = _size_fix(str(source))
         out.append(f"{source}: {len(g)} model(s) not ranked, {SIZE_UNKNOWN}: {ids}. Their size is neither "
                    f"given nor in the {LEADERBOARD_TABLE} or {PAPER_MODELS}, and a size is never imputed. "
                    f"Fix: {fix}.")
     return out
+
+
+def _size_fix(source: str) -> str:
+    """How to give the size of a row of ``source``, which decides where it can be written."""
+    if source.lower().endswith(".json"):
+        return ("give the size beside the file (the app's 'Params (B)' box of the upload tab, --params-b "
+                "on the command line)")
+    if source == "leaderboard":
+        return ("give the model's id and its 'Params (B)' in the typed table or a CSV: the rest of its row "
+                f"is then taken from the {LEADERBOARD_TABLE}")
+    return "add a 'Params (B)' column with the size in billions of parameters (e.g. 4.0)"

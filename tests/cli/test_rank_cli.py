@@ -65,9 +65,10 @@ def test_pick_from_the_leaderboard_case_insensitively(app_db):
     assert ids == {"Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"}
 
 
-def test_picked_models_of_unknown_size_are_not_ranked(app_db):
+def test_picked_models_of_unknown_size_are_not_ranked(app_db, tmp_path):
     """Issue 24: the leaderboard table writes 0 or -1 for an unknown size; such a pick is not ranked (its
-    size is never imputed), the others are, and the command still exits 0."""
+    size is never imputed), the others are, and the command still exits 0. The fix it names works: the
+    id and size in a CSV, the rest of the row taken from the leaderboard table."""
     unknown = ["JungZoona/T3Q-Qwen2.5-14B-Instruct-1M-e3", "cognitivecomputations/dolphin-2.9.2-Phi-3-Medium"]
     proc = rank("--pick", ",".join([*unknown, "Qwen/Qwen2.5-7B-Instruct"]), "--format", "json", db=app_db)
     assert proc.returncode == 0, proc.stderr
@@ -76,6 +77,14 @@ def test_picked_models_of_unknown_size_are_not_ranked(app_db):
         h for h, r in rows.items() if r["rank"] is not None}
     assert ("warning: leaderboard: 2 model(s) not ranked, size unknown: add Params (B): "
             f"{unknown[0]!r}, {unknown[1]!r}.") in proc.stderr
+    assert "Fix: give the model's id and its 'Params (B)' in the typed table or a CSV" in proc.stderr
+    sized = tmp_path / "sized.csv"
+    sized.write_text(f"model,Params (B)\n{unknown[0]},14.8\n")
+    fixed = rank(sized, "--format", "json", db=app_db)
+    assert fixed.returncode == 0, fixed.stderr
+    row = json.loads(fixed.stdout)["rows"][0]
+    assert row["hf_id"] == unknown[0] and row["rank"] == 1 and row["size_source"] == "given"
+    assert row["leaderboard_ifeval"] == 73.24 and row["prov_leaderboard_ifeval"] == "leaderboard"
 
 
 @pytest.mark.parametrize("args, needle", [
