@@ -315,7 +315,7 @@ def _ambiguous_cells(frame: pd.DataFrame, cols: _Columns, row_scale: list[str | 
     plain = (values > 1.0).any(axis=1)
     for i in frame.index[on_table & ~plain & values.notna().any(axis=1)]:
         for name in values.columns:
-            v, big = values.at[i, name], values.loc[plain, name].dropna()
+            v, big = values.at[i, name], values.loc[values[name] > 1.0, name]
             if 0.0 < v <= 1.0 and (big.empty or big.min() / 2 <= 100 * v <= min(100.0, 2 * big.max())):
                 flagged[i].append(name)
         if flagged[i]:

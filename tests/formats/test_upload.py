@@ -283,6 +283,10 @@ def test_an_ambiguous_cell_is_kept_and_flagged_not_imputed():
         "on the 0-100 'normalized' scale, so they could be raw 0-1 fractions: kept as given on the "
         "'normalized' scale and flagged 'ambiguous'. Fix: if they are raw fractions, put 'raw' in the row's "
         "'scale' column (or write them x 100); if the model really scores this low, nothing to do."]
+    # a value whose x 100 lies far below the column's values above 1 (5 against 20-50) reads as a small
+    # normalized one, even when a plainly 0-100 row holds a smaller value still (0.5, IFEval 30)
+    far = upload.parse_csv(data + b"org/weak,0.5,3,30\norg/tiny2,0.05,,\n", "far.csv")
+    assert far.labels["ambiguous"].tolist() == ["", "", "MATH Lvl 5 0.3", "", "", ""]
     # the row's own scale settles it: nothing is ambiguous
     own = upload.parse_csv(data.replace(b"IFEval\n", b"IFEval,scale\n").replace(b"0.3,0,\n", b"0.3,0,,raw\n")
                            .replace(b"70\n", b"70,\n").replace(b"60\n", b"60,\n").replace(b"25\n", b"25,\n"),
