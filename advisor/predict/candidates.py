@@ -115,8 +115,8 @@ def _with_contract_columns(stacked: pd.DataFrame) -> pd.DataFrame:
     for c in PROV_COLUMNS:
         out[c] = out[c].fillna("") if c in out.columns else ""
         out.loc[out[c.removeprefix(upload.PROV)].isna(), c] = ""
-    out["size_source"] = [scales.GIVEN if p == scales.GIVEN else f"{p}: {LEADERBOARD_TABLE}" if p else ""
-                          for p in out[upload.PROV + "params_b"]]
+    given = {scales.GIVEN: scales.GIVEN, scales.LEADERBOARD: f"{scales.LEADERBOARD}: {LEADERBOARD_TABLE}"}
+    out["size_source"] = out[upload.PROV + "params_b"].map(given).fillna("")  # a picked row's own size
     out["not_ranked"] = ""
     out["known"] = False
     rest = [c for c in out.columns if c not in EXTRA_COLUMNS]
