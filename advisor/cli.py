@@ -3,9 +3,10 @@ the same command is ``rm-advisor rank ...`` after ``pip install -e .`` (pyprojec
 
 Ranks candidate base models from a CSV or lm-evaluation-harness results file (and/or models picked
 from the Open LLM Leaderboard v2 table in the database) with the predictor the database was built
-with, and writes the shortlist to stdout: the same parsing, checks, predictions, intervals, skill flags
-and export columns as the app's download (``advisor.predict.ranking`` is shared). Messages go to stderr; on bad
-input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
+with, and writes the shortlist to stdout: the same parsing, checks, candidate table (completed from
+the database's tables by ``advisor.predict.candidates``), predictions, intervals, skill flags and
+export columns as the app's download (``advisor.predict.ranking`` is shared). Messages go to stderr; on
+bad input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from advisor.core import registry
 from advisor.db import queries, store
 from advisor.formats import upload
-from advisor.predict import evidence, ranking
+from advisor.predict import candidates, evidence, ranking
 from advisor.predict.bundle import load, source
 from advisor.predict.shortlist import export_shortlist
 
@@ -40,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--scale", choices=list(upload.SCALE_CHOICES), default="auto",
                    help="scale of the FILE's values (default: auto, detected as the app does)")
     r.add_argument("--model", help="model id for a JSON file that does not name its model")
+    r.add_argument("--params-b", type=float, help="size in billions of parameters for a JSON file "
+                   "(results files do not state it; without it the size is looked up by model id)")
     r.add_argument("--format", choices=FORMATS, default="csv", help="output format (default: csv)")
     return p
 
@@ -50,33 +53,43 @@ def _fail(messages: list[str]) -> int:
     return 2
 
 
-def rank(args: argparse.Namespace) -> int:
-    db = store.db_path(args.db)
-    problem = store.database_problem(db)  # missing, empty, not DuckDB, or not a database the pipeline built
-    if problem:
-        return _fail([problem])
+def read_candidates(args: argparse.Namespace, db: Path) -> tuple[list[upload.Candidates], list[str]]:
+    """The parsed inputs of FILE and --pick (what the app's input tabs give), or the errors that stop
+    the command before any candidate is read."""
     parts: list[upload.Candidates] = []
     if args.file:
         path = Path(args.file)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return _fail([f"{path}: cannot be read ({exc.strerror or exc}). Fix: check the path."])
-        parts.append(upload.parse_upload(data, path.name, scale=args.scale, model_id=args.model))
+            return [], [f"{path}: cannot be read ({exc.strerror or exc}). Fix: check the path."]
+        parts.append(upload.parse_upload(data, path.name, scale=args.scale, model_id=args.model,
+                                         params_b=args.params_b))
     picks = [p.strip() for p in args.pick.split(",") if p.strip()]
     if picks:
         lb = queries.leaderboard(db)
         known = {h.lower(): h for h in lb["hf_id"]}
         missing = [p for p in picks if p.lower() not in known]
         if missing:
-            return _fail([f"--pick: {', '.join(repr(m) for m in missing)} not in the Open LLM "
-                          f"Leaderboard v2 table of {db}. Fix: check the ids (the app's pick tab "
-                          f"searches them), or give the model's results in FILE."])
-        ids = list(dict.fromkeys(known[p.lower()] for p in picks))
-        parts.append(upload.leaderboard_candidates(lb, ids))
+            return [], [f"--pick: {', '.join(repr(m) for m in missing)} not in the Open LLM "
+                        f"Leaderboard v2 table of {db}. Fix: check the ids (the app's pick tab "
+                        f"searches them), or give the model's results in FILE."]
+        parts.append(upload.leaderboard_candidates(lb, list(dict.fromkeys(known[p.lower()] for p in picks))))
     if not parts:
-        return _fail(["no candidates. Fix: give a CSV or lm-eval JSON FILE, or --pick ID,ID."])
-    candidates, errors, warnings, notes = ranking.gather(parts)
+        return [], ["no candidates. Fix: give a CSV or lm-eval JSON FILE, or --pick ID,ID."]
+    return parts, []
+
+
+def rank(args: argparse.Namespace) -> int:
+    db = store.db_path(args.db)
+    problem = store.database_problem(db)  # missing, empty, not DuckDB, or not a database the pipeline built
+    if problem:
+        return _fail([problem])
+    parts, problems = read_candidates(args, db)
+    if problems:
+        return _fail(problems)
+    reference = candidates.Reference(queries.leaderboard(db), queries.known_models(db))
+    table, errors, warnings, notes = candidates.gather(parts, reference)
     for m in warnings:
         print(f"warning: {m}", file=sys.stderr)
     for m in notes:
@@ -88,7 +101,7 @@ def rank(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         return _fail([str(exc)])
     measured = queries.rm_targets(db, method=args.method)["score"]
-    short = ranking.build(candidates, bundle, method=args.method, measured=measured)
+    short = ranking.build(table, bundle, method=args.method, measured=measured)
     for m in short.notes:
         print(f"note: {m}", file=sys.stderr)
     if short.errors:

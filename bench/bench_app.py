@@ -7,7 +7,9 @@ Measures, and prints with the goal and a baseline measured in the same run:
    Goal: < 3 s. Baseline: the same for a one-line Streamlit app (`st.title("hello")`), i.e. the
    framework's own start-up on this machine.
 2. prediction for 25 uploaded candidates (25 Open LLM Leaderboard rows as CSV bytes): parsing
-   (advisor.formats.upload) + advisor.predict.shortlist.predict_candidates, median of --repeats. Goal: < 0.5 s.
+   (advisor.formats.upload), the candidate table (advisor.predict.candidates.gather, completed from the
+   database's tables read once beforehand, as the app caches them) +
+   advisor.predict.shortlist.predict_candidates of its rankable rows, median of --repeats. Goal: < 0.5 s.
    Baseline: the bare fitted estimators (bundle.predict(X, scale, method, target) for the 5
    targets) on the same 25 complete rows, i.e. the cost of the model itself.
 3. the same for all 4,576 leaderboard rows (4,497 distinct models), once (no goal in the issue).
@@ -102,11 +104,14 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
     import pandas as pd
 
     from advisor.core.registry import RM_TARGETS as TARGETS
+    from advisor.db import queries
     from advisor.formats import upload
+    from advisor.predict import candidates
     from advisor.predict.bundle import load_bundle
     from advisor.predict.shortlist import predict_candidates
 
     bundle = load_bundle(db)
+    reference = candidates.Reference(queries.leaderboard(db), queries.known_models(db))
     lines = LEADERBOARD.read_text().splitlines()
     sizes = [(25, repeats)] + ([(len(lines) - 1, 1)] if full else [])
     for n, runs in sizes:
@@ -115,9 +120,11 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
         for _ in range(runs):
             t = time.perf_counter()
             c = upload.parse_csv(data, "candidates.csv", scale="normalized")
-            pred = predict_candidates(bundle, c.frame.assign(scale=c.scale), method="regression")
+            table = candidates.gather([c], reference)[0]
+            rankable = table[table["not_ranked"] == ""]  # a size is never imputed: the rest are listed
+            pred = predict_candidates(bundle, rankable, method="regression")
             times.append(time.perf_counter() - t)
-            X = c.frame.set_index("hf_id").reindex(columns=bundle.features)
+            X = rankable.set_index("hf_id").reindex(columns=bundle.features)
             X = X.fillna(bundle.X_train().mean())  # complete rows for the bare-estimator baseline
             t = time.perf_counter()
             for target in TARGETS:

@@ -9,6 +9,7 @@ from advisor.core import registry, scales
 from advisor.core.untrusted import md_text
 from advisor.db import queries
 from advisor.formats import upload
+from advisor.predict.candidates import Reference, gather  # pandas only: the empty page stays light
 from pages._shared import cached, load_bundle, shortlist
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
@@ -71,8 +72,11 @@ with tab_upload:
                                key="upload_settings", format_func=scales.SETTINGS_HELP.get,
                                help="A row can give its own in a 'settings' column (leaderboard or other).")
     json_model = u3.text_input("Model id for JSON files that do not name their model", key="json_model")
+    json_size = u3.number_input("Params (B) of the JSON files' model", min_value=0.0, value=None, step=0.1,
+                                key="json_params", help="Results files do not state the size; without it "
+                                "the size is looked up by model id, and a model of unknown size is not ranked.")
     for f in files or []:
-        parts.append(upload.parse_upload(f.getvalue(), f.name, scale=scale_upload,
+        parts.append(upload.parse_upload(f.getvalue(), f.name, scale=scale_upload, params_b=json_size,
                                          model_id=json_model.strip() or None, settings=settings_upload))
 
 with tab_pick:
@@ -108,16 +112,16 @@ with tab_pick:
                     + (" ..." if len(picked) > 30 else ""))
         parts.append(upload.leaderboard_candidates(lb, picked))
 
-for p in parts:  # messages quote file names, ids and cells: shown as text, never as Markdown
-    for msg in p.errors:
-        st.error(md_text(msg))
-    for msg in p.warnings:
-        st.warning(md_text(msg))
-    for msg in p.notes:
-        st.info(md_text(msg))
-candidates, dup_warnings = upload.combine(parts)
-for msg in dup_warnings:
+# one candidate table, checked once and completed from the database (advisor.predict.candidates), as
+# `python -m advisor rank` builds it
+reference = Reference(cached(queries.leaderboard), cached(queries.known_models))
+candidates, errors, warnings, notes = gather(parts, reference)
+for msg in errors:  # messages quote file names, ids and cells: shown as text, never as Markdown
+    st.error(md_text(msg))
+for msg in warnings:
     st.warning(md_text(msg))
+for msg in notes:
+    st.info(md_text(msg))
 
 st.divider()
 st.header("Ranked candidates")

@@ -110,7 +110,8 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool =
     """Long frame: hf_id, advisor_method, predicted, lower, upper, in_domain, imputed, in_training,
     prediction_kind.
 
-    Bases with none of the benchmark features are left out. The advisor methods go through
+    Bases with none of the benchmark features, or without a size (never imputed:
+    ``advisor.predict.candidates``), are left out. The advisor methods go through
     ``advisor.predict.shortlist.predict_candidates``; for a base the predictor was trained on, ``out_of_fold``
     replaces that in-sample fit by its cross-validated prediction from the fold that held it out
     (``bundle_facts``: the served procedure's out-of-fold prediction, +- its half-width), so no base is
@@ -121,6 +122,8 @@ def predict_bases(bundle, feats: pd.DataFrame, methods=None, out_of_fold: bool =
     features = facts["features"]
     bench = [f for f in features if f not in registry.TRAINING_METRICS]
     usable = feats[feats[bench].notna().any(axis=1)]
+    if "params_b" in usable.columns:
+        usable = usable[usable["params_b"] > 0]
     if usable.empty:
         return pd.DataFrame(columns=["hf_id", "advisor_method", "predicted", "lower", "upper", "in_domain",
                                      "imputed", "in_training", "prediction_kind"])

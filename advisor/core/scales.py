@@ -40,6 +40,13 @@ from advisor.core import leaderboard_norm, registry
 
 TASKS = registry.OLL_V2_TASKS
 SETTINGS = ("leaderboard", "other")
+# Where a candidate's cell came from (the ``prov_<feature>`` columns of the candidate table,
+# ``advisor.predict.candidates``): typed or uploaded on the row's own scale; copied from the model's
+# Open LLM Leaderboard v2 row; converted exactly (percent -> raw, raw <-> normalized, RULES below);
+# looked up by hub id in the database (size, pre-training tokens). "" where the cell is missing.
+# Prediction adds "imputed" in its output, never in the input.
+GIVEN, LEADERBOARD, CONVERTED, LOOKED_UP = "given", "leaderboard", "converted", "looked up"
+PROVENANCE = (GIVEN, LEADERBOARD, CONVERTED, LOOKED_UP)
 SETTINGS_HELP = {
     "leaderboard": "Open LLM Leaderboard settings (lm-eval leaderboard tasks: their shots, no CoT)",
     "other": "other / unknown settings (e.g. a model card: other shots, CoT, chat template); less certain",

@@ -129,6 +129,13 @@ def leaderboard(path=None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def known_models(path=None) -> pd.DataFrame:
+    """The database's ``models`` table as the candidate table's completion reads it
+    (``advisor.predict.candidates.Reference``): hf_id, params_b, pretrain_tokens_t, in_paper."""
+    with store.connection(path) as con:
+        return store.frame(con, "SELECT hf_id, params_b, pretrain_tokens_t, in_paper FROM models ORDER BY hf_id")
+
+
 def filter_leaderboard(df: pd.DataFrame, search: str = "", size_range=(0.0, 1e9), orgs=(),
                        status: str = "all") -> pd.DataFrame:
     """Rows matching a case-insensitive substring of the id, a parameter range (B), organisations,

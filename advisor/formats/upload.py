@@ -1,18 +1,24 @@
 """Candidate tables a user uploads (CSV) or types, turned into one clean wide frame plus messages.
 
 Every problem becomes a message that names the file, the row or cell and the fix; a bad cell is left
-empty (the predictor imputes it) so the rest of the table still predicts. Nothing here raises on user
-input except :func:`parse_upload` for files that cannot be read at all, and even that is reported as a
-message by the caller.
+empty (the predictor imputes it; a size is looked up by model id instead, never imputed) so the rest of
+the table still predicts. Nothing here raises on user input except :func:`parse_upload` for files that
+cannot be read at all, and even that is reported as a message by the caller. These are the candidate
+table's checks, run once: ``advisor.predict.candidates`` completes the table from the database and
+prediction does not check it again.
 
 Columns are matched to the benchmark registry case- and punctuation-insensitively
 (``advisor.core.registry.resolve``: "MATH Lvl 5", "MMLU-PRO", "Params (B)" all work). The scale of the
 benchmark values is either chosen by the user or detected from their magnitude, with a visible note;
-a column can carry its own ("MMLU-PRO (percent)") and a row its own (optional ``scale`` column).
-Percent values (raw x 100, as model cards print them) are converted exactly to raw, and a row with a
-mix is put on one scale by the exact rules of ``advisor.core.scales``; every conversion is recorded in the
-row's ``converted`` label. The settings the numbers came from (``settings``: leaderboard | other) are
-asked per table and can be given per row; "other" rows are flagged less certain.
+a column can carry its own ("MMLU-PRO (percent)") and a row its own (optional ``scale`` column). A
+cell is judged by its row and its column together (``_ambiguous_cells``): a value valid on the scale
+the rest of its row is on is never discarded, and a cell its row and column leave open is kept and
+flagged ``ambiguous``, never imputed. Percent values (raw x 100, as model cards print them) are
+converted exactly to raw, and a row with a mix is put on one scale by the exact rules of
+``advisor.core.scales``; every conversion is recorded in the row's ``converted`` label and every cell's
+origin in its ``prov_<benchmark>`` label (``given`` or ``converted``; picked leaderboard rows:
+``leaderboard``). The settings the numbers came from (``settings``: leaderboard | other) are asked per
+table and can be given per row; "other" rows are flagged less certain.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ INFO_LABELS = ("source", "sourceurl", "url", "cardurl", "card", "reference", "no
 # A scale written after a benchmark name in a header: "MMLU-PRO (percent)", "BBH [raw]", "GPQA %".
 HEADER_SCALE = re.compile(r"^(?P<name>.*?)[\s_]*(?:[(\[]\s*(?P<word>raw|percent|%|normali[sz]ed)\s*[)\]]|"
                           r"(?P<pct>%))\s*$", re.IGNORECASE)
-LABEL_COLUMNS = ["scale", "settings", "partial", "missing", "input_scale", "converted", "note"]
+LABEL_COLUMNS = ["scale", "settings", "partial", "missing", "input_scale", "converted", "ambiguous", "note"]
+PROV = "prov_"  # prov_<benchmark>: where the cell came from (advisor.core.scales.PROVENANCE)
 
 
 @dataclass
@@ -74,9 +81,14 @@ class Candidates:
 
 def leaderboard_candidates(leaderboard: pd.DataFrame, ids) -> Candidates:
     """Models picked from the Open LLM Leaderboard v2 table (``queries.leaderboard``): its normalized
-    scores and size, as the app's pick tab and ``python -m advisor rank --pick`` add them."""
+    scores and size, as the app's pick tab and ``python -m advisor rank --pick`` add them, every cell
+    with provenance 'leaderboard'. A size of 0 or less is the table's "unknown": left empty."""
     rows = leaderboard[leaderboard["hf_id"].isin(list(ids))][["hf_id", "params_b", *registry.OLL_V2_TASKS]]
-    return Candidates(rows.reset_index(drop=True), "normalized", "leaderboard")
+    rows = rows.reset_index(drop=True)
+    rows["params_b"] = rows["params_b"].where(rows["params_b"] > 0)
+    out = Candidates(rows, "normalized", "leaderboard")
+    out.labels = labels_of(out).replace({scales.GIVEN: scales.LEADERBOARD})
+    return out
 
 
 def empty(source: str, scale: str = "normalized") -> Candidates:
@@ -172,12 +184,11 @@ def clean_table(raw: pd.DataFrame, source: str, scale: str = "auto", first_row: 
                              "raw, percent or normalized (or leave it empty for the table's scale)")
     row_settings = _row_choices(raw, cols.settings, numbers, source, out, scales.parse_settings, "settings",
                                 "'leaderboard' (Open LLM Leaderboard settings) or 'other' (other / unknown)")
-    auto = scale == "auto"
-    scale = _table_scale(raw, cols, row_scale, source, out) if auto else scale
+    scale = _table_scale(raw, cols, row_scale, source, out) if scale == "auto" else scale
     out.scale = scale
-    frame, cell_scale = _read_values(raw, cols, ids, numbers, row_scale, scale, auto, source, out)
-    labels = label_rows(frame, cell_scale, scale,
-                        [rs or settings for rs in row_settings], out)
+    frame, cell_scale = _read_values(raw, cols, ids, numbers, row_scale, scale, source, out)
+    ambiguous = _ambiguous_cells(frame, cols, row_scale, scale, numbers, source, out)
+    labels = label_rows(frame, cell_scale, scale, [rs or settings for rs in row_settings], out, ambiguous)
     frame, labels = _drop_duplicate_models(frame, labels, numbers, source, out)
     out.frame = frame
     out.labels = labels
@@ -268,26 +279,70 @@ def _table_scale(raw: pd.DataFrame, cols: _Columns, row_scale: list[str | None],
 
 
 def _read_values(raw: pd.DataFrame, cols: _Columns, ids: list[str], numbers: list[int],
-                 row_scale: list[str | None], scale: str, auto: bool, source: str,
+                 row_scale: list[str | None], scale: str, source: str,
                  out: Candidates) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """(frame: hf_id and one float column per benchmark, the scale of every cell per benchmark); a bad
-    cell is NaN with an error in ``out``, and a column that mixes scales is checked (``_check_mixed_column``)."""
+    cell is NaN with an error in ``out``."""
     frame = pd.DataFrame({"hf_id": ids})
     cell_scale: dict[str, list[str]] = {}
     for col, name in cols.mapping.items():
         scales_here = [value_scale(name, cols.col_scale.get(col) or rs or scale) for rs in row_scale]
         cell_scale[name] = scales_here
-        values = [_cell_value(v, vscale, f"{source}, row {n}, column {col!r}", col, out)
+        values = [_cell_value(v, vscale, f"{source}, row {n}, column {col!r}", col, name, out)
                   for n, v, vscale in zip(numbers, raw[col].tolist(), scales_here)]
         frame[name] = pd.Series(values, dtype=float)
-        if not _fixed_scale(name) and col not in cols.col_scale:
-            blank = _check_mixed_column(frame[name], [rs is None for rs in row_scale], scale, auto,
-                                        numbers, source, col, out)
-            frame.loc[blank, name] = math.nan
     return frame, cell_scale
 
 
-def _cell_value(v, vscale: str, where: str, col: str, out: Candidates) -> float:
+def _ambiguous_cells(frame: pd.DataFrame, cols: _Columns, row_scale: list[str | None], scale: str,
+                     numbers: list[int], source: str, out: Candidates) -> list[list[str]]:
+    """Per row, the benchmarks whose scale its row and column leave open; a warning per such row.
+
+    Only cells on the table's 0-100 scale count (no scale in their header or row). A row with a value
+    above 1 is plainly on that scale: its small values (a weak model's MATH Lvl 5 of 0.3, a GPQA of 0)
+    are valid there and kept as given. A row whose values are all at most 1 says nothing itself; a cell
+    of it is ambiguous when its column has no value above 1 to compare with, or when its value x 100
+    lies among them (within a factor of 2), i.e. it reads as well as a raw 0-1 fraction. An ambiguous
+    cell is kept on the table's scale and flagged, never emptied or imputed."""
+    flagged: list[list[str]] = [[] for _ in range(len(frame))]
+    if scale not in ("percent", "normalized"):
+        return flagged
+    own = {n for c, n in cols.mapping.items() if c not in cols.col_scale and not _fixed_scale(n)}
+    if not own:
+        return flagged
+    on_table = pd.Series([rs is None for rs in row_scale], index=frame.index)
+    values = frame[[n for n in frame.columns if n in own]].where(on_table, axis=0)
+    plain = (values > 1.0).any(axis=1)
+    for i in frame.index[on_table & ~plain & values.notna().any(axis=1)]:
+        for name in values.columns:
+            v, big = values.at[i, name], values.loc[values[name] > 1.0, name]
+            if 0.0 < v <= 1.0 and (big.empty or big.min() / 2 <= 100 * v <= min(100.0, 2 * big.max())):
+                flagged[i].append(name)
+        if flagged[i]:
+            cells = ", ".join(f"column {_column_of(cols, n)!r} {values.at[i, n]:g}" for n in flagged[i])
+            out.warnings.append(
+                f"{source}, row {numbers[i]}: every value of this row is at most 1 ({cells}) while the table "
+                f"reads on the 0-100 {scale!r} scale, so they could be raw 0-1 fractions: kept as given on "
+                f"the {scale!r} scale and flagged 'ambiguous'. Fix: if they are raw fractions, put 'raw' in "
+                f"the row's 'scale' column (or write them x 100); if the model really scores this low, "
+                f"nothing to do.")
+    return flagged
+
+
+def _column_of(cols: _Columns, name: str) -> str:
+    return next(c for c, n in cols.mapping.items() if n == name)
+
+
+def _then(name: str, ignored: bool = False) -> str:
+    """What happens to an empty (``ignored``: a rejected) cell of benchmark ``name``: a size is never
+    imputed (``advisor.predict.candidates``)."""
+    if name == "params_b":
+        return (f"{'; ' if ignored else '(then '}the size is looked up by model id, else the row is not "
+                f"ranked{'' if ignored else ')'}")
+    return " and imputed" if ignored else "(it is then imputed)"
+
+
+def _cell_value(v, vscale: str, where: str, col: str, name: str, out: Candidates) -> float:
     """One cell as a number on ``vscale``; NaN for an empty cell, and NaN with an error in ``out`` (naming
     ``where`` and the fix) for one that is not a number, infinite or outside the scale's range."""
     if _blank(v):
@@ -296,12 +351,12 @@ def _cell_value(v, vscale: str, where: str, col: str, out: Candidates) -> float:
         x = float(str(v).strip().rstrip("%")) if isinstance(v, str) else float(v)
     except (TypeError, ValueError):
         out.errors.append(f"{where}: {str(v)[:40]!r} is not a number. Fix: enter a number on "
-                          f"the {vscale!r} scale or leave the cell empty (it is then imputed).")
+                          f"the {vscale!r} scale or leave the cell empty {_then(name)}.")
         return math.nan
     if math.isnan(x):
         return math.nan
     if math.isinf(x):
-        out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored and imputed. "
+        out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored{_then(name, True)}. "
                           f"Fix: enter a finite number on the {vscale!r} scale or leave the cell empty.")
         return math.nan
     lo, hi = SCALE_RANGES.get(vscale, (0.0, math.inf))
@@ -310,7 +365,7 @@ def _cell_value(v, vscale: str, where: str, col: str, out: Candidates) -> float:
         fix = (_range_fix(vscale, x, _header_scale(col)[0]) if vscale in SCALE_RANGES
                else "enter the size in billions, e.g. 7.6")
         out.errors.append(f"{where}: {x:g} is outside the {vscale!r} scale ({rng}); the cell "
-                          f"is ignored and imputed. Fix: {fix}.")
+                          f"is ignored{_then(name, True)}. Fix: {fix}.")
         return math.nan
     return x
 
@@ -377,44 +432,15 @@ def _check_fraction_columns(values: pd.DataFrame, source: str, out: Candidates) 
                                 f"column '{registry.get(name).display_name} (raw)'.")
 
 
-def _check_mixed_column(values: pd.Series, on_table_scale: list[bool], scale: str, auto: bool,
-                        numbers: list[int], source: str, col: str, out: Candidates) -> list[int]:
-    """Scales mixed within one column: on a 0-100 scale, a 0-1 fraction whose value x 100 lies among
-    the column's other values (within a factor of 2) is most likely a raw number. Detected scale: an
-    error, and the returned positions are to be emptied; a scale the user chose: a warning, value kept."""
-    blank: list[int] = []
-    if scale not in ("percent", "normalized"):
-        return blank
-    idx = [i for i, ok in enumerate(on_table_scale) if ok and not math.isnan(values.iloc[i])]
-    big = [i for i in idx if values.iloc[i] > 1.0]
-    if not big:
-        return blank
-    lo = min(values.iloc[i] for i in big) / 2
-    hi = min(100.0, 2 * max(values.iloc[i] for i in big))
-    example = big[0]
-    for i in idx:
-        v = float(values.iloc[i])
-        if 0.0 < v < 1.0 and lo <= 100 * v <= hi:
-            head = (f"{source}, row {numbers[i]}, column {col!r}: {v:g} looks like a raw 0-1 fraction, "
-                    f"but the column's other values are on the 0-100 {scale!r} scale (e.g. "
-                    f"{values.iloc[example]:g} in row {numbers[example]}): scales mixed within one column")
-            fix = (f"write it as {100 * v:g} if it is the raw score, or give this row its own scale in a "
-                   f"'scale' column (raw, percent or normalized)")
-            if auto:
-                out.errors.append(f"{head}; the cell is ignored and imputed. Fix: {fix}, or choose the "
-                                  f"scale explicitly (then the value is kept as given).")
-                blank.append(i)
-            else:
-                out.warnings.append(f"{head}; kept as {v:g} on the {scale!r} scale. Fix: {fix}.")
-    return blank
-
-
 def label_rows(frame: pd.DataFrame, cell_scale: dict[str, list[str]], default_scale: str,
-               row_settings: list[str], out: Candidates | None = None) -> pd.DataFrame:
+               row_settings: list[str], out: Candidates | None = None,
+               ambiguous: list[list[str]] | None = None) -> pd.DataFrame:
     """Put every row of ``frame`` on one scale in place (``scales.harmonize``: percent -> raw, exact
-    raw <-> normalized where a row mixes them) and return its labels (LABEL_COLUMNS): scale,
-    settings, partial (some but not all six leaderboard tasks), missing (their names), input_scale
-    (the scales the values came in, '+'-joined), converted (what was converted, exactly how), note."""
+    raw <-> normalized where a row mixes them) and return its labels: LABEL_COLUMNS (scale, settings,
+    partial (some but not all six leaderboard tasks), missing (their names), input_scale (the scales
+    the values came in, '+'-joined), converted (what was converted, exactly how), ambiguous (cells
+    whose scale the row and column leave open, ``_ambiguous_cells``), note), then ``prov_<benchmark>``
+    for every benchmark column: 'given' on the row's own scale, 'converted', or '' where empty."""
     rows = []
     bench = [b for b in cell_scale if not _fixed_scale(b)]
     for i in range(len(frame)):
@@ -422,14 +448,11 @@ def label_rows(frame: pd.DataFrame, cell_scale: dict[str, list[str]], default_sc
         h = scales.harmonize(cells, default="normalized" if default_scale == "normalized" else "raw")
         for b in bench:
             frame.at[i, b] = h.values.get(b, math.nan)
-        present = scales.tasks_present(frame.iloc[i])
-        missing = [registry.get(t).display_name for t in scales.TASKS if t not in present]
-        partial = 0 < len(present) < len(scales.TASKS)
-        notes = []
-        if row_settings[i] == "other":
-            notes.append("other / unknown settings: less certain")
-        if partial:
-            notes.append(f"partial: {len(present)} of {len(scales.TASKS)} leaderboard tasks")
+        partial, missing, partial_note = task_labels(frame.iloc[i])
+        flagged = [f"{registry.get(b).display_name} {frame.at[i, b]:g}" for b in (ambiguous[i] if ambiguous else [])]
+        notes = ["other / unknown settings: less certain"] if row_settings[i] == "other" else []
+        notes += [partial_note] if partial_note else []
+        notes += [f"ambiguous scale: {', '.join(flagged)} (could be raw fractions)"] if flagged else []
         if h.dropped:
             notes.append("left out: " + "; ".join(h.dropped))
             if out is not None:
@@ -437,11 +460,24 @@ def label_rows(frame: pd.DataFrame, cell_scale: dict[str, list[str]], default_sc
                     out.warnings.append(f"{out.source}, model {frame.at[i, 'hf_id']!r}: {d}; the value is "
                                         f"left out and imputed. Fix: give this task on the "
                                         f"{h.scale!r} scale like the row's other values.")
-        rows.append({"scale": h.scale, "settings": row_settings[i], "partial": partial,
-                     "missing": ", ".join(missing) if partial else "",
+        prov = {PROV + b: ("" if math.isnan(frame.at[i, b]) else scales.GIVEN
+                           if _fixed_scale(b) or cell_scale[b][i] == h.scale else scales.CONVERTED)
+                for b in cell_scale}
+        rows.append({"scale": h.scale, "settings": row_settings[i], "partial": partial, "missing": missing,
                      "input_scale": "+".join(h.input_scales) or h.scale,
-                     "converted": "; ".join(h.converted), "note": "; ".join(notes)})
-    return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+                     "converted": "; ".join(h.converted), "ambiguous": ", ".join(flagged),
+                     "note": "; ".join(notes), **prov})
+    return pd.DataFrame(rows, columns=[*LABEL_COLUMNS, *(PROV + b for b in cell_scale)])
+
+
+def task_labels(row) -> tuple[bool, str, str]:
+    """(partial, missing, the note's partial fragment) of one candidate row: partial when it has some
+    but not all six leaderboard tasks; missing names them; the fragment is '' for a row that is not."""
+    present = scales.tasks_present(row)
+    if not 0 < len(present) < len(scales.TASKS):
+        return False, "", ""
+    missing = ", ".join(registry.get(t).display_name for t in scales.TASKS if t not in present)
+    return True, missing, f"partial: {len(present)} of {len(scales.TASKS)} leaderboard tasks"
 
 
 def _summarise_labels(labels: pd.DataFrame, source: str, out: Candidates) -> None:
@@ -499,9 +535,11 @@ def parse_csv(data: bytes, filename: str, scale: str = "auto",
 
 
 def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
-                 max_bytes: int = MAX_UPLOAD_BYTES) -> Candidates:
+                 max_bytes: int = MAX_UPLOAD_BYTES, params_b: float | None = None) -> Candidates:
     """An lm-evaluation-harness ``results_*.json`` (or EvalPlus results file): one candidate with
-    the benchmarks it ran, parsed by ``advisor.formats.results``.
+    the benchmarks it ran, parsed by ``advisor.formats.results``. ``params_b``: its size in billions
+    of parameters, given beside the file (results files do not state it; without it the size is
+    looked up by model id, ``advisor.predict.candidates``).
 
     When the file yields both scales (raw, and the leaderboard's normalized values where it holds
     every input) the scale covering more benchmarks is used, 'normalized' on a tie.
@@ -529,7 +567,8 @@ def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
     scale = max(by_scale, key=lambda k: (len(by_scale[k]), k == "normalized")) if by_scale else "raw"
     values = {**by_scale.get(scale, {}), **fixed}
     hf_id = (model_id or parsed.model or "").strip() or filename.rsplit("/", 1)[-1].removesuffix(".json")
-    out = Candidates(pd.DataFrame([{"hf_id": hf_id, **values}]), scale, filename)
+    size = {"params_b": float(params_b)} if params_b is not None and params_b > 0 else {}
+    out = Candidates(pd.DataFrame([{"hf_id": hf_id, **values, **size}]), scale, filename)
     if not values:
         out.errors.append(f"{filename}: none of its tasks is a benchmark the advisor knows. Fix: run "
                           f"the Open LLM Leaderboard v2 tasks (lm_eval --tasks leaderboard).")
@@ -544,12 +583,13 @@ def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,
 
 
 def parse_upload(data: bytes, filename: str, scale: str = "auto", model_id: str | None = None,
-                 max_bytes: int = MAX_UPLOAD_BYTES, settings: str = "leaderboard") -> Candidates:
+                 max_bytes: int = MAX_UPLOAD_BYTES, settings: str = "leaderboard",
+                 params_b: float | None = None) -> Candidates:
     """Dispatch on the file name: ``.json`` -> lm-eval results, anything else -> CSV. ``settings``
     applies to CSVs (rows may carry their own); an lm-eval file's leaderboard tasks are run with the
-    leaderboard's settings by definition."""
+    leaderboard's settings by definition. ``model_id`` and ``params_b`` apply to JSON files."""
     if filename.lower().endswith(".json"):
-        return parse_lmeval(data, filename, model_id=model_id, max_bytes=max_bytes)
+        return parse_lmeval(data, filename, model_id=model_id, max_bytes=max_bytes, params_b=params_b)
     return parse_csv(data, filename, scale=scale, max_bytes=max_bytes, settings=settings)
 
 
@@ -575,8 +615,8 @@ def labels_of(part: Candidates, settings: str = "leaderboard") -> pd.DataFrame:
 
 def combine(parts: list[Candidates]) -> tuple[pd.DataFrame, list[str]]:
     """Stack candidate tables of possibly different scales: (frame with 'source' and the row labels
-    (LABEL_COLUMNS: scale, settings, partial, missing, input_scale, converted, note) before the
-    benchmark columns, warnings about models given twice; the first occurrence wins)."""
+    (LABEL_COLUMNS) before the benchmark columns and their ``prov_<benchmark>`` columns after them,
+    warnings about models given twice; the first occurrence wins)."""
     frames, warnings = [], []
     seen: dict[str, str] = {}
     for p in parts:
@@ -596,6 +636,8 @@ def combine(parts: list[Candidates]) -> tuple[pd.DataFrame, list[str]]:
         f.insert(1, "source", p.source)
         for j, c in enumerate(LABEL_COLUMNS):
             f.insert(2 + j, c, labels[c].to_numpy())
+        for c in labels.columns.drop(LABEL_COLUMNS):
+            f[c] = labels[c].to_numpy()
         frames.append(f.loc[keep])
     if not frames:
         return pd.DataFrame(columns=["hf_id", "source", *LABEL_COLUMNS]), warnings

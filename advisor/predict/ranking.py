@@ -1,8 +1,9 @@
 """From parsed candidate tables to the ranked shortlist the app shows and exports.
 
 One sequence, shared by the Predict page and ``python -m advisor rank`` so both give the same rows,
-columns and messages: combine the candidate tables (``advisor.formats.upload``), keep those the predictor can
-take and that fit the size budget, predict (``advisor.predict.shortlist.predict_candidates``), add the measured
+columns and messages: the candidate table (``gather``, from ``advisor.predict.candidates``: parsed inputs
+stacked and completed once), keep the rows the predictor can take (not ``not_ranked``, on a served
+scale) and that fit the size budget, predict (``advisor.predict.shortlist.predict_candidates``), add the measured
 score of known models, and join the inputs back. Messages name the file, row or model and the fix; they
 are plain text (callers escape them where Markdown renders).
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from advisor.formats import upload
+from advisor.predict.candidates import gather  # noqa: F401 - ranking.gather: the candidate table's entry
 from advisor.predict.shortlist import predict_candidates, usable_candidates
 
 
@@ -33,20 +35,16 @@ class Shortlist:
         return self.table.empty
 
 
-def gather(parts: list[upload.Candidates]) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
-    """(combined candidates, errors, warnings, notes) of parsed candidate tables, in input order."""
-    errors = [m for p in parts for m in p.errors]
-    warnings = [m for p in parts for m in p.warnings]
-    notes = [m for p in parts for m in p.notes]
-    candidates, dups = upload.combine(parts)
-    return candidates, errors, warnings + dups, notes
-
-
 def build(candidates: pd.DataFrame, bundle, method: str = "regression",
           budget: tuple[float, float] = (0.0, math.inf), measured: pd.Series | None = None) -> Shortlist:
-    """Rank ``candidates`` (``upload.combine``'s frame) with ``bundle``; ``measured``: the known
+    """Rank ``candidates`` (the candidate table of ``gather``) with ``bundle``; ``measured``: the known
     models' measured RewardBench score of ``method`` (index hf_id), shown beside the prediction."""
     out = Shortlist(pd.DataFrame(), bundle.version)
+    if "not_ranked" in candidates:  # listed, never predicted
+        held = candidates["not_ranked"].astype(str) != ""
+        for reason, g in candidates[held].groupby("not_ranked", sort=False):
+            out.notes.append(f"{len(g)} candidate(s) not ranked ({reason}): " + ", ".join(g["hf_id"].head(10)))
+        candidates = candidates[~held]
     usable, wrong, outside = usable_candidates(candidates, bundle.scales, budget)
     served = " or ".join(f"{s!r} ({upload.SCALE_HELP.get(s, s)})" for s in bundle.scales)
     for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):

@@ -1,9 +1,12 @@
 """Rank candidate base models by predicted reward-model performance (what the app shows).
 
-``predict_candidates`` takes candidate models with whatever benchmark results they have and predicts
+``predict_candidates`` takes the candidate table (``advisor.predict.candidates``: checked once there,
+asserted here, never checked again) with whatever benchmark results the candidates have and predicts
 each on the scale of its inputs (``normalized`` or ``raw``: the bundle serves a predictor per scale;
-nothing is converted). Missing base features are filled by low-rank imputation from the known models
-of that scale (``advisor.predict.impute``); inputs outside the known models' range are clamped to it. Each row
+nothing is converted). Every row has its size (a size is never imputed: it is given or looked up,
+else the row is not ranked and never reaches prediction). Other missing base features are filled by
+low-rank imputation from the known models of that scale (``advisor.predict.impute``); inputs outside the
+known models' range are clamped to it. Each row
 says how it was obtained and how far to trust it: ``imputed`` (features the served fits needed and the
 candidate lacked), ``extrapolated`` (clamped features), ``widened`` (its interval was widened, rule
 below), ``in_domain`` (False when a feature was clamped or the candidate is farther from every known
@@ -49,30 +52,22 @@ OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t i
                   "partial_mae", "widened_why"]
 
 
-def _feature_columns(candidates: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """Candidate columns renamed to registry names (labels like 'IFEval' are resolved)."""
-    renamed = {}
-    for c in candidates.columns:
-        if c in ("hf_id", "scale"):
-            continue
-        name = c if c in features else registry.resolve(c)
-        if name in features:
-            renamed[c] = name
-    out = candidates.rename(columns=renamed)
-    for f in features:
-        if f not in out.columns:
-            out[f] = np.nan
-    out = out.loc[:, ~out.columns.duplicated()]
-    return out
-
-
 def _bench(features) -> list[str]:
     return [f for f in features if registry.get(f).native_scale != "count"]
 
 
-def _check_scales(df: pd.DataFrame, features: list[str], served: list[str]) -> pd.Series:
-    """The scale each row is predicted on; ValueError naming the row for a scale not served or a
-    value outside its scale's range. Rows without benchmark values use the first served scale."""
+def _inputs(candidates: pd.DataFrame, served: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """(the base features as floats, NaN = missing; each row's scale) of a candidate table
+    (``advisor.predict.candidates``), whose checks ran once there: this only asserts the contract and
+    raises ValueError naming the row where a table did not come through it. Rows without benchmark
+    values take the first served scale; an absent feature column is missing throughout."""
+    features = list(BASE_FEATURES)
+    df = candidates.reset_index(drop=True).copy()
+    for f in features:
+        df[f] = pd.to_numeric(df[f], errors="coerce").astype(float) if f in df.columns else np.nan
+        df.loc[~np.isfinite(df[f]), f] = np.nan
+        if f in registry.TRAINING_METRICS:  # the leaderboard writes 0 / -1 for an unknown size
+            df.loc[df[f] <= 0, f] = np.nan
     bench = _bench(features)
     has = df[bench].notna().any(axis=1)
     if "scale" not in df.columns and has.any():
@@ -80,24 +75,22 @@ def _check_scales(df: pd.DataFrame, features: list[str], served: list[str]) -> p
                          f"results; the predictor serves {served} for {bench}")
     scale = df["scale"] if "scale" in df.columns else pd.Series(None, index=df.index, dtype=object)
     scale = scale.where(has, served[0])
-    for i in df.index[has & ~scale.isin(served)]:
-        raise ValueError(f"candidate {df.hf_id[i]!r}: scale {scale[i]!r} but the predictor serves "
-                         f"{served}. Fix: supply the benchmarks on one of those scales (no silent "
-                         "conversion)")
+    problems = [(i, f"scale {scale[i]!r} but the predictor serves {served}")
+                for i in df.index[~scale.isin(served)]]
+    lo, hi = (scale.map(lambda s, j=j: SCALE_RANGES.get(s, (-np.inf, np.inf))[j]) for j in (0, 1))
     for f in bench:
-        v = pd.to_numeric(df[f], errors="coerce")
-        for s in served:
-            lo, hi = SCALE_RANGES.get(s, (-np.inf, np.inf))
-            out = v.notna() & (scale == s) & ((v < lo) | (v > hi))
-            if out.any():
-                i = out.idxmax()
-                raise ValueError(f"candidate {df.hf_id[i]!r}, feature {f!r}: value {v[i]} is outside "
-                                 f"the {s!r} range [{lo:g}, {hi:g}]. Fix: check the scale")
-    for f in [f for f in features if f not in bench]:
-        bad = df[f].notna() & (pd.to_numeric(df[f], errors="coerce") < 0)
-        if bad.any():
-            raise ValueError(f"candidate {df.hf_id[bad].iloc[0]!r}, feature {f!r}: negative count")
-    return scale
+        problems += [(i, f"feature {f!r}: value {df.at[i, f]} is outside the {scale[i]!r} range")
+                     for i in df.index[(df[f] < lo) | (df[f] > hi)]]
+    problems += [(i, "no params_b, and a size is never imputed (it is looked up, or the row is listed "
+                     "as not ranked)") for i in df.index[df["params_b"].isna()]]
+    if "not_ranked" in df.columns:
+        problems += [(i, f"not ranked ({df.at[i, 'not_ranked']}), so never predicted")
+                     for i in df.index[df["not_ranked"].fillna("").astype(str) != ""]]
+    if problems:
+        i, what = min(problems, key=lambda p: p[0])  # the first row, its first problem
+        raise ValueError(f"candidate {df.hf_id[i]!r}: {what}. Fix: build the candidates with "
+                         "advisor.predict.candidates.gather (their checks run there, once)")
+    return df, scale
 
 
 def usable_candidates(candidates: pd.DataFrame, scale,
@@ -321,8 +314,9 @@ def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regressi
 
     Each candidate is predicted on the scale named in its ``scale`` column (rows without benchmark
     values: the bundle's first scale). ``reference``: a model x feature matrix to impute from instead
-    of the known models of the scale (applies to every scale). A params_b or pretrain_tokens_t of 0 or
-    less (the leaderboard's "unknown") is missing, never log(0). ``missing`` must be "impute" (the
+    of the known models of the scale (applies to every scale). A pretrain_tokens_t of 0 or less (the
+    leaderboard's "unknown") is missing, never log(0); a row without a positive params_b, or marked
+    ``not_ranked``, is refused (ValueError): the size is never imputed. ``missing`` must be "impute" (the
     per-candidate refit of earlier versions is gone: the served specs are small enough that imputation
     plus the widened interval is the honest answer).
 
@@ -344,13 +338,7 @@ def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regressi
     if method not in bundle.methods:
         raise ValueError(f"method {method!r}: the bundle serves {bundle.methods}")
     features = list(BASE_FEATURES)
-    df = _feature_columns(candidates.reset_index(drop=True), features)
-    for f in features:
-        df[f] = pd.to_numeric(df[f], errors="coerce").astype(float)
-        df.loc[~np.isfinite(df[f]), f] = np.nan
-        if f in registry.TRAINING_METRICS:  # the leaderboard writes 0 / -1 for an unknown size
-            df.loc[df[f] <= 0, f] = np.nan
-    scale = _check_scales(df, features, bundle.scales)
+    df, scale = _inputs(candidates, bundle.scales)
     parts = []
     for s in [s for s in bundle.scales if (scale == s).any()]:
         rows = df[scale == s]

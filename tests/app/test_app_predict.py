@@ -210,19 +210,25 @@ def test_lmeval_results_json_is_a_candidate(page, bundle):
     at.file_uploader(key="upload").set_value(("results_2025.json", json.dumps(doc).encode(), "application/json"))
     at.run()
     assert not at.error
+    note = md_text("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale")  # shown as text
+    assert any(note in i.value for i in at.info)
+    # a results file does not state the size, and me/my-7b is in no table: not ranked, with the fix
+    assert any(w.value.startswith(md_text("results_2025.json: 1 model(s) not ranked, size unknown: add Params (B)"))
+               and "'Params (B)' box" in w.value for w in at.warning)
+    assert not any("rank_upper" in d.value.columns for d in at.dataframe)
+    at.number_input(key="json_params").set_value(7.0).run()  # the size given beside the file
     shown = ranking(at)
     assert list(shown["hf_id"]) == ["me/my-7b"]
     row = {"hf_id": "me/my-7b", "leaderboard_ifeval": 75.0, "leaderboard_gpqa": (0.31 - 0.25) / 0.75 * 100,
-           "leaderboard_mmlu_pro": (0.37 - 0.1) / 0.9 * 100}
+           "leaderboard_mmlu_pro": (0.37 - 0.1) / 0.9 * 100, "params_b": 7.0}
     assert_matches(shown, expected(bundle, pd.DataFrame([row])))
-    note = md_text("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale")  # shown as text
-    assert any(note in i.value for i in at.info)
+    assert shown["size_source"].tolist() == ["given"]
 
 
 def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
     """Issue 20: raw lm-eval numbers are predicted by the predictor fitted on the raw scale, not
     converted and not left out; each row says which scale and spec it used."""
-    csv = b"model,IFEval,BBH\norg/raw,0.7,0.4\n"
+    csv = b"model,IFEval,BBH,Params (B)\norg/raw,0.7,0.4,3\n"
     at = page(TWO[:1])
     at.file_uploader(key="upload").set_value(("raw.csv", csv, "text/csv")).run()
     assert not at.error
@@ -235,7 +241,7 @@ def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
     if raw["partial_method"] == "imputation":
         assert raw["spec"] == bundle.entry("raw", "regression", "score").spec
     exp = predict_candidates(bundle, pd.DataFrame([
-        {"hf_id": "org/raw", "leaderboard_ifeval": 0.7, "leaderboard_bbh": 0.4, "scale": "raw"},
+        {"hf_id": "org/raw", "leaderboard_ifeval": 0.7, "leaderboard_bbh": 0.4, "params_b": 3.0, "scale": "raw"},
         {**TWO[0], "scale": "normalized"}]), method="regression").set_index("hf_id")
     assert_matches(shown.reset_index(), exp)
 
@@ -257,6 +263,12 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
     con.close()
     assert_matches(shown.reset_index(), expected(bundle, lb[["hf_id", "params_b", *OLL_V2]]))
     assert shown.loc["Qwen/Qwen2.5-7B-Instruct", "measured_score"] == measured == 86.5
+    # a known model uses its known features: the leaderboard row has no pre-training tokens, the
+    # database's models table has 18T for it (issue 24)
+    qwen = shown.loc["Qwen/Qwen2.5-7B-Instruct"]
+    assert qwen["known"] and qwen["pretrain_tokens_t"] == 18 and qwen["prov_pretrain_tokens_t"] == "looked up"
+    assert qwen["prov_leaderboard_bbh"] == "leaderboard" and qwen["prov_params_b"] == "leaderboard"
+    assert qwen["size_source"] == "leaderboard: Open LLM Leaderboard v2 table"
     # filters: size range and 'new' models; then add the first 25 matching
     at.text_input(key="lb_search").set_value("")
     at.radio(key="lb_status").set_value("new")
@@ -363,8 +375,8 @@ def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundl
     errors = [e.value for e in at.error]
     assert any(e.startswith("mixed.csv, row 3, column 'MATH Lvl 5 (raw)': 1.7 is outside the 'raw' scale")
                for e in errors)
-    assert any(e.startswith("mixed.csv, row 3, column 'MMLU-PRO': 0.31 looks like a raw 0-1 fraction")
-               and "scales mixed within one column" in e for e in errors)
+    # MMLU-PRO 0.31 in a row whose other values are 70, 40, 10: valid on its row's 0-100 scale, kept
+    assert len(errors) == 1 and not any("mixed" in w.value or "ambiguous" in w.value for w in at.warning)
     shown = ranking(at).set_index("hf_id")
     assert sorted(shown.index) == ["org/bad", "org/mixed"]
     row = shown.loc["org/mixed"]
@@ -372,14 +384,15 @@ def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundl
     assert row["input_scale"] == "normalized+percent+raw"
     assert "MATH Lvl 5: raw 0.2 -> normalized 20 (exact)" in row["converted"]
     assert row["leaderboard_gpqa"] == pytest.approx(40 / 3)
-    assert shown.loc["org/bad", "partial"] and shown.loc["org/bad", "missing"] == "MATH Lvl 5, MMLU-PRO"
+    assert shown.loc["org/bad", "partial"] and shown.loc["org/bad", "missing"] == "MATH Lvl 5"
+    assert shown.loc["org/bad", "leaderboard_mmlu_pro"] == 0.31
     exp = expected(bundle, pd.DataFrame([{"hf_id": "org/mixed", "params_b": 7.0, "leaderboard_ifeval": 70.0,
                                           "leaderboard_bbh": 40.0, "leaderboard_math_hard": 20.0,
                                           "leaderboard_gpqa": 40 / 3, "leaderboard_musr": 10.0,
                                           "leaderboard_mmlu_pro": 38.0, "settings": "other"},
                                          {"hf_id": "org/bad", "params_b": 7.0, "leaderboard_ifeval": 70.0,
                                           "leaderboard_bbh": 40.0, "leaderboard_gpqa": 40 / 3,
-                                          "leaderboard_musr": 10.0}]))
+                                          "leaderboard_musr": 10.0, "leaderboard_mmlu_pro": 0.31}]))
     assert_matches(shown.reset_index(), exp)
 
 
@@ -408,20 +421,92 @@ def test_pythia_partial_run_is_ranked_raw_and_partial_in_the_app_and_by_rank_ali
     import sys
 
     at = page(TWO[:1])
-    at.file_uploader(key="upload").set_value((PYTHIA.name, PYTHIA.read_bytes(), "application/json")).run()
+    at.file_uploader(key="upload").set_value((PYTHIA.name, PYTHIA.read_bytes(), "application/json"))
+    # named as a model in no table, with its size given: the partial raw path (EleutherAI/pythia-2.8b
+    # would take its missing MATH Lvl 5 and its size from the leaderboard table: tests/cli)
+    at.text_input(key="json_model").set_value("me/derived-run")
+    at.number_input(key="json_params").set_value(2.8).run()
     assert not at.error
-    row = ranking(at).set_index("hf_id").loc["EleutherAI/pythia-2.8b"]
+    row = ranking(at).set_index("hf_id").loc["me/derived-run"]
     assert row["scale"] == "raw" and bool(row["partial"]) and row["missing"] == "MATH Lvl 5"
     assert pd.notna(row["rank"]) and row["lower"] < row["prediction"] < row["upper"]
     # the pattern has 5 tasks and no size: the served specs need log params, so the row says which
     # procedure served it and that procedure's lineage-out MAE
     assert row["partial_method"] == "imputation" or row["partial_method"] == f"reduced spec {row['spec']}"
     assert row["partial_mae"] > 0 and row["widened_why"]
-    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(PYTHIA), "--db", str(app_db)],
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(PYTHIA), "--db", str(app_db),
+                           "--model", "me/derived-run", "--params-b", "2.8"],
                           check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    cli = pd.read_csv(io.StringIO(proc.stdout)).set_index("hf_id").loc["EleutherAI/pythia-2.8b"]
+    cli = pd.read_csv(io.StringIO(proc.stdout)).set_index("hf_id").loc["me/derived-run"]
     for col in ("scale", "spec", "partial_method", "widened_why"):
         assert cli[col] == row[col], col
     for col in ("prediction", "lower", "upper", "partial_mae"):
         assert cli[col] == pytest.approx(row[col], rel=1e-3), col  # the CSV keeps 4 significant digits
+
+
+REAL_24 = ROOT / "tests" / "fixtures" / "candidates" / "leaderboard_24_real.csv"
+
+
+def test_24_real_leaderboard_rows_upload_keeps_every_value(page):
+    """Issue 24: 24 rows copied verbatim from the shipped leaderboard table, small models included (MATH
+    Lvl 5 0.08-0.98, GPQA 0), uploaded with the scale detected: before, 12 of their real values were
+    called raw fractions "mixed within one column", emptied and ranked on imputed values. Each row is
+    plainly on the 0-100 scale, so every value is kept as given and nothing is imputed."""
+    at = page()
+    at.file_uploader(key="upload").set_value((REAL_24.name, REAL_24.read_bytes(), "text/csv")).run()
+    assert not at.error
+    assert not any("mixed" in w.value or "ambiguous" in w.value for w in at.warning)
+    shown = ranking(at).set_index("hf_id")
+    src = pd.read_csv(REAL_24).rename(columns={"model": "hf_id", "IFEval": "leaderboard_ifeval",
+                                               "BBH": "leaderboard_bbh", "MATH_Lvl5": "leaderboard_math_hard",
+                                               "GPQA": "leaderboard_gpqa", "MUSR": "leaderboard_musr",
+                                               "MMLU_PRO": "leaderboard_mmlu_pro"}).set_index("hf_id")
+    assert sorted(shown.index) == sorted(src.index) and shown["rank"].notna().all()
+    for col in [*OLL_V2, "params_b"]:
+        assert shown.loc[src.index, col].tolist() == src[col].tolist(), col
+        assert set(shown[f"prov_{col}"]) == {"given"}, col
+    assert not any(set(OLL_V2) & set(imp) for imp in shown["imputed"])
+
+
+RECENT = ROOT / "data" / "examples" / "recent_bases.csv"
+CANDIDATE_COLUMNS = ["hf_id", "scale", "settings", "partial", "missing", "input_scale", "converted",
+                     "ambiguous", "note", *OLL_V2, "params_b", "pretrain_tokens_t",
+                     *[f"prov_{f}" for f in [*OLL_V2, "params_b", "pretrain_tokens_t"]], "size_source", "known"]
+
+
+def test_the_app_and_the_cli_build_the_same_candidate_table(page, app_db):
+    """One candidate table for the same input, whatever the front door (advisor.predict.candidates):
+    data/examples/recent_bases.csv in the app and through `python -m advisor rank` gives the same rows,
+    values, labels and provenance, and the same message for the rows it cannot rank. No silent size:
+    Qwen3-4B, Qwen3-4B-Base and Qwen3-1.7B-Base (no size in the file, in no table) are not ranked
+    (before, their size was imputed and Qwen3-4B ranked 5th); Llama-3.3-70B-Instruct takes its missing
+    MATH Lvl 5 from its leaderboard row, converted exactly to raw."""
+    import subprocess
+    import sys
+
+    at = page()
+    at.file_uploader(key="upload").set_value((RECENT.name, RECENT.read_bytes(), "text/csv")).run()
+    app = ranking(at).set_index("hf_id")
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(RECENT), "--db", str(app_db),
+                           "--format", "json"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli = pd.DataFrame(json.loads(proc.stdout)["rows"]).set_index("hf_id")
+    unsized = {"Qwen/Qwen3-4B", "Qwen/Qwen3-4B-Base", "Qwen/Qwen3-1.7B-Base"}
+    assert len(cli) == 17 and not unsized & set(cli.index) and not unsized & set(app.index)
+    # the app's default size budget (0-150B) leaves out the two 400B Maverick models
+    assert set(cli.index) - set(app.index) == {"meta-llama/Llama-4-Maverick-17B-128E",
+                                               "meta-llama/Llama-4-Maverick-17B-128E-Instruct"}
+    for col in CANDIDATE_COLUMNS[1:]:
+        a, c = app[col].tolist(), cli.loc[app.index, col].tolist()
+        assert [None if pd.isna(x) else x for x in a] == [None if pd.isna(x) else x for x in c], col
+    warning = ("recent_bases.csv: 3 model(s) not ranked, size unknown: add Params (B): 'Qwen/Qwen3-4B-Base', "
+               "'Qwen/Qwen3-1.7B-Base', 'Qwen/Qwen3-4B'.")
+    assert f"warning: {warning}" in proc.stderr
+    assert any(w.value.startswith(md_text(warning)) for w in at.warning)
+    llama = app.loc["meta-llama/Llama-3.3-70B-Instruct"]
+    assert llama["leaderboard_math_hard"] == pytest.approx(0.4834)  # the leaderboard's 48.34 / 100
+    assert llama["prov_leaderboard_math_hard"] == "converted"
+    assert llama["prov_leaderboard_mmlu_pro"] == "converted"  # percent 68.9 -> raw 0.689, from the file
+    assert llama["missing"] == "BBH, MUSR"  # no exact rule brings the leaderboard's BBH or MUSR to raw
+    assert (app["size_source"] == "given").all()

@@ -17,7 +17,15 @@ of Fig. 2 (same values); transfer became a stage of its own (issue 25: the confi
 the 15 RewardBench 2 Qwen sweep runs added to data/external (issue 24): the
 Across recipes page (18 comparisons instead of 15, every number, option and chart of it) and the Data
 page (external_rm_groups: origin text, 104 rows, its sha256; the row counts of external_rm_results,
-transfer_agreement, transfer_predictions); every other page identical.
+transfer_agreement, transfer_predictions); every other page identical; the candidate table (issue 24,
+advisor.predict.candidates): the Predict page's upload tab gains the 'Params (B)' box for JSON files; its
+ranked table gains the provenance columns (prov_*, size_source, not_ranked, known, ambiguous); a picked
+leaderboard model of size 0 (JungZoona/T3Q-Qwen2.5-14B-Instruct-1M-e3) is not ranked (a warning and a
+caption say so: 24 ranked instead of 25); the known models take their pre-training tokens from the
+models table (a note; their nearest known models change and Falcon3-7B-Instruct and Qwen2.5-7B-Instruct
+are now in domain, so the out-of-domain warning goes); `rank` on recent_bases.csv lists the three Qwen3
+rows of unknown size as not ranked, and Llama-3.3-70B-Instruct takes MATH Lvl 5 from its leaderboard row
+(regression 87.20 -> 88.94, rank 5 -> 3); every other prediction identical.
 """
 
 import os

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from advisor.core import registry
 from tests.support.not_a_database import not_the_pipelines_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,15 +31,19 @@ def test_csv_output_ranks_every_candidate_with_intervals_skill_and_size_rank(app
     proc = rank(FIXTURE, "--method", "regression", db=app_db)
     assert proc.returncode == 0, proc.stderr
     out = pd.read_csv(io.StringIO(proc.stdout))
-    assert sorted(out["hf_id"]) == sorted(pd.read_csv(FIXTURE)["Model"])
+    ranked = out[out["rank"].notna()]
+    assert sorted(ranked["hf_id"]) == sorted(set(pd.read_csv(FIXTURE)["Model"]) - {"up/eta-2b"})
     for col in ("predictor_version", "prediction", "lower", "upper", "rank", "rank_upper", "size_rank",
-                "skill", "in_domain"):
+                "skill", "in_domain", "prov_params_b", "size_source", "not_ranked", "known"):
         assert col in out.columns, col
-    assert (out["lower"] <= out["prediction"]).all() and (out["prediction"] <= out["upper"]).all()
-    # size rank: by parameter count alone, largest first; the model of unknown size has none
-    sized = out.dropna(subset=["params_b"]).sort_values("params_b", ascending=False)
-    assert list(sized["size_rank"]) == [1, 2, 3, 4]
-    assert pd.isna(out.set_index("hf_id").loc["up/eta-2b", "size_rank"])
+    assert (ranked["lower"] <= ranked["prediction"]).all() and (ranked["prediction"] <= ranked["upper"]).all()
+    # size rank: by parameter count alone, largest first
+    assert list(ranked.sort_values("params_b", ascending=False)["size_rank"]) == [1, 2, 3, 4]
+    assert set(ranked["size_source"]) == {"given"} and set(ranked["prov_params_b"]) == {"given"}
+    # the model of unknown size (in no table of the database) is not ranked, and says so with the fix
+    assert "up/eta-2b" not in set(ranked["hf_id"])
+    assert ("warning: five_candidates.csv: 1 model(s) not ranked, size unknown: add Params (B): 'up/eta-2b'"
+            in proc.stderr) and "Fix: add a 'Params (B)' column" in proc.stderr
     assert "out of sample this predictor is off by" in proc.stderr
 
 
@@ -46,10 +51,11 @@ def test_json_and_markdown_formats(app_db):
     js = rank(FIXTURE, "--format", "json", db=app_db)
     assert js.returncode == 0, js.stderr
     doc = json.loads(js.stdout)
-    assert doc["predictor_version"] and len(doc["rows"]) == 5
+    ranked = [r for r in doc["rows"] if r["rank"] is not None]
+    assert doc["predictor_version"] and len(ranked) == 4  # up/eta-2b: size unknown, not ranked
     md = rank(FIXTURE, "--format", "markdown", db=app_db)
     assert md.returncode == 0, md.stderr
-    assert md.stdout.startswith("Predictor version:") and md.stdout.count("\n| up/") == 5
+    assert md.stdout.count("\n| up/") == len(doc["rows"])
 
 
 def test_pick_from_the_leaderboard_case_insensitively(app_db):
@@ -58,6 +64,28 @@ def test_pick_from_the_leaderboard_case_insensitively(app_db):
     assert proc.returncode == 0, proc.stderr
     ids = {r["hf_id"] for r in json.loads(proc.stdout)["rows"]}
     assert ids == {"Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-8B-Instruct"}
+
+
+def test_picked_models_of_unknown_size_are_not_ranked(app_db, tmp_path):
+    """Issue 24: the leaderboard table writes 0 or -1 for an unknown size; such a pick is not ranked (its
+    size is never imputed), the others are, and the command still exits 0. The fix it names works: the
+    id and size in a CSV, the rest of the row taken from the leaderboard table."""
+    unknown = ["JungZoona/T3Q-Qwen2.5-14B-Instruct-1M-e3", "cognitivecomputations/dolphin-2.9.2-Phi-3-Medium"]
+    proc = rank("--pick", ",".join([*unknown, "Qwen/Qwen2.5-7B-Instruct"]), "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["hf_id"]: r for r in json.loads(proc.stdout)["rows"]}
+    assert rows["Qwen/Qwen2.5-7B-Instruct"]["rank"] == 1 and not set(unknown) & {
+        h for h, r in rows.items() if r["rank"] is not None}
+    assert ("warning: leaderboard: 2 model(s) not ranked, size unknown: add Params (B): "
+            f"{unknown[0]!r}, {unknown[1]!r}.") in proc.stderr
+    assert "Fix: give the model's id and its 'Params (B)' in the typed table or a CSV" in proc.stderr
+    sized = tmp_path / "sized.csv"
+    sized.write_text(f"model,Params (B)\n{unknown[0]},14.8\n")
+    fixed = rank(sized, "--format", "json", db=app_db)
+    assert fixed.returncode == 0, fixed.stderr
+    row = json.loads(fixed.stdout)["rows"][0]
+    assert row["hf_id"] == unknown[0] and row["rank"] == 1 and row["size_source"] == "given"
+    assert row["leaderboard_ifeval"] == 73.24 and row["prov_leaderboard_ifeval"] == "leaderboard"
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -96,17 +124,69 @@ def test_finding_7_a_file_that_is_not_the_pipelines_database_gives_a_message(tmp
     assert "Traceback" not in proc.stderr and db.read_bytes() == before
 
 
+PYTHIA = ROOT / "tests" / "fixtures" / "lm_eval" / "pythia_partial" / "results_2024-09-27T15-51-00.000000.json"
+
+
 def test_partial_lmeval_run_is_ranked_raw_and_partial_with_the_method_it_used(app_db):
-    """Issue 20: the derived pythia-2.8b leaderboard run (subtasks and MATH deleted; see the fixture's
-    README) is ranked on the raw scale, labelled partial, with its interval and partial_method."""
-    pythia = ROOT / "tests" / "fixtures" / "lm_eval" / "pythia_partial" / "results_2024-09-27T15-51-00.000000.json"
-    proc = rank(pythia, "--format", "json", db=app_db)
+    """Issue 20: the derived leaderboard run (subtasks and MATH deleted; see the fixture's README),
+    named as a model in no table (--model) with its size given (--params-b), is ranked on the raw
+    scale, labelled partial, with its interval and partial_method."""
+    proc = rank(PYTHIA, "--format", "json", "--model", "me/derived-run", "--params-b", "2.8", db=app_db)
     assert proc.returncode == 0, proc.stderr
     row = json.loads(proc.stdout)["rows"][0]
-    assert row["hf_id"] == "EleutherAI/pythia-2.8b" and row["scale"] == "raw" and row["partial"]
+    assert row["hf_id"] == "me/derived-run" and row["scale"] == "raw" and row["partial"]
     assert row["missing"] == "MATH Lvl 5" and row["rank"] == 1
+    assert row["params_b"] == 2.8 and row["size_source"] == "given" and not row["known"]
     assert row["lower"] < row["prediction"] < row["upper"]
     assert row["partial_method"] in ("imputation", f"reduced spec {row['spec']}") and row["partial_mae"] > 0
+    alone = rank(PYTHIA, "--format", "json", "--model", "me/derived-run", db=app_db)  # no size anywhere
+    assert alone.returncode == 2 and "size unknown: add Params (B): 'me/derived-run'" in alone.stderr
+    assert "Fix: give the size beside the file" in alone.stderr and "--params-b" in alone.stderr
+
+
+def test_an_upload_in_the_leaderboard_takes_its_missing_cells_and_size_from_its_row(app_db):
+    """Issue 24: the run is named EleutherAI/pythia-2.8b, which the leaderboard table holds (MATH Lvl 5
+    1.36 normalized, 2.9B): its missing MATH Lvl 5 comes from that row, converted exactly to the row's
+    raw scale (1.36 / 100), its size is looked up there, and a note names the model; the cells the file
+    gave stay 'given'."""
+    proc = rank(PYTHIA, "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["rows"][0]
+    assert row["hf_id"] == "EleutherAI/pythia-2.8b" and row["scale"] == "raw" and not row["partial"]
+    assert row["leaderboard_math_hard"] == pytest.approx(0.0136) and row["prov_leaderboard_math_hard"] == "converted"
+    assert row["prov_leaderboard_ifeval"] == "given" and row["prov_leaderboard_bbh"] == "given"
+    assert row["params_b"] == 2.9 and row["prov_params_b"] == "looked up"
+    assert row["size_source"] == "looked up: Open LLM Leaderboard v2 table"
+    assert ("note: results_2024-09-27T15-51-00.000000.json, model 'EleutherAI/pythia-2.8b': MATH Lvl 5 "
+            "(normalized 1.36 -> raw 0.0136, exact) taken from the model's row in the Open LLM Leaderboard v2 "
+            "table, which the input lacked (provenance 'converted')." in proc.stderr)
+
+
+REAL_24 = ROOT / "tests" / "fixtures" / "candidates" / "leaderboard_24_real.csv"
+
+
+def test_24_real_leaderboard_rows_are_ranked_with_every_value_kept(app_db):
+    """Issue 24: 24 rows copied verbatim from the shipped leaderboard table, small models included (MATH
+    Lvl 5 of 0.08-0.98, GPQA of 0): before, 12 small values were called "raw 0-1 fractions ... scales
+    mixed within one column" and the command refused the file (exit 2). Every value is kept as given."""
+    proc = rank(REAL_24, "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    assert "error:" not in proc.stderr and "mixed" not in proc.stderr and "ambiguous" not in proc.stderr
+    rows = pd.DataFrame(json.loads(proc.stdout)["rows"]).set_index("hf_id")
+    src = pd.read_csv(REAL_24).set_index("model")
+    assert sorted(rows.index) == sorted(src.index) and rows["rank"].notna().all()
+    columns = {"IFEval": "leaderboard_ifeval", "BBH": "leaderboard_bbh", "MATH_Lvl5": "leaderboard_math_hard",
+               "GPQA": "leaderboard_gpqa", "MUSR": "leaderboard_musr", "MMLU_PRO": "leaderboard_mmlu_pro",
+               "params_b": "params_b"}
+    for col, task in columns.items():
+        assert rows.loc[src.index, task].tolist() == src[col].tolist(), col
+        assert set(rows[f"prov_{task}"]) == {"given"}, col
+    assert rows.loc["HuggingFaceTB/SmolLM2-135M-Instruct", "leaderboard_math_hard"] == 0.3
+    assert all(task not in imp for imp in rows["imputed"] for task in registry.OLL_V2_TASKS)
+    # the paper's models among them take their known pre-training tokens (the models table)
+    assert rows.loc["Qwen/Qwen2.5-7B-Instruct", "pretrain_tokens_t"] == 18
+    assert rows.loc["Qwen/Qwen2.5-7B-Instruct", "prov_pretrain_tokens_t"] == "looked up"
+    assert rows.loc["Qwen/Qwen2.5-7B-Instruct", "known"] and not rows.loc["gpt2", "known"]
 
 
 def test_the_rm_advisor_console_script_runs_rank(monkeypatch, capsys):

@@ -227,8 +227,11 @@ def test_markup_in_file_names_ids_cells_and_the_model_box_renders_as_text(page):
 
 
 def test_inf_cell_on_the_page_is_named_then_imputed_and_flagged(page):
+    """An infinite benchmark cell is named, emptied and imputed (listed in 'imputed'); an infinite size
+    is named and emptied, and since a size is never imputed that row is listed as not ranked."""
     csv_ = (b"Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
-            b"org/inf,inf,30,20,8,9,30,inf\n"
+            b"org/inf,inf,30,20,8,9,30,7\n"
+            b"org/infsize,50,30,20,8,9,30,inf\n"
             b"org/fine,50,30,20,8,9,30,7\n")
     at = page()
     at.file_uploader(key="upload").set_value(("inf.csv", csv_, "text/csv"))
@@ -236,8 +239,11 @@ def test_inf_cell_on_the_page_is_named_then_imputed_and_flagged(page):
     at.run()
     assert not at.exception
     assert any(e.value.startswith("inf.csv, row 2, column 'IFEval': 'inf' is infinite") for e in at.error)
-    assert any(e.value.startswith("inf.csv, row 2, column 'Params (B)': 'inf' is infinite") for e in at.error)
+    assert any(e.value.startswith("inf.csv, row 3, column 'Params (B)': 'inf' is infinite") for e in at.error)
     table = next(d.value for d in at.dataframe if "rank_upper" in d.value.columns).set_index("hf_id")
-    assert {"leaderboard_ifeval", "params_b"} <= set(table.loc["org/inf", "imputed"])  # flagged like blanks
-    assert {"leaderboard_ifeval", "params_b"}.isdisjoint(table.loc["org/fine", "imputed"])
+    assert "leaderboard_ifeval" in set(table.loc["org/inf", "imputed"])  # flagged like blanks
+    assert "leaderboard_ifeval" not in set(table.loc["org/fine", "imputed"])
     assert pd.isna(table.loc["org/inf", "leaderboard_ifeval"]) and table.loc["org/fine", "leaderboard_ifeval"] == 50
+    assert "org/infsize" not in table.index
+    assert any(w.value.startswith("inf.csv: 1 model(s) not ranked, size unknown: add Params (B): 'org/infsize'")
+               for w in at.warning)

@@ -59,7 +59,8 @@ def test_value_outside_declared_scale_is_rejected_cell_by_cell():
     assert c.frame["params_b"].iloc[0] == 7
     neg = upload.parse_csv((HEADER + "org/a,71,40,20,8,9,30,-2\n").encode(), "n.csv", scale="normalized")
     assert neg.errors == ["n.csv, row 2, column 'Params (B)': -2 is outside the 'count' scale (at least 0); "
-                          "the cell is ignored and imputed. Fix: enter the size in billions, e.g. 7.6."]
+                          "the cell is ignored; the size is looked up by model id, else the row is not "
+                          "ranked. Fix: enter the size in billions, e.g. 7.6."]  # a size is never imputed
 
 
 def test_unknown_columns_warned_and_ignored():
@@ -241,23 +242,71 @@ def test_percent_over_100_and_raw_over_1_name_the_cell_and_the_fix():
            "'GPQA (percent)'" in c.errors[0]
 
 
-def test_scales_mixed_within_one_column():
+def test_a_cell_is_judged_by_its_row_a_small_value_in_a_0_100_row_is_kept():
+    """Issue 24: a weak model's 0.48 among 0-100 values was called "a raw 0-1 fraction ... scales mixed
+    within one column", emptied and imputed. Its row (BBH 45) is plainly on the 0-100 scale, where
+    0.48 is a valid value: kept as given, no error, no warning, whatever the table's scale."""
     data = b"model,MMLU-PRO,BBH\norg/a,52.3,40\norg/b,0.48,45\norg/c,45.1,50\n"
     auto = upload.parse_csv(data, "mixed.csv")
-    assert auto.errors == ["mixed.csv, row 3, column 'MMLU-PRO': 0.48 looks like a raw 0-1 fraction, but the "
-                           "column's other values are on the 0-100 'normalized' scale (e.g. 52.3 in row 2): "
-                           "scales mixed within one column; the cell is ignored and imputed. Fix: write it as "
-                           "48 if it is the raw score, or give this row its own scale in a 'scale' column (raw, "
-                           "percent or normalized), or choose the scale explicitly (then the value is kept as "
-                           "given)."]
-    assert math.isnan(auto.frame["leaderboard_mmlu_pro"].iloc[1]) and auto.frame["leaderboard_bbh"].iloc[1] == 45
+    assert auto.errors == [] and auto.warnings == [] and auto.scale == "normalized"
+    assert auto.frame["leaderboard_mmlu_pro"].tolist() == [52.3, 0.48, 45.1]
+    assert list(auto.labels["prov_leaderboard_mmlu_pro"]) == ["given"] * 3
+    assert list(auto.labels["ambiguous"]) == ["", "", ""]
     chosen = upload.parse_csv(data, "mixed.csv", scale="percent")
-    assert chosen.errors == [] and len(chosen.warnings) == 1
-    assert "kept as 0.48 on the 'percent' scale" in chosen.warnings[0]
-    assert chosen.frame["leaderboard_mmlu_pro"].iloc[1] == 0.0048
-    # a weak model's small normalized GPQA among larger ones is not taken for a fraction
+    assert chosen.errors == [] and chosen.warnings == []
+    assert chosen.frame["leaderboard_mmlu_pro"].iloc[1] == 0.0048  # percent 0.48 = raw 0.0048, exactly
+    assert chosen.labels["prov_leaderboard_mmlu_pro"].iloc[1] == "converted"
+    # a weak model's small normalized GPQA with no other value: its column (5.2, 12.1) does not read it
+    # as a fraction (x 100 = 67 lies far above them), so it is not ambiguous either
     ok = upload.parse_csv(b"model,GPQA\norg/a,0.67\norg/b,5.2\norg/c,12.1\n", "gpqa.csv")
     assert ok.errors == [] and ok.warnings == [] and ok.frame["leaderboard_gpqa"].iloc[0] == 0.67
+
+
+def test_an_ambiguous_cell_is_kept_and_flagged_not_imputed():
+    """A row whose values are all at most 1, in a table read on 0-100: its row says nothing, and its
+    column reads 0.3 as well as a raw 0.3 (= 30, among 20-50): kept as 0.3, flagged 'ambiguous' in the
+    row's labels and note, with a warning naming the row, the cells and the fix. A 0 is the same on
+    both scales and a row with a value above 1 is plainly on 0-100: neither is flagged."""
+    data = (b"model,MATH Lvl 5,GPQA,IFEval\norg/big,50,20,70\norg/mid,20,8,60\n"
+            b"org/tiny,0.3,0,\norg/small,0.3,0,25\n")
+    c = upload.parse_csv(data, "amb.csv")
+    assert c.errors == [] and c.scale == "normalized"
+    f = c.frame.set_index("hf_id")
+    assert f.loc["org/tiny", "leaderboard_math_hard"] == 0.3 and f.loc["org/tiny", "leaderboard_gpqa"] == 0.0
+    assert f.loc["org/small", "leaderboard_math_hard"] == 0.3
+    lab = c.labels.set_index(c.frame["hf_id"])
+    assert lab.loc["org/tiny", "ambiguous"] == "MATH Lvl 5 0.3" and lab.loc["org/small", "ambiguous"] == ""
+    assert "ambiguous scale: MATH Lvl 5 0.3 (could be raw fractions)" in lab.loc["org/tiny", "note"]
+    assert lab.loc["org/tiny", "prov_leaderboard_math_hard"] == "given"
+    assert c.warnings == [
+        "amb.csv, row 4: every value of this row is at most 1 (column 'MATH Lvl 5' 0.3) while the table reads "
+        "on the 0-100 'normalized' scale, so they could be raw 0-1 fractions: kept as given on the "
+        "'normalized' scale and flagged 'ambiguous'. Fix: if they are raw fractions, put 'raw' in the row's "
+        "'scale' column (or write them x 100); if the model really scores this low, nothing to do."]
+    # a value whose x 100 lies far below the column's values above 1 (5 against 20-50) reads as a small
+    # normalized one, even when a plainly 0-100 row holds a smaller value still (0.5, IFEval 30)
+    far = upload.parse_csv(data + b"org/weak,0.5,3,30\norg/tiny2,0.05,,\n", "far.csv")
+    assert far.labels["ambiguous"].tolist() == ["", "", "MATH Lvl 5 0.3", "", "", ""]
+    # the row's own scale settles it: nothing is ambiguous
+    own = upload.parse_csv(data.replace(b"IFEval\n", b"IFEval,scale\n").replace(b"0.3,0,\n", b"0.3,0,,raw\n")
+                           .replace(b"70\n", b"70,\n").replace(b"60\n", b"60,\n").replace(b"25\n", b"25,\n"),
+                           "own.csv")
+    assert own.warnings == [] and (own.labels["ambiguous"] == "").all()
+    assert list(own.labels["scale"]) == ["normalized", "normalized", "raw", "normalized"]
+
+
+def test_provenance_of_every_cell_given_or_converted():
+    """Every benchmark cell says where it came from: 'given' on the row's own scale, 'converted' when an
+    exact rule moved it (percent -> raw, raw -> normalized in a mixed row), '' when empty."""
+    data = (b"model,IFEval (normalized),MATH Lvl 5 (raw),GPQA %,MUSR,Params (B)\n"
+            b"org/mix,70,0.2,35,,7\n")
+    c = upload.parse_csv(data, "p.csv", scale="normalized")
+    lab = c.labels.iloc[0]
+    assert lab["scale"] == "normalized"
+    assert (lab["prov_leaderboard_ifeval"], lab["prov_leaderboard_math_hard"], lab["prov_leaderboard_gpqa"],
+            lab["prov_leaderboard_musr"], lab["prov_params_b"]) == ("given", "converted", "converted", "", "given")
+    frame, _ = upload.combine([c])
+    assert frame.loc[0, "prov_leaderboard_math_hard"] == "converted"  # carried by combine
 
 
 def test_bad_scale_and_settings_cells_are_named():
@@ -277,7 +326,7 @@ def test_combine_carries_the_row_labels_and_partial_lmeval_runs():
     picked = upload.Candidates(pd.DataFrame({"hf_id": ["lb/x"], "leaderboard_ifeval": [50.0]}), "normalized",
                                "leaderboard")
     frame, _ = upload.combine([card, lm, picked])
-    assert list(frame.columns[:9]) == ["hf_id", "source", *upload.LABEL_COLUMNS]
+    assert list(frame.columns[:2 + len(upload.LABEL_COLUMNS)]) == ["hf_id", "source", *upload.LABEL_COLUMNS]
     f = frame.set_index("hf_id")
     assert list(f["scale"]) == ["raw", "raw", "normalized", "normalized"]
     assert list(f["settings"]) == ["other", "leaderboard", "leaderboard", "leaderboard"]

@@ -110,11 +110,11 @@ def _served(n=30, seed=0):
 
 def test_shortlist_scales_imputation_ranks():
     b, X = _served()
+    # the candidate table's contract (advisor.predict.candidates): registry names, checked once upstream
     cands = pd.DataFrame({"hf_id": ["new/full", "new/noifeval", "new/small"],
                           **{f: [X[f].mean()] * 3 for f in X.columns},
-                          "IFEval": [55.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
+                          "leaderboard_ifeval": [55.0, np.nan, 20.0], "leaderboard_bbh": [40.0, 30.0, 10.0],
                           "params_b": [8.0, 7.0, 1.0], "scale": "normalized"})
-    cands = cands.drop(columns="leaderboard_ifeval")
     out = shortlist.predict_candidates(b, cands)
     assert list(out.columns) == shortlist.OUTPUT_COLUMNS
     row = out.set_index("hf_id")
@@ -127,11 +127,16 @@ def test_shortlist_scales_imputation_ranks():
     assert row.loc["new/noifeval", "widened"] and not row.loc["new/full", "widened"]
     with pytest.raises(ValueError, match="only 'impute'"):
         shortlist.predict_candidates(b, cands, missing="fallback")
-    raw = cands.assign(scale="raw", IFEval=[0.7, np.nan, 0.2], leaderboard_bbh=[0.4, 0.3, 0.1])
+    raw = cands.assign(scale="raw", leaderboard_ifeval=[0.7, np.nan, 0.2], leaderboard_bbh=[0.4, 0.3, 0.1])
     with pytest.raises(ValueError, match="scale 'raw' but the predictor serves \\['normalized'\\]"):
         shortlist.predict_candidates(b, raw)
     with pytest.raises(ValueError, match="outside"):
-        shortlist.predict_candidates(b, cands.assign(IFEval=[170.0, 1, 1]))
+        shortlist.predict_candidates(b, cands.assign(leaderboard_ifeval=[170.0, 1, 1]))
+    # a size is never imputed: a row without one (or marked not ranked) never reaches prediction
+    with pytest.raises(ValueError, match="'new/small': no params_b, and a size is never imputed"):
+        shortlist.predict_candidates(b, cands.assign(params_b=[8.0, 7.0, -1.0]))
+    with pytest.raises(ValueError, match="'new/full': not ranked"):
+        shortlist.predict_candidates(b, cands.assign(not_ranked=["size unknown: add Params (B)", "", ""]))
     csv = shortlist.export_shortlist(out, "csv", b.version)
     assert csv.splitlines()[0].startswith("predictor_version,hf_id") and b.version in csv
     assert '"predictor_version"' in shortlist.export_shortlist(out, "json", b.version)

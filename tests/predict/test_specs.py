@@ -197,8 +197,10 @@ def test_predict_candidates_gates_ranks_and_widens(monkeypatch):
         {"hf_id": "c/part", "scale": "normalized", **{**row.to_dict(), "leaderboard_gpqa": np.nan,
                                                       "leaderboard_musr": np.nan}},
         {"hf_id": "c/huge", "scale": "normalized", **{**row.to_dict(), "params_b": 400.0}},
-        {"hf_id": "c/nosize", "scale": "normalized", **{**row.to_dict(), "params_b": -1.0}},
     ])
+    with pytest.raises(ValueError, match="'c/nosize': no params_b, and a size is never imputed"):
+        predict_candidates(b, pd.concat([cands, pd.DataFrame([{"hf_id": "c/nosize", "scale": "normalized",
+                                                                **{**row.to_dict(), "params_b": -1.0}}])]))
     r = predict_candidates(b, cands, method="regression").set_index("hf_id")
     assert list(r.reset_index().columns) == OUTPUT_COLUMNS
     assert r["rank"].notna().all() and set(r.skill) == {"skill"} and set(r.scale) == {"normalized"}
@@ -209,8 +211,7 @@ def test_predict_candidates_gates_ranks_and_widens(monkeypatch):
     assert r.loc["c/part", "widened"] and r.loc["c/part", "upper"] - r.loc["c/part", "lower"] > w_full
     assert r.loc["c/huge", "extrapolated"] == ["params_b"] and not r.loc["c/huge", "in_domain"]
     assert r.loc["c/huge", "upper"] - r.loc["c/huge", "lower"] > w_full  # covers the unclamped value
-    assert r.loc["c/huge", "size_rank"] == 1 and pd.isna(r.loc["c/nosize", "size_rank"])
-    assert r.loc["c/nosize", "imputed"] == ["params_b"]
+    assert r.loc["c/huge", "size_rank"] == 1
     bt = predict_candidates(b, cands, method="bradley_terry")
     assert bt["rank"].isna().all() and bt["rank_upper"].isna().all() and set(bt.skill) == {"no_skill"}
     assert bt.hf_id.tolist() == sorted(bt.hf_id)  # not ordered by prediction
