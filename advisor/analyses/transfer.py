@@ -393,6 +393,32 @@ def summary_table(agreement: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+CAVEAT_MARGIN = 0.1  # median Spearman within this of the better baseline's reads "no better than"
+CAVEAT_BASELINES = {"baseline_params": "size", "baseline_oll_mean": "the Open LLM Leaderboard mean"}
+
+
+def recipe_caveat(agreement: pd.DataFrame, method: str) -> str:
+    """The verdict's recipe caveat (``advisor.predict.verdict``): how well ``method``'s ranking agreed
+    with the measured order of RMs trained with other published recipes, beside the baselines, every
+    number read from the stored ``transfer_agreement`` table of the same build. "better" / "no better" /
+    "worse" than the better baseline by its median Spearman, with ``CAVEAT_MARGIN`` as the band of "no
+    better" (a few bases per comparison: a smaller gap is noise)."""
+    s = summarise(agreement, pd.DataFrame()) if not agreement.empty else {}
+    base = {k: s[k]["median_spearman"] for k in CAVEAT_BASELINES if k in s}
+    if method not in s or not base:
+        return ("Whether this ranking carries over to other training recipes is not measured in this "
+                "database (no transfer analysis for this method). Fix: `python -m pipeline.run --stages transfer`.")
+    ours, best = s[method]["median_spearman"], max(base.values())
+    word = ("better than" if ours > best + CAVEAT_MARGIN else
+            "no better than" if ours >= best - CAVEAT_MARGIN else "worse than")
+    names = " or by ".join(CAVEAT_BASELINES[k] for k in base)
+    nums = " and ".join(f"{v:+.2f}" for v in base.values())
+    return (f"Across recipes: for RMs trained with other published recipes ({s[method]['comparisons']} "
+            f"comparisons in {s[method]['groups']} groups), this ranking agreed with the measured order "
+            f"{word} ranking by {names} (median Spearman {ours:+.2f} vs {nums}; the Across recipes page "
+            f"has the details).")
+
+
 def noise_text(row) -> str:
     """Plain words for one agreement row's seed noise."""
     if row.get("seed_sd") is None or pd.isna(row.get("seed_sd")):
