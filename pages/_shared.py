@@ -79,9 +79,8 @@ def _shortlist(kind: str, path: str, stamp: int, db: str, db_stamp: int, candida
                budget):
     from advisor.predict import ranking
 
-    measured = queries.rm_targets(db, method=method)["score"]
     return ranking.build(candidates, _bundle(kind, path, stamp), method=method, budget=budget,
-                         measured=measured)
+                         measured=queries.measured_scores(db, method=method))
 
 
 def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
