@@ -192,7 +192,8 @@ def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
     ends = pd.DataFrame({"x": [*iv["lower"], *iv["upper"]], "y": [*iy, *iy],
                          "cut": [*iv["lower_cut"].astype(bool), *iv["upper_cut"].astype(bool)],
                          "side": ["lower"] * len(iv) + ["upper"] * len(iv)})
-    closed, cut = ends[~ends["cut"]], ends[ends["cut"]]
+    is_cut = ends["cut"].to_numpy(dtype=bool)
+    closed, cut = ends.loc[~is_cut], ends.loc[is_cut]
     fig.add_trace(go.Scatter(x=closed["x"], y=closed["y"], mode="markers", name="interval end",
                              marker=dict(symbol="line-ns-open", size=12, color="#999999"),
                              hoverinfo="skip", showlegend=False))
