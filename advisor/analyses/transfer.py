@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from advisor.core import registry
 from advisor.db import store
@@ -194,6 +193,8 @@ def pairwise(observed: pd.Series, predicted: pd.Series, min_gap: float = 0.0) ->
 def spearman_exact(x, y, max_n: int = 8) -> tuple[float, float]:
     """Spearman's rho with a two-sided permutation p-value over every ordering when n <= ``max_n``
     (the t approximation scipy uses says p = 0 for a perfect order of 3 bases; the exact value is 1/3)."""
+    from scipy import stats  # here, not at the top: the verdict's caveat (rank, the Predict page) needs no scipy
+
     rho = float(stats.spearmanr(x, y).statistic)
     n = len(x)
     if n > max_n:
@@ -226,6 +227,8 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
             min_bases: int = MIN_BASES) -> TransferResult:
     """Agreement per comparison and advisor method; ``external`` has the columns of external_rm_results
     (scores in percent); ``preds`` is ``predict_bases``'s output; ``lineage`` = {base: [post-trained]}."""
+    from scipy.stats import kendalltau
+
     agree_rows, base_rows, lin_rows = [], [], []
     noise = {k: seed_sd(g) for k, g in external.groupby(["rm_group", "rewardbench_version"])}
     for key, runs in external.groupby(KEYS, dropna=False):
@@ -268,7 +271,7 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
                 agree_rows.append(row)
                 continue
             rho, rho_p = spearman_exact(both.predicted.to_numpy(), both.observed.to_numpy())
-            tau, tau_p = stats.kendalltau(both.predicted, both.observed)  # exact p for small n without ties
+            tau, tau_p = kendalltau(both.predicted, both.observed)  # exact p for small n without ties
             n_pairs, agree = pairwise(both.observed, both.predicted)
             n_far, agree_far = (None, float("nan")) if math.isnan(gap) else pairwise(both.observed, both.predicted, gap)
             top_o, top_p = both.observed.idxmax(), both.predicted.idxmax()
