@@ -171,7 +171,7 @@ m1.metric("Top group (upper-bound rank 1)", len(found.top_group),
 m2.metric("Candidates ranked", len(ranked))
 m3.metric("Not ranked", len(show) - len(ranked))
 with st.expander("Confidence tiers: what each means"):
-    st.markdown("\n".join(f"- **{t}**: {registry.TIER_DEFINITIONS[t]}." for t in registry.TIER_DISPLAY_ORDER))
+    st.markdown("\n".join(f"- `{t}`: {registry.TIER_DEFINITIONS[t]}." for t in registry.TIER_DISPLAY_ORDER))
 unskilled = show[show["rank"].isna() & show["not_ranked"].eq("")]
 if len(unskilled):
     st.warning(f"The {registry.METHOD_LABELS[method]} predictor has no skill out of sample on the scale of "

@@ -471,7 +471,7 @@ def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str, verdict
     if fmt == "csv":
         return untrusted.to_csv(flat, index=False, float_format="%.4g")
     cols = [c for c in flat.columns if c != "predictor_version"]
-    lines = (["**Verdict**", "", *[f"- {untrusted.md_text(x)}" for x in verdict["summary"]], ""]
+    lines = (["Verdict:", "", *[f"- {untrusted.md_text(x)}" for x in verdict["summary"]], ""]
              if verdict is not None else [])
     lines += [f"Predictor version: `{predictor_version}`", "",
               "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]

@@ -126,7 +126,7 @@ def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bun
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
                                                             "Download Markdown"]
     preview = at.expander[-1].markdown[0].value
-    assert preview.startswith("**Verdict**\n\n- " + shown_verdict[0] + "\n")  # the verdict leads the export
+    assert preview.startswith("Verdict:\n\n- " + shown_verdict[0] + "\n")  # the verdict leads the export
     assert f"\nPredictor version: `{bundle.version}`\n" in preview and "org/alpha" in preview
 
 

@@ -50,7 +50,7 @@ def test_json_and_markdown_formats(app_db):
     assert list(doc)[0] == "verdict" and doc["verdict"]["summary"]  # the verdict first (issue 24)
     md = rank(FIXTURE, "--format", "markdown", db=app_db)
     assert md.returncode == 0, md.stderr
-    head = "**Verdict**\n\n" + "".join(f"- {md_text(line)}\n" for line in doc["verdict"]["summary"])
+    head = "Verdict:\n\n" + "".join(f"- {md_text(line)}\n" for line in doc["verdict"]["summary"])
     assert md.stdout.startswith(head + "\nPredictor version:") and md.stdout.count("\n| up/") == 5
     csv = rank(FIXTURE, db=app_db)  # a table has no room: the verdict goes to stderr
     assert [ln.removeprefix("verdict: ") for ln in csv.stderr.splitlines()
