@@ -12,7 +12,7 @@ from advisor.core import registry, scales
 from advisor.core.untrusted import md_text
 from advisor.db import queries
 from advisor.formats import upload
-from pages._shared import cached, load_bundle, shortlist
+from pages._shared import cached, load_bundle, shortlist, warm_ranking_imports
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
@@ -129,6 +129,7 @@ st.divider()
 st.header("Ranked candidates")
 if candidates.empty:
     st.info("No candidates yet: type some, upload a file, or pick models from the leaderboard above.")
+    warm_ranking_imports()  # in the background, while the user chooses candidates
     st.stop()
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
