@@ -17,7 +17,15 @@ of Fig. 2 (same values); transfer became a stage of its own (issue 25: the confi
 the 15 RewardBench 2 Qwen sweep runs added to data/external (issue 24): the
 Across recipes page (18 comparisons instead of 15, every number, option and chart of it) and the Data
 page (external_rm_groups: origin text, 104 rows, its sha256; the row counts of external_rm_results,
-transfer_agreement, transfer_predictions); every other page identical.
+transfer_agreement, transfer_predictions); every other page identical. Issue 24's verdict: the Predict
+page (all four scenarios and the empty page) shows the size slider's new label (its right end means no
+upper limit), the verdict above the table instead of the best-candidate metrics, the tier list, the
+table's new columns (tier, ranked_by, ranking_score, measured source, cut flags, category intervals,
+rank_note, not_ranked) and order, the known models ranked by their measured scores (gemma-2-9b-it
+first) with Falcon3-7B-Instruct and Qwen2.5-7B-Instruct now in domain, the low-tier warning, the chart
+with tier markers and open ends, and the exports led by the verdict; the rank command's CSV has the same
+columns and its stderr the verdict lines. Every prediction and interval is unchanged; every other page
+identical.
 """
 
 import os
