@@ -4,9 +4,11 @@ the same command is ``rm-advisor rank ...`` after ``pip install -e .`` (pyprojec
 Ranks candidate base models from a CSV or lm-evaluation-harness results file (and/or models picked
 from the Open LLM Leaderboard v2 table in the database) with the predictor the database was built
 with, and writes the shortlist to stdout: the same parsing, checks, candidate table (completed from
-the database's tables by ``advisor.predict.candidates``), predictions, intervals, skill flags and
-export columns as the app's download (``advisor.predict.ranking`` is shared). Messages go to stderr; on
-bad input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
+the database's tables by ``advisor.predict.candidates``), predictions, intervals, skill flags,
+confidence tiers, verdict and export columns as the app's download (``advisor.predict.ranking`` and
+``advisor.predict.verdict`` are shared). The verdict comes first: the ``verdict`` field of the JSON, the
+first lines of the Markdown, and (CSV, a plain table) lines on stderr. Messages go to stderr; on bad
+input (any message the app shows as an error) nothing is written to stdout and the exit code is 2.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from advisor.analyses import transfer
 from advisor.core import registry
 from advisor.db import queries, store
 from advisor.formats import upload
-from advisor.predict import candidates, evidence, ranking
+from advisor.predict import candidates, evidence, ranking, verdict
 from advisor.predict.bundle import load, source
 from advisor.predict.shortlist import export_shortlist
 
@@ -100,17 +103,22 @@ def rank(args: argparse.Namespace) -> int:
         bundle = load(*source(db))
     except (FileNotFoundError, ValueError) as exc:
         return _fail([str(exc)])
-    measured = queries.rm_targets(db, method=args.method)["score"]
-    short = ranking.build(table, bundle, method=args.method, measured=measured)
+    short = ranking.build(table, bundle, method=args.method,
+                          measured=queries.measured_scores(db, method=args.method))
     for m in short.notes:
         print(f"note: {m}", file=sys.stderr)
     if short.errors:
         return _fail(short.errors)
-    if short.empty:
+    if short.predicted.empty:
         return _fail(["no candidate is left to rank. Fix: check the messages above."])
     print(evidence.sentence(evidence.served_row(queries.table(db, "predictor_served"), args.method), args.method),
           file=sys.stderr)
-    sys.stdout.write(export_shortlist(short.table, args.format, short.version))
+    found = verdict.verdict(short.table, transfer.recipe_caveat(queries.table(db, "transfer_agreement"),
+                                                                args.method), args.method)
+    if args.format == "csv":  # a table has no room for it: the verdict goes beside the messages
+        for line in found.lines:
+            print(f"verdict: {line}", file=sys.stderr)
+    sys.stdout.write(export_shortlist(short.table, args.format, short.version, found.to_json()))
     return 0
 
 

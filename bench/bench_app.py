@@ -1,4 +1,4 @@
-"""Speed of the advisor app. `python bench/bench_app.py [--db PATH] [--repeats N] [--skip-browser]`
+"""Speed of the advisor app. `python bench/bench_app.py [--db PATH] [--repeats N] [--skip-browser] [--ranking-only]`
 
 Measures, and prints with the goal and a baseline measured in the same run:
 
@@ -13,6 +13,15 @@ Measures, and prints with the goal and a baseline measured in the same run:
    Baseline: the bare fitted estimators (bundle.predict(X, scale, method, target) for the 5
    targets) on the same 25 complete rows, i.e. the cost of the model itself.
 3. the same for all 4,576 leaderboard rows (4,497 distinct models), once (no goal in the issue).
+4. the first ranking on a warm server (issue 24): a server started and its Predict page shown, seconds
+   from uploading the README's example (data/examples/recent_bases.csv: 20 partial, model-card rows) to
+   the verdict and the table being shown, median of --repeats, each on a fresh server; the upload
+   comes 3 s after the page is shown (a user choosing the file; the server imports what ranking needs
+   in the background meanwhile, pages/_shared.py::warm_ranking_imports). Goal: < 3 s.
+   Baseline in the same run: the same for the first 20 leaderboard rows of known size (the
+   complete-row path).
+5. `python -m advisor rank` CPU (user + sys of the process, median of --repeats): the example file
+   against `--pick Qwen/Qwen2.5-7B-Instruct`. Goal: the example at most 3x the pick.
 
 Without --db a database is built in a temp dir with the quick test config (ingest + a degree-1/2
 predictor fit), as the app's tests do. Needs /usr/bin/chromium for part 1 (else use --skip-browser).
@@ -55,22 +64,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def time_first_render(page, script: Path, title: str, env: dict) -> float:
+def _start(script: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    """`streamlit run script` on a free localhost port; (process, url) once /_stcore/health answers."""
     port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
                              "--server.address", "localhost", "--server.headless", "true"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://localhost:{port}"
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":  # noqa: S310 - localhost
+                return proc, url
+        except OSError:
+            if time.perf_counter() - t0 > 60:
+                proc.terminate()
+                raise RuntimeError(f"{script} did not start in 60 s") from None
+            time.sleep(0.05)
+
+
+def time_first_render(page, script: Path, title: str, env: dict) -> float:
+    t0 = time.perf_counter()
+    proc, url = _start(script, env)
     try:
-        url = f"http://localhost:{port}"
-        while True:
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":  # noqa: S310 - localhost
-                    break
-            except OSError:
-                if time.perf_counter() - t0 > 60:
-                    raise RuntimeError(f"{script} did not start in 60 s") from None
-                time.sleep(0.05)
         page.goto(url)
         page.get_by_text(title).first.wait_for(timeout=60_000)
         return time.perf_counter() - t0
@@ -136,7 +152,81 @@ def bench_predict(db: Path, repeats: int, full: bool = True) -> None:
               f"({m / len(pred) * 1000:.1f} ms/model, median of {runs}); bare estimators on the same rows "
               f"{b:.4f}s; ratio {m / b:.0f}x{goal}")
         assert isinstance(pred, pd.DataFrame)
-        assert pred["rank"].dropna().tolist() == list(range(1, pred["rank"].notna().sum() + 1))
+        ranks = pred["rank"].dropna().tolist()  # equal scores share the best rank (1, 1, 3 ...)
+        assert ranks == sorted(ranks) and ranks[0] == 1
+
+
+EXAMPLE = ROOT / "data" / "examples" / "recent_bases.csv"
+THINK_MS = 3000  # between the Predict page shown and the upload (pages/_shared.py::warm_ranking_imports)
+
+
+def time_first_ranking(browser, db: Path, name: str, data: bytes) -> float:
+    """Seconds from uploading ``data`` to the verdict and the table shown, on a fresh server whose
+    Predict page is already shown (a warm server: its imports and the page's first run are done)."""
+    proc, url = _start(ROOT / "app.py", {**os.environ, "RM_ADVISOR_DB": str(db)})
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        page.goto(url)
+        page.get_by_text("No candidates yet").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+        page.wait_for_timeout(THINK_MS)  # a user choosing the file: the server warms its imports meanwhile
+        t = time.perf_counter()
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
+        page.get_by_role("heading", name="Verdict").wait_for(timeout=120_000)
+        page.locator('[data-testid="stDataFrame"]').last.wait_for(timeout=120_000)
+        page.get_by_text("Export the shortlist").wait_for(timeout=120_000)
+        return time.perf_counter() - t
+    finally:
+        page.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _complete_rows(n: int) -> bytes:
+    """The first ``n`` leaderboard rows with a known size (every input present: no partial pattern), as CSV."""
+    import pandas as pd
+
+    lb = pd.read_csv(LEADERBOARD)
+    return lb[lb["params_b"] > 0].head(n).to_csv(index=False).encode()
+
+
+def bench_first_ranking(db: Path, repeats: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    complete = _complete_rows(20)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        example, base = [], []
+        for _ in range(repeats):
+            example.append(time_first_ranking(browser, db, EXAMPLE.name, EXAMPLE.read_bytes()))
+            base.append(time_first_ranking(browser, db, "complete.csv", complete))
+        browser.close()
+    e, b = statistics.median(example), statistics.median(base)
+    print(f"first ranking on a warm server: example file (20 partial rows) {e:.2f}s (median of {repeats}; runs "
+          f"{', '.join(f'{x:.2f}' for x in example)}), baseline 20 complete leaderboard rows {b:.2f}s, ratio "
+          f"{e / b:.2f}x; goal < 3 s: {'MET' if e < 3 else 'NOT MET'}")
+
+
+def _cpu(args: list[str], db: Path) -> float:
+    """User + sys CPU seconds of one `python -m advisor rank` process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-m", "advisor", "rank", *args, "--db", str(db)], cwd=ROOT, check=True,
+                   capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bench_rank_cli(db: Path, repeats: int) -> None:
+    example, pick = [], []
+    for _ in range(repeats):
+        example.append(_cpu([str(EXAMPLE)], db))
+        pick.append(_cpu(["--pick", "Qwen/Qwen2.5-7B-Instruct"], db))
+    e, k = statistics.median(example), statistics.median(pick)
+    print(f"rank CPU: example file {e:.2f}s, --pick Qwen/Qwen2.5-7B-Instruct {k:.2f}s (medians of {repeats}), "
+          f"ratio {e / k:.2f}x; goal <= 3x: {'MET' if e <= 3 * k else 'NOT MET'}")
 
 
 def main() -> None:
@@ -145,15 +235,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-browser", action="store_true", help="skip the first-render measurement")
     ap.add_argument("--skip-full", action="store_true", help="skip the 4,576-candidate run")
+    ap.add_argument("--ranking-only", action="store_true", help="only parts 4 and 5 (issue 24's goals)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or build_db(Path(tmp))
+        if args.ranking_only:
+            bench_first_ranking(db, args.repeats)
+            bench_rank_cli(db, args.repeats)
+            return
         if not args.skip_browser:
             if Path(CHROMIUM).exists():
                 bench_first_render(db, args.repeats)
+                bench_first_ranking(db, args.repeats)
             else:
-                print(f"first render: skipped, {CHROMIUM} missing (apt-get install chromium)")
+                print(f"first render and first ranking: skipped, {CHROMIUM} missing (apt-get install chromium)")
         bench_predict(db, args.repeats, full=not args.skip_full)
+        bench_rank_cli(db, args.repeats)
 
 
 if __name__ == "__main__":

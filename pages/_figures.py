@@ -170,18 +170,49 @@ def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str, lo_col: str |
     return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
 
 
+TIER_STYLE = {"measured": ("diamond", "#2ca02c"), "high": ("circle", COLOR), "medium": ("circle-open", COLOR),
+              "low": ("x-thin-open", BASELINE_COLOR)}  # marker symbol and colour per confidence tier
+CUT_NAME = "interval cut at 0 or 100 (open end: it goes on)"
+
+
 def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
-    """Predicted RewardBench score per candidate with its interval, best at the top."""
-    d = pred.sort_values("prediction")
-    err_hi = d["upper"] - d["prediction"]
-    err_lo = d["prediction"] - d["lower"]
-    fig = go.Figure(go.Scatter(
-        x=d["prediction"], y=d["hf_id"].map(untrusted.html_text), mode="markers",
-        error_x=dict(type="data", symmetric=False, array=err_hi, arrayminus=err_lo),
-        customdata=np.stack([d["rank"], d["rank_upper"], d["lower"], d["upper"]], axis=1),
-        hovertemplate="%{y}<br>predicted %{x:.1f} [%{customdata[2]:.1f}, %{customdata[3]:.1f}]"
-                      "<br>rank %{customdata[0]} (upper-bound rank %{customdata[1]})<extra></extra>"))
-    fig.update_xaxes(title_text="predicted RewardBench score")
+    """The ranked candidates, best at the top: each at the score it is ranked by (a measurement or the
+    prediction), one marker per confidence tier (``TIER_STYLE``), and the prediction's interval as a
+    line with a tick at each end; an end cut at 0 or 100 (``lower_cut`` / ``upper_cut``) is an open end,
+    an arrow (trace ``CUT_NAME``), not a tick. Measured rows are points: no interval."""
+    d = pred.sort_values(["ranking_score", "hf_id"], ascending=[True, False])
+    y = d["hf_id"].map(untrusted.html_text)
+    iv = d[d["ranked_by"] != "measured"]
+    iy = y[iv.index]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(  # the intervals: one line each, None between
+        x=[v for lo, hi in zip(iv["lower"], iv["upper"]) for v in (lo, hi, None)],
+        y=[v for name in iy for v in (name, name, None)], mode="lines", name="interval",
+        line=dict(color="#999999", width=2), hoverinfo="skip", showlegend=False))
+    ends = pd.DataFrame({"x": [*iv["lower"], *iv["upper"]], "y": [*iy, *iy],
+                         "cut": [*iv["lower_cut"].astype(bool), *iv["upper_cut"].astype(bool)],
+                         "side": ["lower"] * len(iv) + ["upper"] * len(iv)})
+    is_cut = ends["cut"].to_numpy(dtype=bool)
+    closed, cut = ends.loc[~is_cut], ends.loc[is_cut]
+    fig.add_trace(go.Scatter(x=closed["x"], y=closed["y"], mode="markers", name="interval end",
+                             marker=dict(symbol="line-ns-open", size=12, color="#999999"),
+                             hoverinfo="skip", showlegend=False))
+    fig.add_trace(go.Scatter(x=cut["x"], y=cut["y"], mode="markers", name=CUT_NAME,
+                             marker=dict(symbol=np.where(cut["side"] == "upper", "arrow-right", "arrow-left"),
+                                         size=11, color="#999999"), hoverinfo="skip"))
+    for tier, (symbol, color) in TIER_STYLE.items():
+        g = d[d["tier"] == tier]
+        if g.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=g["ranking_score"], y=y[g.index], mode="markers", name=f"{tier} confidence"
+            if tier != "measured" else "measured", marker=dict(symbol=symbol, size=10, color=color),
+            customdata=np.stack([g["rank"], g["rank_upper"], g["lower"], g["upper"], g["ranked_by"]], axis=1),
+            hovertemplate="%{y}<br>%{customdata[4]} %{x:.1f} (prediction's interval [%{customdata[2]:.1f}, "
+                          "%{customdata[3]:.1f}])<br>rank %{customdata[0]} (upper-bound rank "
+                          "%{customdata[1]})<extra>" + tier + "</extra>"))
+    fig.update_xaxes(title_text="RewardBench score: measured, or predicted with its interval")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(y))
     return _layout(fig, title, height=max(300, 24 * len(d) + 120))
 
 

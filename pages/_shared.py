@@ -3,6 +3,8 @@ so a rebuild published by the pipeline shows up on the next rerun without restar
 
 from __future__ import annotations
 
+import importlib
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -79,9 +81,8 @@ def _shortlist(kind: str, path: str, stamp: int, db: str, db_stamp: int, candida
                budget):
     from advisor.predict import ranking
 
-    measured = queries.rm_targets(db, method=method)["score"]
     return ranking.build(candidates, _bundle(kind, path, stamp), method=method, budget=budget,
-                         measured=measured)
+                         measured=queries.measured_scores(db, method=method))
 
 
 def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
@@ -91,3 +92,18 @@ def shortlist(candidates, method: str, budget=(0.0, float("inf"))):
     db = store.db_file()
     return _shortlist(kind, str(p), _stamp(p), str(db), store.db_stamp(db),
                       candidates.reset_index(drop=True), method, tuple(budget))
+
+
+RANKING_MODULES = ("advisor.predict.ranking", "advisor.predict.verdict", "advisor.analyses.transfer",
+                   "pages._figures")  # what the first ranking imports: scikit-learn and plotly, seconds
+
+
+@st.cache_resource(show_spinner=False)
+def warm_ranking_imports() -> threading.Thread:
+    """Once per server process, called when the Predict page has been shown without candidates: import
+    RANKING_MODULES in a background thread, so the user's first ranking does not wait for them (the
+    empty page itself still needs none of them)."""
+    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in RANKING_MODULES],
+                              name="warm-ranking-imports", daemon=True)
+    thread.start()
+    return thread

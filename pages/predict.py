@@ -1,6 +1,9 @@
 """Predict & shortlist: enter, upload or pick candidate base models; get their predicted RewardBench
-score with an interval, rank (point and upper-bound), nearest known models and imputed inputs; export
+score with an interval (or the measured one of a known base), the verdict, confidence tiers, rank (point and
+upper-bound), nearest known models and the marks of imputed, clamped and cut values; export
 the ranked shortlist."""
+
+import math
 
 import pandas as pd
 import streamlit as st
@@ -10,13 +13,14 @@ from advisor.core.untrusted import md_text
 from advisor.db import queries
 from advisor.formats import upload
 from advisor.predict.candidates import Reference, gather  # pandas only: the empty page stays light
-from pages._shared import cached, load_bundle, shortlist
+from pages._shared import cached, load_bundle, shortlist, warm_ranking_imports
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
 EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
 EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json"),
            "markdown": ("Markdown", "text/markdown")}
 EXT = {"csv": "csv", "json": "json", "markdown": "md"}
+BUDGET_END = 150.0  # the size slider's right end: no upper limit (Llama 4 Maverick has 400B parameters)
 
 st.title("Which base model should I train my reward model on?")
 st.markdown("Add candidate base models in any of the three ways below (they combine). The advisor "
@@ -32,7 +36,9 @@ method = c1.radio("Reward-model training method", list(registry.METHOD_LABELS), 
                   format_func=registry.METHOD_LABELS.get, key="method",
                   help="Regression: multi-attribute scores (HelpSteer2). Bradley-Terry: binary "
                        "preferences (HelpSteer2-Preference).")
-budget = c2.slider("Size budget (billions of parameters)", 0.0, 150.0, (0.0, 150.0), 0.5, key="budget")
+low, high = c2.slider("Size budget (billions of parameters; the right end means no upper limit)", 0.0, BUDGET_END,
+                      (0.0, BUDGET_END), 0.5, key="budget")
+budget = (low, math.inf if high >= BUDGET_END else high)  # the default ranks what `rank` ranks: every size
 
 parts: list[upload.Candidates] = []
 tab_type, tab_upload, tab_pick = st.tabs(["Type candidates", "Upload CSV / lm-eval JSON",
@@ -127,10 +133,12 @@ st.divider()
 st.header("Ranked candidates")
 if candidates.empty:
     st.info("No candidates yet: type some, upload a file, or pick models from the leaderboard above.")
+    warm_ranking_imports()  # in the background, while the user chooses candidates
     st.stop()
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
-from advisor.predict import evidence  # noqa: E402
+from advisor.analyses import transfer  # noqa: E402
+from advisor.predict import evidence, verdict  # noqa: E402
 from advisor.predict.shortlist import export_shortlist  # noqa: E402
 from pages import _figures as figures  # noqa: E402
 
@@ -157,47 +165,61 @@ if short.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
     st.stop()
 show = short.table
+found = verdict.verdict(show, transfer.recipe_caveat(cached(queries.table, name="transfer_agreement"), method),
+                        method)
 ranked = show[show["rank"].notna()]
-if ranked.empty:
-    st.warning(f"The {registry.METHOD_LABELS[method]} predictor has no skill out of sample, so the "
-               "candidates below are not ranked by it (column 'skill'). What is known instead: each "
-               "candidate's nearest known models and their measured reward models ('nearest_measured').")
-else:
-    best = ranked.iloc[0]
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Best candidate", md_text(best["hf_id"]))
-    m2.metric("Predicted RewardBench score", f"{best['prediction']:.1f}",
-              help=f"interval {best['lower']:.1f} to {best['upper']:.1f}")
-    m3.metric("Candidates ranked", len(ranked))
-    if len(ranked) < len(show):
-        st.warning(f"{len(show) - len(ranked)} candidate(s) are predicted on a scale where this "
-                   "predictor has no skill: they are listed after the ranked ones, not ranked.")
+st.subheader("Verdict")
+st.markdown("\n".join(f"- {md_text(line)}" for line in found.lines))
+m1, m2, m3 = st.columns(3)
+m1.metric("Top group (upper-bound rank 1)", len(found.top_group),
+          help="Statistically tied when several: no other candidate's interval lies wholly above theirs.")
+m2.metric("Candidates ranked", len(ranked))
+m3.metric("Not ranked", len(show) - len(ranked))
+with st.expander("Confidence tiers: what each means"):
+    st.markdown("\n".join(f"- `{t}`: {registry.TIER_DEFINITIONS[t]}." for t in registry.TIER_DISPLAY_ORDER))
+unskilled = show[show["rank"].isna() & show["not_ranked"].eq("")]
+if len(unskilled):
+    st.warning(f"The {registry.METHOD_LABELS[method]} predictor has no skill out of sample on the scale of "
+               f"{len(unskilled)} candidate(s), so they are not ranked by it (column 'skill'). What is known "
+               "instead: each candidate's nearest known models and their measured reward models "
+               "('nearest_measured').")
 st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
-           "Rank: by the point prediction. Upper-bound rank: 1 + the number of candidates whose "
-           "whole interval lies above this one's (as Chatbot Arena ranks), so ties in uncertainty "
-           "share a rank. Size rank: the order by parameter count alone, the baseline to beat. "
-           "'measured_score' is the paper's RewardBench score where the model is known.")
+           "Measured first: a base with a measured reward model of this method is ranked by that measurement "
+           "(a point; 'measured_score' and its source), its prediction beside it. Rank: by that score. "
+           "Upper-bound rank: 1 + the number of candidates whose whole interval lies above this one's "
+           "(as Chatbot Arena ranks), so ties in uncertainty share a rank. Size rank: the order by "
+           "parameter count alone, the baseline to beat. Marks: 'extrapolated' lists the inputs clamped to "
+           "the known range, 'imputed' the missing ones filled in, 'lower_cut' / 'upper_cut' an interval "
+           "cut at 0 / 100, 'rank_note' candidates that cannot be told apart.")
 st.dataframe(show, hide_index=True, width="stretch", key="ranking",
-             column_config={"prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
+             column_config={"tier": "Confidence", "ranked_by": "Ranked by",
+                            "ranking_score": st.column_config.NumberColumn("Ranked on", format="%.1f"),
+                            "measured_score": st.column_config.NumberColumn("Measured", format="%.1f"),
+                            "measured_source": "Measured in",
+                            "prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
                             "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
                             "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
+                            "lower_cut": st.column_config.CheckboxColumn("Lower cut at 0"),
+                            "upper_cut": st.column_config.CheckboxColumn("Upper cut at 100"),
                             "rank_upper": "Upper-bound rank", "size_rank": "Size rank",
                             "in_domain": st.column_config.CheckboxColumn("In domain"),
-                            **{f"pred_{c}": st.column_config.NumberColumn(
-                                f"{registry.CATEGORY_LABELS[c]} (pred.)", format="%.1f")
-                               for c in registry.RM_SECTIONS},
+                            **{f"{k}_{c}": st.column_config.NumberColumn(
+                                f"{registry.CATEGORY_LABELS[c]} ({word})", format="%.1f")
+                               for c in registry.RM_SECTIONS
+                               for k, word in (("pred", "pred."), ("lower", "lower"), ("upper", "upper"))},
                             **{c: st.column_config.NumberColumn(registry.label(c), format="%.2f")
                                for c in show.columns if registry.resolve(c) == c}})
-n_out = int((~show["in_domain"].astype(bool)).sum())
+n_out = int((show["tier"] == "low").sum())
 if n_out:
-    st.warning(f"{n_out} candidate(s) lie outside the predictor's domain (column 'in_domain'): a feature "
-               "beyond the range of the known models (listed in 'extrapolated' and clamped to that range) "
-               "or no known model nearby. Their intervals are widened; read them as rough.")
-st.caption("Predictions and bounds are clipped to RewardBench's 0-100.")
+    st.warning(f"{n_out} candidate(s) have low confidence (column 'tier'): outside the predictor's domain (no "
+               "known model nearby) or with inputs beyond the range of the known models (listed in "
+               "'extrapolated' and clamped to that range). Their intervals are widened; read them as rough.")
+st.caption("Predictions and bounds are clipped to RewardBench's 0-100; a cut end is marked ('lower_cut', "
+           "'upper_cut') and drawn as an arrow in the chart.")
 if not ranked.empty:
-    st.plotly_chart(figures.ranking(ranked.head(60).astype({"rank": float, "rank_upper": float}),
-                                    f"Predicted RewardBench ({registry.METHOD_LABELS[method]})"), key="fig_rank")
-else:
+    st.plotly_chart(figures.ranking(ranked.head(60), f"RewardBench ({registry.METHOD_LABELS[method]}): "
+                                    "measured or predicted"), key="fig_rank")
+if len(unskilled):
     other = next((m for m in registry.METHOD_LABELS if m != method
                   and evidence.has_skill(evidence.served_row(served, m))), None)
     alt = shortlist(candidates, other, budget).table if other else None
@@ -206,14 +228,14 @@ else:
         st.caption(f"Labelled as such: these are predicted {registry.METHOD_LABELS[other]} reward models "
                    f"(that predictor has skill), not {registry.METHOD_LABELS[method]} ones.")
         alt = alt[alt["rank"].notna()]
-        st.plotly_chart(figures.ranking(alt.head(60).astype({"rank": float, "rank_upper": float}),
-                                        f"Predicted RewardBench ({registry.METHOD_LABELS[other]}, "
-                                        f"not {registry.METHOD_LABELS[method]})"), key="fig_rank_other")
+        st.plotly_chart(figures.ranking(alt.head(60), f"RewardBench ({registry.METHOD_LABELS[other]}, "
+                                        f"not {registry.METHOD_LABELS[method]}): measured or predicted"),
+                        key="fig_rank_other")
 
 st.subheader("Export the shortlist")
 cols = st.columns(len(EXPORTS))
 for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
-    col.download_button(f"Download {label}", export_shortlist(show, fmt, short.version),
+    col.download_button(f"Download {label}", export_shortlist(show, fmt, short.version, found.to_json()),
                         file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
 with st.expander("Preview (Markdown)"):
-    st.markdown(export_shortlist(show, "markdown", short.version))
+    st.markdown(export_shortlist(show, "markdown", short.version, found.to_json()))

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from advisor.core import registry
 from advisor.db import store
@@ -197,6 +196,8 @@ def pairwise(observed: pd.Series, predicted: pd.Series, min_gap: float = 0.0) ->
 def spearman_exact(x, y, max_n: int = 8) -> tuple[float, float]:
     """Spearman's rho with a two-sided permutation p-value over every ordering when n <= ``max_n``
     (the t approximation scipy uses says p = 0 for a perfect order of 3 bases; the exact value is 1/3)."""
+    from scipy import stats  # here, not at the top: the verdict's caveat (rank, the Predict page) needs no scipy
+
     rho = float(stats.spearmanr(x, y).statistic)
     n = len(x)
     if n > max_n:
@@ -229,6 +230,8 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
             min_bases: int = MIN_BASES) -> TransferResult:
     """Agreement per comparison and advisor method; ``external`` has the columns of external_rm_results
     (scores in percent); ``preds`` is ``predict_bases``'s output; ``lineage`` = {base: [post-trained]}."""
+    from scipy.stats import kendalltau
+
     agree_rows, base_rows, lin_rows = [], [], []
     noise = {k: seed_sd(g) for k, g in external.groupby(["rm_group", "rewardbench_version"])}
     for key, runs in external.groupby(KEYS, dropna=False):
@@ -271,7 +274,7 @@ def analyse(external: pd.DataFrame, preds: pd.DataFrame, lineage: dict[str, list
                 agree_rows.append(row)
                 continue
             rho, rho_p = spearman_exact(both.predicted.to_numpy(), both.observed.to_numpy())
-            tau, tau_p = stats.kendalltau(both.predicted, both.observed)  # exact p for small n without ties
+            tau, tau_p = kendalltau(both.predicted, both.observed)  # exact p for small n without ties
             n_pairs, agree = pairwise(both.observed, both.predicted)
             n_far, agree_far = (None, float("nan")) if math.isnan(gap) else pairwise(both.observed, both.predicted, gap)
             top_o, top_p = both.observed.idxmax(), both.predicted.idxmax()
@@ -394,6 +397,32 @@ def summary_table(agreement: pd.DataFrame, lineage: pd.DataFrame) -> pd.DataFram
              "lineage signs agree": f"{v['lineage_same_sign']} of {v['lineage_pairs']}"}
             for m, v in s.items() if m != "not_evaluated"]
     return pd.DataFrame(rows)
+
+
+CAVEAT_MARGIN = 0.1  # median Spearman within this of the better baseline's reads "no better than"
+CAVEAT_BASELINES = {"baseline_params": "size", "baseline_oll_mean": "the Open LLM Leaderboard mean"}
+
+
+def recipe_caveat(agreement: pd.DataFrame, method: str) -> str:
+    """The verdict's recipe caveat (``advisor.predict.verdict``): how well ``method``'s ranking agreed
+    with the measured order of RMs trained with other published recipes, beside the baselines, every
+    number read from the stored ``transfer_agreement`` table of the same build. "better" / "no better" /
+    "worse" than the better baseline by its median Spearman, with ``CAVEAT_MARGIN`` as the band of "no
+    better" (a few bases per comparison: a smaller gap is noise)."""
+    s = summarise(agreement, pd.DataFrame()) if not agreement.empty else {}
+    base = {k: s[k]["median_spearman"] for k in CAVEAT_BASELINES if k in s}
+    if method not in s or not base:
+        return ("Whether this ranking carries over to other training recipes is not measured in this "
+                "database (no transfer analysis for this method). Fix: `python -m pipeline.run --stages transfer`.")
+    ours, best = s[method]["median_spearman"], max(base.values())
+    word = ("better than" if ours > best + CAVEAT_MARGIN else
+            "no better than" if ours >= best - CAVEAT_MARGIN else "worse than")
+    names = " or by ".join(CAVEAT_BASELINES[k] for k in base)
+    nums = " and ".join(f"{v:+.2f}" for v in base.values())
+    return (f"Across recipes: for RMs trained with other published recipes ({s[method]['comparisons']} "
+            f"comparisons in {s[method]['groups']} groups), this ranking agreed with the measured order "
+            f"{word} ranking by {names} (median Spearman {ours:+.2f} vs {nums}; the Across recipes page "
+            f"has the details).")
 
 
 def noise_text(row) -> str:

@@ -189,6 +189,26 @@ RM_SOURCES = ("paper", "pipeline", "user")  # rm_results.source: the paper's tab
 SIZE_GROUPS = ("<3B", "3-6B", ">=6B")
 
 
+# Confidence tiers of a candidate in the shortlist (advisor.predict.verdict assigns them; docs/app.md
+# lists them). A row gets the first tier, in this order, any of whose conditions holds; ``high`` has
+# none: it is what is left. The conditions are the row flags of ``advisor.predict.verdict.FLAGS``.
+CONFIDENCE_TIERS = (
+    {"tier": "measured", "when": ("measured",),
+     "definition": "a reward model trained on this base with the chosen method was measured (the paper's "
+                   "results or your own): ranked by that measurement, the prediction shown beside it"},
+    {"tier": "low", "when": ("out_of_domain", "clamped"),
+     "definition": "outside the predictor's domain (no known model nearby) or with inputs beyond the known "
+                   "models' range (clamped to it): a rough guess, never named the best"},
+    {"tier": "medium", "when": ("imputed", "partial", "other_settings"),
+     "definition": "in domain, but some inputs were missing (imputed, or served by a reduced spec) or come "
+                   "from other evaluation settings than the leaderboard's"},
+    {"tier": "high", "when": (),
+     "definition": "complete inputs (given, from the leaderboard or looked up), in domain, nothing clamped"},
+)
+TIER_DEFINITIONS = {t["tier"]: t["definition"] for t in CONFIDENCE_TIERS}
+TIER_DISPLAY_ORDER = ("measured", "high", "medium", "low")  # best first: legends, the app's list, the docs
+
+
 def size_group(params_b: float) -> str:
     """'<3B' below 3 B parameters, '3-6B' below 6 B, else '>=6B'."""
     return "<3B" if params_b < 3 else ("3-6B" if params_b < 6 else ">=6B")

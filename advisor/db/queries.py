@@ -112,6 +112,24 @@ def rm_targets(path=None, method: str = "regression") -> pd.DataFrame:
         return store.rm_targets(con, method, sources=("paper",))
 
 
+MEASURED_SOURCES = ("paper", "user")  # the paper's tables first, then the team's own files (--rm-results)
+PAPER_TABLES = {"regression": "Table 4", "bradley_terry": "Table 5"}
+
+
+def measured_scores(path=None, method: str = "regression") -> pd.DataFrame:
+    """The measured RewardBench overall score of every base with a reward model of ``method`` (index
+    hf_id): ``measured_score`` and ``measured_source`` in words ("paper, Table 4" or "your results:
+    <file>"); one row per base, the paper's where it has one. What ``advisor.predict.ranking.build``
+    ranks a known base by."""
+    with store.connection(path) as con:
+        rm = store.rm_table(con, method=method, sources=MEASURED_SOURCES, one_per_model=True)
+    where = [f"paper, {PAPER_TABLES.get(method, 'its tables')}" if s == "paper"
+             else f"your results: {str(r or '').removeprefix('user:') or 'rm_results'}"
+             for s, r in zip(rm["source"], rm["run_id"])]
+    return pd.DataFrame({"measured_score": rm["score"].to_numpy(float), "measured_source": where},
+                        index=pd.Index(rm["hf_id"], name="hf_id"))
+
+
 # --- leaderboard candidates -----------------------------------------------------------------------
 
 def leaderboard(path=None) -> pd.DataFrame:

@@ -2,9 +2,11 @@
 
 One sequence, shared by the Predict page and ``python -m advisor rank`` so both give the same rows,
 columns and messages: the candidate table (``gather``, from ``advisor.predict.candidates``: parsed inputs
-stacked and completed once), keep the rows the predictor can take (not ``not_ranked``, on a served
-scale) and that fit the size budget, predict (``advisor.predict.shortlist.predict_candidates``), add the measured
-score of known models, and join the inputs back. Messages name the file, row or model and the fix; they
+stacked and completed once), keep those the predictor can take and that fit the size budget, predict and
+rank them, measured first
+(``advisor.predict.shortlist.predict_candidates``), give each its confidence tier
+(``advisor.predict.verdict``), join the inputs back and list the rows that cannot be ranked (a
+``not_ranked`` reason) after the ranked ones. Messages name the file, row or model and the fix; they
 are plain text (callers escape them where Markdown renders).
 """
 
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from advisor.formats import upload
+from advisor.predict import verdict
 from advisor.predict.candidates import gather  # noqa: F401 - ranking.gather: the candidate table's entry
-from advisor.predict.shortlist import predict_candidates, usable_candidates
+from advisor.predict.shortlist import OUTPUT_COLUMNS, predict_candidates, usable_candidates
 
 
 @dataclass
@@ -34,18 +37,24 @@ class Shortlist:
     def empty(self) -> bool:
         return self.table.empty
 
+    @property
+    def predicted(self) -> pd.DataFrame:
+        """The rows that were predicted (those with a ``not_ranked`` reason are only listed)."""
+        return self.table[self.table["not_ranked"] == ""] if not self.table.empty else self.table
+
 
 def build(candidates: pd.DataFrame, bundle, method: str = "regression",
-          budget: tuple[float, float] = (0.0, math.inf), measured: pd.Series | None = None) -> Shortlist:
-    """Rank ``candidates`` (the candidate table of ``gather``) with ``bundle``; ``measured``: the known
-    models' measured RewardBench score of ``method`` (index hf_id), shown beside the prediction."""
+          budget: tuple[float, float] = (0.0, math.inf), measured: pd.DataFrame | None = None) -> Shortlist:
+    """Rank ``candidates`` (``gather``'s frame) with ``bundle``. ``measured``: the measured RewardBench
+    score of ``method`` of known bases (``advisor.db.queries.measured_scores``: index hf_id,
+    ``measured_score``, ``measured_source``); those rows are ranked by it (measured first). Rows with a
+    ``not_ranked`` reason are never predicted: they follow the ranked rows with their reason. Every
+    predicted row gets its confidence ``tier`` (``advisor.predict.verdict.tiers``)."""
     out = Shortlist(pd.DataFrame(), bundle.version)
-    if "not_ranked" in candidates:  # listed, never predicted
-        held = candidates["not_ranked"].astype(str) != ""
-        for reason, g in candidates[held].groupby("not_ranked", sort=False):
-            out.notes.append(f"{len(g)} candidate(s) not ranked ({reason}): " + ", ".join(g["hf_id"].head(10)))
-        candidates = candidates[~held]
-    usable, wrong, outside = usable_candidates(candidates, bundle.scales, budget)
+    reasons = (candidates["not_ranked"].fillna("").astype(str) if "not_ranked" in candidates.columns
+               else pd.Series("", index=candidates.index))
+    held = candidates[reasons != ""].drop(columns=["source"], errors="ignore")
+    usable, wrong, outside = usable_candidates(candidates[reasons == ""], bundle.scales, budget)
     served = " or ".join(f"{s!r} ({upload.SCALE_HELP.get(s, s)})" for s in bundle.scales)
     for (source, row_scale), g in wrong.groupby(["source", "scale"], sort=False):
         out.errors.append(
@@ -53,25 +62,30 @@ def build(candidates: pd.DataFrame, bundle, method: str = "regression",
             f"{len(g)} model(s) are left out. Fix: give values on a served scale (e.g. the Open LLM "
             f"Leaderboard v2 numbers) or pick the models from the leaderboard table.")
     if len(outside):
-        out.notes.append(f"{len(outside)} candidate(s) outside the size budget {budget[0]:g}-"
-                         f"{budget[1]:g}B are not ranked: " + ", ".join(outside["hf_id"].head(10)))
-    if usable.empty:
-        return out
-    inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels travel along
-    try:
-        pred = predict_candidates(bundle, usable.drop(columns=["source"]).reset_index(drop=True),
-                                  method=method)
-    except ValueError as exc:
-        out.errors.append(f"Prediction failed: {exc}")
-        return out
-    if measured is not None:
-        pred = pred.merge(measured.rename("measured_score"), left_on="hf_id", right_index=True,
-                          how="left")
-        known = measured.dropna()
-        pred["nearest_measured"] = [  # what is known when the predictor has no skill
-            "; ".join(f"{h}: {known[h]:.1f}" for h in near if h in known.index)
-            for near in pred["nearest_known"]]
-    inputs = inputs.drop(columns=[c for c in inputs.columns if c in pred.columns and c != "hf_id"])
-    out.table = pred.sort_values(["rank", "hf_id"], na_position="last").merge(inputs, on="hf_id",
-                                                                               how="left")
+        span = f"{budget[0]:g}-{budget[1]:g}B" if math.isfinite(budget[1]) else f"of at least {budget[0]:g}B"
+        out.notes.append(f"{len(outside)} candidate(s) outside the size budget {span} are not ranked: "
+                         + ", ".join(outside["hf_id"].head(10)))
+    table = pd.DataFrame()
+    if not usable.empty:
+        inputs = usable.drop(columns=["source"]).reset_index(drop=True)  # row labels travel along
+        try:
+            pred = predict_candidates(bundle, inputs.copy(), method=method, measured=measured)
+        except ValueError as exc:
+            out.errors.append(f"Prediction failed: {exc}")
+            return out
+        if measured is not None:
+            known = measured["measured_score"].dropna()
+            pred["nearest_measured"] = [  # what is known when the predictor has no skill
+                "; ".join(f"{h}: {known[h]:.1f}" for h in near if h in known.index)
+                for near in pred["nearest_known"]]
+        inputs = inputs.drop(columns=[c for c in inputs.columns if c in pred.columns and c != "hf_id"])
+        table = pred.merge(inputs, on="hf_id", how="left")
+        table.insert(table.columns.get_loc("rank_upper") + 1, "tier", verdict.tiers(table))
+    if len(held):
+        held = held.assign(tier="").reset_index(drop=True)
+        table = (pd.concat([table, held], ignore_index=True) if not table.empty  # listed with empty outputs
+                 else held.reindex(columns=list(dict.fromkeys([*OUTPUT_COLUMNS, "tier", *held.columns]))))
+    if not table.empty:
+        table["not_ranked"] = (table["not_ranked"].fillna("") if "not_ranked" in table.columns else "")
+    out.table = table
     return out

@@ -9,10 +9,10 @@ low-rank imputation from the known models of that scale (``advisor.predict.imput
 known models' range are clamped to it. Each row
 says how it was obtained and how far to trust it: ``imputed`` (features the served fits needed and the
 candidate lacked), ``extrapolated`` (clamped features), ``widened`` (its interval was widened, rule
-below), ``in_domain`` (False when a feature was clamped or the candidate is farther from every known
-model than any known model is from its nearest neighbour), ``skill``/``spec``/``scale`` (the served
-predictor used and whether it beats predicting the mean for an unseen lineage). Predictions and bounds
-are clipped to RewardBench's 0-100.
+below), ``in_domain`` (False when a feature was clamped or the candidate, not itself a known model, is
+farther from every known model than any known model is from its nearest neighbour), ``skill``/``spec``/
+``scale`` (the served predictor used and whether it beats predicting the mean for an unseen lineage).
+Predictions and bounds are clipped to RewardBench's 0-100 (``lower_cut`` / ``upper_cut`` say where).
 
 Interval widening (documented rule): the base interval is the conformal half-width of the served
 procedure's nested out-of-fold residuals (``advisor.predict.evaluation``). A candidate with imputed inputs gets
@@ -46,10 +46,12 @@ from advisor.predict.search import conformal_halfwidth
 from advisor.predict.specs import BASE_FEATURES, base_columns
 
 SCALE_RANGES = registry.SCALE_RANGES
-OUTPUT_COLUMNS = ["hf_id", "prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]],
-                  "rank", "rank_upper", "size_rank", "skill", "spec", "scale", "nearest_known",
-                  "imputed", "fallback", "extrapolated", "widened", "in_domain", "partial_method",
-                  "partial_mae", "widened_why"]
+CATEGORY_COLUMNS = [c for t in TARGETS[1:] for c in (f"pred_{t}", f"lower_{t}", f"upper_{t}")]
+OUTPUT_COLUMNS = ["hf_id", "rank", "rank_upper", "ranked_by", "ranking_score", "measured_score",
+                  "measured_source", "prediction", "lower", "upper", "lower_cut", "upper_cut",
+                  *CATEGORY_COLUMNS, "size_rank", "skill", "spec", "scale", "nearest_known", "imputed",
+                  "fallback", "extrapolated", "widened", "in_domain", "partial_method", "partial_mae",
+                  "widened_why", "rank_note"]
 
 
 def _bench(features) -> list[str]:
@@ -299,16 +301,24 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     res = pd.DataFrame({"hf_id": X.index}, index=X.index)
     for t in TARGETS:
         p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, absent, pinfo, other, notes)
-        if t == "score":
-            res["prediction"], res["lower"], res["upper"] = p_c, lower, upper
-        else:
-            res[f"pred_{t}"] = p_c
+        name = "prediction" if t == "score" else f"pred_{t}"
+        suffix = "" if t == "score" else f"_{t}"
+        res[name], res[f"lower{suffix}"], res[f"upper{suffix}"] = p_c, lower, upper
+    res["_same_inputs"] = _inputs_key(res["prediction"], absent, scale)
     return _describe(res, absent, outside, notes, nearest, near_enough, pinfo, lacking, scale)
+
+
+def _inputs_key(prediction: pd.Series, absent: pd.DataFrame, scale: str) -> list[str]:
+    """Per row: its scale, which inputs it lacks (so which fits serve it) and its overall prediction.
+    Rows with the same pattern are served by the same fits, so equal keys mean the same inputs to the
+    score's fit once imputed and clamped: indistinguishable (``_rank``)."""
+    return [f"{scale}|{''.join('01'[bool(a)] for a in miss)}|{p:.9f}"
+            for p, miss in zip(prediction, absent.to_numpy())]
 
 
 def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regression",
                        reference: pd.DataFrame | None = None, missing: str = "impute",
-                       rank: int = 2, n_nearest: int = 3) -> pd.DataFrame:
+                       rank: int = 2, n_nearest: int = 3, measured: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per candidate with OUTPUT_COLUMNS, predicted by the served bundle
     (``advisor.predict.bundle.ServedBundle``) for ``method``.
 
@@ -320,12 +330,23 @@ def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regressi
     per-candidate refit of earlier versions is gone: the served specs are small enough that imputation
     plus the widened interval is the honest answer).
 
+    Measured first: ``measured`` (index hf_id; ``measured_score``, ``measured_source``, as
+    ``advisor.db.queries.measured_scores`` reads them) gives the measured RewardBench score of ``method``
+    for known bases; such a row is ranked by it (``ranked_by`` 'measured', ``ranking_score`` = the
+    measurement), whatever the predictor's skill, and keeps its prediction beside it.
+
     Ranking: ``skill`` is the skill flag of ``method``'s overall-score predictor on the row's scale.
-    Rows with skill are ranked among themselves by prediction (``rank`` 1 = best; ``rank_upper`` = 1 +
-    the number of ranked rows whose lower bound is above this row's upper bound). Rows whose predictor
-    has no skill are NOT ranked: ``rank`` and ``rank_upper`` are NA, and they follow the ranked rows,
-    in hf_id order (not by prediction). ``size_rank`` ranks all candidates by params_b, largest = 1
-    (ties share the best rank; unknown or <= 0 size: NA).
+    Rows with skill (``ranked_by`` 'prediction') and measured rows are ranked together by
+    ``ranking_score`` (``rank`` 1 = best; equal scores share the best rank). ``rank_upper`` = 1 + the
+    number of ranked rows whose lower bound is above this row's upper bound, a measured row counting as
+    the point [score, score]. Rows whose inputs, once imputed and clamped to the known range, are the
+    same (``_inputs_key``) get identical predictions: they share a rank and ``rank_note`` says so.
+    Rows whose predictor has no skill and no measurement are NOT ranked: ``rank``, ``rank_upper`` and
+    ``ranking_score`` are NA, and they follow the ranked rows in hf_id order (not by prediction).
+    ``size_rank`` ranks all candidates by params_b, largest = 1 (ties share the best rank; unknown or
+    <= 0 size: NA). ``lower_cut`` / ``upper_cut``: the overall score's interval reached below 0 / above
+    100 and was cut there (an open end). ``lower_<category>`` / ``upper_<category>``: each category's
+    interval, from its own served half-width and the same widening rules as the overall score's.
     """
     if missing != "impute":
         raise ValueError(f"missing={missing!r}: only 'impute' is supported (the served predictors "
@@ -348,26 +369,60 @@ def predict_candidates(bundle, candidates: pd.DataFrame, method: str = "regressi
                  else None)
         parts.append(_predict_scale(bundle, X, s, method, reference, rank, n_nearest, other))
     res = pd.concat(parts, ignore_index=True)
-    for c in ("prediction", "lower", "upper", *[f"pred_{t}" for t in TARGETS[1:]]):
+    res["lower_cut"], res["upper_cut"] = res["lower"] < 0.0, res["upper"] > 100.0  # before the clip
+    for c in ("prediction", "lower", "upper", *CATEGORY_COLUMNS):
         res[c] = res[c].clip(0.0, 100.0)  # RewardBench accuracies are percentages
     params = pd.to_numeric(df.set_index("hf_id")["params_b"], errors="coerce").reindex(res.hf_id)
     params = params.where(params > 0)
     res["size_rank"] = pd.array(params.rank(ascending=False, method="min").to_numpy(), dtype="Int64")
-    ranked = res[res.skill == "skill"].sort_values(["prediction", "hf_id"], ascending=[False, True])
-    unranked = res[res.skill != "skill"].sort_values("hf_id")
-    ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1))
-    lower, upper = ranked.lower.to_numpy(), ranked.upper.to_numpy()
-    ranked["rank_upper"] = 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
-    res = pd.concat([ranked, unranked], ignore_index=True)
-    res["rank"] = pd.array(res["rank"], dtype="Int64")
-    res["rank_upper"] = pd.array(res["rank_upper"], dtype="Int64")
-    return res[OUTPUT_COLUMNS]
+    return _rank(res, measured)[OUTPUT_COLUMNS]
+
+
+def _rank(res: pd.DataFrame, measured: pd.DataFrame | None) -> pd.DataFrame:
+    """Measured first, then the ranks of ``predict_candidates``' docstring, ranked rows first."""
+    m = (measured if measured is not None else pd.DataFrame(columns=["measured_score", "measured_source"]))
+    m = m.reindex(res["hf_id"])
+    res["measured_score"] = pd.to_numeric(m["measured_score"], errors="coerce").to_numpy(float)
+    res["measured_source"] = m["measured_source"].fillna("").astype(str).to_numpy()
+    has = res["measured_score"].notna().to_numpy()
+    res["ranked_by"] = np.select([has, (res["skill"] == "skill").to_numpy()], ["measured", "prediction"], "")
+    predicted = (res["ranked_by"] == "prediction").to_numpy()
+    group = res["_same_inputs"].where(predicted)
+    point = res["prediction"].groupby(group).transform("max").where(predicted, res["prediction"])
+    res["ranking_score"] = np.where(has, res["measured_score"], np.where(predicted, point, np.nan))
+    lo = np.where(has, res["measured_score"], res["lower"])  # a measurement is a point
+    hi = np.where(has, res["measured_score"], res["upper"])
+    ok = res["ranked_by"].ne("").to_numpy()
+    rank = np.full(len(res), np.nan)
+    rank[ok] = pd.Series(res["ranking_score"].to_numpy()[ok]).rank(ascending=False, method="min")
+    upper_rank = np.full(len(res), np.nan)
+    upper_rank[ok] = 1 + (lo[ok][None, :] > hi[ok][:, None]).sum(axis=1)
+    res["rank"], res["rank_upper"] = pd.array(rank, dtype="Int64"), pd.array(upper_rank, dtype="Int64")
+    res["rank_note"] = _same_notes(res, group)
+    res = res.assign(_unranked=~ok).sort_values(["_unranked", "rank", "hf_id"], na_position="last")
+    return res.drop(columns=["_unranked"]).reset_index(drop=True)
+
+
+def _same_notes(res: pd.DataFrame, group: pd.Series) -> list[str]:
+    """Per row: which candidates it is indistinguishable from (the same key of ``_inputs_key``) and why."""
+    members = res["hf_id"].groupby(group).agg(list)
+    notes = []
+    for hf_id, g, clamped in zip(res["hf_id"], group, res["extrapolated"]):
+        others = [h for h in members.get(g, []) if h != hf_id] if isinstance(g, str) else []
+        if not others:
+            notes.append("")
+            continue
+        why = ("the same inputs once clamped to the known models' range ("
+               + ", ".join(registry.label(f) for f in clamped) + ")") if clamped else "the same inputs"
+        notes.append(f"indistinguishable from {', '.join(others)}: {why}, so the same prediction and rank")
+    return notes
 
 
 def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[str]], list[bool]]:
     """For each row of X, the n known models closest in standardized feature space (itself excluded;
-    ties broken by id), and whether it lies in the predictor's applicability domain: its distance to
-    the closest known model is at most the largest such distance among the known models themselves."""
+    ties broken by id), and whether it lies in the predictor's applicability domain: it is a known model
+    itself (distance 0 to itself), or its distance to the closest known model is at most the largest
+    such distance among the known models themselves."""
     mean, std = known.mean().to_numpy(), known.std(ddof=0).replace(0, 1.0).to_numpy()
     K = (known.to_numpy(float) - mean) / std
     C = (X[known.columns].to_numpy(float) - mean) / std
@@ -381,14 +436,15 @@ def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[st
     for i, hf_id in enumerate(X.index):
         order = sorted((j for j in range(len(ids)) if ids[j] != hf_id), key=lambda j: (d[i, j], ids[j]))
         out.append([ids[j] for j in order[:n]])
-        in_domain.append(bool(d[i, order[0]] <= radius + 1e-9))
+        in_domain.append(bool(hf_id in known.index or d[i, order[0]] <= radius + 1e-9))
     return out, in_domain
 
 
-def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
-    """The shortlist as csv, json or markdown text, stamped with the predictor version. User text is
-    data: CSV cells are neutralised against formula injection and Markdown cells escaped
-    (``advisor.core.untrusted``)."""
+def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str, verdict: dict | None = None) -> str:
+    """The shortlist as csv, json or markdown text, stamped with the predictor version. ``verdict``
+    (``advisor.predict.verdict.Verdict.to_json``) comes first: the JSON's first field, the Markdown's
+    first lines (CSV, a plain table, leaves it out). User text is data: CSV cells are neutralised
+    against formula injection and Markdown cells escaped (``advisor.core.untrusted``)."""
     if fmt not in ("csv", "json", "markdown"):
         raise ValueError(f"fmt {fmt!r}: use 'csv', 'json' or 'markdown'")
     flat = df.copy()
@@ -397,13 +453,16 @@ def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str) -> str:
             flat[c] = flat[c].map(lambda v: "; ".join(v) if isinstance(v, (list, tuple)) else v)
     if fmt == "json":
         records = json.loads(df.to_json(orient="records", double_precision=6))
-        return json.dumps({"predictor_version": predictor_version, "rows": records}, indent=2)
+        head = {"verdict": verdict} if verdict is not None else {}
+        return json.dumps({**head, "predictor_version": predictor_version, "rows": records}, indent=2)
     flat.insert(0, "predictor_version", predictor_version)
     if fmt == "csv":
         return untrusted.to_csv(flat, index=False, float_format="%.4g")
     cols = [c for c in flat.columns if c != "predictor_version"]
-    lines = [f"Predictor version: `{predictor_version}`", "",
-             "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines = (["Verdict:", "", *[f"- {untrusted.md_text(x)}" for x in verdict["summary"]], ""]
+             if verdict is not None else [])
+    lines += [f"Predictor version: `{predictor_version}`", "",
+              "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in flat.iterrows():
         cells = [f"{v:.1f}" if isinstance(v, float) else untrusted.md_text(v) for v in r[cols]]
         lines.append("| " + " | ".join(cells) + " |")

@@ -93,6 +93,31 @@ def test_analyse_by_hand():
     assert any(line.startswith("| g | RewardBench v1 | bt; d; lr=1 | advisor (Regression) | 4 of 4") for line in lines)
 
 
+def _agreement(spearman: dict) -> pd.DataFrame:
+    """transfer_agreement rows: {advisor_method: [Spearman per comparison]}, comparisons in 2 groups."""
+    rows = [{"comparison": f"c{i}", "rm_group": f"g{i % 2}", "advisor_method": m, "spearman": r, "spearman_p": 0.5,
+             "pairs": 3, "pairs_agree": 0.5, "pairs_beyond_noise": 0, "pairs_agree_beyond_noise": None,
+             "top_agrees": False}
+            for m, values in spearman.items() for i, r in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("ours, word", [([0.2, 0.4, 0.6], "worse than"), ([0.6, 0.65, 0.7], "no better than"),
+                                        ([0.8, 0.9, 1.0], "better than")])
+def test_recipe_caveat_compares_the_median_spearman_with_both_baselines(ours, word):
+    """Medians by hand: size 0.3, leaderboard mean 0.7; "no better" is within CAVEAT_MARGIN (0.1) of 0.7."""
+    agreement = _agreement({"regression": ours, "baseline_params": [0.1, 0.3, 0.5],
+                            "baseline_oll_mean": [0.6, 0.7, 0.8], "bradley_terry": [0.0, 0.0, 0.0]})
+    text = transfer.recipe_caveat(agreement, "regression")
+    median = sorted(ours)[1]
+    assert text == (f"Across recipes: for RMs trained with other published recipes (3 comparisons in 2 groups), "
+                    f"this ranking agreed with the measured order {word} ranking by size or by the Open LLM "
+                    f"Leaderboard mean (median Spearman {median:+.2f} vs +0.30 and +0.70; the Across recipes page "
+                    f"has the details).")
+    missing = transfer.recipe_caveat(agreement.iloc[0:0], "regression")
+    assert missing.startswith("Whether this ranking carries over to other training recipes is not measured")
+
+
 # --- on the database the pipeline built ---------------------------------------------------------------
 
 @pytest.fixture(scope="module")

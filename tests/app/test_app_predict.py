@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +49,15 @@ def ranking(at: AppTest) -> pd.DataFrame:
         if "rank_upper" in d.value.columns:
             return d.value
     raise AssertionError("no ranking table; errors: " + repr([e.value for e in at.error]))
+
+
+def verdict_lines(at: AppTest) -> list[str]:
+    """The verdict's bullets as the page shows them (Markdown-escaped text): the list under the
+    'Verdict' subheader, whose last line is always the recipe caveat."""
+    assert "Verdict" in [h.value for h in at.subheader]
+    text = next(m.value for m in at.markdown if m.value.startswith("- ") and (
+        "\n- Across recipes: " in m.value or "\n- Whether this ranking carries over" in m.value))
+    return [line.removeprefix("- ") for line in text.split("\n")]
 
 
 def expected(bundle, rows: pd.DataFrame, method="regression") -> pd.DataFrame:
@@ -93,10 +103,14 @@ def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bun
     shown = ranking(at)
     exp = expected(bundle, pd.DataFrame(TWO))
     assert_matches(shown, exp)
-    best = exp.sort_values("rank").iloc[0]
-    assert at.metric[0].value == best.name
-    assert at.metric[1].value == f"{best.prediction:.1f}"
-    assert at.metric[2].value == "2"
+    # the verdict above the table (issue 24): its lines, then the counts; no "best candidate" metric
+    top = exp[exp["rank_upper"] == 1]
+    assert [m.label for m in at.metric] == ["Top group (upper-bound rank 1)", "Candidates ranked", "Not ranked"]
+    assert [m.value for m in at.metric] == [str(len(top)), "2", "0"]
+    shown_verdict = verdict_lines(at)
+    assert shown_verdict[0].startswith(md_text("Best: ") if len(top) == 1 else md_text("Statistically tied"))
+    assert all(md_text(h) in shown_verdict[0] for h in top.index)
+    assert shown_verdict[-1].startswith("Across recipes: for RMs trained with other published recipes")
     beta = shown.set_index("hf_id").loc["org/beta"]
     # imputed: the missing features that the served regression fits use
     used = used_features(bundle)
@@ -112,7 +126,8 @@ def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bun
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
                                                             "Download Markdown"]
     preview = at.expander[-1].markdown[0].value
-    assert preview.startswith(f"Predictor version: `{bundle.version}`") and "org/alpha" in preview
+    assert preview.startswith("Verdict:\n\n- " + shown_verdict[0] + "\n")  # the verdict leads the export
+    assert f"\nPredictor version: `{bundle.version}`\n" in preview and "org/alpha" in preview
 
 
 def test_method_switch_uses_the_bradley_terry_predictor(page, bundle):
@@ -409,6 +424,78 @@ def test_example_recent_bases_upload_on_the_page(page):
     assert not any(e.value.startswith(md_text("recent_bases.csv, row")) for e in at.error)  # no bad cell
 
 
+def _rank_json(app_db, *args) -> dict:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "advisor", "rank", *map(str, args), "--format", "json", "--db",
+                           str(app_db)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_example_file_app_and_cli_give_the_same_verdict(page, app_db):
+    """Issue 24's must-show: on the README's example the page's verdict (above the table) is the rank
+    command's, line for line; the table's ranks and tiers are the command's; Scout and Maverick, identical
+    once clamped, share a rank; the default size budget leaves nothing out (the 400B Maverick is ranked)."""
+    example = ROOT / "data" / "examples" / "recent_bases.csv"
+    at = page()
+    at.file_uploader(key="upload").set_value(("recent_bases.csv", example.read_bytes(), "text/csv")).run()
+    assert not at.exception
+    cli = _rank_json(app_db, example)
+    assert verdict_lines(at) == [md_text(line) for line in cli["verdict"]["summary"]]
+    shown = ranking(at).set_index("hf_id")
+    rows = pd.DataFrame(cli["rows"]).set_index("hf_id")
+    assert list(shown.index) == list(rows.index) and len(shown) == 20
+    assert shown["tier"].tolist() == rows["tier"].tolist()
+    assert shown["rank"].astype("Int64").tolist() == rows["rank"].astype("Int64").tolist()
+    scout, maverick = "meta-llama/Llama-4-Scout-17B-16E-Instruct", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"
+    assert shown.loc[scout, "rank"] == shown.loc[maverick, "rank"]
+    assert list(shown.columns[:5]) == ["rank", "rank_upper", "tier", "ranked_by", "ranking_score"]
+    assert any(w.value.startswith(md_text(f"{int((rows['tier'] == 'low').sum())} candidate(s) have low confidence"))
+               for w in at.warning)
+
+
+def test_picked_known_models_are_ranked_by_their_measurement_on_the_page(page, app_db):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state["picked"] = ["Qwen/Qwen2.5-7B-Instruct", "google/gemma-2-9b-it"]
+    at.run()
+    assert not at.exception
+    shown = ranking(at)
+    assert list(shown["hf_id"]) == ["google/gemma-2-9b-it", "Qwen/Qwen2.5-7B-Instruct"]
+    assert set(shown["tier"]) == {"measured"} and shown["measured_score"].tolist() == [88.1, 86.5]
+    assert verdict_lines(at)[0].startswith(md_text("Best: google/gemma-2-9b-it, measured 88.1 (paper, Table 4;"))
+    cli = _rank_json(app_db, "--pick", "Qwen/Qwen2.5-7B-Instruct,google/gemma-2-9b-it")
+    assert verdict_lines(at) == [md_text(line) for line in cli["verdict"]["summary"]]
+
+
+def test_ranking_chart_draws_cut_ends_as_open_arrows_and_one_marker_per_tier():
+    """The interval chart (pages/_figures.py::ranking), read from the figure object: an end cut at 100 or
+    0 is an arrow of the open-end trace, never a tick; measured rows are points at their measurement."""
+    from pages import _figures as figures
+
+    t = pd.DataFrame({
+        "hf_id": ["a/cut-high", "b/measured", "c/plain", "d/cut-low"], "rank": [1, 2, 3, 4],
+        "rank_upper": [1, 1, 1, 2], "tier": ["low", "measured", "high", "medium"],
+        "ranked_by": ["prediction", "measured", "prediction", "prediction"],
+        "ranking_score": [95.0, 88.1, 80.0, 5.0], "measured_score": [np.nan, 88.1, np.nan, np.nan],
+        "prediction": [95.0, 83.9, 80.0, 5.0], "lower": [80.0, 78.0, 75.0, 0.0], "upper": [100.0, 89.8, 85.0, 20.0],
+        "lower_cut": [False, False, False, True], "upper_cut": [True, False, False, False]})
+    fig = figures.ranking(t, "test")
+    traces = {tr.name: tr for tr in fig.data}
+    cut = traces[figures.CUT_NAME]
+    assert list(zip(cut.x, cut.y, cut.marker.symbol)) == [(0.0, "d/cut-low", "arrow-left"),
+                                                          (100.0, "a/cut-high", "arrow-right")]
+    ticks = traces["interval end"]
+    assert sorted(zip(ticks.y, ticks.x)) == [("a/cut-high", 80.0), ("c/plain", 75.0), ("c/plain", 85.0),
+                                             ("d/cut-low", 20.0)]  # closed ends only; no interval for b
+    assert traces["measured"].x == (88.1,) and traces["measured"].y == ("b/measured",)
+    assert traces["low confidence"].y == ("a/cut-high",) and traces["high confidence"].y == ("c/plain",)
+    assert list(fig.layout.yaxis.categoryarray) == ["d/cut-low", "c/plain", "b/measured", "a/cut-high"]
+    only_measured = {tr.name: tr for tr in figures.ranking(t.iloc[[1]], "test").data}  # no interval at all
+    assert len(only_measured["interval end"].x) == 0 and len(only_measured[figures.CUT_NAME].x) == 0
+
+
 PYTHIA = ROOT / "tests" / "fixtures" / "lm_eval" / "pythia_partial" / "results_2024-09-27T15-51-00.000000.json"
 
 
@@ -493,10 +580,12 @@ def test_the_app_and_the_cli_build_the_same_candidate_table(page, app_db):
     assert proc.returncode == 0, proc.stderr
     cli = pd.DataFrame(json.loads(proc.stdout)["rows"]).set_index("hf_id")
     unsized = {"Qwen/Qwen3-4B", "Qwen/Qwen3-4B-Base", "Qwen/Qwen3-1.7B-Base"}
-    assert len(cli) == 17 and not unsized & set(cli.index) and not unsized & set(app.index)
-    # the app's default size budget (0-150B) leaves out the two 400B Maverick models
-    assert set(cli.index) - set(app.index) == {"meta-llama/Llama-4-Maverick-17B-128E",
-                                               "meta-llama/Llama-4-Maverick-17B-128E-Instruct"}
+    for table in (cli, app):  # listed with their reason, never predicted or ranked (the verdict lists them)
+        listed = table[table["not_ranked"] != ""]
+        assert set(listed.index) == unsized and listed["rank"].isna().all() and listed["prediction"].isna().all()
+        assert (listed["not_ranked"] == "size unknown: add Params (B)").all() and len(table) == 20
+    # the app's default size budget has no upper limit, so it ranks the two 400B Maverick models too
+    assert set(cli.index) == set(app.index)
     for col in CANDIDATE_COLUMNS[1:]:
         a, c = app[col].tolist(), cli.loc[app.index, col].tolist()
         assert [None if pd.isna(x) else x for x in a] == [None if pd.isna(x) else x for x in c], col
@@ -509,4 +598,5 @@ def test_the_app_and_the_cli_build_the_same_candidate_table(page, app_db):
     assert llama["prov_leaderboard_math_hard"] == "converted"
     assert llama["prov_leaderboard_mmlu_pro"] == "converted"  # percent 68.9 -> raw 0.689, from the file
     assert llama["missing"] == "BBH, MUSR"  # no exact rule brings the leaderboard's BBH or MUSR to raw
-    assert (app["size_source"] == "given").all()
+    assert (app.drop(index=list(unsized))["size_source"] == "given").all()
+    assert (app.loc[list(unsized), "size_source"] == "").all()

@@ -25,7 +25,15 @@ caption say so: 24 ranked instead of 25); the known models take their pre-traini
 models table (a note; their nearest known models change and Falcon3-7B-Instruct and Qwen2.5-7B-Instruct
 are now in domain, so the out-of-domain warning goes); `rank` on recent_bases.csv lists the three Qwen3
 rows of unknown size as not ranked, and Llama-3.3-70B-Instruct takes MATH Lvl 5 from its leaderboard row
-(regression 87.20 -> 88.94, rank 5 -> 3); every other prediction identical.
+(regression 87.20 -> 88.94, rank 5 -> 3); every other prediction identical. Issue 24's verdict: the Predict
+page (all four scenarios and the empty page) shows the size slider's new label (its right end means no
+upper limit), the verdict above the table instead of the best-candidate metrics, the tier list, the
+table's new columns (tier, ranked_by, ranking_score, measured source, cut flags, category intervals,
+rank_note, not_ranked) and order, the known models ranked by their measured scores (gemma-2-9b-it
+first) with Falcon3-7B-Instruct and Qwen2.5-7B-Instruct now in domain, the low-tier warning, the chart
+with tier markers and open ends, and the exports led by the verdict; the rank command's CSV has the same
+columns and its stderr the verdict lines. Every prediction and interval is unchanged; every other page
+identical.
 """
 
 import os

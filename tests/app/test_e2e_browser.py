@@ -113,7 +113,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     for i, values in enumerate(TYPED):
         type_row(page, grid, i, values)
     page.get_by_text("Candidates ranked").wait_for()
-    metric_shows(page, 2, "2")  # both typed rows ranked (the first row alone shows "1" meanwhile)
+    metric_shows(page, 1, "2")  # top group, ranked, not ranked: both typed rows ranked
 
     page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
@@ -135,9 +135,11 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
         "MMLU-PRO": "leaderboard_mmlu_pro", "Params (B)": "params_b"})
     bundle = load_bundle(app_db)
     exp = predict_candidates(bundle, pd.concat([typed, up]).assign(scale="normalized"))
-    best = exp.iloc[0]
-    assert page.locator('[data-testid="stMetricValue"]').nth(0).inner_text() == best.hf_id
-    assert page.locator('[data-testid="stMetricValue"]').nth(1).inner_text() == f"{best.prediction:.1f}"
+    top = exp[exp["rank_upper"] == 1]  # the verdict above the table names the top group (issue 24)
+    assert page.locator('[data-testid="stMetricValue"]').nth(0).inner_text() == str(len(top))
+    page.get_by_role("heading", name="Verdict").wait_for()
+    verdict_text = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="upper-bound rank 1").first
+    assert all(h in verdict_text.inner_text() for h in top["hf_id"])
 
     with page.expect_download() as dl:
         page.get_by_role("button", name="Download CSV").click()

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from advisor.core import registry
+from advisor.core.untrusted import md_text
 from tests.support.not_a_database import not_the_pipelines_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,10 +53,15 @@ def test_json_and_markdown_formats(app_db):
     assert js.returncode == 0, js.stderr
     doc = json.loads(js.stdout)
     ranked = [r for r in doc["rows"] if r["rank"] is not None]
-    assert doc["predictor_version"] and len(ranked) == 4  # up/eta-2b: size unknown, not ranked
+    assert doc["predictor_version"] and len(ranked) == 4 and len(doc["rows"]) == 5  # up/eta-2b: size unknown, listed
+    assert list(doc)[0] == "verdict" and doc["verdict"]["summary"]  # the verdict first (issue 24)
     md = rank(FIXTURE, "--format", "markdown", db=app_db)
     assert md.returncode == 0, md.stderr
-    assert md.stdout.count("\n| up/") == len(doc["rows"])
+    head = "Verdict:\n\n" + "".join(f"- {md_text(line)}\n" for line in doc["verdict"]["summary"])
+    assert md.stdout.startswith(head + "\nPredictor version:") and md.stdout.count("\n| up/") == 5
+    csv = rank(FIXTURE, db=app_db)  # a table has no room: the verdict goes to stderr
+    assert [ln.removeprefix("verdict: ") for ln in csv.stderr.splitlines()
+            if ln.startswith("verdict: ")] == doc["verdict"]["summary"]
 
 
 def test_pick_from_the_leaderboard_case_insensitively(app_db):
@@ -227,3 +233,71 @@ def test_rm_advisor_bundle_serves_an_exported_bundle_as_in_the_app(app_db, tmp_p
     bad = rank(FIXTURE, db=app_db, env={"RM_ADVISOR_BUNDLE": str(bundle_file)})
     assert bad.returncode == 2 and bad.stdout == ""
     assert "bundle.json" in bad.stderr and "RM_ADVISOR_BUNDLE" in bad.stderr
+
+
+def test_pick_of_two_known_models_ranks_them_by_their_measurement(app_db):
+    """Issue 24's must-show: the paper's Qwen2.5-7B-Instruct (measured 86.5) and gemma-2-9b-it (88.1) are
+    ranked by their measured regression RMs, gemma first, both marked measured with their source, the
+    prediction kept beside; Qwen, a training model, is in domain."""
+    import duckdb
+
+    proc = rank("--pick", "Qwen/Qwen2.5-7B-Instruct,google/gemma-2-9b-it", "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    rows = {r["hf_id"]: r for r in doc["rows"]}
+    with duckdb.connect(str(app_db), read_only=True) as con:
+        paper = dict(con.execute("SELECT hf_id, score FROM rm_results WHERE source = 'paper' AND method = "
+                                 "'regression' AND hf_id IN ('Qwen/Qwen2.5-7B-Instruct', "
+                                 "'google/gemma-2-9b-it')").fetchall())
+    assert paper == {"Qwen/Qwen2.5-7B-Instruct": 86.5, "google/gemma-2-9b-it": 88.1}  # the paper's Table 4
+    assert [r["hf_id"] for r in doc["rows"]] == ["google/gemma-2-9b-it", "Qwen/Qwen2.5-7B-Instruct"]
+    for h, r in rows.items():
+        assert r["ranked_by"] == "measured" and r["tier"] == "measured" and r["measured_source"] == "paper, Table 4"
+        assert r["ranking_score"] == r["measured_score"] == paper[h]
+        assert r["prediction"] is not None and r["lower"] < r["prediction"] < r["upper"]
+    assert rows["Qwen/Qwen2.5-7B-Instruct"]["in_domain"] is True
+    assert rows["google/gemma-2-9b-it"]["rank"] == 1 and rows["Qwen/Qwen2.5-7B-Instruct"]["rank"] == 2
+    assert rows["Qwen/Qwen2.5-7B-Instruct"]["rank_upper"] == 2  # measurements are points
+    assert doc["verdict"]["best"] == "google/gemma-2-9b-it" and doc["verdict"]["top_group"] == ["google/gemma-2-9b-it"]
+
+
+EXAMPLE = ROOT / "data" / "examples" / "recent_bases.csv"
+
+
+def test_example_file_verdict_names_the_tied_top_group_and_crowns_no_guess(app_db):
+    """Issue 24's must-show on the README's example: the tied top group is named, no out-of-domain or
+    clamped row is called the best (the best in-domain one is named beside the point leader), Scout and
+    Maverick (identical once clamped) share a rank instead of being ordered by name, and the verdict's
+    recipe caveat carries the transfer analysis' medians of this database."""
+    import duckdb
+
+    proc = rank(EXAMPLE, "--format", "json", db=app_db)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    v, rows = doc["verdict"], pd.DataFrame(doc["rows"]).set_index("hf_id")
+    ranked = rows[rows["rank"].notna()]
+    top = ranked[ranked["rank_upper"] == 1]
+    assert v["top_group"] == list(top.index) and len(top) > 1 and v["tied"]
+    assert v["summary"][0].startswith(f"Statistically tied for first: {len(top)} of {len(ranked)} ranked candidates")
+    assert all(h in v["summary"][0] for h in top.index)
+    leaders = ranked[ranked["rank"] == 1]
+    assert v["highest_point_estimate"] == list(leaders.index)
+    assert v["best"] is None or rows.loc[v["best"], "tier"] != "low"
+    if (leaders["tier"] == "low").any():
+        assert "not a pick" in v["summary"][1] and v["best_in_domain"] in ranked.index
+        assert rows.loc[v["best_in_domain"], "tier"] != "low"
+        assert f"Best in-domain candidate: {v['best_in_domain']}," in v["summary"][2]
+    for pair in (("meta-llama/Llama-4-Scout-17B-16E-Instruct", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
+                 ("meta-llama/Llama-4-Scout-17B-16E", "meta-llama/Llama-4-Maverick-17B-128E")):
+        a, b = rows.loc[list(pair)].to_dict("index").values()
+        assert a["rank"] == b["rank"] and a["prediction"] == b["prediction"]
+        assert a["rank_note"].startswith(f"indistinguishable from {pair[1]}")
+        assert b["rank_note"].startswith(f"indistinguishable from {pair[0]}")
+    assert set(rows["tier"]) <= {"measured", "high", "medium", "low", ""}
+    with duckdb.connect(str(app_db), read_only=True) as con:
+        med = con.execute("SELECT advisor_method, median(spearman) FROM transfer_agreement WHERE spearman IS NOT "
+                          "NULL GROUP BY ALL").fetchall()
+    med = dict(med)
+    assert v["summary"][-1] == v["recipe_caveat"]
+    assert (f"median Spearman {med['regression']:+.2f} vs {med['baseline_params']:+.2f} and "
+            f"{med['baseline_oll_mean']:+.2f}") in v["recipe_caveat"]
