@@ -20,8 +20,8 @@ import pandas as pd
 
 from advisor.predict import bundle, evaluation, search, specs
 
-_CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, search.__file__,
-                            specs.SPECS_FILE, Path(search.__file__).with_name("impute.py"))]
+_CODE = [Path(f) for f in (specs.__file__, evaluation.__file__, search.__file__, specs.SPECS_FILE,
+                            Path(search.__file__).with_name("impute.py"), Path(search.__file__).with_name("enet.py"))]
 _OOF_COLUMNS = ["protocol", "repeat", "fold", "name", "target", "hf_id", "lineage", "y", "prediction",
                 "pick"]
 
@@ -42,13 +42,17 @@ def evaluation_key(X: pd.DataFrame, Y: pd.DataFrame, lineage: pd.Series, ecfg) -
 
 
 def _check_complete(oof: pd.DataFrame, X, Y, lineage, ecfg) -> None:
-    """ValueError unless every (protocol, repeat, name, target) holds every model once."""
-    protocols = ecfg.repeats + (1 if lineage.nunique() >= 2 else 0)
+    """ValueError unless every (protocol, repeat, name, target) holds every model once (the lineage-out
+    protocol also every single-seed served procedure)."""
+    lineage_out = 1 if lineage.nunique() >= 2 else 0
     names = len(ecfg.candidates) + len(ecfg.baselines) + 1
     extra = len([s for s in ecfg.extra_specs if s not in ecfg.candidates])
     n_extra = len(Y.columns) if ecfg.extra_targets is None else len(ecfg.extra_targets)
+    seeds = ecfg.inner_seeds if ecfg.candidates else 0
+    expected = ((ecfg.repeats + lineage_out) * (names * len(Y.columns) + extra * n_extra)
+                + lineage_out * seeds * len(Y.columns))
     sizes = oof.groupby(["protocol", "repeat", "name", "target"]).hf_id.nunique()
-    if (len(sizes) != protocols * (names * len(Y.columns) + extra * n_extra)
+    if (len(sizes) != expected
             or (sizes != len(X)).any() or len(oof) != len(sizes) * len(X)
             or set(oof.hf_id) != set(map(str, X.index))):
         raise ValueError("incomplete: not every split, name and target holds every model")

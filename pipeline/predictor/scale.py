@@ -26,6 +26,7 @@ from advisor.db import store
 from advisor.db.lineage import lineages_for
 from advisor.predict import bundle as bundle_mod
 from advisor.predict import evaluation, specs
+from advisor.predict import partial as partial_mod
 from advisor.predict.bundle import ServedEntry
 from pipeline.errors import InputError
 from pipeline.predictor import analyses, checkpoints
@@ -45,7 +46,8 @@ class ScaleResult:
     evidence: pd.DataFrame  # every spec, baseline and the served procedure (rows of predictor_evidence)
     calibration: pd.DataFrame
     lineage_errors: pd.DataFrame
-    partial: list[dict]  # analyses.partial_patterns rows
+    partial: list[dict]  # analyses.partial_patterns rows (the report's patterns, overall score)
+    patterns: dict  # the precomputed partial-input evidence as the bundle stores it (partial.as_stored)
 
 
 def load_inputs(con, cfg: PredictorConfig, scale: str):
@@ -81,24 +83,31 @@ def evaluate_scale(ctx, cfg: PredictorConfig, scale: str) -> ScaleResult:
     summary = evaluation.summarize(oof, ecfg, reference=ref)
     ctx.log(f"  {scale}: evaluated in {time.perf_counter() - ts:.1f}s")
     served = served_entries(cfg, ecfg, X, Y, oof, summary)
-    tp = time.perf_counter()
-    partial = analyses.partial_patterns(cfg, scale, X, Y, lineage)
-    ctx.log(f"  {scale}: {len(analyses.REPORT_PATTERNS)} partial-input patterns (reduced spec vs imputation, "
-            f"lineage-out) in {time.perf_counter() - tp:.1f}s")
+    rows, stored = [], {}
+    if cfg.partial_evidence:
+        tp = time.perf_counter()
+        patterns = analyses.precomputed_patterns(cfg, ctx.data_dir)
+        results = partial_mod.precompute_patterns(X, Y, lineage, patterns, cfg.candidates, cfg.cv,
+                                                  cfg.random_state, cfg.inner_seeds, cfg.interval_level,
+                                                  cfg.n_boot, cfg.n_jobs)
+        rows, stored = analyses.partial_rows(scale, results), partial_mod.as_stored(results)
+        ctx.log(f"  {scale}: {len(results)} partial-input patterns (reduced spec vs imputation, lineage-out, "
+                f"{cfg.inner_seeds} inner seeds) in {time.perf_counter() - tp:.1f}s")
     keys = list(Y.columns)
     evidence = _with_pairs(summary["evidence"], keys, scale)
     evidence["paper_reference"] = evidence.name == specs.paper_reference()
     evidence["chosen"] = evidence.name == [served[(m, t)].spec for m, t in zip(evidence.method, evidence.target)]
     return ScaleResult(scale, X, Y, lineage, served, _with_pairs(oof, keys, scale), evidence,
                        _with_pairs(summary["calibration"], keys, scale),
-                       _with_pairs(summary["lineage_errors"], keys, scale), partial)
+                       _with_pairs(summary["lineage_errors"], keys, scale), rows, stored)
 
 
 def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple[str, str], ServedEntry]:
-    """The served predictor of each (method, target): every candidate fitted on all models, the same
-    one-standard-error choice the evaluation measured, its interval and evidence."""
-    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter)
-            for s in cfg.candidates}
+    """The served predictor of each (method, target): every candidate fitted on all models (the inner CV
+    over ``inner_seeds`` seeds), the same one-standard-error choice the evaluation measured, its two
+    intervals (known lineages; a lineage never seen) and the evidence."""
+    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter,
+                              seeds=cfg.inner_seeds) for s in cfg.candidates}
     iproto = evaluation.interval_protocol(oof)
     cal = summary["calibration"]
     cal = cal[(cal.protocol == iproto) & np.isclose(cal.nominal, cfg.interval_level)]
@@ -108,9 +117,11 @@ def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple
         chosen = specs.select_one_se({s: fits[s][j] for s in cfg.candidates})
         s = summary["served"][j]
         c = cal[cal.target == j]
+        cov = s.get("lineage_out_interval_coverage", (None, None, None))
         out[key] = ServedEntry(
             fit=fits[chosen][j], spec=chosen, skill=s["skill"],
             halfwidth=evaluation.served_halfwidth(oof, j, cfg.interval_level),
+            halfwidth_lineage_out=evaluation.lineage_out_halfwidth(oof, j, cfg.interval_level),
             nested_mae_mean=s["nested_mae_mean"], nested_mae_sd=s["nested_mae_sd"],
             lineage_out_mae=s["lineage_out_mae"], spearman=s["spearman"],
             coverage_top5=s["coverage_top5"], coverage_top10=s["coverage_top10"], interval_protocol=iproto,
@@ -119,7 +130,14 @@ def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple
             interval_coverage_hi=float(c.hi.iloc[0]) if len(c) else None,
             mean_baseline_mae=s["mean_mae"], size_baseline_mae=s["size_mae"],
             skill_diff=s["diff_vs_mean"], skill_diff_lo=s["diff_lo"], skill_diff_hi=s["diff_hi"],
-            n_models=s["n_models"], n_lineages=s["n_lineages"],
+            n_models=s["n_models"], n_lineages=s["n_lineages"], selection=s["selection"],
+            inner_seeds=s["inner_seeds"], lineage_out_mae_sd=s["lineage_out_mae_sd"],
+            lineage_out_mae_seed_mean=s["lineage_out_mae_seed_mean"],
+            lineage_out_spearman_sd=s["lineage_out_spearman_sd"],
+            lineage_out_spearman_seed_mean=s["lineage_out_spearman_seed_mean"],
+            vs_size=dict(zip(("diff", "lo", "hi"), s["vs_size"])) if "vs_size" in s else None,
+            lineage_out_interval_coverage=cov[0], lineage_out_interval_coverage_lo=cov[1],
+            lineage_out_interval_coverage_hi=cov[2],
             baselines={b: s[f"{b}_mae"] for b in ecfg.baselines},
             picks=picks[picks.target == j].pick.value_counts().to_dict(),
             vs_paper_reference=dict(zip(("diff", "lo", "hi"), s["vs_reference"])) if "vs_reference" in s else None)
