@@ -119,7 +119,8 @@ _LOO_CACHE: dict = {}
 
 def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
     """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
-    the other known models (cached per bundle version)."""
+    the other known models, clamped to the known range as a candidate's inputs are (an imputed size
+    or token count below the range would have no logarithm); cached per bundle version."""
     key = (bundle.version, scale, missing)
     if key not in _LOO_CACHE:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
@@ -128,7 +129,7 @@ def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
             row = R.iloc[[j]].copy()
             row.loc[:, list(missing)] = np.nan
             rows.append(impute_rows(row, R.drop(index=R.index[j])))
-        _LOO_CACHE[key] = pd.concat(rows)
+        _LOO_CACHE[key] = pd.concat(rows).clip(lower=R.min(), upper=R.max(), axis=1)
     return _LOO_CACHE[key]
 
 
