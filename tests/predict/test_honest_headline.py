@@ -74,7 +74,7 @@ def test_the_spec_is_chosen_inside_every_outer_training_part():
     oof = evaluation.evaluate(X, pd.DataFrame({"m/t": y}), lineage, c)
     served = oof[(oof.name == evaluation.SERVED) & (oof.protocol == "lineage_out")]
     assert served.drop_duplicates("fold").pick.nunique() == 2  # the training parts did not all agree
-    for fold, g in served.groupby("fold"):
+    for _, g in served.groupby("fold"):
         train = X.index[~X.index.isin(g.hf_id)]  # the training part in the data's order
         fits = {s: specs.fit_spec(s, X.loc[train], y.loc[train].to_numpy(), cv=10, seeds=20)[0] for s in RIDGES}
         pick = specs.select_one_se(fits)
