@@ -4,19 +4,24 @@ Protocols (every choice made on the training part only):
 - ``nested``: ``repeats`` x ``folds``-fold CV (KFold shuffled with seed ``random_state + 1 + r``);
 - ``lineage_out``: one lineage (publisher, ``data/lineages.csv``) held out at a time.
 
-In every training part each spec runs its own inner hyperparameter search (``advisor.predict.specs.fit_spec``),
-each baseline is fitted (``best_single`` picks its benchmark there), and the *served procedure* picks a
-spec among the candidates by the one-standard-error rule on the candidates' inner-CV MAE
-(``advisor.predict.specs.select_one_se``). The served procedure's out-of-fold predictions are therefore the
-honest error of what is served, selection included; nothing is chosen on an evaluation fold.
+In every training part each spec runs its own inner hyperparameter search (``advisor.predict.specs.search_spec``:
+``cv``-fold CV repeated over ``inner_seeds`` seeds for the candidates), each baseline is fitted
+(``best_single`` picks its benchmark there), and the *served procedure* picks a spec among the candidates
+by the one-standard-error rule on the candidates' inner-CV MAE (``advisor.predict.specs.select_one_se``).
+The served procedure's out-of-fold predictions are therefore the honest error of what is served,
+selection included (``selection: "outer"``); nothing is chosen on an evaluation fold. In the
+lineage-out parts the same procedure also runs on each inner seed alone (``seed_name``), whose spread
+over the seeds is the headline's seed dependence (``lineage_out_mae_sd``).
 
-Intervals: conformal on out-of-fold residuals of the same procedure. For the empirical coverage, a
-test model's interval uses the residuals of the *other* folds of its repeat (nested) or of the other
-lineages (lineage_out), never its own; coverage is reported with a Wilson 95% CI on n = number of
-models (conservative: the repeats reuse the same models).
+Intervals: conformal on out-of-fold residuals of the same procedure: ``served_halfwidth`` (the
+``interval_protocol``'s residuals, for candidates of a known lineage) and ``lineage_out_halfwidth``
+(leave-one-lineage-out residuals, for a lineage never seen). For the empirical coverage, a test model's
+interval uses the residuals of the *other* folds of its repeat (nested) or of the other lineages
+(lineage_out), never its own; its 95% CI comes from resampling lineages (``lineage_bootstrap``).
 
 Differences in MAE (spec or served minus the mean baseline, served minus the paper reference) get
-paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed).
+paired bootstrap CIs over models on the lineage-out errors (``n_boot`` resamples, fixed seed); served
+minus the size baseline (``vs_size``) a lineage-bootstrap CI.
 
 ``evaluate`` also serves other experiments with the same protocol: ``EvalConfig.extra_specs`` may hold
 specs outside the registry (the presence experiment, ``advisor.analyses.presence``, runs the paper's spec

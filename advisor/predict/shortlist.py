@@ -12,8 +12,10 @@ predictor used and whether it beats predicting the mean for an unseen lineage). 
 are clipped to RewardBench's 0-100.
 
 Interval widening (documented rule): the base interval is the conformal half-width of the served
-procedure's nested out-of-fold residuals (``advisor.predict.evaluation``). A candidate with imputed inputs gets
-that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
+procedure's nested out-of-fold residuals (``advisor.predict.evaluation``) for a candidate whose lineage
+(``ServedBundle.known_lineages``: its row of the lineage table, else its hub org) is a known model's, and
+the half-width of its leave-one-lineage-out residuals for any other candidate (a lineage never seen). A
+candidate with imputed inputs gets that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
 features moves this fit's prediction on the known models (each known model's cells hidden and imputed
 from the other known models). A candidate with clamped inputs gets an interval that covers both the
 clamped and the unclamped prediction, each +- the half-width.
@@ -24,7 +26,9 @@ inputs (``advisor.predict.partial``); a reduced spec's interval is its own confo
 ``partial_method``, ``partial_mae`` and take the pattern's ``skill``. "Other / unknown" settings
 (``settings`` column 'other') add the conformal quantile of how much the measured settings shift
 (``advisor.predict.settings_shift``) moves the prediction on the known models (``settings_spread``).
-``widened_why`` names every widening and its amount.
+``widened_why`` names every widening and its amount. The spreads and the patterns' evidence are read
+from the bundle where the build precomputed them (``precompute_spreads``, ``advisor.predict.partial``),
+else computed on first use and cached.
 """
 
 from __future__ import annotations
