@@ -15,8 +15,8 @@ Interval widening (documented rule): the base interval is the conformal half-wid
 procedure's nested out-of-fold residuals (``advisor.predict.evaluation``) for a candidate whose lineage
 (``ServedBundle.known_lineages``: its row of the lineage table, else its hub org) is a known model's, and
 the half-width of its leave-one-lineage-out residuals for any other candidate (a lineage never seen). A
-candidate with imputed inputs gets that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
-features moves this fit's prediction on the known models (each known model's cells hidden and imputed
+candidate with imputed inputs gets that half-width plus the ``interval_level`` conformal quantile of how
+much imputing the same missing features moves this fit's prediction on the known models (each known model's cells hidden and imputed
 from the other known models). A candidate with clamped inputs gets an interval that covers both the
 clamped and the unclamped prediction, each +- the half-width.
 
