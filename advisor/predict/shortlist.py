@@ -16,9 +16,9 @@ procedure's nested out-of-fold residuals (``advisor.predict.evaluation``) for a 
 (``ServedBundle.known_lineages``: its row of the lineage table, else its hub org) is a known model's, and
 the half-width of its leave-one-lineage-out residuals for any other candidate (a lineage never seen). A
 candidate with imputed inputs gets that half-width plus the ``interval_level`` conformal quantile of how
-much imputing the same missing features moves this fit's prediction on the known models (each known model's cells hidden and imputed
-from the other known models). A candidate with clamped inputs gets an interval that covers both the
-clamped and the unclamped prediction, each +- the half-width.
+much imputing the same missing features moves this fit's prediction on the known models (each known
+model's cells hidden and imputed from the other known models). A candidate with clamped inputs gets an
+interval that covers both the clamped and the unclamped prediction, each +- the half-width.
 
 Partial inputs: a candidate lacking inputs the served fits read is served, per target, by a reduced
 spec or by the imputation above, whichever has the lower lineage-out MAE for its pattern of available
