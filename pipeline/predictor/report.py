@@ -350,6 +350,9 @@ def _paper_section(r: dict) -> list[str]:
         f"| predictor leave-one-lineage-out MAE | - | {fmt(p['lineage_out_mae'])} ± "
         f"{fmt(p['lineage_out_mae_sd'])} | a publisher never seen; ± sd over the {p['inner_seeds']} inner "
         f"seeds' single-seed procedures; target <= 3.5: {ok[t['served_regression_lineage_out_mae_le_3.5']]} |",
+        f"| predictor minus size alone, lineage-out MAE | - | {_signed((p['vs_size'] or {}).get('diff'))} "
+        f"[{_signed((p['vs_size'] or {}).get('lo'))}, {_signed((p['vs_size'] or {}).get('hi'))}] | 95% CI from "
+        "resampling whole lineages |",
         f"| predictor Spearman (lineage-out) | - | {fmt(p['spearman'])} | target >= 0.82: "
         f"{ok[t['served_regression_spearman_ge_0.82']]} |",
         f"| predictor coverage top-5 / top-10 | - | {fmt(p['coverage_top5'])} / "
