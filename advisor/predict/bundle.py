@@ -79,7 +79,7 @@ class ServedEntry:
     coverage_top10: float | None = None
     interval_protocol: str | None = None  # 'nested' | 'lineage_out' (a serving build)
     interval_coverage: float | None = None  # empirical, at the bundle's interval_level
-    interval_coverage_lo: float | None = None  # its Wilson 95% CI
+    interval_coverage_lo: float | None = None  # its 95% CI (lineage bootstrap)
     interval_coverage_hi: float | None = None
     mean_baseline_mae: float | None = None
     size_baseline_mae: float | None = None

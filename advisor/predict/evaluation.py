@@ -87,24 +87,20 @@ def seed_name(r: int) -> str:
 def _served_per_seed(searches: dict, Xte: pd.DataFrame, cfg: EvalConfig) -> dict:
     """{seed_name(r): (predictions (T, n_test), picks)}: the served procedure run on one inner seed's
     folds only, for every seed (its spread over seeds is the headline's seed dependence)."""
+    inputs = {n: specs.input_frame(Xte, s.spec.inputs).to_numpy(float) for n, s in searches.items()}
+    tables = {n: s.per_seed() for n, s in searches.items()}  # (choice, cv_mae, cv_se), each (T, seeds)
     cache: dict = {}
-
-    def predict(name, t, r, c):  # the refit of configuration c (seed r's choice) on the test rows
-        if (name, t, c) not in cache:
-            fit = searches[name].fit(t, r)
-            cache[(name, t, c)] = fit.predict_inputs(specs.input_frame(Xte, fit.inputs).to_numpy(float))
-        return cache[(name, t, c)]
-
     out = {}
     T = next(iter(searches.values())).Y.shape[1]
     for r in range(cfg.inner_seeds):
         picks, rows = [], []
         for t in range(T):
-            choice = {n: searches[n].choice(t, r) for n in cfg.candidates}
-            stats = {n: searches[n].stats(t, choice[n], r) for n in cfg.candidates}
-            pick = specs.one_se_pick(stats)
+            pick = specs.one_se_pick({n: (tables[n][1][t, r], tables[n][2][t, r]) for n in cfg.candidates})
+            key = (pick, t, int(tables[pick][0][t, r]))
+            if key not in cache:  # the refit of that configuration on the training part
+                cache[key] = searches[pick].fit(t, r).predict_inputs(inputs[pick])
             picks.append(pick)
-            rows.append(predict(pick, t, r, choice[pick]))
+            rows.append(cache[key])
         out[seed_name(r)] = (np.vstack(rows), picks)
     return out
 

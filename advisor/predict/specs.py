@@ -272,6 +272,14 @@ class SpecSearch:
         f = self.fold_mae[t, :, :, c] if seed is None else self.fold_mae[t, [seed], :, c]
         return float(f.mean()), float(np.mean(f.std(axis=1, ddof=1)) / math.sqrt(f.shape[1]))
 
+    def per_seed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every single-seed search at once: (choice, cv_mae, cv_se), each (T, seeds)."""
+        means = self.fold_mae.mean(axis=2)  # (T, seeds, C)
+        choice = means.argmin(axis=2)
+        se = self.fold_mae.std(axis=2, ddof=1) / math.sqrt(self.fold_mae.shape[2])
+        pick = (np.arange(means.shape[0])[:, None], np.arange(means.shape[1])[None, :], choice)
+        return choice, means[pick], se[pick]
+
     def fit(self, t: int, seed: int | None = None) -> LinearFit:
         c = self.choice(t, seed)
         degree, alpha, l1 = self.configs[c]
