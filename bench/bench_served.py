@@ -14,6 +14,9 @@
    inner-CV seeds), Spearman >= 0.82, served minus size with its lineage-bootstrap CI; interval coverage
    0.88-0.94 at nominal 0.90 for every served target, and (issue 24) the lineage-out interval's coverage
    CI containing 0.90 for every served target.
+3. The inner search (issue 24): each candidate spec's search on the 40 models, CPU seconds (best of 3):
+   today's per-split path (scikit-learn, one seed of 10-fold CV, `search._fold_mae_per_split`) against
+   the batched search (`search.linear_search`) on one seed and on 20 seeds (200 splits), with ratios.
 The machine's load average is printed too: other jobs on the same cores inflate wall time, not CPU time.
 """
 
@@ -43,6 +46,35 @@ def timed_run(args: list[str]) -> tuple[float, float]:
         sys.exit(f"pipeline.run {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def search_costs(db: Path) -> None:
+    """Section 3: the candidates' inner search, per-split (one seed) vs batched (one and 20 seeds)."""
+    from advisor.predict import search, specs
+    from advisor.predict.bundle import load_bundle
+
+    b = load_bundle(db)
+    X = b.X_train()
+    Y = b.Y_train().loc[X.index].to_numpy(float)
+
+    def best(f, *args) -> float:
+        out = []
+        for _ in range(3):
+            t = time.process_time()
+            f(*args)
+            out.append(time.process_time() - t)
+        return min(out)
+
+    print("\ninner search of each candidate on 40 models x 10 targets, CPU s (best of 3):")
+    for name in specs.candidates():
+        sp = specs.get(name)
+        A = specs.input_frame(X, sp.inputs).to_numpy(float)
+        one, twenty = specs.inner_splits(len(A), 10, 0, 1), specs.inner_splits(len(A), 10, 0, 20)
+        old = best(search._fold_mae_per_split, A, Y, one, 1, sp.alphas, sp.l1_ratios, 10_000, 1e-4)
+        new1 = best(search.linear_search, A, Y, one, sp.alphas, sp.l1_ratios)
+        new20 = best(search.linear_search, A, Y, twenty, sp.alphas, sp.l1_ratios)
+        print(f"  {name}: per split, 1 seed {old:.3f}; batched, 1 seed {new1:.3f} ({new1 / old:.2f}x); "
+              f"batched, 20 seeds {new20:.3f} ({new20 / old:.2f}x of 1 seed per split)")
 
 
 def main() -> None:
@@ -96,6 +128,7 @@ def main() -> None:
           f"{warm_cpu:.1f} s CPU ({warm_wall / base_wall:.1f}x the ingest-only build)")
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
+    search_costs(db)
     con = store.connect(db)
     try:
         served = store.frame(con, "SELECT * FROM predictor_served ORDER BY scale DESC, method DESC, target")
