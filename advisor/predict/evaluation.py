@@ -344,12 +344,17 @@ def _name_rows(g: pd.DataFrame, a: np.ndarray, target, cfg: EvalConfig):
 def _seed_spread(g: pd.DataFrame, a: np.ndarray) -> dict:
     """Lineage-out MAE and Spearman of the single-seed served procedures (``seed_name``): mean and sd
     over the seeds (NaN without them)."""
+    from scipy.stats import rankdata
+
+    names = g.name.to_numpy()
     lo = (g.protocol == "lineage_out").to_numpy() & g.name.str.startswith(SERVED + "/seed").to_numpy()
+    pred, y = g.prediction.to_numpy(float), g.y.to_numpy(float)
     maes, rhos = [], []
-    for idx in g[lo].groupby("name", sort=False).indices.values():
-        rows = g[lo].iloc[idx]
-        maes.append(float(a[lo][idx].mean()))
-        rhos.append(_rank_stats(rows.prediction.set_axis(rows.hf_id), rows.y.set_axis(rows.hf_id))["spearman"])
+    for name in pd.unique(names[lo]):
+        m = lo & (names == name)
+        maes.append(float(a[m].mean()))
+        rhos.append(float(np.corrcoef(rankdata(pred[m]), rankdata(y[m]))[0, 1]) if pred[m].std() > 0
+                    else float("nan"))
     sd = (lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else float("nan"))
     mean = (lambda v: float(np.mean(v)) if v else float("nan"))
     return {"lineage_out_mae_seed_mean": mean(maes), "lineage_out_mae_sd": sd(maes),

@@ -137,17 +137,16 @@ def precomputed_patterns(cfg, data_dir) -> list[list[str]]:
     return [p for key, p in unique.items() if p and len(p) < len(specs.BASE_FEATURES)]
 
 
-def partial_rows(scale, results: dict) -> list[dict]:
+def partial_rows(scale, stored: dict) -> list[dict]:
     """The report's rows of the reduced-spec vs imputation evidence (``advisor.predict.partial``):
-    REPORT_PATTERNS, overall score, from ``partial.precompute_patterns``' results."""
-    from advisor.predict.partial import pattern_key
+    REPORT_PATTERNS, overall score, from the stored evidence ({method: {pattern: {target: entry JSON}}})."""
+    from advisor.predict.partial import entry_from_json, pattern_key
 
     rows = []
     for name, have in REPORT_PATTERNS.items():
-        for (method, target), e in results[pattern_key(have)].items():
-            if target != "score":
-                continue
-            rows.append({"scale": scale, "method": method, "target": target,
+        for method, by_pattern in stored.items():
+            e = entry_from_json(by_pattern[pattern_key(have)]["score"])
+            rows.append({"scale": scale, "method": method, "target": "score",
                          "pattern": name, "missing": e["missing"], "choice": e["label"],
                          "mae": e["mae"], "imputation_mae": e["imputation_mae"],
                          "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],

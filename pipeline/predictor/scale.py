@@ -26,7 +26,6 @@ from advisor.db import store
 from advisor.db.lineage import lineages_for
 from advisor.predict import bundle as bundle_mod
 from advisor.predict import evaluation, specs
-from advisor.predict import partial as partial_mod
 from advisor.predict.bundle import ServedEntry
 from pipeline.errors import InputError
 from pipeline.predictor import analyses, checkpoints
@@ -47,7 +46,7 @@ class ScaleResult:
     calibration: pd.DataFrame
     lineage_errors: pd.DataFrame
     partial: list[dict]  # analyses.partial_patterns rows (the report's patterns, overall score)
-    patterns: dict  # the precomputed partial-input evidence as the bundle stores it (partial.as_stored)
+    patterns: dict  # the precomputed partial-input evidence as the bundle stores it (checkpoints.patterns_cached)
 
 
 def load_inputs(con, cfg: PredictorConfig, scale: str):
@@ -87,11 +86,9 @@ def evaluate_scale(ctx, cfg: PredictorConfig, scale: str) -> ScaleResult:
     if cfg.partial_evidence:
         tp = time.perf_counter()
         patterns = analyses.precomputed_patterns(cfg, ctx.data_dir)
-        results = partial_mod.precompute_patterns(X, Y, lineage, patterns, cfg.candidates, cfg.cv,
-                                                  cfg.random_state, cfg.inner_seeds, cfg.interval_level,
-                                                  cfg.n_boot, cfg.n_jobs)
-        rows, stored = analyses.partial_rows(scale, results), partial_mod.as_stored(results)
-        ctx.log(f"  {scale}: {len(results)} partial-input patterns (reduced spec vs imputation, lineage-out, "
+        stored = checkpoints.patterns_cached(ctx, scale, X, Y, lineage, cfg, patterns)
+        rows = analyses.partial_rows(scale, stored)
+        ctx.log(f"  {scale}: {len(patterns)} partial-input patterns (reduced spec vs imputation, lineage-out, "
                 f"{cfg.inner_seeds} inner seeds) in {time.perf_counter() - tp:.1f}s")
     keys = list(Y.columns)
     evidence = _with_pairs(summary["evidence"], keys, scale)
