@@ -17,7 +17,16 @@ of Fig. 2 (same values); transfer became a stage of its own (issue 25: the confi
 the 15 RewardBench 2 Qwen sweep runs added to data/external (issue 24): the
 Across recipes page (18 comparisons instead of 15, every number, option and chart of it) and the Data
 page (external_rm_groups: origin text, 104 rows, its sha256; the row counts of external_rm_results,
-transfer_agreement, transfer_predictions); every other page identical.
+transfer_agreement, transfer_predictions); every other page identical. Issue 24 (an honest headline):
+the served procedure's inner CV averages 20 seeds and candidates of a lineage never seen get the
+lineage-out interval, so every prediction, interval, rank and `widened_why` on the Predict page and in
+the `rank` outputs moved, and both evidence lines read the new sentence (lineage-out error ± its seed
+spread, size with the lineage-bootstrap difference); the Evidence page (its intro text, the served
+table's new columns and numbers, the new "intervals served" section with its misses, the calibration
+caption and figure); the Benchmarks page's predictor coverage curves (its out-of-fold predictions); the
+Across recipes page (Bradley-Terry's predictions of the external bases and its agreement numbers; the
+regression order of the bases is unchanged); the Data page's schema version (3 -> 4). Home, RM results,
+Pre-training and Capabilities identical.
 """
 
 import os
