@@ -161,6 +161,15 @@ class ServedBundle:
         columns = pd.MultiIndex.from_tuples([keys[c] for c in y["columns"]], names=["method", "target"])
         return pd.DataFrame(y["data"], index=y["index"], columns=columns, dtype=float)
 
+    @property
+    def cache_key(self) -> str:
+        """Identifies this bundle's content, for caches of what is computed from it: the version hashes
+        only the training data, so two builds of the same data with other settings (seeds, candidates)
+        share it; this adds a hash of the whole JSON."""
+        if not hasattr(self, "_cache_key"):
+            self._cache_key = f"{self.version}:{hashlib.sha256(self.to_json().encode()).hexdigest()[:16]}"
+        return self._cache_key
+
     # -- access --------------------------------------------------------------------------------
     @property
     def methods(self) -> list[str]:

@@ -27,7 +27,7 @@ Every search here is the served procedure's: ``inner_seeds`` x ``cv``-fold inner
 Where the answer comes from (``for_bundle``): the bundle's ``precomputed`` patterns (the predictor stage
 evaluates the report's patterns and those of the shipped candidate files at build time, ``precompute``,
 and stores every entry, its reduced fit as JSON, in the bundle), else the evaluation here, run on first
-use and cached per (bundle version, scale, method, pattern) for the process. The evaluation needs the
+use and cached per (bundle content, scale, method, pattern) for the process. The evaluation needs the
 known models' targets and lineages (the bundle's ``Y_train``/``lineage``). ``bench/bench_partial.py``
 times both paths.
 """
@@ -247,13 +247,13 @@ _CACHE: dict = {}
 def for_bundle(bundle, scale: str, method: str, available) -> dict | None:
     """The partial-input evidence of a pattern ({target: entry}): the bundle's precomputed entry when
     the build evaluated this pattern, else ``evaluate_for_bundle`` (computed on first use, cached per
-    (bundle version, scale, method, pattern)); None when the bundle holds no targets to evaluate with."""
-    key = (bundle.version, scale, method, pattern_key(available))
+    (``ServedBundle.cache_key``, scale, method, pattern)); None when the bundle holds no targets to evaluate with."""
+    key = (bundle.cache_key, scale, method, pattern_key(available))
     if key not in _CACHE:
         stored = bundle.precomputed("patterns", scale, method, key[3])
         if stored is not None:
             _CACHE[key] = {t: entry_from_json(e) for t, e in stored.items()}
         else:
-            served_cache = _CACHE.setdefault((bundle.version, scale, method, "served-folds"), {})
+            served_cache = _CACHE.setdefault((bundle.cache_key, scale, method, "served-folds"), {})
             _CACHE[key] = evaluate_for_bundle(bundle, scale, method, available, served_cache)
     return _CACHE[key]

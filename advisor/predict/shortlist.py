@@ -124,8 +124,8 @@ _LOO_CACHE: dict = {}
 def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
     """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
     the other known models, clamped to the known range as a candidate's inputs are (an imputed size
-    or token count below the range would have no logarithm); cached per bundle version."""
-    key = (bundle.version, scale, missing)
+    or token count below the range would have no logarithm); cached per bundle (``cache_key``)."""
+    key = (bundle.cache_key, scale, missing)
     if key not in _LOO_CACHE:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
         rows = []
@@ -194,7 +194,7 @@ def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int 
     stored = bundle.precomputed("settings_spread", scale, key)
     if stored is not None:
         return float(stored)
-    if (bundle.version, scale, key) not in _SETTINGS_CACHE:
+    if (bundle.cache_key, scale, key) not in _SETTINGS_CACHE:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
         sd = settings_sd(scale)
         noise = np.random.default_rng(seed).standard_normal((draws, len(used), len(R)))
@@ -202,8 +202,8 @@ def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int 
         for j, t in enumerate(used):
             P[t] = P[t].to_numpy() + (noise[:, j, :] * sd[t]).ravel()
         deltas = np.abs(fit.predict(P) - np.tile(fit.predict(R), draws))
-        _SETTINGS_CACHE[(bundle.version, scale, key)] = conformal_halfwidth(deltas, bundle.interval_level)
-    return _SETTINGS_CACHE[(bundle.version, scale, key)]
+        _SETTINGS_CACHE[(bundle.cache_key, scale, key)] = conformal_halfwidth(deltas, bundle.interval_level)
+    return _SETTINGS_CACHE[(bundle.cache_key, scale, key)]
 
 
 def precompute_spreads(bundle, patterns) -> dict:

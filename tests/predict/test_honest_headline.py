@@ -186,3 +186,11 @@ def test_precomputed_patterns_and_spreads_are_used_without_refitting(monkeypatch
     partial._CACHE.clear()
     shortlist.predict_candidates(_bundle()[0], cands.iloc[[0]])  # a pattern not precomputed: evaluated
     assert calls["fit_spec"] > 0
+
+
+def test_caches_follow_the_bundle_content_not_only_its_version():
+    """The version hashes the training data only: a rebuild with other settings keeps it, so what is
+    computed from a bundle is cached per ``cache_key`` (the content), never served from another build."""
+    a, b = _bundle()[0], _bundle(halfwidths=(2.0, 6.0))[0]
+    assert a.version == b.version and a.cache_key != b.cache_key
+    assert a.cache_key == bundle_mod.ServedBundle.from_json(a.to_json()).cache_key
