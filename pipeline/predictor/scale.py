@@ -6,8 +6,10 @@
    ``(method, target)`` pairs) and each model's lineage (``load_inputs``);
 2. the honest evaluation (``advisor.predict.evaluation``), reused from ``checkpoints`` when its key matches;
 3. the served predictor of each (method, target) (``served_entries``): the candidates fitted on all models,
-   the one-standard-error choice, its conformal half-width from the nested residuals and its skill flag;
-4. the partial-input evidence (``analyses.partial_patterns``).
+   the one-standard-error choice, its two conformal half-widths (known lineages: the nested residuals; a
+   lineage never seen: the lineage-out residuals), its skill flag and the honest protocol's fields;
+4. the partial-input evidence of the patterns the build precomputes (``analyses.precomputed_patterns``,
+   ``checkpoints.patterns_cached``; off in a serving build), and the report's rows of it.
 
 The evaluation numbers the targets by their position among ``Y``'s columns; ``_with_pairs`` turns those
 numbers back into method and target columns, once, for the tables.
@@ -45,7 +47,7 @@ class ScaleResult:
     evidence: pd.DataFrame  # every spec, baseline and the served procedure (rows of predictor_evidence)
     calibration: pd.DataFrame
     lineage_errors: pd.DataFrame
-    partial: list[dict]  # analyses.partial_patterns rows (the report's patterns, overall score)
+    partial: list[dict]  # analyses.partial_rows (the report's patterns, overall score)
     patterns: dict  # the precomputed partial-input evidence as the bundle stores it (checkpoints.patterns_cached)
 
 
