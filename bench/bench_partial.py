@@ -1,26 +1,47 @@
-"""The cost of partial-input evidence at predict time, against ranking the same candidates complete.
-`python bench/bench_partial.py --db PATH` (a database built by `python -m pipeline.run`)
+"""Ranking candidates with partial inputs against ranking complete ones, CLI and in process.
+`python bench/bench_partial.py --db PATH` (a database built by `python -m pipeline.run`, the full build:
+it stores the partial-input patterns it evaluated, `advisor.predict.partial.precompute_patterns`)
 
-For every pattern with at least 3 of the 6 tasks (with the size, without the tokens: 42 patterns) one
-candidate per pattern is ranked on the raw scale (cold: each pattern's reduced spec vs imputation is
-evaluated, `advisor.predict.partial`), then again (warm: cached per bundle version and pattern). Baseline in the
-same run: the same candidates with all six tasks (no pattern to evaluate). Prints seconds per pattern
-(cold) and the ratios cold/baseline and warm/baseline, and how often each procedure is chosen.
+1. CLI, CPU seconds of the child process (user + sys, median of 3 runs each, in the same run):
+   `python -m advisor rank data/examples/recent_bases.csv` (20 model-card rows, 3-5 of 8 inputs each)
+   against `python -m advisor rank --pick Qwen/Qwen2.5-7B-Instruct` (one complete leaderboard row), and
+   the ratio. Goal (issue 24): at most 3x.
+2. In process, warm (imports done, bundle loaded): `predict_candidates` on the example's rows (their
+   patterns precomputed) against the same models with every input (no pattern to look up), and a
+   pattern the build did not precompute (evaluated on first use, then cached): seconds per pattern.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import os
+import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+EXAMPLE = ROOT / "data" / "examples" / "recent_bases.csv"
 
 
-def main() -> None:
+def cli_cpu(db: str, args: list[str], runs: int = 3) -> float:
+    """Median CPU seconds (user + sys) of `python -m advisor rank ARGS --db DB`."""
+    out = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run([sys.executable, "-m", "advisor", "rank", *args, "--db", db], cwd=ROOT,
+                              capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            sys.exit(f"rank {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+        out.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return statistics.median(out)
+
+
+def in_process(db: str) -> None:
     import pandas as pd
 
     from advisor.core import registry
@@ -28,34 +49,47 @@ def main() -> None:
     from advisor.predict.bundle import load_bundle
     from advisor.predict.shortlist import predict_candidates
 
-    ap = argparse.ArgumentParser()
+    b = load_bundle(db)
+    rows = pd.read_csv(EXAMPLE).rename(columns={"model": "hf_id"})
+    rows = rows.rename(columns={c: registry.resolve(c) for c in rows.columns if registry.resolve(c)})
+    rows = rows.dropna(subset=["params_b"])[["hf_id", *registry.OLL_V2_TASKS, "params_b"]]
+    rows[list(registry.OLL_V2_TASKS)] = rows[list(registry.OLL_V2_TASKS)] / 100  # percent -> raw
+    rows["scale"] = "raw"
+    X = b.X_train("raw")
+    full = rows.copy()
+    for i, t in enumerate(registry.OLL_V2_TASKS):
+        full[t] = X[t].iloc[(i + 3) % len(X)]  # every task present: no pattern to look up
+    predict_candidates(b, full.head(1))  # warm the imports
+    t = time.process_time()
+    predict_candidates(b, full)
+    t_full = time.process_time() - t
+    t = time.process_time()
+    predict_candidates(b, rows)
+    t_part = time.process_time() - t
+    odd = rows.head(1).assign(leaderboard_bbh=0.4, leaderboard_musr=0.1, leaderboard_ifeval=None,
+                              leaderboard_gpqa=None, leaderboard_math_hard=0.1, leaderboard_mmlu_pro=0.3)
+    stored = b.precomputed("patterns", "raw", "regression", partial.pattern_key(
+        [c for c in odd.columns if c in registry.OLL_V2_TASKS + ("params_b",) and odd[c].notna().all()]))
+    t = time.process_time()
+    predict_candidates(b, odd)
+    t_cold = time.process_time() - t
+    print(f"in process, {len(rows)} example rows (raw scale, regression): partial {t_part:.2f} s CPU, the same "
+          f"models complete {t_full:.2f} s ({t_part / t_full:.1f}x); a pattern not precomputed "
+          f"({'precomputed after all' if stored is not None else 'evaluated on first use'}): {t_cold:.2f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", required=True)
     args = ap.parse_args()
-    b = load_bundle(args.db)
-    X = b.X_train("raw")
-    tasks = list(registry.OLL_V2_TASKS)
-    rows, full = [], []
-    pats = [c for k in range(3, 6) for c in itertools.combinations(tasks, k)]
-    for i, keep in enumerate(pats):
-        base = X.iloc[i % len(X)].to_dict()
-        full.append({"hf_id": f"full/{i}", **base, "pretrain_tokens_t": None, "scale": "raw"})
-        rows.append({"hf_id": f"part/{i}", **{k: (v if k in keep or k == "params_b" else None)
-                                             for k, v in base.items()}, "scale": "raw"})
-    t = time.perf_counter()
-    predict_candidates(b, pd.DataFrame(full))
-    t_base = time.perf_counter() - t
-    partial._CACHE.clear()
-    t = time.perf_counter()
-    res = predict_candidates(b, pd.DataFrame(rows))
-    t_cold = time.perf_counter() - t
-    t = time.perf_counter()
-    predict_candidates(b, pd.DataFrame(rows))
-    t_warm = time.perf_counter() - t
-    print(f"{len(pats)} patterns (>= 3 of 6 tasks, with size, no tokens), raw scale, regression")
-    print(f"baseline (6 tasks, no tokens: 1 pattern) {t_base:.2f}s; cold {t_cold:.2f}s "
-          f"({t_cold / len(pats):.2f}s per pattern, x{t_cold / t_base:.1f}); warm {t_warm:.2f}s "
-          f"(x{t_warm / t_base:.2f})")
-    print(res.partial_method.str.split(" on ").str[0].value_counts().to_string())
+    print(f"load average before: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    part = cli_cpu(args.db, [str(EXAMPLE)])
+    pick = cli_cpu(args.db, ["--pick", "Qwen/Qwen2.5-7B-Instruct"])
+    print(f"rank {EXAMPLE.relative_to(ROOT)}: {part:.2f} s CPU; rank --pick Qwen/Qwen2.5-7B-Instruct: "
+          f"{pick:.2f} s CPU (baseline, same run); ratio {part / pick:.2f}x; goal <= 3x: "
+          f"{'MET' if part <= 3 * pick else 'NOT MET'}")
+    in_process(args.db)
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,15 @@
    rebuild that reuses its stored evaluation. Wall and CPU seconds of each child. Baseline in the same
    run: an ingest-only build (`--stages ingest`), the floor of any first start.
    Goals (issue 15, 2 cores): first start <= 10 s; the full `pipeline.run` with its evaluation <= 90 s.
+   The serving build leaves the partial-input patterns to the full build (`partial_evidence: false`).
 2. Prints the served table of both methods and every scale (from `predictor_served`) with the goals:
-   served regression score predictor nested MAE <= 3.2, lineage-out MAE <= 3.5, Spearman >= 0.82;
-   interval coverage 0.88-0.94 at nominal 0.90 for every served target.
+   served regression score predictor nested MAE <= 3.2, lineage-out MAE <= 3.5 (± its spread over the
+   inner-CV seeds), Spearman >= 0.82, served minus size with its lineage-bootstrap CI; interval coverage
+   0.88-0.94 at nominal 0.90 for every served target, and (issue 24) the lineage-out interval's coverage
+   CI containing 0.90 for every served target.
+3. The inner search (issue 24): each candidate spec's search on the 40 models, CPU seconds (best of 3):
+   today's per-split path (scikit-learn, one seed of 10-fold CV, `search._fold_mae_per_split`) against
+   the batched search (`search.linear_search`) on one seed and on 20 seeds (200 splits), with ratios.
 The machine's load average is printed too: other jobs on the same cores inflate wall time, not CPU time.
 """
 
@@ -40,6 +46,35 @@ def timed_run(args: list[str]) -> tuple[float, float]:
         sys.exit(f"pipeline.run {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def search_costs(db: Path) -> None:
+    """Section 3: the candidates' inner search, per-split (one seed) vs batched (one and 20 seeds)."""
+    from advisor.predict import search, specs
+    from advisor.predict.bundle import load_bundle
+
+    b = load_bundle(db)
+    X = b.X_train()
+    Y = b.Y_train().loc[X.index].to_numpy(float)
+
+    def best(f, *args) -> float:
+        out = []
+        for _ in range(3):
+            t = time.process_time()
+            f(*args)
+            out.append(time.process_time() - t)
+        return min(out)
+
+    print("\ninner search of each candidate on 40 models x 10 targets, CPU s (best of 3):")
+    for name in specs.candidates():
+        sp = specs.get(name)
+        A = specs.input_frame(X, sp.inputs).to_numpy(float)
+        one, twenty = specs.inner_splits(len(A), 10, 0, 1), specs.inner_splits(len(A), 10, 0, 20)
+        old = best(search._fold_mae_per_split, A, Y, one, 1, sp.alphas, sp.l1_ratios, 10_000, 1e-4)
+        new1 = best(search.linear_search, A, Y, one, sp.alphas, sp.l1_ratios)
+        new20 = best(search.linear_search, A, Y, twenty, sp.alphas, sp.l1_ratios)
+        print(f"  {name}: per split, 1 seed {old:.3f}; batched, 1 seed {new1:.3f} ({new1 / old:.2f}x); "
+              f"batched, 20 seeds {new20:.3f} ({new20 / old:.2f}x of 1 seed per split)")
 
 
 def main() -> None:
@@ -93,6 +128,7 @@ def main() -> None:
           f"{warm_cpu:.1f} s CPU ({warm_wall / base_wall:.1f}x the ingest-only build)")
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
+    search_costs(db)
     con = store.connect(db)
     try:
         served = store.frame(con, "SELECT * FROM predictor_served ORDER BY scale DESC, method DESC, target")
@@ -102,26 +138,33 @@ def main() -> None:
         con.close()
     b = base.pivot_table(index=["scale", "method", "target"], columns="name", values="lineage_out_mae")
     print()
-    print("| scale | method | target | skill | spec | nested MAE | lineage-out MAE | Spearman | top-5/10 "
-          "| 90% coverage [Wilson 95%] | mean | best single | size | OLL avg |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| scale | method | target | skill | spec | nested MAE | lineage-out MAE ± sd over seeds | Spearman "
+          "| vs size [95% CI, lineages] | 90% coverage, known lineage | 90% coverage, new lineage | mean "
+          "| best single | size | OLL avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in served.itertuples():
         bb = b.loc[(r.scale, r.method, r.target)]
         print(f"| {r.scale} | {r.method} | {r.target} | {r.skill} | {r.spec} | {r.nested_mae_mean:.2f} ± "
-              f"{r.nested_mae_sd:.2f} | {r.lineage_out_mae:.2f} | {r.spearman:.2f} | {r.coverage_top5:.1f}/"
-              f"{r.coverage_top10:.1f} | {r.interval_coverage:.3f} [{r.interval_coverage_lo:.2f}, "
-              f"{r.interval_coverage_hi:.2f}] | {bb['mean']:.2f} | {bb['best_single']:.2f} | "
+              f"{r.nested_mae_sd:.2f} | {r.lineage_out_mae:.2f} ± {r.lineage_out_mae_sd:.2f} | {r.spearman:.2f} | "
+              f"{r.vs_size_diff:+.2f} [{r.vs_size_lo:+.2f}, {r.vs_size_hi:+.2f}] | {r.interval_coverage:.3f} "
+              f"[{r.interval_coverage_lo:.2f}, {r.interval_coverage_hi:.2f}] | "
+              f"{r.lineage_out_interval_coverage:.3f} [{r.lineage_out_interval_coverage_lo:.2f}, "
+              f"{r.lineage_out_interval_coverage_hi:.2f}] | {bb['mean']:.2f} | {bb['best_single']:.2f} | "
               f"{bb['size']:.2f} | {bb['oll_average']:.2f} |")
     print()
     for scale in served.scale.unique():
         m = served[(served.scale == scale) & (served.method == "regression") & (served.target == "score")].iloc[0]
         print(f"{scale}, regression/score ({m.spec}): nested MAE {m.nested_mae_mean:.2f} (goal <= 3.2: "
-              f"{'MET' if m.nested_mae_mean <= 3.2 else 'NOT MET'}), lineage-out {m.lineage_out_mae:.2f} "
-              f"(<= 3.5: {'MET' if m.lineage_out_mae <= 3.5 else 'NOT MET'}), Spearman {m.spearman:.2f} "
-              f"(>= 0.82: {'MET' if m.spearman >= 0.82 else 'NOT MET'})")
+              f"{'MET' if m.nested_mae_mean <= 3.2 else 'NOT MET'}), lineage-out {m.lineage_out_mae:.2f} ± "
+              f"{m.lineage_out_mae_sd:.2f} (<= 3.5: {'MET' if m.lineage_out_mae <= 3.5 else 'NOT MET'}), Spearman "
+              f"{m.spearman:.2f} (>= 0.82: {'MET' if m.spearman >= 0.82 else 'NOT MET'})")
     cov = served.interval_coverage
     print(f"interval coverage at 0.90 over all {len(served)} served targets: {cov.min():.3f} .. {cov.max():.3f} "
           f"(goal 0.88-0.94 for every one: {'MET' if cov.between(0.88, 0.94).all() else 'NOT MET'})")
+    inside = (served.lineage_out_interval_coverage_lo <= 0.9) & (0.9 <= served.lineage_out_interval_coverage_hi)
+    print(f"lineage-out interval coverage at 0.90: {served.lineage_out_interval_coverage.min():.3f} .. "
+          f"{served.lineage_out_interval_coverage.max():.3f}; CI contains 0.90 for {int(inside.sum())} of "
+          f"{len(served)} (goal: all: {'MET' if inside.all() else 'NOT MET'})")
 
 
 if __name__ == "__main__":

@@ -161,8 +161,10 @@ for msg in short.errors:
     st.error(md_text(msg))
 for msg in short.notes:
     st.caption(md_text(msg))
-if short.empty:
+if short.predicted.empty:
     st.info("No candidate is left to rank: check the messages above and the size budget.")
+    st.markdown("\n".join(f"- {md_text(h)}: not ranked ({md_text(r)})"
+                          for h, r in zip(short.table.get("hf_id", []), short.table.get("not_ranked", []))))
     st.stop()
 show = short.table
 found = verdict.verdict(show, transfer.recipe_caveat(cached(queries.table, name="transfer_agreement"), method),

@@ -19,7 +19,7 @@ import pandas as pd
 
 from pipeline import stages
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 SQL_DIR = Path(__file__).with_name("sql")
 
 

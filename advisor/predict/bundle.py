@@ -30,7 +30,7 @@ import advisor
 from advisor.predict.specs import BASE_FEATURES, LinearFit
 
 FORMAT = "rm-advisor-predictor-bundle"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: seed-averaged procedure, lineage-out intervals, precomputed partial inputs
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -68,6 +68,9 @@ class ServedEntry:
     spec: str
     skill: str  # 'skill' | 'no_skill': the bootstrap CI of (served - mean baseline) MAE lies below 0
     halfwidth: float  # the served interval's half-width (conformal, interval_protocol's residuals)
+    # the half-width served to a candidate outside the known lineages: conformal on the served
+    # procedure's leave-one-lineage-out residuals (None in bundles built before it)
+    halfwidth_lineage_out: float | None = None
     nested_mae_mean: float | None = None
     nested_mae_sd: float | None = None
     lineage_out_mae: float | None = None
@@ -76,7 +79,7 @@ class ServedEntry:
     coverage_top10: float | None = None
     interval_protocol: str | None = None  # 'nested' | 'lineage_out' (a serving build)
     interval_coverage: float | None = None  # empirical, at the bundle's interval_level
-    interval_coverage_lo: float | None = None  # its Wilson 95% CI
+    interval_coverage_lo: float | None = None  # its 95% CI (lineage bootstrap)
     interval_coverage_hi: float | None = None
     mean_baseline_mae: float | None = None
     size_baseline_mae: float | None = None
@@ -85,6 +88,16 @@ class ServedEntry:
     skill_diff_hi: float | None = None
     n_models: int | None = None
     n_lineages: int | None = None
+    selection: str | None = None  # 'outer': the spec choice was made inside every outer training part
+    inner_seeds: int | None = None  # seeds of the inner CV the choice averages
+    lineage_out_mae_sd: float | None = None  # sd over the seeds of the single-seed procedures' MAE
+    lineage_out_mae_seed_mean: float | None = None  # their mean
+    lineage_out_spearman_sd: float | None = None
+    lineage_out_spearman_seed_mean: float | None = None
+    vs_size: dict | None = None  # {"diff", "lo", "hi"}: served minus size-baseline MAE, lineage bootstrap
+    lineage_out_interval_coverage: float | None = None  # of halfwidth_lineage_out's intervals, lineage-out
+    lineage_out_interval_coverage_lo: float | None = None  # its lineage-bootstrap 95% CI
+    lineage_out_interval_coverage_hi: float | None = None
     baselines: dict = field(default_factory=dict)  # baseline name -> its lineage-out MAE
     picks: dict = field(default_factory=dict)  # spec -> training parts in which the served procedure chose it
     vs_paper_reference: dict | None = None  # {"diff", "lo", "hi"}: served minus the paper reference's MAE
@@ -96,6 +109,11 @@ class ServedEntry:
         if self.vs_paper_reference is None:
             del out["vs_paper_reference"]
         return out
+
+    @property
+    def lineage_out_spearman(self) -> float | None:
+        """The served procedure's Spearman on the leave-one-lineage-out predictions (``spearman``)."""
+        return self.spearman
 
     @classmethod
     def from_json(cls, d: dict) -> ServedEntry:
@@ -143,6 +161,15 @@ class ServedBundle:
         columns = pd.MultiIndex.from_tuples([keys[c] for c in y["columns"]], names=["method", "target"])
         return pd.DataFrame(y["data"], index=y["index"], columns=columns, dtype=float)
 
+    @property
+    def cache_key(self) -> str:
+        """Identifies this bundle's content, for caches of what is computed from it: the version hashes
+        only the training data, so two builds of the same data with other settings (seeds, candidates)
+        share it; this adds a hash of the whole JSON."""
+        if not hasattr(self, "_cache_key"):
+            self._cache_key = f"{self.version}:{hashlib.sha256(self.to_json().encode()).hexdigest()[:16]}"
+        return self._cache_key
+
     # -- access --------------------------------------------------------------------------------
     @property
     def methods(self) -> list[str]:
@@ -163,6 +190,29 @@ class ServedBundle:
     def lineage(self, scale: str | None = None) -> pd.Series | None:
         """hf_id -> lineage of the known models, or None in a bundle without them."""
         return self._lineage.get(scale or self.scale)
+
+    def precomputed(self, kind: str, scale: str, *keys: str):
+        """What the build precomputed for partial inputs (``advisor.predict.partial.precompute``):
+        ``kind`` 'patterns' (keys: method, pattern), 'imputation_spread' or 'settings_spread' (key: the
+        spread's key); None when not precomputed."""
+        node = (self.data.get("precomputed") or {}).get(kind, {}).get(scale)
+        for k in keys:
+            node = node.get(k) if isinstance(node, dict) else None
+        return node
+
+    def known_lineages(self, hf_ids) -> np.ndarray:
+        """Whether each hf_id belongs to a lineage of the known models: its lineage as
+        ``advisor.db.lineage.lineage_of`` maps it (the database's ``model_lineages`` rows the bundle
+        carries, else the hub org). A candidate outside them is served the lineage-out interval."""
+        from advisor.db.lineage import lineage_of
+
+        listed = self.data.get("lineages") or {}
+        known = set()
+        for scale in self.scales:
+            lin = self.lineage(scale)
+            if lin is not None:
+                known.update(lin.astype(str))
+        return np.array([lineage_of(h, listed) in known for h in hf_ids], dtype=bool)
 
     def entry(self, scale: str, method: str, target: str) -> ServedEntry:
         try:
@@ -209,11 +259,15 @@ class ServedBundle:
 
 
 def build(scales: dict, methods, targets, interval_level: float, version: str, train_hash: str,
-          versions: dict, created_at: str, procedure: dict | None = None) -> ServedBundle:
+          versions: dict, created_at: str, procedure: dict | None = None, lineages: dict | None = None,
+          precomputed: dict | None = None) -> ServedBundle:
     """``scales``: {scale: {"X_train": DataFrame, "served": {(method, target): ServedEntry}}}; optionally
     "Y_train" (DataFrame, columns (method, target) pairs) and "lineage" (Series hf_id -> lineage), which
     let the app measure reduced specs for partial inputs (``advisor.predict.partial``). ``procedure``: the
-    served procedure's settings ({"candidates", "cv", "random_state"}) for the same."""
+    served procedure's settings ({"candidates", "cv", "random_state", "inner_seeds"}) for the same.
+    ``lineages``: hf_id -> lineage of every listed model (the database's ``model_lineages``), to tell
+    candidates of a known lineage from the rest. ``precomputed``: what ``advisor.predict.partial.precompute``
+    evaluated for partial inputs at build time (``ServedBundle.precomputed`` reads it)."""
     def clean(v):
         if isinstance(v, ServedEntry):
             return clean(v.to_json())
@@ -246,7 +300,9 @@ def build(scales: dict, methods, targets, interval_level: float, version: str, t
             "train_hash": train_hash, "created_at": created_at, "versions": versions,
             "scales": list(scales), "features": list(BASE_FEATURES), "methods": list(methods),
             "targets": list(targets), "interval_level": float(interval_level), "by_scale": by_scale,
-            **({"procedure": clean(procedure)} if procedure else {})}
+            **({"procedure": clean(procedure)} if procedure else {}),
+            **({"lineages": {str(k): str(v) for k, v in lineages.items()}} if lineages else {}),
+            **({"precomputed": clean(precomputed)} if precomputed else {})}
     return ServedBundle(json.loads(json.dumps(data, allow_nan=False)))
 
 

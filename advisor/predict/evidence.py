@@ -17,7 +17,7 @@ import math
 
 import pandas as pd
 
-from advisor.core.registry import METHOD_LABELS
+from advisor.core.registry import METHOD_LABELS, label
 
 SKILL = "skill"
 NO_SKILL = "no_skill"
@@ -46,8 +46,23 @@ def _pts(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.1f}"
 
 
+def _finite(v) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def _size_part(row: dict) -> str:
+    """'ranking by size alone: 4.4 (difference -1.0, 95% CI -1.6 to -0.4 over lineages)'."""
+    out = f"ranking by size alone: {_pts(row.get('size_baseline_mae'))}"
+    d, lo, hi = (row.get(f"vs_size_{k}") for k in ("diff", "lo", "hi"))
+    if all(_finite(v) for v in (d, lo, hi)):
+        out += f" (difference {d:+.1f}, 95% CI {lo:+.1f} to {hi:+.1f} over lineages)"
+    return out
+
+
 def sentence(row: dict | None, method: str) -> str:
-    """One plain line on how far to trust the predictions of ``method`` (overall score)."""
+    """One plain line on how far to trust the predictions of ``method`` (overall score): the lineage-out
+    error with its spread over the inner-CV seeds, the size baseline and the difference with its
+    lineage-bootstrap CI, then the error within the known lineages (repeated nested CV) when measured."""
     name = METHOD_LABELS.get(method, method)
     if not row:
         return (f"{name}: no out-of-sample evidence in this database, so its predictions are not "
@@ -58,15 +73,49 @@ def sentence(row: dict | None, method: str) -> str:
                 f"predicting the mean of the known models ({_pts(row.get('mean_baseline_mae'))}). "
                 f"Candidates are not ranked by it; measured reward models of the nearest known "
                 f"models are shown instead.")
+    sd, seeds = row.get("lineage_out_mae_sd"), row.get("inner_seeds")
+    spread = f" ± {float(sd):.1f}" if _finite(sd) else ""
+    over = f" (± over {int(seeds)} inner-CV seeds)" if spread and _finite(seeds) else ""
+    head = (f"{name}: off by {_pts(row.get('lineage_out_mae'))}{spread} points on average for a lineage "
+            f"it has never seen{over}; {_size_part(row)}.")
     nested = row.get("nested_mae_mean")
-    if nested is None or (isinstance(nested, float) and math.isnan(nested)):  # a serving build
-        return (f"{name}: for a lineage it has never seen, this predictor is off by "
-                f"{_pts(row.get('lineage_out_mae'))} points on average; ranking by size alone would be "
-                f"off by {_pts(row.get('size_baseline_mae'))}. (The repeated nested CV is not in this "
-                f"build yet: the full evaluation publishes it.)")
-    return (f"{name}: out of sample this predictor is off by {_pts(nested)} "
-            f"points on average ({_pts(row.get('lineage_out_mae'))} for a lineage it has never "
-            f"seen); ranking by size alone would be off by {_pts(row.get('size_baseline_mae'))}.")
+    if not _finite(nested):  # a serving build
+        return head + " (The repeated nested CV is not in this build yet: the full evaluation publishes it.)"
+    return head + f" Within the known lineages (repeated nested CV): off by {_pts(nested)}."
+
+
+def interval_table(table: pd.DataFrame, method: str, scale: str) -> pd.DataFrame:
+    """The intervals actually served for (method, scale), one row per target: the half-width a candidate
+    of a known lineage gets and its coverage (``interval_protocol``), and the half-width a candidate of a
+    lineage never seen gets and its leave-one-lineage-out coverage, each with its 95% CI."""
+    cols = ["target", "interval_level", "interval_halfwidth", "interval_protocol", "interval_coverage",
+            "interval_coverage_lo", "interval_coverage_hi", "interval_halfwidth_lineage_out",
+            "lineage_out_interval_coverage", "lineage_out_interval_coverage_lo", "lineage_out_interval_coverage_hi"]
+    if table.empty or "interval_halfwidth_lineage_out" not in table.columns:
+        return pd.DataFrame(columns=cols)
+    t = table[(table["method"] == method) & (table["scale"] == scale)]
+    return t[cols].reset_index(drop=True)
+
+
+def interval_misses(rows: pd.DataFrame) -> list[str]:
+    """In words, every served interval whose coverage CI does not contain its nominal level (rows of
+    ``interval_table``); one line saying all do when none misses."""
+    out = []
+    for r in rows.to_dict("records"):
+        for who, key, h in (("a known lineage", "interval_coverage", "interval_halfwidth"),
+                            ("a lineage never seen", "lineage_out_interval_coverage",
+                             "interval_halfwidth_lineage_out")):
+            emp, lo, hi, nominal = r.get(key), r.get(f"{key}_lo"), r.get(f"{key}_hi"), r.get("interval_level")
+            if not all(_finite(v) for v in (emp, lo, hi, nominal)) or lo <= nominal <= hi:
+                continue
+            how = "fewer" if hi < nominal else "more"
+            out.append(f"{label(r['target'])}: the interval for {who} (±{_pts(r.get(h))}) covered {emp:.3f} of "
+                       f"the errors (95% CI {lo:.2f}-{hi:.2f} over lineages), {how} than the nominal "
+                       f"{nominal:.2f}.")
+    if not out and len(rows):
+        out.append(f"Every served interval's coverage has a 95% CI that contains its nominal level "
+                   f"({rows['interval_level'].iloc[0]:.2f}), for known lineages and for a lineage never seen.")
+    return out
 
 
 def comparison(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:

@@ -15,11 +15,13 @@ farther from every known model than any known model is from its nearest neighbou
 Predictions and bounds are clipped to RewardBench's 0-100 (``lower_cut`` / ``upper_cut`` say where).
 
 Interval widening (documented rule): the base interval is the conformal half-width of the served
-procedure's nested out-of-fold residuals (``advisor.predict.evaluation``). A candidate with imputed inputs gets
-that half-width plus the ``interval_level`` conformal quantile of how much imputing the same missing
-features moves this fit's prediction on the known models (each known model's cells hidden and imputed
-from the other known models). A candidate with clamped inputs gets an interval that covers both the
-clamped and the unclamped prediction, each +- the half-width.
+procedure's nested out-of-fold residuals (``advisor.predict.evaluation``) for a candidate whose lineage
+(``ServedBundle.known_lineages``: its row of the lineage table, else its hub org) is a known model's, and
+the half-width of its leave-one-lineage-out residuals for any other candidate (a lineage never seen). A
+candidate with imputed inputs gets that half-width plus the ``interval_level`` conformal quantile of how
+much imputing the same missing features moves this fit's prediction on the known models (each known
+model's cells hidden and imputed from the other known models). A candidate with clamped inputs gets an
+interval that covers both the clamped and the unclamped prediction, each +- the half-width.
 
 Partial inputs: a candidate lacking inputs the served fits read is served, per target, by a reduced
 spec or by the imputation above, whichever has the lower lineage-out MAE for its pattern of available
@@ -27,11 +29,14 @@ inputs (``advisor.predict.partial``); a reduced spec's interval is its own confo
 ``partial_method``, ``partial_mae`` and take the pattern's ``skill``. "Other / unknown" settings
 (``settings`` column 'other') add the conformal quantile of how much the measured settings shift
 (``advisor.predict.settings_shift``) moves the prediction on the known models (``settings_spread``).
-``widened_why`` names every widening and its amount.
+``widened_why`` names every widening and its amount. The spreads and the patterns' evidence are read
+from the bundle where the build precomputed them (``precompute_spreads``, ``advisor.predict.partial``),
+else computed on first use and cached.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -113,8 +118,9 @@ _LOO_CACHE: dict = {}
 
 def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
     """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
-    the other known models (cached per bundle version)."""
-    key = (bundle.version, scale, missing)
+    the other known models, clamped to the known range as a candidate's inputs are (an imputed size
+    or token count below the range would have no logarithm); cached per bundle (``cache_key``)."""
+    key = (bundle.cache_key, scale, missing)
     if key not in _LOO_CACHE:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
         rows = []
@@ -122,14 +128,23 @@ def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
             row = R.iloc[[j]].copy()
             row.loc[:, list(missing)] = np.nan
             rows.append(impute_rows(row, R.drop(index=R.index[j])))
-        _LOO_CACHE[key] = pd.concat(rows)
+        _LOO_CACHE[key] = pd.concat(rows).clip(lower=R.min(), upper=R.max(), axis=1)
     return _LOO_CACHE[key]
+
+
+def imputation_key(method: str, target: str, missing) -> str:
+    """The key of an imputation spread among the bundle's precomputed ones."""
+    return f"{method}/{target}|{'+'.join(missing)}"
 
 
 def imputation_spread(bundle, scale: str, method: str, target: str, missing: tuple[str, ...]) -> float:
     """How much imputing ``missing`` moves the served prediction on the known models: the conformal
     ``interval_level`` quantile of |prediction(imputed) - prediction(observed)|, each known model's
-    cells hidden and imputed from the other known models."""
+    cells hidden and imputed from the other known models. Read from the bundle when the build
+    precomputed it (``advisor.predict.partial.precompute``), else computed here."""
+    stored = bundle.precomputed("imputation_spread", scale, imputation_key(method, target, missing))
+    if stored is not None:
+        return float(stored)
     fit = bundle.fit(scale, method, target)
     R = bundle.X_train(scale)[list(BASE_FEATURES)]
     deltas = np.abs(fit.predict(_loo_imputed(bundle, scale, missing)) - fit.predict(R))
@@ -154,28 +169,66 @@ def settings_sd(scale: str) -> dict[str, float]:
     return _SETTINGS_CACHE[scale]
 
 
+def settings_key(fit, tasks) -> str:
+    """The key of a settings spread among the bundle's precomputed ones: the fit's numbers, hashed, and
+    the tasks it perturbs."""
+    digest = hashlib.sha256(json.dumps(fit.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+    return f"{fit.name}|{digest}|{'+'.join(tasks)}"
+
+
 def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int = 50,
                     seed: int = 0) -> float:
     """How much "other" settings move ``fit``'s prediction: each known model's ``tasks`` perturbed by
     independent normal shifts with the measured per-task sd (``settings_sd``), ``draws`` times; the
-    conformal ``interval_level`` quantile of |prediction(perturbed) - prediction(known)|."""
+    conformal ``interval_level`` quantile of |prediction(perturbed) - prediction(known)|. Read from
+    the bundle when the build precomputed it, else computed here (all draws in one prediction)."""
     used = [t for t in tasks if t in base_columns(fit.inputs)]
     if not used:
         return 0.0
-    key = (bundle.version, scale, fit.name, json.dumps(fit.to_json()["coef"]), tuple(used))
-    if key not in _SETTINGS_CACHE:
+    key = settings_key(fit, used)
+    stored = bundle.precomputed("settings_spread", scale, key)
+    if stored is not None:
+        return float(stored)
+    if (bundle.cache_key, scale, key) not in _SETTINGS_CACHE:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
         sd = settings_sd(scale)
-        rng = np.random.default_rng(seed)
-        base = fit.predict(R)
-        deltas = []
-        for _ in range(draws):
-            P = R.copy()
-            for t in used:
-                P[t] = P[t] + rng.normal(0.0, sd[t], len(P))
-            deltas.append(np.abs(fit.predict(P) - base))
-        _SETTINGS_CACHE[key] = conformal_halfwidth(np.concatenate(deltas), bundle.interval_level)
-    return _SETTINGS_CACHE[key]
+        noise = np.random.default_rng(seed).standard_normal((draws, len(used), len(R)))
+        P = pd.concat([R] * draws, ignore_index=True)
+        for j, t in enumerate(used):
+            P[t] = P[t].to_numpy() + (noise[:, j, :] * sd[t]).ravel()
+        deltas = np.abs(fit.predict(P) - np.tile(fit.predict(R), draws))
+        _SETTINGS_CACHE[(bundle.cache_key, scale, key)] = conformal_halfwidth(deltas, bundle.interval_level)
+    return _SETTINGS_CACHE[(bundle.cache_key, scale, key)]
+
+
+def precompute_spreads(bundle, patterns) -> dict:
+    """The spreads ``_predict_target`` widens intervals by, for every pattern (lists of base features,
+    the complete one included) of every scale and method of ``bundle``: {"imputation_spread": {scale:
+    {key: value}}, "settings_spread": {scale: {key: value}}}, stored in the bundle by the predictor stage
+    so that ranking those patterns computes none of them. ``bundle`` must already hold the patterns'
+    partial-input evidence (``advisor.predict.partial``), whose reduced fits the settings spread reads."""
+    imp: dict = {}
+    sett: dict = {}
+    pats = [list(BASE_FEATURES), *patterns]
+    absent = pd.DataFrame([[f not in set(have) for f in BASE_FEATURES] for have in pats], columns=list(BASE_FEATURES))
+    for scale in bundle.scales:
+        for method in bundle.methods:
+            pinfo, _ = _patterns(bundle, scale, method, absent)  # as ranking these rows looks them up
+            for have, info, row in zip(pats, pinfo, absent.to_numpy()):
+                missing = tuple(f for f, m in zip(BASE_FEATURES, row) if m)
+                tasks = tuple(f for f in registry.OLL_V2_TASKS if f in set(have))
+                for t in TARGETS:
+                    e = info[t] if info is not None else None
+                    reduced = e is not None and e["method"] == "reduced"
+                    fit = e["fit"] if reduced else bundle.fit(scale, method, t)
+                    if not reduced and set(missing) & set(base_columns(fit.inputs)):
+                        imp.setdefault(scale, {})[imputation_key(method, t, missing)] = imputation_spread(
+                            bundle, scale, method, t, missing)
+                    used = [x for x in tasks if x in base_columns(fit.inputs)]
+                    if used:
+                        sett.setdefault(scale, {})[settings_key(fit, used)] = settings_spread(
+                            bundle, scale, fit, tasks)
+    return {"imputation_spread": imp, "settings_spread": sett}
 
 
 @dataclass
@@ -223,20 +276,27 @@ def _predict_target(bundle, scale: str, method: str, t: str, filled: pd.DataFram
     features = list(BASE_FEATURES)
     fit = bundle.fit(scale, method, t)
     need = base_columns(fit.inputs)
-    h = float(bundle.entry(scale, method, t).halfwidth)
+    entry = bundle.entry(scale, method, t)
+    h = float(entry.halfwidth)
+    h_new = float(entry.halfwidth_lineage_out if entry.halfwidth_lineage_out is not None else h)
+    known = bundle.known_lineages(filled.index)
     p_c, p_u = fit.predict(clamped), fit.predict(filled)
     lower, upper = np.empty(len(filled)), np.empty(len(filled))
     for i, row in enumerate(absent.to_numpy()):
         e = pinfo[i][t] if pinfo[i] is not None else None
-        row_fit, hw, extra = fit, h, 0.0
+        base = h if known[i] else h_new  # a lineage never seen: the lineage-out interval
+        row_fit, hw, extra = fit, base, 0.0
+        if t == "score" and base > h:
+            notes.why[i].append(f"lineage not among the known models' (lineage-out interval +-{base:.1f}, "
+                                f"known lineages +-{h:.1f})")
         if e is not None and e["method"] == "reduced":
             row_fit, hw = e["fit"], float(e["halfwidth"])
             p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
             p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
             if t == "score":
                 notes.spec[i] = e["spec"]
-                if hw > h:
-                    notes.why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{h:.1f})")
+                if hw > base:
+                    notes.why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{base:.1f})")
         elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
             extra = imputation_spread(bundle, scale, method, t, tuple(f for f, m in zip(features, row) if m))
             if t == "score":

@@ -235,44 +235,103 @@ def _inputs_matrix(X: pd.DataFrame, inputs) -> np.ndarray:
     return A
 
 
-def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
-             max_iter: int = 10_000, tol: float = 1e-4) -> list[LinearFit]:
-    """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target.
+def inner_splits(n: int, cv: int, random_state: int = 0, seeds: int = 1) -> list[tuple]:
+    """The inner CV of a search: ``seeds`` repeats of shuffled ``cv``-fold KFold, seeded random_state,
+    random_state + 1, ..., as [(train, test)] (seed-major). One seed is the single 10-fold CV of earlier
+    versions; averaging over 20 makes the choice independent of any one seed."""
+    return [split for r in range(seeds)
+            for split in KFold(cv, shuffle=True, random_state=random_state + r).split(np.zeros(n))]
 
-    The hyperparameters come from ``cv``-fold CV (KFold, shuffled with ``random_state``) on these rows
-    only, by mean absolute error (first of equals in the order: lower degree, larger alpha, smaller
-    l1_ratio); the targets share the folds and designs. The search runs sequentially: its callers run
-    folds in parallel.
-    """
-    import warnings
 
-    from sklearn.exceptions import ConvergenceWarning
+@dataclass
+class SpecSearch:
+    """A spec's hyperparameter search on some rows: the test MAE of every configuration on every inner
+    split (``seeds`` x ``cv`` of them) and, on request, the refit of a configuration on all rows.
 
+    ``choice(t)``: the configuration with the lowest MAE averaged over all seeds' folds (first of equals
+    in grid order: lower degree, larger alpha, smaller l1_ratio); ``choice(t, seed)``: the same on one
+    seed's folds, i.e. the single-seed search. ``fit(t, seed)`` is that choice refitted as a LinearFit
+    whose ``cv_mae`` is its mean fold MAE and ``cv_se`` the standard error over one seed's folds (sd / sqrt
+    of the folds), averaged over the seeds used: the inputs of the one-standard-error rule."""
+    spec: Spec
+    A: np.ndarray  # the spec's inputs on the rows
+    Y: np.ndarray  # (n, T)
+    configs: list  # (degree, alpha, l1_ratio), grid order
+    fold_mae: np.ndarray  # (T, seeds, cv, C)
+    full: search.LinearGrid | None  # degree-1 configurations fitted on all rows
+    max_iter: int = 10_000
+    tol: float = 1e-4
+    _refits: dict = field(default_factory=dict)
+
+    def choice(self, t: int, seed: int | None = None) -> int:
+        f = self.fold_mae[t] if seed is None else self.fold_mae[t, [seed]]
+        return int(np.argmin(f.mean(axis=(0, 1))))
+
+    def stats(self, t: int, c: int, seed: int | None = None) -> tuple[float, float]:
+        """(cv_mae, cv_se) of configuration ``c`` for target ``t`` (all seeds, or one)."""
+        f = self.fold_mae[t, :, :, c] if seed is None else self.fold_mae[t, [seed], :, c]
+        return float(f.mean()), float(np.mean(f.std(axis=1, ddof=1)) / math.sqrt(f.shape[1]))
+
+    def per_seed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every single-seed search at once: (choice, cv_mae, cv_se), each (T, seeds)."""
+        means = self.fold_mae.mean(axis=2)  # (T, seeds, C)
+        choice = means.argmin(axis=2)
+        se = self.fold_mae.std(axis=2, ddof=1) / math.sqrt(self.fold_mae.shape[2])
+        pick = (np.arange(means.shape[0])[:, None], np.arange(means.shape[1])[None, :], choice)
+        return choice, means[pick], se[pick]
+
+    def fit(self, t: int, seed: int | None = None) -> LinearFit:
+        c = self.choice(t, seed)
+        degree, alpha, l1 = self.configs[c]
+        design, coef, intercept = self._refit(t, c)
+        cv_mae, cv_se = self.stats(t, c, seed)
+        return LinearFit(self.spec.name, list(self.spec.inputs), design, coef, intercept,
+                         {"alpha": alpha, "l1_ratio": l1}, cv_mae, cv_se, self.A.min(axis=0),
+                         self.A.max(axis=0))
+
+    def _refit(self, t: int, c: int):
+        degree, alpha, l1 = self.configs[c]
+        if degree == 1:
+            j = self.full.configs.index((alpha, l1))
+            return self.full.design(0), self.full.coef[0, j, :, t].copy(), float(self.full.y_mean[0, t])
+        key = (t, c)
+        if key not in self._refits:
+            import warnings
+
+            from sklearn.exceptions import ConvergenceWarning
+
+            design, P = search.fit_design(self.A, degree)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fits, _ = search.fit_configs(P, self.Y[:, t], [a for a in self.spec.alphas if a >= alpha],
+                                             [l1], self.max_iter, self.tol)
+            coef, intercept = fits[(alpha, l1)]
+            self._refits[key] = (design, np.asarray(coef, dtype=float), float(intercept))
+        return self._refits[key]
+
+
+def search_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
+                seeds: int = 1, max_iter: int = 10_000, tol: float = 1e-4) -> SpecSearch:
+    """``spec``'s hyperparameter search on the rows of X for every column of Y (n,) or (n, T): every
+    configuration on ``seeds`` x ``cv`` inner splits (``inner_splits``), the targets sharing the splits
+    and designs. Runs sequentially: its callers run outer folds in parallel."""
     spec = resolve(spec)
     A = _inputs_matrix(X, spec.inputs)
     Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
-    splits = list(KFold(cv, shuffle=True, random_state=random_state).split(A))
-    configs, fold_mae = search.fold_mae(A, Y, splits, spec.degrees, spec.alphas, spec.l1_ratios, max_iter, tol)
-    designs: dict = {}
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for t in range(Y.shape[1]):
-            mean = fold_mae[t].mean(axis=0)
-            best = int(np.argmin(mean))
-            degree, alpha, l1 = configs[best]
-            if degree not in designs:
-                designs[degree] = search.fit_design(A, degree)
-            design, Pm = designs[degree]
-            fits, _ = search.fit_configs(Pm, Y[:, t], [a for a in spec.alphas if a >= alpha], [l1],
-                                     max_iter, tol)
-            coef, intercept = fits[(alpha, l1)]
-            fold = fold_mae[t][:, best]
-            out.append(LinearFit(spec.name, list(spec.inputs), design, np.asarray(coef, dtype=float),
-                                 float(intercept), {"alpha": alpha, "l1_ratio": l1},
-                                 float(fold.mean()), float(fold.std(ddof=1) / math.sqrt(len(fold))),
-                                 A.min(axis=0), A.max(axis=0)))
-    return out
+    splits = inner_splits(len(A), cv, random_state, seeds)
+    configs, fold_mae, full = search.search_grid(A, Y, splits, spec.degrees, spec.alphas, spec.l1_ratios,
+                                                 max_iter, tol)
+    return SpecSearch(spec, A, Y, configs, fold_mae.reshape(Y.shape[1], seeds, cv, len(configs)), full,
+                      max_iter, tol)
+
+
+def fit_spec(spec: Spec | str, X: pd.DataFrame, Y, cv: int = 10, random_state: int = 0,
+             max_iter: int = 10_000, tol: float = 1e-4, seeds: int = 1) -> list[LinearFit]:
+    """Fit ``spec`` to every column of Y (n,) or (n, T) on the rows of X: one LinearFit per target, the
+    configuration chosen by ``search_spec`` (``cv``-fold CV repeated over ``seeds`` seeds from
+    ``random_state``, on these rows only, by mean absolute error) and refitted on all rows."""
+    s = search_spec(spec, X, Y, cv, random_state, seeds, max_iter, tol)
+    return [s.fit(t) for t in range(s.Y.shape[1])]
 
 
 def _ols(name: str, inputs: list, A: np.ndarray, y: np.ndarray, params: dict) -> LinearFit:
@@ -319,17 +378,22 @@ def fit_baseline(name: str, X: pd.DataFrame, y, F: pd.DataFrame | None = None) -
 
 
 def select_one_se(fits: dict[str, LinearFit], complexity: dict[str, int] | None = None) -> str:
-    """The one-standard-error rule on the specs' inner-CV MAE: the lowest-complexity spec whose MAE is
-    at most the best MAE plus that best spec's standard error. Reads each fit's ``cv_mae`` and ``cv_se``
-    and each spec's complexity: the registry's (ties: the registry order), or ``complexity`` given for
-    specs outside the registry, such as the reduced specs of ``advisor.predict.partial`` (ties: the order
-    of ``fits``)."""
+    """The one-standard-error rule on the specs' inner-CV MAE (``one_se_pick``) read from each fit's
+    ``cv_mae`` and ``cv_se``."""
+    return one_se_pick({n: (f.cv_mae, f.cv_se) for n, f in fits.items()}, complexity)
+
+
+def one_se_pick(stats: dict[str, tuple[float, float]], complexity: dict[str, int] | None = None) -> str:
+    """The one-standard-error rule: among specs {name: (inner-CV MAE, its standard error)}, the
+    lowest-complexity spec whose MAE is at most the best MAE plus that best spec's standard error. The
+    complexity is the registry's (ties: the registry order), or ``complexity`` given for specs outside
+    the registry, such as the reduced specs of ``advisor.predict.partial`` (ties: the order of ``stats``)."""
     if complexity is None:
         registered = load_specs()
-        complexity, order = {n: registered[n].complexity for n in fits}, list(registered)
+        complexity, order = {n: registered[n].complexity for n in stats}, list(registered)
     else:
-        order = list(fits)
-    best = min(fits, key=lambda n: (fits[n].cv_mae, complexity[n]))
-    limit = fits[best].cv_mae + fits[best].cv_se
-    ok = [n for n in fits if fits[n].cv_mae <= limit + 1e-12]
+        order = list(stats)
+    best = min(stats, key=lambda n: (stats[n][0], complexity[n]))
+    limit = stats[best][0] + stats[best][1]
+    ok = [n for n in stats if stats[n][0] <= limit + 1e-12]
     return min(ok, key=lambda n: (complexity[n], order.index(n)))

@@ -9,9 +9,10 @@ database with their evidence, and write the reproduction report.
 - ``scale.py``: one scale: inputs (targets as ``(method, target)`` pairs), the honest evaluation, the
   served predictors (``advisor.predict.bundle.ServedEntry``) and the partial-input evidence, as a
   ``ScaleResult``;
-- ``checkpoints.py``: the hash-keyed evaluation cache under ``work_dir/predictor/`` (CSV, never pickle);
+- ``checkpoints.py``: the hash-keyed caches under ``work_dir/predictor/``: the evaluation (CSV) and the
+  precomputed partial-input patterns (JSON), never pickle;
 - ``analyses.py``: the paper's analyses the report quotes (correlations, coverage, PCA, gains,
-  Table 1) and the partial-input evidence;
+  Table 1), the partial-input patterns the build precomputes and the report's rows of them;
 - ``report.py``: ``build_report`` (JSON), ``render_markdown`` (one function per section), ``store`` (the
   table ``reports``, which the ``transfer`` stage completes), ``write_reports``; the paper's numbers
   from ``data/paper/``.

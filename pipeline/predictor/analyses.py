@@ -11,11 +11,14 @@ out-of-fold predictions beside the benchmarks' coverage.
 
 ``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
 baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
-``partial_patterns`` is the reduced-spec vs imputation evidence (``advisor.predict.partial``) of a few
-representative missing-input patterns.
+``precomputed_patterns`` lists the missing-input patterns the build evaluates and stores (the report's
+representative ones and those of the shipped candidate files); ``partial_rows`` is the report's table of
+the representative ones (reduced spec vs imputation, ``advisor.predict.partial``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
@@ -107,19 +110,43 @@ REPORT_PATTERNS = {
 }
 
 
-def partial_patterns(cfg, scale, X, Y, lineage) -> list[dict]:
-    """The reduced-spec vs imputation evidence (``advisor.predict.partial``) of REPORT_PATTERNS, overall
-    score; ``Y``'s columns are (method, target) pairs."""
-    from advisor.predict import partial
+def file_patterns(path) -> list[list[str]]:
+    """The patterns (base features present) of the rows of a candidate CSV, its columns read as registry
+    names or labels (e.g. 'IFEval', 'Params (B)'), each also with the size: a row is only ranked with
+    one (looked up or given)."""
+    raw = pd.read_csv(path)
+    cols = {c: registry.resolve(c) for c in raw.columns}
+    feats = {c: f for c, f in cols.items() if f in specs.BASE_FEATURES}
+    out = []
+    for _, row in raw.iterrows():
+        have = [f for c, f in feats.items() if pd.notna(pd.to_numeric(row[c], errors="coerce"))
+                and (f not in registry.TRAINING_METRICS or float(row[c]) > 0)]
+        out += [have, sorted({*have, "params_b"})]
+    return out
 
-    rows, cache = [], {}
-    cols = [key for key in Y.columns if key[1] == "score"]  # (method, target) pairs
+
+def precomputed_patterns(cfg, data_dir) -> list[list[str]]:
+    """The patterns the build evaluates for partial inputs and stores in the bundle: REPORT_PATTERNS and
+    the row patterns of ``predictor.partial_pattern_files`` (under ``data_dir``), less the complete one."""
+    from advisor.predict.partial import pattern_key
+
+    pats = [*REPORT_PATTERNS.values()]
+    for name in cfg.partial_pattern_files:
+        pats += file_patterns(Path(data_dir) / name)
+    unique = {pattern_key(p): [f for f in specs.BASE_FEATURES if f in set(p)] for p in pats}
+    return [p for key, p in unique.items() if p and len(p) < len(specs.BASE_FEATURES)]
+
+
+def partial_rows(scale, stored: dict) -> list[dict]:
+    """The report's rows of the reduced-spec vs imputation evidence (``advisor.predict.partial``):
+    REPORT_PATTERNS, overall score, from the stored evidence ({method: {pattern: {target: entry JSON}}})."""
+    from advisor.predict.partial import entry_from_json, pattern_key
+
+    rows = []
     for name, have in REPORT_PATTERNS.items():
-        res = partial.evaluate_pattern(X, Y[cols], lineage, have, candidates=cfg.candidates, cv=cfg.cv,
-                                       random_state=cfg.random_state, level=cfg.interval_level,
-                                       n_boot=cfg.n_boot, served_cache=cache)
-        for (method, target), e in res.items():
-            rows.append({"scale": scale, "method": method, "target": target,
+        for method, by_pattern in stored.items():
+            e = entry_from_json(by_pattern[pattern_key(have)]["score"])
+            rows.append({"scale": scale, "method": method, "target": "score",
                          "pattern": name, "missing": e["missing"], "choice": e["label"],
                          "mae": e["mae"], "imputation_mae": e["imputation_mae"],
                          "reduced_mae": e["reduced_mae"], "mean_mae": e["mean_mae"],

@@ -5,10 +5,10 @@ Types say what each key takes: scales, methods, targets and rm_sources are ``Lit
 benchmarks, numbers carry their ranges; ``check`` adds the rules across keys. So a bad section is refused
 before any stage runs, naming the field and the valid names.
 
-The evaluation protocol's settings (candidates, repeats, folds, cv, random_state, interval_level, n_boot,
-n_jobs, max_iter) have one home for their defaults: ``advisor.predict.evaluation.EvalConfig``. This dataclass
-takes its defaults from there, adds the range checks of a config file, and ``eval_config`` hands the
-same-named fields back to the evaluation.
+The evaluation protocol's settings (candidates, repeats, folds, cv, inner_seeds, random_state,
+interval_level, n_boot, n_jobs, max_iter) have one home for their defaults:
+``advisor.predict.evaluation.EvalConfig``. This dataclass takes its defaults from there, adds the range
+checks of a config file, and ``eval_config`` hands the same-named fields back to the evaluation.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ class PredictorConfig:
     repeats: Annotated[int, Field(ge=0)] = _EVAL.repeats
     folds: Folds = _EVAL.folds  # outer folds
     cv: Folds = _EVAL.cv  # inner folds of each spec's hyperparameter search
+    # seeds of the candidates' inner CV (shuffled KFold, seeds random_state ..): the served choice and the
+    # headline average over them, and the report gives the spread of the single-seed procedures
+    inner_seeds: Annotated[int, Field(ge=1)] = _EVAL.inner_seeds
     interval_level: OpenUnit = _EVAL.interval_level
     n_boot: Positive = _EVAL.n_boot
     random_state: int = _EVAL.random_state
@@ -76,6 +79,11 @@ class PredictorConfig:
         default_factory=lambda: [5, 30])  # first and last k
     pca_features: NonEmpty[Benchmark] = field(default_factory=lambda: list(registry.OLL_V2_TASKS))
     reports_dir: str | None = None  # None: beside the database, <db>.reports/
+    # partial-input evidence (advisor.predict.partial) evaluated at build time and stored in the bundle:
+    # the report's patterns and every row pattern of these candidate files (paths under data_dir); off
+    # in the serving build, whose partial rows are evaluated on first use until the full build publishes
+    partial_evidence: bool = True
+    partial_pattern_files: list[str] = field(default_factory=lambda: ["examples/recent_bases.csv"])
 
     def check(self, file: str = "config") -> PredictorConfig:
         """The rules across keys (each key's own type and range is checked by its annotation)."""

@@ -44,11 +44,18 @@ def paper_numbers() -> dict:
 
 def served_entry(e: ServedEntry) -> dict:
     """The report's view of one served predictor (JSON-ready, rounded)."""
-    keys = ("skill", "spec", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman",
-            "coverage_top5", "coverage_top10", "interval_protocol", "interval_coverage",
-            "interval_coverage_lo", "interval_coverage_hi", "skill_diff", "skill_diff_lo", "skill_diff_hi",
+    keys = ("skill", "spec", "selection", "inner_seeds", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae",
+            "lineage_out_mae_sd", "lineage_out_mae_seed_mean", "spearman", "lineage_out_spearman",
+            "lineage_out_spearman_sd", "lineage_out_spearman_seed_mean", "coverage_top5", "coverage_top10",
+            "interval_protocol", "interval_coverage", "interval_coverage_lo", "interval_coverage_hi",
+            "halfwidth_lineage_out", "lineage_out_interval_coverage", "lineage_out_interval_coverage_lo",
+            "lineage_out_interval_coverage_hi", "skill_diff", "skill_diff_lo", "skill_diff_hi",
             "halfwidth", "n_models", "n_lineages")
     out = {k: _clean(getattr(e, k)) for k in keys}
+    out["coverage_ci"] = "95% percentile CI from resampling lineages (2,000 resamples)"
+    if e.vs_size is not None:
+        out["vs_size"] = {**{k: round(v, 4) for k, v in e.vs_size.items()},
+                          "ci": "95% percentile CI from resampling lineages (2,000 resamples)"}
     out["baselines"] = {b: _clean(v) for b, v in e.baselines.items()}
     if e.vs_paper_reference is not None:
         out["vs_paper_reference"] = {k: round(v, 4) for k, v in e.vs_paper_reference.items()}
@@ -108,10 +115,14 @@ def _predictor(cfg, bundle, main: dict, curves: pd.DataFrame) -> dict:
         "n_lineages": main["n_lineages"],
         "nested_mae_mean": main["nested_mae_mean"], "nested_mae_sd": main["nested_mae_sd"],
         "lineage_out_mae": main["lineage_out_mae"], "spearman": main["spearman"],
-        "repeats": cfg.repeats, "folds": cfg.folds, **_coverage(cfg, curves, main),
+        "repeats": cfg.repeats, "folds": cfg.folds, "cv": cfg.cv, "inner_seeds": cfg.inner_seeds,
+        "lineage_out_mae_sd": main["lineage_out_mae_sd"], "vs_size": main.get("vs_size"),
+        **_coverage(cfg, curves, main),
         "interval_level": cfg.interval_level, "interval_halfwidth": main["halfwidth"],
         "interval_protocol": main["interval_protocol"],
         "interval_empirical_coverage": main["interval_coverage"],
+        **{k: main[k] for k in ("lineage_out_interval_coverage", "lineage_out_interval_coverage_lo",
+                                "lineage_out_interval_coverage_hi", "halfwidth_lineage_out")},
         "coefficients": [{"term": t, "coef": round(float(c), 4)}
                          for t, c in zip(fit.inputs if fit.degree == 1 else [], fit.coef)],
         "version": bundle.version, "train_hash": bundle.train_hash,
@@ -153,12 +164,16 @@ def _pca(cfg, ratio: pd.Series) -> dict:
 
 def _goals(main: dict, served: dict) -> dict:
     """The report's ``targets``: the served regression predictor's goals, met or not."""
-    inter = [e["interval_coverage"] for s in served.values() for d in s.values() for e in d.values()]
+    entries = [e for s in served.values() for d in s.values() for e in d.values()]
+    inter = [e["interval_coverage"] for e in entries]
     return {"served_regression_nested_mae_le_3.2": _le(main["nested_mae_mean"], 3.2),
             "served_regression_lineage_out_mae_le_3.5": _le(main["lineage_out_mae"], 3.5),
             "served_regression_spearman_ge_0.82": _le(0.82, main["spearman"]),
             "interval_coverage_0.88_0.94_every_target": bool(all(
-                c is not None and 0.88 <= c <= 0.94 for c in inter))}
+                c is not None and 0.88 <= c <= 0.94 for c in inter)),
+            "lineage_out_interval_coverage_ci_contains_0.90_every_target": bool(all(
+                _le(e["lineage_out_interval_coverage_lo"], 0.9) and _le(0.9, e["lineage_out_interval_coverage_hi"])
+                for e in entries))}
 
 
 EVIDENCE_COLUMNS = ["method", "target", "name", "kind", "paper_reference", "chosen", "nested_mae_mean",
@@ -218,21 +233,30 @@ def fmt(v, nd=2) -> str:
 
 def served_table(served: dict) -> list[str]:
     """The served predictors as Markdown rows (one per method and target)."""
-    lines = ["| method | target | skill | spec | nested MAE (mean ± sd over repeats) | lineage-out MAE "
-             "| Spearman | top-5 / top-10 cov. | 90% interval coverage | mean | best single | size "
-             "| OLL avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| method | target | skill | spec | nested MAE (mean ± sd over repeats) | lineage-out MAE (± sd "
+             "over seeds) | Spearman (± sd) | vs size [95% CI, lineages] | top-5 / top-10 cov. | 90% interval "
+             "coverage (known lineage) | 90% interval coverage (new lineage) | mean | best single | size "
+             "| OLL avg |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for method, d in served.items():
         for target, e in d.items():
-            b = e["baselines"]
+            b, v = e["baselines"], e.get("vs_size") or {}
             lines.append(
                 f"| {method} | {target} | {'**no skill**' if e['skill'] == 'no_skill' else 'skill'} "
                 f"| {e['spec']} | {fmt(e['nested_mae_mean'])} ± {fmt(e['nested_mae_sd'])} | "
-                f"{fmt(e['lineage_out_mae'])} | {fmt(e['spearman'])} | {fmt(e['coverage_top5'])} / "
-                f"{fmt(e['coverage_top10'])} | {fmt(e['interval_coverage'], 3)} "
-                f"[{fmt(e['interval_coverage_lo'])}, {fmt(e['interval_coverage_hi'])}] | "
+                f"{fmt(e['lineage_out_mae'])} ± {fmt(e.get('lineage_out_mae_sd'))} | {fmt(e['spearman'])} ± "
+                f"{fmt(e.get('lineage_out_spearman_sd'))} | {_signed(v.get('diff'))} [{_signed(v.get('lo'))}, "
+                f"{_signed(v.get('hi'))}] | {fmt(e['coverage_top5'])} / {fmt(e['coverage_top10'])} | "
+                f"{fmt(e['interval_coverage'], 3)} [{fmt(e['interval_coverage_lo'])}, "
+                f"{fmt(e['interval_coverage_hi'])}] ±{fmt(e['halfwidth'], 1)} | "
+                f"{fmt(e.get('lineage_out_interval_coverage'), 3)} [{fmt(e.get('lineage_out_interval_coverage_lo'))}, "
+                f"{fmt(e.get('lineage_out_interval_coverage_hi'))}] ±{fmt(e.get('halfwidth_lineage_out'), 1)} | "
                 f"{fmt(b.get('mean'))} | {fmt(b.get('best_single'))} | {fmt(b.get('size'))} | "
                 f"{fmt(b.get('oll_average'))} |")
     return lines
+
+
+def _signed(v) -> str:
+    return "n/a" if v is None else f"{v:+.2f}"
 
 
 def _served_section(r: dict) -> list[str]:
@@ -244,13 +268,18 @@ def _served_section(r: dict) -> list[str]:
         "`reports/reproduction.json`.", "",
         "## Served predictors", "",
         f"Honest error of what the app serves, selection included: {p['repeats']} x {p['folds']}-fold "
-        "nested CV (the spec choice and every hyperparameter made inside each training part) and "
-        f"leave-one-lineage-out ({p['n_lineages']} lineages, `data/lineages.csv`). Baselines "
-        "(lineage-out MAE) in the same run. `no skill`: the lineage-out MAE does not beat predicting "
-        "the mean (paired bootstrap 95% CI of the difference not below 0); the app does not rank by it. "
-        "Interval coverage: empirical, of the conformal intervals calibrated on the "
-        f"{p['interval_protocol']} residuals (each model's interval from the other folds' residuals), "
-        "Wilson 95% CI on the number of models."
+        "nested CV and leave-one-lineage-out "
+        f"({p['n_lineages']} lineages, `data/lineages.csv`), the spec choice among the candidates and "
+        "every hyperparameter made inside each outer training part (selection `outer`), by an inner "
+        f"{p['cv']}-fold CV averaged over {p['inner_seeds']} seeds. `± sd over seeds`: the spread of the "
+        "same procedure run on one inner seed at a time. Baselines (lineage-out MAE) in the same run; "
+        "`vs size`: served minus the size baseline's lineage-out MAE, 95% CI from resampling whole "
+        "lineages. `no skill`: the lineage-out MAE does not beat predicting the mean (paired bootstrap "
+        "95% CI of the difference not below 0); the app does not rank by it. Intervals (half-width after "
+        "±): a candidate of a known lineage gets the one calibrated on the "
+        f"{p['interval_protocol']} residuals, a candidate of a lineage never seen the one calibrated on "
+        "the leave-one-lineage-out residuals; coverage is empirical (each model's interval from the other "
+        "folds' or the other lineages' residuals) with a 95% CI from resampling lineages."
         + (" **Serving build** (repeats: 0): lineage-out evidence only; the nested numbers come from "
            "the full evaluation (`predictor.repeats: 5`, e.g. `configs/full.yaml`)."
            if p["repeats"] == 0 else ""),
@@ -318,8 +347,12 @@ def _paper_section(r: dict) -> list[str]:
         f"| predictor MAE | {paper['cv_mae']} (CV, selected and reported on the same folds) | "
         f"{fmt(p['nested_mae_mean'])} ± {fmt(p['nested_mae_sd'])} | served spec `{p['spec']}`, "
         f"repeated nested CV; target <= 3.2: {ok[t['served_regression_nested_mae_le_3.2']]} |",
-        f"| predictor leave-one-lineage-out MAE | - | {fmt(p['lineage_out_mae'])} | a publisher never "
-        f"seen; target <= 3.5: {ok[t['served_regression_lineage_out_mae_le_3.5']]} |",
+        f"| predictor leave-one-lineage-out MAE | - | {fmt(p['lineage_out_mae'])} ± "
+        f"{fmt(p['lineage_out_mae_sd'])} | a publisher never seen; ± sd over the {p['inner_seeds']} inner "
+        f"seeds' single-seed procedures; target <= 3.5: {ok[t['served_regression_lineage_out_mae_le_3.5']]} |",
+        f"| predictor minus size alone, lineage-out MAE | - | {_signed((p['vs_size'] or {}).get('diff'))} "
+        f"[{_signed((p['vs_size'] or {}).get('lo'))}, {_signed((p['vs_size'] or {}).get('hi'))}] | 95% CI from "
+        "resampling whole lineages |",
         f"| predictor Spearman (lineage-out) | - | {fmt(p['spearman'])} | target >= 0.82: "
         f"{ok[t['served_regression_spearman_ge_0.82']]} |",
         f"| predictor coverage top-5 / top-10 | - | {fmt(p['coverage_top5'])} / "
@@ -336,6 +369,11 @@ def _paper_section(r: dict) -> list[str]:
         f"| {int(p['interval_level'] * 100)}% interval empirical coverage | - | "
         f"{fmt(p['interval_empirical_coverage'], 3)} | conformal on {p['interval_protocol']} residuals; every target "
         f"0.88-0.94: {ok[t['interval_coverage_0.88_0.94_every_target']]} |",
+        f"| {int(p['interval_level'] * 100)}% interval coverage for a lineage never seen | - | "
+        f"{fmt(p['lineage_out_interval_coverage'], 3)} [{fmt(p['lineage_out_interval_coverage_lo'])}, "
+        f"{fmt(p['lineage_out_interval_coverage_hi'])}] | conformal on leave-one-lineage-out residuals, CI "
+        f"from resampling lineages; every target's CI contains 0.90: "
+        f"{ok[t['lineage_out_interval_coverage_ci_contains_0.90_every_target']]} |",
         f"| PCA: variance of first 5 PCs | {paper['pca_top5_variance']} (32 benchmarks) | "
         f"{fmt(r['pca_top5_variance'], 3)} | "
         f"{len(r['pca_features'])} benchmarks x {r['pca_n_models']} models"

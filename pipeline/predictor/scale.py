@@ -6,8 +6,10 @@
    ``(method, target)`` pairs) and each model's lineage (``load_inputs``);
 2. the honest evaluation (``advisor.predict.evaluation``), reused from ``checkpoints`` when its key matches;
 3. the served predictor of each (method, target) (``served_entries``): the candidates fitted on all models,
-   the one-standard-error choice, its conformal half-width from the nested residuals and its skill flag;
-4. the partial-input evidence (``analyses.partial_patterns``).
+   the one-standard-error choice, its two conformal half-widths (known lineages: the nested residuals; a
+   lineage never seen: the lineage-out residuals), its skill flag and the honest protocol's fields;
+4. the partial-input evidence of the patterns the build precomputes (``analyses.precomputed_patterns``,
+   ``checkpoints.patterns_cached``; off in a serving build), and the report's rows of it.
 
 The evaluation numbers the targets by their position among ``Y``'s columns; ``_with_pairs`` turns those
 numbers back into method and target columns, once, for the tables.
@@ -45,7 +47,8 @@ class ScaleResult:
     evidence: pd.DataFrame  # every spec, baseline and the served procedure (rows of predictor_evidence)
     calibration: pd.DataFrame
     lineage_errors: pd.DataFrame
-    partial: list[dict]  # analyses.partial_patterns rows
+    partial: list[dict]  # analyses.partial_rows (the report's patterns, overall score)
+    patterns: dict  # the precomputed partial-input evidence as the bundle stores it (checkpoints.patterns_cached)
 
 
 def load_inputs(con, cfg: PredictorConfig, scale: str):
@@ -81,24 +84,29 @@ def evaluate_scale(ctx, cfg: PredictorConfig, scale: str) -> ScaleResult:
     summary = evaluation.summarize(oof, ecfg, reference=ref)
     ctx.log(f"  {scale}: evaluated in {time.perf_counter() - ts:.1f}s")
     served = served_entries(cfg, ecfg, X, Y, oof, summary)
-    tp = time.perf_counter()
-    partial = analyses.partial_patterns(cfg, scale, X, Y, lineage)
-    ctx.log(f"  {scale}: {len(analyses.REPORT_PATTERNS)} partial-input patterns (reduced spec vs imputation, "
-            f"lineage-out) in {time.perf_counter() - tp:.1f}s")
+    rows, stored = [], {}
+    if cfg.partial_evidence:
+        tp = time.perf_counter()
+        patterns = analyses.precomputed_patterns(cfg, ctx.data_dir)
+        stored = checkpoints.patterns_cached(ctx, scale, X, Y, lineage, cfg, patterns)
+        rows = analyses.partial_rows(scale, stored)
+        ctx.log(f"  {scale}: {len(patterns)} partial-input patterns (reduced spec vs imputation, lineage-out, "
+                f"{cfg.inner_seeds} inner seeds) in {time.perf_counter() - tp:.1f}s")
     keys = list(Y.columns)
     evidence = _with_pairs(summary["evidence"], keys, scale)
     evidence["paper_reference"] = evidence.name == specs.paper_reference()
     evidence["chosen"] = evidence.name == [served[(m, t)].spec for m, t in zip(evidence.method, evidence.target)]
     return ScaleResult(scale, X, Y, lineage, served, _with_pairs(oof, keys, scale), evidence,
                        _with_pairs(summary["calibration"], keys, scale),
-                       _with_pairs(summary["lineage_errors"], keys, scale), partial)
+                       _with_pairs(summary["lineage_errors"], keys, scale), rows, stored)
 
 
 def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple[str, str], ServedEntry]:
-    """The served predictor of each (method, target): every candidate fitted on all models, the same
-    one-standard-error choice the evaluation measured, its interval and evidence."""
-    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter)
-            for s in cfg.candidates}
+    """The served predictor of each (method, target): every candidate fitted on all models (the inner CV
+    over ``inner_seeds`` seeds), the same one-standard-error choice the evaluation measured, its two
+    intervals (known lineages; a lineage never seen) and the evidence."""
+    fits = {s: specs.fit_spec(s, X, Y.to_numpy(float), cfg.cv, cfg.random_state, cfg.max_iter,
+                              seeds=cfg.inner_seeds) for s in cfg.candidates}
     iproto = evaluation.interval_protocol(oof)
     cal = summary["calibration"]
     cal = cal[(cal.protocol == iproto) & np.isclose(cal.nominal, cfg.interval_level)]
@@ -108,9 +116,11 @@ def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple
         chosen = specs.select_one_se({s: fits[s][j] for s in cfg.candidates})
         s = summary["served"][j]
         c = cal[cal.target == j]
+        cov = s.get("lineage_out_interval_coverage", (None, None, None))
         out[key] = ServedEntry(
             fit=fits[chosen][j], spec=chosen, skill=s["skill"],
             halfwidth=evaluation.served_halfwidth(oof, j, cfg.interval_level),
+            halfwidth_lineage_out=evaluation.lineage_out_halfwidth(oof, j, cfg.interval_level),
             nested_mae_mean=s["nested_mae_mean"], nested_mae_sd=s["nested_mae_sd"],
             lineage_out_mae=s["lineage_out_mae"], spearman=s["spearman"],
             coverage_top5=s["coverage_top5"], coverage_top10=s["coverage_top10"], interval_protocol=iproto,
@@ -119,7 +129,14 @@ def served_entries(cfg: PredictorConfig, ecfg, X, Y, oof, summary) -> dict[tuple
             interval_coverage_hi=float(c.hi.iloc[0]) if len(c) else None,
             mean_baseline_mae=s["mean_mae"], size_baseline_mae=s["size_mae"],
             skill_diff=s["diff_vs_mean"], skill_diff_lo=s["diff_lo"], skill_diff_hi=s["diff_hi"],
-            n_models=s["n_models"], n_lineages=s["n_lineages"],
+            n_models=s["n_models"], n_lineages=s["n_lineages"], selection=s["selection"],
+            inner_seeds=s["inner_seeds"], lineage_out_mae_sd=s["lineage_out_mae_sd"],
+            lineage_out_mae_seed_mean=s["lineage_out_mae_seed_mean"],
+            lineage_out_spearman_sd=s["lineage_out_spearman_sd"],
+            lineage_out_spearman_seed_mean=s["lineage_out_spearman_seed_mean"],
+            vs_size=dict(zip(("diff", "lo", "hi"), s["vs_size"])) if "vs_size" in s else None,
+            lineage_out_interval_coverage=cov[0], lineage_out_interval_coverage_lo=cov[1],
+            lineage_out_interval_coverage_hi=cov[2],
             baselines={b: s[f"{b}_mae"] for b in ecfg.baselines},
             picks=picks[picks.target == j].pick.value_counts().to_dict(),
             vs_paper_reference=dict(zip(("diff", "lo", "hi"), s["vs_reference"])) if "vs_reference" in s else None)

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 import advisor
+from advisor.db import store
 from advisor.predict import bundle as bundle_mod
+from advisor.predict import evaluation, shortlist
 from pipeline import schema
 from pipeline.predictor import analyses, report
 from pipeline.predictor.config import PredictorConfig
@@ -30,14 +32,17 @@ from pipeline.predictor.scale import ScaleResult, data_hash, evaluate_scale
 SERVED_COLUMNS = ("skill", "spec", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman",
                   "coverage_top5", "coverage_top10", "interval_coverage", "interval_coverage_lo",
                   "interval_coverage_hi", "mean_baseline_mae", "size_baseline_mae", "skill_diff",
-                  "skill_diff_lo", "skill_diff_hi", "n_models", "n_lineages", "interval_protocol")
+                  "skill_diff_lo", "skill_diff_hi", "n_models", "n_lineages", "interval_protocol",
+                  "selection", "inner_seeds", "lineage_out_mae_sd", "lineage_out_spearman_sd",
+                  "lineage_out_interval_coverage", "lineage_out_interval_coverage_lo",
+                  "lineage_out_interval_coverage_hi")
 
 
 def run(ctx) -> None:
     cfg: PredictorConfig = ctx.section("predictor")  # validated by config.load
     t0 = time.perf_counter()
     results = [evaluate_scale(ctx, cfg, scale) for scale in cfg.scales]
-    bundle = build_bundle(cfg, results)
+    bundle = build_bundle(cfg, results, store.frame(ctx.con, "SELECT hf_id, lineage FROM model_lineages"))
     eval_seconds = time.perf_counter() - t0
     write_tables(ctx.con, cfg, bundle, results)
     ctx.log(f"  served predictors stored in the database (table predictor_bundle, version "
@@ -56,15 +61,26 @@ def run(ctx) -> None:
             f"{report.fmt(m.lineage_out_mae)} (mean baseline {report.fmt(m.baselines['mean'])})")
 
 
-def build_bundle(cfg: PredictorConfig, results: list[ScaleResult]) -> bundle_mod.ServedBundle:
+def build_bundle(cfg: PredictorConfig, results: list[ScaleResult], lineages: pd.DataFrame) -> bundle_mod.ServedBundle:
+    """The served bundle: every scale's entries and training data, the listed lineages, and what partial
+    inputs need precomputed (the patterns' evidence, then the spreads computed with it)."""
     train_hash = hashlib.sha256(data_hash(results).encode()).hexdigest()
     scales = {r.scale: {"X_train": r.X, "served": r.served, "Y_train": r.Y, "lineage": r.lineage}
               for r in results}
-    return bundle_mod.build(scales, cfg.methods, cfg.targets, cfg.interval_level,
-                            f"{advisor.__version__}+{train_hash[:12]}", train_hash, bundle_mod.library_versions(),
-                            datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                            procedure={"candidates": list(cfg.candidates), "cv": cfg.cv,
-                                       "random_state": cfg.random_state})
+    pre = {"patterns": {r.scale: r.patterns for r in results if r.patterns}}
+
+    def build(precomputed):
+        return bundle_mod.build(
+            scales, cfg.methods, cfg.targets, cfg.interval_level, f"{advisor.__version__}+{train_hash[:12]}",
+            train_hash, bundle_mod.library_versions(), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            procedure={"candidates": list(cfg.candidates), "cv": cfg.cv, "random_state": cfg.random_state,
+                       "inner_seeds": cfg.inner_seeds},
+            lineages=dict(zip(lineages.hf_id, lineages.lineage)), precomputed=precomputed)
+
+    if not pre["patterns"]:
+        return build(None)
+    patterns = [key.split("+") for key in next(iter(pre["patterns"].values()))[cfg.methods[0]]]
+    return build({**pre, **shortlist.precompute_spreads(build(pre), patterns)})
 
 
 def write_tables(con, cfg: PredictorConfig, bundle, results: list[ScaleResult]) -> None:
@@ -74,7 +90,9 @@ def write_tables(con, cfg: PredictorConfig, bundle, results: list[ScaleResult]) 
         "created_at": bundle.data["created_at"], "bundle_json": bundle.to_json()}]))
     schema.insert(con, "predictor_served", pd.DataFrame([
         {"scale": r.scale, "method": method, "target": target, **{k: getattr(e, k) for k in SERVED_COLUMNS},
-         "interval_level": cfg.interval_level, "interval_halfwidth": e.halfwidth}
+         "interval_level": cfg.interval_level, "interval_halfwidth": e.halfwidth,
+         "interval_halfwidth_lineage_out": e.halfwidth_lineage_out,
+         **{f"vs_size_{k}": (e.vs_size or {}).get(k) for k in ("diff", "lo", "hi")}}
         for r in results for (method, target), e in r.served.items()]))
     tables = {"predictor_evidence": ("evidence", [
                   "scale", "method", "target", "name", "kind", "paper_reference", "chosen", "nested_mae_mean",
@@ -88,7 +106,10 @@ def write_tables(con, cfg: PredictorConfig, bundle, results: list[ScaleResult]) 
               "lineage_errors": ("lineage_errors", [
                   "scale", "method", "target", "name", "lineage", "n_models", "mae"])}
     for table, (attr, columns) in tables.items():
-        schema.insert(con, table, pd.concat([getattr(r, attr) for r in results], ignore_index=True)[columns])
+        frame = pd.concat([getattr(r, attr) for r in results], ignore_index=True)
+        if "name" in frame.columns:  # the single-seed procedures only feed the served rows' seed spread
+            frame = frame[~frame.name.str.startswith(evaluation.SERVED + "/seed")]
+        schema.insert(con, table, frame[columns])
 
 
 def predictions_known(main: ScaleResult, bundle) -> pd.DataFrame:

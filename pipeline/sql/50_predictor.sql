@@ -8,17 +8,27 @@
 CREATE TABLE IF NOT EXISTS predictor_bundle (
     version VARCHAR, format_version INTEGER, created_at VARCHAR, bundle_json VARCHAR);
 
--- One row per served (scale, method, target): the spec chosen (one-standard-error rule), its skill flag
--- and the honest error of the served procedure (spec choice included). size_baseline_mae: lineage-out
--- MAE of a linear fit on log params. skill_diff: served minus mean-baseline lineage-out MAE with its
--- paired bootstrap 95% CI; 'skill' iff skill_diff_hi < 0.
+-- One row per served (scale, method, target): the spec chosen (one-standard-error rule on the inner CV
+-- averaged over inner_seeds seeds), its skill flag and the honest error of the served procedure (spec
+-- choice included, made inside every outer training part: selection 'outer'). lineage_out_mae_sd and
+-- lineage_out_spearman_sd: spread over the seeds of the single-seed procedures. size_baseline_mae:
+-- lineage-out MAE of a linear fit on log params; vs_size_*: served minus it, 95% CI from resampling
+-- lineages. skill_diff: served minus mean-baseline lineage-out MAE with its paired bootstrap 95% CI;
+-- 'skill' iff skill_diff_hi < 0. Intervals: interval_halfwidth (served to candidates of a known lineage;
+-- coverage interval_coverage* under interval_protocol) and interval_halfwidth_lineage_out (served to a
+-- lineage never seen; coverage lineage_out_interval_coverage* leaving one lineage out); coverage CIs
+-- resample lineages.
 CREATE TABLE IF NOT EXISTS predictor_served (
     scale VARCHAR, method VARCHAR, target VARCHAR, skill VARCHAR, spec VARCHAR,
     nested_mae_mean DOUBLE, nested_mae_sd DOUBLE, lineage_out_mae DOUBLE, spearman DOUBLE,
     coverage_top5 DOUBLE, coverage_top10 DOUBLE, interval_level DOUBLE, interval_coverage DOUBLE,
     interval_coverage_lo DOUBLE, interval_coverage_hi DOUBLE, mean_baseline_mae DOUBLE,
     size_baseline_mae DOUBLE, skill_diff DOUBLE, skill_diff_lo DOUBLE, skill_diff_hi DOUBLE,
-    n_models INTEGER, n_lineages INTEGER, interval_halfwidth DOUBLE, interval_protocol VARCHAR);
+    n_models INTEGER, n_lineages INTEGER, interval_halfwidth DOUBLE, interval_protocol VARCHAR,
+    selection VARCHAR, inner_seeds INTEGER, lineage_out_mae_sd DOUBLE, lineage_out_spearman_sd DOUBLE,
+    vs_size_diff DOUBLE, vs_size_lo DOUBLE, vs_size_hi DOUBLE, interval_halfwidth_lineage_out DOUBLE,
+    lineage_out_interval_coverage DOUBLE, lineage_out_interval_coverage_lo DOUBLE,
+    lineage_out_interval_coverage_hi DOUBLE);
 
 -- Every spec, baseline and the served procedure (kind 'spec', 'baseline', 'served') under the same folds.
 CREATE TABLE IF NOT EXISTS predictor_evidence (
@@ -34,8 +44,9 @@ CREATE TABLE IF NOT EXISTS predictions_oof (
     fold INTEGER, hf_id VARCHAR, lineage VARCHAR, y DOUBLE, prediction DOUBLE, lower DOUBLE,
     upper DOUBLE, pick VARCHAR);
 
--- Interval calibration of the served procedure: empirical coverage at each nominal level, Wilson 95% CI
--- (lo, hi) on n = number of models.
+-- Interval calibration of the served procedure: empirical coverage at each nominal level (each model's
+-- interval from the other folds' or other lineages' residuals), 95% CI (lo, hi) from resampling
+-- lineages; n = number of models.
 CREATE TABLE IF NOT EXISTS interval_calibration (
     scale VARCHAR, method VARCHAR, target VARCHAR, protocol VARCHAR, nominal DOUBLE, empirical DOUBLE,
     lo DOUBLE, hi DOUBLE, n INTEGER);

@@ -11,17 +11,20 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from advisor.core import registry
 from advisor.predict import evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_sentence_with_skill_names_the_three_errors():
-    row = {"skill": "skill", "nested_mae_mean": 3.04, "lineage_out_mae": 3.16, "size_baseline_mae": 4.41,
-           "mean_baseline_mae": 6.7}
+def test_sentence_with_skill_quotes_the_lineage_out_error_its_seed_spread_and_the_size_difference():
+    row = {"skill": "skill", "nested_mae_mean": 3.04, "lineage_out_mae": 3.39, "lineage_out_mae_sd": 0.12,
+           "inner_seeds": 20, "size_baseline_mae": 4.42, "vs_size_diff": -1.03, "vs_size_lo": -1.58,
+           "vs_size_hi": -0.40, "mean_baseline_mae": 6.7}
     assert evidence.sentence(row, "regression") == (
-        "Regression: out of sample this predictor is off by 3.0 points on average (3.2 for a lineage it "
-        "has never seen); ranking by size alone would be off by 4.4.")
+        "Regression: off by 3.4 ± 0.1 points on average for a lineage it has never seen (± over 20 inner-CV "
+        "seeds); ranking by size alone: 4.4 (difference -1.0, 95% CI -1.6 to -0.4 over lineages). Within the "
+        "known lineages (repeated nested CV): off by 3.0.")
 
 
 def test_sentence_without_skill_says_so_and_does_not_rank():
@@ -35,10 +38,29 @@ def test_sentence_without_skill_says_so_and_does_not_rank():
 def test_sentence_without_evidence_and_of_a_serving_build():
     assert "no out-of-sample evidence" in evidence.sentence(None, "regression")
     row = {"skill": "skill", "nested_mae_mean": math.nan, "lineage_out_mae": 3.1, "size_baseline_mae": 4.0}
-    assert evidence.sentence(row, "regression") == (
-        "Regression: for a lineage it has never seen, this predictor is off by 3.1 points on average; "
-        "ranking by size alone would be off by 4.0. (The repeated nested CV is not in this build yet: "
-        "the full evaluation publishes it.)")
+    assert evidence.sentence(row, "regression") == (  # a row without the seed spread or the difference
+        "Regression: off by 3.1 points on average for a lineage it has never seen; ranking by size alone: "
+        "4.0. (The repeated nested CV is not in this build yet: the full evaluation publishes it.)")
+
+
+def test_interval_misses_name_each_interval_whose_ci_excludes_the_nominal_level():
+    import pandas as pd
+
+    rows = pd.DataFrame([
+        {"target": "chat_hard", "interval_level": 0.9, "interval_halfwidth": 9.5, "interval_protocol": "nested",
+         "interval_coverage": 0.91, "interval_coverage_lo": 0.85, "interval_coverage_hi": 0.97,
+         "interval_halfwidth_lineage_out": 10.7, "lineage_out_interval_coverage": 0.75,
+         "lineage_out_interval_coverage_lo": 0.6, "lineage_out_interval_coverage_hi": 0.85},
+        {"target": "score", "interval_level": 0.9, "interval_halfwidth": 5.8, "interval_protocol": "nested",
+         "interval_coverage": 0.9, "interval_coverage_lo": 0.8, "interval_coverage_hi": 0.97,
+         "interval_halfwidth_lineage_out": 6.6, "lineage_out_interval_coverage": 0.875,
+         "lineage_out_interval_coverage_lo": 0.78, "lineage_out_interval_coverage_hi": 0.98}])
+    assert evidence.interval_misses(rows) == [
+        "Chat Hard: the interval for a lineage never seen (±10.7) covered 0.750 of the errors (95% CI "
+        "0.60-0.85 over lineages), fewer than the nominal 0.90."]
+    assert evidence.interval_misses(rows.iloc[[1]]) == [
+        "Every served interval's coverage has a 95% CI that contains its nominal level (0.90), for known "
+        "lineages and for a lineage never seen."]
 
 
 def test_served_row_prefers_the_normalized_scale():
@@ -75,9 +97,26 @@ def test_evidence_page_states_each_methods_errors_and_skill(app, served):
         r = r.iloc[0]
         assert f"{r.lineage_out_mae:.1f}" in text
         if r.skill == "skill":
-            assert f"{label}: out of sample this predictor is off by {r.nested_mae_mean:.1f} points" in text
+            assert (f"{label}: off by {r.lineage_out_mae:.1f} ± {r.lineage_out_mae_sd:.1f} points on average for "
+                    f"a lineage it has never seen (± over {r.inner_seeds} inner-CV seeds); ranking by size "
+                    f"alone: {r.size_baseline_mae:.1f} (difference {r.vs_size_diff:+.1f}, 95% CI "
+                    f"{r.vs_size_lo:+.1f} to {r.vs_size_hi:+.1f} over lineages). Within the known lineages "
+                    f"(repeated nested CV): off by {r.nested_mae_mean:.1f}.") in text
         else:
             assert f"{label}: no skill." in text
+    # the intervals actually served, per target, with their coverage and the misses in words
+    served_iv = next(d.value for d in at.dataframe if "interval_halfwidth_lineage_out" in d.value.columns
+                     and "kind" not in d.value.columns and "skill" not in d.value.columns)
+    reg = served[(served.scale == "normalized") & (served.method == "regression")].set_index("target")
+    assert len(served_iv) == len(reg)
+    by_label = {registry.label(t): t for t in reg.index}
+    assert served_iv["interval_halfwidth_lineage_out"].to_numpy() == pytest.approx(
+        reg.loc[[by_label[t] for t in served_iv["target"]], "interval_halfwidth_lineage_out"].to_numpy())
+    misses = [m.value for m in at.markdown if m.value.startswith("- ")]
+    want = [r for r in reg.itertuples() if not (r.lineage_out_interval_coverage_lo <= 0.9
+                                                 <= r.lineage_out_interval_coverage_hi)]
+    assert len(misses) == max(1, len(want) + sum(not (r.interval_coverage_lo <= 0.9 <= r.interval_coverage_hi)
+                                                 for r in reg.itertuples()))
     # every spec and baseline of the selection, and four charts (skill CIs, out-of-sample predictions,
     # per-lineage errors, calibration)
     specs = next(d.value for d in at.dataframe if "lineage_out_mae" in d.value.columns
@@ -113,7 +152,7 @@ def test_predict_page_shows_both_evidence_lines_above_the_ranking(app_db, monkey
     at.run()
     assert not at.exception
     text = _texts(at)
-    assert "Regression: out of sample this predictor is off by" in text
+    assert "Regression: off by" in text and "for a lineage it has never seen" in text
     bt = served[(served.scale == "normalized") & (served.method == "bradley_terry") & (served.target == "score")]
     if bt.skill.iloc[0] == "no_skill":
         assert "Bradley-Terry: no skill." in text

@@ -7,33 +7,40 @@ compares everything shown (text, tables, plotly specs, widgets). A change the ap
 recorded by rewriting the snapshot (`UPDATE_SNAPSHOT=1 pytest tests/app/test_app_snapshot.py`) in the same
 commit, with the reason in its message.
 
-Rewritten on purpose since: schema 3 (the 8 analysis tables no page read are gone, so the Data page's
-table counts and schema version changed), and the test database is built with its work dir in a temp
-dir (the Data page's run config shows it); presence_hist is no longer created (read by no page); models
-with equal RewardBench scores are listed by hf_id (store.rm_table's tie-break: their order was whatever
-DuckDB's parallel sort returned), which swaps two tied rows of the RM results table and three tied bars
-of Fig. 2 (same values); transfer became a stage of its own (issue 25: the configs list
-``stages: [ingest, predictor, transfer]``), so the Data page's last run and its configuration name it;
-the 15 RewardBench 2 Qwen sweep runs added to data/external (issue 24): the
-Across recipes page (18 comparisons instead of 15, every number, option and chart of it) and the Data
-page (external_rm_groups: origin text, 104 rows, its sha256; the row counts of external_rm_results,
-transfer_agreement, transfer_predictions); every other page identical; the candidate table (issue 24,
-advisor.predict.candidates): the Predict page's upload tab gains the 'Params (B)' box for JSON files; its
-ranked table gains the provenance columns (prov_*, size_source, not_ranked, known, ambiguous); a picked
-leaderboard model of size 0 (JungZoona/T3Q-Qwen2.5-14B-Instruct-1M-e3) is not ranked (a warning and a
-caption say so: 24 ranked instead of 25); the known models take their pre-training tokens from the
-models table (a note; their nearest known models change and Falcon3-7B-Instruct and Qwen2.5-7B-Instruct
-are now in domain, so the out-of-domain warning goes); `rank` on recent_bases.csv lists the three Qwen3
-rows of unknown size as not ranked, and Llama-3.3-70B-Instruct takes MATH Lvl 5 from its leaderboard row
+Rewritten on purpose since: schema 3 (the 8 analysis tables no page read are gone, so the Data page's table
+counts and schema version changed), and the test database is built with its work dir in a temp dir (the Data
+page's run config shows it); presence_hist is no longer created (read by no page); models with equal
+RewardBench scores are listed by hf_id (store.rm_table's tie-break: their order was whatever DuckDB's
+parallel sort returned), which swaps two tied rows of the RM results table and three tied bars of Fig. 2
+(same values); transfer became a stage of its own (issue 25: the configs list ``stages: [ingest, predictor,
+transfer]``), so the Data page's last run and its configuration name it; the 15 RewardBench 2 Qwen sweep
+runs added to data/external (issue 24): the Across recipes page (18 comparisons instead of 15, every number,
+option and chart of it) and the Data page (external_rm_groups: origin text, 104 rows, its sha256; the row
+counts of external_rm_results, transfer_agreement, transfer_predictions); every other page identical; the
+candidate table (issue 24, advisor.predict.candidates): the Predict page's upload tab gains the 'Params (B)'
+box for JSON files; its ranked table gains the provenance columns (prov_*, size_source, not_ranked, known,
+ambiguous); a picked leaderboard model of size 0 (JungZoona/T3Q-Qwen2.5-14B-Instruct-1M-e3) is not ranked (a
+warning and a caption say so: 24 ranked instead of 25); the known models take their pre-training tokens from
+the models table (a note; their nearest known models change and Falcon3-7B-Instruct and Qwen2.5-7B-Instruct
+are now in domain, so the out-of-domain warning goes); `rank` on recent_bases.csv lists the three Qwen3 rows
+of unknown size as not ranked, and Llama-3.3-70B-Instruct takes MATH Lvl 5 from its leaderboard row
 (regression 87.20 -> 88.94, rank 5 -> 3); every other prediction identical. Issue 24's verdict: the Predict
-page (all four scenarios and the empty page) shows the size slider's new label (its right end means no
-upper limit), the verdict above the table instead of the best-candidate metrics, the tier list, the
-table's new columns (tier, ranked_by, ranking_score, measured source, cut flags, category intervals,
-rank_note, not_ranked) and order, the known models ranked by their measured scores (gemma-2-9b-it
-first) with Falcon3-7B-Instruct and Qwen2.5-7B-Instruct now in domain, the low-tier warning, the chart
-with tier markers and open ends, and the exports led by the verdict; the rank command's CSV has the same
-columns and its stderr the verdict lines. Every prediction and interval is unchanged; every other page
-identical.
+page (all four scenarios and the empty page) shows the size slider's new label (its right end means no upper
+limit), the verdict above the table instead of the best-candidate metrics, the tier list, the table's new
+columns (tier, ranked_by, ranking_score, measured source, cut flags, category intervals, rank_note,
+not_ranked) and order, the known models ranked by their measured scores (gemma-2-9b-it first) with
+Falcon3-7B-Instruct and Qwen2.5-7B-Instruct now in domain, the low-tier warning, the chart with tier markers
+and open ends, and the exports led by the verdict; the rank command's CSV has the same columns and its
+stderr the verdict lines. Every prediction and interval is unchanged; every other page identical. Issue 24
+(an honest headline): the served procedure's inner CV averages 20 seeds and candidates of a lineage never
+seen get the lineage-out interval, so every prediction, interval, rank and `widened_why` on the Predict page
+and in the `rank` outputs moved, and both evidence lines read the new sentence (lineage-out error ± its seed
+spread, size with the lineage-bootstrap difference); the Evidence page (its intro text, the served table's
+new columns and numbers, the new "intervals served" section with its misses, the calibration caption and
+figure); the Benchmarks page's predictor coverage curves (its out-of-fold predictions); the Across recipes
+page (Bradley-Terry's predictions of the external bases and its agreement numbers; the regression order of
+the bases is unchanged); the Data page's schema version (3 -> 4). Home, RM results, Pre-training and
+Capabilities identical.
 """
 
 import os

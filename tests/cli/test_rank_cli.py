@@ -45,7 +45,7 @@ def test_csv_output_ranks_every_candidate_with_intervals_skill_and_size_rank(app
     assert "up/eta-2b" not in set(ranked["hf_id"])
     assert ("warning: five_candidates.csv: 1 model(s) not ranked, size unknown: add Params (B): 'up/eta-2b'"
             in proc.stderr) and "Fix: add a 'Params (B)' column" in proc.stderr
-    assert "out of sample this predictor is off by" in proc.stderr
+    assert "off by" in proc.stderr and "for a lineage it has never seen" in proc.stderr
 
 
 def test_json_and_markdown_formats(app_db):

@@ -46,11 +46,15 @@ def _bundle(X, Y, lineage, served) -> bundle_mod.ServedBundle:
 
 def test_a_served_entry_round_trips_through_the_bundle_json_with_every_field():
     X, Y, lineage = _data()
-    evidence = dict(nested_mae_mean=2.5, nested_mae_sd=0.1, lineage_out_mae=2.9, spearman=0.8,
-                    coverage_top5=0.6, coverage_top10=0.7, interval_protocol="nested", interval_coverage=0.9,
-                    interval_coverage_lo=0.8, interval_coverage_hi=0.95, mean_baseline_mae=6.0,
+    evidence = dict(halfwidth_lineage_out=2.5, nested_mae_mean=2.5, nested_mae_sd=0.1, lineage_out_mae=2.9,
+                    spearman=0.8, coverage_top5=0.6, coverage_top10=0.7, interval_protocol="nested",
+                    interval_coverage=0.9, interval_coverage_lo=0.8, interval_coverage_hi=0.95, mean_baseline_mae=6.0,
                     size_baseline_mae=4.0, skill_diff=-3.0, skill_diff_lo=-4.0, skill_diff_hi=-2.0, n_models=36,
-                    n_lineages=6, baselines={"mean": 6.0, "size": 4.0}, picks={"ridge_log_params": 10})
+                    n_lineages=6, selection="outer", inner_seeds=20, lineage_out_mae_sd=0.1,
+                    lineage_out_mae_seed_mean=3.0, lineage_out_spearman_sd=0.02, lineage_out_spearman_seed_mean=0.79,
+                    vs_size={"diff": -0.9, "lo": -1.5, "hi": -0.3}, lineage_out_interval_coverage=0.875,
+                    lineage_out_interval_coverage_lo=0.78, lineage_out_interval_coverage_hi=0.97,
+                    baselines={"mean": 6.0, "size": 4.0}, picks={"ridge_log_params": 10})
     served = {key: _entry(X, Y[key], **evidence) for key in Y.columns}
     served[("regression", "score")].vs_paper_reference = {"diff": -0.5, "lo": -1.0, "hi": 0.1}
     b = bundle_mod.ServedBundle.from_json(_bundle(X, Y, lineage, served).to_json())
@@ -62,6 +66,7 @@ def test_a_served_entry_round_trips_through_the_bundle_json_with_every_field():
     assert isinstance(e, bundle_mod.ServedEntry)
     assert {k: getattr(e, k) for k in evidence} == evidence
     assert (e.spec, e.skill, e.halfwidth) == ("ridge_log_params", "skill", 1.5)
+    assert e.lineage_out_spearman == e.spearman == 0.8  # the served procedure's lineage-out Spearman
     assert b.entry("normalized", "bradley_terry", "chat").vs_paper_reference is None
     assert b.fit("normalized", "regression", "score") is e.fit
     assert np.allclose(e.fit.predict(X), served[("regression", "score")].fit.predict(X), rtol=0, atol=1e-12)

@@ -74,20 +74,24 @@ def test_no_signal_at_all_fails_the_skill_gate():
 
 
 def test_other_settings_widen_the_interval_by_the_measured_shift_and_say_why(app_db, monkeypatch):
+    from advisor.predict import bundle as bundle_mod
     from advisor.predict import shortlist
     from advisor.predict.bundle import load_bundle
 
     b = load_bundle(app_db)
     full = b.X_train("raw").iloc[4].to_dict()
-    rows = pd.DataFrame([{"hf_id": "x/lb", **full, "scale": "raw", "settings": "leaderboard"},
-                         {"hf_id": "x/other", **full, "scale": "raw", "settings": "other"}])
+    ids = list(b.X_train("raw").index[4:6])  # known lineages: the known-lineage interval, nothing else
+    rows = pd.DataFrame([{"hf_id": ids[0], **full, "scale": "raw", "settings": "leaderboard"},
+                         {"hf_id": ids[1], **full, "scale": "raw", "settings": "other"}])
     r = shortlist.predict_candidates(b, rows).set_index("hf_id")
-    lb, other = r.loc["x/lb"], r.loc["x/other"]
+    lb, other = r.loc[ids[0]], r.loc[ids[1]]
     assert other["prediction"] == pytest.approx(lb["prediction"])  # never shifted, only less certain
     assert other["upper"] - other["lower"] > lb["upper"] - lb["lower"] + 0.5
     assert other["widened"] and "other / unknown settings (+" in other["widened_why"]
     assert not lb["widened"] and lb["widened_why"] == ""
     # the widening follows the measured sd: a fit that reads no task is not widened, a doubled sd widens more
+    # (computed here: a bundle without the spreads the build precomputed)
+    b = bundle_mod.ServedBundle({k: v for k, v in b.data.items() if k != "precomputed"})
     fit = b.fit("raw", "regression", "score")
     size_only = specs.LinearFit.from_json({**fit.to_json(), "inputs": ["log_params_b"], "mean1": [0.0],
                                            "std1": [1.0], "mean2": [0.0], "std2": [1.0], "coef": [1.0]})

@@ -228,3 +228,49 @@ def test_usable_candidates_split_by_scale_and_size_budget_keeping_unknown_sizes(
     assert usable.hf_id.tolist() == ["a", "d"] and wrong.hf_id.tolist() == ["b"] and outside.hf_id.tolist() == ["c"]
     usable, _, outside = shortlist.usable_candidates(c.drop(columns="params_b"), "normalized", (0.5, 10))
     assert usable.hf_id.tolist() == ["a", "c", "d"] and outside.empty
+
+
+def test_the_batched_elastic_net_is_exact_and_its_warm_start_only_saves_steps():
+    """advisor.predict.enet against scikit-learn's coordinate descent run to a tight tolerance, on
+    correlated inputs where supports change along the alpha path (the case an unsafeguarded
+    primal-dual active-set method cycles on)."""
+    from sklearn.linear_model import enet_path
+
+    from advisor.predict import enet
+
+    rng = np.random.default_rng(7)
+    n, p = 36, 8
+    Z = rng.normal(size=(n, 2)) @ rng.normal(size=(2, p)) + 0.3 * rng.normal(size=(n, p))  # correlated
+    P = (Z - Z.mean(0)) / Z.std(0)
+    P[:, 5] = 0.0  # a constant input: its coefficient stays 0
+    Y = (P[:, :3] @ [2.0, -1.0, 0.5])[:, None] + rng.normal(0, 1, (n, 4))
+    Yc = Y - Y.mean(0)
+    G, g = P.T @ P / n, (P.T @ Yc / n).T
+    for r in (0.5, 1.0):
+        for a in (1.0, 0.3, 0.1, 0.01):
+            H = np.repeat((G + a * (1 - r) * np.eye(p))[None], 4, axis=0)
+            cold = enet.solve(H, g, np.full(4, a * r))
+            warm = enet.solve(H, g, np.full(4, a * r), w0=np.sign(rng.normal(size=(4, p))))  # any signs
+            assert np.allclose(cold.w, warm.w, atol=1e-10) and cold.slow == warm.slow == 0
+            for t in range(4):
+                _, ref, _ = enet_path(P, Yc[:, t], l1_ratio=r, alphas=[a], max_iter=1_000_000, tol=1e-14)
+                assert np.allclose(cold.w[t], ref[:, 0], atol=1e-8)
+            assert (cold.w[:, 5] == 0).all()
+
+
+def test_repeated_inner_cv_equals_the_per_split_search_of_each_seed():
+    """The batched degree-1 search over 3 seeds x 5 folds gives every split's MAE of the per-split
+    (scikit-learn) search, and SpecSearch averages and splits them by seed."""
+    X, y = _data()
+    spec = dataclasses.replace(specs.get("enet_linear_log"), inputs=("leaderboard_ifeval", "leaderboard_bbh",
+                                                                     "log_params_b"))
+    s = specs.search_spec(spec, X, y.to_numpy(), cv=5, random_state=2, seeds=3)
+    A = specs.input_frame(X, spec.inputs).to_numpy()
+    for r in range(3):
+        splits = list(KFold(5, shuffle=True, random_state=2 + r).split(A))
+        ref = search._fold_mae_per_split(A, y.to_numpy()[:, None], splits, 1, spec.alphas, spec.l1_ratios,
+                                         1_000_000, 1e-12)
+        assert np.allclose(s.fold_mae[0, r], ref[0], atol=1e-6)
+        one = specs.fit_spec(spec, X, y.to_numpy(), cv=5, random_state=2 + r)[0]
+        assert one.params == s.fit(0, seed=r).params and one.cv_mae == pytest.approx(s.fit(0, seed=r).cv_mae)
+    assert s.stats(0, s.choice(0))[0] == pytest.approx(s.fold_mae[0, :, :, s.choice(0)].mean())

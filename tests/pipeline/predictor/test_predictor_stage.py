@@ -22,7 +22,7 @@ from advisor.predict import bundle as bundle_mod
 from advisor.predict import specs
 from pipeline import run as pipeline_run
 
-SMALL = {"repeats": 2, "folds": 5, "cv": 5, "n_boot": 300}
+SMALL = {"repeats": 2, "folds": 5, "cv": 5, "inner_seeds": 3, "n_boot": 300}
 KINDS = {"spec", "baseline", "served"}
 
 
@@ -95,6 +95,23 @@ def test_bundle_is_read_from_the_database_and_matches_the_tables(built):
         assert e.baselines["mean"] == pytest.approx(row.mean_baseline_mae)
 
 
+def test_the_bundle_holds_the_partial_inputs_precomputed_for_the_shipped_patterns(built, root):
+    from advisor.predict import partial
+    from pipeline.predictor import analyses
+
+    b = bundle_mod.load_bundle(built / "advisor.duckdb")
+    wanted = {partial.pattern_key(p) for p in [*analyses.REPORT_PATTERNS.values(),
+                                               *analyses.file_patterns(root / "data/examples/recent_bases.csv")]}
+    wanted.discard(partial.pattern_key(specs.BASE_FEATURES))
+    for scale in b.scales:
+        for method in b.methods:
+            for key in wanted:
+                entry = b.precomputed("patterns", scale, method, key)
+                assert entry is not None and set(entry) == {"score", "chat", "chat_hard", "safety", "reasoning"}
+    assert b.data["procedure"]["inner_seeds"] == 3
+    assert b.data["lineages"]["allenai/Llama-3.1-Tulu-3-8B"] == "Meta"  # the listed lineages travel along
+
+
 def test_report_has_the_served_contract_and_the_paper_rows(built):
     r = json.loads((built / "reports-first" / "reproduction.json").read_text())
     assert set(r["served"]) == {"regression", "bradley_terry"}
@@ -105,11 +122,23 @@ def test_report_has_the_served_contract_and_the_paper_rows(built):
                         "spearman", "coverage_top5", "coverage_top10", "interval_coverage"):
                 assert key in e, key
             assert set(e["baselines"]) == set(specs.BASELINES)
+            # the honest protocol's fields (issue 24)
+            assert e["selection"] == "outer" and e["inner_seeds"] == 3
+            assert e["lineage_out_mae_sd"] > 0 and e["lineage_out_spearman"] == e["spearman"]
+            assert e["lineage_out_spearman_sd"] >= 0
+            v = e["vs_size"]
+            assert v["lo"] <= v["diff"] <= v["hi"] and "resampling lineages" in v["ci"]
+            assert v["diff"] == pytest.approx(e["lineage_out_mae"] - e["baselines"]["size"], abs=1e-3)
+            assert (e["lineage_out_interval_coverage_lo"] <= e["lineage_out_interval_coverage"]
+                    <= e["lineage_out_interval_coverage_hi"])
+            assert e["halfwidth_lineage_out"] > 0
     assert set(r["served_by_scale"]) == {"normalized", "raw"}
     assert r["served_by_scale"]["normalized"] == r["served"]
     assert r["gains_range"] == [3.1, 14.3] and r["table1_matches_paper"] is True
     md = (built / "reports-first" / "reproduction.md").read_text()
     assert "| regression | score |" in md and "lineage-out" in md and "3.1 .. 14.3" in md
+    assert "lineage-out MAE (± sd over seeds)" in md and "vs size [95% CI, lineages]" in md
+    assert "90% interval coverage (new lineage)" in md
     stored = _q(built / "advisor.duckdb", "SELECT content FROM reports WHERE name = 'reproduction.md'")
     assert stored.content[0] == md
 
@@ -250,19 +279,24 @@ def test_a_serving_build_has_the_full_evaluations_choice_and_skill(built, tmp_pa
     """repeats: 0 (configs/serve.yaml, the app's first start) skips the nested repeats only: the spec,
     the skill flag and every lineage-out number are the full evaluation's; intervals are calibrated on
     lineage-out residuals and say so."""
-    cfg = _config(tmp_path, "serve", repeats=0)
+    cfg = _config(tmp_path, "serve", repeats=0, partial_evidence=False)
     assert pipeline_run.main(["--config", str(cfg)]) == 0
     key = ["scale", "method", "target"]
     full = _q(built / "advisor.duckdb", "SELECT * FROM predictor_served").set_index(key).sort_index()
     serve = _q(tmp_path / "advisor.duckdb", "SELECT * FROM predictor_served").set_index(key).sort_index()
     same = ["spec", "skill", "lineage_out_mae", "spearman", "coverage_top5", "coverage_top10",
-            "mean_baseline_mae", "size_baseline_mae", "skill_diff", "skill_diff_lo", "skill_diff_hi"]
+            "mean_baseline_mae", "size_baseline_mae", "skill_diff", "skill_diff_lo", "skill_diff_hi",
+            "lineage_out_mae_sd", "lineage_out_spearman_sd", "vs_size_diff", "vs_size_lo", "vs_size_hi",
+            "interval_halfwidth_lineage_out", "lineage_out_interval_coverage"]
     pd.testing.assert_frame_equal(serve[same], full[same])
     assert serve.nested_mae_mean.isna().all() and full.nested_mae_mean.notna().all()
     assert set(serve.interval_protocol) == {"lineage_out"} and set(full.interval_protocol) == {"nested"}
     assert serve.interval_coverage.notna().all()
     md = (tmp_path / "reports-serve" / "reproduction.md").read_text()
     assert "Serving build" in md and "n/a" in md
+    # the partial-input patterns are left to the full build: none stored, none in the report
+    assert bundle_mod.load_bundle(tmp_path / "advisor.duckdb").data.get("precomputed") is None
+    assert "## Partial inputs" not in md
 
 
 @pytest.mark.slow  # pipeline builds in the background
