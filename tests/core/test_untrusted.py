@@ -244,6 +244,7 @@ def test_inf_cell_on_the_page_is_named_then_imputed_and_flagged(page):
     assert "leaderboard_ifeval" in set(table.loc["org/inf", "imputed"])  # flagged like blanks
     assert "leaderboard_ifeval" not in set(table.loc["org/fine", "imputed"])
     assert pd.isna(table.loc["org/inf", "leaderboard_ifeval"]) and table.loc["org/fine", "leaderboard_ifeval"] == 50
-    assert "org/infsize" not in table.index
+    assert table.loc["org/infsize", "not_ranked"] == "size unknown: add Params (B)"  # listed, not ranked
+    assert pd.isna(table.loc["org/infsize", "rank"]) and pd.isna(table.loc["org/infsize", "prediction"])
     assert any(w.value.startswith("inf.csv: 1 model(s) not ranked, size unknown: add Params (B): 'org/infsize'")
                for w in at.warning)
