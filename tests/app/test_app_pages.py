@@ -302,3 +302,21 @@ def test_significance_level_changes_the_marks(app):
     assert (corr["significant"] == (corr["p_value"] < 0.001)).all()
     heat = [s for s in chart_specs(at) if s["data"][0]["type"] == "heatmap"][0]
     assert heat["layout"]["title"]["text"].endswith("* significant at 0.001")
+
+
+def test_theme_follows_the_system_and_sidebar_icons_need_no_emoji_font():
+    """Issue 26: the config forced a light theme, and the sidebar's emoji icons were empty boxes where no emoji
+    font is installed. Now no theme is forced (Streamlit follows prefers-color-scheme; the browser test
+    screenshots both) and every page icon is one of Streamlit's bundled Material Symbols, served by the app
+    itself (its ligature, the icon's name in words, shows if the font were missing)."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert "base" not in config.get("theme", {})
+    icons = [kw.value.value for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
+             for kw in node.keywords if kw.arg == "icon"]
+    assert len(icons) == 8 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons), icons
+    static = Path(__import__("streamlit").__file__).parent / "static" / "static" / "media"
+    assert list(static.glob("MaterialSymbols-Rounded*.woff2"))  # the font ships with Streamlit (no CDN)
