@@ -45,16 +45,15 @@ def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
         sub = rm[rm["method"] == method]
         for col, group in enumerate(groups, 1):
             if group in g.index:
-                _gains_panel(fig, sub[sub["size_group"] == group], g.loc[group], row, col,
-                             legend=(row, col) == (1, 1))
+                _gains_panel(fig, sub[sub["size_group"] == group], g.loc[group], row, col)
         fig.update_yaxes(title_text="points vs Llama-3.x", row=row, col=1)
     fig.update_xaxes(tickangle=-60, tickfont=dict(size=10))
-    fig.update_layout(legend=dict(orientation="h", y=1.08, x=1, xanchor="right"))
+    # no legend: the title names the red diamond, and a legend row collided with the title or the groups' names
     return _layout(fig, "Gains over the Llama-3.x baseline (red diamond) of each size group (Fig. 2)",
-                   height=560 * max(len(methods), 1))
+                   height=560 * max(len(methods), 1)).update_layout(showlegend=False)
 
 
-def _gains_panel(fig: go.Figure, rows: pd.DataFrame, base: pd.Series, row: int, col: int, legend: bool) -> None:
+def _gains_panel(fig: go.Figure, rows: pd.DataFrame, base: pd.Series, row: int, col: int) -> None:
     """One method x size group of Fig. 2: the other models as bars, the baseline as a red diamond at 0."""
     rows = rows.sort_values(["score", "hf_id"], ascending=[False, True])
     rel = rows["score"] - base["baseline_score"]
@@ -62,11 +61,11 @@ def _gains_panel(fig: go.Figure, rows: pd.DataFrame, base: pd.Series, row: int, 
     names = [untrusted.html_text(n) for n in rows["display_name"]]
     hover = "%{x}<br>score %{customdata:.1f}<br>vs baseline %{y:+.1f} points<extra></extra>"
     fig.add_trace(go.Bar(x=[n for n, b in zip(names, is_base) if not b], y=rel[~is_base], marker_color=COLOR,
-                         name="models of the size group", showlegend=legend, legendgroup="models",
+                         name="models of the size group",
                          customdata=rows["score"][~is_base], hovertemplate=hover), row=row, col=col)
     fig.add_trace(go.Scatter(x=[n for n, b in zip(names, is_base) if b], y=rel[is_base], mode="markers",
                              marker=dict(symbol="diamond", size=13, color=BASELINE_COLOR), name=BASELINE_NAME,
-                             showlegend=legend, legendgroup="baseline", customdata=rows["score"][is_base],
+                             customdata=rows["score"][is_base],
                              hovertemplate=hover.replace("<extra>", " (the baseline)<extra>")), row=row, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=names, tickmode="array", tickvals=names,
                      ticktext=[f'<span style="color:{BASELINE_COLOR}">{n}</span>' if b else n

@@ -344,6 +344,7 @@ def test_theme_follows_the_system_and_sidebar_icons_need_no_emoji_font():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert "base" not in config.get("theme", {})
+    assert config["client"]["toolbarMode"] == "viewer"  # the menu with the System / Light / Dark switch
     icons = [kw.value.value for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
              if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
              for kw in node.keywords if kw.arg == "icon"]
