@@ -20,10 +20,12 @@ if str(ROOT) not in sys.path:
 
 from advisor.db import store  # noqa: E402
 
-# Icons are emoji, drawn by the browser's own fonts: Streamlit's Material icons load from
-# fonts.gstatic.com on every page load, which offline and privacy-minded installs do not want.
-st.set_page_config(page_title="rm-advisor: choose a base model for your reward model",
-                   page_icon="⚖️", layout="wide")
+APP_NAME = "rm-advisor"
+# The favicon is U+2696 (scales), which text fonts such as DejaVu Sans also draw where no emoji font is
+# installed; a Material icon as favicon would be fetched from fonts.gstatic.com. Each page's browser-tab
+# title is set below, once the page is known.
+st.set_page_config(page_title=f"{APP_NAME}: choose a base model for your reward model", page_icon="⚖️",
+                   layout="wide")
 
 
 SERVE_CONFIG = ROOT / "configs" / "serve.yaml"  # the first start's build: what serving needs
@@ -64,15 +66,19 @@ if _problem:
     st.error(md_text(_problem))
     st.stop()
 
+# Sidebar icons from Streamlit's bundled Material Symbols font (served by the app itself, no request
+# leaves the machine): drawn without any emoji font, in the theme's text colour, light or dark; were the
+# font ever missing, its ligature shows as the icon's name in words (text, never an empty box).
 PAGES = [
-    st.Page("pages/predict.py", title="Predict & shortlist", icon="🏆",
-            default=True),
-    st.Page("pages/evidence.py", title="Evidence", icon="🔎"),
-    st.Page("pages/rm_results.py", title="Reward-model results", icon="📋"),
-    st.Page("pages/across_recipes.py", title="Across recipes", icon="🔀"),
-    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon="📈"),
-    st.Page("pages/pretraining.py", title="Pre-training data", icon="📚"),
-    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon="🧭"),
-    st.Page("pages/data.py", title="Data & provenance", icon="ℹ️"),
+    st.Page("pages/predict.py", title="Predict & shortlist", icon=":material/trophy:", default=True),
+    st.Page("pages/evidence.py", title="Evidence", icon=":material/fact_check:"),
+    st.Page("pages/rm_results.py", title="Reward-model results", icon=":material/table_chart:"),
+    st.Page("pages/across_recipes.py", title="Across recipes", icon=":material/compare_arrows:"),
+    st.Page("pages/benchmarks.py", title="Benchmarks vs RM quality", icon=":material/monitoring:"),
+    st.Page("pages/pretraining.py", title="Pre-training data", icon=":material/menu_book:"),
+    st.Page("pages/capabilities.py", title="Capabilities (PCA)", icon=":material/explore:"),
+    st.Page("pages/data.py", title="Data & provenance", icon=":material/info:"),
 ]
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+st.set_page_config(page_title=f"{page.title} · {APP_NAME}")  # the browser tab names the page
+page.run()

@@ -16,6 +16,8 @@ from advisor.core.registry import CATEGORY_LABELS, METHOD_LABELS, SIZE_GROUPS, l
 
 BASELINE_COLOR = "#d62728"  # the paper marks the Llama-3.x baseline in red
 COLOR = "#1f77b4"
+NEUTRAL = "#8c8c8c"  # intervals and reference lines: a mid grey, readable on the light and the dark theme
+SERIES = [(COLOR, "circle"), ("#ff7f0e", "diamond"), ("#2ca02c", "square")]  # series set side by side
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
@@ -24,35 +26,54 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     return fig
 
 
+BASELINE_NAME = "Llama-3.x baseline (0 by definition)"
+
+
 def gains_by_size_group(rm: pd.DataFrame, gains: pd.DataFrame) -> go.Figure:
-    """Fig. 2: every model's RewardBench score minus its size group's Llama-3.x baseline, one panel
-    per method, models grouped by size; the baseline in red, the group's best labelled with its gain."""
+    """Fig. 2: every model's RewardBench score minus its size group's Llama-3.x baseline, a row of
+    panels per method and a panel per size group (its name on top: no separator under the names). The
+    baseline, 0 by definition, is a red diamond (trace ``BASELINE_NAME``) and its name red; the group's
+    best is labelled with its gain."""
     methods = [m for m in METHOD_LABELS if m in set(gains["method"])]
-    fig = make_subplots(rows=len(methods) or 1, cols=1, shared_xaxes=False, vertical_spacing=0.25,
-                        subplot_titles=[METHOD_LABELS[m] for m in methods])
+    groups = [s for s in SIZE_GROUPS if s in set(gains["size_group"])]
+    widths = [max(1, int((rm["size_group"] == g).sum())) for g in groups]
+    fig = make_subplots(rows=len(methods) or 1, cols=len(groups) or 1, shared_yaxes="rows",
+                        column_widths=widths or None, column_titles=groups, row_titles=[
+                            METHOD_LABELS[m] for m in methods], horizontal_spacing=0.015, vertical_spacing=0.22)
     for row, method in enumerate(methods, 1):
         g = gains[gains["method"] == method].set_index("size_group")
         sub = rm[rm["method"] == method]
-        for group in [s for s in SIZE_GROUPS if s in g.index]:
-            base = g.loc[group]
-            rows = sub[sub["size_group"] == group].sort_values("score", ascending=False)
-            rel = rows["score"] - base["baseline_score"]
-            colors = [BASELINE_COLOR if h == base["baseline_hf_id"] else COLOR for h in rows["hf_id"]]
-            fig.add_trace(go.Bar(
-                x=[[group] * len(rows), list(rows["display_name"])], y=rel, marker_color=colors,
-                name=group, showlegend=False,
-                customdata=np.stack([rows["display_name"], rows["score"]], axis=1),
-                hovertemplate="%{customdata[0]}<br>score %{customdata[1]:.1f}<br>"
-                              "vs baseline %{y:+.1f} points<extra></extra>"), row=row, col=1)
-            best = rows[rows["hf_id"] == base["best_hf_id"]]
-            if len(best):
-                fig.add_annotation(x=[group, best["display_name"].iloc[0]], y=float(base["gain_points"]),
-                                   text=f"+{base['gain_points']:.1f}", showarrow=False, yshift=10,
-                                   row=row, col=1)
+        for col, group in enumerate(groups, 1):
+            if group in g.index:
+                _gains_panel(fig, sub[sub["size_group"] == group], g.loc[group], row, col)
         fig.update_yaxes(title_text="points vs Llama-3.x", row=row, col=1)
-    fig.update_xaxes(tickangle=-60, tickfont=dict(size=9))
-    return _layout(fig, "Gains over the Llama-3.x baseline (red) of each size group (Fig. 2)",
-                   height=520 * max(len(methods), 1))
+    fig.update_xaxes(tickangle=-60, tickfont=dict(size=10))
+    # no legend: the title names the red diamond, and a legend row collided with the title or the groups' names
+    return _layout(fig, "Gains over the Llama-3.x baseline (red diamond) of each size group (Fig. 2)",
+                   height=560 * max(len(methods), 1)).update_layout(showlegend=False)
+
+
+def _gains_panel(fig: go.Figure, rows: pd.DataFrame, base: pd.Series, row: int, col: int) -> None:
+    """One method x size group of Fig. 2: the other models as bars, the baseline as a red diamond at 0."""
+    rows = rows.sort_values(["score", "hf_id"], ascending=[False, True])
+    rel = rows["score"] - base["baseline_score"]
+    is_base = (rows["hf_id"] == base["baseline_hf_id"]).to_numpy()
+    names = [untrusted.html_text(n) for n in rows["display_name"]]
+    hover = "%{x}<br>score %{customdata:.1f}<br>vs baseline %{y:+.1f} points<extra></extra>"
+    fig.add_trace(go.Bar(x=[n for n, b in zip(names, is_base) if not b], y=rel[~is_base], marker_color=COLOR,
+                         name="models of the size group",
+                         customdata=rows["score"][~is_base], hovertemplate=hover), row=row, col=col)
+    fig.add_trace(go.Scatter(x=[n for n, b in zip(names, is_base) if b], y=rel[is_base], mode="markers",
+                             marker=dict(symbol="diamond", size=13, color=BASELINE_COLOR), name=BASELINE_NAME,
+                             customdata=rows["score"][is_base],
+                             hovertemplate=hover.replace("<extra>", " (the baseline)<extra>")), row=row, col=col)
+    fig.update_xaxes(categoryorder="array", categoryarray=names, tickmode="array", tickvals=names,
+                     ticktext=[f'<span style="color:{BASELINE_COLOR}">{n}</span>' if b else n
+                               for n, b in zip(names, is_base)], row=row, col=col)
+    best = rows[rows["hf_id"] == base["best_hf_id"]]
+    if len(best):
+        fig.add_annotation(x=untrusted.html_text(best["display_name"].iloc[0]), y=float(base["gain_points"]),
+                           text=f"{base['gain_points']:+.1f}", showarrow=False, yshift=10, row=row, col=col)
 
 
 def bt_vs_regression(diff: pd.DataFrame, value_col: str, name_col: str = "display_name") -> go.Figure:
@@ -88,8 +109,16 @@ def correlation_heatmap(corr: pd.DataFrame, alpha: float = 0.05) -> go.Figure:
                    height=max(420, 22 * len(feats)))
 
 
-def coverage_curves(curves: pd.DataFrame, highlight: str | None = None) -> go.Figure:
-    """Fig. 4/6: coverage of the true top-k by each feature's top-k, k on the x axis."""
+CHANCE_NAME = "chance: a random top-k"
+THRESHOLD_NAME = "the filter's minimum"
+
+
+def coverage_curves(curves: pd.DataFrame, highlight: str | None = None, chance: pd.DataFrame | None = None,
+                    thresholds: dict[int, float] | None = None) -> go.Figure:
+    """Fig. 4/6: coverage of the true top-k by each feature's top-k, k on the x axis. ``chance`` (k,
+    coverage: ``advisor.analyses.coverage.chance_coverage``) is drawn as a dotted line (trace
+    ``CHANCE_NAME``); ``thresholds`` ({k: minimum coverage}, the filter's k = 5 and 10) as a dotted
+    vertical line at each k with a marker at its minimum."""
     fig = go.Figure()
     for feat, g in curves.groupby("feature", sort=False):
         g = g.sort_values("k")
@@ -99,6 +128,19 @@ def coverage_curves(curves: pd.DataFrame, highlight: str | None = None) -> go.Fi
             name=label(feat) if not is_hi else "Predictor",
             line=dict(width=4 if is_hi else 1.5, color=BASELINE_COLOR if is_hi else None),
             hovertemplate=f"{label(feat)}<br>k=%{{x}}: coverage %{{y:.2f}}<extra></extra>"))
+    if chance is not None and len(chance):
+        fig.add_trace(go.Scatter(x=chance["k"], y=chance["coverage"], mode="lines", name=CHANCE_NAME,
+                                 line=dict(color=NEUTRAL, dash="dot", width=2),
+                                 hovertemplate="a random top-k<br>k=%{x}: coverage %{y:.3f} on average"
+                                               "<extra></extra>"))
+    for k in thresholds or {}:
+        fig.add_vline(x=k, line_dash="dot", line_color=NEUTRAL, annotation_text=f"k = {k}",
+                      annotation_position="top")
+    if thresholds:
+        fig.add_trace(go.Scatter(x=list(thresholds), y=list(thresholds.values()), mode="markers",
+                                 name=THRESHOLD_NAME, marker=dict(symbol="line-ew-open", size=24, color=NEUTRAL,
+                                                                  line=dict(width=3, color=NEUTRAL)),
+                                 hovertemplate="the filter keeps coverage >= %{y:.2f} at k = %{x}<extra></extra>"))
     fig.update_xaxes(title_text="k (top-k models)")
     fig.update_yaxes(title_text="coverage", range=[0, 1.02])
     return _layout(fig, "Coverage of the top-k reward models (Fig. 4, 6)")
@@ -167,6 +209,7 @@ def jsd_heatmap(jsd: pd.DataFrame, a: str, b: str, value_col: str, lo_col: str |
     fig = go.Figure(go.Heatmap(z=m.values, x=names, y=names, colorscale="Viridis",
                                texttemplate="%{z:.3f}", customdata=custom,
                                hovertemplate=hover + "<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")  # the first model on top: the zero diagonal runs down from top-left
     return _layout(fig, "Jensen-Shannon distance between models (Fig. 8)", height=480)
 
 
@@ -255,7 +298,7 @@ def oof_scatter(oof: pd.DataFrame, title: str) -> go.Figure:
     lo = float(np.nanmin([oof["y"].min(), oof["prediction"].min()])) - 1
     hi = float(np.nanmax([oof["y"].max(), oof["prediction"].max()])) + 1
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect",
-                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
+                             line=dict(color=NEUTRAL, dash="dash"), hoverinfo="skip"))
     fig.update_xaxes(title_text="measured RewardBench score")
     fig.update_yaxes(title_text="predicted, out of sample")
     return _layout(fig, title, height=520)
@@ -282,30 +325,41 @@ def skill_intervals(evidence: pd.DataFrame, title: str) -> go.Figure:
     fig = go.Figure(go.Scatter(
         x=d["diff_vs_mean"], y=d["name"], mode="markers", marker=dict(color=colors, size=10),
         error_x=dict(type="data", symmetric=False, array=d["diff_hi"] - d["diff_vs_mean"],
-                     arrayminus=d["diff_vs_mean"] - d["diff_lo"]),
+                     arrayminus=d["diff_vs_mean"] - d["diff_lo"], color=NEUTRAL),
         customdata=np.stack([d["kind"], d["lineage_out_mae"], d["diff_lo"], d["diff_hi"]], axis=1),
         hovertemplate="%{y} (%{customdata[0]})<br>lineage-out MAE %{customdata[1]:.2f}<br>minus the "
                       "mean's: %{x:+.2f} [%{customdata[2]:+.2f}, %{customdata[3]:+.2f}]"
                       "<extra></extra>"))
-    fig.add_vline(x=0, line_dash="dash", line_color="grey")
+    fig.add_vline(x=0, line_dash="dash", line_color=NEUTRAL)
     fig.update_xaxes(title_text="lineage-out MAE minus predicting the mean (points, 95% CI; < 0 = skill)")
     return _layout(fig, title, height=max(320, 30 * len(d) + 120))
 
 
+CALIBRATION_DODGE = 0.012  # series side by side around each nominal level (x units: coverage)
+
+
 def interval_calibration(cal: pd.DataFrame, title: str) -> go.Figure:
-    """Nominal vs empirical interval coverage with its binomial CI, one marker per row of ``cal``
-    (``label``, ``nominal``, ``empirical``, ``lo``, ``hi``, ``n``); the diagonal is perfect."""
+    """Nominal vs empirical interval coverage with its CI, one series per ``label`` of ``cal`` (``label``,
+    ``nominal``, ``empirical``, ``lo``, ``hi``, ``n``: the page gives one target, a series per protocol),
+    the series set side by side around each nominal level (``CALIBRATION_DODGE``) so no interval hides
+    another; the hover gives the true nominal level. The diagonal is perfect calibration."""
     fig = go.Figure()
-    for lab, g in cal.groupby("label", sort=False):
+    labels = list(dict.fromkeys(cal["label"]))
+    for i, lab in enumerate(labels):
+        g = cal[cal["label"] == lab].sort_values("nominal")
+        shift = (i - (len(labels) - 1) / 2) * CALIBRATION_DODGE
+        color, symbol = SERIES[i % len(SERIES)]
         fig.add_trace(go.Scatter(
-            x=g["nominal"], y=g["empirical"], mode="markers", name=str(lab),
+            x=g["nominal"] + shift, y=g["empirical"], mode="markers", name=str(lab),
+            marker=dict(size=9, color=color, symbol=symbol),
             error_y=dict(type="data", symmetric=False, array=g["hi"] - g["empirical"],
                          arrayminus=g["empirical"] - g["lo"]),
-            customdata=np.stack([g["lo"], g["hi"], g["n"]], axis=1),
-            hovertemplate=str(lab) + "<br>nominal %{x:.0%}: covered %{y:.1%} [%{customdata[0]:.1%}, "
-                                     "%{customdata[1]:.1%}] of %{customdata[2]}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0.5, 1], y=[0.5, 1], mode="lines", name="perfect",
-                             line=dict(color="grey", dash="dash"), hoverinfo="skip"))
-    fig.update_xaxes(title_text="nominal coverage", tickformat=".0%")
+            customdata=np.stack([g["lo"], g["hi"], g["n"], g["nominal"]], axis=1),
+            hovertemplate=untrusted.html_text(lab) + "<br>nominal %{customdata[3]:.0%}: covered %{y:.1%} "
+                          "[%{customdata[0]:.1%}, %{customdata[1]:.1%}] of %{customdata[2]}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0.45, 1], y=[0.45, 1], mode="lines", name="perfect calibration",
+                             line=dict(color=NEUTRAL, dash="dash"), hoverinfo="skip"))
+    levels = sorted(set(cal["nominal"]))
+    fig.update_xaxes(title_text="nominal coverage", tickformat=".0%", tickmode="array", tickvals=levels)
     fig.update_yaxes(title_text="empirical coverage (out of sample)", tickformat=".0%")
     return _layout(fig, title)

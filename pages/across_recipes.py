@@ -8,7 +8,9 @@ from advisor.core import registry
 from advisor.core.untrusted import md_text
 from advisor.db import queries
 from pages import _figures as figures
+from pages import _tables as tables
 from pages._shared import cached, source_caption
+from pages._tables import MISSING
 
 st.title("Across recipes")
 st.markdown(
@@ -36,7 +38,8 @@ if agreement.empty:
 
 st.subheader("Summary across comparisons")
 done = agreement[agreement["spearman"].notna()]
-st.dataframe(transfer.summary_table(agreement, lineage), hide_index=True, width="stretch", key="transfer_summary",
+st.dataframe(transfer.summary_table(agreement, lineage), hide_index=True, width="stretch", placeholder=MISSING,
+             key="transfer_summary",
              column_config={"median Spearman": st.column_config.NumberColumn(format="%+.2f"),
                             "pairs ordered alike": st.column_config.NumberColumn(format="%.2f"),
                             "alike beyond noise": st.column_config.NumberColumn(format="%.2f")})
@@ -69,24 +72,29 @@ st.markdown(
     f"{int(row['n_in_training'])} in the advisor's training data, {int(row['n_out_of_domain'])} out of its "
     f"domain, {int(row['n_imputed'])} with imputed features. **Noise:** {noise}. Observed top: "
     f"{md_text(row['top_observed'])}; predicted top: {md_text(row['top_predicted'])}.")
-st.dataframe(pb[["base_hf_id", "observed", "observed_sd", "n_runs", "observed_rank", "predicted", "lower", "upper",
+tables.show(pb[["base_hf_id", "observed", "observed_sd", "n_runs", "observed_rank", "predicted", "lower", "upper",
                  "predicted_rank", "prediction_kind", "in_training", "in_domain", "imputed", "rm_ids"]],
-             hide_index=True, width="stretch", key="transfer_bases",
-             column_config={"observed": st.column_config.NumberColumn(format="%.1f"),
-                            "observed_sd": st.column_config.NumberColumn("sd over runs", format="%.1f"),
-                            "predicted": st.column_config.NumberColumn(format="%.1f"),
-                            "lower": st.column_config.NumberColumn(format="%.1f"),
-                            "upper": st.column_config.NumberColumn(format="%.1f")})
+            "transfer_bases", {
+                "base_hf_id": ("Base model", None, "large"), "observed": ("Observed", "%.1f"),
+                "observed_sd": ("sd over runs", "%.1f"), "n_runs": ("Runs", "%d"),
+                "observed_rank": ("Observed rank", "%d"), "predicted": ("Predicted", "%.1f"),
+                "lower": ("Lower", "%.1f"), "upper": ("Upper", "%.1f"),
+                "predicted_rank": ("Predicted rank", "%d"), "prediction_kind": ("Prediction", None),
+                "in_training": ("In the advisor's training data", None), "in_domain": ("In domain", None),
+                "imputed": ("Imputed inputs", None), "rm_ids": ("Reward model(s)", None)})
 
 lin = lineage[(lineage["comparison"] == comp) & (lineage["advisor_method"] == method)] if len(lineage) else lineage
 if len(lin):
     st.markdown("**Base vs post-trained (as the paper's Table 1):** change of the score in percent of the base "
                 "model's, observed and predicted.")
-    st.dataframe(lin[["base_hf_id", "post_trained_hf_id", "observed_delta_pct", "predicted_delta_pct", "same_sign"]],
-                 hide_index=True, width="stretch", key="transfer_lineage")
+    tables.show(lin[["base_hf_id", "post_trained_hf_id", "observed_delta_pct", "predicted_delta_pct", "same_sign"]],
+                "transfer_lineage", {"base_hf_id": ("Base model", None), "post_trained_hf_id": ("Post-trained", None),
+                                     "observed_delta_pct": ("Observed Δ", "%+.1f%%"),
+                                     "predicted_delta_pct": ("Predicted Δ", "%+.1f%%"),
+                                     "same_sign": ("Same sign", None)})
 
 with st.expander("Every comparison and predictor"):
-    st.dataframe(agreement, hide_index=True, width="stretch", key="transfer_all")
+    st.dataframe(agreement, hide_index=True, width="stretch", placeholder=MISSING, key="transfer_all")
 skipped = agreement[agreement["spearman"].isna() & agreement["advisor_method"].isin(registry.METHODS)]
 if len(skipped):
     with st.expander(f"Not evaluated ({skipped['comparison'].nunique()} comparisons)"):
@@ -94,7 +102,7 @@ if len(skipped):
                      hide_index=True, width="stretch", key="transfer_skipped")
 with st.expander("The external reward models (verified bases)"):
     st.dataframe(cached(queries.table, name="external_rm_results"), hide_index=True, width="stretch",
-                 key="external_rms")
+                 placeholder=MISSING, key="external_rms")
 source_caption("data/external/external_rm_groups.csv (bases verified against model cards and configs; scores "
                "from the RewardBench leaderboard, evaleval/every_eval_ever @ d9be34d6) and the predictor stage's "
                "transfer_* tables")

@@ -4,11 +4,12 @@ one's top-k finds the true top-k reward models (Fig. 4), beside the predictor's 
 import streamlit as st
 
 from advisor.analyses.correlation import correlation_table
-from advisor.analyses.coverage import coverage_curves, passing
+from advisor.analyses.coverage import chance_coverage, coverage_curves, passing
 from advisor.core import registry
 from advisor.db import queries
 from pages import _figures as figures
 from pages._shared import cached, source_caption
+from pages._tables import MISSING
 
 st.title("Benchmarks vs reward-model quality")
 c1, c2, c3 = st.columns(3)
@@ -37,7 +38,7 @@ else:
                 + ", ".join(f"{registry.label(f)} (r = {r:.2f}, n = {n})"
                             for f, r, n in zip(top["feature"], top["r"], top["n"])) + ".")
     with st.expander("Correlation table"):
-        st.dataframe(corr, hide_index=True, width="stretch", key="corr_table")
+        st.dataframe(corr, hide_index=True, width="stretch", placeholder=MISSING, key="corr_table")
 source_caption("benchmark_scores (Open LLM Leaderboard v1/v2, EvalPlus, lm-eval 19 tasks) and paper "
                "Tables 4/5; n is the number of paper models with both values")
 
@@ -62,7 +63,11 @@ st.markdown(f"{len(bench_kept)} of {full.shape[1]} benchmarks pass: "
 if shown.empty:
     st.info("No benchmark passes these thresholds; lower them to see curves.")
 else:
-    st.plotly_chart(figures.coverage_curves(shown, highlight="predictor"), key="fig4")
+    chance = chance_coverage(range(5, 31), n=len(full))  # a random ranking of the same models
+    st.plotly_chart(figures.coverage_curves(shown, highlight="predictor", chance=chance,
+                                            thresholds={5: min_k5, 10: min_k10}), key="fig4")
+    st.caption(f"Dotted: a random ranking's coverage, k/{len(full)} on average, and the filter's minimum "
+               "coverage at k = 5 and k = 10.")
 if known is not None:
     st.caption(f"Predictor curve: {queries.PREDICTION_KINDS[known.name]} for the known models.")
 else:

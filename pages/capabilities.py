@@ -7,6 +7,7 @@ from advisor.core import registry
 from advisor.db import queries
 from pages import _figures as figures
 from pages._shared import cached, source_caption
+from pages._tables import MISSING
 
 st.title("Capabilities (PCA)")
 st.markdown("Principal components of the benchmark x model matrix of the 40 paper models. Only "
@@ -26,5 +27,5 @@ c1, c2 = st.columns(2)
 c1.plotly_chart(figures.pca_explained(ratio), key="fig13")
 c2.plotly_chart(figures.pca_loadings(loadings), key="fig12")
 with st.expander("Loadings table"):
-    st.dataframe(loadings, width="stretch", key="loadings_table")
+    st.dataframe(loadings, width="stretch", placeholder=MISSING, key="loadings_table")
 source_caption("benchmark_scores and models (training metrics) of the 40 paper models")

@@ -11,6 +11,7 @@ from advisor.core.untrusted import md_text
 from advisor.db import queries
 from advisor.predict import evidence
 from pages import _figures as figures
+from pages import _tables as tables
 from pages._shared import cached
 
 st.title("Evidence: how far to trust the predictions")
@@ -25,15 +26,45 @@ st.markdown(
     "predictor whose lineage-out error does not beat always predicting the mean, with a paired "
     "bootstrap interval that excludes zero, has **no skill** and ranks nothing.")
 
+# one precision per kind of number in every table below: points (errors, half-widths) 2 decimals, their
+# differences signed, shares of the known models (interval coverage, of 40) 3 decimals
+POINTS, DIFF, SHARE = "%.2f", "%+.2f", "%.3f"
+COLUMNS = {  # column: (label, number format); every table of the page is labelled from here
+    "scale": ("Scale", None), "method": ("Method", None), "target": ("Target", None), "skill": ("Skill", None),
+    "spec": ("Spec served", None), "name": ("Spec or baseline", None, "large"), "kind": ("Kind", None),
+    "role": ("Role", None), "paper_reference": ("Paper's model", None), "chosen": ("Served spec", None),
+    "selection": ("Spec chosen", None), "interval_protocol": ("Interval calibrated by", None),
+    "nested_mae_mean": ("Nested-CV MAE", POINTS), "nested_mae_sd": ("sd over repeats", POINTS),
+    "lineage_out_mae": ("Lineage-out MAE", POINTS), "lineage_out_mae_sd": ("± over seeds", POINTS),
+    "mean_baseline_mae": ("Mean baseline MAE", POINTS), "size_baseline_mae": ("Size baseline MAE", POINTS),
+    "skill_diff": ("MAE minus the mean's", DIFF), "skill_diff_lo": ("MAE minus the mean's, CI low", DIFF),
+    "skill_diff_hi": ("MAE minus the mean's, CI high", DIFF), "diff_vs_mean": ("MAE minus the mean's", DIFF),
+    "diff_lo": ("MAE minus the mean's, CI low", DIFF), "diff_hi": ("MAE minus the mean's, CI high", DIFF),
+    "vs_size_diff": ("MAE minus size's", DIFF), "vs_size_lo": ("MAE minus size's, CI low", DIFF),
+    "vs_size_hi": ("MAE minus size's, CI high", DIFF),
+    "spearman": ("Spearman", "%.2f"), "lineage_out_spearman_sd": ("Spearman ± over seeds", "%.2f"),
+    "coverage_top5": ("Top-5 coverage", "%.2f"), "coverage_top10": ("Top-10 coverage", "%.2f"),
+    "interval_level": ("Nominal level", "%.2f"), "interval_halfwidth": ("± known lineage", POINTS),
+    "interval_coverage": ("Coverage", SHARE), "interval_coverage_lo": ("Coverage, CI low", SHARE),
+    "interval_coverage_hi": ("Coverage, CI high", SHARE), "interval_halfwidth_lineage_out": ("± new lineage", POINTS),
+    "lineage_out_interval_coverage": ("Coverage (new lineage)", SHARE),
+    "lineage_out_interval_coverage_lo": ("Coverage (new lineage), CI low", SHARE),
+    "lineage_out_interval_coverage_hi": ("Coverage (new lineage), CI high", SHARE),
+    "n_models": ("Models", "%d"), "n_lineages": ("Lineages", "%d"), "inner_seeds": ("Inner-CV seeds", "%d")}
+
+
+def table(df, key: str) -> None:
+    """``df`` with the page's labels and formats (``COLUMNS``), methods and targets by their names."""
+    tables.show(df.assign(**{c: df[c].map(f) for c, f in (("method", registry.METHOD_LABELS.get),
+                                                           ("target", registry.label)) if c in df.columns}),
+                key, COLUMNS)
+
+
 served = cached(queries.table, name="predictor_served")
 if served.empty:
     st.warning("This database holds no out-of-sample evidence yet. Fix: run `python -m pipeline.run` "
                "and reload.")
     st.stop()
-
-for method in registry.METHOD_LABELS:
-    row = evidence.served_row(served, method)
-    (st.success if evidence.has_skill(row) else st.warning)(evidence.sentence(row, method))
 
 c1, c2, c3 = st.columns(3)
 method = c1.radio("Method", [m for m in registry.METHOD_LABELS if m in set(served["method"])],
@@ -43,20 +74,15 @@ target = c2.selectbox("RewardBench target", targets, format_func=registry.label,
 scales = sorted(set(served["scale"]), key=lambda s: (s != "normalized", s))
 scale = c3.selectbox("Scale of the benchmark inputs", scales, key="ev_scale")
 row = evidence.served_row(served, method, target, scale)
+for m in evidence.chosen_first(method):  # the chosen method's line in a box; the other's a plain note
+    line = evidence.sentence(evidence.served_row(served, m), m)
+    if m != method:
+        st.caption(line)
+    else:
+        (st.success if evidence.has_skill(evidence.served_row(served, m)) else st.warning)(line)
 
 st.subheader("Served predictors")
-st.dataframe(
-    served.assign(method=served["method"].map(registry.METHOD_LABELS),
-                  target=served["target"].map(registry.label)),
-    hide_index=True, width="stretch", key="ev_served",
-    column_config={"nested_mae_mean": st.column_config.NumberColumn("Nested-CV MAE", format="%.2f"),
-                   "nested_mae_sd": st.column_config.NumberColumn("sd over repeats", format="%.2f"),
-                   "lineage_out_mae": st.column_config.NumberColumn("Lineage-out MAE", format="%.2f"),
-                   "mean_baseline_mae": st.column_config.NumberColumn("Mean baseline", format="%.2f"),
-                   "size_baseline_mae": st.column_config.NumberColumn("Size baseline", format="%.2f"),
-                   "lineage_out_mae_sd": st.column_config.NumberColumn("± over seeds", format="%.2f"),
-                   "vs_size_diff": st.column_config.NumberColumn("vs size", format="%+.2f"),
-                   "interval_coverage": st.column_config.NumberColumn("Interval coverage", format="%.3f")})
+table(served, "ev_served")
 
 st.subheader("The intervals served, and how often they held")
 st.markdown(
@@ -67,14 +93,7 @@ st.markdown(
     "without the model's own fold or lineage; 95% CI from resampling whole lineages (errors of one "
     "lineage move together).")
 intervals = evidence.interval_table(served, method, scale)
-st.dataframe(
-    intervals.assign(target=intervals["target"].map(registry.label)), hide_index=True, width="stretch",
-    key="ev_intervals",
-    column_config={"interval_halfwidth": st.column_config.NumberColumn("± known lineage", format="%.1f"),
-                   "interval_coverage": st.column_config.NumberColumn("coverage", format="%.3f"),
-                   "interval_halfwidth_lineage_out": st.column_config.NumberColumn("± new lineage", format="%.1f"),
-                   "lineage_out_interval_coverage": st.column_config.NumberColumn("coverage (new)",
-                                                                                  format="%.3f")})
+table(intervals, "ev_intervals")
 for line in evidence.interval_misses(intervals):
     st.markdown(f"- {md_text(line)}")
 
@@ -84,18 +103,21 @@ comp = evidence.comparison(ev, scale, method, target)
 if comp.empty:
     st.info("No spec or baseline was measured for this selection.")
 else:
-    st.dataframe(comp.drop(columns=["scale", "method", "target"]), hide_index=True, width="stretch",
-                 key="ev_specs")
+    table(comp.drop(columns=["scale", "method", "target"]), "ev_specs")
+    if comp["name"].str.startswith(evidence.SERVED_AS.split("{")[0]).any():
+        st.caption("*served (= spec)*: the served procedure, its spec chosen inside every training part, chose "
+                   "that spec every time, so the spec's own row would repeat it.")
     st.plotly_chart(figures.skill_intervals(
         comp, f"Gain over predicting the mean, {registry.METHOD_LABELS[method]} / "
               f"{registry.label(target)} ({scale})"), key="fig_ev_skill")
-    paper = evidence.paper_vs_chosen(ev, scale, method, target)
-    if len(paper):
-        st.markdown("**The paper's model beside the served one** (the paper's Elastic Net: degree "
-                    "1-3, its hyperparameter grid, selected and scored on the same 10 folds there):")
-        st.dataframe(paper[["role", "name", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae",
-                            "spearman", "coverage_top5", "coverage_top10"]],
-                     hide_index=True, width="stretch", key="ev_paper")
+st.markdown("**The paper's model beside the served one** (the paper's Elastic Net: degree 1-3, its "
+            "hyperparameter grid, selected and scored on the same folds):")
+paper, why_not = evidence.paper_vs_served(ev, scale, method, target)
+if why_not:
+    st.info(why_not)
+else:
+    table(paper[["role", "name", "nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman",
+                 "coverage_top5", "coverage_top10"]], "ev_paper")
 
 st.subheader("Out-of-sample predictions of the known models")
 oof = cached(queries.table, name="predictions_oof")
@@ -128,18 +150,18 @@ if len(errs) and chosen is not None:
 
 st.subheader("Interval calibration")
 cal = cached(queries.table, name="interval_calibration")
-if cal.empty:
-    st.info("No interval calibration stored.")
+c = cal[(cal["scale"] == scale) & (cal["method"] == method) & (cal["target"] == target)] if len(cal) else cal
+if c.empty:
+    st.info("No interval calibration stored for this selection.")
 else:
-    c = cal[(cal["scale"] == scale) & (cal["method"] == method)]
-    c = c.assign(label=c["target"].map(registry.label) + " (" + c["protocol"].map(
-        lambda p: evidence.PROTOCOL_LABELS.get(p, p)) + ")")
+    c = c.assign(label=c["protocol"].map(lambda p: evidence.PROTOCOL_LABELS.get(p, p)))
     st.plotly_chart(figures.interval_calibration(
-        c, f"Do the intervals cover what they claim? ({registry.METHOD_LABELS[method]}, {scale})"),
-        key="fig_ev_calibration")
+        c, f"Do the intervals cover what they claim? ({registry.METHOD_LABELS[method]}, "
+           f"{registry.label(target)}, {scale})"), key="fig_ev_calibration")
     st.caption("Empirical coverage of the intervals on models outside the training folds (nested) or "
-               "lineages (leave one lineage out), with a 95% interval from resampling lineages; the "
-               "dashed line is perfect calibration.")
+               "lineages (leave one lineage out), with a 95% interval from resampling lineages, for the target "
+               "chosen above (the two protocols side by side at each nominal level); the dashed line is "
+               "perfect calibration.")
 
 skipped = cached(queries.table, name="skipped_analyses")
 for r in skipped.itertuples():

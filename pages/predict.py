@@ -149,9 +149,9 @@ if bundle is None:
     st.stop()
 
 served = cached(queries.table, name="predictor_served")
-for m in registry.METHOD_LABELS:  # the out-of-sample evidence of both methods, above any ranking
+for m in evidence.chosen_first(method):  # both methods' evidence above any ranking; a box only for the chosen one
     row = evidence.served_row(served, m)
-    (st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
+    (st.caption if m != method else st.markdown if evidence.has_skill(row) else st.warning)(evidence.sentence(row, m))
 st.caption("Measured on models the predictor did not see: repeated nested cross-validation and whole "
            "lineages (publishers) held out, in the same run as the baselines. Details: the *Evidence* page.")
 

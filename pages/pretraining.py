@@ -7,6 +7,7 @@ from advisor.analyses import presence
 from advisor.db import queries
 from pages import _figures as figures
 from pages._shared import cached, source_caption
+from pages._tables import MISSING
 
 st.title("Pre-training data")
 st.markdown("How much of each SlimPajama subset a model seems to have seen in pre-training, estimated "
@@ -36,7 +37,8 @@ if n_docs:
                "(n per subset under each box). The summary's mean_lo / mean_hi and the heatmap's intervals "
                "are bootstrap intervals over documents.")
 with st.expander("Summary per model and subset"):
-    st.dataframe(tables["presence_summary"], hide_index=True, width="stretch", key="presence_summary")
+    st.dataframe(tables["presence_summary"], hide_index=True, width="stretch", placeholder=MISSING,
+                 key="presence_summary")
 if jsd.empty:
     st.info("The database has presence scores but no Jensen-Shannon distances; rerun the presence "
             f"stage (`{queries.PRESENCE_COMMAND}`).")
@@ -50,12 +52,13 @@ if len(rounds):
                     "interval was within its tolerance (or the corpus ran out). Half-widths at each round's "
                     "level (a Bonferroni share of the error rate per round); JSD widths include the "
                     "estimated bias.")
-        st.dataframe(rounds, hide_index=True, width="stretch", key="presence_rounds")
+        st.dataframe(rounds, hide_index=True, width="stretch", placeholder=MISSING, key="presence_rounds")
 if len(tables.get("presence_regression", [])):
     st.subheader("Do presence scores help the predictor?")
     st.markdown("Honest cross-validated error of the predictor without and with each model's mean "
                 "presence score per subset as extra features (the paper reports 3.2 -> 1.7 MAE).")
-    st.dataframe(tables["presence_regression"], hide_index=True, width="stretch", key="presence_regression")
+    st.dataframe(tables["presence_regression"], hide_index=True, width="stretch", placeholder=MISSING,
+                 key="presence_regression")
 source_caption("presence_scores / presence_summary / presence_jsd / presence_rounds / presence_regression tables, "
                "written by "
                "the presence stage")

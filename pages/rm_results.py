@@ -9,7 +9,9 @@ from advisor.core import registry
 from advisor.core.untrusted import md_text
 from advisor.db import queries
 from pages import _figures as figures
+from pages import _tables as tables
 from pages._shared import cached, source_caption
+from pages._tables import MISSING
 
 st.title("Reward-model results")
 st.markdown("RewardBench scores of reward models trained on each base model with two methods: "
@@ -35,11 +37,12 @@ table = shown[["display_name", "method", "score", *registry.RM_SECTIONS,
                "params_b", "size_group", "family", "publisher", "source", "hf_id"]].copy()
 table["method"] = table["method"].map(registry.METHOD_LABELS)
 st.metric("Reward models shown", len(table))
-st.dataframe(table.sort_values("score", ascending=False), hide_index=True, width="stretch",
-             column_config={"display_name": "Model", "score": st.column_config.NumberColumn("Overall", format="%.1f"),
-                            "chat_hard": registry.CATEGORY_LABELS["chat_hard"], "params_b": "Params (B)",
-                            "size_group": "Size group",
-                            "hf_id": "Hugging Face id"}, key="rm_table")
+st.dataframe(table.sort_values("score", ascending=False), hide_index=True, width="stretch", placeholder=MISSING,
+             column_config={"display_name": "Model", "method": "Method", **{
+                 c: st.column_config.NumberColumn(registry.CATEGORY_LABELS[c], format="%.1f")
+                 for c in registry.RM_TARGETS}, "params_b": "Params (B)", "size_group": "Size group",
+                 "family": "Family", "publisher": "Publisher", "source": "Source", "hf_id": "Hugging Face id"},
+             key="rm_table")
 source_caption("paper Tables 4 and 5 (rm_results.source = 'paper'); pipeline-trained rows "
                "(source = 'pipeline')")
 
@@ -49,8 +52,12 @@ gains = gains_per_size_group(paper)
 st.plotly_chart(figures.gains_by_size_group(paper, gains), key="fig2")
 g = gains.copy()
 g["method"] = g["method"].map(registry.METHOD_LABELS)
-st.dataframe(g, hide_index=True, width="stretch", key="gains_table",
-             column_config={"gain_points": st.column_config.NumberColumn("Gain (points)", format="%+.1f")})
+st.dataframe(g, hide_index=True, width="stretch", placeholder=MISSING, key="gains_table",
+             column_config={"method": "Method", "size_group": "Size group", "best_hf_id": "Best model",
+                            "best_score": st.column_config.NumberColumn("Its score", format="%.1f"),
+                            "baseline_hf_id": "Llama-3.x baseline",
+                            "baseline_score": st.column_config.NumberColumn("Baseline's score", format="%.1f"),
+                            "gain_points": st.column_config.NumberColumn("Gain (points)", format="%+.1f")})
 
 st.subheader("Bradley-Terry vs Regression")
 bt = posttraining.bt_vs_regression(paper)
@@ -63,11 +70,14 @@ st.markdown(f"Regression beats Bradley-Terry on {registry.CATEGORY_LABELS[cat]} 
             f"(mean difference {bt['difference'].mean():+.1f} points).")
 
 st.subheader("Post-training stages (Table 1)")
-st.markdown("Regression reward models trained on Llama-3.1-8B and its post-trained variants; the Δ "
-            "columns are the change relative to the base model.")
-st.dataframe(posttraining.table1_deltas(cached(queries.post_training)), hide_index=True, width="stretch",
-             key="table1")
-source_caption("paper Table 1")
+st.markdown("Regression reward models trained on Llama-3.1-8B (the base row) and its post-trained variants; "
+            "each category's score is followed by its Δ column, the change relative to the base model in "
+            "percent of the base model's score.")
+tables.show(posttraining.table1(cached(queries.post_training)), "table1", {
+    "model": ("Model", None), "stage": ("Stage", None),
+    **{c: (registry.CATEGORY_LABELS[c], "%.1f") for c in posttraining.CATEGORIES},
+    **{posttraining.delta_column(c): ("Δ", "%+.1f%%") for c in posttraining.CATEGORIES}})
+source_caption("paper Table 1; the Δ columns are computed from its scores and equal the paper's")
 
 st.subheader("Your own reward-model results")
 st.markdown("Results a team measured itself (`rm_results.source = 'user'`), kept apart from the paper's rows "
@@ -77,7 +87,7 @@ mine = cached(queries.user_rm_results)
 if mine.empty:
     st.caption("None ingested yet.")
 else:
-    st.dataframe(mine, hide_index=True, width="stretch", key="user_rm_table",
+    st.dataframe(mine, hide_index=True, width="stretch", placeholder=MISSING, key="user_rm_table",
                  column_config={"hf_id": "Base model",
                                 "score": st.column_config.NumberColumn("Overall", format="%.1f")})
 with st.expander("Check a results file and get the command that adds it", expanded=mine.empty):
@@ -102,6 +112,6 @@ with st.expander("Check a results file and get the command that adds it", expand
 
             st.success(f"{len(rows)} result(s) read from {md_text(up.name)}.")
             st.dataframe(pd.DataFrame([r.as_dict() for r in rows]), hide_index=True, width="stretch",
-                         key="user_rm_preview")
+                         placeholder=MISSING, key="user_rm_preview")
             st.markdown("Save the file, then run in the project directory:")
             st.code(user_rm.command(up.name, up_method, up_base), language="bash")

@@ -60,3 +60,12 @@ def mean_coverage(curves: pd.DataFrame, ks=range(5, 11)) -> pd.Series:
     """Average coverage over ``ks`` per feature (the paper's "on average in the top 5-10")."""
     sub = curves[curves.k.isin(list(ks))]
     return sub.groupby("feature", sort=False).coverage.mean().sort_values(ascending=False)
+
+
+def chance_coverage(ks, n: int) -> pd.DataFrame:
+    """The coverage a random ranking gets on average: its top-k is a uniform random k of the n models,
+    so each of the true top-k is in it with probability k/n and the expected coverage is k/n
+    (hypergeometric mean k * k / n, divided by k). Columns k, coverage; k above n is skipped."""
+    if n < 1:
+        raise ValueError(f"chance coverage needs at least one model, got n = {n}")
+    return pd.DataFrame([{"k": int(k), "coverage": k / n} for k in ks if k <= n], columns=["k", "coverage"])

@@ -32,6 +32,26 @@ def table1_deltas(post_training: pd.DataFrame, base_stage: str = "base",
     return out
 
 
+def delta_column(category: str) -> str:
+    """The name of a category's Δ column in ``table1``: 'chat' -> 'chat_delta_pct'."""
+    return f"{category}_delta_pct"
+
+
+def table1(post_training: pd.DataFrame, base_stage: str = "base") -> pd.DataFrame:
+    """Table 1 as the paper prints it: the base model's row first, then each post-trained model, every
+    category's score followed by its Δ column (``delta_column``: percent change vs the base row, as
+    ``table1_deltas``; empty on the base row, which the others are compared with)."""
+    deltas = table1_deltas(post_training, base_stage).set_index("model")
+    cats = [c for c in CATEGORIES if c in post_training.columns]
+    rows = pd.concat([post_training[post_training.stage == base_stage],
+                      post_training[post_training.stage != base_stage]], ignore_index=True)
+    out = rows[["model", "stage"]].copy()
+    for c in cats:
+        out[c] = rows[c].to_numpy(float)
+        out[delta_column(c)] = rows["model"].map(deltas[c]).to_numpy(float)  # NaN on the base row
+    return out
+
+
 def bt_vs_regression(rm: pd.DataFrame) -> pd.DataFrame:
     """Long table hf_id, category, regression, bradley_terry, difference (= regression - BT)."""
     cats = [c for c in CATEGORIES if c in rm.columns]

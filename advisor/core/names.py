@@ -11,6 +11,18 @@ from __future__ import annotations
 
 import re
 
+# One name per publisher everywhere: the paper's Table 3 (data/paper/models.csv) writes two publishers
+# otherwise than their lineage (data/lineages.csv), which the Evidence page shows; ingest writes the models
+# table's publisher through ``publisher`` (data/SOURCES.md, "data/lineages.csv").
+PUBLISHER_SPELLING = {"THI": "TII",  # Technology Innovation Institute (org tiiuae): Falcon
+                      "01.ai": "01.AI"}  # Yi
+
+
+def publisher(name: str) -> str:
+    """A publisher's one spelling: 'THI' -> 'TII'; any other name unchanged."""
+    name = str(name).strip()
+    return PUBLISHER_SPELLING.get(name, name)
+
 
 def hub_key(hf_id: str) -> str:
     """Hugging Face hub ids are case-insensitive: 'ORG/Model' and 'org/model' are one repository. The

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from advisor.core.registry import METHOD_LABELS, label
@@ -40,6 +41,12 @@ def served_row(table: pd.DataFrame, method: str, target: str = "score",
 
 def has_skill(row: dict | None) -> bool:
     return bool(row) and row.get("skill") == SKILL
+
+
+def chosen_first(method: str) -> list[str]:
+    """The training methods with ``method`` first: the pages show its evidence line as the one to heed
+    (a warning when it has no skill) and the others' as plain notes below it."""
+    return [method, *(m for m in METHOD_LABELS if m != method)]
 
 
 def _pts(v) -> str:
@@ -118,20 +125,48 @@ def interval_misses(rows: pd.DataFrame) -> list[str]:
     return out
 
 
+MEASURED = ["nested_mae_mean", "nested_mae_sd", "lineage_out_mae", "spearman", "coverage_top5",
+            "coverage_top10", "diff_vs_mean", "diff_lo", "diff_hi"]  # the numbers of a predictor_evidence row
+SERVED_AS = "served (= {spec})"  # the served procedure's name when it repeats its spec's row
+
+
 def comparison(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:
-    """Specs and baselines of one (scale, method, target) for display: best lineage-out first."""
+    """Specs and baselines of one (scale, method, target) for display: best lineage-out first. The served
+    procedure (its spec chosen inside every training part, kind ``served``) and the spec it serves
+    (``chosen``) are one row when every measured number is the same (the procedure chose that spec in
+    every part): named ``SERVED_AS``, e.g. 'served (= ridge_oll_mean_log_params)', and marked ``chosen``."""
     if evidence.empty:
         return evidence
     e = evidence[(evidence["scale"] == scale) & (evidence["method"] == method)
                  & (evidence["target"] == target)].copy()
+    served, chosen = e[e["kind"] == "served"], e[e["chosen"].fillna(False).astype(bool)]
+    if len(served) == 1 and len(chosen) == 1:
+        a, b = (served[MEASURED].to_numpy(float)[0], chosen[MEASURED].to_numpy(float)[0])
+        if np.allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True):
+            e = e.drop(index=chosen.index)
+            e.loc[served.index, ["name", "chosen"]] = [SERVED_AS.format(spec=chosen["name"].iloc[0]), True]
     return e.sort_values(["lineage_out_mae", "name"]).reset_index(drop=True)
 
 
-def paper_vs_chosen(evidence: pd.DataFrame, scale: str, method: str, target: str) -> pd.DataFrame:
-    """The paper's Elastic Net (degree 1-3, paper grid) beside the spec the advisor serves."""
+PAPER_REFERENCE_COMMAND = "python -m pipeline.run --config configs/report.yaml"
+
+
+def paper_vs_served(evidence: pd.DataFrame, scale: str, method: str,
+                    target: str) -> tuple[pd.DataFrame, str | None]:
+    """The paper's Elastic Net (degree 1-3, paper grid) beside the served procedure, with a column
+    ``role``; or, when the build did not evaluate the paper's model for this selection, an empty frame
+    and the reason in words (which selections it was evaluated for, or the command that evaluates it)."""
     e = comparison(evidence, scale, method, target)
-    if e.empty:
-        return e
-    keep = e[e["paper_reference"].fillna(False).astype(bool) | e["chosen"].fillna(False).astype(bool)]
-    role = ["served" if c else "paper reference" for c in keep["chosen"].fillna(False).astype(bool)]
-    return keep.assign(role=role)
+    paper = e[e["paper_reference"].fillna(False).astype(bool)] if len(e) else e
+    if len(paper):
+        keep = pd.concat([e[e["kind"] == "served"], paper])
+        return keep.assign(role=["served" if k == "served" else "paper's model" for k in keep["kind"]]), None
+    where = evidence[evidence["paper_reference"].fillna(False).astype(bool)] if len(evidence) else evidence
+    if len(where):
+        done = sorted({f"{label(t)} on the {sc} scale ({METHOD_LABELS.get(m, m)})"
+                       for sc, m, t in zip(where["scale"], where["method"], where["target"])})
+        return e.iloc[0:0], ("This build evaluated the paper's model only for " + "; ".join(done)
+                             + ": choose that method, target and scale above.")
+    return e.iloc[0:0], ("This build did not evaluate the paper's model (it takes minutes): "
+                         f"`{PAPER_REFERENCE_COMMAND}` evaluates it on the same folds for the overall score "
+                         "(predictor.paper_reference_scales and paper_reference_targets of that config).")

@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 from advisor.core import registry
-from advisor.core.names import ModelResolver
+from advisor.core.names import ModelResolver, publisher
 from pipeline import schema
 from pipeline.errors import InputError
 from pipeline.ingest.common import add_source, read_table, unknown_model
@@ -41,7 +41,7 @@ def ingest_models(con, data_dir: Path) -> ModelResolver:
             raise InputError(path, f"size group {r['size_group']!r}", f"use one of {list(registry.SIZE_GROUPS)}",
                              row=i + 2, field="size_group")
         seen.add(r["hf_id"])
-        rows.append({"hf_id": r["hf_id"], "display_name": r["model"], "publisher": r["publisher"],
+        rows.append({"hf_id": r["hf_id"], "display_name": r["model"], "publisher": publisher(r["publisher"]),
                      "family": r["family"], "params_b": r["params_b"], "pretrain_tokens_t": r["pretrain_tokens_t"],
                      "release": r["release_month"], "size_group": r["size_group"],
                      "downloads_feb2025": int(r["downloads_feb2025"]), "likes": int(r["likes"]),

@@ -119,6 +119,21 @@ def test_gains_hand_example_and_missing_baseline():
         gains.gains_per_size_group(rm.iloc[1:])
 
 
+def test_chance_coverage_is_the_mean_over_every_random_ranking():
+    """k/n, against brute force: the mean of eq. 9 over all 720 orders of 6 models (no tie-break at play)."""
+    from itertools import permutations
+
+    truth = pd.Series([6.0, 5, 4, 3, 2, 1], index=list("abcdef"))
+    ks = [1, 2, 3, 5]
+    brute = {k: np.mean([coverage.coverage_at_k(pd.Series(np.array(order, float), index=truth.index), truth, k)
+                         for order in permutations(range(6))]) for k in ks}
+    got = coverage.chance_coverage([*ks, 7], n=6).set_index("k")["coverage"]
+    assert list(got.index) == ks  # k above n skipped
+    assert got.to_dict() == pytest.approx(brute) and got[3] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="at least one model"):
+        coverage.chance_coverage([1], n=0)
+
+
 # --- post-training (Table 1) and BT vs regression ---------------------------------------------
 PAPER_T1 = {"Llama-3.1-8B-Instruct": [1.5, 27.0, 30.8, 7.1, 14.1],
             "Hermes-3-Llama-3.1-8B": [1.7, 32.8, 29.5, -6.4, 11.2],
@@ -131,6 +146,23 @@ def test_table1_deltas_equal_paper(root):
     d = posttraining.table1_deltas(pd.read_csv(root / "data/paper/post_training.csv")).set_index("model")
     for model, vals in PAPER_T1.items():
         assert d.loc[model, list(posttraining.CATEGORIES)].tolist() == vals, model
+
+
+def test_table1_has_the_base_row_and_a_delta_column_after_each_category(root):
+    """As the paper prints Table 1 (its text, PAPER_T1): base first with its scores and no Δ, then the deltas."""
+    t = posttraining.table1(pd.read_csv(root / "data/paper/post_training.csv"))
+    assert list(t.columns) == ["model", "stage", "chat", "chat_delta_pct", "chat_hard", "chat_hard_delta_pct",
+                               "safety", "safety_delta_pct", "reasoning", "reasoning_delta_pct", "score",
+                               "score_delta_pct"]
+    base = t.iloc[0]
+    assert (base["model"], base["stage"]) == ("Llama-3.1-8B", "base")
+    assert [base[c] for c in posttraining.CATEGORIES] == [93.9, 53.7, 64.7, 79.1, 72.9]
+    assert base[[posttraining.delta_column(c) for c in posttraining.CATEGORIES]].isna().all()
+    rest = t.iloc[1:].set_index("model")
+    assert list(rest.index) == list(PAPER_T1)
+    for model, vals in PAPER_T1.items():
+        assert rest.loc[model, [posttraining.delta_column(c) for c in posttraining.CATEGORIES]].tolist() == vals
+    assert rest.loc["Hermes-3-Llama-3.1-8B", "reasoning"] == 74.0
 
 
 def test_table1_needs_one_base_and_bt_difference():

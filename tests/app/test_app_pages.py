@@ -76,17 +76,40 @@ def test_results_page_shows_both_methods_gains_and_table1(app, paper_rm):
     diff = wide.regression - wide.bradley_terry
     assert any(m.value == f"Regression beats Bradley-Terry on Overall for {(diff > 0).sum()} of 40 base "
                           f"models (mean difference {diff.mean():+.1f} points)." for m in at.markdown)
-    # Table 1: a row per post-trained model (the deltas: test_table1_deltas_equal_paper)
+    # Table 1 as the paper prints it: the base row first (no Δ), then a row per post-trained model, each category
+    # followed by its Δ column, labelled (the numbers: test_table1_has_the_base_row_and_a_delta_column_after_...)
     post = pd.read_csv(PAPER / "post_training.csv")
-    shown = dataframe_with(at, "stage", "chat_hard")
-    assert sorted(shown["model"]) == sorted(post.loc[post.stage != "base", "model"])
+    table1 = next(d for d in at.dataframe if "chat_hard_delta_pct" in d.value.columns)
+    shown = table1.value
+    assert list(shown["model"]) == list(post.loc[post.stage == "base", "model"]) + list(
+        post.loc[post.stage != "base", "model"])
+    assert shown.iloc[0][[c for c in shown.columns if c.endswith("_delta_pct")]].isna().all()
+    config = json.loads(table1.proto.columns)
+    assert config["score_delta_pct"]["label"] == "Δ" and config["score_delta_pct"]["type_config"]["format"] == "%+.1f%%"
+    assert table1.proto.placeholder == "—"  # the base row's Δ reads as a dash
     specs = chart_specs(at)
     assert len(specs) == 2
     fig2 = specs[0]["data"]
-    hover_names = {str(row[0]) for t in fig2 for row in t["customdata"]}
+    hover_names = {str(x) for t in fig2 for x in t["x"]}
     assert len(hover_names) == 40 and "Qwen2.5-7B-Instruct" in hover_names  # hover shows model names
+    drawn = {(t["xaxis"], str(t["x"][0])) for t in fig2 if t["name"] == "Llama-3.x baseline (0 by definition)"}
+    assert {x for _, x in drawn} == {"Llama-3.2-1B-Instruct", "Llama-3.2-3B-Instruct", "Llama-3.1-8B-Instruct"}
+    assert len(drawn) == 6  # the red baseline drawn in every panel (2 methods x 3 size groups)
+    assert set(gains["baseline_hf_id"]) == {"meta-llama/" + x for _, x in drawn}
     fig11 = specs[1]["data"][0]
     assert len(fig11["y"]) == 40 and "gemma-2-9b-it" in fig11["y"]
+
+
+def test_one_publisher_name_per_lineage_on_every_page(app, app_db):
+    """The Reward-model results page lists Falcon's publisher as the Evidence page's lineage does: TII (the
+    paper's 'THI'), and Yi's as 01.AI."""
+    at = app("rm_results")
+    publishers = at.multiselect(key="rm_publishers").options
+    assert "TII" in publishers and "01.AI" in publishers
+    assert "THI" not in publishers and "01.ai" not in publishers
+    with duckdb.connect(str(app_db), read_only=True) as con:
+        lineages = {r[0] for r in con.execute("SELECT DISTINCT lineage FROM lineage_errors").fetchall()}
+    assert lineages <= set(publishers)  # every lineage the Evidence page draws is spelled as a publisher here
 
 
 def test_results_page_filters_by_size_group_and_shows_pipeline_rows(app, app_db, tmp_path, monkeypatch,
@@ -139,9 +162,15 @@ def test_benchmarks_page_coverage_filter_follows_the_sliders(app):
         n = int(re.match(r"(\d+) of 9 benchmarks pass", line).group(1))
         passed.append(n)
     assert passed == sorted(passed) and passed[-1] == 9  # coverage >= 0 holds for every benchmark
-    # the predictor's curve is drawn beside the benchmarks'
+    # the predictor's curve is drawn beside the benchmarks', with chance (k/40) and the thresholds marked
     lines = [s for s in chart_specs(at) if s["data"] and s["data"][0]["type"] == "scatter"][0]
     assert any(t["name"] == "Predictor" for t in lines["data"])
+    chance = next(t for t in lines["data"] if t["name"] == "chance: a random top-k")
+    assert list(arr(chance["x"])) == list(range(5, 31))
+    assert arr(chance["y"]).astype(float) == pytest.approx([k / 40 for k in range(5, 31)])
+    marks = next(t for t in lines["data"] if t["name"] == "the filter's minimum")
+    assert list(arr(marks["x"])) == [5, 10] and list(arr(marks["y"])) == [0.0, 0.0]  # the sliders' last values
+    assert sorted(sh["x0"] for sh in lines["layout"]["shapes"]) == [5, 10]
     assert "nested-CV out-of-fold predictions" in at.caption[-1].value  # the served procedure's, honest
 
 
@@ -194,6 +223,7 @@ def test_pretraining_page_draws_presence_tables(app, app_db, tmp_path, monkeypat
     heat = specs[1]["data"][0]
     assert heat["type"] == "heatmap" and arr(heat["z"])[0][1] == 0.42 and heat["x"] == ["LLM360/Crystal",
                                                                                   "Qwen/Qwen2.5-7B"]
+    assert heat["y"] == heat["x"] and specs[1]["layout"]["yaxis"]["autorange"] == "reversed"  # diagonal from top-left
     # each cell's interval and the documents it rests on, on hover
     assert "[%{customdata[0]:.4f}, %{customdata[1]:.4f}]" in heat["hovertemplate"]
     assert [float(v) for v in arr(heat["customdata"])[0][1][:3]] == [0.39, 0.45, 60]
@@ -302,3 +332,22 @@ def test_significance_level_changes_the_marks(app):
     assert (corr["significant"] == (corr["p_value"] < 0.001)).all()
     heat = [s for s in chart_specs(at) if s["data"][0]["type"] == "heatmap"][0]
     assert heat["layout"]["title"]["text"].endswith("* significant at 0.001")
+
+
+def test_theme_follows_the_system_and_sidebar_icons_need_no_emoji_font():
+    """Issue 26: the config forced a light theme, and the sidebar's emoji icons were empty boxes where no emoji
+    font is installed. Now no theme is forced (Streamlit follows prefers-color-scheme; the browser test
+    screenshots both) and every page icon is one of Streamlit's bundled Material Symbols, served by the app
+    itself (its ligature, the icon's name in words, shows if the font were missing)."""
+    import ast
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert "base" not in config.get("theme", {})
+    assert config["client"]["toolbarMode"] == "viewer"  # the menu with the System / Light / Dark switch
+    icons = [kw.value.value for node in ast.walk(ast.parse((ROOT / "app.py").read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page"
+             for kw in node.keywords if kw.arg == "icon"]
+    assert len(icons) == 8 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons), icons
+    static = Path(__import__("streamlit").__file__).parent / "static" / "static" / "media"
+    assert list(static.glob("MaterialSymbols-Rounded*.woff2"))  # the font ships with Streamlit (no CDN)

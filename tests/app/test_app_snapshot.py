@@ -40,7 +40,15 @@ new columns and numbers, the new "intervals served" section with its misses, the
 figure); the Benchmarks page's predictor coverage curves (its out-of-fold predictions); the Across recipes
 page (Bradley-Terry's predictions of the external bases and its agreement numbers; the regression order of
 the bases is unchanged); the Data page's schema version (3 -> 4). Home, RM results, Pre-training and
-Capabilities identical.
+Capabilities identical. Issue 26 (figures and theme): the Reward-model results page (the publisher filter and
+table spell Falcon's publisher TII and Yi's 01.AI, as their lineages; Fig. 2 as a panel per size group with the
+baseline drawn as a red diamond; Table 1 with the base row and a Δ column after each category; labelled
+columns); the Benchmarks page (the coverage plot's chance line k/40, the k = 5 / 10 marks and their caption);
+the Evidence page (the chosen method's evidence line in a box and the other's as a caption below the selectors,
+labelled tables, the served procedure as one row 'served (= spec)', the paper's model or why it is missing,
+the calibration chart for the chosen target, a series per protocol); the Predict page (the evidence line of the
+method not chosen is a caption instead of a warning box or plain text). No number shown before changed; Home,
+Across recipes, Pre-training, Capabilities and Data identical.
 """
 
 import os

@@ -368,3 +368,63 @@ def test_across_recipes_and_own_results_upload(server, browser_page, app_db, tmp
     page.get_by_text("bad.csv, row 2, field 'reasoning': 700 is outside 0-100").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(tmp_path / "own_results_check.png"), full_page=True)
+
+
+# --- issue 26, items 9-10: the analysis figures in the light and the dark theme (W3) ---------------------
+THEMED = [  # (page path, its browser-tab title, a figure's title on it, the screenshot's name)
+    ("rm_results", "Reward-model results · rm-advisor", "Gains over the Llama-3.x baseline", "fig2_gains"),
+    ("benchmarks", "Benchmarks vs RM quality · rm-advisor", "Coverage of the top-k reward models", "fig4_coverage"),
+    ("evidence", "Evidence · rm-advisor", "Do the intervals cover what they claim?", "evidence_calibration")]
+
+
+def _drawn(page, figure_title: str):
+    """The chart titled ``figure_title`` once the page's run is over and plotly has drawn it (no fixed wait)."""
+    chart = page.locator('[data-testid="stPlotlyChart"]').filter(has_text=figure_title).first
+    chart.locator(".main-svg").first.wait_for()
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stDataFrame]')]"
+                           ".filter(e => e.checkVisibility()).every(e => e.querySelector('canvas'))")
+    return chart
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_figures_follow_the_system_theme_with_page_titles_and_font_icons(server, browser, scheme, tmp_path):
+    """The app follows the browser's colour scheme (no theme forced), each page names itself in the browser
+    tab, the sidebar icons are drawn by the bundled Material Symbols font (no emoji font needed), and Fig. 2,
+    the coverage plot and the calibration chart draw in both themes; the menu switches to the other theme.
+    Element screenshots of each chart and the
+    Table 1 section go to $RM_ADVISOR_SCREENSHOTS (docs/img/ takes its pictures from there) or the tmp dir."""
+    shots = Path(os.environ.get("RM_ADVISOR_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 1400}, color_scheme=scheme)  # Fig. 2 whole
+    try:
+        page.set_default_timeout(60_000)
+        for path, title, figure_title, name in THEMED:
+            page.goto(f"{server}/{path}")
+            chart = _drawn(page, figure_title)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            page.wait_for_function("t => document.title === t", arg=title)  # each page names itself
+            chart.screenshot(path=str(shots / f"{name}_{scheme}.png"))
+        background = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stApp]'))"
+                                   ".backgroundColor")
+        channels = [int(c) for c in re.findall(r"\d+", background)[:3]]
+        assert (sum(channels) < 150) == (scheme == "dark"), background  # the system's scheme, not a forced one
+        assert page.evaluate("async () => { await document.fonts.ready; return [...document.fonts].some("
+                             "f => f.family.includes('Material Symbols') && f.status === 'loaded'); }")
+        icon = page.locator('[data-testid="stSidebarNav"] a [data-testid="stIconMaterial"]').first
+        assert "Material Symbols" in icon.evaluate("e => getComputedStyle(e).fontFamily")
+        page.goto(f"{server}/rm_results")
+        _drawn(page, THEMED[0][2])
+        table1 = page.locator('xpath=//h3[contains(., "Post-training stages (Table 1)")]'
+                              '/following::*[@data-testid="stDataFrame"][1]')
+        table1.locator("canvas").first.wait_for()
+        table1.screenshot(path=str(shots / f"table1_{scheme}.png"))
+        page.locator('[data-testid="stMainMenu"]').click()  # the menu's theme switch: the other scheme
+        switch = page.locator('[data-testid="stThemeSwitcher"] [role="menuitemradio"]')
+        assert [t.split()[-1] for t in switch.all_inner_texts()] == ["System", "Light", "Dark"]
+        page.locator(f'[data-testid="stMainMenuItem-theme-{"Light" if scheme == "dark" else "Dark"}"]').click()
+        page.wait_for_function("d => (getComputedStyle(document.querySelector('[data-testid=stApp]'))"
+                               ".backgroundColor.match(/\\d+/g).slice(0, 3).reduce((a, c) => a + +c, 0) < 150) === d",
+                               arg=scheme != "dark")
+    finally:
+        page.close()

@@ -58,6 +58,23 @@ def test_paper_tables_equal_the_paper(con, data_dir):
     assert ("qnli",) not in flagged and ("truthfulqa_mc1",) not in flagged
 
 
+def test_one_publisher_name_per_lineage(con, data_dir):
+    """The paper writes Falcon's publisher 'THI' and Yi's '01.ai'; the lineages (Evidence page) 'TII' and
+    '01.AI'. The models table (Reward-model results page) takes the lineage's spelling, so a model whose
+    lineage is its own publisher shows one name on every page."""
+    from pipeline.ingest import lineages
+
+    ingest_paper(con, data_dir)
+    lineages.ingest(con, data_dir)
+    rows = con.execute("""SELECT m.hf_id, m.publisher, l.lineage FROM models m JOIN model_lineages l USING (hf_id)
+                          WHERE l.source LIKE 'publisher in data/paper/models.csv%'""").fetchall()
+    assert len(rows) == 37  # the 40 but the three Tulu 3 models (Ai2 fine-tunes: lineage Meta)
+    assert [(h, p, lin) for h, p, lin in rows if p != lin] == []
+    falcon = con.execute("SELECT DISTINCT publisher FROM models WHERE hf_id LIKE 'tiiuae/%'").fetchall()
+    assert falcon == [("TII",)]
+    assert pd.read_csv(PAPER / "models.csv").publisher.isin(["THI", "01.ai"]).sum() == 7  # the paper's spelling kept
+
+
 def test_oll_v2_both_scales_for_all_40_and_duplicate_rule(con, data_dir):
     resolver = ingest_paper(con, data_dir)
     kept = oll_v2.ingest_raw(con, data_dir, resolver, "prefer_bfloat16")
