@@ -40,7 +40,15 @@ new columns and numbers, the new "intervals served" section with its misses, the
 figure); the Benchmarks page's predictor coverage curves (its out-of-fold predictions); the Across recipes
 page (Bradley-Terry's predictions of the external bases and its agreement numbers; the regression order of
 the bases is unchanged); the Data page's schema version (3 -> 4). Home, RM results, Pre-training and
-Capabilities identical.
+Capabilities identical. Issue 26 (state and picking): the Predict page (the empty page and all four
+scenarios) gains the "Load the example" button, the typed table's "Use these rows" button, the picker's
+"Search every model id" label, its three switches (official providers only, hide merges, hide reward
+models: on) and "Add N selected" in place of the "Models to add" chooser, the picker's table draws up to
+1,000 rows (was 200) with official providers' models first, and the picked models are chips ("Picked (25):
+remove one with its x"). So "Add the first 25 matching" now adds the 25 official providers' models of
+highest leaderboard rank (Qwen, Meta, AllenAI, NVIDIA ...) instead of the first 25 by rank (mostly merges
+and fine-tunes): the ranked table of the pick scenarios lists those, all 25 ranked (the size-0 row and its
+warning are gone). The known-models scenario's ranking is identical; every other page identical.
 """
 
 import os
