@@ -71,13 +71,12 @@ def read_candidates(args: argparse.Namespace, db: Path) -> tuple[list[upload.Can
     picks = [p.strip() for p in args.pick.split(",") if p.strip()]
     if picks:
         lb = queries.leaderboard(db)
-        known = {h.lower(): h for h in lb["hf_id"]}
-        missing = [p for p in picks if p.lower() not in known]
+        found, missing = upload.match_leaderboard_ids(lb, picks)
         if missing:
             return [], [f"--pick: {', '.join(repr(m) for m in missing)} not in the Open LLM "
                         f"Leaderboard v2 table of {db}. Fix: check the ids (the app's pick tab "
                         f"searches them), or give the model's results in FILE."]
-        parts.append(upload.leaderboard_candidates(lb, list(dict.fromkeys(known[p.lower()] for p in picks))))
+        parts.append(upload.leaderboard_candidates(lb, found))
     if not parts:
         return [], ["no candidates. Fix: give a CSV or lm-eval JSON FILE, or --pick ID,ID."]
     return parts, []

@@ -1,9 +1,10 @@
 """Predict & shortlist: enter, upload or pick candidate base models; get their predicted RewardBench
 score with an interval (or the measured one of a known base), the verdict, confidence tiers, rank (point and
 upper-bound), nearest known models and the marks of imputed, clamped and cut values; export
-the ranked shortlist."""
+the ranked shortlist. The inputs survive a switch to another page and the picks, method, budget and
+input choices live in the link (pages/_state.py)."""
 
-import math
+import hashlib
 
 import pandas as pd
 import streamlit as st
@@ -11,16 +12,210 @@ import streamlit as st
 from advisor.core import registry, scales
 from advisor.core.untrusted import md_text
 from advisor.db import queries
-from advisor.formats import upload
+from advisor.formats import comparison, upload
 from advisor.predict.candidates import Reference, gather  # pandas only: the empty page stays light
+from pages import _state as state
 from pages._shared import cached, load_bundle, shortlist, warm_ranking_imports
 
 TYPED_COLUMNS = ["hf_id", "params_b", "pretrain_tokens_t", *registry.OLL_V2_TASKS]
-EDITOR_WIDTHS = [220] + [120] * (len(TYPED_COLUMNS) - 1)  # fixed pixels: the browser test clicks cells
+# fixed pixels, each column as wide as its header, so the editor fits a 1366 px window beside the sidebar
+# (the browser test measures it) and the browser test can click cells by position; the two count columns
+# get short headers to fit
+EDITOR_WIDTHS = [180, 96, 96, 74, 62, 100, 68, 68, 98]
+TYPED_HEADERS = {"hf_id": "Model id", "params_b": "Params (B)", "pretrain_tokens_t": "Tokens (T)"}
 EXPORTS = {"csv": ("CSV", "text/csv"), "json": ("JSON", "application/json"),
            "markdown": ("Markdown", "text/markdown")}
 EXT = {"csv": "csv", "json": "json", "markdown": "md"}
 BUDGET_END = 150.0  # the size slider's right end: no upper limit (Llama 4 Maverick has 400B parameters)
+PICKER_FILTERS = {"lb_official": ("Official providers only", "official_only", False),
+                  "lb_no_merges": ("Hide merges", "hide_merges", False),
+                  "lb_no_rms": ("Hide reward models", "hide_reward_models", True)}
+KEPT_WIDGETS = ("method", "budget", *comparison.CHOICES, "json_model", "json_params", "lb_search", "lb_orgs",
+                "lb_status", "lb_size", *PICKER_FILTERS)
+
+
+def start_from_link(lb: pd.DataFrame) -> None:
+    """On the session's first run: the comparison in the URL, its problems shown as warnings."""
+    link, problems = state.read_link()
+    if link is not None:
+        link.picked, unknown = upload.match_leaderboard_ids(lb, link.picked)
+        if unknown:
+            problems.append(f"The link's 'pick': {', '.join(repr(u) for u in unknown)} not in the Open LLM "
+                            "Leaderboard v2 table; left out. Fix: check the ids, or pick the models in the tab "
+                            "'Pick from the Open LLM Leaderboard', which updates the link.")
+        state.seed(link, {"method": link.method, "budget": state.slider_of(link.budget, BUDGET_END),
+                          **link.choices})
+    for msg in problems:
+        st.warning(md_text(msg))
+
+
+def typed_tab() -> list[upload.Candidates]:
+    """The typed table: edits are committed with the form's button (no rerun per cell)."""
+    t1, t2 = st.columns(2)
+    state.init("typed_scale", comparison.CHOICES["typed_scale"][1])
+    scale = t1.selectbox("Scale of the typed values", comparison.CHOICES["typed_scale"][0],
+                         format_func=lambda s: f"{s}: {upload.SCALE_HELP[s]}", key="typed_scale")
+    state.init("typed_settings", comparison.CHOICES["typed_settings"][1])
+    settings = t2.radio("Settings the numbers came from", list(scales.SETTINGS), key="typed_settings",
+                        format_func=scales.SETTINGS_HELP.get,
+                        help="Model-card numbers usually come from other settings (shots, CoT, "
+                             "chat template): those rows are flagged as less certain.")
+    rows = pd.DataFrame(st.session_state.get(state.TYPED) or [], columns=TYPED_COLUMNS)
+    rows = rows.astype({c: object if c == "hf_id" else float for c in TYPED_COLUMNS})
+    with st.form("typed_form", border=False, enter_to_submit=False):
+        edited = st.data_editor(
+            rows, num_rows="dynamic", key=state.widget_key("typed", state.TYPED_GEN), hide_index=True,
+            width=sum(EDITOR_WIDTHS) + 40,
+            column_config={c: (st.column_config.TextColumn if c == "hf_id" else st.column_config.NumberColumn)(
+                TYPED_HEADERS.get(c, registry.label(c)), width=w,
+                help="Hugging Face id, org/name" if c == "hf_id" else registry.label(c))
+                for c, w in zip(TYPED_COLUMNS, EDITOR_WIDTHS)})
+        f1, f2 = st.columns([1, 3])
+        commit = f1.form_submit_button("Use these rows", type="primary", key="typed_commit")
+        f2.caption("Add rows with the + above the table, then press the button: the rows are ranked then, "
+                   "not at every cell.")
+    if commit:  # a fresh editor over the committed rows at once: edits typed next go into that one
+        st.session_state[state.TYPED] = upload.drop_blank_rows(edited).to_dict("records")
+        st.session_state[state.TYPED_GEN] = st.session_state.get(state.TYPED_GEN, 0) + 1
+        st.rerun()
+    typed = pd.DataFrame(st.session_state.get(state.TYPED) or [], columns=TYPED_COLUMNS)
+    if typed.empty:
+        return []
+    st.button(f"Clear the {len(typed)} typed row(s)", key="typed_clear", on_click=_clear_typed)
+    typed = typed.rename(columns={"hf_id": "Model id", **{c: registry.label(c) for c in TYPED_COLUMNS[1:]}})
+    return [upload.clean_table(typed, "typed table", scale=scale, first_row=1, settings=settings)]
+
+
+def _clear_typed() -> None:
+    st.session_state[state.TYPED] = []
+    st.session_state[state.TYPED_GEN] = st.session_state.get(state.TYPED_GEN, 0) + 1
+
+
+def upload_tab() -> list[upload.Candidates]:
+    """Uploaded files are kept by content for the session (pages/_state.py) and parsed once per content
+    and options; the uploader itself is emptied once its files are kept."""
+    files = st.file_uploader("CSV (one row per model; columns such as Model, IFEval, BBH, MATH Lvl 5, "
+                             "GPQA, MUSR, MMLU-PRO, Params (B)) or lm-evaluation-harness results_*.json",
+                             type=["csv", "tsv", "txt", "json"], accept_multiple_files=True,
+                             key=state.widget_key("upload", state.UPLOAD_GEN))
+    if state.take_uploads(files):
+        st.rerun()  # draw the emptied uploader; the files are listed below as kept
+    u1, u2, u3 = st.columns(3)
+    state.init("upload_scale", comparison.CHOICES["upload_scale"][1])
+    scale = u1.selectbox("Scale of the CSV values", list(upload.SCALE_CHOICES),
+                         format_func=lambda s: "detect from the values" if s == "auto"
+                         else f"{s}: {upload.SCALE_HELP[s]}", key="upload_scale",
+                         help="A column can name its own, e.g. 'MMLU-PRO (percent)', and a row "
+                              "its own in a 'scale' column (raw, percent or normalized).")
+    state.init("upload_settings", comparison.CHOICES["upload_settings"][1])
+    settings = u2.radio("Settings the CSV numbers came from", list(scales.SETTINGS),
+                        key="upload_settings", format_func=scales.SETTINGS_HELP.get,
+                        help="A row can give its own in a 'settings' column (leaderboard or other).")
+    state.init("json_model", "")
+    json_model = u3.text_input("Model id for JSON files that do not name their model", key="json_model")
+    state.init("json_params", None)
+    json_size = u3.number_input("Params (B) of the JSON files' model", min_value=0.0, value=None, step=0.1,
+                                key="json_params", help="Results files do not state the size; without it "
+                                "the size is looked up by model id, and a model of unknown size is not ranked.")
+    kept = state.kept_files()
+    if kept:
+        st.markdown(f"**Kept for this session ({len(kept)})**: read once, used on every page visit until removed.")
+    for f in kept:
+        k1, k2 = st.columns([5, 1])
+        k1.markdown(f"- {md_text(f.name)} ({f.size / 1024:,.1f} KB)")
+        k2.button("Remove", key=f"forget_{f.sha[:16]}", on_click=state.forget_upload, args=(f.sha,))
+    return [state.parsed(f, scale=scale, params_b=json_size, model_id=json_model.strip() or None,
+                         settings=settings) for f in kept]
+
+
+PICKER_HELP = {
+    "lb_official": "Models of organisations that pre-train the models they publish (advisor/core/"
+                   "official_providers.csv, each with the model card that says so), as the Open LLM "
+                   "Leaderboard's 'Official Providers' filter: no fine-tunes or merges of others' models.",
+    "lb_no_merges": "Hides ids whose name says 'merge' or names a mergekit merge method (slerp, ties, dare, "
+                    "della, model_stock ...; advisor/core/model_name_rules.csv). The table has no merge "
+                    "field: a merge named otherwise stays; 'Official providers only' leaves it out.",
+    "lb_no_rms": "Hides reward models: ids named so ('reward', 'RM' as a word) or listed by RewardBench as "
+                 "a trained classifier (the database's rewardbench_leaderboard). A reward model is not a base.",
+}
+PICKER_SHOWN = 1000  # rows the picker's table draws (every row is searched)
+PICKER_COLUMNS = ["hf_id", "rank", "average", "params_b", *registry.OLL_V2_TASKS, "org", "known", "official",
+                  "merge", "reward_model"]
+
+
+def pick_tab(lb: pd.DataFrame) -> list[upload.Candidates]:
+    """Search every row of the leaderboard table, filter, select rows and add them; remove picked models
+    one at a time."""
+    p1, p2, p3 = st.columns([2, 2, 1])
+    state.init("lb_search", "")
+    search = p1.text_input("Search every model id (words in any order)", key="lb_search",
+                           placeholder="e.g. llama 3.1 8b instruct")
+    state.init("lb_orgs", [])
+    orgs = p2.multiselect("Organisation", sorted(lb["org"].dropna().unique()), key="lb_orgs")
+    state.init("lb_status", "all")
+    status = p3.radio("Models", ["all", "new", "known"], horizontal=True, key="lb_status",
+                      format_func={"all": "all", "new": "new", "known": "with known RMs"}.get)
+    flags = {}
+    for col, (key, (label, arg, default)) in zip(st.columns(len(PICKER_FILTERS)), PICKER_FILTERS.items()):
+        state.init(key, default)
+        flags[arg] = col.toggle(label, key=key, help=PICKER_HELP[key])
+    top = float(lb["params_b"].max())
+    state.init("lb_size", (0.0, top))
+    size = st.slider("Size range (B)", 0.0, top, step=0.5, key="lb_size")
+    shown = queries.filter_leaderboard(lb, search, size, orgs, status, **flags)
+    hidden = len(queries.filter_leaderboard(lb, search, size, orgs, status)) - len(shown)
+    st.caption(f"{len(shown):,} of {len(lb):,} leaderboard models match"
+               + (f" ({hidden:,} more hidden by the switches)" if hidden else "")
+               + (f"; the first {PICKER_SHOWN:,} are listed" if len(shown) > PICKER_SHOWN else "")
+               + ". Official providers' models first, then by leaderboard rank; normalized scores, 0-100. "
+               "Select rows with the boxes on their left, then add them.")
+    query = hashlib.sha256(repr((search, orgs, status, size, flags)).encode()).hexdigest()[:12]
+    table_key = f"lb_table_{st.session_state.get('_lb_gen', 0)}_{query}"  # a new query: a new, unselected table
+    event = st.dataframe(shown.head(PICKER_SHOWN)[PICKER_COLUMNS], hide_index=True, width="stretch", height=320,
+                         key=table_key, on_select="rerun", selection_mode="multi-row", column_config=PICKER_CONFIG)
+    chosen = shown["hf_id"].head(PICKER_SHOWN).iloc[list(event.selection.rows)].tolist()
+    b1, b2 = st.columns(2)
+    b1.button(f"Add {len(chosen)} selected", key="lb_add", on_click=_add, args=(chosen,), disabled=not chosen,
+              type="primary")
+    b2.button(f"Add the first {min(len(shown), 25)} matching", key="lb_add_top", on_click=_add,
+              args=(list(shown["hf_id"].head(25)),), disabled=shown.empty)
+    picked = st.session_state.get(state.PICKED) or []
+    if not picked:
+        return []
+    st.session_state["lb_picked"] = list(picked)  # the chips show the picks; removing one calls _repick
+    st.multiselect(f"Picked ({len(picked)}): remove one with its ×", picked, key="lb_picked", on_change=_repick)
+    st.button("Clear picked models", key="lb_clear", on_click=lambda: st.session_state.update({state.PICKED: []}))
+    return [upload.leaderboard_candidates(lb, picked)]
+
+
+PICKER_CONFIG = {
+    "hf_id": st.column_config.TextColumn("Model id", width=300),
+    "rank": st.column_config.NumberColumn("Leaderboard rank", format="%d", help="The Open LLM Leaderboard v2's "
+                                          "own rank by its average, not the advisor's ranking"),
+    "average": st.column_config.NumberColumn("Leaderboard average", format="%.2f"),
+    "params_b": st.column_config.NumberColumn("Params (B)", format="%.1f"),
+    **{c: st.column_config.NumberColumn(registry.label(c), format="%.2f") for c in registry.OLL_V2_TASKS},
+    "org": "Organisation",
+    "known": st.column_config.CheckboxColumn("Known RMs", help="One of the paper's 40 models, with measured "
+                                             "reward models"),
+    "official": st.column_config.CheckboxColumn("Official provider", help=PICKER_HELP["lb_official"]),
+    "merge": st.column_config.CheckboxColumn("Merge", help=PICKER_HELP["lb_no_merges"]),
+    "reward_model": st.column_config.CheckboxColumn("Reward model", help=PICKER_HELP["lb_no_rms"]),
+}
+
+
+def _add(ids) -> None:
+    st.session_state[state.PICKED] = list(dict.fromkeys([*(st.session_state.get(state.PICKED) or []), *ids]))
+    st.session_state["_lb_gen"] = st.session_state.get("_lb_gen", 0) + 1  # a fresh table: no stale selection
+
+
+def _repick() -> None:
+    st.session_state[state.PICKED] = list(st.session_state["lb_picked"])
+
+
+def _load_example() -> None:
+    state.keep_upload(upload.EXAMPLE_FILE.name, upload.EXAMPLE_FILE.read_bytes())
+
 
 st.title("Which base model should I train my reward model on?")
 st.markdown("Add candidate base models in any of the three ways below (they combine). The advisor "
@@ -31,96 +226,38 @@ st.caption(f"Database: {db['rm_models']} models with reward-model results ({db['
            f"{db['scores']:,} scores of {db['benchmarks']} benchmarks, {db['leaderboard']:,} Open LLM "
            f"Leaderboard v2 models to pick from; built {str(db['built'])[:16]} UTC. Details: the "
            f"*Data & provenance* page.")
+lb = cached(queries.leaderboard)
+start_from_link(lb)
 c1, c2 = st.columns([1, 2])
+state.init("method", comparison.DEFAULT_METHOD)
 method = c1.radio("Reward-model training method", list(registry.METHOD_LABELS), horizontal=True,
                   format_func=registry.METHOD_LABELS.get, key="method",
                   help="Regression: multi-attribute scores (HelpSteer2). Bradley-Terry: binary "
                        "preferences (HelpSteer2-Preference).")
-low, high = c2.slider("Size budget (billions of parameters; the right end means no upper limit)", 0.0, BUDGET_END,
-                      (0.0, BUDGET_END), 0.5, key="budget")
-budget = (low, math.inf if high >= BUDGET_END else high)  # the default ranks what `rank` ranks: every size
+state.init("budget", (0.0, BUDGET_END))
+budget = state.budget_of(c2.slider("Size budget (billions of parameters; the right end means no upper limit)",
+                                   0.0, BUDGET_END, step=0.5, key="budget"), BUDGET_END)
+st.button("Load the example: 20 recent models", key="load_example", on_click=_load_example,
+          help=f"Adds {upload.EXAMPLE_FILE.name} as an uploaded file: the numbers the model cards of Llama 3.3 "
+               "and 4, Gemma 3, OLMo 2, SmolLM3 and Qwen3 print, in percent (provenance: data/SOURCES.md).")
 
 parts: list[upload.Candidates] = []
 tab_type, tab_upload, tab_pick = st.tabs(["Type candidates", "Upload CSV / lm-eval JSON",
                                           "Pick from the Open LLM Leaderboard"])
 with tab_type:
-    t1, t2 = st.columns(2)
-    scale_typed = t1.selectbox("Scale of the typed values", ["normalized", "raw", "percent"],
-                               format_func=lambda s: f"{s}: {upload.SCALE_HELP[s]}", key="typed_scale")
-    settings_typed = t2.radio("Settings the numbers came from", list(scales.SETTINGS), key="typed_settings",
-                              format_func=scales.SETTINGS_HELP.get,
-                              help="Model-card numbers usually come from other settings (shots, CoT, "
-                                   "chat template): those rows are flagged as less certain.")
-    editor = st.data_editor(
-        pd.DataFrame({c: pd.Series(dtype=str if c == "hf_id" else float) for c in TYPED_COLUMNS}),
-        num_rows="dynamic", key="typed", width=sum(EDITOR_WIDTHS) + 40,
-        column_config={"hf_id": st.column_config.TextColumn("Model id", help="Hugging Face id, org/name",
-                                                            width=EDITOR_WIDTHS[0]),
-                       **{c: st.column_config.NumberColumn(registry.label(c), width=w)
-                          for c, w in zip(TYPED_COLUMNS[1:], EDITOR_WIDTHS[1:])}})
-    typed = upload.drop_blank_rows(editor)
-    typed = typed.rename(columns={"hf_id": "Model id", **{c: registry.label(c) for c in TYPED_COLUMNS[1:]}})
-    if len(typed):
-        parts.append(upload.clean_table(typed, "typed table", scale=scale_typed, first_row=1,
-                                        settings=settings_typed))
-
+    parts += typed_tab()
 with tab_upload:
-    files = st.file_uploader("CSV (one row per model; columns such as Model, IFEval, BBH, MATH Lvl 5, "
-                             "GPQA, MUSR, MMLU-PRO, Params (B)) or lm-evaluation-harness results_*.json",
-                             type=["csv", "tsv", "txt", "json"], accept_multiple_files=True, key="upload")
-    u1, u2, u3 = st.columns(3)
-    scale_upload = u1.selectbox("Scale of the CSV values", list(upload.SCALE_CHOICES),
-                                format_func=lambda s: "detect from the values" if s == "auto"
-                                else f"{s}: {upload.SCALE_HELP[s]}", key="upload_scale",
-                                help="A column can name its own, e.g. 'MMLU-PRO (percent)', and a row "
-                                     "its own in a 'scale' column (raw, percent or normalized).")
-    settings_upload = u2.radio("Settings the CSV numbers came from", list(scales.SETTINGS),
-                               key="upload_settings", format_func=scales.SETTINGS_HELP.get,
-                               help="A row can give its own in a 'settings' column (leaderboard or other).")
-    json_model = u3.text_input("Model id for JSON files that do not name their model", key="json_model")
-    json_size = u3.number_input("Params (B) of the JSON files' model", min_value=0.0, value=None, step=0.1,
-                                key="json_params", help="Results files do not state the size; without it "
-                                "the size is looked up by model id, and a model of unknown size is not ranked.")
-    for f in files or []:
-        parts.append(upload.parse_upload(f.getvalue(), f.name, scale=scale_upload, params_b=json_size,
-                                         model_id=json_model.strip() or None, settings=settings_upload))
-
+    parts += upload_tab()
 with tab_pick:
-    lb = cached(queries.leaderboard)
-    p1, p2, p3 = st.columns([2, 2, 1])
-    search = p1.text_input("Search model ids", key="lb_search")
-    orgs = p2.multiselect("Organisation", sorted(lb["org"].dropna().unique()), key="lb_orgs")
-    status = p3.radio("Models", ["all", "new", "known"], horizontal=True, key="lb_status",
-                      format_func={"all": "all", "new": "new", "known": "with known RMs"}.get)
-    size = st.slider("Size range (B)", 0.0, float(lb["params_b"].max()), (0.0, float(lb["params_b"].max())),
-                     0.5, key="lb_size")
-    shown = queries.filter_leaderboard(lb, search, size, orgs, status)
-    st.caption(f"{len(shown):,} of {len(lb):,} leaderboard models match (normalized scores, 0-100).")
-    st.dataframe(shown.head(200), hide_index=True, width="stretch", key="lb_table",
-                 column_config={c: registry.label(c) for c in registry.OLL_V2_TASKS})
-    picked = st.session_state.setdefault("picked", [])
-    choice = st.multiselect("Models to add", list(shown["hf_id"].head(1000)), key="lb_choice")
-
-    def _add(ids):
-        st.session_state["picked"] = list(dict.fromkeys([*st.session_state["picked"], *ids]))
-        st.session_state["lb_choice"] = []
-
-    b1, b2, b3 = st.columns(3)
-    b1.button(f"Add {len(choice)} chosen", key="lb_add", on_click=_add, args=(choice,),
-              disabled=not choice)
-    b2.button(f"Add the first {min(len(shown), 25)} matching", key="lb_add_top", on_click=_add,
-              args=(list(shown["hf_id"].head(25)),), disabled=shown.empty)
-    b3.button("Clear picked models", key="lb_clear", on_click=lambda: st.session_state.update(picked=[]),
-              disabled=not picked)
-    picked = st.session_state["picked"]
-    if picked:
-        st.markdown(f"**Picked ({len(picked)})**: " + ", ".join(md_text(p) for p in picked[:30])
-                    + (" ..." if len(picked) > 30 else ""))
-        parts.append(upload.leaderboard_candidates(lb, picked))
+    parts += pick_tab(lb)
+state.keep(KEPT_WIDGETS)
+state.write_link(comparison.Comparison(
+    picked=st.session_state.get(state.PICKED, []), method=method, budget=budget,
+    choices={k: st.session_state[k] for k in comparison.CHOICES}))
 
 # one candidate table, checked once and completed from the database (advisor.predict.candidates), as
 # `python -m advisor rank` builds it
-reference = Reference(cached(queries.leaderboard), cached(queries.known_models))
+reference = Reference(lb, cached(queries.known_models))
 candidates, errors, warnings, notes = gather(parts, reference)
 for msg in errors:  # messages quote file names, ids and cells: shown as text, never as Markdown
     st.error(md_text(msg))

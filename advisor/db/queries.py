@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advisor.core import registry
+from advisor.core import model_kinds, registry
 from advisor.db import store
 
 PRESENCE_TABLES = ("presence_scores", "presence_summary", "presence_jsd")
@@ -134,16 +134,26 @@ def measured_scores(path=None, method: str = "regression") -> pd.DataFrame:
 
 def leaderboard(path=None) -> pd.DataFrame:
     """The Open LLM Leaderboard v2 table, one row per model (its best-ranked row), with ``known``
-    (a paper model with trained reward models) and ``org``."""
+    (a paper model with trained reward models), ``org`` and the picker's kinds (``advisor.core.model_kinds``):
+    ``official`` (an official provider's), ``merge`` and ``reward_model`` (by its name, or listed by
+    RewardBench, the database's ``rewardbench_leaderboard``, as a trained classifier). In leaderboard
+    rank order."""
     with store.connection(path) as con:
         df = store.frame(con, """
             SELECT l.hf_id, l.rank, l.average, l.params_b, l.leaderboard_ifeval, l.leaderboard_bbh,
                    l.leaderboard_math_hard, l.leaderboard_gpqa, l.leaderboard_musr,
                    l.leaderboard_mmlu_pro, coalesce(l.org, split_part(l.hf_id, '/', 1)) AS org,
-                   m.hf_id IS NOT NULL AS known
+                   m.hf_id IS NOT NULL AS known,
+                   EXISTS (SELECT 1 FROM rewardbench_leaderboard r WHERE lower(r.model) = lower(l.hf_id)
+                           AND r.model_type IN (SELECT unnest(?::VARCHAR[]))) AS rewardbench_rm
             FROM leaderboard_v2 l LEFT JOIN models m USING (hf_id)
             QUALIFY row_number() OVER (PARTITION BY l.hf_id ORDER BY l.rank) = 1
-            ORDER BY l.rank""")
+            ORDER BY l.rank""", [list(model_kinds.REWARDBENCH_RM_TYPES)])
+    ids = df["hf_id"]
+    df["official"] = ids.map(model_kinds.is_official).astype(bool)
+    df["merge"] = ids.map(model_kinds.is_merge).astype(bool)
+    df["reward_model"] = df.pop("rewardbench_rm").astype(bool) | ids.map(
+        lambda h: model_kinds.named_as(h, "reward_model")).astype(bool)
     return df.reset_index(drop=True)
 
 
@@ -155,12 +165,16 @@ def known_models(path=None) -> pd.DataFrame:
 
 
 def filter_leaderboard(df: pd.DataFrame, search: str = "", size_range=(0.0, 1e9), orgs=(),
-                       status: str = "all") -> pd.DataFrame:
-    """Rows matching a case-insensitive substring of the id, a parameter range (B), organisations,
-    and status 'all' | 'known' | 'new'."""
+                       status: str = "all", official_only: bool = False, hide_merges: bool = False,
+                       hide_reward_models: bool = False) -> pd.DataFrame:
+    """Rows of ``leaderboard`` (all of them are searched) whose id contains each word of ``search``
+    (case-insensitive, in any order: "llama 3.1 8b"), in a parameter range (B), of the organisations,
+    of status 'all' | 'known' | 'new', and without the kinds the three switches leave out
+    (``advisor.core.model_kinds``); official providers' models first, each group in leaderboard rank
+    order."""
     mask = pd.Series(True, index=df.index)
-    if search.strip():
-        mask &= df["hf_id"].str.contains(search.strip(), case=False, regex=False)
+    for word in search.split():
+        mask &= df["hf_id"].str.contains(word, case=False, regex=False)
     lo, hi = size_range
     mask &= df["params_b"].between(lo, hi) | df["params_b"].isna() & (lo <= 0)
     if orgs:
@@ -169,7 +183,10 @@ def filter_leaderboard(df: pd.DataFrame, search: str = "", size_range=(0.0, 1e9)
         mask &= df["known"]
     elif status == "new":
         mask &= ~df["known"]
-    return df[mask]
+    for column, on in (("official", official_only), ("merge", hide_merges), ("reward_model", hide_reward_models)):
+        if on:
+            mask &= df[column] if column == "official" else ~df[column]
+    return df[mask].sort_values("official", ascending=False, kind="stable")
 
 
 # --- data page ------------------------------------------------------------------------------------

@@ -27,12 +27,16 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from advisor.core import registry, scales
 from advisor.core.names import hub_key
 
+# the shipped example (model-card numbers of 20 recent models; provenance in data/SOURCES.md): the app's
+# "load the example" button and the README's tour
+EXAMPLE_FILE = Path(__file__).resolve().parents[2] / "data" / "examples" / "recent_bases.csv"
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a 4,576-model leaderboard CSV is ~0.5 MB
 MAX_ROWS = 20_000
 SCALE_CHOICES = ("auto", "raw", "percent", "normalized")
@@ -89,6 +93,15 @@ def leaderboard_candidates(leaderboard: pd.DataFrame, ids) -> Candidates:
     out = Candidates(rows, "normalized", "leaderboard")
     out.labels = labels_of(out).replace({scales.GIVEN: scales.LEADERBOARD})
     return out
+
+
+def match_leaderboard_ids(leaderboard: pd.DataFrame, ids) -> tuple[list[str], list[str]]:
+    """(the ids found in the leaderboard table, in the table's spelling, first occurrence kept; the ids
+    not in it): hub ids compare case-insensitively (``hub_key``), as ``rank --pick`` and the app's links
+    read them."""
+    known = {hub_key(h): h for h in leaderboard["hf_id"]}
+    found = list(dict.fromkeys(known[hub_key(i)] for i in ids if hub_key(i) in known))
+    return found, [i for i in ids if hub_key(i) not in known]
 
 
 def empty(source: str, scale: str = "normalized") -> Candidates:

@@ -187,10 +187,10 @@ def test_evidence_page_follows_the_method_and_protocol(app, app_db):
 def test_predict_page_shows_both_evidence_lines_above_the_ranking(app_db, monkeypatch, served):
     monkeypatch.setenv("RM_ADVISOR_DB", str(app_db))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.session_state["typed"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+    at.session_state["typed_rows"] = [  # committed typed rows (pages/_state.py)
         {"hf_id": "org/a-7b", "params_b": 7.0, "leaderboard_ifeval": 70, "leaderboard_bbh": 35,
          "leaderboard_math_hard": 20, "leaderboard_gpqa": 8, "leaderboard_musr": 10,
-         "leaderboard_mmlu_pro": 35}]}
+         "leaderboard_mmlu_pro": 35}]
     at.run()
     assert not at.exception
     text = _texts(at)

@@ -37,11 +37,17 @@ def page(app_db, monkeypatch):
 
     def start(typed_rows=None) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-        if typed_rows:
-            at.session_state["typed"] = {"edited_rows": {}, "added_rows": typed_rows, "deleted_rows": []}
+        if typed_rows:  # committed rows, as the typed table's "Use these rows" button leaves them
+            at.session_state["typed_rows"] = [dict(r) for r in typed_rows]
         return at.run()
 
     return start
+
+
+def uploader(at: AppTest):
+    """The page's one file uploader (its key changes once its files are kept: pages/_state.py)."""
+    assert len(at.file_uploader) == 1
+    return at.file_uploader[0]
 
 
 def ranking(at: AppTest) -> pd.DataFrame:
@@ -158,7 +164,7 @@ def leaderboard_csv(n: int, start: int = 200) -> tuple[bytes, pd.DataFrame]:
 def test_uploaded_csv_of_25_leaderboard_rows(page, bundle):
     data, rows = leaderboard_csv(25)
     at = page()
-    at.file_uploader(key="upload").set_value(("cands.csv", data, "text/csv"))
+    uploader(at).set_value(("cands.csv", data, "text/csv"))
     at.selectbox(key="upload_scale").set_value("normalized").run()
     assert not at.error
     # 'rank' is not a benchmark: a warning names it; 'average' is the OLL v2 average (ignored by the predictor)
@@ -171,7 +177,7 @@ def test_uploaded_csv_of_25_leaderboard_rows(page, bundle):
 def test_scale_detection_note_is_visible(page):
     data, _ = leaderboard_csv(3)
     at = page()
-    at.file_uploader(key="upload").set_value(("cands.csv", data, "text/csv")).run()
+    uploader(at).set_value(("cands.csv", data, "text/csv")).run()
     assert any(i.value.startswith("cands.csv: Scale detected as 'normalized'") for i in at.info)
 
 
@@ -182,7 +188,7 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
            b"org/over,170,40,20,8,9,30,7,x\n"
            b"org/good,1,1,1,1,1,1,1,x\n")
     at = page()
-    at.file_uploader(key="upload").set_value(("bad.csv", csv, "text/csv"))
+    uploader(at).set_value(("bad.csv", csv, "text/csv"))
     at.selectbox(key="upload_scale").set_value("normalized").run()
     errors = [e.value for e in at.error]
     assert errors == [
@@ -210,7 +216,7 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
 ])
 def test_unusable_files_give_an_error_and_other_inputs_still_rank(page, bundle, name, content, message):
     at = page(TWO[:1])
-    at.file_uploader(key="upload").set_value((name, content, "application/octet-stream")).run()
+    uploader(at).set_value((name, content, "application/octet-stream")).run()
     assert len(at.error) == 1 and at.error[0].value.startswith(message)
     assert list(ranking(at)["hf_id"]) == ["org/alpha"]
     assert not at.exception
@@ -222,7 +228,7 @@ def test_lmeval_results_json_is_a_candidate(page, bundle):
         "leaderboard_gpqa": {"acc_norm,none": 0.31}, "leaderboard_mmlu_pro": {"acc,none": 0.37}},
         "config": {"model_args": "pretrained=me/my-7b"}, "model_name": "me/my-7b"}
     at = page()
-    at.file_uploader(key="upload").set_value(("results_2025.json", json.dumps(doc).encode(), "application/json"))
+    uploader(at).set_value(("results_2025.json", json.dumps(doc).encode(), "application/json"))
     at.run()
     assert not at.error
     note = md_text("lm_eval results for 'me/my-7b': 3 benchmark(s) on the 'normalized' scale")  # shown as text
@@ -245,7 +251,7 @@ def test_raw_scale_file_is_ranked_by_the_raw_scale_predictor(page, bundle):
     converted and not left out; each row says which scale and spec it used."""
     csv = b"model,IFEval,BBH,Params (B)\norg/raw,0.7,0.4,3\n"
     at = page(TWO[:1])
-    at.file_uploader(key="upload").set_value(("raw.csv", csv, "text/csv")).run()
+    uploader(at).set_value(("raw.csv", csv, "text/csv")).run()
     assert not at.error
     shown = ranking(at).set_index("hf_id")
     assert sorted(shown.index) == ["org/alpha", "org/raw"]
@@ -266,7 +272,7 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
     at.text_input(key="lb_search").set_value("qwen2.5-7b-instruct")
     at.radio(key="lb_status").set_value("known").run()
     assert match_caption(at).startswith("1 of 4,497 leaderboard models match")
-    at.multiselect(key="lb_choice").set_value(["Qwen/Qwen2.5-7B-Instruct"]).run()
+    select_rows(at, [0])
     at.button(key="lb_add").click().run()
     assert at.session_state["picked"] == ["Qwen/Qwen2.5-7B-Instruct"]
     shown = ranking(at).set_index("hf_id")
@@ -288,7 +294,8 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
     at.text_input(key="lb_search").set_value("")
     at.radio(key="lb_status").set_value("new")
     at.slider(key="lb_size").set_value((1.0, 2.0)).run()
-    lbf = queries.filter_leaderboard(queries.leaderboard(app_db), "", (1.0, 2.0), (), "new")
+    lbf = queries.filter_leaderboard(queries.leaderboard(app_db), "", (1.0, 2.0), (), "new",
+                                     hide_reward_models=True)  # the page's default switches
     assert match_caption(at).startswith(f"{len(lbf):,} of 4,497 leaderboard models match")
     at.button(key="lb_add_top").click().run()
     shown = ranking(at)
@@ -300,7 +307,7 @@ def test_pick_from_the_leaderboard_with_search_and_filters(page, bundle, app_db)
 def test_combined_inputs_and_duplicates_across_sources(page, bundle):
     at = page(TWO)
     csv = b"model,IFEval,BBH,Params (B)\norg/alpha,10,10,7\norg/gamma,60,30,3\n"
-    at.file_uploader(key="upload").set_value(("more.csv", csv, "text/csv"))
+    uploader(at).set_value(("more.csv", csv, "text/csv"))
     at.selectbox(key="upload_scale").set_value("normalized").run()
     assert "'org/alpha' is both in typed table and more.csv; used typed table." in [w.value for w in at.warning]
     shown = ranking(at)
@@ -353,6 +360,17 @@ def test_no_skill_method_is_not_ranked(page, bundle):
     assert any("no skill" in w.value for w in at.warning)
 
 
+def picker_table(at: AppTest):
+    """The picker's table of matching leaderboard rows (its key names the query, pages/predict.py)."""
+    return next(d for d in at.dataframe if (d.key or "").startswith("lb_table"))
+
+
+def select_rows(at: AppTest, rows: list[int]) -> None:
+    """Tick rows of the picker's table, as the boxes on their left do."""
+    at.session_state[picker_table(at).key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
+
+
 def match_caption(at) -> str:
     """The picker's 'N of M leaderboard models match' caption."""
     return next(c.value for c in at.caption if "leaderboard models match" in c.value)
@@ -365,7 +383,7 @@ def test_model_card_upload_in_percent_is_labelled_raw_and_other(page, bundle):
     csv = (b"model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\n"
            b"org/card,80.1,,45.2,30,,52.3,8\n")
     at = page(TWO[:1])
-    at.file_uploader(key="upload").set_value(("card.csv", csv, "text/csv"))
+    uploader(at).set_value(("card.csv", csv, "text/csv"))
     at.selectbox(key="upload_scale").set_value("percent")
     at.radio(key="upload_settings").set_value("other").run()
     infos = [i.value for i in at.info]
@@ -391,7 +409,7 @@ def test_mixed_upload_is_put_on_one_scale_and_the_shortlist_says_how(page, bundl
            b"org/mixed,70,40,0.2,35,10,38,7,other\n"
            b"org/bad,70,40,1.7,35,10,0.31,7,\n")
     at = page()
-    at.file_uploader(key="upload").set_value(("mixed.csv", csv, "text/csv")).run()
+    uploader(at).set_value(("mixed.csv", csv, "text/csv")).run()
     errors = [e.value for e in at.error]
     assert any(e.startswith("mixed.csv, row 3, column 'MATH Lvl 5 (raw)': 1.7 is outside the 'raw' scale")
                for e in errors)
@@ -420,7 +438,7 @@ def test_example_recent_bases_upload_on_the_page(page):
     """The README tour step: upload data/examples/recent_bases.csv."""
     data = (ROOT / "data" / "examples" / "recent_bases.csv").read_bytes()
     at = page()
-    at.file_uploader(key="upload").set_value(("recent_bases.csv", data, "text/csv")).run()
+    uploader(at).set_value(("recent_bases.csv", data, "text/csv")).run()
     infos = [i.value for i in at.info]
     # messages are shown as escaped text (advisor.core.untrusted.md_text): the '_' of the file name is escaped
     assert any(i.startswith(md_text("recent_bases.csv: 20 row(s) converted exactly")) for i in infos)
@@ -445,7 +463,7 @@ def test_example_file_app_and_cli_give_the_same_verdict(page, app_db):
     once clamped, share a rank; the default size budget leaves nothing out (the 400B Maverick is ranked)."""
     example = ROOT / "data" / "examples" / "recent_bases.csv"
     at = page()
-    at.file_uploader(key="upload").set_value(("recent_bases.csv", example.read_bytes(), "text/csv")).run()
+    uploader(at).set_value(("recent_bases.csv", example.read_bytes(), "text/csv")).run()
     assert not at.exception
     cli = _rank_json(app_db, example)
     assert verdict_lines(at) == [md_text(line) for line in cli["verdict"]["summary"]]
@@ -513,7 +531,7 @@ def test_pythia_partial_run_is_ranked_raw_and_partial_in_the_app_and_by_rank_ali
     import sys
 
     at = page(TWO[:1])
-    at.file_uploader(key="upload").set_value((PYTHIA.name, PYTHIA.read_bytes(), "application/json"))
+    uploader(at).set_value((PYTHIA.name, PYTHIA.read_bytes(), "application/json"))
     # named as a model in no table, with its size given: the partial raw path (EleutherAI/pythia-2.8b
     # would take its missing MATH Lvl 5 and its size from the leaderboard table: tests/cli)
     at.text_input(key="json_model").set_value("me/derived-run")
@@ -546,7 +564,7 @@ def test_24_real_leaderboard_rows_upload_keeps_every_value(page):
     called raw fractions "mixed within one column", emptied and ranked on imputed values. Each row is
     plainly on the 0-100 scale, so every value is kept as given and nothing is imputed."""
     at = page()
-    at.file_uploader(key="upload").set_value((REAL_24.name, REAL_24.read_bytes(), "text/csv")).run()
+    uploader(at).set_value((REAL_24.name, REAL_24.read_bytes(), "text/csv")).run()
     assert not at.error
     assert not any("mixed" in w.value or "ambiguous" in w.value for w in at.warning)
     shown = ranking(at).set_index("hf_id")
@@ -578,7 +596,7 @@ def test_the_app_and_the_cli_build_the_same_candidate_table(page, app_db):
     import sys
 
     at = page()
-    at.file_uploader(key="upload").set_value((RECENT.name, RECENT.read_bytes(), "text/csv")).run()
+    uploader(at).set_value((RECENT.name, RECENT.read_bytes(), "text/csv")).run()
     app = ranking(at).set_index("hf_id")
     proc = subprocess.run([sys.executable, "-m", "advisor", "rank", str(RECENT), "--db", str(app_db),
                            "--format", "json"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -605,3 +623,152 @@ def test_the_app_and_the_cli_build_the_same_candidate_table(page, app_db):
     assert llama["missing"] == "BBH, MUSR"  # no exact rule brings the leaderboard's BBH or MUSR to raw
     assert (app.drop(index=list(unsized))["size_source"] == "given").all()
     assert (app.loc[list(unsized), "size_source"] == "").all()
+
+
+# --- issue 26: state that survives, links, typing with a button, the example, the picker ----------------
+
+def shown_state(at: AppTest) -> dict:
+    """What a user would check after coming back: candidates ranked, the method, budget and input choices."""
+    return {"ranked": ranking(at)["hf_id"].tolist(), "method": at.radio(key="method").value,
+            "budget": at.slider(key="budget").value, "typed_settings": at.radio(key="typed_settings").value,
+            "picked": list(at.session_state["picked"]),
+            "kept": [m.value for m in at.markdown if m.value.startswith("- recent")]}
+
+
+def test_inputs_survive_a_switch_to_another_page_and_a_kept_file_is_parsed_once(page, monkeypatch):
+    """Issue 26: upload the example, follow the page's advice to the Evidence page, come back: the typed,
+    uploaded and picked candidates, the method, budget and input choices are all still there, and the
+    file was parsed once for all those reruns."""
+    from advisor.formats import upload
+
+    calls = []
+    parse = upload.parse_upload
+    monkeypatch.setattr(upload, "parse_upload", lambda data, name, **kw: calls.append(name) or parse(data, name,
+                                                                                                        **kw))
+    at = page(TWO[:1])
+    at.button(key="load_example").click().run()
+    at.text_input(key="lb_search").set_value("qwen2.5-7b-instruct").run()
+    select_rows(at, [0])
+    at.button(key="lb_add").click()
+    at.radio(key="typed_settings").set_value("other")
+    at.slider(key="budget").set_value((1.0, 150.0))
+    at.radio(key="method").set_value("bradley_terry").run()
+    before = shown_state(at)
+    assert len(before["ranked"]) == 22 and "org/alpha" in before["ranked"]  # typed + 20 example + 1 picked
+    size = RECENT.stat().st_size / 1024
+    assert before["picked"] == ["Qwen/Qwen2.5-7B-Instruct"]
+    assert before["kept"] == [f"- {md_text('recent_bases.csv')} ({size:,.1f} KB)"]
+    at.switch_page("pages/evidence.py").run()
+    assert not at.exception and at.title[0].value.startswith("Evidence")
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception
+    assert shown_state(at) == before
+    assert before["method"] == "bradley_terry" and before["budget"] == (1.0, 150.0)
+    assert before["typed_settings"] == "other"
+    assert calls == ["recent_bases.csv"]  # parsed once: not at the method switch, the page switch or the return
+    at.selectbox(key="upload_scale").set_value("percent").run()  # other options: parsed again, once
+    at.radio(key="method").set_value("regression").run()
+    assert calls == ["recent_bases.csv", "recent_bases.csv"]
+
+
+def test_a_link_reproduces_the_comparison_in_a_fresh_session(page):
+    """The picks, method, budget and input choices live in the URL's query parameters; a fresh session
+    opened on them shows the same comparison."""
+    at = page()
+    at.text_input(key="lb_search").set_value("gemma-2 9b it").run()
+    at.toggle(key="lb_official").set_value(True).run()
+    select_rows(at, [0])
+    at.button(key="lb_add").click().run()
+    at.text_input(key="lb_search").set_value("meta-llama/Llama-3.1-8B-Instruct").run()
+    select_rows(at, [0])
+    at.button(key="lb_add").click()
+    at.slider(key="budget").set_value((2.0, 20.0))
+    at.radio(key="method").set_value("bradley_terry").run()
+    link = dict(at.query_params)  # what the browser's address bar holds
+    assert link == {"pick": ["google/gemma-2-9b-it", "meta-llama/Llama-3.1-8B-Instruct"],
+                    "method": "bradley_terry", "budget": "2-20"}
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for k, v in link.items():
+        fresh.query_params[k] = v
+    fresh.run()
+    assert not fresh.exception and not any("link" in w.value for w in fresh.warning)
+    assert fresh.session_state["picked"] == ["google/gemma-2-9b-it", "meta-llama/Llama-3.1-8B-Instruct"]
+    assert (fresh.radio(key="method").value, fresh.slider(key="budget").value) == ("bradley_terry", (2.0, 20.0))
+    pd.testing.assert_frame_equal(ranking(fresh), ranking(at))
+
+
+def test_a_link_with_values_it_cannot_hold_says_so_and_uses_the_defaults(page):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["pick"] = ["GOOGLE/gemma-2-9b-it", "nobody/nothing-7b"]
+    at.query_params["method"] = "dpo"
+    at.run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert md_text("The link's 'method': 'dpo' is not one of regression, bradley_terry; using regression.") in \
+        warnings[0]
+    assert warnings[1].startswith(md_text("The link's 'pick': 'nobody/nothing-7b' not in the Open LLM Leaderboard"))
+    assert at.session_state["picked"] == ["google/gemma-2-9b-it"]  # found case-insensitively, the table's spelling
+    assert at.radio(key="method").value == "regression" and list(ranking(at)["hf_id"]) == ["google/gemma-2-9b-it"]
+    assert dict(at.query_params) == {"pick": "google/gemma-2-9b-it"}  # the page rewrites the link it understood
+
+
+def test_typed_rows_are_ranked_when_committed_with_the_button_not_at_every_edit(page, bundle):
+    at = page()
+    at.session_state["typed"] = {"edited_rows": {}, "added_rows": TWO, "deleted_rows": []}  # two rows typed
+    at.run()
+    assert at.info[0].value.startswith("No candidates yet")  # typing alone ranks nothing
+    at.button(key="typed_commit").click().run()
+    assert_matches(ranking(at), expected(bundle, pd.DataFrame(TWO)))
+    assert at.session_state["typed_rows"][1]["hf_id"] == "org/beta"
+    editor = next(d for d in at.dataframe if d.key == "typed_1")  # a fresh editor over the committed rows
+    assert list(editor.value["hf_id"]) == ["org/alpha", "org/beta"]
+    at.button(key="typed_clear").click().run()
+    assert at.info[0].value.startswith("No candidates yet") and at.session_state["typed_rows"] == []
+
+
+def test_load_the_example_button_and_removing_a_kept_file(page):
+    at = page()
+    at.button(key="load_example").click().run()
+    assert not at.exception and len(ranking(at)) == 20
+    assert any(i.value.startswith(md_text("recent_bases.csv: 20 row(s) converted exactly")) for i in at.info)
+    at.button(key="load_example").click().run()  # the same content twice is one file
+    assert sum(m.value.startswith("- recent") for m in at.markdown) == 1
+    remove = [b for b in at.button if b.key and b.key.startswith("forget_")]
+    assert [b.label for b in remove] == ["Remove"]
+    remove[0].click().run()
+    assert at.info[0].value.startswith("No candidates yet")
+
+
+
+def test_the_picker_finds_any_row_and_its_switches_hide_merges_reward_models_and_unofficial_ids(page):
+    """Issue 26's must-shows: meta-llama/Llama-3.1-8B-Instruct (leaderboard rank 1905, beyond the old
+    chooser's first 1,000) is found by typing it; "official providers only" hides zelk12's merges and
+    the reward model among the gemma-2 rows; picked models are removed one at a time."""
+    at = page()
+    at.text_input(key="lb_search").set_value("meta-llama/Llama-3.1-8B-Instruct").run()
+    table = picker_table(at).value
+    assert list(table["hf_id"]) == ["meta-llama/Llama-3.1-8B-Instruct"] and table["rank"].iloc[0] > 1000
+    assert '"Leaderboard rank"' in picker_table(at).proto.columns  # labelled as the leaderboard's own rank
+    at.text_input(key="lb_search").set_value("gemma-2").run()
+    at.toggle(key="lb_no_rms").set_value(False).run()  # on by default
+    every = picker_table(at).value["hf_id"]
+    assert every.str.startswith("zelk12/").sum() > 50 and "Skywork/Skywork-Reward-Gemma-2-27B-v0.2" in set(every)
+    at.toggle(key="lb_official").set_value(True).run()
+    official = picker_table(at).value["hf_id"]
+    assert set(official.str.split("/").str[0]) == {"google", "INSAIT-Institute"}  # Gemma and a continued pre-training
+    assert official.str.startswith("google/gemma-2-").sum() >= 6
+    assert "more hidden by the switches" in match_caption(at)
+    at.toggle(key="lb_official").set_value(False)
+    at.toggle(key="lb_no_merges").set_value(True)
+    at.toggle(key="lb_no_rms").set_value(True).run()
+    kept = picker_table(at).value["hf_id"]
+    assert not kept.str.contains("merge", case=False).any()
+    assert "Skywork/Skywork-Reward-Gemma-2-27B-v0.2" not in set(kept)
+    assert list(kept[:2]) == ["google/gemma-2-27b-it", "google/gemma-2-9b-it"]  # official providers first
+    select_rows(at, [0, 1])
+    at.button(key="lb_add").click().run()
+    assert at.session_state["picked"] == ["google/gemma-2-27b-it", "google/gemma-2-9b-it"]
+    assert picker_table(at).key.startswith("lb_table_1_")  # a fresh table: the added rows are no longer ticked
+    at.multiselect(key="lb_picked").unselect("google/gemma-2-27b-it").run()
+    assert at.session_state["picked"] == ["google/gemma-2-9b-it"]
+    assert list(ranking(at)["hf_id"]) == ["google/gemma-2-9b-it"]

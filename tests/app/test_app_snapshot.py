@@ -49,6 +49,15 @@ labelled tables, the served procedure as one row 'served (= spec)', the paper's 
 the calibration chart for the chosen target, a series per protocol); the Predict page (the evidence line of the
 method not chosen is a caption instead of a warning box or plain text). No number shown before changed; Home,
 Across recipes, Pre-training, Capabilities and Data identical.
+Issue 26 (state and picking): the Predict page (the empty page and all four scenarios) gains the "Load the
+example" button, the typed table's "Use these rows" button, the picker's
+"Search every model id" label, its three switches (official providers only, hide merges, hide reward
+models: on) and "Add N selected" in place of the "Models to add" chooser, the picker's table draws up to
+1,000 rows (was 200) with official providers' models first, and the picked models are chips ("Picked (25):
+remove one with its x"). So "Add the first 25 matching" now adds the 25 official providers' models of
+highest leaderboard rank (Qwen, Meta, AllenAI, NVIDIA ...) instead of the first 25 by rank (mostly merges
+and fine-tunes): the ranked table of the pick scenarios lists those, all 25 ranked (the size-0 row and its
+warning are gone). The known-models scenario's ranking is identical; every other page identical.
 """
 
 import os

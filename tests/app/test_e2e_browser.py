@@ -4,11 +4,15 @@ pipeline built in a temp dir, driven by Playwright with Debian's Chromium (no br
 Enters two candidates in the editable table, uploads a CSV of three more, checks the ranking against
 advisor.predict.shortlist called directly, downloads the shortlist CSV, and saves a screenshot of every page
 in the test's temp dir, or under $RM_ADVISOR_SCREENSHOTS when set (CI artifacts; tests never write into
-the checkout).
+the checkout). Issue 26: the inputs survive a switch to another page, a link reproduces the comparison in
+a fresh browser, the typed table fits a 1366 px window and commits with its button, the picker finds any
+row and filters; the screenshots in docs/ come from these tests (``shot``: add a scenario as its own
+test function and name its screenshots).
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import re
@@ -21,8 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# pages/predict.py fixes the editor's column widths so cells can be clicked by position
-EDITOR_WIDTHS = [220] + [120] * 8
+# pages/predict.py fixes the editor's column widths so cells can be clicked by position (read from it: the
+# page is a script, not imported)
+EDITOR_WIDTHS = ast.literal_eval(re.search(r"^EDITOR_WIDTHS = (\[[^\]]*\])", (ROOT / "pages" / "predict.py")
+                                           .read_text(), re.MULTILINE).group(1))
 ROW_MARKER, HEADER, ROW = 33, 35, 35
 TYPED = [["org/alpha-7b", "7.6", "", "75", "35", "30", "9", "10", "37"],
          ["org/beta-1b", "1.5", "", "40", "10"]]
@@ -67,6 +73,18 @@ def browser_page(server, browser):
     page.close()
 
 
+def screenshots(tmp_path: Path) -> Path:
+    """Where screenshots go: $RM_ADVISOR_SCREENSHOTS (CI artifacts, the docs' images) or the test's tmp dir."""
+    out = Path(os.environ.get("RM_ADVISOR_SCREENSHOTS") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def shot(page, path: Path, locator=None) -> None:
+    """A screenshot of the whole page, or of one element (scrolled into view) when ``locator`` is given."""
+    (locator or page).screenshot(path=str(path), **({} if locator else {"full_page": True}))
+
+
 def idle(page):
     """Let a rerun settle. A heuristic (the rerun may start later than 400 ms on a loaded machine): a value
     read after it that a rerun changes is awaited with ``metric_shows`` instead."""
@@ -103,8 +121,7 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     from advisor.predict.shortlist import predict_candidates
 
     page = browser_page
-    shots = Path(os.environ.get("RM_ADVISOR_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshots(tmp_path)
     page.goto(server)
     page.get_by_text(PAGES[0][1]).wait_for()
     page.get_by_text("No candidates yet").wait_for()
@@ -112,6 +129,8 @@ def test_enter_upload_rank_download_and_screenshot_every_page(server, browser_pa
     grid = page.locator('[data-testid="stDataFrame"]').first
     for i, values in enumerate(TYPED):
         type_row(page, grid, i, values)
+    assert page.get_by_text("No candidates yet").count() == 1  # typing alone reruns nothing
+    page.get_by_role("button", name="Use these rows").click()
     page.get_by_text("Candidates ranked").wait_for()
     metric_shows(page, 1, "2")  # top group, ranked, not ranked: both typed rows ranked
 
@@ -428,3 +447,115 @@ def test_figures_follow_the_system_theme_with_page_titles_and_font_icons(server,
                                arg=scheme != "dark")
     finally:
         page.close()
+# --- issue 26: state that survives, links, the editor at 1366 px, the picker --------------------------------
+LAPTOP = {"width": 1366, "height": 900}
+
+
+def pick_panel(page):
+    return page.get_by_role("tabpanel", name="Pick from the Open LLM Leaderboard")
+
+
+def tick_rows(page, rows: list[int]) -> None:
+    """Tick rows of the picker's table with the boxes on their left (drawn on a canvas: by position)."""
+    table = pick_panel(page).locator('[data-testid="stDataFrame"]').first
+    table.scroll_into_view_if_needed()
+    for r in rows:
+        box = table.bounding_box()
+        page.mouse.click(box["x"] + ROW_MARKER / 2, box["y"] + HEADER + ROW * r + ROW / 2)
+        idle(page)
+
+
+def method_radio(page):
+    """The training-method radio (the page's first)."""
+    return page.locator('[data-testid="stRadio"]').first
+
+
+def metric_values(page) -> list[str]:
+    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+
+
+def test_inputs_survive_the_evidence_page_and_a_link_reproduces_the_picks(server, browser, app_db, tmp_path):
+    """Issue 26's must-shows in the browser, at 1366 px: the typed table fits and nothing ranks before its
+    button; "load the example", the Evidence page and back: the candidates and the method are still there;
+    the picker finds meta-llama/Llama-3.1-8B-Instruct by typing it and "official providers only" leaves
+    only official gemma-2 rows; the URL opened in a fresh browser shows the same picked comparison."""
+    from advisor.db import queries
+
+    shots = screenshots(tmp_path)
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.get_by_text("No candidates yet").wait_for()
+    idle(page)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    panel = page.get_by_role("tabpanel", name="Type candidates").bounding_box()
+    box = grid.bounding_box()
+    assert box["x"] >= panel["x"] and box["x"] + box["width"] <= panel["x"] + panel["width"]  # no column hidden
+    assert box["width"] == sum(EDITOR_WIDTHS) + 40
+    shot(page, shots / "predict_inputs.png")
+
+    page.get_by_role("button", name="Load the example: 20 recent models").click()
+    page.get_by_text("Candidates ranked").wait_for()
+    metric_shows(page, 2, "3")  # Qwen3-4B, Qwen3-4B-Base, Qwen3-1.7B-Base: size unknown, not ranked
+    method_radio(page).get_by_text("Bradley-Terry", exact=True).click()  # the label: the input is hidden
+    metric_shows(page, 1, "0")  # Bradley-Terry has no skill here: nothing is ranked by it
+    before = metric_values(page)
+
+    page.get_by_role("link", name="Evidence").click()
+    page.get_by_role("heading", name="Evidence: how far to trust the predictions").first.wait_for()
+    idle(page)
+    page.get_by_role("link", name="Predict & shortlist").click()
+    page.get_by_text("Candidates ranked").wait_for()
+    idle(page)
+    assert page.get_by_role("radio", name="Bradley-Terry").is_checked()
+    assert metric_values(page) == before
+    page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+    page.get_by_text("Kept for this session (1)").wait_for()
+    assert page.url.endswith("/?method=bradley_terry")
+
+    page.get_by_role("tab", name="Pick from the Open LLM Leaderboard").click()
+    search = page.get_by_label("Search every model id (words in any order)")
+    search.fill("meta-llama/Llama-3.1-8B-Instruct")
+    search.press("Enter")
+    page.get_by_text(re.compile(r"^1 of 4,497 leaderboard models match")).wait_for()
+    tick_rows(page, [0])
+    page.get_by_role("button", name="Add 1 selected").click()
+    page.get_by_text("Picked (1): remove one with its ×").wait_for()
+    search.fill("gemma-2")
+    search.press("Enter")
+    lb = queries.leaderboard(app_db)
+    official = queries.filter_leaderboard(lb, "gemma-2", official_only=True, hide_reward_models=True)
+    page.get_by_role("switch", name="Official providers only").click(force=True)
+    page.get_by_text(re.compile(rf"^{len(official)} of 4,497 leaderboard models match")).wait_for()
+    assert not official["hf_id"].str.startswith("zelk12/").any() and not official["reward_model"].any()
+    idle(page)
+    shot(page, shots / "predict_picker.png", pick_panel(page))
+    tick_rows(page, [1])
+    page.get_by_role("button", name="Add 1 selected").click()
+    page.get_by_text("Picked (2): remove one with its ×").wait_for()
+    idle(page)
+    picked = ["meta-llama/Llama-3.1-8B-Instruct", official["hf_id"].iloc[1]]
+    assert page.url.split("?")[1] == "&".join(f"pick={p.replace('/', '%2F')}" for p in picked) + "&method=bradley_terry"
+    link = page.url
+    context.close()
+
+    fresh = browser.new_context(viewport=LAPTOP)  # another browser session: nothing of the first one's state
+    page = fresh.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(link)
+        page.get_by_text("Candidates ranked").wait_for()
+        idle(page)
+        assert page.get_by_role("radio", name="Bradley-Terry").is_checked()
+        measured = queries.measured_scores(app_db, method="bradley_terry").index
+        assert set(picked) <= set(measured)  # paper models: ranked by their measured Bradley-Terry RMs
+        assert metric_values(page)[1:] == ["2", "0"]  # ranked, not ranked
+        page.get_by_role("tab", name="Pick from the Open LLM Leaderboard").click()
+        chips = pick_panel(page).get_by_text("Picked (2): remove one with its ×")
+        chips.wait_for()
+        chips = pick_panel(page).locator('[data-testid="stMultiSelectTagsContainer"] [data-tag]').all()
+        assert [c.get_attribute("aria-label") for c in chips] == picked
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        fresh.close()
