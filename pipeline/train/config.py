@@ -65,7 +65,7 @@ class PairsSplit:
     (checkpoint and learning-rate selection, as HelpSteer2-Preference's val split in the paper), test (held
     out, scored once by the selected model and by the untrained head)."""
 
-    train: Positive = 1600
+    train: Positive | None = None  # None: every usable pair the other two parts leave
     validation: Positive = 200
     test: Positive = 512
     seed: int = 42

@@ -128,5 +128,6 @@ def train_and_save(trainer, tok, out_dir: Path, eval_key: str) -> dict:
     log = trainer.state.log_history
     return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
             "train_history": [h["loss"] for h in log if "loss" in h],
-            "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+            "train_loss": result.training_loss, "train_seconds": result.metrics.get("train_runtime"),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
             "eval_history": [h for h in log if eval_key in h], "params_b": count_params(trainer.model)}

@@ -149,8 +149,8 @@ class Datasets:
         self.stats["hh"] = HHStats()
         pairs = hh_pairs(load_table(str(path), "hh_pairs", "all"), d.hh_subset, self.stats["hh"])
         split = d.hh_split
-        return split_pairs(pairs, {"train": split.train, "validation": split.validation, "test": split.test},
-                           split.seed)
+        train = split.train if split.train is not None else max(1, len(pairs) - split.validation - split.test)
+        return split_pairs(pairs, {"train": train, "validation": split.validation, "test": split.test}, split.seed)
 
 
 def _load_scorer(path: str, spec, cfg: TrainConfig, **kwargs):
