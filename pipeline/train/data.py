@@ -186,8 +186,8 @@ def split_pairs(pairs: pd.DataFrame, sizes: dict[str, int], seed: int) -> dict[s
 
     need = sum(sizes.values())
     if need > len(pairs):
-        raise InputError("train.data.pairs_split", f"the parts ask for {need} pairs but {len(pairs)} are usable",
-                         "make the parts smaller", field="train.data.pairs_split")
+        raise InputError("train.data.hh_split", f"the parts ask for {need} pairs but {len(pairs)} are usable",
+                         "make the parts smaller", field="train.data.hh_split")
     order = np.random.default_rng(seed).permutation(len(pairs))
     out, start = {}, 0
     for name, n in sizes.items():

@@ -94,8 +94,9 @@ def test_the_split_is_seeded_disjoint_and_refuses_too_many():
     assert len(set().union(*(set(v["chosen"]) for v in a.values()))) == 45
     assert a["test"]["chosen"].tolist() != data.split_pairs(pairs, {"train": 30, "validation": 5, "test": 10},
                                                             seed=8)["test"]["chosen"].tolist()
-    with pytest.raises(InputError, match="ask for 51 pairs but 50 are usable"):
+    with pytest.raises(InputError, match="ask for 51 pairs but 50 are usable") as err:
         data.split_pairs(pairs, {"train": 51}, seed=7)
+    assert "train.data.hh_split" in str(err.value)  # the config field to change, not a name no config has
 
 
 @pytest.mark.slow  # builds a tokenizer with transformers
