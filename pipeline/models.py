@@ -118,6 +118,11 @@ def convert_gguf(spec: ModelSpec, work_dir: str | Path, log=print) -> Path:
     if digest != spec.sha256:
         raise InputError(src, f"SHA-256 {digest} is not the {spec.sha256} model {spec.id!r} expects",
                          "fetch the file again (delete it, then run the fetch stage) or fix sha256", field="sha256")
+    import importlib.util
+
+    if importlib.util.find_spec("gguf") is None:  # transformers would only say "install torch and gguf"
+        raise InputError("requirements.txt", f"the Python package gguf, which reads {src.name}, is not installed",
+                         "pip install -r requirements.txt (it pins gguf)", field="gguf")
     log(f"  {spec.id}: converting {src.name} (dequantising GGUF, once) into {out}")
     _save_dequantised(src, out)
     stamp.write_text(json.dumps({"gguf": str(src), "sha256": digest}))

@@ -143,3 +143,15 @@ def test_an_unfetched_or_altered_gguf_is_refused_before_loading(tmp_path):
     (tmp_path / "downloads" / "m.gguf").write_bytes(b"altered")
     with pytest.raises(InputError, match="SHA-256 .* is not the .* model 'org/m' expects"):
         convert_gguf(spec, tmp_path)
+
+
+def test_a_gguf_model_without_the_gguf_package_names_the_requirements(tmp_path, monkeypatch):
+    import importlib.util
+
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "m.gguf").write_bytes(b"real")
+    spec = ModelSpec(id="org/m", gguf="m.gguf", sha256=hashlib.sha256(b"real").hexdigest())
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gguf" else found(name, *a))
+    with pytest.raises(InputError, match="gguf, which reads m.gguf, is not installed.*requirements.txt"):
+        convert_gguf(spec, tmp_path)
