@@ -93,8 +93,9 @@ def real_config(tmp_path: Path) -> dict:
             "stages": ["fetch", "benchmarks", "train"]}
 
 
-@pytest.mark.slow  # fetches (first run), converts, trains and scores a real 135M model on CPU: ~1,000 s of CPU
-# (measured under load, docs/real-run.md), so an estimated 5-8 min on 2 free cores; not yet timed in CI
+@pytest.mark.slow  # fetches (first run), converts, trains and scores a real 135M model on CPU: the held-out
+# scoring alone took 469 s of CPU here (docs/real-run.md), the whole test about twice that (estimated), so
+# 5-8 min on 2 free cores; not yet timed in CI
 def test_a_real_model_learns_real_preferences_and_every_stage_lands_in_the_database(tmp_path):
     cfg = real_config(tmp_path)
     path = tmp_path / "real.yaml"
