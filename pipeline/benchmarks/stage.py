@@ -26,8 +26,9 @@ from pipeline.models import ModelSpec, safe_name
 
 
 def run_key(ts: TaskSet, cfg: BenchmarksConfig, m: ModelSpec) -> str:
-    # a tiny model is rebuilt identically from (id, arch): the key names those, not where it was built
-    path = m.path or (f"{m.id} (tiny {m.tiny})" if m.tiny else m.id)
+    # a tiny model is rebuilt identically from (id, arch), a GGUF model from its file's hash: the key names
+    # those, not where it was built
+    path = m.path or (f"{m.id} (tiny {m.tiny})" if m.tiny else f"{m.id} (gguf {m.sha256})" if m.gguf else m.id)
     return ts.key(limit=cfg.limit, dtype=model_dtype(m), revision=m.revision, path=path)
 
 
@@ -157,7 +158,8 @@ def run(ctx) -> None:
             if any(not finished(batch_dir(run_dir, s)) for s in ts.batches()) and task_manager is None:
                 from lm_eval.tasks import TaskManager
 
-                includes = [str(prepare_include_path(t.include_path, ctx.work_dir / "lm_eval_tasks" / t.name))
+                includes = [str(prepare_include_path(t.include_path, ctx.work_dir / "lm_eval_tasks" / t.name,
+                                                     ctx.work_dir))
                             for t in sets if t.include_path]
                 task_manager = TaskManager(include_path=includes or None)
             files = run_task_set(ctx, lm, ts, run_dir, cfg, task_manager)

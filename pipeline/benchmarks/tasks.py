@@ -138,10 +138,14 @@ def load_task_set(path: str | Path) -> TaskSet:
                    evalplus=list(evalplus))
 
 
-def prepare_include_path(src: Path, dst: Path) -> Path:
+WORK_DIR = "{work_dir}"  # in a task's data_files: the pipeline's work_dir (where the fetch stage writes data)
+
+
+def prepare_include_path(src: Path, dst: Path, work_dir: Path | None = None) -> Path:
     """Copy a folder of lm-eval task YAMLs to ``dst``, with relative ``dataset_kwargs.data_files``
     made absolute (relative to ``src``), since ``datasets`` resolves them against the working
-    directory. Files YAML cannot read plainly (``!function`` tags) are copied unchanged."""
+    directory, and ``{work_dir}`` replaced by ``work_dir``. Files YAML cannot read plainly (``!function``
+    tags) are copied unchanged: keep their data_files in a template they include."""
     dst.mkdir(parents=True, exist_ok=True)
     for f in sorted(src.iterdir()):
         if not f.is_file():
@@ -161,6 +165,8 @@ def prepare_include_path(src: Path, dst: Path) -> Path:
             continue
 
         def absolute(p):
+            if work_dir is not None and str(p).startswith(WORK_DIR):
+                p = str(work_dir) + str(p)[len(WORK_DIR):]
             q = Path(p)
             return p if q.is_absolute() or "://" in str(p) else str((src / q).resolve())
 

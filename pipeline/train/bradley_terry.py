@@ -49,11 +49,12 @@ def train(model_path: str, train_pairs: pd.DataFrame, val_pairs: pd.DataFrame, l
         model_path, num_labels=1, dtype=hf.model_dtype(cfg.bf16), revision=spec.revision,
         trust_remote_code=spec.trust_remote_code)
     model.config.pad_token_id = tok.pad_token_id
+    params = hf.train_last_blocks(model, mcfg.trainable_blocks)
     args = RewardConfig(**hf.common_args(out_dir, lr, mcfg, cfg, per_device), max_length=max_length,
                         metric_for_best_model="eval_accuracy", greater_is_better=True,
                         disable_dropout=True)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds,
                             processing_class=tok, callbacks=[hf.EvalAtEnd(), *callbacks])
     info = hf.train_and_save(trainer, tok, out_dir, "eval_accuracy")
-    return {**info, "best_eval_accuracy": trainer.state.best_metric,
+    return {**info, "best_eval_accuracy": trainer.state.best_metric, "parameters": params,
             "train_pairs": vars(train_stats), "val_pairs": vars(val_stats)}

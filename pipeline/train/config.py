@@ -38,6 +38,9 @@ class MethodConfig:
     max_train_examples: Positive | None = None  # cap (smoke runs); None = the whole split
     max_eval_examples: Positive | None = None
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    # train only the last N transformer blocks, the final norm and the score head (None: every weight, the
+    # paper's full fine-tuning); on 2 CPU cores a full step of a 135M model takes minutes, one block seconds
+    trainable_blocks: Positive | None = None
 
 
 @config_dataclass
@@ -57,12 +60,30 @@ class RegressionConfig(MethodConfig):
 
 
 @config_dataclass
+class PairsSplit:
+    """The fixed, seeded split of ``data.hh_pairs`` (pipeline.train.data.split_pairs): train, validation
+    (checkpoint and learning-rate selection, as HelpSteer2-Preference's val split in the paper), test (held
+    out, scored once by the selected model and by the untrained head)."""
+
+    train: Positive | None = None  # None: every usable pair the other two parts leave
+    validation: Positive = 200
+    test: Positive = 512
+    seed: int = 42
+
+
+@config_dataclass
 class DataConfig:
     # hub id or a local .jsonl/.json/.parquet file (or a directory of them) in the same schema
     helpsteer2: str = "nvidia/HelpSteer2"
     helpsteer2_preference: str = "nvidia/HelpSteer2"  # hub: data_dir 'preference'
-    rewardbench: str = "allenai/reward-bench"  # split 'filtered'
+    rewardbench: str | None = "allenai/reward-bench"  # split 'filtered'; null: no RewardBench scoring
     fixtures: bool = False  # write the project's tiny JSONL fixtures into work_dir and use them
+    # a local JSONL (.gz) of HH-RLHF chosen/rejected dialogues, relative to the repository root: Bradley-Terry
+    # trains and selects on its split instead of HelpSteer2-Preference, and its test part is scored as subset
+    # `hh_subset` into pair_results
+    hh_pairs: str | None = None
+    hh_subset: Annotated[str, Field(min_length=1)] = "hh-rlhf"
+    hh_split: PairsSplit = field(default_factory=PairsSplit)
 
 
 @config_dataclass

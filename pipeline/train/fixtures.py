@@ -1,4 +1,4 @@
-"""Tiny JSONL fixtures in the real schemas of HelpSteer2, HelpSteer2-Preference and RewardBench.
+"""Tiny JSONL fixtures in the real schemas of HelpSteer2, HelpSteer2-Preference, RewardBench and HH-RLHF.
 
 Used by ``configs/smoke.yaml`` (``train.data.fixtures: true``) and the tests, so training and scoring
 run end to end without hub access. The content is synthetic but learnable: a good response says
@@ -94,6 +94,23 @@ def rewardbench_rows(per_subset: int, seed: int) -> list[dict]:
     return rows
 
 
+def hh_rows(n: int, seed: int) -> list[dict]:
+    """Anthropic HH-RLHF's format (``chosen`` / ``rejected``: whole ``\\n\\nHuman:`` / ``\\n\\nAssistant:``
+    dialogues differing in the last assistant turn), one dialogue in three multi-turn; learnable like the
+    others (a good last turn is chosen), with 15% of the labels flipped."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        turns = f"\n\nHuman: tell me about {rng.choice(TOPICS)}."
+        if i % 3 == 1:
+            turns += f"\n\nAssistant: {rng.choice(GOOD)}\n\nHuman: And {rng.choice(TOPICS)}?"
+        good, bad = _response(rng, True), _response(rng, False)
+        if rng.random() < 0.15:
+            good, bad = bad, good
+        rows.append({"chosen": f"{turns}\n\nAssistant: {good}", "rejected": f"{turns}\n\nAssistant: {bad}"})
+    return rows
+
+
 def _write(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -114,3 +131,8 @@ def write_fixtures(out_dir: str | Path, seed: int = 0, sizes: dict | None = None
             "helpsteer2_preference": _write(out / "helpsteer2_preference.jsonl",
                                             preference_rows(s["pref_train"], s["pref_val"], seed + 2)),
             "rewardbench": _write(out / "rewardbench_filtered.jsonl", rewardbench_rows(s["rb_per_subset"], seed + 3))}
+
+
+def write_hh_fixture(path: str | Path, n: int = 120, seed: int = 0) -> Path:
+    """``n`` HH-RLHF-format pairs (``hh_rows``) as JSON lines at ``path`` (for ``train.data.hh_pairs``)."""
+    return _write(Path(path), hh_rows(n, seed))

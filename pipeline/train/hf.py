@@ -84,6 +84,34 @@ class EvalAtEnd(TrainerCallback):
         return control
 
 
+def train_last_blocks(model, blocks: int | None) -> dict:
+    """Leave trainable only the last ``blocks`` transformer blocks, what follows them in the base model (the
+    final norm) and the head beside it (the score head); None: everything (full fine-tuning). Returns
+    {'trainable': n, 'total': n} parameters. The blocks are the base model's longest ModuleList."""
+    import torch.nn as nn
+
+    total = sum(p.numel() for p in model.parameters())
+    if blocks is None:
+        return {"trainable": sum(p.numel() for p in model.parameters() if p.requires_grad), "total": total}
+    base = model.base_model
+    lists = [m for m in base.children() if isinstance(m, nn.ModuleList)]
+    if not lists:
+        raise ValueError(f"{type(base).__name__} has no list of blocks to train the last {blocks} of. Fix: set "
+                         "trainable_blocks: null (full fine-tuning) for this model")
+    layers = max(lists, key=len)
+    if blocks > len(layers):
+        raise ValueError(f"trainable_blocks {blocks} is more than the model's {len(layers)} blocks. Fix: use at "
+                         f"most {len(layers)}, or null for full fine-tuning")
+    model.requires_grad_(False)
+    embeddings = model.get_input_embeddings()
+    keep = [*layers[len(layers) - blocks:],
+            *(m for m in base.children() if m is not layers and m is not embeddings),
+            *(m for m in model.children() if m is not base)]
+    for m in keep:
+        m.requires_grad_(True)
+    return {"trainable": sum(p.numel() for p in model.parameters() if p.requires_grad), "total": total}
+
+
 def count_params(model) -> float:
     """Parameters in billions (the base model; the score head is negligible)."""
     return sum(p.numel() for p in model.parameters()) / 1e9
@@ -100,5 +128,6 @@ def train_and_save(trainer, tok, out_dir: Path, eval_key: str) -> dict:
     log = trainer.state.log_history
     return {"final": str(final), "resumed_from": resume, "steps": trainer.state.global_step,
             "train_history": [h["loss"] for h in log if "loss" in h],
-            "train_loss": result.training_loss, "best_checkpoint": trainer.state.best_model_checkpoint,
+            "train_loss": result.training_loss, "train_seconds": result.metrics.get("train_runtime"),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
             "eval_history": [h for h in log if eval_key in h], "params_b": count_params(trainer.model)}

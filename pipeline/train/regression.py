@@ -59,11 +59,12 @@ def train(model_path: str, train_df: pd.DataFrame, val_df: pd.DataFrame, lr: flo
         model_path, num_labels=len(ATTRIBUTES), problem_type="regression", dtype=hf.model_dtype(cfg.bf16),
         revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     model.config.pad_token_id = tok.pad_token_id
+    params = hf.train_last_blocks(model, mcfg.trainable_blocks)
     args = TrainingArguments(**hf.common_args(out_dir, lr, mcfg, cfg, per_device),
                              metric_for_best_model="eval_loss", greater_is_better=False)
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tok,
                       data_collator=DataCollatorWithPadding(tok, padding="longest"),
                       callbacks=[hf.EvalAtEnd(), *callbacks])
     info = hf.train_and_save(trainer, tok, out_dir, "eval_loss")
-    return {**info, "best_eval_mse": trainer.state.best_metric,
+    return {**info, "best_eval_mse": trainer.state.best_metric, "parameters": params,
             "train_examples": vars(train_stats), "val_examples": vars(val_stats)}

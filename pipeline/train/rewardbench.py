@@ -77,6 +77,30 @@ def evaluate(model, tokenizer, pairs: pd.DataFrame, weights=None, batch_size: in
     return {"sections": sections, "subsets": per_subset, "truncated": truncated, "pairs": len(pairs)}
 
 
+def compare_heads(subsets, trained: tuple, untrained: tuple) -> pd.DataFrame:
+    """Per subset, pairs scored by a trained model and by its untrained head (each a (chosen, rejected)
+    pair of score vectors), correct by RewardBench's rule: subset, n, correct, accuracy,
+    untrained_correct, untrained_accuracy, trained_only, untrained_only (pairs only one gets right)."""
+    t, u = rb.pair_correct(*trained), rb.pair_correct(*untrained)
+    df = pd.DataFrame({"subset": np.asarray(subsets, dtype=object), "t": t, "u": u,
+                       "t_only": t & ~u, "u_only": u & ~t})
+    out = df.groupby("subset", sort=True).agg(n=("t", "size"), correct=("t", "sum"), untrained_correct=("u", "sum"),
+                                              trained_only=("t_only", "sum"), untrained_only=("u_only", "sum"))
+    out["accuracy"] = out["correct"] / out["n"]
+    out["untrained_accuracy"] = out["untrained_correct"] / out["n"]
+    return out.reset_index()
+
+
+def paired_difference_ci(trained_only: int, untrained_only: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Confidence interval of accuracy(trained) - accuracy(untrained) on the same ``n`` pairs, from the
+    discordant counts (``compare_heads``): the Wald interval of a paired difference of proportions,
+    (b - c) / n +- z * sqrt(b + c - (b - c)^2 / n) / n."""
+    b, c = trained_only, untrained_only
+    diff = (b - c) / n
+    half = z * np.sqrt(max(b + c - (b - c) ** 2 / n, 0.0)) / n
+    return diff - half, diff + half
+
+
 def pair_accuracy(chosen_scores, rejected_scores) -> float:
     """Fraction of pairs with chosen > rejected strictly (validation accuracy)."""
     return float(np.mean(rb.pair_correct(chosen_scores, rejected_scores))) if len(chosen_scores) else float("nan")

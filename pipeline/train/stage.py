@@ -7,9 +7,14 @@ For every model in ``train.models`` and every method in ``train.methods``:
    validation accuracy on HelpSteer2-Preference validation pairs (regression: after the exhaustive
    merge-vector search, eq. 6-7). ``done.json`` is written last; a rerun skips trials that have it;
 2. the trial with the best validation accuracy (ties: the smaller LR) is selected and scored on
-   RewardBench (cached in ``rewardbench.json`` beside it);
-3. rows go to ``training_trials``, ``merge_vectors``, ``rewardbench_subsets``, ``rm_results`` (source
-   'pipeline', with run id and config JSON) and ``models`` (so the app shows the model).
+   RewardBench (cached in ``rewardbench.json`` beside it; skipped when ``data.rewardbench`` is null);
+3. with ``data.hh_pairs`` (real HH-RLHF pairs, offline), Bradley-Terry trains on the train part of its
+   seeded split and selects on the validation part; the selected model and the untrained head (the
+   same base and seeded head at step 0) then score the held-out test part through the RewardBench
+   scorer (``heldout.json`` beside it, with every pair's scores);
+4. rows go to ``training_trials``, ``merge_vectors``, ``rewardbench_subsets``, ``rm_results`` (source
+   'pipeline', with run id and config JSON), ``pair_results`` (held-out pairs, source 'pipeline') and
+   ``models`` (so the app shows the model).
 
 A summary table is printed at the end.
 """
@@ -29,6 +34,7 @@ import pandas as pd
 
 from advisor.core.registry import RM_COLUMNS, size_group
 from pipeline import schema
+from pipeline.errors import InputError
 from pipeline.publish import write_json_atomic
 from pipeline.train.config import TrainConfig
 from pipeline.train.merge_search import ATTRIBUTES
@@ -63,10 +69,14 @@ def model_key(spec) -> dict:
     return {**{k: getattr(spec, k) for k in KEY_FIELDS}, **spec.set_fields()}
 
 
+NEW_HYPER_PARAMETERS = ("trainable_blocks",)  # in a trial's key only when set, so older trials keep their keys
+
+
 def trial_key(spec, mcfg, lr: float, fingerprints: dict, cfg: TrainConfig) -> dict:
     """What a finished trial depends on; a done marker with another key is stale and retrained.
     ``fingerprints``: ``Datasets.fingerprints`` (the training data's content hashes)."""
-    hp = {k: v for k, v in asdict(mcfg).items() if k != "learning_rates"}
+    hp = {k: v for k, v in asdict(mcfg).items()
+          if k != "learning_rates" and not (k in NEW_HYPER_PARAMETERS and v is None)}
     return {"model": model_key(spec), "lr": lr, "hyper_parameters": hp, "seed": cfg.seed, "bf16": cfg.bf16,
             "data": fingerprints}
 
@@ -84,8 +94,12 @@ class Datasets:
 
     @cached_property
     def fingerprints(self) -> dict:
-        """Content hashes of the training data (not RewardBench), read once per run, not once per trial."""
-        return {k: _fingerprint(v) for k, v in self.sources.items() if k != "rewardbench"}
+        """Content hashes of the training data (not RewardBench), read once per run, not once per trial; with
+        HH pairs, their split too."""
+        out = {k: _fingerprint(v) for k, v in self.sources.items() if k != "rewardbench" and v is not None}
+        if self.sources.get("hh_pairs"):
+            out["hh_split"] = asdict(self.cfg.data.hh_split)
+        return out
 
     def get(self, name: str):
         if name not in self._cache:
@@ -99,10 +113,15 @@ class Datasets:
         if name in ("pref_train", "pref_val"):
             mcfg = self.cfg.bradley_terry
             split = "train" if name == "pref_train" else "val"
-            stats = PairStats()
-            pairs = preference_pairs(load_table(s["helpsteer2_preference"], "helpsteer2_preference", split), stats)
-            self.stats[name] = stats
+            if s.get("hh_pairs"):
+                pairs = self.get("hh")["train" if split == "train" else "validation"]
+            else:
+                stats = PairStats()
+                pairs = preference_pairs(load_table(s["helpsteer2_preference"], "helpsteer2_preference", split), stats)
+                self.stats[name] = stats
             return _cap(pairs, mcfg.max_train_examples if split == "train" else mcfg.max_eval_examples)
+        if name == "hh":
+            return self._hh_split()
         if name in ("hs2_train", "hs2_val"):
             mcfg = self.cfg.regression
             split = "train" if name == "hs2_train" else "validation"
@@ -117,16 +136,41 @@ class Datasets:
             return df
         raise KeyError(name)
 
+    def _hh_split(self) -> dict:
+        """{train, validation, test} parts of the HH pairs (``data.hh_split``); the drop counts in stats['hh']."""
+        from pipeline.train.data import HHStats, hh_pairs, load_table, split_pairs
 
-def _load_scorer(path: str, spec, cfg: TrainConfig):
+        path = Path(self.sources["hh_pairs"])
+        if not path.is_file():
+            raise InputError(path, "the HH pairs file is not there", "point train.data.hh_pairs at the JSONL of "
+                             "chosen/rejected dialogues (../shared/data/hh-rlhf/harmless-base-test.jsonl.gz), "
+                             "relative to the repository root", field="train.data.hh_pairs")
+        d = self.cfg.data
+        self.stats["hh"] = HHStats()
+        pairs = hh_pairs(load_table(str(path), "hh_pairs", "all"), d.hh_subset, self.stats["hh"])
+        split = d.hh_split
+        train = split.train if split.train is not None else max(1, len(pairs) - split.validation - split.test)
+        return split_pairs(pairs, {"train": train, "validation": split.validation, "test": split.test}, split.seed)
+
+
+def _load_scorer(path: str, spec, cfg: TrainConfig, **kwargs):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from pipeline.train import hf
 
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, dtype=hf.model_dtype(cfg.bf16), trust_remote_code=spec.trust_remote_code)
+        path, dtype=hf.model_dtype(cfg.bf16), trust_remote_code=spec.trust_remote_code, **kwargs)
     return model.to(hf.device()), tok
+
+
+def _untrained_scorer(model_path: str, spec, cfg: TrainConfig):
+    """The base model with the score head Bradley-Terry training starts from (bradley_terry.train seeds the
+    same way before the same load): the baseline a trained head must beat."""
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    return _load_scorer(model_path, spec, cfg, num_labels=1, revision=spec.revision)
 
 
 def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Datasets, mcfg, cfg, spec,
@@ -143,7 +187,7 @@ def run_trial(method: str, model_path: str, lr: float, tdir: Path, data: Dataset
     max_length = spec.max_length or mcfg.max_length
     if method == "bradley_terry":
         info = bradley_terry.train(model_path, data.get("pref_train"), val, lr, tdir, mcfg, cfg, spec, callbacks)
-        info["ties_dropped"] = data.stats["pref_train"].ties_dropped
+        info["ties_dropped"] = getattr(data.stats.get("pref_train"), "ties_dropped", None)  # HH pairs: no ties
     else:
         info = regression.train(model_path, data.get("hs2_train"), data.get("hs2_val"), lr, tdir, mcfg, cfg, spec,
                                 callbacks)
@@ -178,7 +222,14 @@ def run(ctx) -> None:
         from pipeline.train.fixtures import write_fixtures
 
         sources = {k: str(v) for k, v in write_fixtures(root / "fixtures", seed=cfg.seed).items()}
+    if dcfg.hh_pairs:
+        sources["hh_pairs"] = str(ctx.config.resolve(dcfg.hh_pairs))
+    if dcfg.rewardbench is None:
+        sources["rewardbench"] = None
     data = Datasets(sources, cfg)
+    if dcfg.hh_pairs and "bradley_terry" in cfg.methods:
+        parts = {k: len(v) for k, v in data.get("hh").items()}
+        ctx.log(f"train: HH pairs {sources['hh_pairs']}: {data.stats['hh']}; split {parts} (seed {dcfg.hh_split.seed})")
     summary = []
     for spec in specs:
         model_path = spec.resolve_path(ctx.work_dir, ctx.config.resolve)  # a tiny model: built on first use
@@ -210,14 +261,22 @@ def _train_method(ctx, cfg, spec, method, model_path, root, data, sources) -> li
         trials.append((lr, tdir, info))
     # best validation accuracy; ties go to the smaller learning rate
     lr, tdir, best = max(trials, key=lambda t: (t[2]["val_accuracy"], -t[0]))
-    rb = _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources)
+    rb = _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) if sources["rewardbench"] else None
+    held = _heldout(ctx, cfg, spec, method, best, tdir, data, model_path) \
+        if method == "bradley_terry" and sources.get("hh_pairs") else None
     config = {"method": method, "learning_rate": lr, "model": model_key(spec), "hyper_parameters": asdict(mcfg),
               "data": sources, "bf16": cfg.bf16, "seed": cfg.seed, "trial_dir": str(tdir),
-              "merge_vector": best.get("merge", {}).get("weights"), "rewardbench_pairs": rb["pairs"]}
-    _insert(ctx, spec, method, trials, lr, best, rb, config)
+              "merge_vector": best.get("merge", {}).get("weights"), "rewardbench_pairs": rb and rb["pairs"],
+              "heldout_pairs": held and held["pairs"]}
+    cfg_json = json.dumps(config, default=str)
+    _insert_trials(ctx, spec, method, trials, lr, cfg_json)
+    _insert_scores(ctx, spec, method, rb, held, cfg_json)
+    _insert_model(ctx.con, spec, best)
+    nan = float("nan")
     return [{"model": spec.id, "method": method, "lr": t_lr, "steps": info["steps"],
              "val_acc": info["val_accuracy"], "selected": t_lr == lr,
-             "rewardbench": rb["sections"]["score"] if t_lr == lr else float("nan")}
+             "rewardbench": rb["sections"]["score"] if rb and t_lr == lr else nan,
+             "heldout_acc": held["subsets"][0]["accuracy"] if held and t_lr == lr else nan}
             for t_lr, _, info in trials]
 
 
@@ -244,9 +303,40 @@ def _rewardbench(ctx, cfg, spec, method, best, tdir, data, sources) -> dict:
     return res
 
 
-def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
+def _heldout(ctx, cfg, spec, method, best, tdir, data, model_path) -> dict:
+    """The held-out HH pairs scored by the selected model and by the untrained head (cached in heldout.json
+    with every pair's four scores): {'subsets': [compare_heads rows], 'pairs', 'truncated', 'seconds', ...}."""
+    from pipeline.train import rewardbench as rbs
+
+    key = {"data": data.fingerprints, "subset": cfg.data.hh_subset, "model": best["final"]}
+    cache = tdir / "heldout.json"
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == json.loads(json.dumps(key, default=str)):
+            ctx.log(f"{spec.id} {method}: held-out pairs from cache")
+            return cached
+    pairs = data.get("hh")["test"]
+    bs, max_length = cfg.rewardbench_batch_size, spec.max_length or cfg.method(method).max_length
+    t = time.perf_counter()
+    *trained, truncated = rbs.score_pairs(*_load_scorer(best["final"], spec, cfg), pairs, bs, max_length,
+                                          "held-out pairs")
+    *untrained, _ = rbs.score_pairs(*_untrained_scorer(model_path, spec, cfg), pairs, bs, max_length,
+                                    "held-out pairs, untrained head")
+    trained, untrained = [x[:, 0] for x in trained], [x[:, 0] for x in untrained]
+    subsets = rbs.compare_heads(pairs["subset"], trained, untrained)
+    res = {"subsets": subsets.to_dict("records"), "pairs": len(pairs), "truncated": truncated,
+           "seconds": time.perf_counter() - t, "key": key,
+           "scores": {name: v.tolist() for name, v in zip(("chosen", "rejected", "untrained_chosen",
+                                                           "untrained_rejected"), (*trained, *untrained))}}
+    for r in res["subsets"]:
+        ctx.log(f"{spec.id} {method}: held-out {r['subset']}: {r['correct']}/{r['n']} = {r['accuracy']:.3f} "
+                f"(untrained head {r['untrained_accuracy']:.3f}); {truncated} sequences truncated")
+    write_json_atomic(cache, res, indent=1, default=str)
+    return json.loads(json.dumps(res, default=str))
+
+
+def _insert_trials(ctx, spec, method, trials, lr_sel, cfg_json: str) -> None:
     con, run_id = ctx.con, ctx.run_id
-    cfg_json = json.dumps(config, default=str)
     trial_rows, merge_rows = [], []
     for lr, tdir, info in trials:
         stats = info.get("train_pairs") or info.get("train_examples") or {}
@@ -267,13 +357,27 @@ def _insert(ctx, spec, method, trials, lr_sel, best, rb, config) -> None:
                 "seconds": m["seconds"]})
     schema.insert(con, "training_trials", trial_rows)
     schema.insert(con, "merge_vectors", merge_rows)
-    schema.insert(con, "rewardbench_subsets", [
-        {"run_id": run_id, "hf_id": spec.id, "method": method, "subset": r["subset"], "section": r["section"],
-         "n": int(r["n"]), "correct": int(r["correct"]), "accuracy": float(r["accuracy"])}
-        for r in rb["subsets"].to_dict("records")])
-    s = rb["sections"]
-    schema.insert(con, "rm_results", [{"hf_id": spec.id, "method": method, **{k: s[k] for k in RM_COLUMNS},
-                                       "source": "pipeline", "run_id": run_id, "config": cfg_json}])
+
+
+def _insert_scores(ctx, spec, method, rb: dict | None, held: dict | None, cfg_json: str) -> None:
+    """RewardBench (rewardbench_subsets, rm_results) and held-out pairs (pair_results), where scored."""
+    con, run_id = ctx.con, ctx.run_id
+    if rb is not None:
+        schema.insert(con, "rewardbench_subsets", [
+            {"run_id": run_id, "hf_id": spec.id, "method": method, "subset": r["subset"], "section": r["section"],
+             "n": int(r["n"]), "correct": int(r["correct"]), "accuracy": float(r["accuracy"])}
+            for r in rb["subsets"].to_dict("records")])
+        s = rb["sections"]
+        schema.insert(con, "rm_results", [{"hf_id": spec.id, "method": method, **{k: s[k] for k in RM_COLUMNS},
+                                           "source": "pipeline", "run_id": run_id, "config": cfg_json}])
+    if held is not None:
+        schema.insert(con, "pair_results", [{**r, "run_id": run_id, "hf_id": spec.id, "method": method,
+                                             "truncated": held["truncated"], "source": "pipeline",
+                                             "config": cfg_json} for r in held["subsets"]])
+
+
+def _insert_model(con, spec, best: dict) -> None:
+    """The trained base in ``models`` (so the app shows it), never over a paper model's row."""
     row = next(iter(con.execute("SELECT in_paper FROM models WHERE hf_id = ?", [spec.id]).fetchall()), None)
     if row is None or not row[0]:  # never overwrite a paper model's row (ingest owns those)
         params = float(best["params_b"])

@@ -16,10 +16,10 @@ SQL_DIR = Path(schema.__file__).with_name("sql")
 
 
 def test_every_stage_names_a_runner_and_its_section_builds_from_defaults():
-    assert stages.names() == ["ingest", "benchmarks", "train", "presence", "predictor", "transfer"]
+    assert stages.names() == ["fetch", "ingest", "benchmarks", "train", "presence", "predictor", "transfer"]
     for s in stages.STAGES:
         assert callable(importlib.import_module(s.runner).run), s.name
-    assert stages.sections() == ["ingest", "benchmarks", "train", "presence", "predictor"]  # transfer: no settings
+    assert stages.sections() == ["fetch", "ingest", "benchmarks", "train", "presence", "predictor"]  # transfer: none
     for name in stages.sections():
         assert config.section(config.section_class(name), {}, name) is not None
 
@@ -63,7 +63,7 @@ def test_a_section_for_a_stage_without_settings_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["default.yaml", "serve.yaml", "report.yaml", "quick.yaml", "smoke.yaml",
-                                  "paper.yaml"])
+                                  "paper.yaml", "real-cpu.yaml"])
 def test_every_shipped_config_that_runs_the_predictor_runs_transfer_after_it(root, name):
     cfg = config.load(root / "configs" / name)
     chosen = run.select_stages(cfg, None)

