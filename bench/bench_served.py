@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,7 +150,8 @@ def first_start() -> tuple[float, float]:
             app = _first_page(browser, [*streamlit, "run", "app.py"], tmp, "models with reward-model results")
         finally:
             browser.close()
-    print(f"first start from a fresh copy ({tmp}): first page with a database {app:.1f} s; streamlit hello's "
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"first start from a fresh copy: first page with a database {app:.1f} s; streamlit hello's "
           f"first page {hello:.1f} s (baseline, same run); ratio {app / hello:.1f}x; goal <= 10 s: "
           f"{'MET' if app <= 10 else 'NOT MET'} (load average {', '.join(f'{x:.1f}' for x in load)})")
     return app, hello
