@@ -8,7 +8,8 @@ it stores the partial-input patterns it evaluated, `advisor.predict.partial.prec
    the ratio. Goal (issue 24): at most 3x.
 2. In process, warm (imports done, bundle loaded): `predict_candidates` on the example's rows (their
    patterns precomputed) against the same models with every input (no pattern to look up), and a
-   pattern the build did not precompute (evaluated on first use, then cached): seconds per pattern.
+   pattern the build did not precompute (evaluated on first use, then cached): seconds per pattern (a
+   full build precomputes every rankable pattern, so this path needs a serving build's database).
 3. In process, warm, at scale (issue 27 finding 5): `predict_candidates` on 20 / 2,000 / 20,000 rows with
    random blanks (``random_blank_rows``: known models' rows jittered, each input but the size blank with
    probability 0.3, so nearly every rankable pattern occurs) against the same rows complete, CPU
