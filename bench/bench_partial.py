@@ -8,7 +8,13 @@ it stores the partial-input patterns it evaluated, `advisor.predict.partial.prec
    the ratio. Goal (issue 24): at most 3x.
 2. In process, warm (imports done, bundle loaded): `predict_candidates` on the example's rows (their
    patterns precomputed) against the same models with every input (no pattern to look up), and a
-   pattern the build did not precompute (evaluated on first use, then cached): seconds per pattern.
+   pattern the build did not precompute (evaluated on first use, then cached): seconds per pattern (a
+   full build precomputes every rankable pattern, so this path needs a serving build's database).
+3. In process, warm, at scale (issue 27 finding 5): `predict_candidates` on 20 / 2,000 / 20,000 rows with
+   random blanks (``random_blank_rows``: known models' rows jittered, each input but the size blank with
+   probability 0.3, so nearly every rankable pattern occurs) against the same rows complete, CPU
+   seconds and the ratio per size. The rows of one pattern are computed together
+   (``advisor.predict.shortlist``), so the cost grows with rows like the complete path's.
 """
 
 from __future__ import annotations
@@ -78,6 +84,48 @@ def in_process(db: str) -> None:
           f"({'precomputed after all' if stored is not None else 'evaluated on first use'}): {t_cold:.2f} s")
 
 
+def random_blank_rows(bundle, n: int, seed: int = 0, blank: float = 0.3, scale: str = "raw"):
+    """(partial, complete): ``n`` candidate rows on ``scale`` drawn from the bundle's known models with
+    every value jittered (so the rows are new models), each base feature but params_b blank with
+    probability ``blank`` in ``partial``; ``complete`` the same rows with every value."""
+    import numpy as np
+
+    from advisor.predict.specs import BASE_FEATURES
+
+    rng = np.random.default_rng(seed)
+    X = bundle.X_train(scale)[list(BASE_FEATURES)]
+    full = X.iloc[rng.integers(0, len(X), n)].reset_index(drop=True)
+    full = full * rng.uniform(0.9, 1.1, full.shape)
+    full.insert(0, "hf_id", [f"random/m{i:05d}" for i in range(n)])
+    full["scale"] = scale
+    others = [f for f in BASE_FEATURES if f != "params_b"]
+    partial = full.copy()
+    partial[others] = partial[others].mask(rng.random((n, len(others))) < blank)
+    return partial, full
+
+
+def at_scale(db: str, sizes=(20, 2_000, 20_000)) -> None:
+    """Section 3: random-blank rows against the same rows complete, per size."""
+    from advisor.predict.bundle import load_bundle
+    from advisor.predict.shortlist import predict_candidates
+
+    b = load_bundle(db)
+    warm_part, warm_full = random_blank_rows(b, 200, seed=99)
+    predict_candidates(b, warm_full)  # imports and the patterns' evidence loaded once, as a warm server
+    predict_candidates(b, warm_part)
+    for n in sizes:
+        part, full = random_blank_rows(b, n)
+        t = time.process_time()
+        predict_candidates(b, full)
+        t_full = time.process_time() - t
+        t = time.process_time()
+        predict_candidates(b, part)
+        t_part = time.process_time() - t
+        patterns = part.drop(columns=["hf_id", "scale"]).isna().drop_duplicates().shape[0]
+        print(f"{n:>6,} rows, random blanks ({patterns} patterns): {t_part:.2f} s CPU; the same rows complete "
+              f"{t_full:.2f} s (baseline); ratio {t_part / t_full:.1f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", required=True)
@@ -89,6 +137,7 @@ def main() -> None:
           f"{pick:.2f} s CPU (baseline, same run); ratio {part / pick:.2f}x; goal <= 3x: "
           f"{'MET' if part <= 3 * pick else 'NOT MET'}")
     in_process(args.db)
+    at_scale(args.db)
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -34,6 +34,15 @@ class Solution:
     slow: int  # problems finished by coordinate descent (max_steps reached)
 
 
+def _lin_solve(M, rhs):
+    """M^-1 rhs per problem, or where some M of the batch is singular (exactly collinear inputs without
+    an L2 term, lam2 = 0) the minimum-norm least-squares solution, pinv(M) rhs, for the whole batch."""
+    try:
+        return np.linalg.solve(M, rhs[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return (np.linalg.pinv(M) @ rhs[..., None])[..., 0]
+
+
 def _face(H, g, lam1, s):
     """The minimizer of each problem's face (support s != 0, signs s): inactive coordinates get the
     identity row and right-hand side 0. Empty faces are 0 and full faces need no masking."""
@@ -42,7 +51,7 @@ def _face(H, g, lam1, s):
     z = np.zeros(g.shape)
     full = np.flatnonzero(k == g.shape[1])
     if len(full):
-        z[full] = np.linalg.solve(H[full], (g[full] - lam1[full, None] * s[full])[..., None])[..., 0]
+        z[full] = _lin_solve(H[full], g[full] - lam1[full, None] * s[full])
     part = np.flatnonzero((k > 0) & (k < g.shape[1]))
     if len(part):
         a = act[part].astype(float)
@@ -51,7 +60,7 @@ def _face(H, g, lam1, s):
         diag = np.arange(H.shape[-1])
         M[:, diag, diag] += 1.0 - a
         rhs = (g[part] - lam1[part, None] * s[part]) * a
-        z[part] = np.linalg.solve(M, rhs[..., None])[..., 0]
+        z[part] = _lin_solve(M, rhs)
     return z
 
 

@@ -201,14 +201,17 @@ def wilson(k: float, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, c - h), min(1.0, c + h)
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000,
-                     seed: int = 0) -> tuple[float, float, float]:
-    """mean(a - b) and its 95% percentile CI from resampling the pairs (models)."""
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0):
+    """mean(a - b) and its 95% percentile CI from resampling the pairs (models, the last axis): three
+    floats, or for (..., n) arrays three arrays of the leading shape (every row resampled with the same
+    draws, so each row's numbers are what it gets alone)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(d.mean()), float(lo), float(hi)
+    means = d[..., rng.integers(0, d.shape[-1], size=(n_boot, d.shape[-1]))].mean(axis=-1)
+    lo, hi = np.percentile(means, [2.5, 97.5], axis=-1)
+    if d.ndim == 1:
+        return float(d.mean()), float(lo), float(hi)
+    return d.mean(axis=-1), lo, hi
 
 
 def _fold_halfwidths(res: np.ndarray, folds: np.ndarray, level: float) -> np.ndarray:

@@ -311,3 +311,180 @@ def conformal_halfwidth(abs_residuals: np.ndarray, level: float) -> float:
     n = len(r)
     k = math.ceil((n + 1) * level)
     return float("inf") if k > n else float(r[k - 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# degree 1 on many column subsets at once (the reduced specs of advisor.predict.partial)
+
+def linear_search_subsets(A: np.ndarray, Y: np.ndarray, splits, alphas, l1_ratios,
+                          subsets) -> list[tuple[LinearGrid, np.ndarray]]:
+    """``linear_search(A[:, list(s)], Y, splits, alphas, l1_ratios)`` for every column subset ``s`` of
+    ``subsets`` (tuples of column indices of A, in the order the spec reads them), all at once: the same
+    fits on all rows and fold MAEs (T, S, C), to rounding.
+
+    What is shared: the moments of every split (and of all rows) are computed once for all columns: each
+    column is standardized on its own, so a subset's standardized Gram matrix and inputs x targets are
+    blocks of the whole ones. Per (split, subset) one eigendecomposition gives ridge for every alpha in
+    closed form, and each Elastic Net problem takes the first exact certificate that holds
+    (``_subset_enet``). Subsets are solved by size, smallest first, so the subsets one column smaller
+    are ready; the problems no certificate answers go to ``advisor.predict.enet.solve`` once per size."""
+    A = np.asarray(A, dtype=float)
+    Y = np.asarray(Y, dtype=float).reshape(len(A), -1)
+    configs = [(a, r) for _, a, r in grid_configs([1], alphas, l1_ratios)]
+    train, rows, valid = _test_rows(splits, len(A))
+    masks = np.vstack([train, np.ones((1, len(A)), dtype=bool)])  # the last "split": all rows
+    mean, scale, y_mean, H0, g = _moments(A, Y, masks)
+    Z = (A[rows] - mean[:-1, None, :]) / scale[:-1, None, :]  # every split's test rows, standardized
+    resid = (Y[rows] - y_mean[:-1, None, :]).transpose(0, 2, 1)[:, None]  # (S, 1, T, m)
+    weight = valid / valid.sum(axis=1)[:, None]
+    lam = np.array([[a * r for a, r in configs], [a * (1 - r) for a, r in configs]])  # l1, l2 penalties
+    en = np.flatnonzero(lam[0] > 0)
+    solved: dict[tuple, np.ndarray] = {}  # sorted columns -> Elastic Net coefficients (S, C_enet, T, k)
+    out: dict[int, tuple[LinearGrid, np.ndarray]] = {}
+    for size in sorted({len(s) for s in subsets}):
+        level = [i for i, s in enumerate(subsets) if len(s) == size]
+        for small in [c for c in solved if len(c) < size - 1]:
+            del solved[small]
+        found = _level_coefs(H0, g, {tuple(sorted(subsets[i])) for i in level}, lam, solved)
+        solved.update({cols: coef[:, en] for cols, coef in found.items()})
+        for i in level:
+            cols, idx = tuple(sorted(subsets[i])), list(subsets[i])
+            coef = found[cols][..., [cols.index(c) for c in idx]]  # the subset's own column order
+            pred = coef[:-1].reshape(len(Z), -1, len(idx)) @ Z[:, :, idx].transpose(0, 2, 1)  # (S, C*T, m)
+            mae = np.einsum("sctm,sm->sct", np.abs(resid - pred.reshape(len(Z), len(configs), *resid.shape[2:])),
+                            weight)
+            out[i] = (LinearGrid(configs, mean[-1:, idx], scale[-1:, idx], y_mean[-1:],
+                                 coef[-1:].transpose(0, 1, 3, 2).copy()), mae.transpose(2, 0, 1))
+    return [out[i] for i in range(len(subsets))]
+
+
+def _level_coefs(H0, g, level: set, lam: np.ndarray, solved: dict) -> dict:
+    """{cols: coefficients (S, C, T, k)} of every configuration (``lam``: the l1 and l2 penalties, (2, C))
+    on each column subset of ``level`` (sorted tuples of one size), from the blocks of the whole moments
+    H0 (S, q, q) and g (S, q, T): ridge in closed form, the Elastic Net by ``_subset_enet``'s
+    certificates and one ``advisor.predict.enet.solve`` call for the problems left over."""
+    from advisor.predict import enet
+
+    en = np.flatnonzero(lam[0] > 0)
+    found, pending = {}, []
+    for cols in sorted(level):
+        idx = list(cols)
+        H, gs = H0[:, idx][:, :, idx], g[:, idx]
+        S, k, T = gs.shape
+        ev, Q = np.linalg.eigh(H)  # H = Q diag(ev) Q', per split
+        denom = ev[:, None, None, :] + lam[1][None, :, None, None]  # (S, C, 1, k)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a (nearly) singular H with lam2 = 0: inf,
+            inv = np.where(denom > 1e-9, 1.0 / denom, np.inf)  # so no certificate (NaN) and enet.solve
+            QG = (gs.transpose(0, 2, 1) @ Q)[:, None] * inv  # (S, C, T, k): Q'g / (ev + lam2)
+            coef = (QG.reshape(S, -1, k) @ Q.transpose(0, 2, 1)).reshape(QG.shape)  # (H + lam2 I)^-1 g: ridge
+        if len(en):
+            w, left = _subset_enet(H0, g, cols, Q, inv[:, en], coef[:, en], lam[:, en], solved)
+            if left is not None:
+                s_, c_, t_ = left
+                pending.append((cols, en[c_], (s_, c_, t_), H[s_] + lam[1, en[c_]][:, None, None] * np.eye(k),
+                                gs[s_, :, t_], lam[0, en[c_]]))
+            coef[:, en] = w
+        found[cols] = coef
+    if pending:
+        # started from zero, as a path starts: one coordinate at a time, so exactly collinear inputs
+        # without an L2 term never form a singular face
+        sol = enet.solve(*(np.concatenate([p[j] for p in pending]) for j in (3, 4, 5))).w
+        at = np.cumsum([0] + [len(p[4]) for p in pending])
+        for (cols, c_all, (s_, _, t_), *_), a, b in zip(pending, at[:-1], at[1:]):
+            found[cols][s_, c_all, t_] = sol[a:b]
+    return found
+
+
+def _subset_enet(H0, g, cols, Q, inv, base, lam, solved: dict):
+    """The Elastic Net configurations (``lam``: l1 > 0 and l2 penalties, (2, C)) on ``cols``: (coefficients
+    (S, C, T, k), the problems left over as (split, configuration, target index arrays), or None), each
+    problem exact by the first certificate that holds (the problem is convex, so a point meeting its
+    optimality conditions is a solution; a nearly singular H + lam2 I has no closed-form certificate),
+    cheapest first:
+
+    * zero, when every |g_j| <= lam1;
+    * the full support: w = (H + lam2 I)^-1 (g - lam1 s) when every coefficient has the sign s it was
+      given (s: the signs of the ridge solution ``base``);
+    * the solution on ``cols`` less one column j (in ``solved``), extended by w_j = 0, when column j meets
+      its condition here, |g_j - (H w)_j| <= lam1 (the other columns met theirs there);
+    * then, for the problems left (``_left_over``): the faces of ``cols`` less a column without that
+      smaller solution, and the full support with the signs of the last face solution.
+    ``solved``: {smaller sorted columns: their Elastic Net coefficients (S, C, T, k - 1)}.
+    Tolerances are ``enet.solve``'s. After the first two, only the problems left are computed."""
+    idx = list(cols)
+    gs = g[:, idx].transpose(0, 2, 1)  # (S, T, k)
+    S, T, k = gs.shape
+    lam1 = lam[0]
+    C = len(lam1)
+    tol = 1e-12 * (1.0 + np.abs(gs).max(axis=2)[:, None, :] + lam1[None, :, None])  # (S, C, T)
+    limit = lam1[None, :, None] + tol
+    zero = np.abs(gs).max(axis=2)[:, None, :] <= limit  # (S, C, T)
+    signs = np.sign(base)
+    with np.errstate(invalid="ignore"):
+        Qs = (signs.reshape(S, C * T, k) @ Q).reshape(S, C, T, k) * inv
+        face = base - lam1[:, None, None] * (Qs.reshape(S, C * T, k) @ Q.transpose(0, 2, 1)).reshape(S, C, T, k)
+        dense = ~zero & np.all(face * signs > 0, axis=3)
+    w = np.where(dense[..., None], face, 0.0)
+    left = ~(zero | dense)
+    source = np.full(left.shape, -1)  # which smaller solution answers the problem
+    for pos, j in enumerate(cols):
+        child = solved.get(tuple(c for c in cols if c != j))
+        if child is None or not left.any():
+            continue
+        rest = [c for c in cols if c != j]
+        grad = g[:, None, j, :] - (child.reshape(S, -1, k - 1) @ H0[:, j, rest, None]).reshape(S, C, T)
+        ok = left & (np.abs(grad) <= limit)
+        source[ok] = pos
+        left &= ~ok
+    for pos in np.unique(source[source >= 0]):
+        at = np.nonzero(source == pos)
+        w[at] = np.insert(solved[tuple(c for c in cols if c != cols[pos])][at], pos, 0.0, axis=1)
+    s_, c_, t_ = np.nonzero(left)
+    if not len(s_):
+        return w, None
+    w[s_, c_, t_], rest = _left_over(gs, cols, Q, inv, base, lam1, limit, solved, (s_, c_, t_),
+                                     np.sign(face[s_, c_, t_]))
+    return w, (s_[rest], c_[rest], t_[rest]) if len(rest) else None
+
+
+def _left_over(gs, cols, Q, inv, base, lam1, limit, solved, at, sg):
+    """The problems ``at`` (split, configuration, target index arrays) no cheap certificate of
+    ``_subset_enet`` answered, by the faces of ``cols`` less one column without a smaller solution and
+    the full support with refined signs ``sg``: (n, k) solutions, and the positions of the problems
+    still open (left to ``advisor.predict.enet.solve``)."""
+    s_, c_, t_ = at
+    k = len(cols)
+    out = np.full((len(s_), k), np.nan)
+    todo = np.arange(len(s_))
+    Qn, dn, l1 = Q[s_], inv[s_, c_, 0], lam1[c_][:, None]
+    r = gs[s_, t_]
+    for pos, j in enumerate(cols):  # no smaller neighbour without j: the face of the support cols - {j}
+        if not len(todo) or tuple(c for c in cols if c != j) in solved:
+            continue
+        sj = sg[todo].copy()
+        sj[:, pos] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = _apply(Qn[todo], dn[todo], r[todo] - l1[todo] * sj)  # M^-1 (g - lam1 s), M = H + lam2 I
+            v = _apply(Qn[todo], dn[todo], np.eye(k)[[pos] * len(todo)])  # M^-1 e_j
+            f = u - v * (u[:, [pos]] / v[:, [pos]])  # w_j = 0; then g_j - (H w)_j = u_j / v_j
+            fit = (np.all((f * sj > 0) | (np.arange(k) == pos), axis=1)
+                   & (np.abs(u[:, pos] / v[:, pos]) <= limit[s_[todo], c_[todo], t_[todo]]))
+        f[:, pos] = 0.0
+        out[todo[fit]] = f[fit]
+        todo = todo[~fit]
+    for _ in range(2):  # the full support with the signs of the last face solution
+        if not len(todo):
+            break
+        with np.errstate(invalid="ignore"):
+            f = base[s_[todo], c_[todo], t_[todo]] - l1[todo] * _apply(Qn[todo], dn[todo], sg[todo])
+            fit = np.all(f * sg[todo] > 0, axis=1)
+        out[todo[fit]] = f[fit]
+        sg[todo[~fit]] = np.nan_to_num(np.sign(f[~fit]))
+        todo = todo[~fit]
+    out[todo] = np.nan_to_num(sg[todo])
+    return out, todo
+
+
+def _apply(Q: np.ndarray, d: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Q diag(d) Q' r per row: (n, k, k), (n, k), (n, k) -> (n, k)."""
+    return np.einsum("nij,nj->ni", Q, np.einsum("nji,nj->ni", Q, r) * d)

@@ -48,7 +48,7 @@ from advisor.core.registry import RM_TARGETS as TARGETS
 from advisor.predict import partial
 from advisor.predict.impute import impute_rows
 from advisor.predict.search import conformal_halfwidth
-from advisor.predict.specs import BASE_FEATURES, base_columns
+from advisor.predict.specs import BASE_FEATURES, base_columns, input_frame
 
 SCALE_RANGES = registry.SCALE_RANGES
 CATEGORY_COLUMNS = [c for t in TARGETS[1:] for c in (f"pred_{t}", f"lower_{t}", f"upper_{t}")]
@@ -116,20 +116,25 @@ def usable_candidates(candidates: pd.DataFrame, scale,
 _LOO_CACHE: dict = {}
 
 
-def _loo_imputed(bundle, scale: str, missing: tuple[str, ...]) -> pd.DataFrame:
-    """The known models of ``scale`` with the cells ``missing`` hidden and imputed, each model from
-    the other known models, clamped to the known range as a candidate's inputs are (an imputed size
-    or token count below the range would have no logarithm); cached per bundle (``cache_key``)."""
-    key = (bundle.cache_key, scale, missing)
-    if key not in _LOO_CACHE:
+def _loo_imputed(bundle, scale: str, missing_list) -> dict[tuple, pd.DataFrame]:
+    """{missing: the known models of ``scale`` with the cells ``missing`` hidden and imputed, each model
+    from the other known models}, clamped to the known range as a candidate's inputs are (an imputed size
+    or token count below the range would have no logarithm); every pattern of ``missing_list`` (tuples of
+    base features) at once: one imputation per known model for all of them. Cached per bundle
+    (``cache_key``)."""
+    todo = [m for m in dict.fromkeys(missing_list) if (bundle.cache_key, scale, m) not in _LOO_CACHE]
+    if todo:
         R = bundle.X_train(scale)[list(BASE_FEATURES)]
-        rows = []
+        hide = np.array([[f in m for f in BASE_FEATURES] for m in todo])  # (patterns, features)
+        out = np.empty((len(todo), len(R), len(BASE_FEATURES)))
         for j in range(len(R)):
-            row = R.iloc[[j]].copy()
-            row.loc[:, list(missing)] = np.nan
-            rows.append(impute_rows(row, R.drop(index=R.index[j])))
-        _LOO_CACHE[key] = pd.concat(rows).clip(lower=R.min(), upper=R.max(), axis=1)
-    return _LOO_CACHE[key]
+            rows = pd.DataFrame(np.where(hide, np.nan, R.to_numpy(float)[j]), columns=R.columns)
+            out[:, j] = impute_rows(rows, R.drop(index=R.index[j])).to_numpy(float)
+        lo, hi = R.min().to_numpy(), R.max().to_numpy()
+        for m, filled in zip(todo, out):
+            _LOO_CACHE[(bundle.cache_key, scale, m)] = pd.DataFrame(np.clip(filled, lo, hi), index=R.index,
+                                                                     columns=R.columns)
+    return {m: _LOO_CACHE[(bundle.cache_key, scale, m)] for m in missing_list}
 
 
 def imputation_key(method: str, target: str, missing) -> str:
@@ -141,13 +146,13 @@ def imputation_spread(bundle, scale: str, method: str, target: str, missing: tup
     """How much imputing ``missing`` moves the served prediction on the known models: the conformal
     ``interval_level`` quantile of |prediction(imputed) - prediction(observed)|, each known model's
     cells hidden and imputed from the other known models. Read from the bundle when the build
-    precomputed it (``advisor.predict.partial.precompute``), else computed here."""
+    precomputed it (``precompute_spreads``), else computed here."""
     stored = bundle.precomputed("imputation_spread", scale, imputation_key(method, target, missing))
     if stored is not None:
         return float(stored)
     fit = bundle.fit(scale, method, target)
     R = bundle.X_train(scale)[list(BASE_FEATURES)]
-    deltas = np.abs(fit.predict(_loo_imputed(bundle, scale, missing)) - fit.predict(R))
+    deltas = np.abs(fit.predict(_loo_imputed(bundle, scale, [missing])[missing]) - fit.predict(R))
     return conformal_halfwidth(deltas, bundle.interval_level)
 
 
@@ -181,24 +186,40 @@ def settings_spread(bundle, scale: str, fit, tasks: tuple[str, ...], draws: int 
     """How much "other" settings move ``fit``'s prediction: each known model's ``tasks`` perturbed by
     independent normal shifts with the measured per-task sd (``settings_sd``), ``draws`` times; the
     conformal ``interval_level`` quantile of |prediction(perturbed) - prediction(known)|. Read from
-    the bundle when the build precomputed it, else computed here (all draws in one prediction)."""
-    used = [t for t in tasks if t in base_columns(fit.inputs)]
-    if not used:
-        return 0.0
-    key = settings_key(fit, used)
-    stored = bundle.precomputed("settings_spread", scale, key)
-    if stored is not None:
-        return float(stored)
-    if (bundle.cache_key, scale, key) not in _SETTINGS_CACHE:
-        R = bundle.X_train(scale)[list(BASE_FEATURES)]
+    the bundle when the build precomputed it, else computed here (``settings_spreads``)."""
+    return settings_spreads(bundle, scale, [(fit, tasks)], draws, seed)[0]
+
+
+def settings_spreads(bundle, scale: str, requests, draws: int = 50, seed: int = 0) -> list[float]:
+    """``settings_spread`` of every (fit, tasks) of ``requests`` at once: the perturbed known models depend
+    only on the tasks a fit reads, so each set of them is drawn, and its inputs computed, once."""
+    out, todo = [], {}
+    for fit, tasks in requests:
+        used = tuple(t for t in tasks if t in base_columns(fit.inputs))
+        key = settings_key(fit, used) if used else None
+        stored = bundle.precomputed("settings_spread", scale, key) if used else None
+        if not used or stored is not None:
+            out.append(0.0 if not used else float(stored))
+        elif (bundle.cache_key, scale, key) in _SETTINGS_CACHE:
+            out.append(_SETTINGS_CACHE[(bundle.cache_key, scale, key)])
+        else:
+            todo.setdefault(used, []).append((len(out), fit, key))
+            out.append(float("nan"))
+    R = bundle.X_train(scale)[list(BASE_FEATURES)]
+    for used, fits in todo.items():
         sd = settings_sd(scale)
         noise = np.random.default_rng(seed).standard_normal((draws, len(used), len(R)))
         P = pd.concat([R] * draws, ignore_index=True)
         for j, t in enumerate(used):
             P[t] = P[t].to_numpy() + (noise[:, j, :] * sd[t]).ravel()
-        deltas = np.abs(fit.predict(P) - np.tile(fit.predict(R), draws))
-        _SETTINGS_CACHE[(bundle.cache_key, scale, key)] = conformal_halfwidth(deltas, bundle.interval_level)
-    return _SETTINGS_CACHE[(bundle.cache_key, scale, key)]
+        inputs = list(dict.fromkeys(i for _, f, _ in fits for i in f.inputs))
+        FP, FR = input_frame(P, inputs), input_frame(R, inputs)
+        for i, fit, key in fits:
+            deltas = np.abs(fit.predict_inputs(FP[list(fit.inputs)].to_numpy(float))
+                            - np.tile(fit.predict_inputs(FR[list(fit.inputs)].to_numpy(float)), draws))
+            out[i] = _SETTINGS_CACHE[(bundle.cache_key, scale, key)] = conformal_halfwidth(
+                deltas, bundle.interval_level)
+    return out
 
 
 def precompute_spreads(bundle, patterns) -> dict:
@@ -212,39 +233,59 @@ def precompute_spreads(bundle, patterns) -> dict:
     pats = [list(BASE_FEATURES), *patterns]
     absent = pd.DataFrame([[f not in set(have) for f in BASE_FEATURES] for have in pats], columns=list(BASE_FEATURES))
     for scale in bundle.scales:
+        _loo_imputed(bundle, scale, [tuple(f for f in BASE_FEATURES if f not in set(p)) for p in pats])
         for method in bundle.methods:
-            pinfo, _ = _patterns(bundle, scale, method, absent)  # as ranking these rows looks them up
-            for have, info, row in zip(pats, pinfo, absent.to_numpy()):
-                missing = tuple(f for f, m in zip(BASE_FEATURES, row) if m)
-                tasks = tuple(f for f in registry.OLL_V2_TASKS if f in set(have))
+            requests = []
+            for g in _patterns(bundle, scale, method, absent):  # as ranking these rows looks them up
+                missing = tuple(f for f, m in zip(BASE_FEATURES, g.absent) if m)
+                tasks = tuple(f for f, m in zip(BASE_FEATURES, g.absent) if not m and f in registry.OLL_V2_TASKS)
                 for t in TARGETS:
-                    e = info[t] if info is not None else None
+                    e = g.info[t] if g.info is not None else None
                     reduced = e is not None and e["method"] == "reduced"
                     fit = e["fit"] if reduced else bundle.fit(scale, method, t)
                     if not reduced and set(missing) & set(base_columns(fit.inputs)):
                         imp.setdefault(scale, {})[imputation_key(method, t, missing)] = imputation_spread(
                             bundle, scale, method, t, missing)
-                    used = [x for x in tasks if x in base_columns(fit.inputs)]
-                    if used:
-                        sett.setdefault(scale, {})[settings_key(fit, used)] = settings_spread(
-                            bundle, scale, fit, tasks)
+                    requests.append((fit, tasks))
+            for (fit, tasks), value in zip(requests, settings_spreads(bundle, scale, requests)):
+                used = [x for x in tasks if x in base_columns(fit.inputs)]
+                if used:
+                    sett.setdefault(scale, {})[settings_key(fit, used)] = value
     return {"imputation_spread": imp, "settings_spread": sett}
 
 
 @dataclass
+class _Pattern:
+    """The candidate rows (positions) with one pattern of missing base features, and that pattern's
+    partial-input evidence (``advisor.predict.partial.for_bundle``; None when the rows lack nothing the
+    served fits read)."""
+    rows: np.ndarray
+    absent: np.ndarray  # per base feature: missing
+    info: dict | None
+    lacking: bool
+
+
+@dataclass
 class _Notes:
-    """Per candidate row, collected over the targets: the base features its fits read, why its interval
-    was widened and whether it was, and the overall score's spec and skill."""
+    """Per candidate row, collected over the targets: the base features its fits read (one set per
+    pattern, shared by its rows), why its interval was widened and whether it was, and the overall
+    score's spec and skill."""
     used: list[set]
     why: list[list[str]]
     widened: np.ndarray
-    spec: list[str]
-    skill: list[str]
+    spec: np.ndarray
+    skill: np.ndarray
 
     @classmethod
-    def start(cls, bundle, scale: str, method: str, n: int) -> _Notes:
-        return cls([set() for _ in range(n)], [[] for _ in range(n)], np.zeros(n, dtype=bool),
-                   [bundle.entry(scale, method, "score").spec] * n, [bundle.skill(scale, method, "score")] * n)
+    def start(cls, bundle, scale: str, method: str, n: int, groups: list[_Pattern]) -> _Notes:
+        used: list = [None] * n
+        for g in groups:
+            shared: set = set()
+            for i in g.rows:
+                used[i] = shared
+        return cls(used, [[] for _ in range(n)], np.zeros(n, dtype=bool),
+                   np.array([bundle.entry(scale, method, "score").spec] * n, dtype=object),
+                   np.array([bundle.skill(scale, method, "score")] * n, dtype=object))
 
 
 def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,74 +294,77 @@ def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     return X.clip(lower=lo, upper=hi, axis=1), (X < lo) | (X > hi)
 
 
-def _patterns(bundle, scale: str, method: str, absent: pd.DataFrame) -> tuple[list, list[bool]]:
-    """Per row: the partial-inputs evidence of its pattern (``advisor.predict.partial.for_bundle``; None
-    when it lacks nothing the served fits read) and whether it lacks such a feature."""
-    features = list(BASE_FEATURES)
+def _patterns(bundle, scale: str, method: str, absent: pd.DataFrame) -> list[_Pattern]:
+    """The rows grouped by their pattern of missing base features, each with its partial-inputs evidence
+    (``advisor.predict.partial.for_bundle``, every pattern of the rows in one call)."""
     served_need = set()
     for t in TARGETS:
         served_need.update(base_columns(bundle.fit(scale, method, t).inputs))
-    pinfo, lacking = [], []
-    for row in absent.to_numpy():
-        lacks = [f for f, m in zip(features, row) if m and f in served_need]
-        lacking.append(bool(lacks))
-        pinfo.append(partial.for_bundle(bundle, scale, method, [f for f, m in zip(features, row)
-                                                                  if not m]) if lacks else None)
-    return pinfo, lacking
+    keys, inverse = np.unique(absent.to_numpy(bool), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    lacks = [bool(any(m and f in served_need for f, m in zip(BASE_FEATURES, row))) for row in keys]
+    wanted = [[f for f, m in zip(BASE_FEATURES, row) if not m] for row, lack in zip(keys, lacks) if lack]
+    found = iter(partial.for_bundle(bundle, scale, method, wanted) if wanted else [])
+    return [_Pattern(np.flatnonzero(inverse == k), row, next(found) if lack else None, lack)
+            for k, (row, lack) in enumerate(zip(keys, lacks))]
 
 
 def _predict_target(bundle, scale: str, method: str, t: str, filled: pd.DataFrame, clamped: pd.DataFrame,
-                    absent: pd.DataFrame, pinfo: list, other: np.ndarray, notes: _Notes):
+                    groups: list[_Pattern], other: np.ndarray, notes: _Notes):
     """Target ``t``'s prediction (on the clamped inputs) and interval for every row, by the served fit or
-    the row's reduced spec, widened by the rules of the module docstring; the score's notes go to ``notes``."""
-    features = list(BASE_FEATURES)
+    the row's reduced spec, widened by the rules of the module docstring; the score's notes go to
+    ``notes``. Rows of one pattern are computed together."""
     fit = bundle.fit(scale, method, t)
-    need = base_columns(fit.inputs)
+    need = np.isin(BASE_FEATURES, base_columns(fit.inputs))
     entry = bundle.entry(scale, method, t)
     h = float(entry.halfwidth)
     h_new = float(entry.halfwidth_lineage_out if entry.halfwidth_lineage_out is not None else h)
-    known = bundle.known_lineages(filled.index)
+    base = np.where(bundle.known_lineages(filled.index), h, h_new)  # a lineage never seen: lineage-out
     p_c, p_u = fit.predict(clamped), fit.predict(filled)
-    lower, upper = np.empty(len(filled)), np.empty(len(filled))
-    for i, row in enumerate(absent.to_numpy()):
-        e = pinfo[i][t] if pinfo[i] is not None else None
-        base = h if known[i] else h_new  # a lineage never seen: the lineage-out interval
-        row_fit, hw, extra = fit, base, 0.0
-        if t == "score" and base > h:
-            notes.why[i].append(f"lineage not among the known models' (lineage-out interval +-{base:.1f}, "
+    hw, extra = base.copy(), np.zeros(len(filled))
+    score = t == "score"
+    if score and h_new > h:
+        for i in np.flatnonzero(base > h):
+            notes.why[i].append(f"lineage not among the known models' (lineage-out interval +-{h_new:.1f}, "
                                 f"known lineages +-{h:.1f})")
+    for g in groups:
+        r = g.rows
+        e = g.info[t] if g.info is not None else None
+        row_fit = fit
         if e is not None and e["method"] == "reduced":
-            row_fit, hw = e["fit"], float(e["halfwidth"])
-            p_c[i] = row_fit.predict(clamped.iloc[[i]])[0]
-            p_u[i] = row_fit.predict(filled.iloc[[i]])[0]
-            if t == "score":
-                notes.spec[i] = e["spec"]
-                if hw > base:
-                    notes.why[i].append(f"reduced spec's own interval (+-{hw:.1f}, served +-{base:.1f})")
-        elif absent.iloc[i][need].any():  # imputed inputs this fit uses: widen by their effect
-            extra = imputation_spread(bundle, scale, method, t, tuple(f for f, m in zip(features, row) if m))
-            if t == "score":
-                notes.why[i].append(f"imputed inputs (+{extra:.1f})")
-        if e is not None and t == "score":
-            notes.skill[i] = e["skill"]
-        notes.used[i].update(base_columns(row_fit.inputs))
-        if other[i]:  # "other" settings: widen by the measured shift, through this fit
-            tasks = tuple(f for f, m in zip(features, row) if not m and f in registry.OLL_V2_TASKS)
+            row_fit, hw[r] = e["fit"], float(e["halfwidth"])
+            p_c[r], p_u[r] = row_fit.predict(clamped.iloc[r]), row_fit.predict(filled.iloc[r])
+            if score:
+                notes.spec[r] = e["spec"]
+                for i in r[hw[r] > base[r]]:
+                    notes.why[i].append(f"reduced spec's own interval (+-{hw[i]:.1f}, served +-{base[i]:.1f})")
+        elif (g.absent & need).any():  # imputed inputs this fit uses: widen by their effect
+            extra[r] = imputation_spread(bundle, scale, method, t, tuple(np.asarray(BASE_FEATURES)[g.absent]))
+            if score:
+                for i in r:
+                    notes.why[i].append(f"imputed inputs (+{extra[i]:.1f})")
+        if e is not None and score:
+            notes.skill[r] = e["skill"]
+        notes.used[r[0]].update(base_columns(row_fit.inputs))  # the set the pattern's rows share
+        o = r[other[r]]
+        if len(o):  # "other" settings: widen by the measured shift, through this fit
+            tasks = tuple(f for f, m in zip(BASE_FEATURES, g.absent) if not m and f in registry.OLL_V2_TASKS)
             s_extra = settings_spread(bundle, scale, row_fit, tasks)
-            extra += s_extra
-            if t == "score" and s_extra > 0:
-                notes.why[i].append(f"other / unknown settings (+{s_extra:.1f})")
-        lower[i] = min(p_c[i], p_u[i]) - hw - extra
-        upper[i] = max(p_c[i], p_u[i]) + hw + extra
-        if t == "score":
-            if p_c[i] != p_u[i]:
-                notes.why[i].append("clamped inputs (covers the unclamped prediction)")
-            notes.widened[i] = extra > 0 or p_c[i] != p_u[i] or hw > h
+            extra[o] += s_extra
+            if score and s_extra > 0:
+                for i in o:
+                    notes.why[i].append(f"other / unknown settings (+{s_extra:.1f})")
+    lower = np.minimum(p_c, p_u) - hw - extra
+    upper = np.maximum(p_c, p_u) + hw + extra
+    if score:
+        for i in np.flatnonzero(p_c != p_u):
+            notes.why[i].append("clamped inputs (covers the unclamped prediction)")
+        notes.widened = (extra > 0) | (p_c != p_u) | (hw > h)
     return p_c, lower, upper
 
 
 def _describe(res: pd.DataFrame, absent: pd.DataFrame, outside: pd.DataFrame, notes: _Notes, nearest: list,
-              near_enough: list, pinfo: list, lacking: list, scale: str) -> pd.DataFrame:
+              near_enough: list, groups: list[_Pattern], scale: str) -> pd.DataFrame:
     """The rows' notes as the output columns of ``predict_candidates`` (all but ranks and sizes)."""
     features = list(BASE_FEATURES)
     res["imputed"] = [[f for f, a in zip(features, row) if a and f in u]
@@ -335,10 +379,12 @@ def _describe(res: pd.DataFrame, absent: pd.DataFrame, outside: pd.DataFrame, no
     res["skill"] = notes.skill
     res["spec"] = notes.spec
     res["scale"] = scale
-    res["partial_method"] = [e["score"]["label"] if e is not None else
-                             "imputation (not evaluated: the bundle holds no targets)" if lack else ""
-                             for e, lack in zip(pinfo, lacking)]
-    res["partial_mae"] = [e["score"]["mae"] if e is not None else float("nan") for e in pinfo]
+    method, mae = np.empty(len(res), dtype=object), np.full(len(res), np.nan)
+    for g in groups:
+        method[g.rows] = (g.info["score"]["label"] if g.info is not None else
+                          "imputation (not evaluated: the bundle holds no targets)" if g.lacking else "")
+        mae[g.rows] = g.info["score"]["mae"] if g.info is not None else np.nan
+    res["partial_method"], res["partial_mae"] = method, mae
     return res
 
 
@@ -356,16 +402,16 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     known = bundle.X_train(scale)[features]
     clamped, outside = _clamp(filled, known)
     nearest, near_enough = _nearest(filled, known, n_nearest)
-    pinfo, lacking = _patterns(bundle, scale, method, absent)  # once per pattern, cached
-    notes = _Notes.start(bundle, scale, method, len(X))
+    groups = _patterns(bundle, scale, method, absent)  # the rows of each pattern, its evidence
+    notes = _Notes.start(bundle, scale, method, len(X), groups)
     res = pd.DataFrame({"hf_id": X.index}, index=X.index)
     for t in TARGETS:
-        p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, absent, pinfo, other, notes)
+        p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, groups, other, notes)
         name = "prediction" if t == "score" else f"pred_{t}"
         suffix = "" if t == "score" else f"_{t}"
         res[name], res[f"lower{suffix}"], res[f"upper{suffix}"] = p_c, lower, upper
     res["_same_inputs"] = _inputs_key(res["prediction"], absent, scale)
-    return _describe(res, absent, outside, notes, nearest, near_enough, pinfo, lacking, scale)
+    return _describe(res, absent, outside, notes, nearest, near_enough, groups, scale)
 
 
 def _inputs_key(prediction: pd.Series, absent: pd.DataFrame, scale: str) -> list[str]:
@@ -456,7 +502,8 @@ def _rank(res: pd.DataFrame, measured: pd.DataFrame | None) -> pd.DataFrame:
     rank = np.full(len(res), np.nan)
     rank[ok] = pd.Series(res["ranking_score"].to_numpy()[ok]).rank(ascending=False, method="min")
     upper_rank = np.full(len(res), np.nan)
-    upper_rank[ok] = 1 + (lo[ok][None, :] > hi[ok][:, None]).sum(axis=1)
+    lo_sorted = np.sort(lo[ok])  # how many lower bounds lie above each upper bound: O(n log n), not n x n
+    upper_rank[ok] = 1 + len(lo_sorted) - np.searchsorted(lo_sorted, hi[ok], side="right")
     res["rank"], res["rank_upper"] = pd.array(rank, dtype="Int64"), pd.array(upper_rank, dtype="Int64")
     res["rank_note"] = _same_notes(res, group)
     res = res.assign(_unranked=~ok).sort_values(["_unranked", "rank", "hf_id"], na_position="last")
@@ -491,13 +538,12 @@ def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[st
     dk = np.sqrt(((K[:, None, :] - K[None, :, :]) ** 2).sum(axis=2))
     np.fill_diagonal(dk, np.inf)
     radius = dk.min(axis=1).max()
-    in_domain = []
-    out = []
-    for i, hf_id in enumerate(X.index):
-        order = sorted((j for j in range(len(ids)) if ids[j] != hf_id), key=lambda j: (d[i, j], ids[j]))
-        out.append([ids[j] for j in order[:n]])
-        in_domain.append(bool(hf_id in known.index or d[i, order[0]] <= radius + 1e-9))
-    return out, in_domain
+    itself = np.asarray(X.index)[:, None] == ids[None, :]
+    d = np.where(itself, np.inf, d)  # a known model is not its own neighbour
+    order = np.lexsort((np.broadcast_to(np.argsort(np.argsort(ids)), d.shape), d), axis=1)  # by (distance, id)
+    out = [list(ids[o]) for o in order[:, :n]]
+    in_domain = itself.any(axis=1) | (d[np.arange(len(d)), order[:, 0]] <= radius + 1e-9)
+    return out, [bool(v) for v in in_domain]
 
 
 def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str, verdict: dict | None = None) -> str:

@@ -11,14 +11,12 @@ out-of-fold predictions beside the benchmarks' coverage.
 
 ``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
 baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
-``precomputed_patterns`` lists the missing-input patterns the build evaluates and stores (the report's
-representative ones and those of the shipped candidate files); ``partial_rows`` is the report's table of
+``precomputed_patterns`` lists the missing-input patterns the build evaluates and stores (every pattern a
+rankable row can have, and the report's representative ones); ``partial_rows`` is the report's table of
 the representative ones (reduced spec vs imputation, ``advisor.predict.partial``).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 
@@ -110,31 +108,17 @@ REPORT_PATTERNS = {
 }
 
 
-def file_patterns(path) -> list[list[str]]:
-    """The patterns (base features present) of the rows of a candidate CSV, its columns read as registry
-    names or labels (e.g. 'IFEval', 'Params (B)'), each also with the size: a row is only ranked with
-    one (looked up or given)."""
-    raw = pd.read_csv(path)
-    cols = {c: registry.resolve(c) for c in raw.columns}
-    feats = {c: f for c, f in cols.items() if f in specs.BASE_FEATURES}
-    out = []
-    for _, row in raw.iterrows():
-        have = [f for c, f in feats.items() if pd.notna(pd.to_numeric(row[c], errors="coerce"))
-                and (f not in registry.TRAINING_METRICS or float(row[c]) > 0)]
-        out += [have, sorted({*have, "params_b"})]
-    return out
+def precomputed_patterns(count: int = 127) -> list[list[str]]:
+    """The patterns the build evaluates for partial inputs and stores in the bundle: the first ``count``
+    (``predictor.partial_patterns``) of the patterns a rankable row can have
+    (``advisor.predict.partial.rankable_patterns``: params_b with any subset of the other base features,
+    127, most inputs first) and REPORT_PATTERNS, the complete one left out. No candidate file is read:
+    the example a user tries is served like any other file."""
+    from advisor.predict.partial import pattern_key, rankable_patterns
 
-
-def precomputed_patterns(cfg, data_dir) -> list[list[str]]:
-    """The patterns the build evaluates for partial inputs and stores in the bundle: REPORT_PATTERNS and
-    the row patterns of ``predictor.partial_pattern_files`` (under ``data_dir``), less the complete one."""
-    from advisor.predict.partial import pattern_key
-
-    pats = [*REPORT_PATTERNS.values()]
-    for name in cfg.partial_pattern_files:
-        pats += file_patterns(Path(data_dir) / name)
-    unique = {pattern_key(p): [f for f in specs.BASE_FEATURES if f in set(p)] for p in pats}
-    return [p for key, p in unique.items() if p and len(p) < len(specs.BASE_FEATURES)]
+    unique = {pattern_key(p): [f for f in specs.BASE_FEATURES if f in set(p)]
+              for p in [*rankable_patterns()[:count], *REPORT_PATTERNS.values()]}
+    return [p for p in unique.values() if p and len(p) < len(specs.BASE_FEATURES)]
 
 
 def partial_rows(scale, stored: dict) -> list[dict]:

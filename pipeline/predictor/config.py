@@ -80,10 +80,12 @@ class PredictorConfig:
     pca_features: NonEmpty[Benchmark] = field(default_factory=lambda: list(registry.OLL_V2_TASKS))
     reports_dir: str | None = None  # None: beside the database, <db>.reports/
     # partial-input evidence (advisor.predict.partial) evaluated at build time and stored in the bundle:
-    # the report's patterns and every row pattern of these candidate files (paths under data_dir); off
-    # in the serving build, whose partial rows are evaluated on first use until the full build publishes
+    # every pattern a rankable row can have and the report's; off in the serving build, whose partial
+    # rows are evaluated when first ranked until the full build publishes
     partial_evidence: bool = True
-    partial_pattern_files: list[str] = field(default_factory=lambda: ["examples/recent_bases.csv"])
+    # how many of the 127 rankable patterns (advisor.predict.partial.rankable_patterns: most inputs first,
+    # an order that reads no candidate file) the build precomputes; the rest are evaluated when first ranked
+    partial_patterns: Annotated[int, Field(ge=0, le=127)] = 127
 
     def check(self, file: str = "config") -> PredictorConfig:
         """The rules across keys (each key's own type and range is checked by its annotation)."""

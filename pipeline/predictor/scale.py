@@ -87,7 +87,7 @@ def evaluate_scale(ctx, cfg: PredictorConfig, scale: str) -> ScaleResult:
     rows, stored = [], {}
     if cfg.partial_evidence:
         tp = time.perf_counter()
-        patterns = analyses.precomputed_patterns(cfg, ctx.data_dir)
+        patterns = analyses.precomputed_patterns(cfg.partial_patterns)
         stored = checkpoints.patterns_cached(ctx, scale, X, Y, lineage, cfg, patterns)
         rows = analyses.partial_rows(scale, stored)
         ctx.log(f"  {scale}: {len(patterns)} partial-input patterns (reduced spec vs imputation, lineage-out, "

@@ -95,7 +95,7 @@ def test_partial_inputs_of_a_method_use_that_methods_targets_only():
     X, Y, lineage = _data()
     b = _bundle(X, Y, lineage, {key: _entry(X, Y[key]) for key in Y.columns})
     have = [*TASKS[:3], "params_b"]
-    got = partial.for_bundle(b, "normalized", "bradley_terry", have)
+    (got,) = partial.for_bundle(b, "normalized", "bradley_terry", [have])
     assert list(got) == TARGETS
     by_hand = pd.DataFrame({"score": Y[("bradley_terry", "score")], "chat": Y[("bradley_terry", "chat")]})
     want = partial.evaluate_pattern(X, by_hand, lineage, have, candidates=["ridge_log_params"], cv=5)

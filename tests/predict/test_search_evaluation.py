@@ -274,3 +274,28 @@ def test_repeated_inner_cv_equals_the_per_split_search_of_each_seed():
         one = specs.fit_spec(spec, X, y.to_numpy(), cv=5, random_state=2 + r)[0]
         assert one.params == s.fit(0, seed=r).params and one.cv_mae == pytest.approx(s.fit(0, seed=r).cv_mae)
     assert s.stats(0, s.choice(0))[0] == pytest.approx(s.fold_mae[0, :, :, s.choice(0)].mean())
+
+
+def test_the_subset_search_equals_one_linear_search_per_subset():
+    """search.linear_search_subsets (the reduced specs of every partial-input pattern at once) against
+    search.linear_search on each column subset alone: the same fold MAEs and fits on all rows, to
+    rounding, also with two exactly collinear columns (a singular face without an L2 term)."""
+    rng = np.random.default_rng(7)
+    n = 40
+    z = rng.normal(size=n)
+    A = np.column_stack([z + 0.3 * rng.normal(size=n) for _ in range(4)] + [2 * z + 1, rng.uniform(0, 3, n)])
+    A[:, 3] = 0.5 * A[:, 0] - 2  # collinear with column 0
+    Y = np.column_stack([3 * z + rng.normal(size=n), A[:, 5] + 0.2 * rng.normal(size=n)])
+    splits = [s for seed in range(3) for s in KFold(5, shuffle=True, random_state=seed).split(A)]
+    grid = dict(alphas=(1.0, 0.1, 0.01), l1_ratios=(0.0, 0.5, 1.0))
+    subsets = [(5,), (0, 5), (3, 0, 5), (1, 2, 4, 5), (0, 1, 2, 3, 4, 5), (4, 1)]
+    got = search.linear_search_subsets(A, Y, splits, subsets=subsets, **grid)
+    for cols, (full, mae) in zip(subsets, got):
+        want_full, want_mae = search.linear_search(A[:, list(cols)], Y, splits, **grid)
+        if 0 in cols and 3 in cols:  # not unique without L2: the fold errors agree, not the coefficients
+            np.testing.assert_allclose(mae, want_mae, rtol=1e-6, atol=1e-6)
+            continue
+        np.testing.assert_allclose(mae, want_mae, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(full.coef, want_full.coef, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(full.mean, want_full.mean)
+        np.testing.assert_allclose(full.scale, want_full.scale)

@@ -95,14 +95,22 @@ def test_bundle_is_read_from_the_database_and_matches_the_tables(built):
         assert e.baselines["mean"] == pytest.approx(row.mean_baseline_mae)
 
 
-def test_the_bundle_holds_the_partial_inputs_precomputed_for_the_shipped_patterns(built, root):
+def test_the_bundle_holds_the_partial_inputs_of_every_rankable_pattern(built):
+    """Every pattern a ranked row can have (params_b with any subset of the other seven base features:
+    127 besides the complete one) and the report's, from no candidate file."""
+    import itertools
+
     from advisor.predict import partial
     from pipeline.predictor import analyses
 
     b = bundle_mod.load_bundle(built / "advisor.duckdb")
-    wanted = {partial.pattern_key(p) for p in [*analyses.REPORT_PATTERNS.values(),
-                                               *analyses.file_patterns(root / "data/examples/recent_bases.csv")]}
+    rest = [f for f in specs.BASE_FEATURES if f != "params_b"]
+    rankable = {partial.pattern_key([*have, "params_b"]) for k in range(len(rest) + 1)
+                for have in itertools.combinations(rest, k)}
+    assert len(rankable) == 128
+    wanted = rankable | {partial.pattern_key(p) for p in analyses.REPORT_PATTERNS.values()}
     wanted.discard(partial.pattern_key(specs.BASE_FEATURES))
+    assert {partial.pattern_key(p) for p in analyses.precomputed_patterns()} == wanted
     for scale in b.scales:
         for method in b.methods:
             for key in wanted:
