@@ -31,14 +31,16 @@ st.set_page_config(page_title=f"{APP_NAME}: choose a base model for your reward 
 SERVE_CONFIG = ROOT / "configs" / "serve.yaml"  # the first start's build: what serving needs
 
 
-def ensure_database() -> None:
+def ensure_database() -> list[str] | None:
     """Build the database on the first start: the serving build (configs/serve.yaml: the served
     predictors with their lineage-out evidence, seconds), then the full evaluation (configs/default.yaml:
     + 5 x 10-fold nested CV, about half a minute) in the background; it publishes atomically and the
-    pages pick it up on their next rerun. RM_ADVISOR_CONFIG names one config for the first build instead."""
+    pages pick it up on their next rerun. RM_ADVISOR_CONFIG names one config for the first build instead.
+    Returns the full build's command when it is still to start: it starts once the first page has been drawn,
+    so it does not compete with that page for the cores."""
     db = store.db_file()
     if db.exists() and db.stat().st_size > 0:  # an empty file (`touch`) holds nothing: built like a missing one
-        return
+        return None
     custom = os.environ.get("RM_ADVISOR_CONFIG")
     work = os.environ.get("RM_ADVISOR_WORK_DIR")  # the builds' work dir (default: the config's)
     where = ["--db", str(db), *(["--work-dir", work] if work else [])]
@@ -53,12 +55,17 @@ def ensure_database() -> None:
                  f"message; then reload this page.")
         st.code(tail or "(no output)")
         st.stop()
-    if not custom:  # the full evaluation, detached: it outlives this run of the script
-        subprocess.Popen([sys.executable, "-m", "pipeline.run", *where], cwd=ROOT,  # noqa: S603 - own interpreter, fixed args
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return None if custom else [sys.executable, "-m", "pipeline.run", *where]
 
 
-ensure_database()
+def start_full_build(cmd: list[str] | None) -> None:
+    """The full evaluation, detached: it outlives this run of the script and publishes atomically."""
+    if cmd:
+        subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,  # noqa: S603 - own interpreter, fixed args
+                         start_new_session=True)
+
+
+FULL_BUILD = ensure_database()
 _problem = store.database_problem()  # a file that is not the pipeline's database: a message, not a traceback
 if _problem:
     from advisor.core.untrusted import md_text
@@ -81,4 +88,7 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 st.set_page_config(page_title=f"{page.title} · {APP_NAME}")  # the browser tab names the page
-page.run()
+try:
+    page.run()
+finally:  # after the first page is drawn (or stopped), never before it
+    start_full_build(FULL_BUILD)

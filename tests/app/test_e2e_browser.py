@@ -447,6 +447,8 @@ def test_figures_follow_the_system_theme_with_page_titles_and_font_icons(server,
                                arg=scheme != "dark")
     finally:
         page.close()
+
+
 # --- issue 26: state that survives, links, the editor at 1366 px, the picker --------------------------------
 LAPTOP = {"width": 1366, "height": 900}
 
