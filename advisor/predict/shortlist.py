@@ -253,6 +253,19 @@ def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     return X.clip(lower=lo, upper=hi, axis=1), (X < lo) | (X > hi)
 
 
+def _positive_counts(filled: pd.DataFrame, absent: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """``filled`` with every imputed count (params_b, pretrain_tokens_t) that came out <= 0 raised to the
+    known models' smallest: a linear imputation can extrapolate below zero, where a spec's log input
+    does not exist, and every served spec must predict every accepted candidate (issue 27)."""
+    out = filled
+    for f in registry.TRAINING_METRICS:
+        bad = absent[f] & (filled[f] <= 0)
+        if bad.any():
+            out = out.copy() if out is filled else out
+            out.loc[bad, f] = float(known[f].min())
+    return out
+
+
 def _patterns(bundle, scale: str, method: str, absent: pd.DataFrame) -> tuple[list, list[bool]]:
     """Per row: the partial-inputs evidence of its pattern (``advisor.predict.partial.for_bundle``; None
     when it lacks nothing the served fits read) and whether it lacks such a feature."""
@@ -354,6 +367,7 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
     filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
     known = bundle.X_train(scale)[features]
+    filled = _positive_counts(filled, absent, known)
     clamped, outside = _clamp(filled, known)
     nearest, near_enough = _nearest(filled, known, n_nearest)
     pinfo, lacking = _patterns(bundle, scale, method, absent)  # once per pattern, cached
