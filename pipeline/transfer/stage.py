@@ -69,7 +69,8 @@ def analyse(ctx):
     con = ctx.con
     if not store.has_table(con, "external_rm_results"):
         return None, {}
-    row = con.execute("SELECT bundle_json FROM predictor_bundle LIMIT 1").fetchone()
+    rows = con.execute("SELECT bundle_json FROM predictor_bundle LIMIT 1").fetchall()  # no result left open
+    row = rows[0] if rows else None
     if row is None:
         raise NotRun("no predictor bundle in this build: run the predictor stage before transfer "
                      "(stages: [..., predictor, transfer])")

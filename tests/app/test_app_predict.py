@@ -343,6 +343,21 @@ def test_a_wrong_bundle_file_gives_a_message_not_a_traceback(page, monkeypatch, 
     assert any("cannot be used" in w.value and "bundle" in w.value for w in at.warning)
 
 
+@pytest.mark.parametrize("field", ["interval_level", "version"])
+def test_markdown_in_a_bundle_file_is_refused_and_never_rendered(page, bundle, monkeypatch, tmp_path, field):
+    """Issue 27, finding 8: the page fetched the image and showed the link of a bundle field."""
+    hostile = "![x](http://host/p.png) [click](http://evil.example)"
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({**json.loads(bundle.to_json()), field: hostile}))
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(path))
+    at = page(TWO)
+    assert not at.exception
+    shown = [w.value for w in at.warning if "cannot be used" in w.value]
+    assert shown and f"field {field}" in shown[0]
+    for text in [*shown, *(c.value for c in at.caption), *(m.value for m in at.markdown)]:
+        assert "](http" not in text  # escaped: no image fetched, no link shown
+
+
 def test_no_skill_method_is_not_ranked(page, bundle):
     """Bradley-Terry has no skill on the shipped data: the page says so and ranks nothing."""
     assert bundle.skill("normalized", "bradley_terry") == "no_skill"
