@@ -207,6 +207,10 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
      "huge.csv: 50.0 MB; the limit is 10 MB."),
     ("notlm.json", b'{"scores": {"mmlu": 0.5}}', "notlm.json, field 'results': missing: this is not "
      "lm-evaluation-harness output"),
+    # issue 27, finding 11: a number over Python's 4,300-digit limit names the file, the field and the fix
+    ("digits.json", b'{"results": {"leaderboard_ifeval": {"prompt_level_strict_acc,none": ' + b"9" * 5000 + b"}}}",
+     "digits.json, field 'results.leaderboard_ifeval.prompt_level_strict_acc,none': expected a number, got "
+     "<a 5,000-digit integer>. Fix:"),
 ])
 def test_unusable_files_give_an_error_and_other_inputs_still_rank(page, bundle, name, content, message):
     at = page(TWO[:1])

@@ -35,3 +35,15 @@ def test_a_file_within_the_limit_is_read_and_parsed(tmp_path):
     small.write_text("Model,Params (B),IFEval\na/b,7,50\n")
     parts, problems = cli.read_candidates(_args(small), tmp_path / "unused.duckdb")
     assert problems == [] and list(parts[0].frame.hf_id) == ["a/b"]
+
+
+def test_a_json_number_over_4300_digits_names_the_file_field_and_fix(tmp_path):
+    """Issue 27, finding 11 (rank): Python's message pointed at sys.set_int_max_str_digits()."""
+    f = tmp_path / "results_x.json"
+    f.write_bytes(b'{"model_name": "a/b", "results": {"leaderboard_ifeval": {"prompt_level_strict_acc,none": '
+                  + b"9" * 5000 + b"}}}")
+    parts, problems = cli.read_candidates(_args(f), tmp_path / "unused.duckdb")
+    assert problems == [] and parts[0].errors == [
+        "results_x.json, field 'results.leaderboard_ifeval.prompt_level_strict_acc,none': expected a number, "
+        "got <a 5,000-digit integer>. Fix: upload the unmodified results_*.json that lm-evaluation-harness "
+        "0.4.x writes (lm_eval --output_path DIR), or an EvalPlus results file"]
