@@ -57,3 +57,22 @@ def test_every_failing_analysis_is_skipped_with_its_reason_and_the_build_publish
     assert "## Skipped analyses" in md and "- pca: RuntimeError: pca broke on purpose" in md
     assert len(query(db, "SELECT * FROM predictor_served")) == 20  # the rest is published
     assert bundle_mod.load_bundle(db).scales == ["normalized", "raw"]
+
+
+def test_a_failing_presence_regression_is_a_skipped_row_with_its_reason(monkeypatch):
+    """The presence stage's regression experiment runs behind the same guard: its table holds the reason
+    (the Pre-training data page shows it) and the stage goes on to store it."""
+    from types import SimpleNamespace
+
+    from pipeline.presence import stage
+
+    def fail(*args):
+        raise RuntimeError("no GPU scores")
+
+    monkeypatch.setattr(stage, "_regression", fail)
+    logged = []
+    out = stage._guarded_regression(SimpleNamespace(log=logged.append), None, None, None)
+    assert out.to_dict("records")[0] | {"mae": None, "mae_change": None} == {
+        "cv": "nested", "features": "base+presence", "n_models": 0, "mae": None, "mae_change": None,
+        "status": "skipped", "note": "RuntimeError: no GPU scores"}
+    assert logged == ["  skipped presence regression: RuntimeError: no GPU scores"]
