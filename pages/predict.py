@@ -185,7 +185,7 @@ if len(unskilled):
                f"{len(unskilled)} candidate(s), so they are not ranked by it (column 'skill'). What is known "
                "instead: each candidate's nearest known models and their measured reward models "
                "('nearest_measured').")
-st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {md_text(short.version)}. "
+st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
            "Measured first: a base with a measured reward model of this method is ranked by that measurement "
            "(a point; 'measured_score' and its source), its prediction beside it. Rank: by that score. "
            "Upper-bound rank: 1 + the number of candidates whose whole interval lies above this one's "

@@ -255,8 +255,9 @@ def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
 
 def _positive_counts(filled: pd.DataFrame, absent: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
     """``filled`` with every imputed count (params_b, pretrain_tokens_t) that came out <= 0 raised to the
-    known models' smallest: a linear imputation can extrapolate below zero, where a spec's log input
-    does not exist, and every served spec must predict every accepted candidate (issue 27)."""
+    known models' smallest, for the fits' unclamped predictions: a linear imputation can extrapolate below
+    zero, where a spec's log input does not exist, and every served spec must predict every accepted
+    candidate (issue 27). The nearest known models and the clamping flags still see the imputed value."""
     out = filled
     for f in registry.TRAINING_METRICS:
         bad = absent[f] & (filled[f] <= 0)
@@ -367,14 +368,14 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
     filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
     known = bundle.X_train(scale)[features]
-    filled = _positive_counts(filled, absent, known)
     clamped, outside = _clamp(filled, known)
     nearest, near_enough = _nearest(filled, known, n_nearest)
     pinfo, lacking = _patterns(bundle, scale, method, absent)  # once per pattern, cached
     notes = _Notes.start(bundle, scale, method, len(X))
     res = pd.DataFrame({"hf_id": X.index}, index=X.index)
+    positive = _positive_counts(filled, absent, known)  # the unclamped inputs the fits can read
     for t in TARGETS:
-        p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, absent, pinfo, other, notes)
+        p_c, lower, upper = _predict_target(bundle, scale, method, t, positive, clamped, absent, pinfo, other, notes)
         name = "prediction" if t == "score" else f"pred_{t}"
         suffix = "" if t == "score" else f"_{t}"
         res[name], res[f"lower{suffix}"], res[f"upper{suffix}"] = p_c, lower, upper

@@ -209,8 +209,8 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
      "lm-evaluation-harness output"),
     # issue 27, finding 11: a number over Python's 4,300-digit limit names the file, the field and the fix
     ("digits.json", b'{"results": {"leaderboard_ifeval": {"prompt_level_strict_acc,none": ' + b"9" * 5000 + b"}}}",
-     "digits.json, field 'results.leaderboard_ifeval.prompt_level_strict_acc,none': expected a number, got "
-     "<a 5,000-digit integer>. Fix:"),
+     md_text("digits.json, field 'results.leaderboard_ifeval.prompt_level_strict_acc,none': expected a number, "
+             "got <a 5,000-digit integer>. Fix:")),  # the page shows it escaped
 ])
 def test_unusable_files_give_an_error_and_other_inputs_still_rank(page, bundle, name, content, message):
     at = page(TWO[:1])
@@ -357,9 +357,9 @@ def test_markdown_in_a_bundle_file_is_refused_and_never_rendered(page, bundle, m
     at = page(TWO)
     assert not at.exception
     shown = [w.value for w in at.warning if "cannot be used" in w.value]
-    assert shown and f"field {field}" in shown[0]
+    assert shown and md_text(f"field {field}") in shown[0]
     for text in [*shown, *(c.value for c in at.caption), *(m.value for m in at.markdown)]:
-        assert "](http" not in text  # escaped: no image fetched, no link shown
+        assert "![x](http" not in text and "[click](http" not in text  # escaped: no image, no link
 
 
 def test_no_skill_method_is_not_ranked(page, bundle):
