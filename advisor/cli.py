@@ -56,6 +56,16 @@ def _fail(messages: list[str]) -> int:
     return 2
 
 
+def _read_bounded(path: Path, limit: int) -> bytes | None:
+    """The file's bytes, or None when it holds more than ``limit``: its size is checked before reading,
+    and the read stops after ``limit`` + 1 bytes (a file that grows, or a device, is never read whole)."""
+    if path.is_file() and path.stat().st_size > limit:
+        return None
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    return None if len(data) > limit else data
+
+
 def read_candidates(args: argparse.Namespace, db: Path) -> tuple[list[upload.Candidates], list[str]]:
     """The parsed inputs of FILE and --pick (what the app's input tabs give), or the errors that stop
     the command before any candidate is read."""
@@ -63,9 +73,13 @@ def read_candidates(args: argparse.Namespace, db: Path) -> tuple[list[upload.Can
     if args.file:
         path = Path(args.file)
         try:
-            data = path.read_bytes()
+            data = _read_bounded(path, upload.MAX_UPLOAD_BYTES)
         except OSError as exc:
             return [], [f"{path}: cannot be read ({exc.strerror or exc}). Fix: check the path."]
+        if data is None:
+            return [], [f"{path}: {path.stat().st_size / 2**20:,.1f} MB; the limit is "
+                        f"{upload.MAX_UPLOAD_BYTES / 2**20:.0f} MB. Fix: give only the candidate rows (a few "
+                        f"thousand models fit in well under 1 MB)."]
         parts.append(upload.parse_upload(data, path.name, scale=args.scale, model_id=args.model,
                                          params_b=args.params_b))
     picks = [p.strip() for p in args.pick.split(",") if p.strip()]

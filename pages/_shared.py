@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from advisor.core.untrusted import md_text
 from advisor.db import queries, store
 
 # Deep links before anyone opened "/": Streamlit decides per process whether the app is a "pages/ folder"
@@ -73,7 +74,7 @@ def load_bundle():
                       f"`python -m pipeline.run --stages predictor` (seconds) and reload"
                       + (", or unset RM_ADVISOR_BUNDLE." if kind == "file" else "."))
     except (BundleError, ValueError, OSError) as exc:
-        return None, f"The predictor at `{p}` cannot be used: {exc}"
+        return None, f"The predictor at `{p}` cannot be used: {md_text(exc)}"  # the file's text: never Markdown
 
 
 @st.cache_data(show_spinner="Predicting ...", max_entries=32)

@@ -23,12 +23,15 @@ table and can be given per row; "other" rows are flagged less certain.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from advisor.core import registry, scales
@@ -123,7 +126,8 @@ def value_scale(benchmark: str, table_scale: str) -> str:
 def detect_scale(values: pd.DataFrame) -> tuple[str, str]:
     """('raw' | 'normalized', note) from the magnitude of the numeric benchmark values."""
     cols = [c for c in values.columns if not _fixed_scale(c)]
-    nums = pd.to_numeric(values[cols].stack(), errors="coerce").dropna() if cols else pd.Series([])
+    nums = pd.to_numeric(values[cols].stack(), errors="coerce") if cols else pd.Series([], dtype=float)
+    nums = nums[np.isfinite(nums.astype(float))]  # "values go up to inf" says nothing about the scale
     if nums.empty:
         return "normalized", ("No benchmark values to detect the scale from; assumed 'normalized' "
                               "(Open LLM Leaderboard v2, 0-100).")
@@ -355,18 +359,32 @@ def _then(name: str, ignored: bool = False) -> str:
     return " and imputed" if ignored else "(it is then imputed)"
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?%?|[+-]?(inf|infinity|nan)", re.IGNORECASE)
+
+
+def number(v) -> float:
+    """A cell as a float: a plain decimal number (a trailing % is dropped), 'inf' or 'nan'; ValueError
+    for anything else, including what Python's float() alone would take (``1_0`` is not 10)."""
+    if not isinstance(v, str):
+        return float(v)
+    text = v.strip()
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(f"not a number: {text[:40]!r}")
+    return float(text.rstrip("%"))
+
+
 def _cell_value(v, vscale: str, where: str, col: str, name: str, out: Candidates) -> float:
     """One cell as a number on ``vscale``; NaN for an empty cell, and NaN with an error in ``out`` (naming
     ``where`` and the fix) for one that is not a number, infinite or outside the scale's range."""
     if _blank(v):
         return math.nan
     try:
-        x = float(str(v).strip().rstrip("%")) if isinstance(v, str) else float(v)
+        x = number(v)
     except (TypeError, ValueError):
+        x = math.nan
+    if math.isnan(x):  # text, and a written "nan" too: never silently blank (issue 27, finding 12)
         out.errors.append(f"{where}: {str(v)[:40]!r} is not a number. Fix: enter a number on "
                           f"the {vscale!r} scale or leave the cell empty {_then(name)}.")
-        return math.nan
-    if math.isnan(x):
         return math.nan
     if math.isinf(x):
         out.errors.append(f"{where}: {str(v)[:40]!r} is infinite; the cell is ignored{_then(name, True)}. "
@@ -526,9 +544,16 @@ def parse_csv(data: bytes, filename: str, scale: str = "auto",
                           f"CSV UTF-8.")
         return out
     sep = "\t" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else ","
+    problem = _longer_than_header(text, sep, filename)
+    if problem:
+        out = empty(filename)
+        out.errors.append(problem)
+        return out
     try:
-        raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                          skip_blank_lines=True)
+        with warnings.catch_warnings():  # only empty trailing fields are dropped: _longer_than_header
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            raw = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                              skip_blank_lines=True, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         out = empty(filename)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -545,6 +570,25 @@ def parse_csv(data: bytes, filename: str, scale: str = "auto",
                           f"file or pick models from the leaderboard table instead.")
         return out
     return clean_table(raw, filename, scale=scale, first_row=2, settings=settings)
+
+
+def _longer_than_header(text: str, sep: str, filename: str) -> str | None:
+    """The error for the first row with a non-empty field beyond the header's columns, None when there is
+    none. A trailing separator on every data row (spreadsheet exports) leaves an empty field there: it is
+    dropped, never read as a shift of every value one column (pandas would take the first column as the
+    index). A file the csv module cannot read is left to pandas' own error."""
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        width = len(next(rows))
+        for row in rows:
+            extra = [c for c in row[width:] if c.strip()]
+            if extra:
+                return (f"{filename}: line {rows.line_num} has {len(row)} fields but the header has {width} "
+                        f"(first extra value {extra[0][:40]!r}). Fix: give every value a column in the header, "
+                        f"or remove the extra values.")
+    except (csv.Error, StopIteration):
+        return None
+    return None
 
 
 def parse_lmeval(data: bytes, filename: str, model_id: str | None = None,

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import advisor
+from advisor.core import registry
 from advisor.predict.specs import BASE_FEATURES, LinearFit
 
 FORMAT = "rm-advisor-predictor-bundle"
@@ -251,6 +253,7 @@ class ServedBundle:
             raise BundleError(f"{where}: bundle format {data.get('format_version')!r}, this code reads "
                               f"{FORMAT_VERSION}. Fix: rebuild with `python -m pipeline.run --stages "
                               "predictor`")
+        validate(data, where)
         try:
             return cls(data)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -376,3 +379,240 @@ def load_bundle_file(path) -> ServedBundle:
         raise BundleError(f"{p} is not a JSON predictor bundle (binary content, e.g. a pickle: never "
                           "loaded). Fix: point RM_ADVISOR_BUNDLE at a JSON bundle or unset it") from None
     return ServedBundle.from_json(text, where=str(p))
+
+
+# -- schema: what a bundle file must hold before anything reads it ---------------------------------
+# A bundle may come from a file anyone edits (RM_ADVISOR_BUNDLE): every field is checked for its type,
+# shape, finiteness and known keys on load (``validate``), so a damaged or hostile bundle is a
+# BundleError naming the field, never a KeyError/TypeError deep in a prediction, NaN predictions that
+# get ranked, or text that a page renders as Markdown (issue 27, finding 8).
+
+_TOP_REQUIRED = ("format", "format_version", "version", "train_hash", "created_at", "versions", "scales",
+                 "features", "methods", "targets", "interval_level", "by_scale")
+_TOP_OPTIONAL = ("procedure", "lineages", "precomputed")
+_FIT_REQUIRED = ("name", "inputs", "degree", "mean1", "std1", "mean2", "std2", "coef", "intercept", "params",
+                 "cv_mae", "cv_se")
+_PARTIAL_KEYS = ("method", "label", "mae", "imputation_mae", "reduced_mae", "mean_mae", "skill", "skill_diff",
+                 "skill_diff_lo", "skill_diff_hi", "spec", "fit", "halfwidth", "n_models", "missing")
+_PLAIN = re.compile(r"[A-Za-z0-9_.+:/ (),-]{1,200}")  # ids, versions, names: nothing a page renders as markup
+
+
+def _bad(path: str, what: str) -> BundleError:
+    return BundleError(f"field {path}: {what}")
+
+
+def _keys(d, path: str, required, optional=()) -> dict:
+    if not isinstance(d, dict):
+        raise _bad(path, f"expected an object, found {type(d).__name__}")
+    missing = [k for k in required if k not in d]
+    unknown = [k for k in d if k not in required and k not in optional]
+    if missing or unknown:
+        raise _bad(path, f"missing {missing}" if missing else f"unknown key(s) {[str(k)[:40] for k in unknown]}")
+    return d
+
+
+def _text(v, path: str, plain: bool = True) -> str:
+    if not isinstance(v, str) or (plain and not _PLAIN.fullmatch(v)):
+        raise _bad(path, f"expected {'an id (letters, digits, _.+:/ (),-)' if plain else 'text'}, found "
+                         f"{str(v)[:40]!r}")
+    return v
+
+
+def _number(v, path: str, lo: float = -math.inf, hi: float = math.inf, optional: bool = False):
+    if v is None and optional:
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        raise _bad(path, f"expected a finite number in [{lo:g}, {hi:g}], found {str(v)[:40]!r}")
+    return v
+
+
+def _integer(v, path: str, lo: int = 0, optional: bool = False):
+    if (v is None and optional) or (isinstance(v, int) and not isinstance(v, bool) and v >= lo):
+        return v
+    raise _bad(path, f"expected an integer >= {lo}, found {str(v)[:40]!r}")
+
+
+def _ids(v, path: str, allowed=None, unique: bool = True) -> list:
+    if not isinstance(v, list) or not v:
+        raise _bad(path, "expected a non-empty list")
+    for i, x in enumerate(v):
+        _text(x, f"{path}[{i}]")
+        if allowed is not None and x not in allowed:
+            raise _bad(f"{path}[{i}]", f"{x!r} is not one of {list(allowed)}")
+    if unique and len(set(v)) != len(v):
+        raise _bad(path, "repeated entries")
+    return v
+
+
+def _vector(v, path: str, n: int, positive: bool = False) -> list:
+    if not isinstance(v, list) or len(v) != n:
+        raise _bad(path, f"expected a list of {n} numbers")
+    for i, x in enumerate(v):
+        _number(x, f"{path}[{i}]", lo=1e-12 if positive else -math.inf)
+    return v
+
+
+def _matrix(m, path: str, columns) -> int:
+    """A {"index", "columns", "data"} frame: unique ids, the given columns (None: any ids), finite cells."""
+    _keys(m, path, ("index", "columns", "data"))
+    index = _ids(m["index"], f"{path}.index")
+    cols = _ids(m["columns"], f"{path}.columns", allowed=columns)
+    if not isinstance(m["data"], list) or len(m["data"]) != len(index):
+        raise _bad(f"{path}.data", f"expected {len(index)} rows")
+    for i, row in enumerate(m["data"]):
+        _vector(row, f"{path}.data[{i}]", len(cols))
+    return len(index)
+
+
+def _fit(f, path: str) -> None:
+    from math import comb
+
+    from advisor.predict.specs import base_columns
+
+    _keys(f, path, _FIT_REQUIRED, ("lo", "hi"))
+    _text(f["name"], f"{path}.name")
+    inputs = _ids(f["inputs"], f"{path}.inputs")
+    if not set(base_columns(inputs)) <= set(BASE_FEATURES):
+        raise _bad(f"{path}.inputs", f"not inputs of the base features {list(BASE_FEATURES)}")
+    degree = _integer(f["degree"], f"{path}.degree", lo=1)
+    if degree > 3:
+        raise _bad(f"{path}.degree", "expected 1, 2 or 3")
+    k = len(inputs)
+    terms = comb(k + degree, degree) - 1
+    for a, n in (("mean1", k), ("std1", k), ("mean2", terms), ("std2", terms), ("coef", terms)):
+        _vector(f[a], f"{path}.{a}", n, positive=a.startswith("std"))
+    for a in ("lo", "hi"):
+        if a in f:
+            _vector(f[a], f"{path}.{a}", k)
+    _number(f["intercept"], f"{path}.intercept")
+    _number(f["cv_mae"], f"{path}.cv_mae", lo=0, optional=True)
+    _number(f["cv_se"], f"{path}.cv_se", lo=0, optional=True)
+    _flat(f["params"], f"{path}.params")
+
+
+def _flat(d, path: str) -> None:
+    """An object of names to finite numbers (or None)."""
+    for k, v in _keys(d, path, (), tuple(d) if isinstance(d, dict) else ()).items():
+        _text(k, f"{path} key")
+        _number(v, f"{path}.{k}", optional=True)
+
+
+def _entry(e, path: str) -> None:
+    names = [f.name for f in fields(ServedEntry)]
+    _keys(e, path, ("fit", "spec", "skill", "halfwidth"), names)
+    _fit(e["fit"], f"{path}.fit")
+    for f in fields(ServedEntry):
+        v, where = e.get(f.name), f"{path}.{f.name}"
+        if f.name == "fit" or v is None and "None" in str(f.type):
+            continue
+        if f.name == "skill" and v not in ("skill", "no_skill"):
+            raise _bad(where, f"expected 'skill' or 'no_skill', found {str(v)[:40]!r}")
+        if str(f.type).startswith("float"):
+            _number(v, where, lo=0 if "halfwidth" in f.name else -math.inf)
+        elif str(f.type).startswith("int"):
+            _integer(v, where)
+        elif str(f.type).startswith("str"):
+            _text(v, where)
+        elif str(f.type).startswith("dict"):
+            _flat(v, where)
+
+
+def _scale(s, path: str, methods, targets) -> None:
+    _keys(s, path, ("X_train", "served"), ("Y_train", "lineage"))
+    n = _matrix(s["X_train"], f"{path}.X_train", BASE_FEATURES)
+    if n < 3:
+        raise _bad(f"{path}.X_train", "expected at least 3 known models")
+    _keys(s["served"], f"{path}.served", methods)
+    for m in methods:
+        _keys(s["served"][m], f"{path}.served.{m}", targets)
+        for t in targets:
+            _entry(s["served"][m][t], f"{path}.served.{m}.{t}")
+    if ("Y_train" in s) != ("lineage" in s):
+        raise _bad(path, "Y_train and lineage come together")
+    if "Y_train" in s:
+        labels = [y_label((m, t)) for m in methods for t in targets]
+        _matrix(s["Y_train"], f"{path}.Y_train", labels)
+        if set(s["Y_train"]["index"]) != set(s["X_train"]["index"]):
+            raise _bad(f"{path}.Y_train.index", "expected the models of X_train")
+        lineage = _keys(s["lineage"], f"{path}.lineage", s["X_train"]["index"])
+        for k, v in lineage.items():
+            _text(v, f"{path}.lineage.{k}")
+
+
+def _precomputed(p, path: str, scales, methods, targets) -> None:
+    _keys(p, path, (), ("patterns", "imputation_spread", "settings_spread"))
+    for kind, by_scale in p.items():
+        _keys(by_scale, f"{path}.{kind}", (), scales)
+        for scale, node in by_scale.items():
+            where = f"{path}.{kind}.{scale}"
+            if kind != "patterns":
+                _keys(node, where, (), tuple(node) if isinstance(node, dict) else ())
+                for k, v in node.items():
+                    _number(v, f"{where}.{str(k)[:40]}", lo=0)
+                continue
+            for method, pats in _keys(node, where, (), methods).items():
+                for key, per_target in _keys(pats, f"{where}.{method}", (), tuple(pats)).items():
+                    for t, e in _keys(per_target, f"{where}.{method}.{key}", targets).items():
+                        _partial(e, f"{where}.{method}.{key}.{t}")
+
+
+def _partial(e, path: str) -> None:
+    """A pattern's stored evidence (``advisor.predict.partial.entry_to_json``)."""
+    _keys(e, path, _PARTIAL_KEYS)
+    if e["method"] not in ("reduced", "imputation"):
+        raise _bad(f"{path}.method", f"expected 'reduced' or 'imputation', found {str(e['method'])[:40]!r}")
+    reduced = e["method"] == "reduced"
+    for k in ("mae", "imputation_mae", "reduced_mae", "mean_mae", "skill_diff", "skill_diff_lo", "skill_diff_hi"):
+        _number(e[k], f"{path}.{k}", optional=True)
+    _number(e["halfwidth"], f"{path}.halfwidth", lo=0, optional=not reduced)
+    _number(e["mae"], f"{path}.mae", lo=0)
+    _text(e["label"], f"{path}.label")
+    _text(e["skill"], f"{path}.skill")
+    _integer(e["n_models"], f"{path}.n_models")
+    if not isinstance(e["missing"], list):
+        raise _bad(f"{path}.missing", "expected a list")
+    _ids(e["missing"] or ["-"], f"{path}.missing")
+    if e["spec"] is not None:
+        _text(e["spec"], f"{path}.spec")
+    if reduced or e["fit"] is not None:
+        _fit(e["fit"], f"{path}.fit")
+
+
+def validate(data, where: str = "bundle") -> dict:
+    """``data`` (a parsed bundle JSON) checked field by field; BundleError naming the first bad field."""
+    try:
+        _keys(data, "bundle", _TOP_REQUIRED, _TOP_OPTIONAL)
+        for k in ("version", "train_hash", "created_at"):
+            _text(data[k], k)
+        for k, v in _keys(data["versions"], "versions", (), tuple(data["versions"]) if isinstance(
+                data["versions"], dict) else ()).items():
+            _text(v, f"versions.{str(k)[:40]}")
+        scales = _ids(data["scales"], "scales", allowed=("normalized", "raw"))
+        if _ids(data["features"], "features") != list(BASE_FEATURES):
+            raise _bad("features", f"expected {list(BASE_FEATURES)}")
+        methods = _ids(data["methods"], "methods", allowed=registry.METHODS)
+        targets = _ids(data["targets"], "targets", allowed=registry.RM_TARGETS)
+        _number(data["interval_level"], "interval_level", lo=0.5, hi=0.999)
+        _keys(data["by_scale"], "by_scale", scales)
+        for s in scales:
+            _scale(data["by_scale"][s], f"by_scale.{s}", methods, targets)
+        if "procedure" in data:
+            _validate_procedure(data["procedure"])
+        if "lineages" in data:
+            lin = data["lineages"]
+            for k, v in _keys(lin, "lineages", (), tuple(lin) if isinstance(lin, dict) else ()).items():
+                _text(v, f"lineages.{str(k)[:40]}")
+        if "precomputed" in data:
+            _precomputed(data["precomputed"], "precomputed", scales, methods, targets)
+    except BundleError as exc:
+        raise BundleError(f"{where}: damaged predictor bundle, {exc}. Fix: rebuild with `python -m "
+                          "pipeline.run --stages predictor`") from None
+    return data
+
+
+def _validate_procedure(p) -> None:
+    _keys(p, "procedure", ("candidates", "cv", "random_state"), ("inner_seeds",))
+    _ids(p["candidates"], "procedure.candidates")
+    _integer(p["cv"], "procedure.cv", lo=2)
+    _integer(p["random_state"], "procedure.random_state")
+    _integer(p.get("inner_seeds", 1), "procedure.inner_seeds", lo=1)

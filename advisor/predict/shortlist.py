@@ -294,6 +294,20 @@ def _clamp(X: pd.DataFrame, known: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     return X.clip(lower=lo, upper=hi, axis=1), (X < lo) | (X > hi)
 
 
+def _positive_counts(filled: pd.DataFrame, absent: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
+    """``filled`` with every imputed count (params_b, pretrain_tokens_t) that came out <= 0 raised to the
+    known models' smallest, for the fits' unclamped predictions: a linear imputation can extrapolate below
+    zero, where a spec's log input does not exist, and every served spec must predict every accepted
+    candidate (issue 27). The nearest known models and the clamping flags still see the imputed value."""
+    out = filled
+    for f in registry.TRAINING_METRICS:
+        bad = absent[f] & (filled[f] <= 0)
+        if bad.any():
+            out = out.copy() if out is filled else out
+            out.loc[bad, f] = float(known[f].min())
+    return out
+
+
 def _patterns(bundle, scale: str, method: str, absent: pd.DataFrame) -> list[_Pattern]:
     """The rows grouped by their pattern of missing base features, each with its partial-inputs evidence
     (``advisor.predict.partial.for_bundle``, every pattern of the rows in one call)."""
@@ -405,8 +419,9 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
     groups = _patterns(bundle, scale, method, absent)  # the rows of each pattern, its evidence
     notes = _Notes.start(bundle, scale, method, len(X), groups)
     res = pd.DataFrame({"hf_id": X.index}, index=X.index)
+    positive = _positive_counts(filled, absent, known)  # the unclamped inputs the fits can read
     for t in TARGETS:
-        p_c, lower, upper = _predict_target(bundle, scale, method, t, filled, clamped, groups, other, notes)
+        p_c, lower, upper = _predict_target(bundle, scale, method, t, positive, clamped, groups, other, notes)
         name = "prediction" if t == "score" else f"pred_{t}"
         suffix = "" if t == "score" else f"_{t}"
         res[name], res[f"lower{suffix}"], res[f"upper{suffix}"] = p_c, lower, upper

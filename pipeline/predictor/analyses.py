@@ -9,8 +9,9 @@ models x every feature with values; ``advisor.db.store.rm_targets``), so each an
 one: the report's main scale, its ``rm_sources`` and ``pca_features``, the served predictor's
 out-of-fold predictions beside the benchmarks' coverage.
 
-``paper_analyses`` returns the frames; an analysis whose precondition fails (gains without a Llama
-baseline, a Table 1 without its base row) is skipped with its reason, and the rest still run.
+``paper_analyses`` returns the frames; each analysis runs behind ``guarded``: one that fails (gains
+without a Llama baseline, a Table 1 without its base row, anything else) is skipped with its reason, and
+the rest still run and publish.
 ``precomputed_patterns`` lists the missing-input patterns the build evaluates and stores (every pattern a
 rankable row can have, and the report's representative ones); ``partial_rows`` is the report's table of
 the representative ones (reduced spec vs imputation, ``advisor.predict.partial``).
@@ -76,24 +77,41 @@ def pca_ratio(con, cfg) -> pd.Series:
     return ratio
 
 
+def guarded(name: str, compute, skipped: list, empty=None):
+    """``compute()``, or ``empty`` when it fails: the one guard every analysis of the build runs behind
+    (these, the transfer stage's, the presence regression's). The failure goes to ``skipped`` as
+    {"analysis": name, "reason": ...} (the table ``skipped_analyses``, the report's "Skipped analyses",
+    the Evidence page), and the build publishes the rest. A failing disk or database still stops the
+    run (``pipeline.run`` reports it and publishes nothing)."""
+    from pipeline import publish
+
+    try:
+        return compute()
+    except (OSError, *publish.DISK_ERRORS):
+        raise
+    except Exception as exc:  # noqa: BLE001 - an analysis never stops the publish; its reason is kept
+        reason = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        skipped.append({"analysis": name, "reason": reason})
+        return empty
+
+
 def paper_analyses(con, cfg, known: pd.DataFrame) -> dict:
     """{"correlations", "coverage_curves", "pca_ratio", "gains", "table1_deltas": frames,
-    "skipped": [{"analysis", "reason"}]}."""
+    "skipped": [{"analysis", "reason"}]}: each analysis behind ``guarded`` (a failed one is empty)."""
     rm = store.rm_table(con, sources=tuple(cfg.rm_sources), one_per_model=True)
-    skipped = []
-    try:
-        g = gains.gains_per_size_group(rm)
-    except ValueError as exc:
-        g = pd.DataFrame(columns=["method", "size_group", "gain_points"])
-        skipped.append({"analysis": "gains", "reason": str(exc)})
+    skipped: list[dict] = []
     post = store.frame(con, "SELECT * FROM post_training")
-    deltas = pd.DataFrame()
-    try:
-        deltas = posttraining.table1_deltas(post) if len(post) else pd.DataFrame()
-    except (ValueError, KeyError, IndexError) as exc:
-        skipped.append({"analysis": "post_training_deltas", "reason": str(exc)})
-    return {"correlations": correlations(con, cfg, rm), "coverage_curves": coverage_curves(con, cfg, rm, known),
-            "pca_ratio": pca_ratio(con, cfg), "gains": g, "table1_deltas": deltas, "skipped": skipped}
+    return {
+        "correlations": guarded("correlations", lambda: correlations(con, cfg, rm), skipped, pd.DataFrame()),
+        "coverage_curves": guarded("coverage", lambda: coverage_curves(con, cfg, rm, known), skipped,
+                                   pd.DataFrame()),
+        "pca_ratio": guarded("pca", lambda: pca_ratio(con, cfg), skipped, pd.Series(dtype=float)),
+        "gains": guarded("gains", lambda: gains.gains_per_size_group(rm), skipped,
+                         pd.DataFrame(columns=["method", "size_group", "gain_points"])),
+        "table1_deltas": guarded("post_training_deltas",
+                                 lambda: posttraining.table1_deltas(post) if len(post) else pd.DataFrame(),
+                                 skipped, pd.DataFrame()),
+        "skipped": skipped}
 
 
 _TASK_LABELS = {t: registry.get(t).display_name for t in registry.OLL_V2_TASKS}

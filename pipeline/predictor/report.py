@@ -80,9 +80,16 @@ def _best_single(curves: pd.DataFrame, method: str, n_models: int) -> tuple[str,
     return best, float(at[5]), float(at[10])
 
 
+COVERAGE_KEYS = ("coverage_top5", "coverage_top10", "coverage_top5_lineage_out", "coverage_top10_lineage_out",
+                 "coverage_top5_in_sample", "coverage_top10_in_sample", "best_single_coverage_top5",
+                 "best_single_coverage_top10", "coverage_gain_avg_k5_10", "coverage_gain_avg_k5_10_in_sample")
+
+
 def _coverage(cfg, curves: pd.DataFrame, main: dict) -> dict:
     """The served predictor's top-k coverage (honest, lineage-out and in-sample) against the best single
     benchmark's, for the report's ``predictor`` key."""
+    if curves.empty:  # the coverage analysis was skipped (``analyses.guarded``): every number n/a
+        return {k: None for k in COVERAGE_KEYS} | {"coverage_source": "skipped", "best_single_benchmark": "skipped"}
     mc = curves[curves.rm_method == cfg.method]
 
     def at(feature, k):
@@ -133,6 +140,8 @@ def _strongest(corr: pd.DataFrame, n_models: int) -> dict:
     """Per RM method and correlation kind: the five features (every model has them) with the largest |r|
     against the overall score."""
     strongest: dict = {}
+    if corr.empty:  # the correlations were skipped (``analyses.guarded``)
+        return strongest
     full = corr[(corr.target == "score") & (corr.n >= n_models)]  # features every model has
     for (m, cm), df in full.groupby(["rm_method", "corr_method"]):
         top = df.reindex(df.r.abs().sort_values(ascending=False).index).head(5)
@@ -159,7 +168,7 @@ def _paper_tables(found: dict, paper: dict) -> dict:
 def _pca(cfg, ratio: pd.Series) -> dict:
     return {"pca_features": list(cfg.pca_features), "pca_n_models": ratio.attrs.get("n_models"),
             "pca_explained_ratio": [round(float(v), 4) for v in ratio],
-            "pca_top5_variance": round(float(ratio.iloc[:5].sum()), 4)}
+            "pca_top5_variance": round(float(ratio.iloc[:5].sum()), 4) if len(ratio) else None}
 
 
 def _goals(main: dict, served: dict) -> dict:
@@ -255,8 +264,8 @@ def served_table(served: dict) -> list[str]:
     return lines
 
 
-def _signed(v) -> str:
-    return "n/a" if v is None else f"{v:+.2f}"
+def _signed(v, nd: int = 2) -> str:
+    return "n/a" if v is None else f"{v:+.{nd}f}"
 
 
 def _served_section(r: dict) -> list[str]:
@@ -364,7 +373,7 @@ def _paper_section(r: dict) -> list[str]:
         f"| best single benchmark coverage top-5 / top-10 | - | {fmt(p['best_single_coverage_top5'])}"
         f" / {fmt(p['best_single_coverage_top10'])} | {p['best_single_benchmark']} |",
         f"| predictor minus best single, mean over k = 5..10 | {paper['coverage_gain_top5_10']:+.2f} | "
-        f"{p['coverage_gain_avg_k5_10']:+.3f} (in-sample {p['coverage_gain_avg_k5_10_in_sample']:+.3f}) "
+        f"{_signed(p['coverage_gain_avg_k5_10'], 3)} (in-sample {_signed(p['coverage_gain_avg_k5_10_in_sample'], 3)}) "
         "| coverage fraction |",
         f"| {int(p['interval_level'] * 100)}% interval empirical coverage | - | "
         f"{fmt(p['interval_empirical_coverage'], 3)} | conformal on {p['interval_protocol']} residuals; every target "

@@ -414,7 +414,7 @@ def analyse(ctx, cfg: PresenceConfig, round_index: int = 0) -> None:
          "base": cfg.sequential.base, "lo": float(j.lo[(a, b)]), "hi": float(j.hi[(a, b)]),
          "n_documents": int(est.n_docs["all"])}
         for a in order for b in order])
-    _store_regression(ctx, _regression(ctx, cfg, summary, fmap), cfg)
+    _store_regression(ctx, _guarded_regression(ctx, cfg, summary, fmap), cfg)
 
 
 def _store_rounds(ctx, cfg: PresenceConfig, records: list[dict]) -> None:
@@ -442,6 +442,21 @@ def _regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFr
                                       min_models=cfg.analysis.regression_min_models)
     for _, r in result.iterrows():
         ctx.log(f"presence regression [{r.cv}, {r.features}]: n={r.n_models} MAE={r.mae} ({r.status})")
+    return result
+
+
+def _guarded_regression(ctx, cfg: PresenceConfig, summary: pd.DataFrame, fmap: pd.DataFrame) -> pd.DataFrame:
+    """``_regression`` behind the build's one guard (``pipeline.predictor.analyses.guarded``): when it fails,
+    the table ``presence_regression`` holds one row with status 'skipped' and the reason (the Pre-training
+    data page shows it), and the scores and everything else still publish."""
+    from pipeline.predictor.analyses import guarded
+
+    skipped: list[dict] = []
+    result = guarded("presence_regression", lambda: _regression(ctx, cfg, summary, fmap), skipped)
+    if skipped:
+        ctx.log(f"  skipped presence regression: {skipped[0]['reason']}")
+        result = pd.DataFrame([{"cv": "nested", "features": "base+presence", "n_models": 0, "mae": np.nan,
+                                "mae_change": np.nan, "status": "skipped", "note": skipped[0]["reason"]}])
     return result
 
 

@@ -7,7 +7,8 @@ and adds the section ``transfer`` to the predictor's report in the table ``repor
 ``transfer``; ``advisor.analyses.transfer.markdown`` renders it for reproduction.md). It also counts the
 team's own results (``rm_results.source = 'user'``) and how many entered the fit.
 
-Nothing here stops the publish: when the analysis cannot run (no bundle in the build) or fails, the
+Nothing here stops the publish: the analysis runs behind the build's one guard
+(``pipeline.predictor.analyses.guarded``); when it cannot run (no bundle in the build) or fails, the
 stage records why in ``skipped_analyses`` (analysis 'transfer') and in the report's skipped analyses, its
 tables stay empty, and every other table is published.
 """
@@ -22,7 +23,8 @@ import pandas as pd
 from advisor.analyses import transfer
 from advisor.db import store
 from advisor.predict.bundle import ServedBundle
-from pipeline import publish, schema
+from pipeline import schema
+from pipeline.predictor import analyses
 from pipeline.predictor import report as report_mod
 
 NOTE = ("Public reward models trained with one recipe on several bases (data/external/external_rm_groups.csv, "
@@ -37,23 +39,18 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.replace({np.nan: None}).to_json(orient="records", double_precision=4))
 
 
-class NotRun(Exception):
+class NotRun(ValueError):
     """A precondition of the analysis does not hold; the message says which and how to meet it."""
 
 
 def run(ctx) -> None:
     con = ctx.con
-    skipped = None
-    try:
-        res, section = analyse(ctx)
-    except (OSError, *publish.DISK_ERRORS):
-        raise  # the environment (disk, permissions): pipeline.run reports it and publishes nothing
-    except Exception as exc:  # noqa: BLE001 - an evaluation-only analysis never stops the publish
-        reason = str(exc) if isinstance(exc, NotRun) else f"{type(exc).__name__}: {exc}"
-        skipped = {"analysis": "transfer", "reason": reason}
-        ctx.log(f"  skipped transfer: {reason}")
+    found: list[dict] = []
+    res, section = analyses.guarded("transfer", lambda: analyse(ctx), found, (None, {}))
+    skipped = found[0] if found else None
+    if skipped:
+        ctx.log(f"  skipped transfer: {skipped['reason']}")
         schema.insert(con, "skipped_analyses", [skipped])
-        res, section = None, {}
     if res is not None:
         schema.insert(con, "transfer_agreement", res.agreement)  # columns by name; NaN -> NULL
         schema.insert(con, "transfer_predictions", res.per_base)
@@ -72,7 +69,8 @@ def analyse(ctx):
     con = ctx.con
     if not store.has_table(con, "external_rm_results"):
         return None, {}
-    row = con.execute("SELECT bundle_json FROM predictor_bundle LIMIT 1").fetchone()
+    rows = con.execute("SELECT bundle_json FROM predictor_bundle LIMIT 1").fetchall()  # no result left open
+    row = rows[0] if rows else None
     if row is None:
         raise NotRun("no predictor bundle in this build: run the predictor stage before transfer "
                      "(stages: [..., predictor, transfer])")

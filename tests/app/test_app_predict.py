@@ -213,6 +213,10 @@ def test_bad_cells_are_named_and_the_rest_still_predicts(page, bundle):
      "huge.csv: 50.0 MB; the limit is 10 MB."),
     ("notlm.json", b'{"scores": {"mmlu": 0.5}}', "notlm.json, field 'results': missing: this is not "
      "lm-evaluation-harness output"),
+    # issue 27, finding 11: a number over Python's 4,300-digit limit names the file, the field and the fix
+    ("digits.json", b'{"results": {"leaderboard_ifeval": {"prompt_level_strict_acc,none": ' + b"9" * 5000 + b"}}}",
+     md_text("digits.json, field 'results.leaderboard_ifeval.prompt_level_strict_acc,none': expected a number, "
+             "got <a 5,000-digit integer>. Fix:")),  # the page shows it escaped
 ])
 def test_unusable_files_give_an_error_and_other_inputs_still_rank(page, bundle, name, content, message):
     at = page(TWO[:1])
@@ -348,6 +352,21 @@ def test_a_wrong_bundle_file_gives_a_message_not_a_traceback(page, monkeypatch, 
     at = page(TWO)
     assert not at.exception
     assert any("cannot be used" in w.value and "bundle" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("field", ["interval_level", "version"])
+def test_markdown_in_a_bundle_file_is_refused_and_never_rendered(page, bundle, monkeypatch, tmp_path, field):
+    """Issue 27, finding 8: the page fetched the image and showed the link of a bundle field."""
+    hostile = "![x](http://host/p.png) [click](http://evil.example)"
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({**json.loads(bundle.to_json()), field: hostile}))
+    monkeypatch.setenv("RM_ADVISOR_BUNDLE", str(path))
+    at = page(TWO)
+    assert not at.exception
+    shown = [w.value for w in at.warning if "cannot be used" in w.value]
+    assert shown and md_text(f"field {field}") in shown[0]
+    for text in [*shown, *(c.value for c in at.caption), *(m.value for m in at.markdown)]:
+        assert "![x](http" not in text and "[click](http" not in text  # escaped: no image, no link
 
 
 def test_no_skill_method_is_not_ranked(page, bundle):

@@ -356,3 +356,46 @@ def test_example_recent_bases_csv_parses_with_the_right_labels():
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert all(r["source_url"].startswith("https://") and r["settings_detail"] for r in rows)
+
+
+# --- issue 27, findings 3 and 12 --------------------------------------------------------------------
+
+LEADERBOARD = "Model,Params (B),IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO"
+
+
+def test_a_trailing_comma_on_every_row_shifts_nothing():
+    text = f"{LEADERBOARD}\na/first,7,50,30,10,8,9,30,\nb/second,3,40,20,5,4,6,20,\n"
+    c = upload.parse_csv(text.encode(), "export.csv")
+    assert c.errors == []
+    assert list(c.frame.hf_id) == ["a/first", "b/second"]
+    assert list(c.frame.params_b) == [7.0, 3.0] and list(c.frame.leaderboard_ifeval) == [50.0, 40.0]
+    assert list(c.frame.leaderboard_mmlu_pro) == [30.0, 20.0]
+
+
+def test_a_row_with_more_values_than_the_header_is_refused_naming_the_line():
+    text = f"{LEADERBOARD}\na/first,7,50,30,10,8,9,30\nb/second,3,40,20,5,4,6,20,99\n"
+    c = upload.parse_csv(text.encode(), "long.csv")
+    assert c.frame.empty
+    assert c.errors == ["long.csv: line 3 has 9 fields but the header has 8 (first extra value '99'). Fix: "
+                        "give every value a column in the header, or remove the extra values."]
+
+
+@pytest.mark.parametrize("cell", ["nan", "NaN", "-nan", "1_0", "0x1A"])
+def test_a_cell_that_is_not_a_plain_number_is_named_never_silently_blank_or_reinterpreted(cell):
+    c = upload.parse_csv(f"Model,Params (B),IFEval,BBH\na/x,7,{cell},30\n".encode(), "f.csv")
+    assert c.errors == [f"f.csv, row 2, column 'IFEval': {cell!r} is not a number. Fix: enter a "
+                        "number on the 'normalized' scale or leave the cell empty (it is then imputed)."]
+    assert math.isnan(c.frame.leaderboard_ifeval[0]) and c.frame.leaderboard_bbh[0] == 30.0
+
+
+@pytest.mark.parametrize("cell, value", [("50", 50.0), ("5e1", 50.0), ("+.5e2", 50.0), ("50.", 50.0),
+                                         ("50%", 50.0), (" 50 ", 50.0)])
+def test_plain_numbers_are_read(cell, value):
+    c = upload.parse_csv(f"Model,Params (B),IFEval\na/x,7,{cell}\n".encode(), "f.csv")
+    assert c.errors == [] and c.frame.leaderboard_ifeval[0] == value
+
+
+def test_an_infinite_cell_does_not_set_the_detected_scale():
+    c = upload.parse_csv(b"Model,Params (B),IFEval,BBH\na/x,7,inf,30\n", "f.csv")
+    assert any("is infinite" in e for e in c.errors)
+    assert any("values go up to 30." in n for n in c.notes) and not any("inf." in n for n in c.notes)
