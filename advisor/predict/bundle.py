@@ -551,7 +551,8 @@ def _precomputed(p, path: str, scales, methods, targets) -> None:
                     _number(v, f"{where}.{str(k)[:40]}", lo=0)
                 continue
             for method, pats in _keys(node, where, (), methods).items():
-                for key, per_target in _keys(pats, f"{where}.{method}", (), tuple(pats)).items():
+                keys = tuple(pats) if isinstance(pats, dict) else ()  # any pattern key; _keys checks the type
+                for key, per_target in _keys(pats, f"{where}.{method}", (), keys).items():
                     for t, e in _keys(per_target, f"{where}.{method}.{key}", targets).items():
                         _partial(e, f"{where}.{method}.{key}.{t}")
 
