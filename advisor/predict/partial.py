@@ -257,3 +257,10 @@ def for_bundle(bundle, scale: str, method: str, available) -> dict | None:
             served_cache = _CACHE.setdefault((bundle.cache_key, scale, method, "served-folds"), {})
             _CACHE[key] = evaluate_for_bundle(bundle, scale, method, available, served_cache)
     return _CACHE[key]
+
+
+def ready(bundle, scale: str, method: str, available) -> bool:
+    """Whether ``for_bundle`` answers this pattern without evaluating it: the bundle precomputed it, or
+    this process already evaluated it."""
+    key = (bundle.cache_key, scale, method, pattern_key(available))
+    return key in _CACHE or bundle.precomputed("patterns", scale, method, key[3]) is not None
