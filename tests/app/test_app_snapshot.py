@@ -40,7 +40,14 @@ new columns and numbers, the new "intervals served" section with its misses, the
 figure); the Benchmarks page's predictor coverage curves (its out-of-fold predictions); the Across recipes
 page (Bradley-Terry's predictions of the external bases and its agreement numbers; the regression order of
 the bases is unchanged); the Data page's schema version (3 -> 4). Home, RM results, Pre-training and
-Capabilities identical.
+Capabilities identical. Issue 26 (the decision table): on the Predict page (all four ranked scenarios) the
+caption above the table (the interval level, the reading columns), the table for reading (nine labelled
+columns) with the full table, unchanged cell for cell, moved into an "All columns" expander; the no-skill and
+low-tier warnings name the flags instead of raw columns; the chart's axis names the 90% level; new: what to
+measure next (its lines, or the button that works them out), cost against quality (the figure, its caption),
+why it ranks here (a selectbox, a table), the export caption, a rows box, and the Markdown preview as a
+code box holding the compact table; the `rank` CSV gains the interval_level column after predictor_version
+(every other cell and its stderr identical). Every other page identical.
 """
 
 import os
