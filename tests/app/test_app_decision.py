@@ -116,27 +116,21 @@ def test_a_size_budget_lists_the_rows_outside_it_and_draws_them(page):
 
 
 def test_what_to_measure_next_names_a_registry_task_for_the_top_group(page):
-    """Done-when: the lines appear for the tied top group and name a registry task. Typed rows: one
-    complete, one with IFEval, BBH and its size only (its new input patterns are evaluated on the click)."""
-    two = [{"hf_id": "org/alpha", "params_b": 7.6, "leaderboard_ifeval": 75.0, "leaderboard_bbh": 35.0,
-            "leaderboard_math_hard": 30.0, "leaderboard_gpqa": 9.0, "leaderboard_musr": 10.0,
-            "leaderboard_mmlu_pro": 37.0},
-           {"hf_id": "org/beta", "params_b": 1.5, "leaderboard_ifeval": 40.0, "leaderboard_bbh": 10.0}]
-    at = page(typed={"edited_rows": {}, "added_rows": two, "deleted_rows": []})
+    """Done-when: the lines appear for the tied top group and name a registry task. One typed row with
+    IFEval, BBH and its size only (the top group by itself); its new input patterns are evaluated on the
+    click."""
+    beta = [{"hf_id": "org/beta", "params_b": 1.5, "leaderboard_ifeval": 40.0, "leaderboard_bbh": 10.0}]
+    at = page(typed={"edited_rows": {}, "added_rows": beta, "deleted_rows": []})
+    assert not any(m.value.startswith("- " + md_text("org/beta: ")) for m in at.markdown)  # not before the click
     go = at.button(key="next_go")
     assert go.label.startswith("Work it out (")
     go.click().run()
     assert not at.exception
-    text = next(m.value for m in at.markdown if m.value.startswith("- org/") and "measure" in m.value)
-    lines = text.split("\n")
-    top = [m for m in at.metric if m.label.startswith("Top group")][0]
-    assert len(lines) == int(top.value)
-    beta = next(line for line in lines if line.startswith("- " + md_text("org/beta: measure ")))
-    assert any(md_text(f"lm-eval task {t}") in beta for t in ("leaderboard_math_hard", "leaderboard_gpqa",
+    (line,) = [m.value for m in at.markdown if m.value.startswith("- " + md_text("org/beta: "))]
+    assert line.startswith("- " + md_text("org/beta: measure "))
+    assert any(md_text(f"lm-eval task {t}") in line for t in ("leaderboard_math_hard", "leaderboard_gpqa",
                                                               "leaderboard_musr", "leaderboard_mmlu_pro"))
-    assert "GPU-hours at 1.5B" in beta
-    js = next(b for b in at.get("download_button") if "dl_json" in b.proto.id)
-    assert js.proto.label == "Download JSON"
+    assert "GPU-hours at 1.5B" in line
 
 
 def test_why_it_ranks_here_shows_each_inputs_part(page):
@@ -182,19 +176,27 @@ def test_cli_budget_settings_top_and_the_compact_markdown(app_db, tmp_path):
 
 
 def test_cli_next_adds_one_line_per_top_group_candidate(app_db, tmp_path):
+    """A row with IFEval, BBH and its size: each missing task, its pre-training tokens and the whole suite
+    are options; the chosen one narrows the interval most. A complete row of a lineage never seen: its
+    interval is the lineage-out one either way, so nothing narrows it and the line says so."""
     f = tmp_path / "partial.csv"
-    f.write_text("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\nup/no-gpqa-7b,70,33,20,,12,33,7.2\n")
+    f.write_text("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\nup/beta-1.5b,40,10,,,,,1.5\n")
     proc = rank_cli(f, "--db", app_db, "--format", "json", "--next")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert list(doc)[:4] == ["verdict", "predictor_version", "interval_level", "what_to_measure_next"]
     (e,) = doc["what_to_measure_next"]
-    assert e["hf_id"] == "up/no-gpqa-7b" and [o["measure"] for o in e["options"]] == [
-        "leaderboard_gpqa", "pretrain_tokens_t"]
-    assert e["measure"] in ("leaderboard_gpqa", "pretrain_tokens_t")
-    width = {o["measure"]: o["interval_after"][1] - o["interval_after"][0] for o in e["options"]}
-    assert width[e["measure"]] <= min(width.values()) + 0.05  # the narrowest (ties: the cheaper)
-    assert width[e["measure"]] < e["interval_now"][1] - e["interval_now"][0]
-    assert e["line"].startswith(f"up/no-gpqa-7b: measure {e['label']} next (")
+    assert e["hf_id"] == "up/beta-1.5b" and [o["measure"] for o in e["options"]] == [
+        "leaderboard_math_hard", "leaderboard_gpqa", "leaderboard_musr", "leaderboard_mmlu_pro",
+        "pretrain_tokens_t", "all"]
+    singles = {o["measure"]: o["interval_after"][1] - o["interval_after"][0] for o in e["options"][:-1]}
+    assert e["measure"] in singles and singles[e["measure"]] <= min(singles.values()) + 0.05  # the narrowest
+    assert singles[e["measure"]] < e["interval_now"][1] - e["interval_now"][0] - 0.05  # it narrows it
+    assert e["lm_eval_tasks"] == [e["measure"]] and e["gpu_hours"] > 0
+    assert e["line"].startswith(f"up/beta-1.5b: measure {e['label']} next (lm-eval task {e['measure']}, about ")
     csv = rank_cli(f, "--db", app_db, "--next")
     assert f"next: {e['line']}" in csv.stderr.splitlines()
+    g = tmp_path / "complete.csv"
+    g.write_text("Model,IFEval,BBH,MATH Lvl 5,GPQA,MUSR,MMLU-PRO,Params (B)\nup/full-7b,70,33,20,9,12,33,7.2\n")
+    (full,) = json.loads(rank_cli(g, "--db", app_db, "--format", "json", "--next").stdout)["what_to_measure_next"]
+    assert full["measure"] is None and full["line"].startswith("up/full-7b: nothing left to measure narrows")
