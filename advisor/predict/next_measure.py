@@ -89,7 +89,7 @@ def options(row) -> list[Option]:
     other = str(row.get("settings", "")) == "other"
     out = [Option(t, registry.label(t), (registry.get(t).task,), (t,), False) for t in lacking]
     if pd.isna(row.get(TOKENS)):
-        out.append(Option(TOKENS, "pre-training tokens (from the model card; no GPU)", (), (TOKENS,), False))
+        out.append(Option(TOKENS, "its pre-training tokens (from the model card)", (), (TOKENS,), False))
     if other and have:
         out.append(Option(SETTINGS, "its tasks again in leaderboard settings",
                           tuple(registry.get(t).task for t in have), (), True))
