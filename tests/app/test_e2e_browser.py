@@ -403,9 +403,11 @@ def test_decision_views_of_the_example_at_1366_px_and_their_screenshots(server, 
         page.get_by_role("heading", name="Verdict").wait_for()
         idle(page)
         work = page.get_by_role("button", name=re.compile(r"^Work it out"))
-        if work.count():  # new input patterns to evaluate: asked with a button
+        lines = page.get_by_text(re.compile(r": measure .+ next \((lm-eval task|no GPU)"))
+        work.or_(lines).first.wait_for()  # new input patterns to evaluate are asked for with a button
+        if work.count():
             work.click()
-        page.get_by_text(re.compile(r": measure .+ next \((lm-eval task|no GPU)")).first.wait_for()
+        lines.first.wait_for()
         page.get_by_text("Why it ranks here").click()
         page.get_by_text("from the known models' mean").first.wait_for()
         page.get_by_text("Preview (Markdown)").click()
