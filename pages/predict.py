@@ -200,8 +200,9 @@ st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {
            "beat. Every column, with the inputs and their provenance: *All columns* below the table.")
 read = export.reading_table(show, level)
 st.dataframe(_styled(read), hide_index=True, width="stretch", key="ranking_read",
-             column_config={"RewardBench": st.column_config.NumberColumn(format="%.1f"),
-                            "Size (B)": st.column_config.NumberColumn(format="plain"),
+             column_config={"RewardBench": st.column_config.NumberColumn(format="%.1f", width="small"),
+                            "Size (B)": st.column_config.NumberColumn(format="%.3g", width="small"),
+                            **{c: st.column_config.Column(width="small") for c in read.columns[[0, 2, 5, 7]]},
                             "Flags": st.column_config.TextColumn(width="large")})
 with st.expander("All columns (the full table, as the CSV and JSON downloads hold it)"):
     labels = export.column_labels(level)
@@ -243,14 +244,17 @@ if pending and not st.button(f"Work it out ({pending} new input pattern(s) to ev
 else:
     with st.spinner("Evaluating the input patterns each option would give ..."):
         nexts = next_measure.what_to_measure_next(show, bundle, method, found.top_group)
+    if pending and not next_measure.pending(show, bundle, method, found.top_group):
+        st.rerun()  # worked out and cached now: once more, so the button goes
     st.markdown("\n".join(f"- {md_text(e['line'])}" for e in nexts) or "- The top group is empty.")
 
 st.subheader("Cost against quality")
 whole = shortlist(candidates, method).table if tuple(budget) != ranking.DEFAULT_BUDGET else show
 inside = whole["params_b"].between(*budget) | whole["params_b"].isna()
 st.plotly_chart(figures.cost_quality(whole, verdict.pareto(whole), inside, budget, level,
-                                     f"Score against size ({registry.METHOD_LABELS[method]}): the frontier and "
-                                     f"the size budget {ranking.budget_text(budget)}"), key="fig_cost")
+                                     f"Score against size ({registry.METHOD_LABELS[method]}): the frontier"
+                                     + ("" if tuple(budget) == ranking.DEFAULT_BUDGET else
+                                        f" and the size budget {ranking.budget_text(budget)}")), key="fig_cost")
 outside = whole[~inside]
 st.caption("Each candidate at the score it is ranked by (or its prediction), with its interval; the dotted line "
            "joins the frontier (no other candidate is both smaller and better); the shaded band is the size "
