@@ -408,7 +408,9 @@ def test_decision_views_of_the_example_at_1366_px_and_their_screenshots(server, 
         if work.count():
             work.click()
         lines.first.wait_for()
-        page.get_by_text("Why it ranks here").click()
+        work.wait_for(state="detached")  # the page reruns once the lines are worked out
+        idle(page)
+        page.locator('[data-testid="stExpander"] summary').filter(has_text="Why it ranks here").click()
         page.get_by_text("from the known models' mean").first.wait_for()
         page.get_by_text("Preview (Markdown)").click()
         preview = page.locator('[data-testid="stCode"]').last
