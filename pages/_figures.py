@@ -218,11 +218,12 @@ TIER_STYLE = {"measured": ("diamond", "#2ca02c"), "high": ("circle", COLOR), "me
 CUT_NAME = "interval cut at 0 or 100 (open end: it goes on)"
 
 
-def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
+def ranking(pred: pd.DataFrame, title: str, level: float | None = None) -> go.Figure:
     """The ranked candidates, best at the top: each at the score it is ranked by (a measurement or the
-    prediction), one marker per confidence tier (``TIER_STYLE``), and the prediction's interval as a
-    line with a tick at each end; an end cut at 0 or 100 (``lower_cut`` / ``upper_cut``) is an open end,
-    an arrow (trace ``CUT_NAME``), not a tick. Measured rows are points: no interval."""
+    prediction), one marker per confidence tier (``TIER_STYLE``), and the prediction's interval (at
+    ``level``, named on the x axis) as a line with a tick at each end; an end cut at 0 or 100
+    (``lower_cut`` / ``upper_cut``) is an open end, an arrow (trace ``CUT_NAME``), not a tick. Measured
+    rows are points: no interval."""
     d = pred.sort_values(["ranking_score", "hf_id"], ascending=[True, False])
     y = d["hf_id"].map(untrusted.html_text)
     iv = d[d["ranked_by"] != "measured"]
@@ -254,9 +255,57 @@ def ranking(pred: pd.DataFrame, title: str) -> go.Figure:
             hovertemplate="%{y}<br>%{customdata[4]} %{x:.1f} (prediction's interval [%{customdata[2]:.1f}, "
                           "%{customdata[3]:.1f}])<br>rank %{customdata[0]} (upper-bound rank "
                           "%{customdata[1]})<extra>" + tier + "</extra>"))
-    fig.update_xaxes(title_text="RewardBench score: measured, or predicted with its interval")
+    lv = f"{100 * level:.0f}% " if level is not None else ""
+    fig.update_xaxes(title_text=f"RewardBench score: measured, or predicted with its {lv}interval")
     fig.update_yaxes(categoryorder="array", categoryarray=list(y))
     return _layout(fig, title, height=max(300, 24 * len(d) + 120))
+
+
+BUDGET_NAME = "size budget"
+FRONTIER_NAME = "cost-quality frontier"
+OUTSIDE_NAME = "outside the size budget"
+
+
+def cost_quality(table: pd.DataFrame, frontier: pd.Series, inside: pd.Series, budget: tuple[float, float],
+                 level: float, title: str) -> go.Figure:
+    """Score against parameter count (log axis): each row with a size and a score (``ranking_score``, else
+    its ``prediction``) at that score, the prediction's interval (at ``level``) as an error bar (none for a
+    measured row), one marker per confidence tier, rows outside the size budget hollow and grey (trace
+    ``OUTSIDE_NAME``); the Pareto frontier (``frontier``, advisor.predict.verdict.pareto) joined by a line
+    (trace ``FRONTIER_NAME``), and the budget drawn as a shaded band (trace ``BUDGET_NAME``; an open upper
+    end runs to the right edge)."""
+    score = table["ranking_score"].fillna(table["prediction"]) if "ranking_score" in table else table["prediction"]
+    d = table.assign(_score=score, _inside=inside, _front=frontier)
+    d = d[(d["params_b"] > 0) & d["_score"].notna()].sort_values("params_b")
+    lo, hi = (d["params_b"].min(), d["params_b"].max()) if len(d) else (1.0, 10.0)
+    x0 = budget[0] if budget[0] > 0 else min(lo, budget[1]) / 1.5  # a log axis has no 0: the left edge
+    x1 = budget[1] if np.isfinite(budget[1]) else max(hi, budget[0]) * 1.5  # no upper limit: the right edge
+    y0 = d["lower"].fillna(d["_score"]).min() - 2 if len(d) else 0.0
+    y1 = d["upper"].fillna(d["_score"]).max() + 2 if len(d) else 100.0
+    fig = go.Figure(go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], fill="toself", mode="lines",
+                               name=BUDGET_NAME, line=dict(width=0), fillcolor="rgba(44,160,44,0.12)",
+                               hoverinfo="skip"))
+    front = d[d["_front"]]
+    fig.add_trace(go.Scatter(x=front["params_b"], y=front["_score"], mode="lines", name=FRONTIER_NAME,
+                             line=dict(color=BASELINE_COLOR, width=1.5, dash="dot", shape="hv"), hoverinfo="skip"))
+    groups = [(f"{t} confidence" if t != "measured" else "measured", d[d["_inside"] & (d["tier"] == t)], s, c)
+              for t, (s, c) in TIER_STYLE.items()]
+    groups.append((OUTSIDE_NAME, d[~d["_inside"]], "circle-open", "#999999"))
+    for name, g, symbol, color in groups:
+        if g.empty:
+            continue
+        measured = (g["ranked_by"] == "measured").to_numpy() if "ranked_by" in g else np.zeros(len(g), bool)
+        up = np.where(measured, 0.0, (g["upper"] - g["_score"]).clip(lower=0).fillna(0))
+        down = np.where(measured, 0.0, (g["_score"] - g["lower"]).clip(lower=0).fillna(0))
+        fig.add_trace(go.Scatter(
+            x=g["params_b"], y=g["_score"], mode="markers", name=name,
+            marker=dict(symbol=symbol, size=10, color=color, line=dict(width=1.5, color=color)),
+            error_y=dict(type="data", array=up, arrayminus=down, color=color, thickness=1, width=3),
+            text=g["hf_id"].map(untrusted.html_text),
+            hovertemplate="%{text}<br>%{x:g}B<br>%{y:.1f}<extra>" + name + "</extra>"))
+    fig.update_xaxes(type="log", title_text="parameters (billions, log scale)")
+    fig.update_yaxes(title_text=f"RewardBench: measured, or predicted with its {100 * level:.0f}% interval")
+    return _layout(fig, title, height=460)
 
 
 def transfer_slope(per_base: pd.DataFrame, title: str) -> go.Figure:

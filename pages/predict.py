@@ -275,8 +275,7 @@ if candidates.empty:
 
 # imported only now: scikit-learn and plotly take seconds to import, the empty page needs neither
 from advisor.analyses import transfer  # noqa: E402
-from advisor.predict import evidence, verdict  # noqa: E402
-from advisor.predict.shortlist import export_shortlist  # noqa: E402
+from advisor.predict import evidence, explain, export, next_measure, ranking, verdict  # noqa: E402
 from pages import _figures as figures  # noqa: E402
 
 bundle, bundle_problem = load_bundle()
@@ -303,7 +302,8 @@ if short.predicted.empty:
     st.markdown("\n".join(f"- {md_text(h)}: not ranked ({md_text(r)})"
                           for h, r in zip(short.table.get("hf_id", []), short.table.get("not_ranked", []))))
     st.stop()
-show = short.table
+show, level = short.table, short.level
+LEVEL = export.level_text(level)
 found = verdict.verdict(show, transfer.recipe_caveat(cached(queries.table, name="transfer_agreement"), method),
                         method)
 ranked = show[show["rank"].notna()]
@@ -319,45 +319,42 @@ with st.expander("Confidence tiers: what each means"):
 unskilled = show[show["rank"].isna() & show["not_ranked"].eq("")]
 if len(unskilled):
     st.warning(f"The {registry.METHOD_LABELS[method]} predictor has no skill out of sample on the scale of "
-               f"{len(unskilled)} candidate(s), so they are not ranked by it (column 'skill'). What is known "
-               "instead: each candidate's nearest known models and their measured reward models "
-               "('nearest_measured').")
-st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {short.version}. "
-           "Measured first: a base with a measured reward model of this method is ranked by that measurement "
-           "(a point; 'measured_score' and its source), its prediction beside it. Rank: by that score. "
-           "Upper-bound rank: 1 + the number of candidates whose whole interval lies above this one's "
-           "(as Chatbot Arena ranks), so ties in uncertainty share a rank. Size rank: the order by "
-           "parameter count alone, the baseline to beat. Marks: 'extrapolated' lists the inputs clamped to "
-           "the known range, 'imputed' the missing ones filled in, 'lower_cut' / 'upper_cut' an interval "
-           "cut at 0 / 100, 'rank_note' candidates that cannot be told apart.")
-st.dataframe(show, hide_index=True, width="stretch", key="ranking",
-             column_config={"tier": "Confidence", "ranked_by": "Ranked by",
-                            "ranking_score": st.column_config.NumberColumn("Ranked on", format="%.1f"),
-                            "measured_score": st.column_config.NumberColumn("Measured", format="%.1f"),
-                            "measured_source": "Measured in",
-                            "prediction": st.column_config.NumberColumn("Predicted", format="%.1f"),
-                            "lower": st.column_config.NumberColumn("Lower", format="%.1f"),
-                            "upper": st.column_config.NumberColumn("Upper", format="%.1f"),
-                            "lower_cut": st.column_config.CheckboxColumn("Lower cut at 0"),
-                            "upper_cut": st.column_config.CheckboxColumn("Upper cut at 100"),
-                            "rank_upper": "Upper-bound rank", "size_rank": "Size rank",
-                            "in_domain": st.column_config.CheckboxColumn("In domain"),
-                            **{f"{k}_{c}": st.column_config.NumberColumn(
-                                f"{registry.CATEGORY_LABELS[c]} ({word})", format="%.1f")
-                               for c in registry.RM_SECTIONS
-                               for k, word in (("pred", "pred."), ("lower", "lower"), ("upper", "upper"))},
-                            **{c: st.column_config.NumberColumn(registry.label(c), format="%.2f")
-                               for c in show.columns if registry.resolve(c) == c}})
+               f"{len(unskilled)} candidate(s), so they are not ranked by it (flag 'no skill'). What is known "
+               "instead: each candidate's nearest known models and their measured reward models (the details "
+               "view's 'Their measured RMs').")
+
+
+def _styled(frame: pd.DataFrame):
+    """A table whose missing cells read MISSING ('—'), never None or <NA> (the values stay numbers)."""
+    return frame.style.format(na_rep=export.MISSING, precision=1)
+
+
+st.caption(f"{registry.METHOD_LABELS[method]} reward models; predictor version {short.version}; intervals are "
+           f"{LEVEL} conformal intervals. Rank: by the score in 'RewardBench' (measured first: a base with a "
+           "measured reward model of this method is ranked by that measurement, a point). Upper-bound rank: 1 + "
+           "the number of candidates whose whole interval lies above this one's (as Chatbot Arena ranks), so "
+           "ties in uncertainty share a rank. Size rank: the order by parameter count alone, the baseline to "
+           "beat. Every column, with the inputs and their provenance: *All columns* below the table.")
+read = export.reading_table(show, level)
+st.dataframe(_styled(read), hide_index=True, width="stretch", key="ranking_read",
+             column_config={"RewardBench": st.column_config.NumberColumn(format="%.1f", width="small"),
+                            "Size (B)": st.column_config.NumberColumn(format="%.3g", width="small"),
+                            **{c: st.column_config.Column(width="small") for c in read.columns[[0, 2, 5, 7]]},
+                            "Flags": st.column_config.TextColumn(width="large")})
+with st.expander("All columns (the full table, as the CSV and JSON downloads hold it)"):
+    labels = export.column_labels(level)
+    st.dataframe(_styled(show), hide_index=True, width="stretch", key="ranking",
+                 column_config={c: labels.get(c, registry.label(c)) for c in show.columns})
 n_out = int((show["tier"] == "low").sum())
 if n_out:
-    st.warning(f"{n_out} candidate(s) have low confidence (column 'tier'): outside the predictor's domain (no "
-               "known model nearby) or with inputs beyond the range of the known models (listed in "
-               "'extrapolated' and clamped to that range). Their intervals are widened; read them as rough.")
-st.caption("Predictions and bounds are clipped to RewardBench's 0-100; a cut end is marked ('lower_cut', "
-           "'upper_cut') and drawn as an arrow in the chart.")
+    st.warning(f"{n_out} candidate(s) have low confidence (column 'Confidence'): outside the predictor's domain "
+               "(no known model nearby) or with inputs beyond the range of the known models (flag 'clamped', "
+               "clamped to that range). Their intervals are widened; read them as rough.")
+st.caption("Predictions and bounds are clipped to RewardBench's 0-100; a cut end is flagged ('cut at 100') and "
+           "drawn as an arrow in the chart.")
 if not ranked.empty:
     st.plotly_chart(figures.ranking(ranked.head(60), f"RewardBench ({registry.METHOD_LABELS[method]}): "
-                                    "measured or predicted"), key="fig_rank")
+                                    "measured or predicted", level), key="fig_rank")
 if len(unskilled):
     other = next((m for m in registry.METHOD_LABELS if m != method
                   and evidence.has_skill(evidence.served_row(served, m))), None)
@@ -368,13 +365,71 @@ if len(unskilled):
                    f"(that predictor has skill), not {registry.METHOD_LABELS[method]} ones.")
         alt = alt[alt["rank"].notna()]
         st.plotly_chart(figures.ranking(alt.head(60), f"RewardBench ({registry.METHOD_LABELS[other]}, "
-                                        f"not {registry.METHOD_LABELS[method]}): measured or predicted"),
+                                        f"not {registry.METHOD_LABELS[method]}): measured or predicted", level),
                         key="fig_rank_other")
 
+st.subheader("What to measure next")
+st.caption(f"For each candidate of the top group: the one missing input whose measurement would narrow its "
+           f"{LEVEL} interval the most, from the measured error of the input pattern it would then have (the "
+           "predictor is asked again with that input in place), and what running it costs: the lm-eval task "
+           "of the Open LLM Leaderboard and an estimate of GPU-hours from measured H100 throughput (how: the "
+           "manual, docs/app.md).")
+pending = next_measure.pending(show, bundle, method, found.top_group)
+if pending and not st.button(f"Work it out ({pending} new input pattern(s) to evaluate, about "
+                             f"{max(1, round(2 * pending))} s on 2 cores)", key="next_go"):
+    nexts = None
+else:
+    with st.spinner("Evaluating the input patterns each option would give ..."):
+        nexts = next_measure.what_to_measure_next(show, bundle, method, found.top_group)
+    if pending and not next_measure.pending(show, bundle, method, found.top_group):
+        st.rerun()  # worked out and cached now: once more, so the button goes
+    st.markdown("\n".join(f"- {md_text(e['line'])}" for e in nexts) or "- The top group is empty.")
+
+st.subheader("Cost against quality")
+whole = shortlist(candidates, method).table if tuple(budget) != ranking.DEFAULT_BUDGET else show
+inside = whole["params_b"].between(*budget) | whole["params_b"].isna()
+st.plotly_chart(figures.cost_quality(whole, verdict.pareto(whole), inside, budget, level,
+                                     f"Score against size ({registry.METHOD_LABELS[method]}): the frontier"
+                                     + ("" if tuple(budget) == ranking.DEFAULT_BUDGET else
+                                        f" and the size budget {ranking.budget_text(budget)}")), key="fig_cost")
+outside = whole[~inside]
+st.caption("Each candidate at the score it is ranked by (or its prediction), with its interval; the dotted line "
+           "joins the frontier (no other candidate is both smaller and better); the shaded band is the size "
+           "budget. " + ("Outside the budget, not ranked above: " + "; ".join(
+               f"{md_text(r.hf_id)} ({r.params_b:g}B, {'measured' if r.ranked_by == 'measured' else 'predicted'} "
+               f"{r.ranking_score if pd.notna(r.ranking_score) else r.prediction:.1f})"
+               for r in outside.itertuples()) + "." if len(outside) else "Every candidate is inside the budget."))
+
+with st.expander("Why it ranks here: each input's part of a prediction"):
+    parts = explain.explain(show, bundle, method)
+    if parts:
+        who = st.selectbox("Candidate", list(parts), key="why_pick")
+        e = parts[who]
+        st.markdown(md_text(f"{who} ({e['spec']}): {e['line']}."))
+        if "parts" in e:
+            st.dataframe(pd.DataFrame(e["parts"]).rename(columns={
+                "label": "Input", "value": "Value the fit reads", "contribution": "Points", "note": "Note"})
+                [["Input", "Value the fit reads", "Points", "Note"]], hide_index=True, key="why_table",
+                column_config={"Points": st.column_config.NumberColumn(format="%+.1f")})
+        st.caption("The served predictors are linear: a prediction is the known models' mean RewardBench score "
+                   "plus one part per input, how far this candidate's input (imputed where missing, clamped to "
+                   "the known models' range) moves it. A measured candidate is ranked by its measurement; this "
+                   "explains its prediction.")
+    else:
+        st.caption("No candidate was predicted.")
+
 st.subheader("Export the shortlist")
+st.caption(f"CSV and JSON: the full table for machines (every column; the predictor version and the interval level, "
+           f"{LEVEL}, on every row / at the top). Markdown: the verdict, then the first rows in eight columns, "
+           "for a terminal or a chat message. The same files as `python -m advisor rank --format csv|json|markdown`.")
+top = st.number_input("Rows in the Markdown", min_value=1, max_value=max(1, len(show)),
+                      value=min(export.MARKDOWN_TOP, len(show)), key="md_top")
 cols = st.columns(len(EXPORTS))
+extra = {"what_to_measure_next": nexts} if nexts is not None else None
 for col, (fmt, (label, mime)) in zip(cols, EXPORTS.items()):
-    col.download_button(f"Download {label}", export_shortlist(show, fmt, short.version, found.to_json()),
-                        file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
+    col.download_button(f"Download {label}", export.export_shortlist(
+        show, fmt, short.version, level, found.to_json(), top=int(top) if fmt == "markdown" else None, extra=extra),
+        file_name=f"rm-advisor-shortlist.{EXT[fmt]}", mime=mime, key=f"dl_{fmt}")
 with st.expander("Preview (Markdown)"):
-    st.markdown(export_shortlist(show, "markdown", short.version, found.to_json()))
+    st.code(export.export_shortlist(show, "markdown", short.version, level, found.to_json(), top=int(top)),
+            language="markdown", wrap_lines=True)

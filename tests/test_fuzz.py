@@ -402,15 +402,15 @@ def test_csv_export_never_starts_a_text_cell_with_a_formula(ids, values):
     import io
 
     from advisor.core.untrusted import FORMULA_START
-    from advisor.predict.shortlist import export_shortlist
+    from advisor.predict.export import export_shortlist
 
     df = pd.DataFrame({"hf_id": ids, "prediction": values[:len(ids)]})
-    rows = list(csv.reader(io.StringIO(export_shortlist(df, "csv", "v"), newline="")))
-    assert len(rows) == len(ids) + 1
+    rows = list(csv.reader(io.StringIO(export_shortlist(df, "csv", "v", 0.9), newline="")))
+    assert len(rows) == len(ids) + 1 and rows[0][:4] == ["predictor_version", "interval_level", "hf_id", "prediction"]
     for row, hf_id in zip(rows[1:], ids):
-        assert not row[1].startswith(FORMULA_START)
-        assert row[1] == (("'" + hf_id) if hf_id.startswith(FORMULA_START) else hf_id)
-        float(row[2])  # numbers stay numbers
+        assert not row[2].startswith(FORMULA_START)
+        assert row[2] == (("'" + hf_id) if hf_id.startswith(FORMULA_START) else hf_id)
+        float(row[3])  # numbers stay numbers
 
 
 def test_fuzz_settings_follow_the_hypothesis_profile():

@@ -359,3 +359,12 @@ def for_bundle(bundle, scale: str, method: str, patterns) -> list[dict | None]:
         for k, per_target in found.items():
             _CACHE[(bundle.cache_key, scale, method, k)] = per_target
     return [_CACHE[key] for key in keys]
+
+
+def ready(bundle, scale: str, method: str, available) -> bool:
+    """Whether ``for_bundle`` answers this pattern without evaluating it: the bundle precomputed it, this
+    process already evaluated it, or the bundle holds nothing to evaluate it with (no ``Y_train`` or
+    ``lineage``: the answer is None at once)."""
+    key = (bundle.cache_key, scale, method, pattern_key(available))
+    return (key in _CACHE or bundle.precomputed("patterns", scale, method, key[3]) is not None
+            or bundle.Y_train(scale) is None or bundle.lineage(scale) is None)

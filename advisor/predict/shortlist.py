@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from advisor.core import registry, untrusted
+from advisor.core import registry
 from advisor.core.registry import RM_TARGETS as TARGETS
 from advisor.predict import partial
 from advisor.predict.impute import impute_rows
@@ -412,7 +412,7 @@ def _predict_scale(bundle, X: pd.DataFrame, scale: str, method: str, reference, 
         raise ValueError(f"candidate {X.index[absent.all(axis=1)][0]!r} has none of the features "
                          f"{features}")
     other = np.zeros(len(X), dtype=bool) if other is None else np.asarray(other, dtype=bool)
-    filled = impute_rows(X, ref, rank=rank) if absent.any().any() else X
+    filled = filled_inputs(X, ref, rank)
     known = bundle.X_train(scale)[features]
     clamped, outside = _clamp(filled, known)
     nearest, near_enough = _nearest(filled, known, n_nearest)
@@ -561,30 +561,27 @@ def _nearest(X: pd.DataFrame, known: pd.DataFrame, n: int) -> tuple[list[list[st
     return out, [bool(v) for v in in_domain]
 
 
-def export_shortlist(df: pd.DataFrame, fmt: str, predictor_version: str, verdict: dict | None = None) -> str:
-    """The shortlist as csv, json or markdown text, stamped with the predictor version. ``verdict``
-    (``advisor.predict.verdict.Verdict.to_json``) comes first: the JSON's first field, the Markdown's
-    first lines (CSV, a plain table, leaves it out). User text is data: CSV cells are neutralised
-    against formula injection and Markdown cells escaped (``advisor.core.untrusted``)."""
-    if fmt not in ("csv", "json", "markdown"):
-        raise ValueError(f"fmt {fmt!r}: use 'csv', 'json' or 'markdown'")
-    flat = df.copy()
-    for c in ("nearest_known", "imputed", "extrapolated"):
-        if c in flat.columns:
-            flat[c] = flat[c].map(lambda v: "; ".join(v) if isinstance(v, (list, tuple)) else v)
-    if fmt == "json":
-        records = json.loads(df.to_json(orient="records", double_precision=6))
-        head = {"verdict": verdict} if verdict is not None else {}
-        return json.dumps({**head, "predictor_version": predictor_version, "rows": records}, indent=2)
-    flat.insert(0, "predictor_version", predictor_version)
-    if fmt == "csv":
-        return untrusted.to_csv(flat, index=False, float_format="%.4g")
-    cols = [c for c in flat.columns if c != "predictor_version"]
-    lines = (["Verdict:", "", *[f"- {untrusted.md_text(x)}" for x in verdict["summary"]], ""]
-             if verdict is not None else [])
-    lines += [f"Predictor version: `{predictor_version}`", "",
-              "| " + " | ".join(untrusted.md_text(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in flat.iterrows():
-        cells = [f"{v:.1f}" if isinstance(v, float) else untrusted.md_text(v) for v in r[cols]]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def filled_inputs(X: pd.DataFrame, reference: pd.DataFrame, rank: int = 2) -> pd.DataFrame:
+    """``X`` (index hf_id, columns BASE_FEATURES, NaN = missing) with its missing cells imputed as the
+    prediction imputes them: low-rank imputation from ``reference`` (the known models of the scale, or the
+    caller's matrix), before clamping."""
+    return impute_rows(X, reference, rank=rank) if X.isna().any().any() else X
+
+
+def score_fits(bundle, X: pd.DataFrame, scale: str, method: str, reference: pd.DataFrame | None = None,
+               rank: int = 2) -> tuple[list, pd.DataFrame, pd.DataFrame]:
+    """Per row of ``X`` (index hf_id, columns BASE_FEATURES, NaN = missing) on ``scale``: the fit that
+    serves its overall score as ``predict_candidates`` chooses it (the served fit, or its input pattern's
+    reduced spec), and its inputs as imputed (``filled``) and then clamped to the known range (what the fit
+    reads): (fits, filled, clamped). ``advisor.predict.explain`` reads a prediction's parts from them."""
+    features = list(BASE_FEATURES)
+    ref = (bundle.X_train(scale) if reference is None else reference)[features]
+    filled = filled_inputs(X[features], ref, rank)
+    clamped, _ = _clamp(filled, bundle.X_train(scale)[features])
+    served = bundle.fit(scale, method, "score")
+    fits = [served] * len(X)
+    for g in _patterns(bundle, scale, method, X[features].isna()):
+        e = g.info["score"] if g.info is not None else None
+        for i in g.rows:
+            fits[i] = e["fit"] if e is not None and e["method"] == "reduced" else served
+    return fits, filled, clamped

@@ -13,6 +13,8 @@ rank`` writes it first).
 * **Recipe caveat**: a sentence the caller passes in (``advisor.analyses.transfer.recipe_caveat``, read
   from the same build's transfer analysis; this room may not import analyses).
 * **Not ranked**: the rows with a ``not_ranked`` reason, listed with it, never in the top group.
+* **Cost against quality** (``pareto``): the rows no other row beats on both size and score (the Pareto
+  frontier of parameter count against the score a row is ranked by, or its prediction when not ranked).
 """
 
 from __future__ import annotations
@@ -180,3 +182,20 @@ def _top(v: Verdict, ranked: pd.DataFrame, f: pd.DataFrame) -> None:
             best = safe.iloc[0]
             v.best_in_domain = best["hf_id"]
             v.lines.append(f"Best in-domain candidate: {_named(best, f.loc[best.name])}.")
+
+
+def pareto(table: pd.DataFrame) -> pd.Series:
+    """Per row, whether it is on the cost-quality frontier: a row with a size and a score (``ranking_score``,
+    else ``prediction``: a row outside the size budget keeps its prediction) that no other such row beats,
+    i.e. none is at most as large with at least the score, better in one of the two. Rows without a size
+    or a score are not on it."""
+    size = pd.to_numeric(_column(table, "params_b", float("nan")), errors="coerce")
+    score = pd.to_numeric(_column(table, "ranking_score", float("nan")), errors="coerce").fillna(
+        pd.to_numeric(_column(table, "prediction", float("nan")), errors="coerce"))
+    ok = (size > 0) & score.notna()
+    s, q = size[ok].to_numpy(float), score[ok].to_numpy(float)
+    beaten = ((s[None, :] <= s[:, None]) & (q[None, :] >= q[:, None])
+              & ((s[None, :] < s[:, None]) | (q[None, :] > q[:, None]))).any(axis=1)
+    out = pd.Series(False, index=table.index)
+    out[ok[ok].index] = ~beaten
+    return out

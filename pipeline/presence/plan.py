@@ -6,7 +6,8 @@ rule, per model and in total. Nothing is scored, loaded or published. The inputs
 * ``data/presence/throughput.csv``: tokens/s measured on a GPU (bench/bench_presence_gpu.py) at two
   sizes per ``compile`` mode. A model of P billion parameters is assumed to run at the same
   parameters x tokens/s (i.e. MFU) as the measured models, interpolated in log(P) between them and held
-  constant outside; its size comes from the model's ``params_b`` in the config or ``data/paper/models.csv``.
+  constant outside (``advisor.core.throughput``); its size comes from the model's ``params_b`` in the
+  config or ``data/paper/models.csv``.
   Documents are assumed to hold the bench's mean tokens per document (random lengths 256-2048), and the
   bound where every document reaches ``max_tokens`` is printed too.
 * ``data/presence/sequential_bench.csv``: documents per model at the stop measured by
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from advisor.core import throughput
 from pipeline.errors import InputError
 from pipeline.presence.config import PresenceConfig, compile_mode
 
@@ -46,8 +48,7 @@ def tokens_per_s(table: pd.DataFrame, params_b: float, mode: str) -> tuple[float
         raise InputError(THROUGHPUT, f"no measured row for compile mode {mode!r}",
                          f"use one of {sorted(set(table['compile']))}")
     x = np.log(rows.params_b.to_numpy(float))
-    pt = rows.params_b.to_numpy(float) * rows.tokens_per_s.to_numpy(float)  # parameter-tokens per second
-    rate = float(np.interp(math.log(params_b), x, pt)) / params_b
+    rate = throughput.tokens_per_second(params_b, rows.params_b, rows.tokens_per_s)  # same params x tokens/s
     comp = float(np.interp(math.log(params_b), x, rows.compile_s.to_numpy(float)))
     return rate, comp, float(rows.bench_tokens_per_doc.mean()), str(rows.gpu.iloc[0])
 

@@ -131,9 +131,9 @@ def test_typed_candidates_are_ranked_with_intervals_and_imputed_inputs(page, bun
         assert exp.loc[h, "rank_upper"] == 1 + int((lo > up[h]).sum())
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download JSON",
                                                             "Download Markdown"]
-    preview = at.expander[-1].markdown[0].value
+    preview = at.expander[-1].code[0].value  # the compact Markdown, as text (issue 26)
     assert preview.startswith("Verdict:\n\n- " + shown_verdict[0] + "\n")  # the verdict leads the export
-    assert f"\nPredictor version: `{bundle.version}`\n" in preview and "org/alpha" in preview
+    assert f"; predictor version `{bundle.version}`.\n" in preview and "org/alpha" in preview
 
 
 def test_method_switch_uses_the_bradley_terry_predictor(page, bundle):
@@ -148,7 +148,9 @@ def test_size_budget_leaves_out_larger_candidates(page, bundle):
     at = page(TWO)
     at.slider(key="budget").set_value((0.0, 5.0)).run()
     shown = ranking(at)
-    assert list(shown["hf_id"]) == ["org/beta"]
+    assert list(shown["hf_id"]) == ["org/beta", "org/alpha"]  # listed, not hidden (issue 26)
+    assert shown["rank"].isna().tolist() == [False, True]
+    assert shown["not_ranked"].tolist() == ["", "outside the size budget 0-5B"]
     assert any(c.value.startswith("1 candidate(s) outside the size budget 0-5B are not ranked: org/alpha")
                for c in at.caption)
 

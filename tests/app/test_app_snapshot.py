@@ -58,6 +58,14 @@ remove one with its x"). So "Add the first 25 matching" now adds the 25 official
 highest leaderboard rank (Qwen, Meta, AllenAI, NVIDIA ...) instead of the first 25 by rank (mostly merges
 and fine-tunes): the ranked table of the pick scenarios lists those, all 25 ranked (the size-0 row and its
 warning are gone). The known-models scenario's ranking is identical; every other page identical.
+Issue 26 (the decision table): on the Predict page (all four ranked scenarios) the
+caption above the table (the interval level, the reading columns), the table for reading (nine labelled
+columns) with the full table, unchanged cell for cell, moved into an "All columns" expander; the no-skill and
+low-tier warnings name the flags instead of raw columns; the chart's axis names the 90% level; new: what to
+measure next (its lines, or the button that works them out), cost against quality (the figure, its caption),
+why it ranks here (a selectbox, a table), the export caption, a rows box, and the Markdown preview as a
+code box holding the compact table; the `rank` CSV gains the interval_level column after predictor_version
+(every other cell and its stderr identical). Every other page identical.
 """
 
 import os

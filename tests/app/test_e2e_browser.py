@@ -561,3 +561,64 @@ def test_inputs_survive_the_evidence_page_and_a_link_reproduces_the_picks(server
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         fresh.close()
+
+
+# --- issue 26, items 3-7 (the decision table; W2's scenario): the output half of the Predict page ----------
+
+EXAMPLE = ROOT / "data" / "examples" / "recent_bases.csv"
+DECISION_SHOTS = [("Verdict", "What to measure next", "predict_table"),  # (from heading, to heading, file)
+                  ("What to measure next", "Cost against quality", "predict_next"),
+                  ("Cost against quality", "Export the shortlist", "predict_cost")]
+
+
+def _section(page, start: str, end: str, path: Path) -> None:
+    """Screenshot of the page from heading ``start`` down to heading ``end`` (the page is one tall viewport)."""
+    top = page.get_by_role("heading", name=start).first.bounding_box()
+    bottom = page.get_by_role("heading", name=end).first.bounding_box()
+    main = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    page.screenshot(path=str(path), clip={"x": main["x"], "y": top["y"] - 8, "width": main["width"],
+                                          "height": bottom["y"] - top["y"]})
+
+
+def test_decision_views_of_the_example_at_1366_px_and_their_screenshots(server, browser, tmp_path):
+    """The README's example uploaded at 1366 px: the reading table, what to measure next (worked out on the
+    click), cost against quality, why it ranks here and the compact Markdown render without an exception;
+    their screenshots go to $RM_ADVISOR_SCREENSHOTS (docs/img/predict_*.png are these)."""
+    shots = Path(os.environ.get("RM_ADVISOR_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 6000})  # tall: every section in view at once
+    page.set_default_timeout(600_000)  # the example's top group is 17 rows: dozens of new patterns
+    try:
+        page.goto(server)
+        page.get_by_text("No candidates yet").wait_for()
+        page.get_by_role("tab", name="Upload CSV / lm-eval JSON").click()
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(EXAMPLE))
+        page.get_by_role("heading", name="Verdict").wait_for()
+        idle(page)
+        work = page.get_by_role("button", name=re.compile(r"^Work it out"))
+        lines = page.get_by_text(re.compile(r": measure .+ next \((lm-eval task|no GPU)"))
+        work.or_(lines).first.wait_for()  # new input patterns to evaluate are asked for with a button
+        if work.count():
+            work.click()
+        lines.first.wait_for()
+        work.wait_for(state="detached")  # the page reruns once the lines are worked out
+        idle(page)
+        page.locator('[data-testid="stExpander"] summary').filter(has_text="Why it ranks here").click()
+        page.get_by_text("from the known models' mean").first.wait_for()
+        page.get_by_text("Preview (Markdown)").click()
+        preview = page.locator('[data-testid="stCode"]').last
+        preview.wait_for()
+        idle(page)
+        page.locator(".js-plotly-plot").last.wait_for()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        text = preview.inner_text()
+        assert text.startswith("Verdict:") and len(text.splitlines()) < 40
+        for start, end, name in DECISION_SHOTS:
+            _section(page, start, end, shots / f"{name}.png")
+        page.locator('[data-testid="stExpander"]').filter(has_text="Why it ranks here").screenshot(
+            path=str(shots / "predict_why.png"))
+        preview.screenshot(path=str(shots / "predict_markdown.png"))
+        assert all((shots / f"{n}.png").stat().st_size > 10_000 for n in
+                   ["predict_table", "predict_next", "predict_cost", "predict_why", "predict_markdown"])
+    finally:
+        page.close()

@@ -58,7 +58,7 @@ def test_json_and_markdown_formats(app_db):
     md = rank(FIXTURE, "--format", "markdown", db=app_db)
     assert md.returncode == 0, md.stderr
     head = "Verdict:\n\n" + "".join(f"- {md_text(line)}\n" for line in doc["verdict"]["summary"])
-    assert md.stdout.startswith(head + "\nPredictor version:") and md.stdout.count("\n| up/") == 5
+    assert md.stdout.startswith(head + "\nIntervals: 90% ") and md.stdout.count(" | up/") == 5  # compact
     csv = rank(FIXTURE, db=app_db)  # a table has no room: the verdict goes to stderr
     assert [ln.removeprefix("verdict: ") for ln in csv.stderr.splitlines()
             if ln.startswith("verdict: ")] == doc["verdict"]["summary"]

@@ -11,7 +11,8 @@ from advisor.formats import upload
 
 
 def _args(path) -> argparse.Namespace:
-    return argparse.Namespace(file=str(path), pick="", scale="auto", model=None, params_b=None)
+    """``rank PATH``'s arguments as the command line parses them (every option at its default)."""
+    return cli.parser().parse_args(["rank", str(path)])
 
 
 def test_a_file_over_the_limit_is_refused_without_being_read(tmp_path, monkeypatch):

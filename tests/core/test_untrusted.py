@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from advisor.core import untrusted
 from advisor.formats import upload
-from advisor.predict.shortlist import export_shortlist
+from advisor.predict.export import export_shortlist
 
 ROOT = Path(__file__).resolve().parents[2]
 DEEP = b'{"results": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
@@ -85,7 +85,7 @@ def _shortlist(ids: list[str]) -> pd.DataFrame:
 
 
 def test_csv_export_neutralises_formulas_and_keeps_numbers():
-    text = export_shortlist(_shortlist(HOSTILE_IDS), "csv", "v1")
+    text = export_shortlist(_shortlist(HOSTILE_IDS), "csv", "v1", 0.9)
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["hf_id"] for r in rows] == ["'" + h for h in HOSTILE_IDS]
     for r in rows:  # a spreadsheet must never see a cell starting with a formula character
@@ -98,7 +98,7 @@ def test_csv_export_neutralises_formulas_and_keeps_numbers():
 def test_a_leading_tab_stripped_on_upload_still_gets_neutralised():
     c = upload.clean_table(pd.DataFrame({"model": ["\t=2+2"], "IFEval": ["50"]}), "t.csv", scale="normalized")
     assert c.frame.hf_id.tolist() == ["=2+2"]
-    text = export_shortlist(_shortlist(c.frame.hf_id.tolist()), "csv", "v1")
+    text = export_shortlist(_shortlist(c.frame.hf_id.tolist()), "csv", "v1", 0.9)
     assert list(csv.DictReader(io.StringIO(text)))[0]["hf_id"] == "'=2+2"
 
 
@@ -132,7 +132,7 @@ def test_md_text_renders_as_its_own_characters(s):
 
 def test_markdown_export_escapes_cells():
     md = export_shortlist(_shortlist(["<img src=x onerror=alert(1)>", "[a](http://evil.example)"]),
-                          "markdown", "v1")
+                          "markdown", "v1", 0.9)
     assert "<img" not in md and not re.search(r"(?<!\\)\]\(http", md)
     assert "&lt;img src=x onerror=alert(1)&gt;" in md
     html = MD.render(md)
@@ -221,7 +221,7 @@ def test_markup_in_file_names_ids_cells_and_the_model_box_renders_as_text(page):
         html = MD.render(s)
         assert "<a " not in html and "<img" not in html and "<strong>" not in html, s
         assert not re.search(r"(?<!\\):red|(?<!\\)\]\(http", s) and "<img" not in s and "<b>" not in s, s
-    preview = [m.value for m in at.markdown if "\nPredictor version" in m.value]  # after the verdict
+    preview = [c.value for c in at.code if "; predictor version `" in c.value]  # the Markdown download's text
     assert preview and "&lt;img src=x onerror=alert(1)&gt;" in preview[0]
     assert "<img" not in preview[0] and not re.search(r"(?<!\\)\]\(http", preview[0])
 

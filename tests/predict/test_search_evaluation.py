@@ -11,7 +11,7 @@ import pytest
 from sklearn.model_selection import KFold
 
 from advisor.core import registry
-from advisor.predict import search, shortlist, specs
+from advisor.predict import export, search, shortlist, specs
 from bench.sklearn_reference import reference_grid_search
 
 FEATS = ["leaderboard_ifeval", "leaderboard_bbh", "params_b"]
@@ -137,11 +137,11 @@ def test_shortlist_scales_imputation_ranks():
         shortlist.predict_candidates(b, cands.assign(params_b=[8.0, 7.0, -1.0]))
     with pytest.raises(ValueError, match="'new/full': not ranked"):
         shortlist.predict_candidates(b, cands.assign(not_ranked=["size unknown: add Params (B)", "", ""]))
-    csv = shortlist.export_shortlist(out, "csv", b.version)
-    assert csv.splitlines()[0].startswith("predictor_version,hf_id") and b.version in csv
-    assert '"predictor_version"' in shortlist.export_shortlist(out, "json", b.version)
-    md = shortlist.export_shortlist(out, "markdown", b.version)
-    assert b.version in md and md.count("\n| new/") == 3
+    csv = export.export_shortlist(out, "csv", b.version, b.interval_level)
+    assert csv.splitlines()[0].startswith("predictor_version,interval_level,hf_id") and b.version in csv
+    assert '"predictor_version"' in export.export_shortlist(out, "json", b.version, b.interval_level)
+    md = export.export_shortlist(out, "markdown", b.version, b.interval_level)
+    assert b.version in md and md.count("\n| ") == 4  # the header and the three rows
 
 
 def test_multi_target_search_equals_single_target_searches():

@@ -11,31 +11,19 @@ import pandas as pd
 import pytest
 
 from advisor.core import registry
-from advisor.predict import bundle as bundle_mod
-from advisor.predict import ranking, specs, verdict
+from advisor.predict import ranking, verdict
 from advisor.predict.shortlist import predict_candidates
+from tests.support import synthetic_bundle
 
 TASKS = list(registry.OLL_V2_TASKS)
-HALF = {"score": 25.0, "chat": 3.0, "chat_hard": 4.0, "safety": 5.0, "reasoning": 6.0}  # served half-widths
-N = 30
+HALF = synthetic_bundle.HALF  # served half-widths per target
 
 
 @pytest.fixture(scope="module")
 def served():
     """A bundle of one normalized-scale ridge on (OLL v2 mean, log params) for the five targets, with a
-    different half-width per target, and its known models."""
-    rng = np.random.default_rng(3)
-    X = pd.DataFrame(rng.uniform(10, 50, (N, 6)), columns=TASKS, index=[f"known/m{i:02d}" for i in range(N)])
-    X["params_b"] = np.exp(rng.uniform(np.log(1), np.log(10), N))
-    X["pretrain_tokens_t"] = rng.uniform(2, 15, N)
-    mean = X[TASKS].mean(axis=1)
-    Y = np.column_stack([55 + 4 * np.log(X.params_b) + 0.4 * mean + k + rng.normal(0, 0.5, N) for k in range(5)])
-    fits = specs.fit_spec("ridge_oll_mean_log_params", X, Y, cv=5)
-    entries = {("regression", t): bundle_mod.ServedEntry(fit=f, spec="ridge_oll_mean_log_params", skill="skill",
-                                                         halfwidth=HALF[t])
-               for t, f in zip(registry.RM_TARGETS, fits)}
-    b = bundle_mod.build({"normalized": {"X_train": X, "served": entries}}, ["regression"],
-                         list(registry.RM_TARGETS), 0.9, "verdict+1", "h", {}, "now")
+    different half-width per target, and its known models (tests/support/synthetic_bundle.py)."""
+    b, X, _ = synthetic_bundle.served()
     return b, X
 
 
