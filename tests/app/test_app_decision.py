@@ -117,15 +117,13 @@ def test_a_size_budget_lists_the_rows_outside_it_and_draws_them(page):
 
 def test_what_to_measure_next_names_a_registry_task_for_the_top_group(page):
     """Done-when: the lines appear for the tied top group and name a registry task. One typed row with
-    IFEval, BBH and its size only (the top group by itself); its new input patterns are evaluated on the
-    click."""
+    IFEval, BBH and its size only (the top group by itself). The full build precomputes every input pattern
+    a ranked row can have (a size and any subset of the other inputs), so the lines show at once, with no
+    "Work it out" button (that button is for bundles without them: tests/predict/test_next_measure.py)."""
     beta = [{"hf_id": "org/beta", "params_b": 1.5, "leaderboard_ifeval": 40.0, "leaderboard_bbh": 10.0}]
-    at = page(typed={"edited_rows": {}, "added_rows": beta, "deleted_rows": []})
-    assert not any(m.value.startswith("- " + md_text("org/beta: ")) for m in at.markdown)  # not before the click
-    go = at.button(key="next_go")
-    assert go.label.startswith("Work it out (")
-    go.click().run()
+    at = page(typed_rows=beta)  # committed rows, as the typed table's "Use these rows" button leaves them
     assert not at.exception
+    assert "next_go" not in [b.key for b in at.button]
     (line,) = [m.value for m in at.markdown if m.value.startswith("- " + md_text("org/beta: "))]
     assert line.startswith("- " + md_text("org/beta: measure "))
     assert any(md_text(f"lm-eval task {t}") in line for t in ("leaderboard_math_hard", "leaderboard_gpqa",

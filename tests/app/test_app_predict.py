@@ -324,14 +324,15 @@ def test_combined_inputs_and_duplicates_across_sources(page, bundle):
 
 def test_exports_hold_inputs_predictions_intervals_and_version(bundle):
     """The page hands the ranked table to export_shortlist; check what the downloads contain."""
-    from advisor.predict.shortlist import export_shortlist
+    from advisor.predict.export import export_shortlist
 
     rows = pd.DataFrame(TWO)
     pred = expected(bundle, rows).reset_index().merge(rows, on="hf_id")
-    csv = pd.read_csv(io.StringIO(export_shortlist(pred, "csv", bundle.version)))
+    csv = pd.read_csv(io.StringIO(export_shortlist(pred, "csv", bundle.version, bundle.interval_level)))
     assert set(csv["predictor_version"]) == {bundle.version}
+    assert set(csv["interval_level"]) == {bundle.interval_level}  # the level stated in every export
     assert {"prediction", "lower", "upper", "rank_upper", "leaderboard_ifeval"} <= set(csv.columns)
-    js = json.loads(export_shortlist(pred, "json", bundle.version))
+    js = json.loads(export_shortlist(pred, "json", bundle.version, bundle.interval_level))
     assert js["predictor_version"] == bundle.version and len(js["rows"]) == 2
 
 

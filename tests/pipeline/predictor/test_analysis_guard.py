@@ -15,8 +15,7 @@ from advisor.analyses import correlation, coverage, gains, pca, posttraining
 from advisor.predict import bundle as bundle_mod
 from pipeline import run as pipeline_run
 
-REDUCED = {"repeats": 0, "folds": 5, "cv": 5, "inner_seeds": 1, "n_boot": 100, "partial_evidence": False,
-           "partial_pattern_files": []}
+REDUCED = {"repeats": 0, "folds": 5, "cv": 5, "inner_seeds": 1, "n_boot": 100, "partial_evidence": False}
 ANALYSES = {"correlations": (correlation, "correlation_table"), "coverage": (coverage, "coverage_curves"),
             "pca": (pca, "pca_summary"), "gains": (gains, "gains_per_size_group"),
             "post_training_deltas": (posttraining, "table1_deltas")}
