@@ -47,6 +47,13 @@ def cli_cpu(db: str, args: list[str], runs: int = 3) -> float:
     return statistics.median(out)
 
 
+def cpu_seconds(fn, *args) -> float:
+    """The process CPU time ``fn(*args)`` takes."""
+    t = time.process_time()
+    fn(*args)
+    return time.process_time() - t
+
+
 def in_process(db: str) -> None:
     import pandas as pd
 
@@ -66,19 +73,13 @@ def in_process(db: str) -> None:
     for i, t in enumerate(registry.OLL_V2_TASKS):
         full[t] = X[t].iloc[(i + 3) % len(X)]  # every task present: no pattern to look up
     predict_candidates(b, full.head(1))  # warm the imports
-    t = time.process_time()
-    predict_candidates(b, full)
-    t_full = time.process_time() - t
-    t = time.process_time()
-    predict_candidates(b, rows)
-    t_part = time.process_time() - t
+    t_full = cpu_seconds(predict_candidates, b, full)
+    t_part = cpu_seconds(predict_candidates, b, rows)
     odd = rows.head(1).assign(leaderboard_bbh=0.4, leaderboard_musr=0.1, leaderboard_ifeval=None,
                               leaderboard_gpqa=None, leaderboard_math_hard=0.1, leaderboard_mmlu_pro=0.3)
     stored = b.precomputed("patterns", "raw", "regression", partial.pattern_key(
         [c for c in odd.columns if c in registry.OLL_V2_TASKS + ("params_b",) and odd[c].notna().all()]))
-    t = time.process_time()
-    predict_candidates(b, odd)
-    t_cold = time.process_time() - t
+    t_cold = cpu_seconds(predict_candidates, b, odd)
     print(f"in process, {len(rows)} example rows (raw scale, regression): partial {t_part:.2f} s CPU, the same "
           f"models complete {t_full:.2f} s ({t_part / t_full:.1f}x); a pattern not precomputed "
           f"({'precomputed after all' if stored is not None else 'evaluated on first use'}): {t_cold:.2f} s")
@@ -115,12 +116,8 @@ def at_scale(db: str, sizes=(20, 2_000, 20_000)) -> None:
     predict_candidates(b, warm_part)
     for n in sizes:
         part, full = random_blank_rows(b, n)
-        t = time.process_time()
-        predict_candidates(b, full)
-        t_full = time.process_time() - t
-        t = time.process_time()
-        predict_candidates(b, part)
-        t_part = time.process_time() - t
+        t_full = cpu_seconds(predict_candidates, b, full)
+        t_part = cpu_seconds(predict_candidates, b, part)
         patterns = part.drop(columns=["hf_id", "scale"]).isna().drop_duplicates().shape[0]
         print(f"{n:>6,} rows, random blanks ({patterns} patterns): {t_part:.2f} s CPU; the same rows complete "
               f"{t_full:.2f} s (baseline); ratio {t_part / t_full:.1f}x")
