@@ -104,6 +104,7 @@ def test_markdown_in_a_shown_field_is_refused_naming_it(valid, field):
         bundle_mod.ServedBundle.from_json(json.dumps({**valid, field: HOSTILE}), where="b.json")
 
 
+@pytest.mark.slow  # 250 bundles validated and predicted: 12-20 s on 2 cores
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(data=st.data())
