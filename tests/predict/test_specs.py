@@ -16,18 +16,9 @@ from advisor.core import registry
 from advisor.db.lineage import lineage_of
 from advisor.predict import bundle as bundle_mod
 from advisor.predict import evaluation, search, specs
+from tests.support.synthetic_models import synthetic
 
 TASKS = list(registry.OLL_V2_TASKS)
-
-
-def synthetic(n=40, seed=0, n_lineages=8):
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame(rng.uniform(5, 60, size=(n, 6)), columns=TASKS)
-    X["params_b"] = np.exp(rng.uniform(np.log(0.5), np.log(12), n))
-    X["pretrain_tokens_t"] = rng.uniform(2, 18, n)
-    X.index = [f"org{i % n_lineages}/m{i}" for i in range(n)]
-    lineage = pd.Series([f"L{i % n_lineages}" for i in range(n)], index=X.index)
-    return X, lineage
 
 
 def quick_cfg(**kw):
